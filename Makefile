@@ -1,0 +1,27 @@
+# pg_budget: PGXS build.  CFLAGS come from pg_config; add warnings with
+# COPT, e.g. make COPT='-Wall -Wextra -Werror'.
+
+PG_CONFIG ?= pg_config
+
+EXTENSION = pg_budget
+MODULE_big = pg_budget
+OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA = $(wildcard sql/pg_budget--*.sql)
+# server headers as system headers: -Wextra judges our code, not theirs
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+
+REGRESS = setup status functions settings privileges
+REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_regress \
+	--temp-config=$(srcdir)/test/regress.conf
+TAP_TESTS = 1
+
+EXTRA_CLEAN = tmp_regress results regression.diffs regression.out \
+	test/unit/build
+
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: unittest
+unittest:
+	PG_CONFIG=$(PG_CONFIG) bash test/unit/run.sh

@@ -1,0 +1,65 @@
+# Shared by the demo and test scripts: install what a fresh Debian machine
+# lacks, build and install pg_budget, and run commands as an unprivileged
+# OS user (initdb refuses root).
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGB_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libkrb5-dev
+	libipc-run-perl postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+	make gcc libc6-dev rsync"
+RUN_USER=${PGB_RUN_USER:-postgres}
+
+pgb_root() { [ "$(id -u)" = 0 ]; }
+
+# Install the Debian packages that are missing (all of them with --always).
+pgb_install_deps() {
+	local missing="" p
+	for p in $PGB_PACKAGES $*; do
+		case "$p" in --always) continue ;; esac
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	if [ -z "$missing" ] && [ "${1:-}" != --always ]; then
+		return 0
+	fi
+	if ! pgb_root; then
+		echo "missing packages:$missing (run as root to install them)" >&2
+		return 1
+	fi
+	echo "== installing Debian packages:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $PGB_PACKAGES ${missing}
+}
+
+# Build with warnings as errors and install into the server's directories.
+pgb_build_install() {
+	echo "== building pg_budget"
+	make -s -C "$PGB_TOP" PG_CONFIG="$PG_CONFIG" COPT='-Wall -Wextra -Werror'
+	if pgb_root || [ -w "$("$PG_CONFIG" --pkglibdir)" ]; then
+		make -s -C "$PGB_TOP" PG_CONFIG="$PG_CONFIG" install
+	else
+		sudo make -s -C "$PGB_TOP" PG_CONFIG="$PG_CONFIG" install
+	fi
+}
+
+# Run "$@" as the unprivileged user with the server binaries first in PATH.
+pgb_as_user() {
+	local bindir
+	bindir=$("$PG_CONFIG" --bindir)
+	if pgb_root; then
+		runuser -u "$RUN_USER" -- env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+	else
+		env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+	fi
+}
+
+# A copy of the source tree the unprivileged user owns (the checkout may
+# sit under a directory it can not enter, such as /root).
+pgb_user_copy() {
+	local dir
+	dir=$(mktemp -d /tmp/pg_budget.XXXXXX)
+	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$PGB_TOP"/ "$dir"/
+	if pgb_root; then
+		chown -R "$RUN_USER" "$dir"
+	fi
+	echo "$dir"
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Every test of pg_budget: unit tests of the pure C logic, pg_regress on a
+# temporary instance, TAP tests (PostgreSQL::Test::Cluster) and pgTAP.
+# Works on a fresh Debian machine as root; the servers run as "postgres".
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps
+pgb_build_install
+
+work=$(pgb_user_copy)
+status=0
+echo "== tests run in $work as $( pgb_root && echo "$RUN_USER" || id -un )"
+
+echo "== unit tests (no server)"
+pgb_as_user make -s -C "$work" unittest || status=1
+
+echo "== pg_regress and TAP tests (make installcheck)"
+if ! pgb_as_user make -s -C "$work" installcheck PROVE_FLAGS="${PROVE_FLAGS:--v}"; then
+	status=1
+	for f in "$work"/regression.diffs; do
+		[ -f "$f" ] && { echo "== $f"; cat "$f"; }
+	done
+	for f in "$work"/tmp_check/log/regress_log_*; do
+		[ -f "$f" ] && { echo "== tail of $f"; tail -n 60 "$f"; }
+	done
+fi
+
+if [ $status = 0 ]; then
+	echo "== all tests passed"
+	rm -rf "$work"
+else
+	echo "== some tests FAILED; outputs are kept in $work"
+fi
+exit $status

@@ -1,0 +1,121 @@
+/* pg_budget--0.1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION pg_budget" to load this file. \quit
+
+-- Members of pg_budget_admin may pause, resume and reset.  Roles are
+-- cluster-wide, so the role outlives the extension and is shared by every
+-- database that installs it.  CREATE ROLE refuses names that start with
+-- "pg_" (core keeps them for its predefined roles), so the role is created
+-- under a temporary name and renamed in the catalog.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pg_budget_admin') THEN
+		CREATE ROLE pgb_admin_being_created NOLOGIN;
+		UPDATE pg_catalog.pg_authid SET rolname = 'pg_budget_admin'
+		 WHERE rolname = 'pgb_admin_being_created';
+		COMMENT ON ROLE pg_budget_admin IS
+			'pg_budget: may pause and resume classes and reset counters';
+	END IF;
+END
+$$;
+
+CREATE FUNCTION pg_budget_status(
+	OUT class text,
+	OUT max int,
+	OUT reserve int,
+	OUT priority int,
+	OUT rate float8,
+	OUT burst int,
+	OUT shed_policy text,
+	OUT connected int,
+	OUT admitted bigint,
+	OUT rejected bigint,
+	OUT rejected_cap bigint,
+	OUT rejected_reserve bigint,
+	OUT rejected_paused bigint,
+	OUT rejected_rate bigint,
+	OUT shed bigint,
+	OUT paused bool,
+	OUT pause_mode text,
+	OUT paused_since timestamptz,
+	OUT is_default bool,
+	OUT configured bool)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_status'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_status AS
+	SELECT * FROM pg_budget_status();
+
+COMMENT ON VIEW pg_budget_status IS
+	'pg_budget: one row per connection class: limits, sessions, admissions and refusals';
+
+CREATE FUNCTION pg_budget_backend_classes(
+	OUT pid int,
+	OUT class text,
+	OUT roleid oid,
+	OUT superuser bool,
+	OUT admitted_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_backend_classes'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+-- Built on pg_stat_activity so that what a role may see of other sessions
+-- (state, wait event) is exactly what pg_stat_activity shows it.
+CREATE VIEW pg_budget_backends AS
+	SELECT b.pid,
+		   b.class,
+		   a.usename::text AS role,
+		   a.datname::text AS database,
+		   b.superuser,
+		   a.state,
+		   a.wait_event_type,
+		   a.wait_event,
+		   a.backend_start,
+		   b.admitted_at,
+		   a.state_change AS since
+	  FROM pg_budget_backend_classes() b
+	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid;
+
+COMMENT ON VIEW pg_budget_backends IS
+	'pg_budget: one row per session counted against a class';
+
+CREATE FUNCTION pg_budget_pause(class text, mode text DEFAULT 'reject')
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_budget_pause'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pg_budget_pause(text, text) IS
+	'pg_budget: refuse new logins of a class until pg_budget_resume';
+
+CREATE FUNCTION pg_budget_resume(class text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_budget_resume'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION pg_budget_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_budget_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION pg_budget_admission_histogram(
+	OUT lower_us float8,
+	OUT upper_us float8,
+	OUT logins bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_admission_histogram'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_admission_histogram() IS
+	'pg_budget: time spent judging logins since the last reset, in 0.1 us buckets';
+
+REVOKE ALL ON FUNCTION pg_budget_pause(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_budget_resume(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_budget_reset() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text) TO pg_budget_admin;
+GRANT EXECUTE ON FUNCTION pg_budget_resume(text) TO pg_budget_admin;
+GRANT EXECUTE ON FUNCTION pg_budget_reset() TO pg_budget_admin;
+
+GRANT SELECT ON pg_budget_status TO PUBLIC;
+GRANT SELECT ON pg_budget_backends TO PUBLIC;

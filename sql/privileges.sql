@@ -1,0 +1,24 @@
+-- Everyone may read the views; only superusers and members of
+-- pg_budget_admin may pause, resume and reset.
+CREATE ROLE regress_pgb_plain LOGIN;
+CREATE ROLE regress_pgb_operator LOGIN IN ROLE pg_budget_admin;
+
+SET ROLE regress_pgb_plain;
+SELECT count(*) > 0 AS sees_status FROM pg_budget_status;
+SELECT count(*) > 0 AS sees_backends FROM pg_budget_backends;
+SELECT pg_budget_pause('ai');
+SELECT pg_budget_resume('ai');
+SELECT pg_budget_reset();
+SET pg_budget.class = 'admin';
+ALTER ROLE regress_pgb_plain SET pg_budget.class = 'admin';
+RESET ROLE;
+
+SET ROLE regress_pgb_operator;
+SELECT pg_budget_pause('ai');
+SELECT paused FROM pg_budget_status WHERE class = 'ai';
+SELECT pg_budget_resume('ai');
+SELECT pg_budget_reset();
+RESET ROLE;
+
+DROP ROLE regress_pgb_plain;
+DROP ROLE regress_pgb_operator;

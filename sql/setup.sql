@@ -1,0 +1,15 @@
+-- The objects CREATE EXTENSION pg_budget makes.
+CREATE EXTENSION pg_budget;
+
+SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS result
+  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_budget')
+   AND d.classid = 'pg_proc'::regclass
+ ORDER BY 1, 2;
+
+SELECT table_name, column_name, data_type
+  FROM information_schema.columns
+ WHERE table_name IN ('pg_budget_status', 'pg_budget_backends')
+ ORDER BY table_name, ordinal_position;
+
+SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'pg_budget_admin';

@@ -1,0 +1,15 @@
+-- What the views show for the class table of test/regress.conf.
+SELECT class, max, reserve, priority, rate, burst, shed_policy, paused,
+	   pause_mode, is_default, configured
+  FROM pg_budget_status ORDER BY priority DESC, class;
+
+-- This superuser session has no class: it is counted in the default class.
+SHOW pg_budget.class;
+SELECT class, superuser, role = current_user AS is_me
+  FROM pg_budget_backends WHERE pid = pg_backend_pid();
+SELECT connected >= 1 AS counted, admitted >= 1 AS admitted
+  FROM pg_budget_status WHERE class = 'default';
+
+-- The settings pg_budget defines, with their defaults.
+SELECT name, setting, unit, context FROM pg_settings
+ WHERE name LIKE 'pg_budget.%' AND name <> 'pg_budget.classes' ORDER BY name;

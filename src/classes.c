@@ -1,0 +1,680 @@
+/*-------------------------------------------------------------------------
+ *
+ * classes.c
+ *	  The pg_budget.classes parser, the budget check and the class table
+ *	  helpers.  Pure C with no server calls, so it is unit-tested alone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "classes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Bound of every integer key, and of N in rate=N/unit. */
+#define PGB_INT_LIMIT		1000000
+
+/* Longest token quoted verbatim in an error message. */
+#define PGB_QUOTE_MAX		64
+#define PGB_QUOTE_BUF		(PGB_QUOTE_MAX + 8)
+
+/* Digits after the decimal point that a rate keeps (the rest are ignored). */
+#define PGB_RATE_FRAC_DIGITS 9
+
+typedef enum PgbKey
+{
+	PGB_KEY_MAX = 0,
+	PGB_KEY_RESERVE,
+	PGB_KEY_PRIORITY,
+	PGB_KEY_RATE,
+	PGB_KEY_BURST,
+	PGB_KEY_SHED,
+	PGB_NUM_KEYS
+} PgbKey;
+
+static const char *const key_names[PGB_NUM_KEYS] = {
+	"max", "reserve", "priority", "rate", "burst", "shed"
+};
+
+typedef enum NumResult
+{
+	NUM_OK,
+	NUM_SYNTAX,					/* not a number of the expected form */
+	NUM_RANGE					/* well formed but out of range */
+} NumResult;
+
+typedef struct ParseState
+{
+	const char *p;				/* next unread character */
+	const char *cls;			/* class being parsed (message prefix) or NULL */
+	char	   *errbuf;
+	size_t		errlen;
+} ParseState;
+
+static void format_error(char *errbuf, size_t errlen, const char *cls,
+						 const char *fmt, va_list ap) pg_attribute_printf(4, 0);
+static bool set_error(char *errbuf, size_t errlen,
+					  const char *fmt,...) pg_attribute_printf(3, 4);
+static bool parse_error(ParseState *ps, const char *fmt,...) pg_attribute_printf(2, 3);
+
+/*
+ * Character classes, tested by hand so that the result never depends on
+ * the locale.
+ */
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		c == '\f' || c == '\v';
+}
+
+/* Characters that are tokens by themselves. */
+static bool
+is_punct(char c)
+{
+	return c == '(' || c == ')' || c == ',' || c == '=';
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+is_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool
+is_name_char(char c)
+{
+	return is_name_start(c) || is_digit(c);
+}
+
+static const char *
+skip_blanks(const char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
+}
+
+/*
+ * Length of the word at p: everything up to a blank, a punctuation
+ * character or the end of the string.  Names, keys and values are words;
+ * whether a word is acceptable is decided by whoever reads it.
+ */
+static size_t
+word_len(const char *p)
+{
+	size_t		n = 0;
+
+	while (p[n] != '\0' && !is_blank(p[n]) && !is_punct(p[n]))
+		n++;
+	return n;
+}
+
+/* Write tok[0..len) in double quotes, shortened if very long. */
+static void
+quote_token(const char *tok, size_t len, char *buf, size_t buflen)
+{
+	if (len > PGB_QUOTE_MAX)
+		snprintf(buf, buflen, "\"%.*s...\"", PGB_QUOTE_MAX, tok);
+	else
+		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
+}
+
+/* Describe the token at p for "... but found X" messages. */
+static void
+describe_token(const char *p, char *buf, size_t buflen)
+{
+	if (*p == '\0')
+		snprintf(buf, buflen, "end of input");
+	else if (is_punct(*p))
+		quote_token(p, 1, buf, buflen);
+	else
+		quote_token(p, word_len(p), buf, buflen);
+}
+
+/*
+ * Format a message into errbuf, prefixed with the class name when cls is
+ * not NULL.  Always NUL-terminates a non-empty buffer.
+ */
+static void
+format_error(char *errbuf, size_t errlen, const char *cls,
+			 const char *fmt, va_list ap)
+{
+	size_t		used = 0;
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	errbuf[0] = '\0';
+	if (cls != NULL)
+	{
+		int			n = snprintf(errbuf, errlen, "class \"%s\": ", cls);
+
+		if (n < 0)
+			return;
+		used = (size_t) n;
+	}
+	if (used < errlen)
+		vsnprintf(errbuf + used, errlen - used, fmt, ap);
+	errbuf[errlen - 1] = '\0';
+}
+
+/* Report an error that names no class (or names it itself); returns false. */
+static bool
+set_error(char *errbuf, size_t errlen, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	format_error(errbuf, errlen, NULL, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Report a parse error about the current class, if any; returns false. */
+static bool
+parse_error(ParseState *ps, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	format_error(ps->errbuf, ps->errlen, ps->cls, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static void
+clear_error(char *errbuf, size_t errlen)
+{
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+}
+
+/*
+ * Parse tok[0..len) as an optionally negative decimal integer in
+ * [min, max].  Both bounds must lie within +-PGB_INT_LIMIT: the value
+ * stops growing once it passes the limit, so huge inputs cannot overflow.
+ */
+static NumResult
+parse_int(const char *tok, size_t len, int min, int max, int *result)
+{
+	size_t		i = 0;
+	bool		neg = false;
+	int64		val = 0;
+
+	if (i < len && tok[i] == '-')
+	{
+		neg = true;
+		i++;
+	}
+	if (i == len)
+		return NUM_SYNTAX;
+	for (; i < len; i++)
+	{
+		if (!is_digit(tok[i]))
+			return NUM_SYNTAX;
+		if (val <= PGB_INT_LIMIT)
+			val = val * 10 + (tok[i] - '0');
+	}
+	if (neg)
+		val = -val;
+	if (val < min || val > max)
+		return NUM_RANGE;
+	*result = (int) val;
+	return NUM_OK;
+}
+
+/*
+ * Parse tok[0..len) as N/s, N/min or N/m, where N is digits with an
+ * optional fraction (digits "." digits), 0 < N <= PGB_INT_LIMIT.  Stores
+ * logins per second.  Done by hand rather than with strtod so that the
+ * decimal point does not depend on the locale: N is read as an exact
+ * integer mantissa and a power of ten, then divided once.
+ */
+static NumResult
+parse_rate(const char *tok, size_t len, double *result)
+{
+	size_t		i = 0;
+	int64		ipart = 0;
+	int64		frac = 0;
+	int64		scale = 1;
+	int64		per;
+	const char *unit;
+	size_t		ulen;
+
+	if (i >= len || !is_digit(tok[i]))
+		return NUM_SYNTAX;
+	while (i < len && is_digit(tok[i]))
+	{
+		if (ipart <= PGB_INT_LIMIT)
+			ipart = ipart * 10 + (tok[i] - '0');
+		i++;
+	}
+	if (i < len && tok[i] == '.')
+	{
+		int			ndigits = 0;
+
+		i++;
+		if (i >= len || !is_digit(tok[i]))
+			return NUM_SYNTAX;
+		while (i < len && is_digit(tok[i]))
+		{
+			if (ndigits < PGB_RATE_FRAC_DIGITS)
+			{
+				frac = frac * 10 + (tok[i] - '0');
+				scale *= 10;
+				ndigits++;
+			}
+			i++;
+		}
+	}
+	if (i >= len || tok[i] != '/')
+		return NUM_SYNTAX;
+	i++;
+	unit = tok + i;
+	ulen = len - i;
+	if (ulen == 1 && unit[0] == 's')
+		per = 1;
+	else if ((ulen == 1 && unit[0] == 'm') ||
+			 (ulen == 3 && memcmp(unit, "min", 3) == 0))
+		per = 60;
+	else
+		return NUM_SYNTAX;
+
+	if ((ipart == 0 && frac == 0) ||
+		ipart > PGB_INT_LIMIT ||
+		(ipart == PGB_INT_LIMIT && frac > 0))
+		return NUM_RANGE;
+
+	/* ipart * scale + frac < 2^53 and scale * per is exact: one rounding */
+	*result = (double) (ipart * scale + frac) / (double) (scale * per);
+	return NUM_OK;
+}
+
+/* Default burst for a rate: ceil(rate), at least 1. */
+static int
+default_burst(double rate)
+{
+	int			burst = (int) rate;	/* rate <= PGB_INT_LIMIT */
+
+	if ((double) burst < rate)
+		burst++;
+	return Max(burst, 1);
+}
+
+static bool
+valid_name(const char *name, size_t len)
+{
+	size_t		i;
+
+	if (len == 0 || !is_name_start(name[0]))
+		return false;
+	for (i = 1; i < len; i++)
+	{
+		if (!is_name_char(name[i]))
+			return false;
+	}
+	return true;
+}
+
+static int
+lookup_key(const char *key, size_t len)
+{
+	int			k;
+
+	for (k = 0; k < PGB_NUM_KEYS; k++)
+	{
+		if (strlen(key_names[k]) == len && memcmp(key_names[k], key, len) == 0)
+			return k;
+	}
+	return -1;
+}
+
+/* Report an integer value error for key; returns false. */
+static bool
+int_value_error(ParseState *ps, NumResult res, const char *quoted,
+				PgbKey key, int min, int max)
+{
+	if (res == NUM_SYNTAX)
+		return parse_error(ps, "invalid value %s for key \"%s\"",
+						   quoted, key_names[key]);
+	return parse_error(ps, "invalid value %s for key \"%s\" (must be between %d and %d)",
+					   quoted, key_names[key], min, max);
+}
+
+/* Store the value val[0..len) of key into cls; false on error. */
+static bool
+set_value(ParseState *ps, PgbClass *cls, PgbKey key,
+		  const char *val, size_t len)
+{
+	char		quoted[PGB_QUOTE_BUF];
+	NumResult	res;
+	int		   *target = NULL;
+	int			min = 0;
+	int			max = PGB_INT_LIMIT;
+
+	quote_token(val, len, quoted, sizeof(quoted));
+
+	switch (key)
+	{
+		case PGB_KEY_MAX:
+			target = &cls->max;
+			break;
+		case PGB_KEY_RESERVE:
+			target = &cls->reserve;
+			break;
+		case PGB_KEY_PRIORITY:
+			target = &cls->priority;
+			min = -PGB_INT_LIMIT;
+			break;
+		case PGB_KEY_BURST:
+			target = &cls->burst;
+			min = 1;
+			break;
+		case PGB_KEY_RATE:
+			res = parse_rate(val, len, &cls->rate);
+			if (res == NUM_SYNTAX)
+				return parse_error(ps, "invalid value %s for key \"rate\" (expected N/s or N/min)",
+								   quoted);
+			if (res == NUM_RANGE)
+				return parse_error(ps, "invalid value %s for key \"rate\" (N must be greater than 0 and at most %d)",
+								   quoted, PGB_INT_LIMIT);
+			return true;
+		case PGB_KEY_SHED:
+			if (len == 5 && memcmp(val, "never", 5) == 0)
+				cls->shed = PGB_SHED_NEVER;
+			else if (len == 6 && memcmp(val, "cancel", 6) == 0)
+				cls->shed = PGB_SHED_CANCEL;
+			else if (len == 9 && memcmp(val, "terminate", 9) == 0)
+				cls->shed = PGB_SHED_TERMINATE;
+			else
+				return parse_error(ps, "invalid value %s for key \"shed\" (expected never, cancel or terminate)",
+								   quoted);
+			return true;
+		case PGB_NUM_KEYS:
+			break;
+	}
+	if (target == NULL)
+		return parse_error(ps, "internal error: unhandled key");
+
+	res = parse_int(val, len, min, max, target);
+	if (res != NUM_OK)
+		return int_value_error(ps, res, quoted, key, min, max);
+	return true;
+}
+
+/*
+ * Parse one class, name(key=value, ...), starting at ps->p (not a blank)
+ * and append it to table.  Leaves ps->p just after the ")".
+ */
+static bool
+parse_class(ParseState *ps, PgbClassTable *table)
+{
+	const char *p = ps->p;
+	const char *name = p;
+	size_t		namelen = word_len(p);
+	char		quoted[PGB_QUOTE_BUF];
+	char		found[PGB_QUOTE_BUF];
+	PgbClass   *cls;
+	unsigned int seen = 0;
+
+	ps->cls = NULL;
+
+	if (namelen == 0)
+	{
+		describe_token(p, found, sizeof(found));
+		return parse_error(ps, "expected a class name but found %s", found);
+	}
+	quote_token(name, namelen, quoted, sizeof(quoted));
+	if (!valid_name(name, namelen))
+		return parse_error(ps, "invalid class name %s", quoted);
+	if (namelen > PGB_CLASS_NAME_LEN)
+		return parse_error(ps, "class name %s is longer than %d characters",
+						   quoted, PGB_CLASS_NAME_LEN);
+	if (table->nclasses >= PGB_MAX_CLASSES)
+		return parse_error(ps, "more than %d classes", PGB_MAX_CLASSES);
+
+	cls = &table->classes[table->nclasses];
+	memset(cls, 0, sizeof(*cls));
+	memcpy(cls->name, name, namelen);
+	cls->name[namelen] = '\0';
+	if (pgb_find_class(table, cls->name) >= 0)
+		return parse_error(ps, "duplicate class %s", quoted);
+	cls->max = PGB_UNLIMITED;
+	cls->reserve = 0;
+	cls->priority = 0;
+	cls->rate = 0;
+	cls->burst = 0;
+	cls->shed = PGB_SHED_NEVER;
+	cls->implicit = false;
+	table->nclasses++;
+
+	p = skip_blanks(p + namelen);
+	if (*p != '(')
+		return parse_error(ps, "expected \"(\" after class name %s", quoted);
+	ps->cls = cls->name;
+	p = skip_blanks(p + 1);
+
+	if (*p != ')')
+	{
+		for (;;)
+		{
+			const char *key = p;
+			size_t		keylen = word_len(p);
+			const char *val;
+			size_t		vallen;
+			int			k;
+
+			if (keylen == 0)
+			{
+				describe_token(p, found, sizeof(found));
+				return parse_error(ps, "expected a key but found %s", found);
+			}
+			quote_token(key, keylen, quoted, sizeof(quoted));
+			k = lookup_key(key, keylen);
+			if (k < 0)
+				return parse_error(ps, "unknown key %s", quoted);
+			if (seen & (1U << k))
+				return parse_error(ps, "duplicate key %s", quoted);
+			seen |= 1U << k;
+
+			p = skip_blanks(p + keylen);
+			if (*p != '=')
+			{
+				describe_token(p, found, sizeof(found));
+				return parse_error(ps, "expected \"=\" after key %s but found %s",
+								   quoted, found);
+			}
+			p = skip_blanks(p + 1);
+
+			val = p;
+			vallen = word_len(p);
+			if (vallen == 0)
+			{
+				describe_token(p, found, sizeof(found));
+				return parse_error(ps, "expected a value for key %s but found %s",
+								   quoted, found);
+			}
+			if (!set_value(ps, cls, (PgbKey) k, val, vallen))
+				return false;
+
+			p = skip_blanks(p + vallen);
+			if (*p == ')')
+				break;
+			if (*p != ',')
+			{
+				describe_token(p, found, sizeof(found));
+				return parse_error(ps, "expected \",\" or \")\" after the value of key %s but found %s",
+								   quoted, found);
+			}
+			p = skip_blanks(p + 1);
+		}
+	}
+	p++;						/* the ")" */
+
+	if (cls->max != PGB_UNLIMITED && cls->reserve > cls->max)
+		return parse_error(ps, "reserve %d exceeds max %d",
+						   cls->reserve, cls->max);
+	if ((seen & (1U << PGB_KEY_BURST)) && !(seen & (1U << PGB_KEY_RATE)))
+		return parse_error(ps, "key \"burst\" requires key \"rate\"");
+	if (cls->rate > 0 && !(seen & (1U << PGB_KEY_BURST)))
+		cls->burst = default_burst(cls->rate);
+
+	ps->cls = NULL;
+	ps->p = p;
+	return true;
+}
+
+/*
+ * A NULL string is treated like an empty one.  Grammar:
+ *
+ *	 list  := blank* [ class ( blank* "," blank* class )* ] blank*
+ *	 class := name blank* "(" blank* [ item ( blank* "," blank* item )* ] blank* ")"
+ *	 item  := key blank* "=" blank* value
+ */
+bool
+pgb_parse_classes(const char *str, PgbClassTable *table,
+				  char *errbuf, size_t errlen)
+{
+	ParseState	ps;
+	char		found[PGB_QUOTE_BUF];
+
+	memset(table, 0, sizeof(*table));
+	clear_error(errbuf, errlen);
+
+	ps.p = str != NULL ? skip_blanks(str) : "";
+	ps.cls = NULL;
+	ps.errbuf = errbuf;
+	ps.errlen = errlen;
+
+	if (*ps.p == '\0')
+		return true;
+
+	for (;;)
+	{
+		if (!parse_class(&ps, table))
+			return false;
+		ps.p = skip_blanks(ps.p);
+		if (*ps.p == '\0')
+			break;
+		if (*ps.p != ',')
+		{
+			describe_token(ps.p, found, sizeof(found));
+			return parse_error(&ps, "expected \",\" after class \"%s\" but found %s",
+							   table->classes[table->nclasses - 1].name, found);
+		}
+		ps.p = skip_blanks(ps.p + 1);
+		if (*ps.p == '\0')
+			return parse_error(&ps, "unexpected \",\" at end of class list");
+	}
+	return true;
+}
+
+bool
+pgb_check_budget(const PgbClassTable *table, int usable,
+				 char *errbuf, size_t errlen)
+{
+	int64		total = 0;
+	int			i;
+
+	clear_error(errbuf, errlen);
+
+	for (i = 0; i < table->nclasses; i++)
+		total += table->classes[i].reserve;
+	if (total > usable)
+		return set_error(errbuf, errlen,
+						 "reservations total " INT64_FORMAT " but only %d connections are usable (max_connections - superuser_reserved_connections)",
+						 total, usable);
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *cls = &table->classes[i];
+
+		if (cls->max != PGB_UNLIMITED && cls->max > usable)
+			return set_error(errbuf, errlen,
+							 "class \"%s\": max %d exceeds the %d usable connections",
+							 cls->name, cls->max, usable);
+	}
+	return true;
+}
+
+bool
+pgb_valid_class_name(const char *name)
+{
+	size_t		len;
+
+	if (name == NULL)
+		return false;
+	len = strnlen(name, PGB_CLASS_NAME_LEN + 1);
+	return len <= PGB_CLASS_NAME_LEN && valid_name(name, len);
+}
+
+int
+pgb_find_class(const PgbClassTable *table, const char *name)
+{
+	int			i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < table->nclasses; i++)
+	{
+		if (strcmp(table->classes[i].name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * name is assumed valid.  Returns -1 only if the table is already full
+ * including the spare slot, which cannot happen for a parsed table (at
+ * most PGB_MAX_CLASSES classes) given a single default class name.
+ */
+int
+pgb_ensure_default_class(PgbClassTable *table, const char *name)
+{
+	int			idx = pgb_find_class(table, name);
+	PgbClass   *cls;
+	size_t		len;
+
+	if (idx >= 0)
+		return idx;
+	if (table->nclasses >= PGB_MAX_CLASSES + 1)
+		return -1;
+
+	idx = table->nclasses;
+	cls = &table->classes[idx];
+	memset(cls, 0, sizeof(*cls));
+	len = strnlen(name, PGB_CLASS_NAME_LEN);
+	memcpy(cls->name, name, len);
+	cls->name[len] = '\0';
+	cls->max = PGB_UNLIMITED;
+	cls->reserve = 0;
+	cls->priority = 0;
+	cls->rate = 0;
+	cls->burst = 0;
+	cls->shed = PGB_SHED_NEVER;
+	cls->implicit = true;
+	table->nclasses++;
+	return idx;
+}
+
+const char *
+pgb_shed_mode_name(PgbShedMode mode)
+{
+	switch (mode)
+	{
+		case PGB_SHED_NEVER:
+			return "never";
+		case PGB_SHED_CANCEL:
+			return "cancel";
+		case PGB_SHED_TERMINATE:
+			return "terminate";
+	}
+	return "unknown";
+}

@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  Small shims over PostgreSQL version differences (13 through 17).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_COMPAT_H
+#define PGB_COMPAT_H
+
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "postmaster/postmaster.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
+
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#endif
+
+/* Connections a non-superuser role may use at all. */
+static inline int
+pgb_usable_connections(void)
+{
+#if PG_VERSION_NUM >= 160000
+	return MaxConnections - SuperuserReservedConnections - ReservedConnections;
+#else
+	return MaxConnections - ReservedBackends;
+#endif
+}
+
+/* A uniform random number in [0, 1). */
+static inline double
+pgb_random_unit(void)
+{
+#if PG_VERSION_NUM >= 150000
+	return pg_prng_double(&pg_global_prng_state);
+#else
+	return (double) random() / ((double) MAX_RANDOM_VALUE + 1.0);
+#endif
+}
+
+/* Index of a PGPROC in ProcGlobal->allProcs. */
+#define PGB_PROCNO(proc)	((int) ((proc) - ProcGlobal->allProcs))
+
+/* GUC "extra" must come from guc_malloc from 16 on. */
+#if PG_VERSION_NUM >= 160000
+#define pgb_guc_malloc(sz)	guc_malloc(LOG, (sz))
+#else
+#define pgb_guc_malloc(sz)	malloc(sz)
+#endif
+
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* Materialize a set-returning function's result into rsinfo's tuplestore. */
+#if PG_VERSION_NUM >= 150000
+#define pgb_init_materialized_srf(fcinfo)	InitMaterializedSRF((fcinfo), 0)
+#else
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
+static inline void
+pgb_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcontext;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("materialize mode required, but it is not allowed in this context")));
+	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	MemoryContextSwitchTo(oldcontext);
+}
+#endif
+
+#endif							/* PGB_COMPAT_H */

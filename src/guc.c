@@ -1,0 +1,216 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  pg_budget's settings and the class table they describe.
+ *
+ * Each backend keeps its own parsed copy of pg_budget.classes (the GUC
+ * "extra"); there is no shared state here.  A bad table is refused by the
+ * check hook: at server start that stops the server, at reload the old
+ * table stays in force and the postmaster logs why.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+
+bool		pgb_enabled = true;
+bool		pgb_exempt_superusers = true;
+int			pgb_retry_after = 1000;
+char	   *pgb_default_class = NULL;
+
+static char *pgb_classes_string = NULL;
+static char *pgb_class = NULL;
+
+/* the parsed pg_budget.classes, owned by the GUC machinery */
+static const PgbClassTable *config_table = NULL;
+
+/* config_table plus the default class, rebuilt when either setting moves */
+static PgbClassTable effective_table;
+static int	effective_default = -1;
+static bool effective_valid = false;
+
+/* set when the class table fails its check while the postmaster starts */
+static char startup_error[256];
+
+static bool
+check_classes(char **newval, void **extra,
+			  GucSource source pg_attribute_unused())
+{
+	PgbClassTable *table;
+	char		errbuf[256];
+
+	table = (PgbClassTable *) pgb_guc_malloc(sizeof(PgbClassTable));
+	if (table == NULL)
+	{
+		GUC_check_errdetail("out of memory");
+		return false;
+	}
+	if (!pgb_parse_classes(*newval ? *newval : "", table, errbuf, sizeof(errbuf)) ||
+		!pgb_check_budget(table, pgb_usable_connections(), errbuf, sizeof(errbuf)))
+	{
+		free(table);
+		GUC_check_errdetail("%s.", errbuf);
+		if (process_shared_preload_libraries_in_progress && !IsUnderPostmaster)
+			strlcpy(startup_error, errbuf, sizeof(startup_error));
+		return false;
+	}
+	*extra = table;
+	return true;
+}
+
+static void
+assign_classes(const char *newval pg_attribute_unused(), void *extra)
+{
+	config_table = (const PgbClassTable *) extra;
+	effective_valid = false;
+}
+
+static bool
+check_default_class(char **newval, void **extra pg_attribute_unused(),
+					GucSource source pg_attribute_unused())
+{
+	if (*newval == NULL || !pgb_valid_class_name(*newval))
+	{
+		GUC_check_errdetail("A class name is a lower-case identifier of at most %d characters.",
+							PGB_CLASS_NAME_LEN);
+		return false;
+	}
+	return true;
+}
+
+static void
+assign_default_class(const char *newval pg_attribute_unused(),
+					 void *extra pg_attribute_unused())
+{
+	effective_valid = false;
+}
+
+/*
+ * pg_budget.class is read once, at login.  ALTER ROLE/DATABASE SET checks
+ * the name against the current table (source PGC_S_TEST); role and
+ * database settings applied at login are taken as they are, so a class
+ * removed later only sends its roles to the default class.  Once admitted,
+ * a session can not move itself to another class.
+ */
+static bool
+check_class(char **newval, void **extra pg_attribute_unused(), GucSource source)
+{
+	int			default_idx;
+	const PgbClassTable *table;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (!pgb_valid_class_name(*newval))
+	{
+		GUC_check_errdetail("A class name is a lower-case identifier of at most %d characters.",
+							PGB_CLASS_NAME_LEN);
+		return false;
+	}
+	if (pgb_admitted && source > PGC_S_OVERRIDE && source != PGC_S_TEST)
+	{
+		GUC_check_errmsg("pg_budget.class can not be changed after login");
+		GUC_check_errdetail("This session was admitted under class \"%s\".",
+							pgb_class ? pgb_class : "");
+		return false;
+	}
+	if (source == PGC_S_TEST)
+	{
+		table = pgb_current_table(&default_idx);
+		if (pgb_find_class(table, *newval) < 0)
+		{
+			GUC_check_errmsg("pg_budget class \"%s\" does not exist", *newval);
+			GUC_check_errhint("Define it in pg_budget.classes first.");
+			return false;
+		}
+	}
+	return true;
+}
+
+const PgbClassTable *
+pgb_current_table(int *default_idx)
+{
+	if (!effective_valid)
+	{
+		if (config_table)
+			memcpy(&effective_table, config_table, sizeof(PgbClassTable));
+		else
+			effective_table.nclasses = 0;
+		effective_default = pgb_ensure_default_class(&effective_table,
+													 pgb_default_class ? pgb_default_class : "default");
+		effective_valid = true;
+	}
+	if (default_idx)
+		*default_idx = effective_default;
+	return &effective_table;
+}
+
+void
+pgb_guc_init(void)
+{
+	DefineCustomStringVariable("pg_budget.classes",
+							   "The connection classes: name(max=N, reserve=N, priority=N, rate=N/s, burst=N, shed=never|cancel|terminate), ...",
+							   NULL,
+							   &pgb_classes_string,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   check_classes, assign_classes, NULL);
+	if (startup_error[0] != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"pg_budget.classes\": %s",
+						startup_error)));
+
+	DefineCustomStringVariable("pg_budget.default_class",
+							   "Class of a role that names none, or names one that does not exist.",
+							   "Without an entry in pg_budget.classes it has no cap, no reservation and is never shed.",
+							   &pgb_default_class,
+							   "default",
+							   PGC_SIGHUP,
+							   0,
+							   check_default_class, assign_default_class, NULL);
+
+	DefineCustomStringVariable("pg_budget.class",
+							   "The role's connection class, judged at login.",
+							   "Set with ALTER ROLE ... SET pg_budget.class; SHOW gives the class the session was admitted under.",
+							   &pgb_class,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_class, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_budget.enabled",
+							 "Enforce the class budget at login (off: count only).",
+							 NULL,
+							 &pgb_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_budget.exempt_superusers",
+							 "Count superusers but never refuse them.",
+							 NULL,
+							 &pgb_exempt_superusers,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.retry_after",
+							"Base of the retry-after hint given to refused logins.",
+							"Refused clients are told to wait between half and one and a half times this.",
+							&pgb_retry_after,
+							1000,
+							1, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_budget");
+}

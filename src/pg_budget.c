@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_budget.c
+ *	  Module entry point: _PG_init only delegates to the subsystems.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "pg_budget.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	/*
+	 * Everything pg_budget does needs shared memory and hooks installed in
+	 * the postmaster; loaded any other way, the SQL functions say so.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	if (IsBinaryUpgrade)
+		return;
+
+	pgb_guc_init();
+	pgb_shmem_init();
+	pgb_admission_init();
+}

@@ -1,0 +1,173 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  Creates pg_budget's shared memory and maps class names to entries.
+ *
+ * The layout and its locking rules are in state.h.  Entries are found by
+ * name; the callers of pgb_class_entry and pgb_map_classes hold the lock
+ * (exclusively when they may create an entry).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+
+PgbShared  *pgb_shared = NULL;
+
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static int
+pgb_num_slots(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS;
+}
+
+static Size
+pgb_shmem_size(void)
+{
+	return add_size(offsetof(PgbShared, slots),
+					mul_size(pgb_num_slots(), sizeof(PgbBackendSlot)));
+}
+
+static void
+pgb_shmem_request(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(pgb_shmem_size());
+	RequestNamedLWLockTranche("pg_budget", 1);
+}
+
+static void
+pgb_shmem_startup(void)
+{
+	bool		found;
+	int			i;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	pgb_shared = ShmemInitStruct("pg_budget", pgb_shmem_size(), &found);
+	if (!found)
+	{
+		memset(pgb_shared, 0, pgb_shmem_size());
+		pgb_shared->lock = &(GetNamedLWLockTranche("pg_budget"))->lock;
+		pgb_shared->nslots = pgb_num_slots();
+		pgb_shared->reset_at = GetCurrentTimestamp();
+		for (i = 0; i < PGB_HIST_BUCKETS; i++)
+			pg_atomic_init_u64(&pgb_shared->hist[i], 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+pgb_shmem_init(void)
+{
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgb_shmem_request;
+#else
+	pgb_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgb_shmem_startup;
+}
+
+void
+pgb_require_shmem(void)
+{
+	if (pgb_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_budget must be loaded via shared_preload_libraries"),
+				 errhint("Add pg_budget to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/*
+ * Index of the entry called name, or -1.  With create, a missing entry is
+ * made, reusing one that is free or that only a removed class left behind
+ * with no session (then -1 only if every entry holds sessions).
+ */
+int
+pgb_class_entry(const char *name, bool create)
+{
+	PgbClassState *classes = pgb_shared->classes;
+	int			free_idx = -1;
+	int			i;
+
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		if (classes[i].name[0] == '\0')
+		{
+			if (free_idx < 0)
+				free_idx = i;
+		}
+		else if (strcmp(classes[i].name, name) == 0)
+			return i;
+	}
+	if (!create)
+		return -1;
+	if (free_idx < 0)
+	{
+		int			default_idx;
+		const PgbClassTable *table = pgb_current_table(&default_idx);
+
+		for (i = 0; i < PGB_MAX_SHARED_CLASSES && free_idx < 0; i++)
+			if (classes[i].connected == 0 &&
+				pgb_find_class(table, classes[i].name) < 0)
+				free_idx = i;
+		if (free_idx < 0)
+			return -1;
+	}
+	memset(&classes[free_idx], 0, sizeof(PgbClassState));
+	strlcpy(classes[free_idx].name, name, NAMEDATALEN);
+	pgb_shared->generation++;
+	return free_idx;
+}
+
+/*
+ * Fill map[i] with the entry of table->classes[i] (-1 when it has none and
+ * create is false).  Entries are usually in table order, so the first
+ * guess is the same position.
+ */
+void
+pgb_map_classes(const PgbClassTable *table, int *map, bool create)
+{
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const char *name = table->classes[i].name;
+
+		if (i < PGB_MAX_SHARED_CLASSES &&
+			strcmp(pgb_shared->classes[i].name, name) == 0)
+			map[i] = i;
+		else
+			map[i] = pgb_class_entry(name, create);
+	}
+}
+
+PgbBackendSlot *
+pgb_my_slot(void)
+{
+	int			procno;
+
+	if (pgb_shared == NULL || MyProc == NULL)
+		return NULL;
+	procno = PGB_PROCNO(MyProc);
+	if (procno < 0 || procno >= pgb_shared->nslots)
+		return NULL;
+	return &pgb_shared->slots[procno];
+}

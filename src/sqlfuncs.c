@@ -1,0 +1,336 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlfuncs.c
+ *	  The SQL-callable functions behind pg_budget's views and controls.
+ *
+ * Readers copy shared state under the lock taken SHARED and build rows
+ * after releasing it; pause, resume and reset take it EXCLUSIVE for a few
+ * stores (rules in state.h).  Who may call what is decided by GRANTs in
+ * the extension script.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+
+PG_FUNCTION_INFO_V1(pg_budget_status);
+PG_FUNCTION_INFO_V1(pg_budget_backend_classes);
+PG_FUNCTION_INFO_V1(pg_budget_pause);
+PG_FUNCTION_INFO_V1(pg_budget_resume);
+PG_FUNCTION_INFO_V1(pg_budget_reset);
+PG_FUNCTION_INFO_V1(pg_budget_admission_histogram);
+
+#define STATUS_COLS 20
+
+static const char *
+pause_mode_name(PgbPauseMode mode)
+{
+	switch (mode)
+	{
+		case PGB_PAUSE_NONE:
+			return NULL;
+		case PGB_PAUSE_REJECT:
+			return "reject";
+		case PGB_PAUSE_CANCEL:
+			return "cancel";
+		case PGB_PAUSE_TERMINATE:
+			return "terminate";
+	}
+	return NULL;
+}
+
+static void
+status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
+		   bool is_default, bool configured)
+{
+	Datum		values[STATUS_COLS];
+	bool		nulls[STATUS_COLS];
+	uint64		rejected = 0;
+	int			i = 0;
+	int			r;
+
+	memset(nulls, 0, sizeof(nulls));
+	if (s)
+		for (r = 0; r < PGB_NUM_REJECT_REASONS; r++)
+			rejected += s->rejected[r];
+
+	values[i++] = CStringGetTextDatum(c ? c->name : s->name);
+	if (c && c->max != PGB_UNLIMITED)
+		values[i++] = Int32GetDatum(c->max);
+	else
+		nulls[i++] = true;
+	if (c)
+		values[i++] = Int32GetDatum(c->reserve);
+	else
+		nulls[i++] = true;
+	if (c)
+		values[i++] = Int32GetDatum(c->priority);
+	else
+		nulls[i++] = true;
+	if (c && c->rate > 0)
+	{
+		values[i++] = Float8GetDatum(c->rate);
+		values[i++] = Int32GetDatum(c->burst);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	if (c)
+		values[i++] = CStringGetTextDatum(pgb_shed_mode_name(c->shed));
+	else
+		nulls[i++] = true;
+	values[i++] = Int32GetDatum(s ? s->connected : 0);
+	values[i++] = Int64GetDatum(s ? (int64) s->admitted : 0);
+	values[i++] = Int64GetDatum((int64) rejected);
+	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_CAP - 1] : 0);
+	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_RESERVE - 1] : 0);
+	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_PAUSED - 1] : 0);
+	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_RATE - 1] : 0);
+	values[i++] = Int64GetDatum(s ? (int64) s->shed : 0);
+	values[i++] = BoolGetDatum(s && s->paused != PGB_PAUSE_NONE);
+	if (s && s->paused != PGB_PAUSE_NONE)
+	{
+		values[i++] = CStringGetTextDatum(pause_mode_name(s->paused));
+		values[i++] = TimestampTzGetDatum(s->paused_at);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	values[i++] = BoolGetDatum(is_default);
+	values[i++] = BoolGetDatum(configured);
+	Assert(i == STATUS_COLS);
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * One row per class of the current table, then one per class that was
+ * removed from the table but still has sessions counted against it.
+ */
+Datum
+pg_budget_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const PgbClassTable *table;
+	int			default_idx;
+	PgbClassState *copy;
+	bool		shown[PGB_MAX_SHARED_CLASSES];
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	table = pgb_current_table(&default_idx);
+	copy = palloc(sizeof(pgb_shared->classes));
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	memcpy(copy, pgb_shared->classes, sizeof(pgb_shared->classes));
+	LWLockRelease(pgb_shared->lock);
+
+	memset(shown, 0, sizeof(shown));
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClassState *s = NULL;
+		int			e;
+
+		for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+			if (copy[e].name[0] != '\0' &&
+				strcmp(copy[e].name, table->classes[i].name) == 0)
+			{
+				s = &copy[e];
+				shown[e] = true;
+				break;
+			}
+		status_row(rsinfo, &table->classes[i], s, i == default_idx, true);
+	}
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		if (!shown[i] && copy[i].name[0] != '\0' && copy[i].connected > 0)
+			status_row(rsinfo, NULL, &copy[i], false, false);
+
+	return (Datum) 0;
+}
+
+/* pid, class, role, superuser and admission time of every counted session */
+Datum
+pg_budget_backend_classes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgbBackendSlot *slots;
+	char	  (*names)[NAMEDATALEN];
+	int			n = 0;
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	slots = palloc(sizeof(PgbBackendSlot) * pgb_shared->nslots);
+	names = palloc(NAMEDATALEN * pgb_shared->nslots);
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (i = 0; i < pgb_shared->nslots; i++)
+	{
+		if (pgb_shared->slots[i].pid == 0)
+			continue;
+		slots[n] = pgb_shared->slots[i];
+		memcpy(names[n], pgb_shared->classes[slots[n].class_idx].name, NAMEDATALEN);
+		n++;
+	}
+	LWLockRelease(pgb_shared->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = Int32GetDatum(slots[i].pid);
+		values[1] = CStringGetTextDatum(names[i]);
+		values[2] = ObjectIdGetDatum(slots[i].roleid);
+		values[3] = BoolGetDatum(slots[i].superuser);
+		values[4] = TimestampTzGetDatum(slots[i].admitted_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+static const char *
+class_argument(FunctionCallInfo fcinfo)
+{
+	const PgbClassTable *table;
+	char	   *name;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("class must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	table = pgb_current_table(NULL);
+	if (pgb_find_class(table, name) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("pg_budget class \"%s\" does not exist", name)));
+	return name;
+}
+
+static void
+set_pause(const char *name, PgbPauseMode mode)
+{
+	int			e;
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	e = pgb_class_entry(name, true);
+	if (e >= 0)
+	{
+		pgb_shared->classes[e].paused = mode;
+		pgb_shared->classes[e].paused_at = mode == PGB_PAUSE_NONE ? 0 : GetCurrentTimestamp();
+	}
+	LWLockRelease(pgb_shared->lock);
+
+	if (e < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no room left in shared memory to track class \"%s\"", name)));
+}
+
+Datum
+pg_budget_pause(PG_FUNCTION_ARGS)
+{
+	const char *name;
+	char	   *mode;
+
+	pgb_require_shmem();
+	name = class_argument(fcinfo);
+	mode = PG_ARGISNULL(1) ? "reject" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	if (strcmp(mode, "cancel") == 0 || strcmp(mode, "terminate") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pause mode \"%s\" is not supported in this version of pg_budget", mode),
+				 errhint("Use mode 'reject' to refuse new logins of the class.")));
+	if (strcmp(mode, "reject") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid pause mode \"%s\"", mode),
+				 errhint("Valid modes are \"reject\", \"cancel\" and \"terminate\".")));
+
+	set_pause(name, PGB_PAUSE_REJECT);
+	ereport(LOG,
+			(errmsg("pg_budget: class \"%s\" paused (mode %s) by role \"%s\"",
+					name, mode, GetUserNameFromId(GetUserId(), false))));
+	PG_RETURN_VOID();
+}
+
+Datum
+pg_budget_resume(PG_FUNCTION_ARGS)
+{
+	const char *name;
+
+	pgb_require_shmem();
+	name = class_argument(fcinfo);
+	set_pause(name, PGB_PAUSE_NONE);
+	ereport(LOG,
+			(errmsg("pg_budget: class \"%s\" resumed by role \"%s\"",
+					name, GetUserNameFromId(GetUserId(), false))));
+	PG_RETURN_VOID();
+}
+
+/* Zero the counters; connections, pauses and rate buckets are state, kept. */
+Datum
+pg_budget_reset(PG_FUNCTION_ARGS)
+{
+	int			i;
+
+	pgb_require_shmem();
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		PgbClassState *s = &pgb_shared->classes[i];
+
+		s->admitted = 0;
+		memset(s->rejected, 0, sizeof(s->rejected));
+		s->shed = 0;
+	}
+	pgb_shared->reset_at = GetCurrentTimestamp();
+	LWLockRelease(pgb_shared->lock);
+
+	for (i = 0; i < PGB_HIST_BUCKETS; i++)
+		pg_atomic_write_u64(&pgb_shared->hist[i], 0);
+	PG_RETURN_VOID();
+}
+
+/* Time spent judging logins since the last reset, as non-empty buckets. */
+Datum
+pg_budget_admission_histogram(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	for (i = 0; i < PGB_HIST_BUCKETS; i++)
+	{
+		uint64		n = pg_atomic_read_u64(&pgb_shared->hist[i]);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (n == 0)
+			continue;
+		values[0] = Float8GetDatum(i * PGB_HIST_BUCKET_NS / 1000.0);
+		if (i == PGB_HIST_BUCKETS - 1)
+			nulls[1] = true;
+		else
+			values[1] = Float8GetDatum((i + 1) * PGB_HIST_BUCKET_NS / 1000.0);
+		values[2] = Int64GetDatum((int64) n);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
