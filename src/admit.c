@@ -75,21 +75,21 @@ int
 pgb_retry_after_ms(PgbVerdict verdict, int base_ms, double rate,
 				   double tokens, double rnd)
 {
-	double		wait_ms = base_ms;
-
-	if (verdict == PGB_REJECT_RATE && rate > 0)
-	{
-		/* exact time to the next token, then at most half a base more */
-		wait_ms = ceil((1.0 - tokens) * 1000.0 / rate);
-		if (wait_ms < 1)
-			wait_ms = 1;
-		return (int) wait_ms + (int) (rnd * base_ms / 2.0);
-	}
 	if (rnd < 0)
 		rnd = 0;
 	if (rnd >= 1)
 		rnd = 0.999999;
-	return (int) (wait_ms * (0.5 + rnd));
+
+	if (verdict == PGB_REJECT_RATE && rate > 0)
+	{
+		/* the time to the next token, then up to half a base more */
+		double		wait_ms = ceil((1.0 - tokens) * 1000.0 / rate);
+
+		if (wait_ms < 1)
+			wait_ms = 1;
+		return (int) wait_ms + (int) (rnd * base_ms / 2.0);
+	}
+	return (int) (base_ms * (0.5 + rnd));
 }
 
 const char *

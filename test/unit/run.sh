@@ -8,8 +8,8 @@
 # (or /* SOURCES: ... */); paths are relative to the repository root, and
 # several SOURCES lines add up.  Binaries go to test/unit/build/.
 # Environment: PG_CONFIG (default pg_config), CC (default cc), and
-# PROVE_FLAGS (default -v).  Exits with prove's status, or 1 if a test
-# does not compile.
+# PROVE_FLAGS (default -v; set it empty for a quiet run).  Exits with
+# prove's status, or 1 if a test does not compile.
 
 set -euo pipefail
 
@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
 CC=${CC:-cc}
-PROVE_FLAGS=${PROVE_FLAGS:--v}
+PROVE_FLAGS=${PROVE_FLAGS--v}
 builddir=test/unit/build
 
 cflags=$("$PG_CONFIG" --cflags)
