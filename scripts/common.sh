@@ -26,8 +26,8 @@ pgb_install_deps() {
 	fi
 	echo "== installing Debian packages:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends $PGB_PACKAGES ${missing}
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $PGB_PACKAGES >/dev/null
 }
 
 # Build with warnings as errors and install into the server's directories.

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Runs as an unprivileged user with the PostgreSQL binaries in PATH; see
+# demo.sh.  $1: a directory to create the throwaway cluster in.
+set -eu
+dir=$1
+AI_WORKERS=${AI_WORKERS:-60}
+BURST_SECONDS=${BURST_SECONDS:-6}
+
+mkdir -p "$dir"
+export PGHOST=$dir PGDATABASE=postgres
+export PGPORT=$(( 20000 + RANDOM % 20000 ))
+initdb -D "$dir/data" -A trust -U postgres >/dev/null
+cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $PGPORT
+max_connections = 50
+superuser_reserved_connections = 3
+shared_preload_libraries = 'pg_budget'
+pg_budget.classes = 'web(max=30, reserve=10, priority=100), ai(max=20, priority=10, shed=terminate)'
+CONF
+pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+trap 'pg_ctl -D "$dir/data" -m fast -w stop >/dev/null' EXIT
+
+psql -XqU postgres <<'SQL'
+CREATE EXTENSION pg_budget;
+CREATE ROLE web_app LOGIN;
+CREATE ROLE ai_worker LOGIN;
+ALTER ROLE web_app SET pg_budget.class = 'web';
+ALTER ROLE ai_worker SET pg_budget.class = 'ai';
+SQL
+
+status() {
+	psql -XU postgres -c "SELECT class, max, reserve, priority, connected, admitted, rejected, rejected_cap, rejected_reserve FROM pg_budget_status ORDER BY priority DESC"
+}
+
+# One burst: AI_WORKERS ai logins that each hold their connection while they
+# "call the model", and two web clients that open a connection per request.
+burst() {
+	local label=$1 out=$dir/$2 i
+	mkdir -p "$out"
+	for i in $(seq "$AI_WORKERS"); do
+		psql -XqAt -U ai_worker -c "SELECT pg_sleep($BURST_SECONDS)" >"$out/ai.$i" 2>&1 &
+	done
+	for i in 1 2; do
+		(
+			end=$(( SECONDS + BURST_SECONDS ))
+			while [ $SECONDS -lt $end ]; do
+				if psql -XqAt -U web_app -c "SELECT 1" >/dev/null 2>>"$out/web.err.$i"; then
+					echo ok >>"$out/web.ok.$i"
+				else
+					echo fail >>"$out/web.fail.$i"
+				fi
+			done
+		) &
+	done
+	wait
+	local ai_ok ai_budget ai_core web_ok web_fail
+	ai_ok=$(cat "$out"/ai.* | grep -c '^$' || true)
+	ai_budget=$(cat "$out"/ai.* | grep -c 'pg_budget: class "ai"' || true)
+	ai_core=$(cat "$out"/ai.* | grep -Ec 'too many clients|remaining connection slots' || true)
+	web_ok=$(cat "$out"/web.ok.* 2>/dev/null | wc -l)
+	web_fail=$(cat "$out"/web.fail.* 2>/dev/null | wc -l)
+	printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' \
+		"$label" "$ai_ok" "$ai_budget" "$ai_core" "$web_ok" "$web_fail" >>"$dir/table"
+	if [ "$web_fail" -gt 0 ]; then
+		echo "first web refusal:"; cat "$out"/web.err.* | grep -m1 FATAL || true
+	fi
+	grep -hm1 FATAL "$out"/ai.* 2>/dev/null | head -1 | sed 's/^/first ai refusal: /' || true
+}
+
+printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' setup "ai got in" "ai refused" "ai refused" "web ok" "web refused" >"$dir/table"
+printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' "" "" "by pg_budget" "by core" "" "" >>"$dir/table"
+printf '|%s|%s|%s|%s|%s|%s|\n' -------------------------------- ----------- -------------- -------------- ----------- ------------- >>"$dir/table"
+
+echo "== pg_budget.enabled = off: $AI_WORKERS ai workers burst in while web traffic runs"
+psql -XqU postgres -c "ALTER SYSTEM SET pg_budget.enabled = off" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+burst "stock (pg_budget.enabled=off)" off
+
+echo
+echo "== pg_budget.enabled = on: the same burst"
+psql -XqU postgres -c "ALTER SYSTEM SET pg_budget.enabled = on" -c "SELECT pg_reload_conf()" -c "SELECT pg_budget_reset()" >/dev/null
+sleep 0.5
+echo "-- pg_budget_status before the burst"
+status
+burst "pg_budget (enabled=on)" on
+echo "-- pg_budget_status after the burst"
+status
+
+echo "== side by side ($AI_WORKERS ai logins, ${BURST_SECONDS}s of web requests, max_connections=50)"
+cat "$dir/table"
