@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Login cost of pg_budget: pgbench -C (a new connection per transaction)
+# against a server with pg_budget preloaded and classes configured, and an
+# identical server without it, in alternating runs; then the time spent
+# inside the backend judging each login, from pg_budget_admission_histogram.
+#
+#   bash bench/login_cost.sh            # as root on a fresh Debian machine
+#   PAIRS=3 RUN_SECONDS=2 bash bench/login_cost.sh    # a quick smoke run
+#
+# Prints a markdown report; with OUT=file it is also written there.
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps
+pgb_build_install
+work=$(pgb_user_copy)
+trap 'rm -rf "$work"' EXIT
+pgb_as_user env PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
+	CLIENTS="${CLIENTS:-4}" bash "$work/bench/login_cost-run.sh" "$work/bench-run" \
+	| tee "${OUT:-/dev/null}"
