@@ -21,7 +21,7 @@ pgb_admit_decide(const PgbAdmitInput *in, PgbAdmitDetail *detail)
 
 	detail->held = 0;
 	detail->nblockers = 0;
-	detail->free_slots = in->usable - in->total_connected;
+	detail->free_slots = Max(in->usable - in->total_connected, 0);
 
 	if (in->paused)
 		return PGB_REJECT_PAUSED;

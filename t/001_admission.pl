@@ -101,7 +101,7 @@ sub wait_connected
 sub status
 {
 	my ($class, @cols) = @_;
-	my $sel = join(" || ' ' || ", map { "'$_=' || coalesce($_::text, 'null')" } @cols);
+	my $sel = join(" || ' ' || ", map { "'$_=' || coalesce(${_}::text, 'null')" } @cols);
 	return $ctl->query_safe(
 		"SELECT $sel FROM pg_budget_status WHERE class = '$class'");
 }
@@ -354,21 +354,21 @@ like(
 #
 # (b) reservation: fill with bulk until only the unused reserves of web (5)
 # and admin (2) are left.  usable = 40 - 3 = 37; the control session counts
-# 1, so bulk gets 37 - 1 - 7 = 29 ... minus its own new slot: 28 sessions.
+# 1, so bulk gets 37 - 1 - 7 = 29 sessions.
 #
 wait_connected('ai', 0);
 wait_ctl('SELECT sum(connected) FROM pg_budget_status',
 	'1', 'reservation: only the control session is counted');
 $ctl->query_safe('SELECT pg_budget_reset()');
-my @bulk = map { hold('b') } 1 .. 28;
-is(status('bulk', 'connected'), 'connected=28', 'reservation: 28 bulk sessions');
+my @bulk = map { hold('b') } 1 .. 29;
+is(status('bulk', 'connected'), 'connected=29', 'reservation: 29 bulk sessions');
 
 $log_offset = -s $node->logfile;
 ($ret, $out, $err) = login('b');
-isnt($ret, 0, 'reservation: 29th bulk login refused');
+isnt($ret, 0, 'reservation: 30th bulk login refused');
 like(
 	$err,
-	qr/FATAL:  pg_budget: class "bulk" would take a slot reserved for web \(5\), admin \(2\)\nDETAIL:  8 of 37 usable connections are free and 7 of them are held in reserve; class "bulk" has 28 connections and reserve=0\.\nHINT:  Retry after \d+ ms\./,
+	qr/FATAL:  pg_budget: class "bulk" would take a slot reserved for web \(5\), admin \(2\)\nDETAIL:  7 of 37 usable connections are free and 7 of them are held in reserve; class "bulk" has 29 connections and reserve=0\.\nHINT:  Retry after \d+ ms\./,
 	'reservation: message names web and admin, detail has the numbers');
 within(hint_ms($err), 500, 1500, 'reservation: retry-after hint');
 like(
@@ -382,29 +382,29 @@ my @adm = (hold('m'));
 ($ret, $out, $err) = login('b');
 like(
 	$err,
-	qr/FATAL:  pg_budget: class "bulk" would take a slot reserved for admin \(2\)\nDETAIL:  1 of 37 usable connections are free and 1 of them are held in reserve; class "bulk" has 28 connections and reserve=0\./,
+	qr/FATAL:  pg_budget: class "bulk" would take a slot reserved for admin \(2\)\nDETAIL:  1 of 37 usable connections are free and 1 of them are held in reserve; class "bulk" has 29 connections and reserve=0\./,
 	'reservation: with web in its reserve, only admin is named');
 push @adm, hold('m');
 is( $ctl->query_safe(
 		"SELECT string_agg(class || '=' || connected, ',' ORDER BY class) FROM pg_budget_status WHERE connected > 0"
 	),
-	'admin=2,bulk=28,default=1,web=5',
+	'admin=2,bulk=29,default=1,web=5',
 	'reservation: web and admin got their reserves');
 is( status(
 		'bulk', qw(connected admitted rejected rejected_reserve rejected_cap)),
-	'connected=28 admitted=28 rejected=2 rejected_reserve=2 rejected_cap=0',
+	'connected=29 admitted=29 rejected=2 rejected_reserve=2 rejected_cap=0',
 	'reservation: pg_budget_status counts for bulk');
 
-# (f) with every usable slot counted (36 + this bulk = 37), a superuser
+# (f) with every usable slot counted (1 + 29 + 5 + 2 = 37), a superuser
 # without a class still logs in, and is counted.
-push @bulk, hold('b');
+($ret, $out, $err) = login('w');
+isnt($ret, 0, 'a web login is refused when every usable slot is counted');
+diag $err;
 ($ret, $out, $err) = login($su,
 	"SELECT current_setting('pg_budget.class') || ' ' || sum(connected) FROM pg_budget_status"
 );
 is($ret, 0, 'superuser logs in when every usable slot is counted');
 is($out, 'default 38', 'the superuser is counted above the 37 usable slots');
-($ret, $out, $err) = login('w');
-isnt($ret, 0, 'a web login is refused when every usable slot is counted');
 
 quit_all(@bulk, @web, @adm);
 wait_connected('bulk', 0);
@@ -413,6 +413,7 @@ wait_connected('bulk', 0);
 # (j) the default class
 #
 my $p_sess = hold('p');
+wait_connected('default', 2);
 is($p_sess->query_safe('SHOW pg_budget.class'),
 	'default', 'role without a class: SHOW pg_budget.class says default');
 is( $ctl->query_safe(
