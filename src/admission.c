@@ -97,6 +97,15 @@ report_refusal(const PgbClassTable *table, int self, const PgbRefusal *r)
 					 errhint("Retry after %d ms.", retry_ms)));
 			break;
 		case PGB_REJECT_CAP:
+			if (r->detail.cap != c->max)
+				ereport(FATAL,
+						(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+						 errmsg("pg_budget: class \"%s\" is at its admission limit of %d connections",
+								c->name, r->detail.cap),
+						 errdetail("Class \"%s\" has %d connections; pg_budget lowered its limit from %s under pressure and raises it again when calm.",
+								   c->name, r->connected,
+								   c->max == PGB_UNLIMITED ? "no cap" : psprintf("max=%d", c->max)),
+						 errhint("Retry after %d ms.", retry_ms)));
 			ereport(FATAL,
 					(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
 					 errmsg("pg_budget: class \"%s\" is at its cap of %d connections",
@@ -155,6 +164,7 @@ admit_login(void)
 	const PgbClassTable *table;
 	int			default_idx;
 	const char *name;
+	const char *rolename;
 	int			self;
 	bool		is_superuser;
 	bool		exempt;
@@ -164,11 +174,13 @@ admit_login(void)
 	PgbRefusal	refusal;
 	PgbClassState *entry;
 	PgbBackendSlot *slot;
+	char		reason[PGB_REASON_LEN];
 	int			i;
 
 	INSTR_TIME_SET_CURRENT(start);
 
 	table = pgb_current_table(&default_idx);
+	rolename = GetUserNameFromId(GetSessionUserId(), false);
 	name = GetConfigOption("pg_budget.class", true, false);
 	if (name == NULL || name[0] == '\0')
 		self = default_idx;
@@ -176,7 +188,7 @@ admit_login(void)
 	{
 		ereport(LOG,
 				(errmsg("pg_budget: role \"%s\" names class \"%s\", which is not defined; using class \"%s\"",
-						GetUserNameFromId(GetSessionUserId(), false), name,
+						rolename, name,
 						table->classes[default_idx].name)));
 		self = default_idx;
 	}
@@ -207,6 +219,7 @@ admit_login(void)
 	in.self = self;
 	in.total_connected = pgb_shared->total_connected;
 	in.usable = pgb_usable_connections();
+	in.limit = entry->effective_max;
 	in.paused = entry->paused != PGB_PAUSE_NONE;
 	in.tokens = 1.0;
 	if (table->classes[self].rate > 0)
@@ -238,6 +251,8 @@ admit_login(void)
 			slot->roleid = GetSessionUserId();
 			slot->superuser = is_superuser;
 			slot->admitted_at = GetCurrentTimestamp();
+			strlcpy(slot->rolename, rolename, NAMEDATALEN);
+			slot->shed_at = 0;
 		}
 		refusal.verdict = PGB_ADMIT;
 	}
@@ -246,6 +261,12 @@ admit_login(void)
 		entry->rejected[refusal.verdict - 1]++;
 		refusal.connected = connected[self];
 		refusal.tokens = in.tokens;
+		snprintf(reason, sizeof(reason), "%s: %d connections, cap %d, %d of %d usable slots free, %d held in reserve",
+				 pgb_verdict_name(refusal.verdict), refusal.connected,
+				 refusal.detail.cap, refusal.detail.free_slots,
+				 in.usable, refusal.detail.held);
+		pgb_event_locked(table->classes[self].name, MyProcPid, rolename,
+						 "reject", pgb_verdict_name(refusal.verdict), reason);
 	}
 
 	LWLockRelease(pgb_shared->lock);

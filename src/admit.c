@@ -26,7 +26,11 @@ pgb_admit_decide(const PgbAdmitInput *in, PgbAdmitDetail *detail)
 	if (in->paused)
 		return PGB_REJECT_PAUSED;
 
-	if (self->max != PGB_UNLIMITED && mine >= self->max)
+	detail->cap = self->max;
+	if (in->limit != PGB_UNLIMITED &&
+		(self->max == PGB_UNLIMITED || in->limit < self->max))
+		detail->cap = in->limit;
+	if (detail->cap != PGB_UNLIMITED && mine >= detail->cap)
 		return PGB_REJECT_CAP;
 
 	/*

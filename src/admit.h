@@ -33,6 +33,7 @@ typedef struct PgbAdmitInput
 	int			self;			/* index of the login's class in table */
 	int			total_connected;	/* all counted sessions, any class */
 	int			usable;			/* max_connections - superuser reserve */
+	int			limit;			/* the worker's admission limit, or PGB_UNLIMITED */
 	bool		paused;			/* the class is paused (reject new logins) */
 	double		tokens;			/* rate bucket of the class, refilled */
 } PgbAdmitInput;
@@ -40,6 +41,7 @@ typedef struct PgbAdmitInput
 /* The numbers behind a verdict, for DETAIL and HINT. */
 typedef struct PgbAdmitDetail
 {
+	int			cap;			/* the cap that refused: max or the worker's limit */
 	int			held;			/* unused reservations of other classes */
 	int			free_slots;		/* usable - total_connected */
 	int			nblockers;		/* classes whose reservation blocked */

@@ -30,11 +30,12 @@ typedef enum PgbKey
 	PGB_KEY_RATE,
 	PGB_KEY_BURST,
 	PGB_KEY_SHED,
+	PGB_KEY_FLOOR,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
-	"max", "reserve", "priority", "rate", "burst", "shed"
+	"max", "reserve", "priority", "rate", "burst", "shed", "floor"
 };
 
 typedef enum NumResult
@@ -377,6 +378,9 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 			target = &cls->burst;
 			min = 1;
 			break;
+		case PGB_KEY_FLOOR:
+			target = &cls->floor;
+			break;
 		case PGB_KEY_RATE:
 			res = parse_rate(val, len, &cls->rate);
 			if (res == NUM_SYNTAX)
@@ -452,6 +456,7 @@ parse_class(ParseState *ps, PgbClassTable *table)
 	cls->rate = 0;
 	cls->burst = 0;
 	cls->shed = PGB_SHED_NEVER;
+	cls->floor = 1;
 	cls->implicit = false;
 	table->nclasses++;
 
@@ -521,6 +526,13 @@ parse_class(ParseState *ps, PgbClassTable *table)
 	if (cls->max != PGB_UNLIMITED && cls->reserve > cls->max)
 		return parse_error(ps, "reserve %d exceeds max %d",
 						   cls->reserve, cls->max);
+	if (cls->max != PGB_UNLIMITED && cls->floor > cls->max)
+	{
+		if (seen & (1U << PGB_KEY_FLOOR))
+			return parse_error(ps, "floor %d exceeds max %d",
+							   cls->floor, cls->max);
+		cls->floor = cls->max;
+	}
 	if ((seen & (1U << PGB_KEY_BURST)) && !(seen & (1U << PGB_KEY_RATE)))
 		return parse_error(ps, "key \"burst\" requires key \"rate\"");
 	if (cls->rate > 0 && !(seen & (1U << PGB_KEY_BURST)))
@@ -659,6 +671,7 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	cls->rate = 0;
 	cls->burst = 0;
 	cls->shed = PGB_SHED_NEVER;
+	cls->floor = 1;
 	cls->implicit = true;
 	table->nclasses++;
 	return idx;

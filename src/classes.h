@@ -19,7 +19,7 @@
 /* Longest class name, excluding the terminator (same as an SQL name). */
 #define PGB_CLASS_NAME_LEN	63
 
-/* "No limit" for max; reserve and floor default to 0. */
+/* "No limit" for max (reserve defaults to 0, floor to 1). */
 #define PGB_UNLIMITED		(-1)
 
 typedef enum PgbShedMode
@@ -38,6 +38,7 @@ typedef struct PgbClass
 	double		rate;			/* logins per second, 0 = no rate limit */
 	int			burst;			/* token bucket depth (>= 1 when rate > 0) */
 	PgbShedMode shed;			/* strongest action the worker may take */
+	int			floor;			/* the worker never limits it below this */
 	bool		implicit;		/* not in the table: the default class */
 } PgbClass;
 

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
@@ -43,6 +44,23 @@ pgb_random_unit(void)
 
 /* Index of a PGPROC in ProcGlobal->allProcs. */
 #define PGB_PROCNO(proc)	((int) ((proc) - ProcGlobal->allProcs))
+
+/* One aligned read of a field another process writes, as core does. */
+#ifndef UINT32_ACCESS_ONCE
+#define UINT32_ACCESS_ONCE(var)		((uint32)(*((volatile uint32 *)&(var))))
+#endif
+
+/*
+ * Before 17 a PGPROC keeps its pid after its process exits; the latch
+ * owner is cleared, so that tells a live one.  17 clears the pid.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGB_PROC_IS_LIVE(proc)	true
+#define PGB_PROC_LXID(proc)		((proc)->vxid.lxid)
+#else
+#define PGB_PROC_IS_LIVE(proc)	((proc)->procLatch.owner_pid != 0)
+#define PGB_PROC_LXID(proc)		((proc)->lxid)
+#endif
 
 /* GUC "extra" must come from guc_malloc from 16 on. */
 #if PG_VERSION_NUM >= 160000

@@ -22,6 +22,27 @@ bool		pgb_enabled = true;
 bool		pgb_exempt_superusers = true;
 int			pgb_retry_after = 1000;
 char	   *pgb_default_class = NULL;
+int			pgb_shedding = PGB_SHEDDING_ON;
+int			pgb_sample_interval = 10;
+int			pgb_lock_wait_threshold = 1000;
+int			pgb_lock_stats_threshold = 100;
+int			pgb_pressure_window = 2000;
+double		pgb_wal_pressure_threshold = 0.3;
+double		pgb_saturation_threshold = 0.95;
+double		pgb_aimd_decrease = 0.5;
+int			pgb_aimd_increase = 1;
+int			pgb_aimd_interval = 1000;
+int			pgb_calm_time = 5000;
+int			pgb_max_actions = 4;
+int			pgb_history_seconds = 600;
+int			pgb_events_max = 1000;
+
+static const struct config_enum_entry shedding_options[] = {
+	{"off", PGB_SHEDDING_OFF, false},
+	{"dry_run", PGB_SHEDDING_DRY_RUN, false},
+	{"on", PGB_SHEDDING_ON, false},
+	{NULL, 0, false}
+};
 
 static char *pgb_classes_string = NULL;
 static char *pgb_class = NULL;
@@ -210,6 +231,146 @@ pgb_guc_init(void)
 							1, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_budget.shedding",
+							 "What the worker does under pressure: off, dry_run (log and record only) or on.",
+							 "Only classes with shed=cancel or shed=terminate are ever shed.",
+							 &pgb_shedding,
+							 PGB_SHEDDING_ON,
+							 shedding_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.sample_interval",
+							"How often the worker samples every backend's state and wait event.",
+							NULL,
+							&pgb_sample_interval,
+							10,
+							1, 10000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.lock_wait_threshold",
+							"How long a session may wait on a lock held by a lower-priority sheddable class before the holder is shed.",
+							NULL,
+							&pgb_lock_wait_threshold,
+							1000,
+							10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.lock_stats_threshold",
+							"Lock waits longer than this have their blockers looked up for pg_budget_lock_stats.",
+							"Looking up blockers takes every lock-manager partition lock: it is done only for waits this long, the longest first, at most 40 times a second.",
+							&pgb_lock_stats_threshold,
+							100,
+							10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.pressure_window",
+							"Time constant of the moving averages that pressure is judged on.",
+							NULL,
+							&pgb_pressure_window,
+							2000,
+							10, 600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_budget.wal_pressure_threshold",
+							 "Share of active sessions waiting on WAL above which there is WAL pressure.",
+							 NULL,
+							 &pgb_wal_pressure_threshold,
+							 0.3,
+							 0.01, 1.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_budget.saturation_threshold",
+							 "Share of usable connections in use above which there is connection pressure.",
+							 NULL,
+							 &pgb_saturation_threshold,
+							 0.95,
+							 0.1, 1.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_budget.aimd_decrease",
+							 "Factor a class's admission limit is multiplied by under pressure.",
+							 NULL,
+							 &pgb_aimd_decrease,
+							 0.5,
+							 0.0, 0.99,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.aimd_increase",
+							"Slots a limited class gets back per step once calm.",
+							NULL,
+							&pgb_aimd_increase,
+							1,
+							1, 10000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.aimd_interval",
+							"At most one change of a class's admission limit per this interval.",
+							NULL,
+							&pgb_aimd_interval,
+							1000,
+							10, 600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.calm_time",
+							"How long every pressure signal must stay low before limits are raised again.",
+							NULL,
+							&pgb_calm_time,
+							5000,
+							0, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.max_actions",
+							"Most cancels and terminations the worker makes per tick.",
+							NULL,
+							&pgb_max_actions,
+							4,
+							1, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.history_size",
+							"Seconds of per-class history kept for pg_budget_history.",
+							NULL,
+							&pgb_history_seconds,
+							600,
+							10, 86400,
+							PGC_POSTMASTER,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.events_size",
+							"Events kept for pg_budget_events.",
+							NULL,
+							&pgb_events_max,
+							1000,
+							10, 1000000,
+							PGC_POSTMASTER,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_budget");

@@ -14,15 +14,40 @@
 #include "state.h"
 
 /* guc.c */
+typedef enum PgbShedding
+{
+	PGB_SHEDDING_OFF = 0,
+	PGB_SHEDDING_DRY_RUN,
+	PGB_SHEDDING_ON
+} PgbShedding;
+
 extern bool pgb_enabled;
 extern bool pgb_exempt_superusers;
 extern int	pgb_retry_after;
 extern char *pgb_default_class;
+extern int	pgb_shedding;
+extern int	pgb_sample_interval;
+extern int	pgb_lock_wait_threshold;
+extern int	pgb_lock_stats_threshold;
+extern int	pgb_pressure_window;
+extern double pgb_wal_pressure_threshold;
+extern double pgb_saturation_threshold;
+extern double pgb_aimd_decrease;
+extern int	pgb_aimd_increase;
+extern int	pgb_aimd_interval;
+extern int	pgb_calm_time;
+extern int	pgb_max_actions;
+extern int	pgb_history_seconds;
+extern int	pgb_events_max;
 extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
 
 /* shmem.c */
 extern PgbShared *pgb_shared;
+extern PgbHistory *pgb_history;
+extern PgbEvents *pgb_events;
+extern const char *pgb_group_name(int group);
+extern void pgb_forget_group(int group);
 extern void pgb_shmem_init(void);
 extern void pgb_require_shmem(void);
 extern int	pgb_class_entry(const char *name, bool create);
@@ -32,5 +57,26 @@ extern PgbBackendSlot *pgb_my_slot(void);
 /* admission.c */
 extern bool pgb_admitted;
 extern void pgb_admission_init(void);
+
+/* events.c */
+extern void pgb_event_locked(const char *class, int pid, const char *role,
+							 const char *action, const char *signal,
+							 const char *reason);
+extern void pgb_event(const char *class, int pid, const char *role,
+					  const char *action, const char *signal,
+					  const char *reason);
+
+/* sampler.c (used from the lock holder's side too) */
+extern void pgb_wait_stats_forget(int group);
+
+/* shed.c */
+extern void pgb_shed_init(void);
+extern bool pgb_signal_backend(int procno, int pid, int action, bool dry_run,
+							   const char *signal, const char *reason);
+extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason);
+
+/* worker.c */
+extern void pgb_worker_register(void);
+extern const char *pgb_pressure_names(uint32 bits);
 
 #endif							/* PG_BUDGET_H */

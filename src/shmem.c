@@ -19,6 +19,8 @@
 #include "pg_budget.h"
 
 PgbShared  *pgb_shared = NULL;
+PgbHistory *pgb_history = NULL;
+PgbEvents  *pgb_events = NULL;
 
 #if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -38,6 +40,20 @@ pgb_shmem_size(void)
 					mul_size(pgb_num_slots(), sizeof(PgbBackendSlot)));
 }
 
+static Size
+pgb_history_size(void)
+{
+	return add_size(offsetof(PgbHistory, frames),
+					mul_size(pgb_history_seconds, sizeof(PgbHistoryFrame)));
+}
+
+static Size
+pgb_events_size(void)
+{
+	return add_size(offsetof(PgbEvents, events),
+					mul_size(pgb_events_max, sizeof(PgbEvent)));
+}
+
 static void
 pgb_shmem_request(void)
 {
@@ -46,6 +62,8 @@ pgb_shmem_request(void)
 		prev_shmem_request_hook();
 #endif
 	RequestAddinShmemSpace(pgb_shmem_size());
+	RequestAddinShmemSpace(pgb_history_size());
+	RequestAddinShmemSpace(pgb_events_size());
 	RequestNamedLWLockTranche("pg_budget", 1);
 }
 
@@ -68,6 +86,22 @@ pgb_shmem_startup(void)
 		pgb_shared->reset_at = GetCurrentTimestamp();
 		for (i = 0; i < PGB_HIST_BUCKETS; i++)
 			pg_atomic_init_u64(&pgb_shared->hist[i], 0);
+		for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+			pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
+		for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
+			pgb_shared->waits[i].group = -1;
+	}
+	pgb_history = ShmemInitStruct("pg_budget history", pgb_history_size(), &found);
+	if (!found)
+	{
+		memset(pgb_history, 0, pgb_history_size());
+		pgb_history->size = pgb_history_seconds;
+	}
+	pgb_events = ShmemInitStruct("pg_budget events", pgb_events_size(), &found);
+	if (!found)
+	{
+		memset(pgb_events, 0, pgb_events_size());
+		pgb_events->size = pgb_events_max;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -133,6 +167,8 @@ pgb_class_entry(const char *name, bool create)
 	}
 	memset(&classes[free_idx], 0, sizeof(PgbClassState));
 	strlcpy(classes[free_idx].name, name, NAMEDATALEN);
+	classes[free_idx].effective_max = PGB_UNLIMITED;
+	pgb_forget_group(free_idx);
 	pgb_shared->generation++;
 	return free_idx;
 }
@@ -170,4 +206,42 @@ pgb_my_slot(void)
 	if (procno < 0 || procno >= pgb_shared->nslots)
 		return NULL;
 	return &pgb_shared->slots[procno];
+}
+
+/* Name of a group: its class, or a pseudo-class in parentheses. */
+const char *
+pgb_group_name(int group)
+{
+	switch (group)
+	{
+		case PGB_GROUP_AUTOVACUUM:
+			return "(autovacuum)";
+		case PGB_GROUP_BGWORKER:
+			return "(background worker)";
+		case PGB_GROUP_SYSTEM:
+			return "(system)";
+		case PGB_GROUP_UNJUDGED:
+			return "(unjudged)";
+	}
+	if (group >= 0 && group < PGB_MAX_SHARED_CLASSES)
+		return pgb_shared->classes[group].name;
+	return "(unknown)";
+}
+
+/*
+ * A class entry is being reused for another name: drop what the previous
+ * class left in the statistics.  Caller holds the lock exclusively.
+ */
+void
+pgb_forget_group(int group)
+{
+	int			i;
+
+	memset(&pgb_shared->groups[group], 0, sizeof(PgbGroupStats));
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+	{
+		memset(&pgb_shared->locks[group][i], 0, sizeof(PgbLockStat));
+		memset(&pgb_shared->locks[i][group], 0, sizeof(PgbLockStat));
+	}
+	pgb_wait_stats_forget(group);
 }

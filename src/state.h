@@ -6,7 +6,9 @@
  * Locking rules
  * -------------
  * One LWLock (tranche "pg_budget") protects everything below except the
- * admission-time histogram, which is atomics only.
+ * admission-time histogram, which is atomics only, and what the sampler
+ * reads of other backends (PGPROC fields, backend slots), which it reads
+ * without any lock and checks by pid.
  *
  * - Admission, slot release, pause/resume and reset take the lock
  *	 EXCLUSIVE, do O(classes) arithmetic and release it.  Nothing that can
@@ -18,7 +20,12 @@
  *	 entry with connected > 0 is never renamed or recycled, so a backend
  *	 slot may keep the index of its class entry for its whole life.
  * - A backend slot is written only by its own backend (at admission and at
- *	 exit), under the exclusive lock.
+ *	 exit), under the exclusive lock; the worker writes only its shed_*
+ *	 fields, also under the exclusive lock, just before signalling it.
+ * - The worker publishes each tick's sample (groups[], wait and lock
+ *	 statistics, history) under one exclusive acquisition, after computing
+ *	 it in local memory, so the lock is held for microseconds.
+ * - The events and history rings are written under the exclusive lock.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
  * every count starts again from zero together with the sessions.
@@ -38,9 +45,30 @@
 /* Configured classes plus room for removed ones that still hold sessions. */
 #define PGB_MAX_SHARED_CLASSES	(2 * (PGB_MAX_CLASSES + 1))
 
+/*
+ * Groups are what statistics are kept by: a class entry (0 ..
+ * PGB_MAX_SHARED_CLASSES - 1), or one of the pseudo-classes below for
+ * processes pg_budget does not judge.
+ */
+#define PGB_GROUP_AUTOVACUUM	(PGB_MAX_SHARED_CLASSES + 0)
+#define PGB_GROUP_BGWORKER		(PGB_MAX_SHARED_CLASSES + 1)
+#define PGB_GROUP_SYSTEM		(PGB_MAX_SHARED_CLASSES + 2)
+#define PGB_GROUP_UNJUDGED		(PGB_MAX_SHARED_CLASSES + 3)
+#define PGB_NUM_GROUPS			(PGB_MAX_SHARED_CLASSES + 4)
+
 /* Admission-time histogram: 0.1 us buckets up to 200 us, then overflow. */
 #define PGB_HIST_BUCKET_NS		100
 #define PGB_HIST_BUCKETS		2001
+
+/* Wait statistics: open addressing on (group, wait_event_info). */
+#define PGB_WAIT_STATS_SIZE		4096
+
+/* Pressure signals, as bits. */
+#define PGB_PRESSURE_CONNECTIONS	0x01
+#define PGB_PRESSURE_WAL			0x02
+#define PGB_PRESSURE_LOCK			0x04
+
+#define PGB_REASON_LEN			160
 
 typedef enum PgbPauseMode
 {
@@ -54,14 +82,49 @@ typedef struct PgbClassState
 {
 	char		name[NAMEDATALEN];	/* "" = free entry */
 	int			connected;		/* sessions admitted and not yet gone */
+	int			effective_max;	/* set by the worker; PGB_UNLIMITED: none */
 	PgbPauseMode paused;
 	TimestampTz paused_at;
 	double		tokens;			/* rate bucket */
 	TimestampTz tokens_at;		/* when tokens was last refilled */
 	uint64		admitted;
 	uint64		rejected[PGB_NUM_REJECT_REASONS];	/* by PgbVerdict - 1 */
-	uint64		shed;
+	uint64		shed_cancel;
+	uint64		shed_terminate;
 } PgbClassState;
+
+/* What the sampler saw of a group, published each tick. */
+typedef struct PgbGroupStats
+{
+	int			sessions;		/* processes of the group */
+	int			active;
+	int			idle;
+	int			idle_in_tx;
+	int			lock_waiting;
+	int			wal_waiting;
+	double		active_avg;		/* moving averages */
+	double		wal_share_avg;	/* of active sessions waiting on WAL */
+	double		lock_share_avg; /* of active sessions waiting on locks */
+	uint32		pressure;		/* PGB_PRESSURE_* acting on this group */
+	uint64		samples;		/* active-session samples since reset */
+	uint64		wal_samples;
+	uint64		lock_samples;
+} PgbGroupStats;
+
+typedef struct PgbWaitStat
+{
+	uint32		event;			/* wait_event_info; 0 = running */
+	int16		group;			/* -1 = free */
+	uint64		count;
+} PgbWaitStat;
+
+/* Lock waits by waiter group x blocker group. */
+typedef struct PgbLockStat
+{
+	uint64		waits;			/* distinct waits seen */
+	int64		longest_us;
+	uint64		inversions;		/* blockers shed for it */
+} PgbLockStat;
 
 typedef struct PgbBackendSlot
 {
@@ -70,6 +133,10 @@ typedef struct PgbBackendSlot
 	Oid			roleid;
 	bool		superuser;
 	TimestampTz admitted_at;
+	char		rolename[NAMEDATALEN];
+	/* why the worker is about to signal this backend (shown to its client) */
+	TimestampTz shed_at;
+	char		shed_reason[PGB_REASON_LEN];
 } PgbBackendSlot;
 
 typedef struct PgbShared
@@ -78,10 +145,63 @@ typedef struct PgbShared
 	uint32		generation;		/* bumped when an entry is named or freed */
 	int			total_connected;	/* sum of classes[].connected */
 	TimestampTz reset_at;
+	int			worker_pid;
+	uint32		pressure;		/* PGB_PRESSURE_* in force now */
 	PgbClassState classes[PGB_MAX_SHARED_CLASSES];
+	PgbGroupStats groups[PGB_NUM_GROUPS];
+	PgbWaitStat waits[PGB_WAIT_STATS_SIZE];
+	int			nwaits;
+	PgbLockStat locks[PGB_NUM_GROUPS][PGB_NUM_GROUPS];
 	pg_atomic_uint64 hist[PGB_HIST_BUCKETS];
 	int			nslots;
 	PgbBackendSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PgbShared;
+
+/* One second of one group, for pg_budget_history. */
+typedef struct PgbHistoryRow
+{
+	int16		group;
+	float4		connected;
+	float4		active;
+	float4		wal_waiting;
+	float4		lock_waiting;
+	uint32		admitted;
+	uint32		rejected;
+	uint32		shed;
+	int32		limit;			/* effective admission limit, -1 = none */
+} PgbHistoryRow;
+
+typedef struct PgbHistoryFrame
+{
+	TimestampTz at;
+	int			nrows;
+	PgbHistoryRow rows[PGB_NUM_GROUPS];
+} PgbHistoryFrame;
+
+typedef struct PgbHistory
+{
+	int			size;			/* frames */
+	int			next;			/* frame written next */
+	int			count;			/* frames written, at most size */
+	PgbHistoryFrame frames[FLEXIBLE_ARRAY_MEMBER];
+} PgbHistory;
+
+typedef struct PgbEvent
+{
+	TimestampTz at;
+	char		class[NAMEDATALEN];
+	int			pid;
+	char		role[NAMEDATALEN];
+	char		action[16];
+	char		signal[16];
+	char		reason[PGB_REASON_LEN];
+} PgbEvent;
+
+typedef struct PgbEvents
+{
+	int			size;
+	uint64		next;			/* events written since start */
+	PgbEvent	events[FLEXIBLE_ARRAY_MEMBER];
+} PgbEvents;
 
 #endif							/* PGB_STATE_H */

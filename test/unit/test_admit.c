@@ -27,6 +27,8 @@ setup(const char *classes)
 	}
 }
 
+static int	limit = PGB_UNLIMITED;
+
 static PgbVerdict
 judge(int self, int usable, bool paused, double tokens, PgbAdmitDetail *d)
 {
@@ -41,6 +43,7 @@ judge(int self, int usable, bool paused, double tokens, PgbAdmitDetail *d)
 	in.self = self;
 	in.total_connected = total;
 	in.usable = usable;
+	in.limit = limit;
 	in.paused = paused;
 	in.tokens = tokens;
 	return pgb_admit_decide(&in, d);
@@ -64,6 +67,22 @@ test_cap(void)
 
 	setup("nobody(max=0)");
 	is_int(judge(0, 100, false, 1, &d), PGB_REJECT_CAP, "max=0 refuses every login");
+
+	/* the worker's limit caps below max, never above it */
+	setup("ai(max=60), bulk()");
+	connected[0] = 10;
+	limit = 10;
+	is_int(judge(0, 197, false, 1, &d), PGB_REJECT_CAP, "the worker's limit of 10 refuses the 11th");
+	is_int(d.cap, 10, "the cap reported is the worker's limit");
+	limit = 100;
+	is_int(judge(0, 197, false, 1, &d), PGB_ADMIT, "a limit above max changes nothing");
+	connected[0] = 60;
+	is_int(judge(0, 197, false, 1, &d), PGB_REJECT_CAP, "max still holds under a higher limit");
+	is_int(d.cap, 60, "the cap reported is max");
+	connected[1] = 5;
+	limit = 5;
+	is_int(judge(1, 197, false, 1, &d), PGB_REJECT_CAP, "a limit caps a class that has no max");
+	limit = PGB_UNLIMITED;
 }
 
 static void

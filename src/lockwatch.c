@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * lockwatch.c
+ *	  Who blocks whom, by class, and breaking priority inversions.
+ *
+ * Finding blockers takes ProcArrayLock and every lock-partition lock, so
+ * it is done only for sessions that have waited longer than
+ * pg_budget.lock_stats_threshold, the few longest first, each at most once
+ * a second.  Statistics go to the lock matrix in shared memory under the
+ * pg_budget lock; victims are signalled through shed.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/procarray.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+
+#include "pg_budget.h"
+#include "worker.h"
+
+/*
+ * Bounds on blocker lookups: the longest waiter first, at most one lookup
+ * every LOOKUP_GAP_MS (40 a second at most, whatever the number of
+ * waiters), and the same waiter at most every REEXAMINE_MS.  A blocker is
+ * signalled at most every REEXAMINE_MS as well.
+ */
+#define LOOKUP_GAP_MS			25
+#define REEXAMINE_MS			250
+
+typedef struct Waiter
+{
+	int			procno;
+	int64		wait_us;
+} Waiter;
+
+/* procno of a live pid, or -1 */
+static int
+procno_of(PgbTick *tick, int pid)
+{
+	PGPROC	   *proc = BackendPidGetProc(pid);
+	int			procno;
+
+	if (proc == NULL)
+		return -1;
+	procno = PGB_PROCNO(proc);
+	if (procno < 0 || procno >= tick->nprocs || tick->procs[procno].pid != pid)
+		return -1;
+	return procno;
+}
+
+/* Class of a group in the current table, or NULL for pseudo/removed ones. */
+static const PgbClass *
+class_of(const PgbClassTable *table, int group)
+{
+	int			i;
+
+	if (group < 0 || group >= PGB_MAX_SHARED_CLASSES)
+		return NULL;
+	i = pgb_find_class(table, pgb_shared->classes[group].name);
+	return i < 0 ? NULL : &table->classes[i];
+}
+
+static void
+examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
+{
+	PgbProcTrack *waiter = &tick->procs[w->procno];
+	const PgbClass *wclass = class_of(table, waiter->group);
+	ArrayType  *arr;
+	int32	   *pids;
+	int			n,
+				i;
+	bool		new_wait;
+	TimestampTz wait_start = tick->now - w->wait_us;
+
+	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+												 Int32GetDatum(waiter->pid)));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	pids = (int32 *) ARR_DATA_PTR(arr);
+	waiter->examined_ms = tick->now_ms;
+
+	/* a wait counts once, however often it is looked at */
+	new_wait = waiter->counted_wait == 0 ||
+		Abs(waiter->counted_wait - wait_start) > 1000;
+	if (new_wait)
+		waiter->counted_wait = wait_start;
+
+	for (i = 0; i < n; i++)
+	{
+		int			bno = procno_of(tick, pids[i]);
+		PgbProcTrack *blocker;
+		const PgbClass *bclass;
+		PgbShedAction action;
+		PgbVictim	v;
+		PgbLockStat *ls;
+		char		reason[PGB_REASON_LEN];
+
+		if (bno < 0)
+			continue;
+		blocker = &tick->procs[bno];
+
+		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+		ls = &pgb_shared->locks[waiter->group][blocker->group];
+		if (new_wait)
+			ls->waits++;
+		if (w->wait_us > ls->longest_us)
+			ls->longest_us = w->wait_us;
+		LWLockRelease(pgb_shared->lock);
+
+		/* a priority inversion: a higher class waits on a lower one */
+		bclass = class_of(table, blocker->group);
+		if (wclass == NULL || bclass == NULL || !blocker->judged ||
+			blocker->exempt || bclass->priority >= wclass->priority)
+			continue;
+		tick->inversion = true;
+		if (w->wait_us < (int64) pgb_lock_wait_threshold * 1000)
+			continue;
+		if (*actions_left <= 0 ||
+			tick->now_ms - blocker->action_ms < REEXAMINE_MS)
+			continue;
+
+		v.procno = bno;
+		v.pid = blocker->pid;
+		v.state = blocker->state;
+		v.state_since_ms = blocker->state_since_ms;
+		v.cancelled = blocker->cancelled;
+		action = pgb_shed_action(bclass->shed, &v);
+		if (action == PGB_ACTION_NONE)
+			continue;
+
+		snprintf(reason, sizeof(reason),
+				 "it blocked pid %d of class \"%s\" (priority %d) for %.1f s on a lock",
+				 waiter->pid, wclass->name, wclass->priority,
+				 w->wait_us / 1000000.0);
+		if (pgb_shed(tick, bno, action, "lock", reason))
+		{
+			(*actions_left)--;
+			LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+			pgb_shared->locks[waiter->group][blocker->group].inversions++;
+			LWLockRelease(pgb_shared->lock);
+		}
+	}
+}
+
+void
+pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
+{
+	static int64 last_lookup_ms = 0;
+	Waiter		best = {-1, 0};
+	int			procno;
+	int64		threshold_us = (int64) Min(pgb_lock_stats_threshold,
+										   pgb_lock_wait_threshold) * 1000;
+
+	if (tick->now_ms - last_lookup_ms < LOOKUP_GAP_MS)
+		return;
+
+	for (procno = 0; procno < tick->nprocs; procno++)
+	{
+		PgbProcTrack *t = &tick->procs[procno];
+
+		if (t->pid == 0 || t->lock_wait_us < threshold_us ||
+			tick->now_ms - t->examined_ms < REEXAMINE_MS)
+			continue;
+		if (best.procno < 0 || t->lock_wait_us > best.wait_us)
+		{
+			best.procno = procno;
+			best.wait_us = t->lock_wait_us;
+		}
+	}
+	if (best.procno < 0)
+		return;
+	last_lookup_ms = tick->now_ms;
+	examine(tick, table, &best, actions_left);
+}

@@ -1,0 +1,333 @@
+/*-------------------------------------------------------------------------
+ *
+ * sampler.c
+ *	  The worker's sampler: each tick it reads every PGPROC's pid, wait
+ *	  event, transaction and lock-wait start without any lock, attributes
+ *	  the process to its class (or a pseudo-class), and publishes counts,
+ *	  moving averages, wait statistics and the per-second history.
+ *
+ * Reads of other backends are single aligned loads, as core's own
+ * pg_stat_activity does; a process that changes under the sampler is seen
+ * in one state or the other.  Publishing takes the pg_budget lock
+ * exclusively once per tick, for stores only (rules in state.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/wait_event.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+#include "worker.h"
+
+/* A tiny cache of wait-event classifications (names never change). */
+#define CATEGORY_CACHE 256
+static uint32 cache_event[CATEGORY_CACHE];
+static uint8 cache_category[CATEGORY_CACHE];
+static bool cache_valid[CATEGORY_CACHE];
+
+/* Sums over the ticks of the current second, for the history. */
+static double second_sum[PGB_NUM_GROUPS][4];
+static int	second_ticks = 0;
+static int64 second_start_ms = 0;
+static uint64 prev_admitted[PGB_MAX_SHARED_CLASSES];
+static uint64 prev_rejected[PGB_MAX_SHARED_CLASSES];
+static uint64 prev_shed[PGB_MAX_SHARED_CLASSES];
+
+static PgbWaitCategory
+categorize(uint32 event)
+{
+	uint32		h = (event ^ (event >> 16) ^ (event >> 24)) % CATEGORY_CACHE;
+	PgbWaitCategory cat;
+
+	if (event == 0)
+		return PGB_WAIT_RUNNING;
+	if (cache_valid[h] && cache_event[h] == event)
+		return (PgbWaitCategory) cache_category[h];
+	cat = pgb_wait_category(pgstat_get_wait_event_type(event),
+							pgstat_get_wait_event(event));
+	cache_event[h] = event;
+	cache_category[h] = (uint8) cat;
+	cache_valid[h] = true;
+	return cat;
+}
+
+void
+pgb_sampler_init(PgbTick *tick)
+{
+	tick->nprocs = MaxBackends + NUM_AUXILIARY_PROCS;
+	if (tick->nprocs > pgb_shared->nslots)
+		tick->nprocs = pgb_shared->nslots;
+	tick->procs = MemoryContextAllocZero(TopMemoryContext,
+										 sizeof(PgbProcTrack) * tick->nprocs);
+	tick->wait_events = MemoryContextAlloc(TopMemoryContext,
+										   sizeof(uint32) * tick->nprocs);
+	tick->wait_groups = MemoryContextAlloc(TopMemoryContext,
+										   sizeof(int16) * tick->nprocs);
+}
+
+/* The group of a live process that has no pg_budget slot. */
+static int
+pseudo_group(int procno, PGPROC *proc)
+{
+	if (procno >= MaxBackends)
+		return PGB_GROUP_SYSTEM;
+	if (proc->statusFlags & PROC_IS_AUTOVACUUM)
+		return PGB_GROUP_AUTOVACUUM;
+	if (proc->isBackgroundWorker)
+		return PGB_GROUP_BGWORKER;
+	return PGB_GROUP_UNJUDGED;
+}
+
+void
+pgb_sample(PgbTick *tick)
+{
+	int			procno;
+
+	memset(tick->groups, 0, sizeof(tick->groups));
+	tick->nwaits = 0;
+
+	for (procno = 0; procno < tick->nprocs; procno++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[procno];
+		PgbProcTrack *t = &tick->procs[procno];
+		PgbBackendSlot *slot = &pgb_shared->slots[procno];
+		PgbGroupStats *g;
+		int			pid = proc->pid;
+		uint32		event;
+		PgbWaitCategory cat;
+		PgbSessionState state;
+
+		if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
+		{
+			t->pid = 0;
+			continue;
+		}
+		event = UINT32_ACCESS_ONCE(proc->wait_event_info);
+		cat = categorize(event);
+
+		if (t->pid != pid)
+		{
+			memset(t, 0, sizeof(PgbProcTrack));
+			t->pid = pid;
+			t->state_since_ms = tick->now_ms;
+			t->state = PGB_STATE_ACTIVE;
+		}
+		if (slot->pid == pid)
+		{
+			t->group = slot->class_idx;
+			t->judged = true;
+			t->exempt = slot->superuser && pgb_exempt_superusers;
+		}
+		else
+		{
+			t->group = pseudo_group(procno, proc);
+			t->judged = false;
+			t->exempt = true;
+		}
+
+		/* idle in a transaction: waiting for the client inside one */
+		if (cat == PGB_WAIT_IDLE)
+			state = PGB_PROC_LXID(proc) != InvalidLocalTransactionId ?
+				PGB_STATE_IDLE_IN_TX : PGB_STATE_IDLE;
+		else
+			state = PGB_STATE_ACTIVE;
+		if (state != t->state)
+		{
+			t->state = state;
+			t->state_since_ms = tick->now_ms;
+			if (state == PGB_STATE_ACTIVE)
+				t->cancelled = false;
+		}
+		t->category = cat;
+
+		t->lock_wait_us = 0;
+		if (cat == PGB_WAIT_LOCK)
+		{
+			TimestampTz since = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+
+			if (since != 0 && tick->now > since)
+				t->lock_wait_us = tick->now - since;
+		}
+
+		g = &tick->groups[t->group];
+		g->sessions++;
+		switch (state)
+		{
+			case PGB_STATE_IDLE:
+				g->idle++;
+				continue;
+			case PGB_STATE_IDLE_IN_TX:
+				g->idle_in_tx++;
+				continue;
+			case PGB_STATE_ACTIVE:
+				g->active++;
+				break;
+		}
+		if (cat == PGB_WAIT_WAL)
+			g->wal_waiting++;
+		else if (cat == PGB_WAIT_LOCK)
+			g->lock_waiting++;
+		tick->wait_events[tick->nwaits] = event;
+		tick->wait_groups[tick->nwaits] = (int16) t->group;
+		tick->nwaits++;
+	}
+}
+
+static void
+count_wait(int16 group, uint32 event)
+{
+	uint32		h = (event * 2654435761U) ^ ((uint32) group * 40503U);
+	int			i;
+
+	for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
+	{
+		PgbWaitStat *w = &pgb_shared->waits[(h + i) % PGB_WAIT_STATS_SIZE];
+
+		if (w->group == group && w->event == event)
+		{
+			w->count++;
+			return;
+		}
+		if (w->group < 0)
+		{
+			/* keep a tenth free so that probes stay short */
+			if (pgb_shared->nwaits >= PGB_WAIT_STATS_SIZE * 9 / 10)
+				return;
+			w->group = group;
+			w->event = event;
+			w->count = 1;
+			pgb_shared->nwaits++;
+			return;
+		}
+	}
+}
+
+/* Called with the lock held exclusively (a class entry is being reused). */
+void
+pgb_wait_stats_forget(int group)
+{
+	int			i;
+
+	for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
+		if (pgb_shared->waits[i].group == group)
+			pgb_shared->waits[i].count = 0;
+}
+
+void
+pgb_publish_sample(PgbTick *tick, double dt_ms)
+{
+	int			i;
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+	{
+		PgbGroupStats *dst = &pgb_shared->groups[i];
+		PgbGroupStats *src = &tick->groups[i];
+		double		wal_share = 0;
+		double		lock_share = 0;
+
+		if (src->active > 0)
+		{
+			wal_share = (double) src->wal_waiting / src->active;
+			lock_share = (double) src->lock_waiting / src->active;
+		}
+		dst->sessions = src->sessions;
+		dst->active = src->active;
+		dst->idle = src->idle;
+		dst->idle_in_tx = src->idle_in_tx;
+		dst->wal_waiting = src->wal_waiting;
+		dst->lock_waiting = src->lock_waiting;
+		dst->active_avg = pgb_ema(dst->active_avg, src->active, dt_ms, pgb_pressure_window);
+		dst->wal_share_avg = pgb_ema(dst->wal_share_avg, wal_share, dt_ms, pgb_pressure_window);
+		dst->lock_share_avg = pgb_ema(dst->lock_share_avg, lock_share, dt_ms, pgb_pressure_window);
+		dst->samples += src->active;
+		dst->wal_samples += src->wal_waiting;
+		dst->lock_samples += src->lock_waiting;
+
+		second_sum[i][0] += src->sessions;
+		second_sum[i][1] += src->active;
+		second_sum[i][2] += src->wal_waiting;
+		second_sum[i][3] += src->lock_waiting;
+	}
+	for (i = 0; i < tick->nwaits; i++)
+		count_wait(tick->wait_groups[i], tick->wait_events[i]);
+	LWLockRelease(pgb_shared->lock);
+	second_ticks++;
+}
+
+/*
+ * Once a second, append one history frame: averages over the second's
+ * ticks, and what the admission counters moved by.
+ */
+void
+pgb_history_tick(PgbTick *tick)
+{
+	PgbHistoryFrame *f;
+	int			i;
+
+	if (second_start_ms == 0)
+		second_start_ms = tick->now_ms;
+	if (tick->now_ms - second_start_ms < 1000 || second_ticks == 0)
+		return;
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	f = &pgb_history->frames[pgb_history->next];
+	f->at = tick->now;
+	f->nrows = 0;
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+	{
+		PgbHistoryRow *r;
+		uint64		adm = 0,
+					rej = 0,
+					shed = 0;
+
+		if (i < PGB_MAX_SHARED_CLASSES)
+		{
+			PgbClassState *c = &pgb_shared->classes[i];
+			int			k;
+
+			if (c->name[0] == '\0')
+				continue;
+			adm = c->admitted;
+			for (k = 0; k < PGB_NUM_REJECT_REASONS; k++)
+				rej += c->rejected[k];
+			shed = c->shed_cancel + c->shed_terminate;
+		}
+		else if (second_sum[i][0] == 0)
+			continue;
+
+		r = &f->rows[f->nrows++];
+		r->group = (int16) i;
+		r->connected = second_sum[i][0] / second_ticks;
+		r->active = second_sum[i][1] / second_ticks;
+		r->wal_waiting = second_sum[i][2] / second_ticks;
+		r->lock_waiting = second_sum[i][3] / second_ticks;
+		r->limit = -1;
+		r->admitted = r->rejected = r->shed = 0;
+		if (i < PGB_MAX_SHARED_CLASSES)
+		{
+			/* a reset in between makes a counter go back: count from 0 */
+			r->admitted = (uint32) (adm >= prev_admitted[i] ? adm - prev_admitted[i] : adm);
+			r->rejected = (uint32) (rej >= prev_rejected[i] ? rej - prev_rejected[i] : rej);
+			r->shed = (uint32) (shed >= prev_shed[i] ? shed - prev_shed[i] : shed);
+			prev_admitted[i] = adm;
+			prev_rejected[i] = rej;
+			prev_shed[i] = shed;
+			r->limit = pgb_shared->classes[i].effective_max;
+		}
+	}
+	pgb_history->next = (pgb_history->next + 1) % pgb_history->size;
+	if (pgb_history->count < pgb_history->size)
+		pgb_history->count++;
+	LWLockRelease(pgb_shared->lock);
+
+	memset(second_sum, 0, sizeof(second_sum));
+	second_ticks = 0;
+	second_start_ms += 1000;
+	if (tick->now_ms - second_start_ms >= 1000)
+		second_start_ms = tick->now_ms;
+}

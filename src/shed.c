@@ -1,0 +1,274 @@
+/*-------------------------------------------------------------------------
+ *
+ * shed.c
+ *	  Cancelling and terminating sessions, and telling their clients why.
+ *
+ * Before it signals a backend, whoever sheds it (the worker, or a backend
+ * running pg_budget_pause) writes the reason into the victim's slot under
+ * the pg_budget lock, checking the slot still belongs to that pid.  The
+ * victim's emit_log_hook adds the reason to the cancel or terminate error
+ * its client receives.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/elog.h"
+#include "utils/wait_event.h"
+
+#include "pg_budget.h"
+#include "worker.h"
+
+/* A reason older than this is not about the error being reported. */
+#define REASON_TTL_US	(10 * 1000000L)
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/*
+ * In the victim: a cancel or terminate that pg_budget asked for carries
+ * its reason in the DETAIL (or the CONTEXT if there is a DETAIL already).
+ */
+static void
+shed_emit_log_hook(ErrorData *edata)
+{
+	PgbBackendSlot *slot;
+
+	if ((edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		 edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN) &&
+		pgb_admitted && (slot = pgb_my_slot()) != NULL && slot->shed_at != 0)
+	{
+		char		reason[PGB_REASON_LEN];
+		bool		fresh;
+
+		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+		fresh = slot->pid == MyProcPid &&
+			GetCurrentTimestamp() - slot->shed_at < REASON_TTL_US;
+		strlcpy(reason, slot->shed_reason, sizeof(reason));
+		slot->shed_at = 0;
+		LWLockRelease(pgb_shared->lock);
+
+		if (fresh)
+		{
+			char	   *msg = psprintf("pg_budget %s this session: %s",
+									   edata->sqlerrcode == ERRCODE_QUERY_CANCELED ?
+									   "cancelled the query of" : "terminated",
+									   reason);
+
+			if (edata->detail == NULL)
+				edata->detail = msg;
+			else if (edata->context == NULL)
+				edata->context = msg;
+			else
+				edata->context = psprintf("%s\n%s", edata->context, msg);
+		}
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+void
+pgb_shed_init(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = shed_emit_log_hook;
+}
+
+/*
+ * Signal one backend: SIGINT cancels its query, SIGTERM ends its session.
+ * Returns false if the slot no longer belongs to pid.  Writes the reason
+ * for the victim, counts the action, logs it and records an event.
+ */
+bool
+pgb_signal_backend(int procno, int pid, int action, bool dry_run,
+				   const char *signal, const char *reason)
+{
+	PgbBackendSlot *slot = &pgb_shared->slots[procno];
+	char		class[NAMEDATALEN];
+	char		role[NAMEDATALEN];
+	const char *verb = action == PGB_ACTION_CANCEL ? "cancel" : "terminate";
+	int			e;
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	if (slot->pid != pid)
+	{
+		LWLockRelease(pgb_shared->lock);
+		return false;
+	}
+	e = slot->class_idx;
+	strlcpy(class, pgb_shared->classes[e].name, sizeof(class));
+	strlcpy(role, slot->rolename, sizeof(role));
+	if (!dry_run)
+	{
+		slot->shed_at = GetCurrentTimestamp();
+		strlcpy(slot->shed_reason, reason, sizeof(slot->shed_reason));
+		if (action == PGB_ACTION_CANCEL)
+			pgb_shared->classes[e].shed_cancel++;
+		else
+			pgb_shared->classes[e].shed_terminate++;
+	}
+	pgb_event_locked(class, pid, role,
+					 dry_run ? (action == PGB_ACTION_CANCEL ? "would cancel" : "would terminate") : verb,
+					 signal, reason);
+	LWLockRelease(pgb_shared->lock);
+
+	ereport(LOG,
+			(errmsg("pg_budget: %s%s pid %d of class \"%s\" (role \"%s\"), signal %s: %s",
+					dry_run ? "dry run: would " : "",
+					dry_run ? verb : (action == PGB_ACTION_CANCEL ? "cancelled" : "terminated"),
+					pid, class, role, signal, reason)));
+	if (dry_run)
+		return true;
+
+#ifdef HAVE_SETSID
+	/* backends lead their own process group, as in pg_signal_backend */
+	if (kill(-pid, action == PGB_ACTION_CANCEL ? SIGINT : SIGTERM) != 0)
+#else
+	if (kill(pid, action == PGB_ACTION_CANCEL ? SIGINT : SIGTERM) != 0)
+#endif
+	{
+		ereport(WARNING,
+				(errmsg("pg_budget: could not send signal to process %d: %m", pid)));
+		return false;
+	}
+	return true;
+}
+
+/* Worker side: shed one tracked backend. */
+bool
+pgb_shed(PgbTick *tick, int procno, PgbShedAction action,
+		 const char *signal, const char *reason)
+{
+	PgbProcTrack *t = &tick->procs[procno];
+	bool		dry_run = pgb_shedding == PGB_SHEDDING_DRY_RUN;
+
+	if (pgb_shedding == PGB_SHEDDING_OFF || action == PGB_ACTION_NONE)
+		return false;
+	if (!pgb_signal_backend(procno, t->pid, action, dry_run, signal, reason))
+		return false;
+	t->action_ms = tick->now_ms;
+	if (action == PGB_ACTION_CANCEL)
+		t->cancelled = true;
+	return true;
+}
+
+/*
+ * Sessions of a class above its effective limit give way: idle in
+ * transaction first, then idle (longest first), then active (cancel, and
+ * terminate later if the class allows it).  At most *actions_left actions.
+ */
+void
+pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
+					const int *limits, int *actions_left)
+{
+	PgbVictim  *victims = palloc(sizeof(PgbVictim) * tick->nprocs);
+	int			i;
+
+	for (i = 0; i < table->nclasses && *actions_left > 0; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			e = tick->map[i];
+		int			n = 0;
+		int			excess;
+		int			procno;
+		int			v;
+
+		if (e < 0 || limits[i] == PGB_UNLIMITED || c->shed == PGB_SHED_NEVER)
+			continue;
+		for (procno = 0; procno < tick->nprocs; procno++)
+		{
+			PgbProcTrack *t = &tick->procs[procno];
+
+			if (t->pid == 0 || t->group != e || !t->judged)
+				continue;
+			/* exempt superusers count but are never victims */
+			if (t->exempt)
+				continue;
+			victims[n].procno = procno;
+			victims[n].pid = t->pid;
+			victims[n].state = t->state;
+			victims[n].state_since_ms = t->state_since_ms;
+			victims[n].cancelled = t->cancelled;
+			n++;
+		}
+		excess = tick->groups[e].sessions - limits[i];
+		if (excess <= 0 || n == 0)
+			continue;
+		pgb_order_victims(victims, n);
+		for (v = 0; v < n && excess > 0 && *actions_left > 0; v++)
+		{
+			PgbProcTrack *t = &tick->procs[victims[v].procno];
+			PgbShedAction action = pgb_shed_action(c->shed, &victims[v]);
+			char		reason[PGB_REASON_LEN];
+
+			if (action == PGB_ACTION_NONE ||
+				tick->now_ms - t->action_ms < 1000)
+				continue;
+			snprintf(reason, sizeof(reason),
+					 "class \"%s\" is over its admission limit of %d, lowered under %s pressure",
+					 c->name, limits[i], pgb_pressure_names(pgb_shared->pressure));
+			if (pgb_shed(tick, victims[v].procno, action, "limit", reason))
+			{
+				(*actions_left)--;
+				/* a cancel leaves the session connected */
+				if (action == PGB_ACTION_TERMINATE)
+					excess--;
+			}
+		}
+	}
+	pfree(victims);
+}
+
+/*
+ * pg_budget_pause with mode cancel or terminate: signal the sessions of
+ * class entry e (not this one, not exempt superusers).  Cancel reaches
+ * only sessions running a query; terminate ends them all.  Returns how
+ * many were signalled.
+ */
+int
+pgb_pause_sessions(int e, PgbPauseMode mode, const char *reason)
+{
+	int			nslots = pgb_shared->nslots;
+	int		   *procnos = palloc(sizeof(int) * nslots);
+	int		   *pids = palloc(sizeof(int) * nslots);
+	int			n = 0;
+	int			done = 0;
+	int			i;
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (i = 0; i < nslots; i++)
+	{
+		PgbBackendSlot *slot = &pgb_shared->slots[i];
+
+		if (slot->pid == 0 || slot->pid == MyProcPid || slot->class_idx != e)
+			continue;
+		if (slot->superuser && pgb_exempt_superusers)
+			continue;
+		procnos[n] = i;
+		pids[n] = slot->pid;
+		n++;
+	}
+	LWLockRelease(pgb_shared->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		if (mode == PGB_PAUSE_CANCEL)
+		{
+			uint32		event = UINT32_ACCESS_ONCE(ProcGlobal->allProcs[procnos[i]].wait_event_info);
+
+			if (pgb_wait_category(pgstat_get_wait_event_type(event),
+								  event ? pgstat_get_wait_event(event) : NULL) == PGB_WAIT_IDLE)
+				continue;
+		}
+		if (pgb_signal_backend(procnos[i], pids[i],
+							   mode == PGB_PAUSE_CANCEL ? PGB_ACTION_CANCEL : PGB_ACTION_TERMINATE,
+							   false, "pause", reason))
+			done++;
+	}
+	pfree(procnos);
+	pfree(pids);
+	return done;
+}

@@ -1,0 +1,280 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The pg_budget background worker: samples every backend each
+ *	  pg_budget.sample_interval, judges pressure, moves the AIMD admission
+ *	  limits and sheds the lowest-priority sheddable work first.
+ *
+ * Its memory of each backend (PgbProcTrack) and of each class's AIMD
+ * state is private.  What others see it publishes under the pg_budget lock
+ * (rules in state.h): sampled counts, effective limits, pressure, events.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+#include "worker.h"
+
+PGDLLEXPORT void pgb_worker_main(Datum main_arg);
+
+/* AIMD state by class entry; limits are mirrored in classes[].effective_max */
+static PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];
+static int64 last_inversion_ms = -1000000;
+
+void
+pgb_worker_register(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/* primaries and hot standbys alike */
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "pg_budget", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "pgb_worker_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "pg_budget worker", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "pg_budget worker", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+const char *
+pgb_pressure_names(uint32 bits)
+{
+	static const char *const names[] = {
+		"none", "connections", "wal", "connections+wal", "lock",
+		"connections+lock", "wal+lock", "connections+wal+lock"
+	};
+
+	return names[bits & 7];
+}
+
+/*
+ * Pressure signals of this tick.  Sustained means the moving average over
+ * pg_budget.pressure_window is past the threshold; calm (for the additive
+ * increase) needs every signal well below it, which is the hysteresis.
+ */
+static uint32
+judge_pressure(PgbTick *tick, const int *connected, int nclasses, bool *calm)
+{
+	uint32		bits = 0;
+	double		wal_share = 0;
+	double		active = 0;
+	int			total = 0;
+	int			usable = pgb_usable_connections();
+	int			i;
+
+	for (i = 0; i < nclasses; i++)
+		total += connected[i];
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		PgbGroupStats *g = &pgb_shared->groups[i];
+
+		wal_share += g->wal_share_avg * g->active_avg;
+		active += g->active_avg;
+	}
+	if (active > 0.5)
+		wal_share /= active;
+	else
+		wal_share = 0;
+
+	if (tick->inversion)
+		last_inversion_ms = tick->now_ms;
+
+	if (total >= pgb_saturation_threshold * usable)
+		bits |= PGB_PRESSURE_CONNECTIONS;
+	if (wal_share >= pgb_wal_pressure_threshold)
+		bits |= PGB_PRESSURE_WAL;
+	if (tick->now_ms - last_inversion_ms < pgb_pressure_window)
+		bits |= PGB_PRESSURE_LOCK;
+
+	*calm = bits == 0 &&
+		total < (pgb_saturation_threshold - 0.1) * usable &&
+		wal_share < pgb_wal_pressure_threshold / 2;
+	return bits;
+}
+
+static void
+worker_tick(PgbTick *tick, double dt_ms)
+{
+	const PgbClassTable *table = pgb_current_table(NULL);
+	int			connected[PGB_MAX_CLASSES + 1];
+	int			limits[PGB_MAX_CLASSES + 1];
+	int			actions_left = pgb_max_actions;
+	PgbAimdParams params;
+	uint32		pressure;
+	bool		calm;
+	int			victim_class;
+	int			i;
+
+	tick->now = GetCurrentTimestamp();
+	tick->now_ms = tick->now / 1000;
+	tick->inversion = false;
+
+	pgb_sample(tick);
+	pgb_publish_sample(tick, dt_ms);
+	pgb_history_tick(tick);
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	pgb_map_classes(table, tick->map, false);
+	for (i = 0; i < table->nclasses; i++)
+		connected[i] = tick->map[i] >= 0 ?
+			pgb_shared->classes[tick->map[i]].connected : 0;
+	LWLockRelease(pgb_shared->lock);
+
+	/* lock statistics are kept whatever pg_budget.shedding says */
+	pgb_watch_locks(tick, table, &actions_left);
+
+	pressure = judge_pressure(tick, connected, table->nclasses, &calm);
+
+	/* AIMD: the lowest-priority class that can give way takes the decrease */
+	params.decrease = pgb_aimd_decrease;
+	params.increase = pgb_aimd_increase;
+	params.step_ms = pgb_aimd_interval;
+	params.calm_ms = pgb_calm_time;
+	for (i = 0; i < table->nclasses; i++)
+		limits[i] = tick->map[i] >= 0 ? aimd[tick->map[i]].limit : PGB_UNLIMITED;
+	victim_class = (pressure != 0 && pgb_shedding != PGB_SHEDDING_OFF) ?
+		pgb_class_to_decrease(table, limits, connected) : -1;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			e = tick->map[i];
+		int			before;
+
+		if (e < 0)
+			continue;
+		before = aimd[e].limit;
+		if (c->shed == PGB_SHED_NEVER || pgb_shedding == PGB_SHEDDING_OFF)
+			aimd[e].limit = PGB_UNLIMITED;
+		else if (pgb_aimd_step(&aimd[e], &params, i == victim_class, calm,
+							   connected[i], c->max, c->floor,
+							   pgb_usable_connections(), tick->now_ms))
+		{
+			char		reason[PGB_REASON_LEN];
+
+			if (aimd[e].limit == PGB_UNLIMITED)
+				snprintf(reason, sizeof(reason), "calm: limit lifted (was %d)", before);
+			else if (before == PGB_UNLIMITED || aimd[e].limit < before)
+				snprintf(reason, sizeof(reason), "%s pressure: limit lowered to %d",
+						 pgb_pressure_names(pressure), aimd[e].limit);
+			else
+				snprintf(reason, sizeof(reason), "calm: limit raised to %d", aimd[e].limit);
+			ereport(LOG, (errmsg("pg_budget: class \"%s\": %s", c->name, reason)));
+			pgb_event(c->name, 0, NULL,
+					  pgb_shedding == PGB_SHEDDING_DRY_RUN ? "would limit" : "limit",
+					  aimd[e].limit == PGB_UNLIMITED || (before != PGB_UNLIMITED && aimd[e].limit > before) ?
+					  "calm" : pgb_pressure_names(pressure), reason);
+		}
+		/* in a dry run the limit is computed and recorded, never enforced */
+		limits[i] = pgb_shedding == PGB_SHEDDING_ON ? aimd[e].limit : PGB_UNLIMITED;
+	}
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	pgb_shared->pressure = pressure;
+	for (i = 0; i < table->nclasses; i++)
+		if (tick->map[i] >= 0)
+		{
+			pgb_shared->classes[tick->map[i]].effective_max = limits[i];
+			pgb_shared->groups[tick->map[i]].pressure =
+				(i == victim_class) ? pressure : 0;
+		}
+	LWLockRelease(pgb_shared->lock);
+
+	if (pgb_shedding != PGB_SHEDDING_OFF)
+	{
+		/* a dry run reports what the computed limits would shed */
+		for (i = 0; i < table->nclasses; i++)
+			if (tick->map[i] >= 0)
+				limits[i] = aimd[tick->map[i]].limit;
+		pgb_shed_over_limit(tick, table, limits, &actions_left);
+	}
+}
+
+void
+pgb_worker_main(Datum main_arg pg_attribute_unused())
+{
+	PgbTick		tick;
+	MemoryContext tick_context;
+	char	   *classes_seen;
+	TimestampTz last = 0;
+	int			i;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	pgb_require_shmem();
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		aimd[i].limit = PGB_UNLIMITED;
+		aimd[i].calm_since_ms = -1;
+	}
+	memset(&tick, 0, sizeof(tick));
+	pgb_sampler_init(&tick);
+	tick_context = AllocSetContextCreate(TopMemoryContext, "pg_budget worker tick",
+										 ALLOCSET_DEFAULT_SIZES);
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	pgb_shared->worker_pid = MyProcPid;
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
+	LWLockRelease(pgb_shared->lock);
+	classes_seen = pstrdup(GetConfigOption("pg_budget.classes", false, false));
+	ereport(LOG, (errmsg("pg_budget worker started (sampling every %d ms, shedding %s)",
+						 pgb_sample_interval, GetConfigOption("pg_budget.shedding", false, false))));
+
+	for (;;)
+	{
+		TimestampTz now;
+		double		dt_ms;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 pgb_sample_interval, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			const char *now_classes;
+
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			now_classes = GetConfigOption("pg_budget.classes", false, false);
+			if (strcmp(now_classes, classes_seen) != 0)
+			{
+				pgb_event(NULL, 0, NULL, "reload", "config",
+						  "pg_budget.classes changed");
+				pfree(classes_seen);
+				classes_seen = pstrdup(now_classes);
+			}
+		}
+
+		now = GetCurrentTimestamp();
+		dt_ms = last == 0 ? pgb_sample_interval : (now - last) / 1000.0;
+		last = now;
+
+		MemoryContextReset(tick_context);
+		{
+			MemoryContext old = MemoryContextSwitchTo(tick_context);
+
+			worker_tick(&tick, dt_ms);
+			MemoryContextSwitchTo(old);
+		}
+	}
+}
