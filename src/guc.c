@@ -124,19 +124,19 @@ check_class(char **newval, void **extra pg_attribute_unused(), GucSource source)
 	int			default_idx;
 	const PgbClassTable *table;
 
+	if (pgb_admitted && source > PGC_S_OVERRIDE && source != PGC_S_TEST)
+	{
+		GUC_check_errmsg("pg_budget.class can not be changed after login");
+		GUC_check_errdetail("This session was admitted under class \"%s\".",
+							pgb_class ? pgb_class : "");
+		return false;
+	}
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
 	if (!pgb_valid_class_name(*newval))
 	{
 		GUC_check_errdetail("A class name is a lower-case identifier of at most %d characters.",
 							PGB_CLASS_NAME_LEN);
-		return false;
-	}
-	if (pgb_admitted && source > PGC_S_OVERRIDE && source != PGC_S_TEST)
-	{
-		GUC_check_errmsg("pg_budget.class can not be changed after login");
-		GUC_check_errdetail("This session was admitted under class \"%s\".",
-							pgb_class ? pgb_class : "");
 		return false;
 	}
 	if (source == PGC_S_TEST)

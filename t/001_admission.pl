@@ -160,6 +160,8 @@ wait_connected('ai', 3);
 is($ret, 0, 'cap: ai logs in again once one ai session quit');
 is($out, 'ai', 'cap: SHOW pg_budget.class says ai');
 push @ai, hold('a');
+wait_connected('ai', 4);
+wait_connected('web', 0);
 is( status(
 		'ai', qw(connected admitted rejected rejected_cap rejected_reserve
 		  rejected_paused rejected_rate)),
@@ -203,6 +205,7 @@ is(status('ai', qw(paused pause_mode paused_since)),
 	'resume: ai no longer paused');
 ($ret, $out) = login('a');
 is($ret, 0, 'resume: ai logs in again');
+wait_connected('ai', 2);
 is( status(
 		'ai', qw(connected admitted rejected rejected_cap rejected_paused)),
 	'connected=2 admitted=1 rejected=1 rejected_cap=0 rejected_paused=1',
@@ -232,6 +235,7 @@ usleep(1000 * ($rate_hint // 1000));
 ($ret, $out, $err) = login('s', 'SELECT 1');
 is($ret, 0, 'rate: a login after the retry-after delay is admitted')
   or diag $err;
+wait_connected('slow', 0);
 is( status(
 		'slow', qw(connected admitted rejected rejected_rate rate burst)),
 	'connected=0 admitted=3 rejected=1 rejected_rate=1 rate=2 burst=2',
@@ -350,6 +354,14 @@ like(
 	$err,
 	qr/ERROR:  pg_budget\.class can not be changed after login/,
 	'superuser SET pg_budget.class after login is refused');
+# not even to the empty string: SHOW must keep telling the admitted class
+($ret, $out, $err) =
+  login('suai', "SET pg_budget.class = ''; SHOW pg_budget.class");
+like(
+	$err,
+	qr/ERROR:  pg_budget\.class can not be changed after login/,
+	'superuser SET pg_budget.class = \'\' after login is refused');
+is($out, 'ai', 'SHOW pg_budget.class still says ai after SET to \'\'');
 
 #
 # (b) reservation: fill with bulk until only the unused reserves of web (5)
@@ -384,6 +396,11 @@ like(
 	$err,
 	qr/FATAL:  pg_budget: class "bulk" would take a slot reserved for admin \(2\)\nDETAIL:  1 of 37 usable connections are free and 1 of them are held in reserve; class "bulk" has 29 connections and reserve=0\./,
 	'reservation: with web in its reserve, only admin is named');
+($ret, $out, $err) = login('w');
+like(
+	$err,
+	qr/FATAL:  pg_budget: class "web" would take a slot reserved for admin \(2\)\nDETAIL:  1 of 37 usable connections are free and 1 of them are held in reserve; class "web" has 5 connections and reserve=5\./,
+	'reservation: web past its own reserve can not take admin\'s');
 push @adm, hold('m');
 is( $ctl->query_safe(
 		"SELECT string_agg(class || '=' || connected, ',' ORDER BY class) FROM pg_budget_status WHERE connected > 0"
@@ -396,10 +413,14 @@ is( status(
 	'reservation: pg_budget_status counts for bulk');
 
 # (f) with every usable slot counted (1 + 29 + 5 + 2 = 37), a superuser
-# without a class still logs in, and is counted.
+# without a class still logs in, and is counted.  A web login is refused
+# (by core, which keeps its last slots for superusers).
 ($ret, $out, $err) = login('w');
-isnt($ret, 0, 'a web login is refused when every usable slot is counted');
-diag $err;
+isnt($ret, 0, 'a web login is refused when every usable slot is taken');
+like(
+	$err,
+	qr/FATAL:  remaining connection slots are reserved for non-replication superuser connections/,
+	'the web login is refused by core, the slots being all taken');
 ($ret, $out, $err) = login($su,
 	"SELECT current_setting('pg_budget.class') || ' ' || sum(connected) FROM pg_budget_status"
 );

@@ -35,6 +35,9 @@ ALTER ROLE a SET pg_budget.class = 'ai';
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE apw LOGIN PASSWORD 'right';
 ALTER ROLE apw SET pg_budget.class = 'ai';
+CREATE ROLE b LOGIN;
+ALTER ROLE b SET pg_budget.class = 'ai';
+ALTER ROLE b SET session_preload_libraries = 'pgb_no_such_lib';
 CREATE DATABASE noconnect;
 REVOKE CONNECT ON DATABASE noconnect FROM PUBLIC;
 });
@@ -134,6 +137,7 @@ ok( $node->log_contains(
 is(in_backends($pid[2]), '0',
 	'idle_in_transaction_session_timeout: pid gone from pg_budget_backends');
 $s[2]->quit;
+
 ($s[2], $pid[2]) = refill_after('idle_in_transaction_session_timeout');
 
 # (c) pg_terminate_backend by a superuser
@@ -202,6 +206,8 @@ wait_ai(2, 'after the refusals, one session exits');
 # (f) logins that fail before admission take no slot
 $_->quit for @s;
 wait_ai(0, 'all ai sessions gone');
+my $adm0 = $node->safe_psql('postgres',
+	"SELECT admitted FROM pg_budget_status WHERE class = 'ai'");
 
 $node->connect_fails(
 	'user=a dbname=nosuchdb', 'ai login to a missing database fails',
@@ -220,7 +226,17 @@ $node->connect_fails(
 	'ai login choosing its own class fails',
 	expected_stderr => qr/FATAL:  permission denied to set parameter "pg_budget.class"/)
   for 1 .. 3;
+# b fails inside the login transaction, after its role settings apply
+$node->connect_fails(
+	'user=b dbname=postgres', 'ai login whose session_preload_libraries fails',
+	expected_stderr => qr/FATAL:  could not access file "pgb_no_such_lib"/)
+  for 1 .. 3;
 is(ai_state(), '0|0', 'failed logins left ai with connected = 0');
+is( $node->safe_psql(
+		'postgres',
+		"SELECT admitted - $adm0 FROM pg_budget_status WHERE class = 'ai'"),
+	'0',
+	'no failed login was counted as admitted');
 
 # the password role itself is admitted as ai and counted
 $node->connect_ok('user=apw password=right dbname=postgres',

@@ -6,11 +6,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use POSIX ();
 use Time::HiRes qw(usleep time);
 
 my $cap = 25;
-my $lock = 4242;
+my $lock = 4242;         # admitted sessions wait on it
+my $stop_lock = 4243;    # the sampler runs until it is free
 
 my $node = PostgreSQL::Test::Cluster->new('storm');
 $node->init;
@@ -32,6 +34,37 @@ ALTER ROLE a SET pg_budget.class = 'ai';
 CREATE ROLE w LOGIN;
 ALTER ROLE w SET pg_budget.class = 'web';
 });
+
+# Polls ai's connected count, its rows in pg_budget_backends and web's
+# connected count until stop_lock can be taken; returns the extremes.
+$node->safe_psql(
+	'postgres', q{
+CREATE FUNCTION storm_sample(stop_lock bigint, OUT samples int, OUT peak int,
+	OUT peak_rows int, OUT web_min int, OUT web_max int)
+LANGUAGE plpgsql AS $$
+DECLARE
+	c int;
+	r int;
+	w int;
+BEGIN
+	samples := 0; peak := 0; peak_rows := 0; web_min := 1000000; web_max := -1;
+	LOOP
+		PERFORM pg_stat_clear_snapshot();
+		SELECT connected INTO c FROM pg_budget_status WHERE class = 'ai';
+		SELECT count(*) INTO r FROM pg_budget_backends WHERE class = 'ai';
+		SELECT connected INTO w FROM pg_budget_status WHERE class = 'web';
+		samples := samples + 1;
+		peak := greatest(peak, c);
+		peak_rows := greatest(peak_rows, r);
+		web_min := least(web_min, w);
+		web_max := greatest(web_max, w);
+		EXIT WHEN pg_try_advisory_lock_shared(stop_lock);
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+	PERFORM pg_advisory_unlock_shared(stop_lock);
+END
+$$;
+});
 is($node->safe_psql('postgres', 'SHOW max_connections'),
 	'400', 'the server runs with max_connections = 400');
 
@@ -49,17 +82,34 @@ sub class_row
 # Fork $n children that all wait on one pipe, then open it at once so that
 # their logins arrive together.  An admitted session blocks on an advisory
 # lock the test holds, so it stays connected until every attempt has been
-# judged; a refused one exits with psql's connection error.
+# judged; a refused one exits with psql's connection error.  A sampler in
+# the server polls the counts every millisecond meanwhile.
 sub storm
 {
 	my ($round, $n, %opt) = @_;
 	my $web_before = $opt{web_sessions} // 0;
 
 	my $holder = $node->background_psql('postgres');
-	$holder->query_safe("SELECT pg_advisory_lock($lock)");
-	my $sampler = $node->background_psql('postgres');
+	$holder->query_safe("SELECT pg_advisory_lock($lock), pg_advisory_lock($stop_lock)");
+	my $checker = $node->background_psql('postgres');
 	my $before = class_row('ai');
 	my $log_off = -s $node->logfile;
+
+	my ($sout, $serr) = ('', '');
+	my $sampler;
+	{
+		local %ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port);
+		$sampler = IPC::Run::start(
+			[ 'psql', '-X', '-w', '-At', '-d', 'dbname=postgres', '-c',
+				"SELECT * FROM storm_sample($stop_lock)" ],
+			'<', '/dev/null', '>', \$sout, '2>', \$serr);
+	}
+	ok( $node->poll_query_until(
+			'postgres',
+			q{SELECT count(*) FROM pg_stat_activity
+				WHERE query LIKE '%storm_sample(%' AND state = 'active'
+				  AND pid <> pg_backend_pid()}, '1'),
+		"$round: the sampler runs");
 
 	pipe(my $gate_r, my $gate_w) or die "pipe: $!";
 	my %kid;
@@ -99,38 +149,37 @@ sub storm
 	};
 
 	# another class logs in while the storm runs
-	my ($wret, $wout, $werr) = $node->psql(
-		'postgres', 'SHOW pg_budget.class',
-		connstr => 'user=w dbname=postgres',
-		extra_params => ['-w']);
-	$reap->();
-	my $judged_at_web = scalar keys %status;
-	is($wret, 0, "$round: a web login succeeds during the storm");
-	is($wout, 'web', "$round: it is admitted as web");
-	is($werr, '', "$round: no error for the web login");
-	note "$round: web login done when $judged_at_web of $n ai attempts had ended";
+	my ($wout, $werr) = ('', '');
+	my $web;
+	{
+		local %ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port);
+		$web = IPC::Run::start(
+			[ 'psql', '-X', '-w', '-At', '-d', 'dbname=postgres user=w', '-c',
+				'SHOW pg_budget.class' ],
+			'<', '/dev/null', '>', \$wout, '2>', \$werr);
+	}
+	my $web_judged;
 
-	# Sample until every attempt is judged: ended, or admitted and waiting
+	# Poll until every attempt is judged: ended, or admitted and waiting
 	# on the lock.
-	my ($peak, $peak_rows, $samples, $waiting) = (0, 0, 0, 0);
-	my ($web_min, $web_max) = (1e9, -1);
+	my ($peak, $samples, $waiting) = (0, 0, 0);
 	my $judged = 0;
 	my $deadline = time + 60;
 	while (time < $deadline)
 	{
 		$reap->();
-		my $s = $sampler->query(
+		if (!defined $web_judged)
+		{
+			$web->pump_nb;
+			$web_judged = scalar keys %status unless $web->pumpable;
+		}
+		my $s = $checker->query(
 			qq{SELECT (SELECT connected FROM pg_budget_status WHERE class = 'ai'),
-				(SELECT count(*) FROM pg_budget_backends WHERE class = 'ai'),
 				(SELECT count(*) FROM pg_stat_activity WHERE usename = 'a'
-					AND wait_event_type = 'Lock' AND wait_event = 'advisory'),
-				(SELECT connected FROM pg_budget_status WHERE class = 'web')});
-		my ($c, $rows, $wt, $web) = split /\|/, $s;
+					AND wait_event_type = 'Lock' AND wait_event = 'advisory')});
+		my ($c, $wt) = split /\|/, $s;
 		$samples++;
 		$peak = $c if $c > $peak;
-		$peak_rows = $rows if $rows > $peak_rows;
-		$web_min = $web if $web < $web_min;
-		$web_max = $web if $web > $web_max;
 		$waiting = $wt;
 		if ((scalar keys %status) + $waiting == $n)
 		{
@@ -141,18 +190,35 @@ sub storm
 	my $storm_secs = time - $t0;
 	ok($judged, "$round: all $n attempts judged")
 	  or diag(sprintf('%d ended, %d waiting', scalar keys %status, $waiting));
+	$checker->quit;
+
+	$web->finish;
+	is($? >> 8, 0, "$round: a web login succeeds during the storm");
+	is($wout, "web\n", "$round: it is admitted as web");
+	is($werr, '', "$round: no error for the web login");
+	note "$round: web login done when "
+	  . ($web_judged // 'all') . " of $n ai attempts had ended";
+
+	# stop the sampler and read what it saw
+	$holder->query_safe("SELECT pg_advisory_unlock($stop_lock)");
+	$sampler->finish;
+	is($serr, '', "$round: the sampler ran without error");
+	chomp $sout;
+	my ($ssamples, $speak, $speak_rows, $web_min, $web_max) = split /\|/, $sout;
 
 	my $during = class_row('ai');
-	my $ended_early = scalar keys %status;
 	note sprintf(
-		'%s: %d attempts judged in %.2fs; %d samples, peak connected %d, peak backends rows %d, %d waiting admitted',
-		$round, $n, $storm_secs, $samples, $peak, $peak_rows, $waiting);
+		'%s: %d attempts judged in %.2fs; server sampler: %d samples, peak connected %d, peak backends rows %d, web %d..%d; client: %d samples, peak %d; %d admitted waiting',
+		$round, $n, $storm_secs, $ssamples, $speak, $speak_rows, $web_min,
+		$web_max, $samples, $peak, $waiting);
 
 	is($waiting, $cap, "$round: exactly $cap ai sessions are connected and waiting");
-	cmp_ok($peak, '<=', $cap, "$round: sampled connected never exceeded $cap");
-	cmp_ok($peak_rows, '<=', $cap,
+	cmp_ok($ssamples, '>=', 20, "$round: the sampler polled many times");
+	cmp_ok($speak, '<=', $cap, "$round: sampled connected never exceeded $cap");
+	cmp_ok($peak, '<=', $cap, "$round: connected seen by the test never exceeded $cap");
+	cmp_ok($speak_rows, '<=', $cap,
 		"$round: sampled pg_budget_backends rows never exceeded $cap");
-	is($peak, $cap, "$round: the samples saw the class at its cap");
+	is($speak, $cap, "$round: the sampler saw the class at its cap");
 	is($during->{connected}, $cap, "$round: connected = $cap while they wait");
 	is($during->{admitted} - $before->{admitted},
 		$cap, "$round: admitted grew by $cap");
@@ -160,9 +226,10 @@ sub storm
 		$n - $cap, "$round: rejected_cap grew by attempts - $cap");
 	is($during->{rejected} - $before->{rejected},
 		$n - $cap, "$round: no refusal of another kind");
-	is("$web_min..$web_max", "$web_before..$web_before",
-		"$round: web stayed at $web_before connected during the storm")
-	  if $web_before;
+	is($web_min, $web_before,
+		"$round: web never dropped below its $web_before sessions");
+	cmp_ok($web_max, '<=', $web_before + 1,
+		"$round: web had at most its sessions plus the extra login");
 
 	# let the admitted sessions finish, then judge every attempt's output
 	$holder->query_safe("SELECT pg_advisory_unlock($lock)");
@@ -230,9 +297,8 @@ HINT:  Retry after (\d+) ms.
 				FROM pg_budget_status WHERE class = 'ai'},
 			'0|0'),
 		"$round: after all exit ai has connected = 0 and no backends rows");
-	$sampler->quit;
 
-	return { ok => $ok, refused => $refused, peak => $peak, samples => $samples,
+	return { ok => $ok, refused => $refused, peak => $speak, samples => $ssamples,
 		secs => $storm_secs };
 }
 

@@ -1,0 +1,123 @@
+-- The objects CREATE EXTENSION pg_budget makes: views, their columns and
+-- types, the functions with their signatures and results, the admin role.
+-- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
+-- pg_budget installed.
+BEGIN;
+SELECT plan(91);
+
+SELECT has_extension('pg_budget', 'pg_budget is installed');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
+	'0.1.0', 'pg_budget is at version 0.1.0');
+
+-- pg_budget_status
+SELECT has_view('public', 'pg_budget_status', 'view pg_budget_status exists');
+SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column ' || c)
+  FROM (VALUES ('class'), ('max'), ('reserve'), ('priority'), ('rate'), ('burst'),
+			   ('shed_policy'), ('connected'), ('admitted'), ('rejected'),
+			   ('rejected_cap'), ('rejected_reserve'), ('rejected_paused'),
+			   ('rejected_rate'), ('shed'), ('paused'), ('pause_mode'),
+			   ('paused_since'), ('is_default'), ('configured')) v(c);
+SELECT col_type_is('public', 'pg_budget_status', c, t,
+		'pg_budget_status.' || c || ' is ' || t)
+  FROM (VALUES ('class', 'text'), ('max', 'integer'), ('reserve', 'integer'),
+			   ('priority', 'integer'), ('rate', 'double precision'),
+			   ('burst', 'integer'), ('shed_policy', 'text'),
+			   ('connected', 'integer'), ('admitted', 'bigint'),
+			   ('rejected', 'bigint'), ('rejected_cap', 'bigint'),
+			   ('rejected_reserve', 'bigint'), ('rejected_paused', 'bigint'),
+			   ('rejected_rate', 'bigint'), ('shed', 'bigint'),
+			   ('paused', 'boolean'), ('pause_mode', 'text'),
+			   ('paused_since', 'timestamp with time zone'),
+			   ('is_default', 'boolean'), ('configured', 'boolean')) v(c, t);
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['class', 'max', 'reserve', 'priority', 'rate', 'burst', 'shed_policy',
+		  'connected', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve',
+		  'rejected_paused', 'rejected_rate', 'shed', 'paused', 'pause_mode',
+		  'paused_since', 'is_default', 'configured'],
+	'pg_budget_status has exactly these columns in this order');
+
+-- pg_budget_backends
+SELECT has_view('public', 'pg_budget_backends', 'view pg_budget_backends exists');
+SELECT has_column('public', 'pg_budget_backends', c, 'pg_budget_backends has column ' || c)
+  FROM (VALUES ('pid'), ('class'), ('role'), ('database'), ('superuser'), ('state'),
+			   ('wait_event_type'), ('wait_event'), ('backend_start'),
+			   ('admitted_at'), ('since')) v(c);
+SELECT col_type_is('public', 'pg_budget_backends', c, t,
+		'pg_budget_backends.' || c || ' is ' || t)
+  FROM (VALUES ('pid', 'integer'), ('class', 'text'), ('role', 'text'),
+			   ('database', 'text'), ('superuser', 'boolean'), ('state', 'text'),
+			   ('wait_event_type', 'text'), ('wait_event', 'text'),
+			   ('backend_start', 'timestamp with time zone'),
+			   ('admitted_at', 'timestamp with time zone'),
+			   ('since', 'timestamp with time zone')) v(c, t);
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_backends'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
+		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since'],
+	'pg_budget_backends has exactly these columns in this order');
+
+-- functions: signature and result
+SELECT has_function('public', 'pg_budget_status', '{}'::name[],
+	'pg_budget_status() exists');
+SELECT function_returns('public', 'pg_budget_status', '{}'::name[], 'setof record',
+	'pg_budget_status() returns setof record');
+SELECT has_function('public', 'pg_budget_backend_classes', '{}'::name[],
+	'pg_budget_backend_classes() exists');
+SELECT function_returns('public', 'pg_budget_backend_classes', '{}'::name[], 'setof record',
+	'pg_budget_backend_classes() returns setof record');
+SELECT is(pg_get_function_arguments('public.pg_budget_backend_classes()'::regprocedure),
+	'OUT pid integer, OUT class text, OUT roleid oid, OUT superuser boolean, OUT admitted_at timestamp with time zone',
+	'pg_budget_backend_classes() has these OUT columns');
+SELECT has_function('public', 'pg_budget_pause', ARRAY['text', 'text'],
+	'pg_budget_pause(text, text) exists');
+SELECT function_returns('public', 'pg_budget_pause', ARRAY['text', 'text'], 'void',
+	'pg_budget_pause(text, text) returns void');
+SELECT is(pg_get_function_arguments('public.pg_budget_pause(text, text)'::regprocedure),
+	'class text, mode text DEFAULT ''reject''::text',
+	'pg_budget_pause takes class and mode, mode defaulting to reject');
+SELECT hasnt_function('public', 'pg_budget_pause', ARRAY['text'],
+	'there is no one-argument pg_budget_pause (the mode has a default instead)');
+SELECT has_function('public', 'pg_budget_resume', ARRAY['text'],
+	'pg_budget_resume(text) exists');
+SELECT function_returns('public', 'pg_budget_resume', ARRAY['text'], 'void',
+	'pg_budget_resume(text) returns void');
+SELECT is(pg_get_function_arguments('public.pg_budget_resume(text)'::regprocedure),
+	'class text', 'pg_budget_resume takes class');
+SELECT has_function('public', 'pg_budget_reset', '{}'::name[],
+	'pg_budget_reset() exists');
+SELECT function_returns('public', 'pg_budget_reset', '{}'::name[], 'void',
+	'pg_budget_reset() returns void');
+SELECT has_function('public', 'pg_budget_admission_histogram', '{}'::name[],
+	'pg_budget_admission_histogram() exists');
+SELECT function_returns('public', 'pg_budget_admission_histogram', '{}'::name[], 'setof record',
+	'pg_budget_admission_histogram() returns setof record');
+SELECT is(pg_get_function_arguments('public.pg_budget_admission_histogram()'::regprocedure),
+	'OUT lower_us double precision, OUT upper_us double precision, OUT logins bigint',
+	'pg_budget_admission_histogram() has columns lower_us, upper_us, logins');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text
+				  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_budget')
+				   AND d.classid = 'pg_proc'::regclass
+				 ORDER BY 1),
+	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_classes()',
+		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
+		  'pg_budget_status()'],
+	'the extension has exactly these functions');
+
+-- the views answer
+SELECT isnt_empty('SELECT * FROM pg_budget_status', 'pg_budget_status has rows');
+SELECT ok((SELECT count(*) FROM pg_budget_backends WHERE pid = pg_backend_pid()) = 1,
+	'pg_budget_backends shows this session');
+
+-- pg_budget_admin
+SELECT has_role('pg_budget_admin', 'role pg_budget_admin exists');
+SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'pg_budget_admin'),
+	false, 'pg_budget_admin cannot log in');
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'pg_budget_admin'),
+	false, 'pg_budget_admin is not a superuser');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,107 @@
+-- Who may do what: everyone reads the views; only superusers and members
+-- of pg_budget_admin pause, resume and reset; nobody but a superuser puts
+-- a role in a class, and no session changes its own class after login.
+-- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
+BEGIN;
+SELECT plan(42);
+
+CREATE ROLE pgtap_plain NOLOGIN;
+CREATE ROLE pgtap_operator NOLOGIN IN ROLE pg_budget_admin;
+
+-- EXECUTE on the controls: revoked from PUBLIC, granted to pg_budget_admin
+SELECT function_privs_are('public', f, a, 'public', '{}'::name[],
+		'PUBLIC cannot execute ' || f)
+  FROM (VALUES ('pg_budget_pause', ARRAY['text', 'text']::name[]),
+			   ('pg_budget_resume', ARRAY['text']::name[]),
+			   ('pg_budget_reset', '{}'::name[])) v(f, a);
+SELECT function_privs_are('public', f, a, 'pg_budget_admin', ARRAY['EXECUTE']::name[],
+		'pg_budget_admin can execute ' || f)
+  FROM (VALUES ('pg_budget_pause', ARRAY['text', 'text']::name[]),
+			   ('pg_budget_resume', ARRAY['text']::name[]),
+			   ('pg_budget_reset', '{}'::name[])) v(f, a);
+SELECT function_privs_are('public', f, a, 'pgtap_plain', '{}'::name[],
+		'a plain role cannot execute ' || f)
+  FROM (VALUES ('pg_budget_pause', ARRAY['text', 'text']::name[]),
+			   ('pg_budget_resume', ARRAY['text']::name[]),
+			   ('pg_budget_reset', '{}'::name[])) v(f, a);
+SELECT function_privs_are('public', f, a, 'pgtap_operator', ARRAY['EXECUTE']::name[],
+		'a member of pg_budget_admin can execute ' || f)
+  FROM (VALUES ('pg_budget_pause', ARRAY['text', 'text']::name[]),
+			   ('pg_budget_resume', ARRAY['text']::name[]),
+			   ('pg_budget_reset', '{}'::name[])) v(f, a);
+
+-- the views and what they are built on are open to everyone
+SELECT table_privs_are('public', v, 'public', ARRAY['SELECT']::name[],
+		'PUBLIC may only SELECT from ' || v)
+  FROM (VALUES ('pg_budget_status'), ('pg_budget_backends')) t(v);
+SELECT function_privs_are('public', f, '{}'::name[], 'public', ARRAY['EXECUTE']::name[],
+		'PUBLIC can execute ' || f)
+  FROM (VALUES ('pg_budget_status'), ('pg_budget_backend_classes'),
+			   ('pg_budget_admission_histogram')) v(f);
+
+-- a plain role
+SET ROLE pgtap_plain;
+SELECT is(current_user::text, 'pgtap_plain', 'now acting as the plain role');
+SELECT isnt_empty('SELECT * FROM pg_budget_status',
+	'a plain role can SELECT from pg_budget_status');
+SELECT ok((SELECT count(*) FROM pg_budget_backends WHERE pid = pg_backend_pid()) = 1,
+	'a plain role can SELECT from pg_budget_backends');
+SELECT lives_ok('SELECT * FROM pg_budget_admission_histogram()',
+	'a plain role can read the admission histogram');
+SELECT throws_ok($$SELECT pg_budget_pause('ai')$$, '42501',
+	'permission denied for function pg_budget_pause',
+	'a plain role cannot pause');
+SELECT throws_ok($$SELECT pg_budget_pause('ai', 'reject')$$, '42501',
+	'permission denied for function pg_budget_pause',
+	'a plain role cannot pause, naming the mode');
+SELECT throws_ok($$SELECT pg_budget_resume('ai')$$, '42501',
+	'permission denied for function pg_budget_resume',
+	'a plain role cannot resume');
+SELECT throws_ok('SELECT pg_budget_reset()', '42501',
+	'permission denied for function pg_budget_reset',
+	'a plain role cannot reset');
+SELECT throws_ok($$SET pg_budget.class = 'ai'$$, '42501',
+	'permission denied to set parameter "pg_budget.class"',
+	'a plain role cannot SET pg_budget.class');
+SELECT throws_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'ai'$$, '42501',
+	'permission denied to set parameter "pg_budget.class"',
+	'a plain role cannot put itself in a class');
+SELECT is((SELECT paused FROM pg_budget_status WHERE class = 'ai'), false,
+	'the refused pause left ai running');
+RESET ROLE;
+
+-- a member of pg_budget_admin
+SET ROLE pgtap_operator;
+SELECT is(current_user::text, 'pgtap_operator', 'now acting as a member of pg_budget_admin');
+SELECT lives_ok($$SELECT pg_budget_pause('ai')$$, 'a member of pg_budget_admin can pause');
+SELECT is((SELECT paused FROM pg_budget_status WHERE class = 'ai'), true,
+	'ai shows paused');
+SELECT is((SELECT pause_mode FROM pg_budget_status WHERE class = 'ai'), 'reject',
+	'ai shows pause mode reject');
+SELECT lives_ok($$SELECT pg_budget_resume('ai')$$, 'a member of pg_budget_admin can resume');
+SELECT is((SELECT paused FROM pg_budget_status WHERE class = 'ai'), false,
+	'ai shows running again');
+SELECT lives_ok('SELECT pg_budget_reset()', 'a member of pg_budget_admin can reset');
+SELECT throws_ok($$SET pg_budget.class = 'ai'$$, '42501',
+	'permission denied to set parameter "pg_budget.class"',
+	'a member of pg_budget_admin cannot SET pg_budget.class either');
+RESET ROLE;
+
+-- a superuser may pause without any grant, but cannot move its own
+-- session to another class after login
+SELECT lives_ok($$SELECT pg_budget_pause('ai')$$, 'a superuser can pause');
+SELECT lives_ok($$SELECT pg_budget_resume('ai')$$, 'a superuser can resume');
+SELECT throws_ok($$SET pg_budget.class = 'ai'$$, '22023',
+	'pg_budget.class can not be changed after login',
+	'even a superuser cannot change the class of its session');
+SELECT throws_ok($$SET pg_budget.class = ''$$, '22023',
+	'pg_budget.class can not be changed after login',
+	'nor clear it');
+SELECT lives_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'ai'$$,
+	'a superuser can put a role in a class');
+SELECT throws_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'nosuch'$$, '22023',
+	'pg_budget class "nosuch" does not exist',
+	'a role cannot be put in a class that does not exist');
+
+SELECT * FROM finish();
+ROLLBACK;
