@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 
+#include "compat.h"
 #include "pg_budget.h"
 #include "worker.h"
 
@@ -137,9 +138,12 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 		if (pgb_shed(tick, bno, action, "lock", reason))
 		{
 			(*actions_left)--;
-			LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-			pgb_shared->locks[waiter->group][blocker->group].inversions++;
-			LWLockRelease(pgb_shared->lock);
+			if (pgb_shedding == PGB_SHEDDING_ON)
+			{
+				LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+				pgb_shared->locks[waiter->group][blocker->group].inversions++;
+				LWLockRelease(pgb_shared->lock);
+			}
 		}
 	}
 }

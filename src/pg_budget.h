@@ -54,6 +54,9 @@ extern int	pgb_class_entry(const char *name, bool create);
 extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
 extern PgbBackendSlot *pgb_my_slot(void);
 
+/* sqlfuncs.c */
+extern bool pgb_can_read_all_stats(void);
+
 /* admission.c */
 extern bool pgb_admitted;
 extern void pgb_admission_init(void);

@@ -20,6 +20,7 @@
 #include "utils/elog.h"
 #include "utils/wait_event.h"
 
+#include "compat.h"
 #include "pg_budget.h"
 #include "worker.h"
 

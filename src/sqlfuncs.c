@@ -14,7 +14,9 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "catalog/pg_authid.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -28,7 +30,7 @@ PG_FUNCTION_INFO_V1(pg_budget_resume);
 PG_FUNCTION_INFO_V1(pg_budget_reset);
 PG_FUNCTION_INFO_V1(pg_budget_admission_histogram);
 
-#define STATUS_COLS 20
+#define STATUS_COLS 32
 
 static const char *
 pause_mode_name(PgbPauseMode mode)
@@ -47,9 +49,21 @@ pause_mode_name(PgbPauseMode mode)
 	return NULL;
 }
 
+/* Sampled columns are shown to whoever pg_stat_activity shows states to. */
+bool
+pgb_can_read_all_stats(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+#define PUT(expr)		(values[i++] = (expr))
+#define PUT_NULL()		(nulls[i++] = true)
+#define PUT_IF(cond, expr) ((cond) ? (void) PUT(expr) : (void) PUT_NULL())
+
 static void
 status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
-		   bool is_default, bool configured)
+		   const PgbGroupStats *g, bool sampled, bool is_default,
+		   bool configured)
 {
 	Datum		values[STATUS_COLS];
 	bool		nulls[STATUS_COLS];
@@ -62,54 +76,43 @@ status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
 		for (r = 0; r < PGB_NUM_REJECT_REASONS; r++)
 			rejected += s->rejected[r];
 
-	values[i++] = CStringGetTextDatum(c ? c->name : s->name);
-	if (c && c->max != PGB_UNLIMITED)
-		values[i++] = Int32GetDatum(c->max);
+	PUT(CStringGetTextDatum(c ? c->name : s->name));
+	PUT_IF(c && c->max != PGB_UNLIMITED, Int32GetDatum(c->max));
+	/* the limit admission applies now: max, or lower if the worker says so */
+	if (s && s->effective_max != PGB_UNLIMITED &&
+		(!c || c->max == PGB_UNLIMITED || s->effective_max < c->max))
+		PUT(Int32GetDatum(s->effective_max));
 	else
-		nulls[i++] = true;
-	if (c)
-		values[i++] = Int32GetDatum(c->reserve);
-	else
-		nulls[i++] = true;
-	if (c)
-		values[i++] = Int32GetDatum(c->priority);
-	else
-		nulls[i++] = true;
-	if (c && c->rate > 0)
-	{
-		values[i++] = Float8GetDatum(c->rate);
-		values[i++] = Int32GetDatum(c->burst);
-	}
-	else
-	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-	}
-	if (c)
-		values[i++] = CStringGetTextDatum(pgb_shed_mode_name(c->shed));
-	else
-		nulls[i++] = true;
-	values[i++] = Int32GetDatum(s ? s->connected : 0);
-	values[i++] = Int64GetDatum(s ? (int64) s->admitted : 0);
-	values[i++] = Int64GetDatum((int64) rejected);
-	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_CAP - 1] : 0);
-	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_RESERVE - 1] : 0);
-	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_PAUSED - 1] : 0);
-	values[i++] = Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_RATE - 1] : 0);
-	values[i++] = Int64GetDatum(s ? (int64) s->shed : 0);
-	values[i++] = BoolGetDatum(s && s->paused != PGB_PAUSE_NONE);
-	if (s && s->paused != PGB_PAUSE_NONE)
-	{
-		values[i++] = CStringGetTextDatum(pause_mode_name(s->paused));
-		values[i++] = TimestampTzGetDatum(s->paused_at);
-	}
-	else
-	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-	}
-	values[i++] = BoolGetDatum(is_default);
-	values[i++] = BoolGetDatum(configured);
+		PUT_IF(c && c->max != PGB_UNLIMITED, Int32GetDatum(c->max));
+	PUT_IF(c, Int32GetDatum(c->reserve));
+	PUT_IF(c, Int32GetDatum(c->floor));
+	PUT_IF(c, Int32GetDatum(c->priority));
+	PUT_IF(c && c->rate > 0, Float8GetDatum(c->rate));
+	PUT_IF(c && c->rate > 0, Int32GetDatum(c->burst));
+	PUT_IF(c, CStringGetTextDatum(pgb_shed_mode_name(c->shed)));
+	PUT(Int32GetDatum(s ? s->connected : 0));
+	PUT_IF(sampled, Int32GetDatum(g->active));
+	PUT_IF(sampled, Int32GetDatum(g->idle));
+	PUT_IF(sampled, Int32GetDatum(g->idle_in_tx));
+	PUT_IF(sampled, Int32GetDatum(g->lock_waiting));
+	PUT_IF(sampled, Int32GetDatum(g->wal_waiting));
+	PUT_IF(sampled && g->samples > 0, Float8GetDatum((double) g->wal_samples / g->samples));
+	PUT_IF(sampled && g->samples > 0, Float8GetDatum((double) g->lock_samples / g->samples));
+	PUT_IF(sampled && g->pressure != 0, CStringGetTextDatum(pgb_pressure_names(g->pressure)));
+	PUT(Int64GetDatum(s ? (int64) s->admitted : 0));
+	PUT(Int64GetDatum((int64) rejected));
+	PUT(Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_CAP - 1] : 0));
+	PUT(Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_RESERVE - 1] : 0));
+	PUT(Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_PAUSED - 1] : 0));
+	PUT(Int64GetDatum(s ? (int64) s->rejected[PGB_REJECT_RATE - 1] : 0));
+	PUT(Int64GetDatum(s ? (int64) (s->shed_cancel + s->shed_terminate) : 0));
+	PUT(Int64GetDatum(s ? (int64) s->shed_cancel : 0));
+	PUT(Int64GetDatum(s ? (int64) s->shed_terminate : 0));
+	PUT(BoolGetDatum(s && s->paused != PGB_PAUSE_NONE));
+	PUT_IF(s && s->paused != PGB_PAUSE_NONE, CStringGetTextDatum(pause_mode_name(s->paused)));
+	PUT_IF(s && s->paused != PGB_PAUSE_NONE, TimestampTzGetDatum(s->paused_at));
+	PUT(BoolGetDatum(is_default));
+	PUT(BoolGetDatum(configured));
 	Assert(i == STATUS_COLS);
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -126,22 +129,27 @@ pg_budget_status(PG_FUNCTION_ARGS)
 	const PgbClassTable *table;
 	int			default_idx;
 	PgbClassState *copy;
+	PgbGroupStats *groups;
 	bool		shown[PGB_MAX_SHARED_CLASSES];
+	bool		sampled = pgb_can_read_all_stats();
 	int			i;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
 	table = pgb_current_table(&default_idx);
 	copy = palloc(sizeof(pgb_shared->classes));
+	groups = palloc(sizeof(PgbGroupStats) * PGB_MAX_SHARED_CLASSES);
 
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	memcpy(copy, pgb_shared->classes, sizeof(pgb_shared->classes));
+	memcpy(groups, pgb_shared->groups, sizeof(PgbGroupStats) * PGB_MAX_SHARED_CLASSES);
 	LWLockRelease(pgb_shared->lock);
 
 	memset(shown, 0, sizeof(shown));
 	for (i = 0; i < table->nclasses; i++)
 	{
 		const PgbClassState *s = NULL;
+		const PgbGroupStats *g = NULL;
 		int			e;
 
 		for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
@@ -149,14 +157,16 @@ pg_budget_status(PG_FUNCTION_ARGS)
 				strcmp(copy[e].name, table->classes[i].name) == 0)
 			{
 				s = &copy[e];
+				g = &groups[e];
 				shown[e] = true;
 				break;
 			}
-		status_row(rsinfo, &table->classes[i], s, i == default_idx, true);
+		status_row(rsinfo, &table->classes[i], s, g, sampled && g != NULL,
+				   i == default_idx, true);
 	}
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 		if (!shown[i] && copy[i].name[0] != '\0' && copy[i].connected > 0)
-			status_row(rsinfo, NULL, &copy[i], false, false);
+			status_row(rsinfo, NULL, &copy[i], &groups[i], sampled, false, false);
 
 	return (Datum) 0;
 }
@@ -221,7 +231,7 @@ class_argument(FunctionCallInfo fcinfo)
 	return name;
 }
 
-static void
+static int
 set_pause(const char *name, PgbPauseMode mode)
 {
 	int			e;
@@ -239,6 +249,7 @@ set_pause(const char *name, PgbPauseMode mode)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no room left in shared memory to track class \"%s\"", name)));
+	return e;
 }
 
 Datum
@@ -246,27 +257,38 @@ pg_budget_pause(PG_FUNCTION_ARGS)
 {
 	const char *name;
 	char	   *mode;
+	PgbPauseMode pm;
+	int			e;
+	int			signalled = 0;
+	char		reason[PGB_REASON_LEN];
+	const char *who = GetUserNameFromId(GetUserId(), false);
 
 	pgb_require_shmem();
 	name = class_argument(fcinfo);
 	mode = PG_ARGISNULL(1) ? "reject" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	if (strcmp(mode, "cancel") == 0 || strcmp(mode, "terminate") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("pause mode \"%s\" is not supported in this version of pg_budget", mode),
-				 errhint("Use mode 'reject' to refuse new logins of the class.")));
-	if (strcmp(mode, "reject") != 0)
+	if (strcmp(mode, "reject") == 0)
+		pm = PGB_PAUSE_REJECT;
+	else if (strcmp(mode, "cancel") == 0)
+		pm = PGB_PAUSE_CANCEL;
+	else if (strcmp(mode, "terminate") == 0)
+		pm = PGB_PAUSE_TERMINATE;
+	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid pause mode \"%s\"", mode),
 				 errhint("Valid modes are \"reject\", \"cancel\" and \"terminate\".")));
 
-	set_pause(name, PGB_PAUSE_REJECT);
+	e = set_pause(name, pm);
+	snprintf(reason, sizeof(reason), "class \"%s\" paused (mode %s) by role \"%s\"",
+			 name, mode, who);
+	pgb_event(name, 0, who, "pause", mode, reason);
+	if (pm != PGB_PAUSE_REJECT)
+		signalled = pgb_pause_sessions(e, pm, reason);
 	ereport(LOG,
-			(errmsg("pg_budget: class \"%s\" paused (mode %s) by role \"%s\"",
-					name, mode, GetUserNameFromId(GetUserId(), false))));
-	PG_RETURN_VOID();
+			(errmsg("pg_budget: class \"%s\" paused (mode %s) by role \"%s\"; %d sessions signalled",
+					name, mode, who, signalled)));
+	PG_RETURN_INT32(signalled);
 }
 
 Datum
@@ -277,13 +299,17 @@ pg_budget_resume(PG_FUNCTION_ARGS)
 	pgb_require_shmem();
 	name = class_argument(fcinfo);
 	set_pause(name, PGB_PAUSE_NONE);
+	pgb_event(name, 0, GetUserNameFromId(GetUserId(), false), "resume", NULL, NULL);
 	ereport(LOG,
 			(errmsg("pg_budget: class \"%s\" resumed by role \"%s\"",
 					name, GetUserNameFromId(GetUserId(), false))));
 	PG_RETURN_VOID();
 }
 
-/* Zero the counters; connections, pauses and rate buckets are state, kept. */
+/*
+ * Zero the counters and the wait and lock statistics; connections, pauses,
+ * limits, rate buckets, history and events are kept.
+ */
 Datum
 pg_budget_reset(PG_FUNCTION_ARGS)
 {
@@ -297,8 +323,22 @@ pg_budget_reset(PG_FUNCTION_ARGS)
 
 		s->admitted = 0;
 		memset(s->rejected, 0, sizeof(s->rejected));
-		s->shed = 0;
+		s->shed_cancel = 0;
+		s->shed_terminate = 0;
 	}
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+	{
+		pgb_shared->groups[i].samples = 0;
+		pgb_shared->groups[i].wal_samples = 0;
+		pgb_shared->groups[i].lock_samples = 0;
+	}
+	for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
+	{
+		pgb_shared->waits[i].group = -1;
+		pgb_shared->waits[i].count = 0;
+	}
+	pgb_shared->nwaits = 0;
+	memset(pgb_shared->locks, 0, sizeof(pgb_shared->locks));
 	pgb_shared->reset_at = GetCurrentTimestamp();
 	LWLockRelease(pgb_shared->lock);
 

@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * statviews.c
+ *	  The functions behind pg_budget_wait_stats, pg_budget_lock_stats and
+ *	  pg_budget_history: what the sampler published, as rows.
+ *
+ * Each copies the shared arrays under the pg_budget lock taken SHARED,
+ * releases it and then builds rows (rules in state.h).  Group names are
+ * resolved in the copy, so a row never names a class that was renamed
+ * while it was being built.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+#include "policy.h"
+
+PG_FUNCTION_INFO_V1(pg_budget_wait_stats);
+PG_FUNCTION_INFO_V1(pg_budget_lock_stats);
+PG_FUNCTION_INFO_V1(pg_budget_history);
+
+typedef char GroupName[NAMEDATALEN];
+
+/* Copy every group's name; the caller holds the lock. */
+static void
+copy_group_names(GroupName *names)
+{
+	int			i;
+
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+		strlcpy(names[i], pgb_group_name(i), NAMEDATALEN);
+}
+
+Datum
+pg_budget_wait_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgbWaitStat *copy;
+	GroupName  *names;
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	copy = palloc(sizeof(pgb_shared->waits));
+	names = palloc(sizeof(GroupName) * PGB_NUM_GROUPS);
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	memcpy(copy, pgb_shared->waits, sizeof(pgb_shared->waits));
+	copy_group_names(names);
+	LWLockRelease(pgb_shared->lock);
+
+	for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+		const char *type;
+		const char *event;
+
+		if (copy[i].group < 0 || copy[i].count == 0)
+			continue;
+		type = copy[i].event ? pgstat_get_wait_event_type(copy[i].event) : NULL;
+		event = copy[i].event ? pgstat_get_wait_event(copy[i].event) : NULL;
+		values[0] = CStringGetTextDatum(names[copy[i].group]);
+		if (type)
+			values[1] = CStringGetTextDatum(type);
+		else
+			nulls[1] = true;
+		if (event)
+			values[2] = CStringGetTextDatum(event);
+		else
+			nulls[2] = true;
+		values[3] = CStringGetTextDatum(pgb_wait_category_name(pgb_wait_category(type, event)));
+		values[4] = Int64GetDatum((int64) copy[i].count);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+pg_budget_lock_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgbLockStat (*copy)[PGB_NUM_GROUPS];
+	GroupName  *names;
+	int			w,
+				b;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	copy = palloc(sizeof(pgb_shared->locks));
+	names = palloc(sizeof(GroupName) * PGB_NUM_GROUPS);
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	memcpy(copy, pgb_shared->locks, sizeof(pgb_shared->locks));
+	copy_group_names(names);
+	LWLockRelease(pgb_shared->lock);
+
+	for (w = 0; w < PGB_NUM_GROUPS; w++)
+		for (b = 0; b < PGB_NUM_GROUPS; b++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			if (copy[w][b].waits == 0 && copy[w][b].inversions == 0)
+				continue;
+			values[0] = CStringGetTextDatum(names[w]);
+			values[1] = CStringGetTextDatum(names[b]);
+			values[2] = Int64GetDatum((int64) copy[w][b].waits);
+			values[3] = Float8GetDatum(copy[w][b].longest_us / 1000.0);
+			values[4] = Int64GetDatum((int64) copy[w][b].inversions);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	return (Datum) 0;
+}
+
+/* Oldest second first; within a second, classes in entry order. */
+Datum
+pg_budget_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgbHistoryFrame *frames;
+	GroupName  *names;
+	int			count;
+	int			first;
+	int			f;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	frames = palloc(sizeof(PgbHistoryFrame) * pgb_history->size);
+	names = palloc(sizeof(GroupName) * PGB_NUM_GROUPS);
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	count = pgb_history->count;
+	first = (pgb_history->next - count + pgb_history->size) % pgb_history->size;
+	for (f = 0; f < count; f++)
+		frames[f] = pgb_history->frames[(first + f) % pgb_history->size];
+	copy_group_names(names);
+	LWLockRelease(pgb_shared->lock);
+
+	for (f = 0; f < count; f++)
+	{
+		int			r;
+
+		for (r = 0; r < frames[f].nrows; r++)
+		{
+			PgbHistoryRow *row = &frames[f].rows[r];
+			Datum		values[10];
+			bool		nulls[10] = {false, false, false, false, false,
+			false, false, false, false, false};
+
+			values[0] = TimestampTzGetDatum(frames[f].at);
+			values[1] = CStringGetTextDatum(names[row->group]);
+			values[2] = Float4GetDatum(row->connected);
+			values[3] = Float4GetDatum(row->active);
+			values[4] = Float4GetDatum(row->wal_waiting);
+			values[5] = Float4GetDatum(row->lock_waiting);
+			values[6] = Int64GetDatum(row->admitted);
+			values[7] = Int64GetDatum(row->rejected);
+			values[8] = Int64GetDatum(row->shed);
+			if (row->limit >= 0)
+				values[9] = Int32GetDatum(row->limit);
+			else
+				nulls[9] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
