@@ -59,7 +59,7 @@ static const PgbClass *
 cls(const char *name)
 {
 	static PgbClass missing = {"(missing)", -999, -999, -999, -999.0, -999,
-	PGB_SHED_NEVER, true};
+	PGB_SHED_NEVER, -999, true};
 	int			i = pgb_find_class(&tab, name);
 
 	return i >= 0 ? &tab.classes[i] : &missing;
@@ -143,6 +143,7 @@ test_defaults_and_empty(void)
 	is_int(c->burst, 0, "default burst 0 without rate");
 	is_int(c->shed, PGB_SHED_NEVER, "default shed never");
 	ok(!c->implicit, "parsed class is not implicit");
+	is_int(c->floor, 1, "floor defaults to 1");
 
 	ok(parses("web(  )"), "blank parentheses parse");
 
@@ -551,10 +552,26 @@ test_helpers(void)
 	is_str(pgb_shed_mode_name(PGB_SHED_TERMINATE), "terminate", "shed_mode_name terminate");
 }
 
+static void
+test_floor(void)
+{
+	ok(parses("ai(max=60, floor=5)"), "floor parses");
+	is_int(cls("ai")->floor, 5, "floor value");
+	ok(parses("ai(floor=0)"), "floor 0 is allowed");
+	is_int(cls("ai")->floor, 0, "floor 0 kept");
+	ok(parses("ai(max=0)"), "max 0 without floor");
+	is_int(cls("ai")->floor, 0, "the default floor is clamped to a smaller max");
+	ok(!parses("ai(max=4, floor=5)"), "an explicit floor above max is refused");
+	is_str(errbuf, "class \"ai\": floor 5 exceeds max 4", "floor error names the class");
+	ok(!parses("ai(floor=-1)"), "negative floor refused");
+	like(errbuf, "for key \"floor\"", "the error names the key");
+}
+
 int
 main(void)
 {
 	test_example();
+	test_floor();
 	test_defaults_and_empty();
 	test_keys();
 	test_rates();
