@@ -11,7 +11,13 @@ SELECT pg_budget_resume('ai');
 -- bad calls
 SELECT pg_budget_pause('nosuch');
 SELECT pg_budget_pause('ai', 'bogus');
-SELECT pg_budget_pause('ai', 'cancel');
+-- cancel and terminate also signal the class's sessions: ai has none here
+SELECT pg_budget_pause('ai', 'cancel') AS signalled;
+SELECT class, paused, pause_mode FROM pg_budget_status WHERE class = 'ai';
+SELECT pg_budget_pause('ai', 'terminate') AS signalled;
+SELECT class, paused, pause_mode FROM pg_budget_status WHERE class = 'ai';
+SELECT pg_budget_resume('ai');
+SELECT action, signal, class FROM pg_budget_events WHERE action IN ('pause', 'resume') ORDER BY at;
 SELECT pg_budget_pause(NULL);
 SELECT pg_budget_resume('nosuch');
 
@@ -22,3 +28,4 @@ SELECT pg_budget_reset();
 SELECT count(*) AS buckets FROM pg_budget_admission_histogram();
 SELECT class, admitted, rejected, connected >= 1 AS still_counted
   FROM pg_budget_status WHERE class = 'default';
+SELECT count(*) AS lock_stats_rows FROM pg_budget_lock_stats;

@@ -9,7 +9,8 @@ SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS result
 
 SELECT table_name, column_name, data_type
   FROM information_schema.columns
- WHERE table_name IN ('pg_budget_status', 'pg_budget_backends')
+ WHERE table_name IN ('pg_budget_status', 'pg_budget_backends', 'pg_budget_wait_stats',
+					  'pg_budget_lock_stats', 'pg_budget_history', 'pg_budget_events')
  ORDER BY table_name, ordinal_position;
 
 SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'pg_budget_admin';

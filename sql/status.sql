@@ -1,6 +1,6 @@
 -- What the views show for the class table of test/regress.conf.
-SELECT class, max, reserve, priority, rate, burst, shed_policy, paused,
-	   pause_mode, is_default, configured
+SELECT class, max, effective_max, reserve, floor, priority, rate, burst,
+	   shed_policy, paused, pause_mode, is_default, configured
   FROM pg_budget_status ORDER BY priority DESC, class;
 
 -- This superuser session has no class: it is counted in the default class.
@@ -9,6 +9,9 @@ SELECT class, superuser, role = current_user AS is_me
   FROM pg_budget_backends WHERE pid = pg_backend_pid();
 SELECT connected >= 1 AS counted, admitted >= 1 AS admitted
   FROM pg_budget_status WHERE class = 'default';
+
+-- The worker is running and samples this session.
+SELECT count(*) AS workers FROM pg_stat_activity WHERE backend_type = 'pg_budget worker';
 
 -- The settings pg_budget defines, with their defaults.
 SELECT name, setting, unit, context FROM pg_settings

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Throughput cost of sampling: pgbench -S (select-only, kept connections)
+# on three identical servers started side by side: (A) stock, (B) pg_budget
+# preloaded with classes and its worker sampling every
+# pg_budget.sample_interval, (C) pg_wait_sampling preloaded, sampling at the
+# same period.  Rounds of one run on each in rotating order (ABC, BCA, CAB,
+# ...), only one server measured at a time; reports per-round TPS and the
+# medians of TPS and of the per-round ratios B/A, C/A and B/C.
+#
+#   bash bench/sampling_overhead.sh                     # as root on a fresh Debian machine
+#   ROUNDS=2 RUN_SECONDS=3 bash bench/sampling_overhead.sh    # a quick smoke run
+#
+# Environment: ROUNDS (15), RUN_SECONDS (20), CLIENTS (8), THREADS (2),
+# SCALE (10), SAMPLE_INTERVAL (ms, default: pg_budget's own default of 10),
+# QUERY_MODE (pgbench -M: simple).  Prints a markdown report; with OUT=file
+# it is also written there.
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps
+# pg_wait_sampling is only needed here, so it is not in PGB_PACKAGES
+# (pgb_install_deps checks extra names but installs only PGB_PACKAGES).
+if ! dpkg-query -W -f='${Status}' postgresql-15-pg-wait-sampling 2>/dev/null | grep -q "ok installed"; then
+	if ! pgb_root; then
+		echo "missing package: postgresql-15-pg-wait-sampling (run as root to install it)" >&2
+		exit 1
+	fi
+	echo "== installing Debian package: postgresql-15-pg-wait-sampling"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends postgresql-15-pg-wait-sampling >/dev/null
+fi
+pgb_build_install
+work=$(pgb_user_copy)
+trap 'rm -rf "$work"' EXIT
+pgb_as_user env ROUNDS="${ROUNDS:-15}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+	CLIENTS="${CLIENTS:-8}" THREADS="${THREADS:-2}" SCALE="${SCALE:-10}" \
+	SAMPLE_INTERVAL="${SAMPLE_INTERVAL:-}" QUERY_MODE="${QUERY_MODE:-simple}" \
+	bash "$work/bench/sampling_overhead-run.sh" "$work/bench-run" \
+	| tee "${OUT:-/dev/null}"
