@@ -270,7 +270,23 @@ pgb_history_tick(PgbTick *tick)
 	int			i;
 
 	if (second_start_ms == 0)
+	{
+		/* the first frame counts from now, not from server start */
 		second_start_ms = tick->now_ms;
+		LWLockAcquire(pgb_shared->lock, LW_SHARED);
+		for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		{
+			PgbClassState *c = &pgb_shared->classes[i];
+			int			k;
+
+			prev_admitted[i] = c->admitted;
+			prev_rejected[i] = 0;
+			for (k = 0; k < PGB_NUM_REJECT_REASONS; k++)
+				prev_rejected[i] += c->rejected[k];
+			prev_shed[i] = c->shed_cancel + c->shed_terminate;
+		}
+		LWLockRelease(pgb_shared->lock);
+	}
 	if (tick->now_ms - second_start_ms < 1000 || second_ticks == 0)
 		return;
 

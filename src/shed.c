@@ -24,6 +24,9 @@
 #include "pg_budget.h"
 #include "worker.h"
 
+/* Shedding a class over its limit: one round of actions per this long. */
+#define SHED_ROUND_MS	500
+
 /* A reason older than this is not about the error being reported. */
 #define REASON_TTL_US	(10 * 1000000L)
 
@@ -165,6 +168,7 @@ void
 pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
 					const int *limits, int *actions_left)
 {
+	static int64 class_action_ms[PGB_MAX_SHARED_CLASSES];
 	PgbVictim  *victims = palloc(sizeof(PgbVictim) * tick->nprocs);
 	int			i;
 
@@ -178,6 +182,9 @@ pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
 		int			v;
 
 		if (e < 0 || limits[i] == PGB_UNLIMITED || c->shed == PGB_SHED_NEVER)
+			continue;
+		/* let the last round take effect before judging the class again */
+		if (tick->now_ms - class_action_ms[e] < SHED_ROUND_MS)
 			continue;
 		for (procno = 0; procno < tick->nprocs; procno++)
 		{
@@ -213,10 +220,14 @@ pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
 					 c->name, limits[i], pgb_pressure_names(pgb_shared->pressure));
 			if (pgb_shed(tick, victims[v].procno, action, "limit", reason))
 			{
+				/*
+				 * A cancel leaves the session connected but answers for one
+				 * session of excess this round: the next round terminates
+				 * it if it is still there and the class allows it.
+				 */
 				(*actions_left)--;
-				/* a cancel leaves the session connected */
-				if (action == PGB_ACTION_TERMINATE)
-					excess--;
+				excess--;
+				class_action_ms[e] = tick->now_ms;
 			}
 		}
 	}
