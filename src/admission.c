@@ -15,6 +15,7 @@
 
 #include "access/xact.h"
 #include "libpq/auth.h"
+#include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "replication/walsender.h"
@@ -180,7 +181,9 @@ admit_login(void)
 	INSTR_TIME_SET_CURRENT(start);
 
 	table = pgb_current_table(&default_idx);
-	rolename = GetUserNameFromId(GetSessionUserId(), false);
+	/* the login name, as authenticated: no catalog lookup on the hot path */
+	rolename = MyProcPort && MyProcPort->user_name ? MyProcPort->user_name :
+		GetUserNameFromId(GetSessionUserId(), false);
 	name = GetConfigOption("pg_budget.class", true, false);
 	if (name == NULL || name[0] == '\0')
 		self = default_idx;
