@@ -18,19 +18,8 @@ set -euo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$PGB_TOP/scripts/common.sh"
 
-pgb_install_deps
-# pg_wait_sampling is only needed here, so it is not in PGB_PACKAGES
-# (pgb_install_deps checks extra names but installs only PGB_PACKAGES).
-if ! dpkg-query -W -f='${Status}' postgresql-15-pg-wait-sampling 2>/dev/null | grep -q "ok installed"; then
-	if ! pgb_root; then
-		echo "missing package: postgresql-15-pg-wait-sampling (run as root to install it)" >&2
-		exit 1
-	fi
-	echo "== installing Debian package: postgresql-15-pg-wait-sampling"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends postgresql-15-pg-wait-sampling >/dev/null
-fi
+# pg_wait_sampling is the peer measured side by side; only this needs it
+pgb_install_deps postgresql-15-pg-wait-sampling
 pgb_build_install
 work=$(pgb_user_copy)
 trap 'rm -rf "$work"' EXIT

@@ -10,16 +10,14 @@ RUN_USER=${PGB_RUN_USER:-postgres}
 
 pgb_root() { [ "$(id -u)" = 0 ]; }
 
-# Install the Debian packages that are missing (all of them with --always).
+# Install the Debian packages that are missing: the base set plus any
+# named as arguments.
 pgb_install_deps() {
 	local missing="" p
-	for p in $PGB_PACKAGES $*; do
-		case "$p" in --always) continue ;; esac
+	for p in $PGB_PACKAGES "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 	done
-	if [ -z "$missing" ] && [ "${1:-}" != --always ]; then
-		return 0
-	fi
+	[ -z "$missing" ] && return 0
 	if ! pgb_root; then
 		echo "missing packages:$missing (run as root to install them)" >&2
 		return 1
@@ -27,7 +25,7 @@ pgb_install_deps() {
 	echo "== installing Debian packages:$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $PGB_PACKAGES >/dev/null
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
 # Build with warnings as errors and install into the server's directories.

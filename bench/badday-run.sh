@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# See badday.sh.  Runs as an unprivileged user with the PostgreSQL binaries
+# in PATH.  $1: a scratch directory for the throwaway clusters and
+# pgbouncers; $2: the output directory (raw CSVs in one subdirectory per
+# setup, then badday.md and the PNGs).  Progress goes to stderr.
+set -eu
+dir=$1
+out=$2
+here=$(cd "$(dirname "$0")" && pwd)
+PYTHON=${PYTHON:-/usr/bin/python3}
+SETUPS=${SETUPS:-1 2 3 4 5}
+BEFORE_SECONDS=${BEFORE_SECONDS:-15}
+DURING_SECONDS=${DURING_SECONDS:-60}
+AFTER_SECONDS=${AFTER_SECONDS:-15}
+WEB_CLIENTS=${WEB_CLIENTS:-8}
+WEB_RATE=${WEB_RATE:-10}
+UPDATE_SHARE=${UPDATE_SHARE:-0.2}
+WEB_HOT_JOBS=${WEB_HOT_JOBS:-300}
+AI_ROLES=${AI_ROLES:-4}
+AI_WORKERS=${AI_WORKERS:-30}
+JOB_MIN=${JOB_MIN:-1.0}
+JOB_MAX=${JOB_MAX:-2.0}
+ROLE_LIMIT=${ROLE_LIMIT:-15}
+WEB_POOL=${WEB_POOL:-20}
+AI_FLOOR=${AI_FLOOR:-54}
+PGB_CLASSES=${PGB_CLASSES:-web(max=40, reserve=30, priority=100), ai(max=60, priority=10, shed=terminate, floor=$AI_FLOOR)}
+LOCK_WAIT_THRESHOLD=${LOCK_WAIT_THRESHOLD:-200ms}
+LOCK_STATS_THRESHOLD=${LOCK_STATS_THRESHOLD:-$LOCK_WAIT_THRESHOLD}
+PGB_EXTRA_CONF=${PGB_EXTRA_CONF:-}
+NOTE=${NOTE:-}
+SEED=${SEED:-1}
+
+say() { echo "== $*" >&2; }
+mkdir -p "$dir" "$out"
+: >"$out/setups"
+base=$(( 20000 + RANDOM % 20000 ))
+
+# setup number -> name, label
+setup_name() {
+	case $1 in
+	1|stock) echo stock ;;
+	2|connlimit) echo connlimit ;;
+	3|pgbouncer) echo pgbouncer ;;
+	4|pg_budget) echo pg_budget ;;
+	5|pgbouncer+pg_budget|pgbouncer_pg_budget) echo pgbouncer+pg_budget ;;
+	*) echo "unknown setup '$1' (1-5 or stock, connlimit, pgbouncer, pg_budget, pgbouncer+pg_budget)" >&2; return 1 ;;
+	esac
+}
+setup_label() {
+	case $1 in
+	stock) echo "1. stock PostgreSQL" ;;
+	connlimit) echo "2. CONNECTION LIMIT $ROLE_LIMIT per worker role" ;;
+	pgbouncer) echo "3. PgBouncer (transaction pool, max_user_connections=$ROLE_LIMIT per worker role)" ;;
+	pg_budget) echo "4. pg_budget" ;;
+	pgbouncer+pg_budget) echo "5. PgBouncer in front of pg_budget" ;;
+	esac
+}
+
+# Everything started here is stopped by data directory or pid file.
+running_clusters=""
+running_bouncers=""
+stop_bouncer() {
+	local pidfile=$1 pid i
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	rm -f "$pidfile"
+}
+cleanup() {
+	local c b
+	for b in $running_bouncers; do stop_bouncer "$b"; done
+	for c in $running_clusters; do
+		[ -f "$c/postmaster.pid" ] && pg_ctl -D "$c" -m immediate -w stop >/dev/null 2>&1 || true
+	done
+}
+trap cleanup EXIT
+
+# One initdb, copied for each setup so that every setup starts identical.
+say "initdb (template) in $dir"
+initdb -D "$dir/template" -A trust -U postgres >/dev/null
+
+psql_as() {	# psql_as PORT DB [psql args]: as postgres
+	local port=$1 db=$2
+	shift 2
+	psql -XqAt -v ON_ERROR_STOP=1 -U postgres -h "$dir" -p "$port" -d "$db" "$@"
+}
+
+ai_roles() { local r; for r in $(seq "$AI_ROLES"); do echo "ai$r"; done; }
+
+load_schema() {
+	local port=$1 r
+	{
+		echo "CREATE ROLE web LOGIN;"
+		for r in $(ai_roles); do echo "CREATE ROLE $r LOGIN;"; done
+		echo "CREATE DATABASE bench;"
+	} | psql_as "$port" postgres
+	{
+		cat <<'SQL'
+CREATE TABLE items (id int PRIMARY KEY, body text NOT NULL);
+INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 10000) g;
+CREATE TABLE jobs (
+	id bigint PRIMARY KEY,
+	status text NOT NULL DEFAULT 'pending',
+	payload text NOT NULL,
+	polls int NOT NULL DEFAULT 0,
+	last_polled_at timestamptz,
+	done_at timestamptz,
+	done_by text,
+	result text
+);
+INSERT INTO jobs (id, payload) SELECT g, 'prompt ' || g FROM generate_series(1, 20000) g;
+CREATE INDEX jobs_pending ON jobs (id) WHERE status = 'pending';
+VACUUM ANALYZE;
+GRANT SELECT ON items TO web;
+GRANT SELECT, UPDATE ON jobs TO web;
+SQL
+		for r in $(ai_roles); do echo "GRANT SELECT, UPDATE ON jobs TO $r;"; done
+	} | psql_as "$port" bench
+}
+
+write_bouncer() {	# write_bouncer DIR PGPORT BOUNCERPORT
+	local d=$1 pgport=$2 bport=$3 r
+	mkdir -p "$d"
+	{
+		echo '"postgres" ""'
+		echo '"web" ""'
+		for r in $(ai_roles); do echo "\"$r\" \"\""; done
+	} >"$d/userlist.txt"
+	{
+		cat <<INI
+[databases]
+bench = host=$dir port=$pgport dbname=bench
+
+[pgbouncer]
+; unix socket only (no listen_addr)
+unix_socket_dir = $dir
+listen_port = $bport
+auth_type = trust
+auth_file = $d/userlist.txt
+admin_users = postgres
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = $WEB_POOL
+server_login_retry = 1
+logfile = $d/pgbouncer.log
+pidfile = $d/pgbouncer.pid
+log_connections = 0
+log_disconnections = 0
+
+[users]
+INI
+		for r in $(ai_roles); do echo "$r = max_user_connections=$ROLE_LIMIT"; done
+	} >"$d/pgbouncer.ini"
+}
+
+# Diagnostics only (the table does not use them): what pg_budget saw and did.
+dump_pg_budget() {
+	local port=$1 raw=$2
+	psql -X -U postgres -h "$dir" -p "$port" -d bench >"$raw/pg_budget.txt" 2>&1 <<'SQL' || true
+\pset pager off
+SELECT class, max, effective_max, floor, connected, admitted, rejected, rejected_cap,
+	   rejected_reserve, rejected_rate, shed, shed_cancel, shed_terminate
+  FROM pg_budget_status ORDER BY priority DESC;
+SELECT * FROM pg_budget_lock_stats ORDER BY waits DESC;
+SELECT class, action, signal, count(*) FROM pg_budget_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+SELECT at, class, action, signal, reason FROM pg_budget_events
+ WHERE action IN ('limit', 'would limit') ORDER BY at;
+SELECT class, wait_event_type, wait_event, category, samples
+  FROM pg_budget_wait_stats ORDER BY samples DESC LIMIT 15;
+SQL
+	psql_as "$port" bench -F, -c "SELECT extract(epoch FROM at), class, connected, active, lock_waiting,
+		admitted, rejected, shed, admission_limit FROM pg_budget_history
+		WHERE class IN ('web', 'ai') ORDER BY at" >"$raw/history.csv" 2>/dev/null || true
+	psql_as "$port" bench -F'|' -c "SELECT extract(epoch FROM at), class, pid, action, signal, reason
+		FROM pg_budget_events WHERE action <> 'reject' ORDER BY at" >"$raw/events.csv" 2>/dev/null || true
+}
+
+n=0
+for s in $SETUPS; do
+	name=$(setup_name "$s")
+	n=$((n + 1))
+	pgport=$((base + 2 * n))
+	bport=$((base + 2 * n + 1))
+	data=$dir/$name/data
+	raw=$out/$name
+	rm -rf "$dir/$name" "$raw"
+	mkdir -p "$dir/$name" "$raw"
+	cp -a "$dir/template" "$data"
+
+	preload=""
+	case $name in
+	pg_budget|pgbouncer+pg_budget)
+		preload="shared_preload_libraries = 'pg_budget'
+pg_budget.classes = '$PGB_CLASSES'
+pg_budget.shedding = on
+pg_budget.lock_wait_threshold = '$LOCK_WAIT_THRESHOLD'
+pg_budget.lock_stats_threshold = '$LOCK_STATS_THRESHOLD'
+pg_budget.events_size = 50000
+$PGB_EXTRA_CONF" ;;
+	esac
+	cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $pgport
+max_connections = 100
+superuser_reserved_connections = 3
+shared_buffers = 128MB
+log_line_prefix = '%m [%p] %u '
+$preload
+CONF
+	say "setup $n: $(setup_label "$name") (port $pgport)"
+	pg_ctl -D "$data" -l "$raw/server.log" -w start >/dev/null
+	running_clusters="$running_clusters $data"
+	load_schema "$pgport"
+
+	case $name in
+	connlimit)
+		for r in $(ai_roles); do
+			psql_as "$pgport" postgres -c "ALTER ROLE $r CONNECTION LIMIT $ROLE_LIMIT"
+		done ;;
+	pg_budget|pgbouncer+pg_budget)
+		psql_as "$pgport" bench -c "CREATE EXTENSION pg_budget"
+		psql_as "$pgport" postgres -c "ALTER ROLE web SET pg_budget.class = 'web'"
+		for r in $(ai_roles); do
+			psql_as "$pgport" postgres -c "ALTER ROLE $r SET pg_budget.class = 'ai'"
+		done ;;
+	esac
+
+	client_port=$pgport
+	case $name in
+	pgbouncer|pgbouncer+pg_budget)
+		write_bouncer "$dir/$name/bouncer" "$pgport" "$bport"
+		pgbouncer -d -q "$dir/$name/bouncer/pgbouncer.ini"
+		running_bouncers="$running_bouncers $dir/$name/bouncer/pgbouncer.pid"
+		client_port=$bport
+		# wait for the socket, then check a login through it
+		for i in $(seq 50); do
+			[ -S "$dir/.s.PGSQL.$bport" ] && break
+			sleep 0.1
+		done
+		psql -XqAt -U web -h "$dir" -p "$bport" -d bench -c "SELECT 1" >/dev/null ;;
+	esac
+
+	"$PYTHON" "$here/badday/driver.py" --setup "$name" --out "$raw" \
+		--host "$dir" --port "$client_port" --admin-port "$pgport" \
+		--before "$BEFORE_SECONDS" --during "$DURING_SECONDS" --after "$AFTER_SECONDS" \
+		--web-clients "$WEB_CLIENTS" --web-rate "$WEB_RATE" --update-share "$UPDATE_SHARE" \
+		--hot-jobs "$WEB_HOT_JOBS" --ai-roles "$AI_ROLES" --ai-workers "$AI_WORKERS" \
+		--job-min "$JOB_MIN" --job-max "$JOB_MAX" --seed "$SEED"
+
+	case $name in
+	pg_budget|pgbouncer+pg_budget) dump_pg_budget "$pgport" "$raw" ;;
+	esac
+	psql_as "$pgport" bench -c "SELECT count(*) FILTER (WHERE status = 'done'), max(polls) FROM jobs" \
+		>"$raw/jobs_table.txt" || true
+	case $name in
+	pgbouncer|pgbouncer+pg_budget)
+		stop_bouncer "$dir/$name/bouncer/pgbouncer.pid"
+		cp "$dir/$name/bouncer/pgbouncer.log" "$dir/$name/bouncer/pgbouncer.ini" "$raw/" 2>/dev/null || true ;;
+	esac
+	pg_ctl -D "$data" -m fast -w stop >/dev/null
+	cp "$data/postgresql.conf" "$raw/postgresql.conf"
+	rm -rf "$dir/$name"
+	echo "$n|$name|$(setup_label "$name")" >>"$out/setups"
+done
+
+say "report"
+"$PYTHON" "$here/badday/report.py" "$out" --note "$NOTE" \
+	--pg-budget-conf "classes: $PGB_CLASSES; lock_wait_threshold = $LOCK_WAIT_THRESHOLD; lock_stats_threshold = $LOCK_STATS_THRESHOLD${PGB_EXTRA_CONF:+; $PGB_EXTRA_CONF}"
