@@ -160,8 +160,7 @@ INI
 # Diagnostics only (the table does not use them): what pg_budget saw and did.
 dump_pg_budget() {
 	local port=$1 raw=$2
-	psql -X -U postgres -h "$dir" -p "$port" -d bench >"$raw/pg_budget.txt" 2>&1 <<'SQL' || true
-\pset pager off
+	psql -X -P pager=off -U postgres -h "$dir" -p "$port" -d bench >"$raw/pg_budget.txt" 2>&1 <<'SQL' || true
 SELECT class, max, effective_max, floor, connected, admitted, rejected, rejected_cap,
 	   rejected_reserve, rejected_rate, shed, shed_cancel, shed_terminate
   FROM pg_budget_status ORDER BY priority DESC;

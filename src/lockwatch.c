@@ -81,6 +81,7 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	pids = (int32 *) ARR_DATA_PTR(arr);
 	waiter->examined_ms = tick->now_ms;
+	waiter->examined_wait_us = w->wait_us;
 
 	/* a wait counts once, however often it is looked at */
 	new_wait = waiter->counted_wait == 0 ||
@@ -154,8 +155,8 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 	static int64 last_lookup_ms = 0;
 	Waiter		best = {-1, 0};
 	int			procno;
-	int64		threshold_us = (int64) Min(pgb_lock_stats_threshold,
-										   pgb_lock_wait_threshold) * 1000;
+	int64		action_us = (int64) pgb_lock_wait_threshold * 1000;
+	int64		threshold_us = Min((int64) pgb_lock_stats_threshold * 1000, action_us);
 
 	if (tick->now_ms - last_lookup_ms < LOOKUP_GAP_MS)
 		return;
@@ -164,8 +165,11 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 	{
 		PgbProcTrack *t = &tick->procs[procno];
 
-		if (t->pid == 0 || t->lock_wait_us < threshold_us ||
-			tick->now_ms - t->examined_ms < REEXAMINE_MS)
+		if (t->pid == 0 || t->lock_wait_us < threshold_us)
+			continue;
+		/* a wait that just crossed the action threshold is due at once */
+		if (tick->now_ms - t->examined_ms < REEXAMINE_MS &&
+			!(t->lock_wait_us >= action_us && t->examined_wait_us < action_us))
 			continue;
 		if (best.procno < 0 || t->lock_wait_us > best.wait_us)
 		{

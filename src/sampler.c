@@ -152,6 +152,9 @@ pgb_sample(PgbTick *tick)
 			if (since != 0 && tick->now > since)
 				t->lock_wait_us = tick->now - since;
 		}
+		/* a new wait (or none): forget how far the last one had got */
+		if (t->lock_wait_us < t->examined_wait_us)
+			t->examined_wait_us = 0;
 
 		g = &tick->groups[t->group];
 		g->sessions++;

@@ -212,8 +212,13 @@ pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
 			PgbShedAction action = pgb_shed_action(c->shed, &victims[v]);
 			char		reason[PGB_REASON_LEN];
 
-			if (action == PGB_ACTION_NONE ||
-				tick->now_ms - t->action_ms < 1000)
+			/* one signalled in the last second is still being dealt with */
+			if (tick->now_ms - t->action_ms < 1000)
+			{
+				excess--;
+				continue;
+			}
+			if (action == PGB_ACTION_NONE)
 				continue;
 			snprintf(reason, sizeof(reason),
 					 "class \"%s\" is over its admission limit of %d, lowered under %s pressure",

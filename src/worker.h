@@ -26,6 +26,7 @@ typedef struct PgbProcTrack
 	int64		lock_wait_us;	/* how long it has waited on a lock, or 0 */
 	TimestampTz counted_wait;	/* waitStart of the wait counted in lock stats */
 	int64		examined_ms;	/* when its blockers were last looked up */
+	int64		examined_wait_us;	/* how long it had waited then */
 	int64		action_ms;		/* when the worker last signalled it */
 	bool		cancelled;		/* cancelled during this active spell */
 	bool		exempt;			/* superuser exempt from shedding */

@@ -76,12 +76,6 @@ sub sess_send
 	$s->{run}->pump_nb if alive($s);
 }
 
-sub sess_pump
-{
-	my ($s) = @_;
-	$s->{run}->pump_nb if alive($s);
-}
-
 # Pump until the client's output matches $re, or it exited, or $secs
 # passed.  True if it matched.
 sub sess_wait
@@ -207,7 +201,6 @@ for my $s (@wal)
 	$n++;
 	sess_send($s, "INSERT INTO t VALUES ($n) RETURNING 'inserted ' || i;");
 }
-my $t_wait = time;
 
 # Follow the class as the worker reacts: every (limit, connected, pressure)
 # seen, until ai is down to its floor with only two sessions left.
@@ -324,16 +317,25 @@ ok( $node->log_contains(
 is($ret, 0, 'a web login still succeeds');
 is($out, 'web', '... admitted under web');
 
-# Still under pressure for a while: it stays at the floor.
+# Still under pressure (the survivors' commits wait) for a few more
+# aimd intervals: it does not go below the floor.
 usleep(1_000_000);
-is(ctl("SELECT effective_max FROM pg_budget_status WHERE class = 'ai'"),
-	'2', 'still at the floor after more aimd intervals under pressure');
+my $lim_now = ctl("SELECT effective_max FROM pg_budget_status WHERE class = 'ai'");
+if (@survivors)
+{
+	is($lim_now, '2',
+		'still at the floor after more aimd intervals under pressure');
+}
+else
+{
+	# (no commit is left waiting, so the pressure may be gone already)
+	cmp_ok($lim_now, '>=', 2, 'not below the floor');
+}
 
 #
 # The waits stop: the commits complete, and once calm the limit climbs back
 # one step per aimd_interval.
 #
-$ev_mark = ctl('SELECT count(*) FROM pg_budget_events');
 ctl("ALTER SYSTEM SET synchronous_standby_names = ''");
 ctl('SELECT pg_reload_conf()');
 for my $s (@survivors)
@@ -360,7 +362,7 @@ ok(!(grep { $limits_seen[$_] <= $limits_seen[ $_ - 1 ] } 1 .. $#limits_seen),
 my $calm = ctl(
 	qq{SELECT string_agg(concat_ws('|', action, signal, reason), ',' ORDER BY n)
 		 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
-		WHERE n > $ev_mark AND class = 'ai' AND action ~ 'limit'});
+		WHERE n > $ev_mark AND class = 'ai' AND action ~ 'limit' AND signal = 'calm'});
 is( $calm,
 	join(',',
 		(map { "limit|calm|calm: limit raised to $_" } 3 .. 7),
@@ -372,7 +374,7 @@ cmp_ok(
 			 (SELECT at - lag(at) OVER (ORDER BY n) AS d
 				FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
 			   WHERE n > $ev_mark AND class = 'ai' AND action = 'limit') s}),
-	'>=', 290, 'at most one step per aimd_interval');
+	'>=', 290, 'at most one limit change per aimd_interval');
 ($ret, $out, $err) = login('a');
 is($ret, 0, 'ai logins work again') or diag $err;
 is($out, 'ai', '... admitted under ai');

@@ -11,10 +11,12 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('wait_stats');
-$node->init;
+# max_wal_senders > 0, or commits never wait for a synchronous standby
+$node->init(allows_streaming => 1);
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'pg_budget'
+max_connections = 30
 pg_budget.shedding = off
 pg_budget.history_size = 10
 pg_budget.lock_stats_threshold = 100
@@ -51,7 +53,7 @@ my $held_since = $ctl->query_safe(
 sub wait_ctl
 {
 	my ($sql, $expected, $name, $timeout) = @_;
-	my $deadline = time + ($timeout // $PostgreSQL::Test::Utils::timeout_default);
+	my $deadline = time + ($timeout // 30);
 	my $got;
 	while (1)
 	{
@@ -121,6 +123,17 @@ is( $ctl->query_safe(
 	'ai=1 web=1',
 	'history counts the one web and the one ai login');
 
+# The only background worker that the worker samples is the logical
+# replication launcher (pg_budget's own worker does not sample itself);
+# the autovacuum launcher is not a background worker.
+is( $ctl->query_safe(
+		qq{SELECT string_agg(DISTINCT connected::text, ',')
+		     FROM pg_budget_history
+		    WHERE class = '(background worker)'
+		      AND at > '$held_since'::timestamptz + interval '1.1 s'}),
+	'1',
+	'history: "(background worker)" counts the logical replication launcher only');
+
 #
 # (a) a lock wait: web waits on a row that an idle-in-transaction ai
 # session holds.  ai is sheddable and of lower priority, but with
@@ -133,7 +146,7 @@ $web->query_until(qr/waiting/,
 wait_ctl(
 	q{SELECT format('%s %s %s', lock_waiting, active, lock_wait_share > 0)
 	    FROM pg_budget_status WHERE class = 'web'},
-	'1 1 true',
+	'1 1 t',
 	'lock: web shows lock_waiting = 1 and lock_wait_share > 0 while it waits');
 is( $ctl->query_safe(
 		q{SELECT format('%s %s %s', lock_waiting, idle_in_transaction, coalesce(lock_wait_share, 0))
@@ -144,7 +157,7 @@ is( $ctl->query_safe(
 		q{SELECT string_agg(format('%s %s %s %s %s', class, wait_event_type,
 				wait_event, category, is_lock), ',')
 		    FROM pg_budget_wait_stats WHERE is_lock OR wait_event_type = 'Lock'}),
-	'web Lock transactionid lock true',
+	'web Lock transactionid lock t',
 	'lock: the wait is in pg_budget_wait_stats under web only');
 
 wait_ctl(
@@ -187,7 +200,7 @@ is( $ctl->query_safe(
 is( $ctl->query_safe(
 		q{SELECT format('%s %s %s', connected, shed, pressure IS NULL)
 		    FROM pg_budget_status WHERE class = 'ai'}),
-	'1 0 true',
+	'1 0 t',
 	'lock: the ai session was not shed and no pressure is shown');
 wait_ctl(q{SELECT lock_waiting FROM pg_budget_status WHERE class = 'web'},
 	'0', 'lock: web no longer waits');
@@ -208,13 +221,13 @@ $ai->query_until(qr/waiting/, "\\echo waiting\nINSERT INTO t2 VALUES (1);\n");
 wait_ctl(
 	q{SELECT format('%s %s', wal_waiting, wal_wait_share > 0)
 	    FROM pg_budget_status WHERE class = 'ai'},
-	'1 true',
+	'1 t',
 	'syncrep: ai shows wal_waiting = 1 and wal_wait_share > 0');
 is( $ctl->query_safe(
 		q{SELECT string_agg(format('%s %s %s %s %s', class, wait_event_type,
 				wait_event, category, is_wal), ',')
 		    FROM pg_budget_wait_stats WHERE is_wal}),
-	'ai IPC SyncRep wal true',
+	'ai IPC SyncRep wal t',
 	'syncrep: the wait is in pg_budget_wait_stats as ai IPC/SyncRep, category wal');
 wait_ctl(
 	q{SELECT max(wal_waiting) > 0.5 FROM pg_budget_history WHERE class = 'ai'},
@@ -310,6 +323,52 @@ is($ctl->query_safe('SELECT count(*) FROM pg_budget_events'),
 is(frames(), '10', 'reset: history is kept');
 
 #
+# (g) history follows the class table: a class added by a reload has its
+# rows from the next second on, and a class removed (with no session
+# left) has none.  Only the control session runs queries here: a login
+# would make every configured class known to shared memory.
+#
+sub reload_classes
+{
+	my ($classes, $check, $name) = @_;
+	$ctl->query_safe("ALTER SYSTEM SET pg_budget.classes = '$classes'");
+	$ctl->query_safe('SELECT pg_reload_conf()');
+	wait_ctl(
+		q{SELECT string_agg(class, ',' ORDER BY class) FROM pg_budget_status},
+		$check, $name);
+	# the worker got the same SIGHUP; frames from a second on are new
+	my $mark = $ctl->query_safe(q{SELECT clock_timestamp() + interval '1 s'});
+	wait_ctl(
+		qq{SELECT count(DISTINCT at) >= 2 FROM pg_budget_history
+		    WHERE at > '$mark'::timestamptz},
+		't', "two history frames after the reload ($name)");
+	return $mark;
+}
+
+my $mark = reload_classes(
+	'web(max=10, priority=100), ai(max=10, priority=10, shed=terminate), bulk(max=2)',
+	'ai,bulk,default,web', 'reload: class bulk added');
+is( $ctl->query_safe(
+		qq{SELECT string_agg(class || '=' || n, ' ' ORDER BY class)
+		    FROM (SELECT h.class, count(*) AS n FROM pg_budget_history h
+				   WHERE at > '$mark'::timestamptz
+				     AND class IN ('web', 'ai', 'bulk', 'default')
+				   GROUP BY h.class) c}),
+	'ai=2 bulk=2 default=2 web=2',
+	'history: a class added by a reload has a row each second before any login');
+
+$ai->quit;
+wait_ctl(q{SELECT connected FROM pg_budget_status WHERE class = 'ai'},
+	'0', 'ai session gone');
+$mark = reload_classes('web(max=10, priority=100), bulk(max=2)',
+	'bulk,default,web', 'reload: class ai removed');
+is( $ctl->query_safe(
+		qq{SELECT count(*) FROM pg_budget_history
+		    WHERE class = 'ai' AND at > '$mark'::timestamptz}),
+	'0',
+	'history: a removed class without sessions has no more rows');
+
+#
 # (f) privileges
 #
 for my $view (qw(pg_budget_wait_stats pg_budget_lock_stats pg_budget_history pg_budget_events))
@@ -345,7 +404,6 @@ is( $node->safe_psql(
 	'privileges: a pg_read_all_stats member sees the sampled columns');
 
 $web->quit;
-$ai->quit;
 $ctl->quit;
 $node->stop;
 done_testing();

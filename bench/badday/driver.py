@@ -44,6 +44,11 @@ def first_line(msg):
 	return msg.splitlines()[0][:200] if msg else ""
 
 
+def one_line(msg):
+	"""The whole message (DETAIL and HINT too) on one line."""
+	return " / ".join(l.strip() for l in (msg or "").strip().splitlines() if l.strip())[:400]
+
+
 def refusal_kind(msg):
 	"""Who refused a login, from the error text."""
 	if "pg_budget:" in msg:
@@ -215,6 +220,12 @@ def fleet_process(args, t0):
 					continue
 				job = r[0]
 				t_claim = time.time()
+				if t_claim >= stop_new:
+					# waited (in a pooler's queue) past the burst: the fleet is
+					# scaled down, so the job is left for later, not started
+					conn.rollback()
+					record("not started", role, w, job, round(t_claim - t_start, 5), "")
+					break
 				# the model call: the row stays locked, the session idle in transaction
 				time.sleep(rnd.uniform(args.job_min, args.job_max))
 				cur.execute(done_sql, ("summary of job %d by %s" % (job, role), job))
@@ -225,7 +236,7 @@ def fleet_process(args, t0):
 			except psycopg2.Error as e:
 				msg = str(e)
 				record("aborted", role, w, job if job is not None else "",
-					   round(time.time() - t_start, 5), abort_kind(msg) + ": " + first_line(msg))
+					   round(time.time() - t_start, 5), abort_kind(msg) + ": " + one_line(msg))
 				backoff(None)
 			finally:
 				try:

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Priority-inversion latency of the pg_budget worker: how long a web UPDATE
+# waits on a row held by an idle-in-transaction ai session (shed=terminate)
+# before the worker terminates the holder and the UPDATE completes, with
+# pg_budget.lock_wait_threshold = 1000ms (the default), over RUNS runs.
+#
+#   bash bench/inversion_latency.sh            # as root on a fresh Debian machine
+#   RUNS=5 bash bench/inversion_latency.sh     # a quick smoke run
+#
+# Prints a markdown report and writes it to bench/results/inversion_latency.md
+# (or to OUT=file).
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps
+pgb_build_install
+work=$(pgb_user_copy)
+trap 'rm -rf "$work"' EXIT
+out=${OUT:-$PGB_TOP/bench/results/inversion_latency.md}
+mkdir -p "$(dirname "$out")"
+pgb_as_user env RUNS="${RUNS:-20}" THRESHOLD_MS="${THRESHOLD_MS:-1000}" \
+	bash "$work/bench/inversion_latency-run.sh" "$work/bench-run" | tee "$out"

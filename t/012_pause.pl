@@ -1,0 +1,406 @@
+# pg_budget_pause in each mode with sessions of the class open: reject
+# leaves them alone and refuses new logins; cancel also cancels their
+# running queries; terminate also ends them.  Exempt superusers and the
+# caller's own session are never signalled; only superusers and members of
+# pg_budget_admin may pause and resume.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('pause');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pg_budget'
+max_connections = 40
+log_error_verbosity = verbose
+pg_budget.classes = 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)'
+});
+$node->start;
+
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION pg_budget;
+CREATE ROLE w LOGIN;
+CREATE ROLE a LOGIN;
+CREATE ROLE suai LOGIN SUPERUSER;
+CREATE ROLE plain LOGIN;
+CREATE ROLE opr LOGIN;
+GRANT pg_budget_admin TO opr;
+ALTER ROLE w SET pg_budget.class = 'web';
+ALTER ROLE a SET pg_budget.class = 'ai';
+ALTER ROLE suai SET pg_budget.class = 'ai';
+ALTER ROLE opr SET pg_budget.class = 'ai';
+});
+
+#
+# Sessions: a psql reading SQL from a pipe, so that a query can be left
+# running while the test goes on, and what its client printed (errors
+# with their DETAIL) can be checked afterwards.  ON_ERROR_STOP is off: an
+# error does not end the session, a lost connection does.
+#
+my $marker = 0;
+
+sub session
+{
+	my ($role) = @_;
+	my $s = { stdin => '', stdout => '', stderr => '', role => $role };
+	$s->{run} = IPC::Run::start(
+		[
+			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=0', '-d',
+			$node->connstr('postgres') . " user=$role", '-f', '-'
+		],
+		'<', \$s->{stdin}, '>', \$s->{stdout}, '2>', \$s->{stderr});
+	$s->{pid} = sess_query($s, 'SELECT pg_backend_pid()');
+	die "session of $role did not start: [$s->{stdout}] [$s->{stderr}]"
+	  unless defined $s->{pid} && $s->{pid} =~ /^\d+$/;
+	return $s;
+}
+
+sub alive
+{
+	my ($s) = @_;
+	return $s->{run}->pumpable;
+}
+
+sub sess_send
+{
+	my ($s, $sql) = @_;
+	$s->{stdin} .= "$sql\n";
+	$s->{run}->pump_nb if alive($s);
+}
+
+# Pump until the client's output matches $re, or it exited, or $secs
+# passed.  True if it matched.
+sub sess_wait
+{
+	my ($s, $re, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	while (1)
+	{
+		return 1 if ($s->{stdout} . $s->{stderr}) =~ $re;
+		return 0 if !alive($s) || time > $deadline;
+		$s->{run}->pump_nb;
+		usleep(2_000);
+	}
+}
+
+sub sess_wait_exit
+{
+	my ($s, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	while (alive($s) && time < $deadline)
+	{
+		$s->{run}->pump_nb;
+		usleep(5_000);
+	}
+	return !alive($s);
+}
+
+# Run $sql and return what it printed on stdout (undef if it did not
+# finish within $secs).
+sub sess_query
+{
+	my ($s, $sql, $secs) = @_;
+	my $m = 'query-done-' . ++$marker;
+	my $from = length $s->{stdout};
+	$sql .= ';' unless $sql =~ /;\s*$/;
+	sess_send($s, "$sql\n\\echo $m");
+	return undef unless sess_wait($s, qr/^\Q$m\E$/m, $secs // 30);
+	my $out = substr($s->{stdout}, $from);
+	$out =~ s/\n?\Q$m\E\n.*//s;
+	return $out;
+}
+
+# Like sess_query, but also return what it printed on stderr.
+sub sess_query_err
+{
+	my ($s, $sql) = @_;
+	my $from = length $s->{stderr};
+	my $out = sess_query($s, $sql);
+	return ($out, substr($s->{stderr}, $from));
+}
+
+sub sess_close
+{
+	my ($s) = @_;
+	$s->{stdin} .= "\\q\n" if alive($s);
+	$s->{run}->finish;
+}
+
+my $ctl = session($su);
+
+sub ctl
+{
+	my ($sql) = @_;
+	my $errs = length $ctl->{stderr};
+	my $out = sess_query($ctl, $sql);
+	die "control query failed: $sql: " . substr($ctl->{stderr}, $errs)
+	  if !defined $out || length $ctl->{stderr} > $errs;
+	return $out;
+}
+
+sub wait_ctl
+{
+	my ($sql, $expected, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	my $got;
+	while (1)
+	{
+		$got = ctl($sql);
+		return 1 if $got eq $expected;
+		last if time > $deadline;
+		usleep(20_000);
+	}
+	diag "waited for [$sql] to return [$expected], last got [$got]";
+	return 0;
+}
+
+sub status
+{
+	my ($class, @cols) = @_;
+	my $sel = join(" || ' ' || ",
+		map { "'$_=' || coalesce(${_}::text, 'null')" } @cols);
+	return ctl("SELECT $sel FROM pg_budget_status WHERE class = '$class'");
+}
+
+# One login as $role: (exit code, stdout, stderr).
+sub login
+{
+	my ($role, $sql) = @_;
+	return $node->psql(
+		'postgres', $sql // 'SHOW pg_budget.class',
+		connstr => $node->connstr('postgres') . " user=$role",
+		extra_params => ['-w'],
+		on_error_stop => 0);
+}
+
+sub ai_login_refused
+{
+	my ($name) = @_;
+	my $offset = -s $node->logfile;
+	my ($ret, $out, $err) = login('a');
+	isnt($ret, 0, "$name: a new ai login is refused");
+	like(
+		$err,
+		qr/FATAL:  pg_budget: class "ai" is paused\nDETAIL:  New logins of class "ai" are refused until pg_budget_resume\('ai'\) is called\.\nHINT:  Retry after \d+ ms\./,
+		"$name: ... with the paused message");
+	like(slurp_file($node->logfile, $offset),
+		qr/FATAL:  53300: pg_budget: class "ai" is paused/,
+		"$name: ... SQLSTATE 53300 in the log");
+}
+
+sub ai_login_works
+{
+	my ($name) = @_;
+	my ($ret, $out, $err) = login('a');
+	is($ret, 0, "$name: ai logs in") or diag $err;
+	is($out, 'ai', "$name: ... admitted under ai");
+}
+
+sub gone
+{
+	my ($pid) = @_;
+	return ctl("SELECT count(*) FROM pg_stat_activity WHERE pid = $pid") eq
+	  '0';
+}
+
+ctl('SELECT pg_budget_reset()');
+my $ev_mark = ctl('SELECT count(*) FROM pg_budget_events');
+my $web = session('w');
+
+#
+# reject: sessions are left alone, new logins refused.
+#
+my $a1 = session('a');
+my $a2 = session('a');
+sess_query($a2, 'BEGIN; SELECT 1');
+is(ctl("SELECT pg_budget_pause('ai')"), '0', 'reject: no session signalled');
+is(status('ai', qw(paused pause_mode connected)),
+	'paused=true pause_mode=reject connected=2',
+	'reject: pg_budget_status shows ai paused in mode reject');
+is(sess_query($a1, "SELECT 'a1 alive'"), 'a1 alive',
+	'reject: an idle ai session keeps working');
+is(sess_query($a2, "SELECT 'a2 alive'; COMMIT"), 'a2 alive',
+	'reject: an ai session in a transaction keeps working');
+ai_login_refused('reject');
+my ($ret, $out, $err) = login('w');
+is($ret, 0, 'reject: web logs in');
+ctl("SELECT pg_budget_resume('ai')");
+is(status('ai', qw(paused pause_mode)),
+	'paused=false pause_mode=null', 'resume: ai no longer paused');
+ai_login_works('resume after reject');
+
+#
+# cancel: the running query of an ai session is cancelled right away; an
+# idle one is left alone; new logins are refused.
+#
+my $offset = -s $node->logfile;
+sess_send($a1, "SELECT pg_sleep(60);\n\\echo a1-after-sleep");
+ok(wait_ctl("SELECT wait_event FROM pg_stat_activity WHERE pid = $a1->{pid}",
+		'PgSleep'),
+	'cancel: an ai session runs pg_sleep(60)');
+my $t0 = time;
+my $signalled = ctl("SELECT pg_budget_pause('ai', 'cancel')");
+ok(sess_wait($a1, qr/canceling statement/, 5),
+	'cancel: the sleeping client got an error');
+my $took = time - $t0;
+cmp_ok($took, '<', 1, "cancel: the query was cancelled within a second (${took}s)");
+is($signalled, '1', 'cancel: pg_budget_pause returned 1 (one session signalled)');
+like(
+	$a1->{stderr},
+	qr/ERROR:  canceling statement due to user request\nDETAIL:  pg_budget cancelled the query of this session: class "ai" paused \(mode cancel\) by role "$su"/,
+	'cancel: the client sees the cancel and why');
+is(sess_query($a1, "SELECT 'a1 alive'"), 'a1 alive',
+	'cancel: the cancelled session is still connected');
+is(sess_query($a2, "SELECT 'a2 alive'"), 'a2 alive',
+	'cancel: the idle ai session is untouched');
+is($a2->{stderr}, '', 'cancel: ... and saw no error');
+is(status('ai', qw(paused pause_mode shed_cancel shed_terminate)),
+	'paused=true pause_mode=cancel shed_cancel=1 shed_terminate=0',
+	'cancel: pg_budget_status shows the pause and counts the cancel');
+ai_login_refused('cancel');
+ok( $node->log_contains(
+		qr/pg_budget: cancelled pid $a1->{pid} of class "ai" \(role "a"\), signal pause: class "ai" paused \(mode cancel\) by role "$su"/,
+		$offset),
+	'cancel: the server log names the cancelled pid');
+ok( $node->log_contains(
+		qr/pg_budget: class "ai" paused \(mode cancel\) by role "$su"; 1 sessions signalled/,
+		$offset),
+	'cancel: the server log has the pause');
+ctl("SELECT pg_budget_resume('ai')");
+ai_login_works('resume after cancel');
+
+#
+# terminate: every ai session ends right away, except the superuser's;
+# other classes are untouched.
+#
+$offset = -s $node->logfile;
+my $a3 = session('a');
+sess_query($a2, 'BEGIN; SELECT 1');
+my $suai = session('suai');
+is(sess_query($suai, 'SHOW pg_budget.class'), 'ai', 'suai is of class ai');
+sess_send($a3, "SELECT pg_sleep(60);\n\\echo a3-after-sleep");
+ok(wait_ctl("SELECT wait_event FROM pg_stat_activity WHERE pid = $a3->{pid}",
+		'PgSleep'),
+	'terminate: an ai session runs pg_sleep(60)');
+is(ctl("SELECT connected FROM pg_budget_status WHERE class = 'ai'"),
+	'4', 'terminate: ai has 4 sessions (a1 idle, a2 in a transaction, a3 active, suai)');
+my @victims = ($a1, $a2, $a3);
+my %out_from = map { $_->{pid} => length $_->{stdout} } @victims;
+$t0 = time;
+$signalled = ctl("SELECT pg_budget_pause('ai', 'terminate')");
+ok(sess_wait($a3, qr/FATAL/, 5), 'terminate: the sleeping client got FATAL');
+my $fatal_took = time - $t0;
+my $all_gone;
+while (time - $t0 < 5)
+{
+	$all_gone = !grep { !gone($_->{pid}) } @victims;
+	last if $all_gone;
+	usleep(5_000);
+}
+$took = time - $t0;
+ok($all_gone, 'terminate: the three ai sessions are gone');
+cmp_ok($took, '<', 1, "terminate: ... within a second (${took}s)");
+cmp_ok($fatal_took, '<', 1,
+	"terminate: the sleeping client saw FATAL within a second (${fatal_took}s)");
+is($signalled, '3', 'terminate: pg_budget_pause returned 3');
+for my $s ($a1, $a2)
+{
+	sess_send($s, "SELECT 'still here';");
+}
+for my $s (@victims)
+{
+	ok(sess_wait_exit($s, 10), "terminate: client of $s->{pid} lost its connection");
+	like(
+		$s->{stderr},
+		qr/FATAL:  terminating connection due to administrator command\nDETAIL:  pg_budget terminated this session: class "ai" paused \(mode terminate\) by role "$su"/,
+		"terminate: client of $s->{pid} sees FATAL with the reason");
+	unlike(substr($s->{stdout}, $out_from{ $s->{pid} }),
+		qr/still here|after-sleep/,
+		"terminate: nothing more ran in $s->{pid}");
+}
+is(sess_query($suai, "SELECT 'suai alive'"),
+	'suai alive', 'terminate: the superuser session of class ai is untouched');
+is(sess_query($web, "SELECT 'web alive'"),
+	'web alive', 'terminate: the web session is untouched');
+is($web->{stderr} . $suai->{stderr}, '', 'terminate: ... and they saw no error');
+ok( wait_ctl(
+		"SELECT connected FROM pg_budget_status WHERE class = 'ai'", '1'),
+	'terminate: only the superuser is left in ai');
+is(status('ai', qw(paused pause_mode shed_cancel shed_terminate)),
+	'paused=true pause_mode=terminate shed_cancel=1 shed_terminate=3',
+	'terminate: pg_budget_status shows the pause and counts the terminates');
+ai_login_refused('terminate');
+for my $s (@victims)
+{
+	ok( $node->log_contains(
+			qr/pg_budget: terminated pid $s->{pid} of class "ai" \(role "a"\), signal pause/,
+			$offset),
+		"terminate: the server log names pid $s->{pid}");
+}
+ctl("SELECT pg_budget_resume('ai')");
+ai_login_works('resume after terminate');
+sess_close($_) for @victims;
+
+#
+# Who may pause.
+#
+($ret, $out, $err) = login('plain', "SELECT pg_budget_pause('ai')");
+like($err, qr/ERROR:  permission denied for function pg_budget_pause/,
+	'a plain role may not pause');
+($ret, $out, $err) = login('plain', "SELECT pg_budget_resume('ai')");
+like($err, qr/ERROR:  permission denied for function pg_budget_resume/,
+	'a plain role may not resume');
+is(status('ai', qw(paused)), 'paused=false', '... and ai is not paused');
+
+# opr is a member of pg_budget_admin, and of class ai itself: pausing ai in
+# mode terminate ends the other ai session, not its own.
+my $opr = session('opr');
+my $a4 = session('a');
+my ($o, $e) = sess_query_err($opr, "SELECT pg_budget_pause('ai', 'terminate')");
+is($e, '', 'a member of pg_budget_admin may pause');
+is($o, '1', "... in mode terminate: one session signalled, not the caller's own");
+ok( wait_ctl("SELECT count(*) FROM pg_stat_activity WHERE pid = $a4->{pid}", '0'),
+	'... the other ai session is gone');
+is(sess_query($opr, "SELECT 'opr alive'"),
+	'opr alive', "... the caller's own session of class ai is untouched");
+is(status('ai', qw(paused pause_mode)),
+	'paused=true pause_mode=terminate', '... ai is paused');
+($o, $e) = sess_query_err($opr, "SELECT pg_budget_resume('ai')");
+is($e, '', 'a member of pg_budget_admin may resume');
+is(status('ai', qw(paused)), 'paused=false', '... ai is no longer paused');
+ai_login_works('resume by opr');
+
+($o, $e) = sess_query_err($opr, "SELECT pg_budget_pause('ai', 'stop')");
+like($e, qr/ERROR:  invalid pause mode "stop"/, 'an unknown mode is refused');
+($o, $e) = sess_query_err($opr, "SELECT pg_budget_pause('nosuch')");
+like($e, qr/ERROR:  pg_budget class "nosuch" does not exist/,
+	'an unknown class is refused');
+is(status('ai', qw(paused)), 'paused=false', '... and ai is not paused');
+
+is( ctl(
+		qq{SELECT string_agg(concat_ws('|', class, action, signal, role), ',' ORDER BY n)
+			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+			WHERE n > $ev_mark AND action IN ('pause', 'resume')}),
+	join(',',
+		"ai|pause|reject|$su", "ai|resume|$su",
+		"ai|pause|cancel|$su", "ai|resume|$su",
+		"ai|pause|terminate|$su", "ai|resume|$su",
+		"ai|pause|terminate|opr", "ai|resume|opr"),
+	"pg_budget_events: 'pause' and 'resume' rows with mode and role");
+is( ctl(
+		qq{SELECT string_agg(concat_ws('|', action, signal, pid), ',' ORDER BY n)
+			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+			WHERE n > $ev_mark AND action IN ('cancel', 'terminate') AND pid = $a1->{pid}}),
+	"cancel|pause|$a1->{pid},terminate|pause|$a1->{pid}",
+	'pg_budget_events: the cancel and the terminate of a1, signal pause');
+
+sess_close($_) for $a4, $opr, $suai, $web, $ctl;
+$node->stop;
+done_testing();
