@@ -22,10 +22,10 @@ JOB_MIN=${JOB_MIN:-1.0}
 JOB_MAX=${JOB_MAX:-2.0}
 ROLE_LIMIT=${ROLE_LIMIT:-15}
 WEB_POOL=${WEB_POOL:-20}
-AI_FLOOR=${AI_FLOOR:-54}
+AI_FLOOR=${AI_FLOOR:-60}
 PGB_CLASSES=${PGB_CLASSES:-web(max=40, reserve=30, priority=100), ai(max=60, priority=10, shed=terminate, floor=$AI_FLOOR)}
 LOCK_WAIT_THRESHOLD=${LOCK_WAIT_THRESHOLD:-200ms}
-LOCK_STATS_THRESHOLD=${LOCK_STATS_THRESHOLD:-$LOCK_WAIT_THRESHOLD}
+LOCK_STATS_THRESHOLD=${LOCK_STATS_THRESHOLD:-}
 PGB_EXTRA_CONF=${PGB_EXTRA_CONF:-}
 NOTE=${NOTE:-}
 SEED=${SEED:-1}
@@ -33,6 +33,7 @@ SEED=${SEED:-1}
 say() { echo "== $*" >&2; }
 mkdir -p "$dir" "$out"
 : >"$out/setups"
+: >"$out/loadavg"
 base=$(( 20000 + RANDOM % 20000 ))
 
 # setup number -> name, label
@@ -197,7 +198,7 @@ for s in $SETUPS; do
 pg_budget.classes = '$PGB_CLASSES'
 pg_budget.shedding = on
 pg_budget.lock_wait_threshold = '$LOCK_WAIT_THRESHOLD'
-pg_budget.lock_stats_threshold = '$LOCK_STATS_THRESHOLD'
+${LOCK_STATS_THRESHOLD:+pg_budget.lock_stats_threshold = '$LOCK_STATS_THRESHOLD'}
 pg_budget.events_size = 50000
 $PGB_EXTRA_CONF" ;;
 	esac
@@ -249,8 +250,10 @@ CONF
 		--before "$BEFORE_SECONDS" --during "$DURING_SECONDS" --after "$AFTER_SECONDS" \
 		--web-clients "$WEB_CLIENTS" --web-rate "$WEB_RATE" --update-share "$UPDATE_SHARE" \
 		--hot-jobs "$WEB_HOT_JOBS" --ai-roles "$AI_ROLES" --ai-workers "$AI_WORKERS" \
-		--job-min "$JOB_MIN" --job-max "$JOB_MAX" --seed "$SEED"
+		--job-min "$JOB_MIN" --job-max "$JOB_MAX" --seed "$SEED" \
+		--server-version "$(psql_as "$pgport" postgres -c 'SHOW server_version'), $(pgbouncer --version | head -1)"
 
+	echo "$name $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/loadavg"
 	case $name in
 	pg_budget|pgbouncer+pg_budget) dump_pg_budget "$pgport" "$raw" ;;
 	esac
@@ -268,5 +271,5 @@ CONF
 done
 
 say "report"
-"$PYTHON" "$here/badday/report.py" "$out" --note "$NOTE" \
-	--pg-budget-conf "classes: $PGB_CLASSES; lock_wait_threshold = $LOCK_WAIT_THRESHOLD; lock_stats_threshold = $LOCK_STATS_THRESHOLD${PGB_EXTRA_CONF:+; $PGB_EXTRA_CONF}"
+"$PYTHON" "$here/badday/report.py" "$out" --note "$NOTE" ${ANALYSIS:+--analysis "$ANALYSIS"} \
+	--pg-budget-conf "pg_budget.classes = '$PGB_CLASSES', pg_budget.lock_wait_threshold = $LOCK_WAIT_THRESHOLD${LOCK_STATS_THRESHOLD:+, pg_budget.lock_stats_threshold = $LOCK_STATS_THRESHOLD}${PGB_EXTRA_CONF:+, $PGB_EXTRA_CONF}, pg_budget.events_size = 50000 (keeps every event for the diagnostics), every other setting at its default"

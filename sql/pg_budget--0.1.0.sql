@@ -135,7 +135,7 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 -- category: wal (WAL flush, insert, sync rep), lock, other, or running
 -- (an active session with no wait event: on CPU).  Only active sessions
 -- are sampled.  Processes outside any class are under "(autovacuum)",
--- "(background worker)", "(system)" and "(unjudged)".
+-- "(background worker)", "(walsender)", "(system)" and "(unjudged)".
 CREATE VIEW pg_budget_wait_stats AS
 	SELECT *, category = 'wal' AS is_wal, category = 'lock' AS is_lock
 	  FROM pg_budget_wait_stats();

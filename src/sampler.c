@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/proc.h"
 #include "utils/wait_event.h"
 
@@ -69,17 +70,28 @@ pgb_sampler_init(PgbTick *tick)
 										   sizeof(int16) * tick->nprocs);
 }
 
-/* The group of a live process that has no pg_budget slot. */
+/*
+ * The group of a live process that has no pg_budget slot.  Core hands out
+ * PGPROCs by kind from fixed ranges of allProcs (InitProcGlobal): client
+ * backends, then autovacuum launcher and workers, then background
+ * workers, then walsenders, then auxiliary processes; the range tells the
+ * kind without reading anything the process writes (13 to 17 alike).
+ */
 static int
-pseudo_group(int procno, PGPROC *proc)
+pseudo_group(int procno)
 {
+	int			av_end = MaxConnections + autovacuum_max_workers + 1;
+	int			bgw_end = av_end + max_worker_processes;
+
 	if (procno >= MaxBackends)
 		return PGB_GROUP_SYSTEM;
-	if (proc->statusFlags & PROC_IS_AUTOVACUUM)
+	if (procno < MaxConnections)
+		return PGB_GROUP_UNJUDGED;
+	if (procno < av_end)
 		return PGB_GROUP_AUTOVACUUM;
-	if (proc->isBackgroundWorker)
+	if (procno < bgw_end)
 		return PGB_GROUP_BGWORKER;
-	return PGB_GROUP_UNJUDGED;
+	return PGB_GROUP_WALSENDER;
 }
 
 void
@@ -124,7 +136,7 @@ pgb_sample(PgbTick *tick)
 		}
 		else
 		{
-			t->group = pseudo_group(procno, proc);
+			t->group = pseudo_group(procno);
 			t->judged = false;
 			t->exempt = true;
 		}
@@ -267,10 +279,16 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
  * ticks, and what the admission counters moved by.
  */
 void
-pgb_history_tick(PgbTick *tick)
+pgb_history_tick(PgbTick *tick, int nclasses)
 {
 	PgbHistoryFrame *f;
+	bool		configured[PGB_MAX_SHARED_CLASSES];
 	int			i;
+
+	memset(configured, 0, sizeof(configured));
+	for (i = 0; i < nclasses; i++)
+		if (tick->map[i] >= 0)
+			configured[tick->map[i]] = true;
 
 	if (second_start_ms == 0)
 	{
@@ -309,7 +327,8 @@ pgb_history_tick(PgbTick *tick)
 			PgbClassState *c = &pgb_shared->classes[i];
 			int			k;
 
-			if (c->name[0] == '\0')
+			/* configured classes, and removed ones while they hold sessions */
+			if (c->name[0] == '\0' || (!configured[i] && c->connected == 0))
 				continue;
 			adm = c->admitted;
 			for (k = 0; k < PGB_NUM_REJECT_REASONS; k++)

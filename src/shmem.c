@@ -81,6 +81,7 @@ pgb_shmem_startup(void)
 	if (!found)
 	{
 		memset(pgb_shared, 0, pgb_shmem_size());
+		pgb_shared->layout = PGB_LAYOUT_STAMP + sizeof(PgbHistoryFrame) + sizeof(PgbEvent) * 3;
 		pgb_shared->lock = &(GetNamedLWLockTranche("pg_budget"))->lock;
 		pgb_shared->nslots = pgb_num_slots();
 		pgb_shared->reset_at = GetCurrentTimestamp();
@@ -222,6 +223,8 @@ pgb_group_name(int group)
 			return "(system)";
 		case PGB_GROUP_UNJUDGED:
 			return "(unjudged)";
+		case PGB_GROUP_WALSENDER:
+			return "(walsender)";
 	}
 	if (group >= 0 && group < PGB_MAX_SHARED_CLASSES)
 		return pgb_shared->classes[group].name;

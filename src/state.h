@@ -54,7 +54,8 @@
 #define PGB_GROUP_BGWORKER		(PGB_MAX_SHARED_CLASSES + 1)
 #define PGB_GROUP_SYSTEM		(PGB_MAX_SHARED_CLASSES + 2)
 #define PGB_GROUP_UNJUDGED		(PGB_MAX_SHARED_CLASSES + 3)
-#define PGB_NUM_GROUPS			(PGB_MAX_SHARED_CLASSES + 4)
+#define PGB_GROUP_WALSENDER		(PGB_MAX_SHARED_CLASSES + 4)
+#define PGB_NUM_GROUPS			(PGB_MAX_SHARED_CLASSES + 5)
 
 /* Admission-time histogram: 0.1 us buckets up to 200 us, then overflow. */
 #define PGB_HIST_BUCKET_NS		100
@@ -139,8 +140,20 @@ typedef struct PgbBackendSlot
 	char		shed_reason[PGB_REASON_LEN];
 } PgbBackendSlot;
 
+/*
+ * Shared memory is laid out by the library the postmaster loaded.  A
+ * worker restarted after the library file was replaced would load the new
+ * file; it checks this stamp first and stops if the layout differs.
+ */
+#define PGB_LAYOUT_STAMP \
+	((uint32) (sizeof(PgbClassState) * 131 + sizeof(PgbGroupStats) * 137 + \
+			   sizeof(PgbBackendSlot) * 139 + PGB_NUM_GROUPS * 149 + \
+			   PGB_MAX_SHARED_CLASSES * 151 + PGB_WAIT_STATS_SIZE * 157 + \
+			   sizeof(PgbLockStat) * 163))
+
 typedef struct PgbShared
 {
+	uint32		layout;			/* PGB_LAYOUT_STAMP of the creating library */
 	LWLock	   *lock;
 	uint32		generation;		/* bumped when an entry is named or freed */
 	int			total_connected;	/* sum of classes[].connected */

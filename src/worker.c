@@ -128,14 +128,27 @@ worker_tick(PgbTick *tick, double dt_ms)
 
 	pgb_sample(tick);
 	pgb_publish_sample(tick, dt_ms);
-	pgb_history_tick(tick);
 
+	/* every configured class has an entry, so it shows from the start */
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	pgb_map_classes(table, tick->map, false);
+	for (i = 0; i < table->nclasses; i++)
+		if (tick->map[i] < 0)
+			break;
+	LWLockRelease(pgb_shared->lock);
+	if (i < table->nclasses)
+	{
+		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+		pgb_map_classes(table, tick->map, true);
+		LWLockRelease(pgb_shared->lock);
+	}
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < table->nclasses; i++)
 		connected[i] = tick->map[i] >= 0 ?
 			pgb_shared->classes[tick->map[i]].connected : 0;
 	LWLockRelease(pgb_shared->lock);
+
+	pgb_history_tick(tick, table->nclasses);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
 	pgb_watch_locks(tick, table, &actions_left);
@@ -223,6 +236,14 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("pg_budget worker");
 
 	pgb_require_shmem();
+	if (pgb_shared->layout != PGB_LAYOUT_STAMP + sizeof(PgbHistoryFrame) + sizeof(PgbEvent) * 3)
+	{
+		/* exit code 0: the postmaster does not restart it */
+		ereport(LOG,
+				(errmsg("pg_budget worker not started: the pg_budget library on disk differs from the one the server loaded"),
+				 errhint("Restart the server to use the new library.")));
+		proc_exit(0);
+	}
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 	{
 		aimd[i].limit = PGB_UNLIMITED;

@@ -53,7 +53,7 @@ typedef struct PgbTick
 extern void pgb_sampler_init(PgbTick *tick);
 extern void pgb_sample(PgbTick *tick);
 extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
-extern void pgb_history_tick(PgbTick *tick);
+extern void pgb_history_tick(PgbTick *tick, int nclasses);
 
 /* lockwatch.c */
 extern void pgb_watch_locks(PgbTick *tick, const PgbClassTable *table,

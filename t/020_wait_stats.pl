@@ -1,8 +1,8 @@
 # The statistics views with shedding off (the worker only samples): the
 # per-second history and its ring, a lock wait between two classes in
 # pg_budget_wait_stats / pg_budget_lock_stats / pg_budget_status, a commit
-# waiting on a missing synchronous standby, pseudo-classes, reset, and who
-# may read what.
+# waiting on a missing synchronous standby, pseudo-classes, reset, the
+# history across a reload of the class table, and who may read what.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -91,7 +91,7 @@ is( $ctl->query_safe(
 is( $ctl->query_safe(
 		q{SELECT count(*) FROM pg_budget_history
 		   WHERE class NOT IN ('web', 'ai', 'default', '(autovacuum)',
-			'(background worker)', '(system)', '(unjudged)')}),
+			'(background worker)', '(system)', '(unjudged)', '(walsender)')}),
 	'0',
 	'history rows name a configured class or a pseudo-class');
 is( $ctl->query_safe(
@@ -267,7 +267,7 @@ cmp_ok(
 is( $ctl->query_safe(
 		q{SELECT count(*) FROM pg_budget_wait_stats
 		   WHERE class NOT IN ('web', 'ai', 'default', '(autovacuum)',
-			'(background worker)', '(system)', '(unjudged)')}),
+			'(background worker)', '(system)', '(unjudged)', '(walsender)')}),
 	'0',
 	'pseudo: wait_stats rows name a configured class or a pseudo-class');
 

@@ -332,6 +332,7 @@ def main():
 	p.add_argument("--backoff-base", type=float, default=0.1)
 	p.add_argument("--backoff-cap", type=float, default=5.0)
 	p.add_argument("--seed", type=int, default=1)
+	p.add_argument("--server-version", default="", help="for the report")
 	args = p.parse_args()
 
 	os.makedirs(args.out, exist_ok=True)

@@ -281,11 +281,21 @@ def plot_connections(setups, path):
 	plt.close(fig)
 
 
+def loadavg(out):
+	p = os.path.join(out, "loadavg")
+	if not os.path.exists(p):
+		return "not recorded"
+	with open(p) as f:
+		parts = [line.split() for line in f if line.strip()]
+	return "; ".join("%s %s" % (x[0], "/".join(x[1:])) for x in parts)
+
+
 def main():
 	p = argparse.ArgumentParser()
 	p.add_argument("out")
 	p.add_argument("--note", default="")
 	p.add_argument("--pg-budget-conf", default="")
+	p.add_argument("--analysis", help="a markdown file appended as the analysis")
 	args = p.parse_args()
 	setups = []
 	with open(os.path.join(args.out, "setups")) as f:
@@ -302,12 +312,12 @@ def main():
 	if args.note:
 		md += [args.note, ""]
 	md += [
-		"Run of %s on %s (%d CPUs, %s, load average %s at the end); one run per setup, "
-		"setups run one after the other on the same machine, each on a fresh cluster "
-		"(max_connections = 100, superuser_reserved_connections = 3)." % (
-			datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), platform.node() or "?",
-			os.cpu_count() or 0, platform.platform(terse=True),
-			" ".join("%.1f" % x for x in os.getloadavg())),
+		"Run of %s UTC on %s (%d CPUs, %s); one run per setup, setups run one after "
+		"the other on the same machine, each on a fresh cluster (max_connections = 100, "
+		"superuser_reserved_connections = 3; PostgreSQL %s). Load average after each setup: %s." % (
+			datetime.datetime.utcfromtimestamp(m["t0"]).strftime("%Y-%m-%d %H:%M"),
+			platform.node() or "?", os.cpu_count() or 0, platform.platform(terse=True),
+			m.get("server_version", "15"), loadavg(args.out)),
 		"",
 		"Workload: %d web clients, each %g requests/s, a new connection per request "
 		"(%d%% a read by key, %d%% an UPDATE of one of the next %d jobs in the queue, "
@@ -333,6 +343,9 @@ def main():
 	md += goals(setups, stats)
 	md += ["![web latency](badday-web-latency.png)", "", "![connections](badday-connections.png)", ""]
 	md += details(setups, stats)
+	if args.analysis:
+		with open(args.analysis) as f:
+			md += ["## Analysis", "", f.read().strip(), ""]
 	with open(os.path.join(args.out, "badday.md"), "w") as f:
 		f.write("\n".join(md) + "\n")
 	plot_latency(setups, os.path.join(args.out, "badday-web-latency.png"))
