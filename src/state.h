@@ -140,20 +140,9 @@ typedef struct PgbBackendSlot
 	char		shed_reason[PGB_REASON_LEN];
 } PgbBackendSlot;
 
-/*
- * Shared memory is laid out by the library the postmaster loaded.  A
- * worker restarted after the library file was replaced would load the new
- * file; it checks this stamp first and stops if the layout differs.
- */
-#define PGB_LAYOUT_STAMP \
-	((uint32) (sizeof(PgbClassState) * 131 + sizeof(PgbGroupStats) * 137 + \
-			   sizeof(PgbBackendSlot) * 139 + PGB_NUM_GROUPS * 149 + \
-			   PGB_MAX_SHARED_CLASSES * 151 + PGB_WAIT_STATS_SIZE * 157 + \
-			   sizeof(PgbLockStat) * 163))
-
 typedef struct PgbShared
 {
-	uint32		layout;			/* PGB_LAYOUT_STAMP of the creating library */
+	uint32		layout;			/* pgb_layout_stamp() of the creating library */
 	LWLock	   *lock;
 	uint32		generation;		/* bumped when an entry is named or freed */
 	int			total_connected;	/* sum of classes[].connected */

@@ -236,7 +236,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("pg_budget worker");
 
 	pgb_require_shmem();
-	if (pgb_shared->layout != PGB_LAYOUT_STAMP + sizeof(PgbHistoryFrame) + sizeof(PgbEvent) * 3)
+	if (pgb_shared->layout != pgb_layout_stamp())
 	{
 		/* exit code 0: the postmaster does not restart it */
 		ereport(LOG,
