@@ -134,7 +134,7 @@ pgb_layout_stamp(void)
 		PGB_NUM_GROUPS, PGB_WAIT_STATS_SIZE
 	};
 	uint32		h = 2166136261U;
-	int			i;
+	size_t		i;
 
 	for (i = 0; i < lengthof(sizes); i++)
 		h = (h ^ sizes[i]) * 16777619U;
