@@ -25,3 +25,7 @@ include $(PGXS)
 .PHONY: unittest
 unittest:
 	PG_CONFIG=$(PG_CONFIG) bash test/unit/run.sh
+
+# PGXS does not track header dependencies: every object depends on every
+# header, so that a change to a shared struct rebuilds all its users.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)

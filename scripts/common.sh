@@ -5,7 +5,7 @@
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PGB_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libkrb5-dev
 	libipc-run-perl postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-	make gcc libc6-dev rsync"
+	make gcc libc6-dev rsync gnuplot-nox prometheus-postgres-exporter"
 RUN_USER=${PGB_RUN_USER:-postgres}
 
 pgb_root() { [ "$(id -u)" = 0 ]; }

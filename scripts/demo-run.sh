@@ -90,3 +90,6 @@ status
 
 echo "== side by side ($AI_WORKERS ai logins, ${BURST_SECONDS}s of web requests, max_connections=50)"
 cat "$dir/table"
+
+# both bursts as pg_budget_history saw them (it samples with enforcement off too)
+bash "$(dirname "$0")/plot-history.sh" -o "$dir/history.png" -U postgres

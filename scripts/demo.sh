@@ -13,3 +13,9 @@ pgb_build_install
 work=$(pgb_user_copy)
 trap 'rm -rf "$work"' EXIT
 pgb_as_user bash "$work/scripts/demo-run.sh" "$work/demo"
+
+# the picture of the run, drawn from pg_budget_history
+out=${DEMO_OUT:-$PGB_TOP/demo-output}
+mkdir -p "$out"
+cp "$work/demo/history.png" "$out/history.png"
+echo "== pg_budget_history of the run, plotted: $out/history.png"

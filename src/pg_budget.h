@@ -50,7 +50,6 @@ extern const char *pgb_group_name(int group);
 extern void pgb_forget_group(int group);
 extern void pgb_shmem_init(void);
 extern void pgb_require_shmem(void);
-extern uint32 pgb_layout_stamp(void);
 extern int	pgb_class_entry(const char *name, bool create);
 extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
 extern PgbBackendSlot *pgb_my_slot(void);

@@ -81,7 +81,6 @@ pgb_shmem_startup(void)
 	if (!found)
 	{
 		memset(pgb_shared, 0, pgb_shmem_size());
-		pgb_shared->layout = pgb_layout_stamp();
 		pgb_shared->lock = &(GetNamedLWLockTranche("pg_budget"))->lock;
 		pgb_shared->nslots = pgb_num_slots();
 		pgb_shared->reset_at = GetCurrentTimestamp();
@@ -118,27 +117,6 @@ pgb_shmem_init(void)
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pgb_shmem_startup;
-}
-
-/*
- * Shared memory is laid out by the library the postmaster loaded.  A
- * worker restarted after the library file was replaced loads the new file
- * (the dynamic loader sees another inode); the stamp tells it apart.
- */
-uint32
-pgb_layout_stamp(void)
-{
-	uint32		sizes[] = {
-		sizeof(PgbShared), sizeof(PgbClassState), sizeof(PgbGroupStats),
-		sizeof(PgbBackendSlot), sizeof(PgbHistoryFrame), sizeof(PgbEvent),
-		PGB_NUM_GROUPS, PGB_WAIT_STATS_SIZE
-	};
-	uint32		h = 2166136261U;
-	size_t		i;
-
-	for (i = 0; i < lengthof(sizes); i++)
-		h = (h ^ sizes[i]) * 16777619U;
-	return h;
 }
 
 void

@@ -142,7 +142,6 @@ typedef struct PgbBackendSlot
 
 typedef struct PgbShared
 {
-	uint32		layout;			/* pgb_layout_stamp() of the creating library */
 	LWLock	   *lock;
 	uint32		generation;		/* bumped when an entry is named or freed */
 	int			total_connected;	/* sum of classes[].connected */

@@ -236,14 +236,6 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("pg_budget worker");
 
 	pgb_require_shmem();
-	if (pgb_shared->layout != pgb_layout_stamp())
-	{
-		/* exit code 0: the postmaster does not restart it */
-		ereport(LOG,
-				(errmsg("pg_budget worker not started: the pg_budget library on disk differs from the one the server loaded"),
-				 errhint("Restart the server to use the new library.")));
-		proc_exit(0);
-	}
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 	{
 		aimd[i].limit = PGB_UNLIMITED;
