@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(91);
+SELECT plan(127);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -12,30 +12,76 @@ SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
 -- pg_budget_status
 SELECT has_view('public', 'pg_budget_status', 'view pg_budget_status exists');
 SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column ' || c)
-  FROM (VALUES ('class'), ('max'), ('reserve'), ('priority'), ('rate'), ('burst'),
-			   ('shed_policy'), ('connected'), ('admitted'), ('rejected'),
-			   ('rejected_cap'), ('rejected_reserve'), ('rejected_paused'),
-			   ('rejected_rate'), ('shed'), ('paused'), ('pause_mode'),
-			   ('paused_since'), ('is_default'), ('configured')) v(c);
+  FROM (VALUES ('class'),
+			   ('max'),
+			   ('effective_max'),
+			   ('reserve'),
+			   ('floor'),
+			   ('priority'),
+			   ('rate'),
+			   ('burst'),
+			   ('shed_policy'),
+			   ('connected'),
+			   ('active'),
+			   ('idle'),
+			   ('idle_in_transaction'),
+			   ('lock_waiting'),
+			   ('wal_waiting'),
+			   ('wal_wait_share'),
+			   ('lock_wait_share'),
+			   ('pressure'),
+			   ('admitted'),
+			   ('rejected'),
+			   ('rejected_cap'),
+			   ('rejected_reserve'),
+			   ('rejected_paused'),
+			   ('rejected_rate'),
+			   ('shed'),
+			   ('shed_cancel'),
+			   ('shed_terminate'),
+			   ('paused'),
+			   ('pause_mode'),
+			   ('paused_since'),
+			   ('is_default'),
+			   ('configured')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
-  FROM (VALUES ('class', 'text'), ('max', 'integer'), ('reserve', 'integer'),
-			   ('priority', 'integer'), ('rate', 'double precision'),
-			   ('burst', 'integer'), ('shed_policy', 'text'),
-			   ('connected', 'integer'), ('admitted', 'bigint'),
-			   ('rejected', 'bigint'), ('rejected_cap', 'bigint'),
-			   ('rejected_reserve', 'bigint'), ('rejected_paused', 'bigint'),
-			   ('rejected_rate', 'bigint'), ('shed', 'bigint'),
-			   ('paused', 'boolean'), ('pause_mode', 'text'),
+  FROM (VALUES ('class', 'text'),
+			   ('max', 'integer'),
+			   ('effective_max', 'integer'),
+			   ('reserve', 'integer'),
+			   ('floor', 'integer'),
+			   ('priority', 'integer'),
+			   ('rate', 'double precision'),
+			   ('burst', 'integer'),
+			   ('shed_policy', 'text'),
+			   ('connected', 'integer'),
+			   ('active', 'integer'),
+			   ('idle', 'integer'),
+			   ('idle_in_transaction', 'integer'),
+			   ('lock_waiting', 'integer'),
+			   ('wal_waiting', 'integer'),
+			   ('wal_wait_share', 'double precision'),
+			   ('lock_wait_share', 'double precision'),
+			   ('pressure', 'text'),
+			   ('admitted', 'bigint'),
+			   ('rejected', 'bigint'),
+			   ('rejected_cap', 'bigint'),
+			   ('rejected_reserve', 'bigint'),
+			   ('rejected_paused', 'bigint'),
+			   ('rejected_rate', 'bigint'),
+			   ('shed', 'bigint'),
+			   ('shed_cancel', 'bigint'),
+			   ('shed_terminate', 'bigint'),
+			   ('paused', 'boolean'),
+			   ('pause_mode', 'text'),
 			   ('paused_since', 'timestamp with time zone'),
-			   ('is_default', 'boolean'), ('configured', 'boolean')) v(c, t);
+			   ('is_default', 'boolean'),
+			   ('configured', 'boolean')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'reserve', 'priority', 'rate', 'burst', 'shed_policy',
-		  'connected', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve',
-		  'rejected_paused', 'rejected_rate', 'shed', 'paused', 'pause_mode',
-		  'paused_since', 'is_default', 'configured'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -73,8 +119,8 @@ SELECT is(pg_get_function_arguments('public.pg_budget_backend_classes()'::regpro
 	'pg_budget_backend_classes() has these OUT columns');
 SELECT has_function('public', 'pg_budget_pause', ARRAY['text', 'text'],
 	'pg_budget_pause(text, text) exists');
-SELECT function_returns('public', 'pg_budget_pause', ARRAY['text', 'text'], 'void',
-	'pg_budget_pause(text, text) returns void');
+SELECT function_returns('public', 'pg_budget_pause', ARRAY['text', 'text'], 'integer',
+	'pg_budget_pause(text, text) returns integer, the sessions signalled');
 SELECT is(pg_get_function_arguments('public.pg_budget_pause(text, text)'::regprocedure),
 	'class text, mode text DEFAULT ''reject''::text',
 	'pg_budget_pause takes class and mode, mode defaulting to reject');
@@ -103,9 +149,44 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_classes()',
+		  'pg_budget_events()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
-		  'pg_budget_status()'],
+		  'pg_budget_status()', 'pg_budget_wait_stats()'],
 	'the extension has exactly these functions');
+
+-- the statistics views
+SELECT has_view('public', 'pg_budget_wait_stats', 'view pg_budget_wait_stats exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_wait_stats'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['class', 'wait_event_type', 'wait_event', 'category', 'samples', 'is_wal', 'is_lock'],
+	'pg_budget_wait_stats has exactly these columns in this order');
+SELECT function_returns('public', 'pg_budget_wait_stats', '{}'::name[], 'setof record',
+	'pg_budget_wait_stats() returns setof record');
+SELECT has_view('public', 'pg_budget_lock_stats', 'view pg_budget_lock_stats exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_lock_stats'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['waiter_class', 'blocker_class', 'waits', 'longest_wait_ms', 'inversions_acted'],
+	'pg_budget_lock_stats has exactly these columns in this order');
+SELECT function_returns('public', 'pg_budget_lock_stats', '{}'::name[], 'setof record',
+	'pg_budget_lock_stats() returns setof record');
+SELECT has_view('public', 'pg_budget_history', 'view pg_budget_history exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_history'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit'],
+	'pg_budget_history has exactly these columns in this order');
+SELECT function_returns('public', 'pg_budget_history', '{}'::name[], 'setof record',
+	'pg_budget_history() returns setof record');
+SELECT has_view('public', 'pg_budget_events', 'view pg_budget_events exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_events'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['at', 'class', 'pid', 'role', 'action', 'signal', 'reason'],
+	'pg_budget_events has exactly these columns in this order');
+SELECT function_returns('public', 'pg_budget_events', '{}'::name[], 'setof record',
+	'pg_budget_events() returns setof record');
 
 -- the views answer
 SELECT isnt_empty('SELECT * FROM pg_budget_status', 'pg_budget_status has rows');

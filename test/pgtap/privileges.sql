@@ -3,7 +3,7 @@
 -- a role in a class, and no session changes its own class after login.
 -- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
 BEGIN;
-SELECT plan(42);
+SELECT plan(50);
 
 CREATE ROLE pgtap_plain NOLOGIN;
 CREATE ROLE pgtap_operator NOLOGIN IN ROLE pg_budget_admin;
@@ -102,6 +102,16 @@ SELECT lives_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'ai'$$,
 SELECT throws_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'nosuch'$$, '22023',
 	'pg_budget class "nosuch" does not exist',
 	'a role cannot be put in a class that does not exist');
+
+-- The statistics views show what other roles' sessions wait on: only
+-- pg_read_all_stats and pg_budget_admin may read them.
+SELECT table_privs_are('public', v, 'public', '{}'::text[], 'PUBLIC can not read ' || v)
+  FROM (VALUES ('pg_budget_wait_stats'), ('pg_budget_lock_stats'),
+			   ('pg_budget_history'), ('pg_budget_events')) x(v);
+SELECT table_privs_are('public', v, 'pg_read_all_stats', ARRAY['SELECT'],
+		'pg_read_all_stats can read ' || v)
+  FROM (VALUES ('pg_budget_wait_stats'), ('pg_budget_lock_stats'),
+			   ('pg_budget_history'), ('pg_budget_events')) x(v);
 
 SELECT * FROM finish();
 ROLLBACK;
