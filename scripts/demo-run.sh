@@ -56,9 +56,9 @@ burst() {
 	done
 	wait
 	local ai_ok ai_budget ai_core web_ok web_fail
-	ai_ok=$(cat "$out"/ai.* | grep -c '^$' || true)
 	ai_budget=$(cat "$out"/ai.* | grep -c 'pg_budget: class "ai"' || true)
 	ai_core=$(cat "$out"/ai.* | grep -Ec 'too many clients|remaining connection slots' || true)
+	ai_ok=$(( AI_WORKERS - ai_budget - ai_core ))
 	web_ok=$(cat "$out"/web.ok.* 2>/dev/null | wc -l)
 	web_fail=$(cat "$out"/web.fail.* 2>/dev/null | wc -l)
 	printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' \
@@ -73,14 +73,14 @@ printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' setup "ai got in" "ai refu
 printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' "" "" "by pg_budget" "by core" "" "" >>"$dir/table"
 printf '|%s|%s|%s|%s|%s|%s|\n' -------------------------------- ----------- -------------- -------------- ----------- ------------- >>"$dir/table"
 
-echo "== pg_budget.enabled = off: $AI_WORKERS ai workers burst in while web traffic runs"
-psql -XqU postgres -c "ALTER SYSTEM SET pg_budget.enabled = off" -c "SELECT pg_reload_conf()" >/dev/null
+echo "== pg_budget.enabled = off, shedding = off: $AI_WORKERS ai workers burst in while web traffic runs"
+psql -XqU postgres -c "ALTER SYSTEM SET pg_budget.enabled = off" -c "ALTER SYSTEM SET pg_budget.shedding = off" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
-burst "stock (pg_budget.enabled=off)" off
+burst "stock (pg_budget off)" off
 
 echo
-echo "== pg_budget.enabled = on: the same burst"
-psql -XqU postgres -c "ALTER SYSTEM SET pg_budget.enabled = on" -c "SELECT pg_reload_conf()" -c "SELECT pg_budget_reset()" >/dev/null
+echo "== pg_budget.enabled = on, shedding = on: the same burst"
+psql -XqU postgres -c "ALTER SYSTEM RESET pg_budget.enabled" -c "ALTER SYSTEM RESET pg_budget.shedding" -c "SELECT pg_reload_conf()" -c "SELECT pg_budget_reset()" >/dev/null
 sleep 0.5
 echo "-- pg_budget_status before the burst"
 status
