@@ -34,23 +34,8 @@ set -euo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$PGB_TOP/scripts/common.sh"
 
-# Only this benchmark needs these (pgb_install_deps installs only PGB_PACKAGES).
-BADDAY_PACKAGES="pgbouncer python3-psycopg2 python3-matplotlib"
-pgb_install_deps
-missing=""
-for p in $BADDAY_PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	if ! pgb_root; then
-		echo "missing packages:$missing (run as root to install them)" >&2
-		exit 1
-	fi
-	echo "== installing Debian packages:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# only this benchmark needs these
+pgb_install_deps pgbouncer python3-psycopg2 python3-matplotlib
 pgb_build_install
 
 if [ "${SMOKE:-0}" = 1 ]; then

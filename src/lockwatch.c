@@ -74,7 +74,7 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 	int			n,
 				i;
 	bool		new_wait;
-	TimestampTz wait_start = tick->now - w->wait_us;
+	TimestampTz wait_start = tick->now - waiter->lock_wait_us;
 
 	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
 												 Int32GetDatum(waiter->pid)));
@@ -107,8 +107,8 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 		ls = &pgb_shared->locks[waiter->group][blocker->group];
 		if (new_wait)
 			ls->waits++;
-		if (w->wait_us > ls->longest_us)
-			ls->longest_us = w->wait_us;
+		if (waiter->lock_wait_us > ls->longest_us)
+			ls->longest_us = waiter->lock_wait_us;
 		LWLockRelease(pgb_shared->lock);
 
 		/* a priority inversion: a higher class waits on a lower one */
@@ -116,9 +116,13 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 		if (wclass == NULL || bclass == NULL || !blocker->judged ||
 			blocker->exempt || bclass->priority >= wclass->priority)
 			continue;
-		tick->inversion = true;
 		if (w->wait_us < (int64) pgb_lock_wait_threshold * 1000)
 			continue;
+		if (!waiter->inversion_counted)
+		{
+			waiter->inversion_counted = true;
+			tick->inversions++;
+		}
 		if (*actions_left <= 0 ||
 			tick->now_ms - blocker->action_ms < REEXAMINE_MS)
 			continue;
@@ -165,16 +169,16 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 	{
 		PgbProcTrack *t = &tick->procs[procno];
 
-		if (t->pid == 0 || t->lock_wait_us < threshold_us)
+		if (t->pid == 0 || t->lock_wait_us == 0 || t->blocked_us < threshold_us)
 			continue;
 		/* a wait that just crossed the action threshold is due at once */
 		if (tick->now_ms - t->examined_ms < REEXAMINE_MS &&
-			!(t->lock_wait_us >= action_us && t->examined_wait_us < action_us))
+			!(t->blocked_us >= action_us && t->examined_wait_us < action_us))
 			continue;
-		if (best.procno < 0 || t->lock_wait_us > best.wait_us)
+		if (best.procno < 0 || t->blocked_us > best.wait_us)
 		{
 			best.procno = procno;
-			best.wait_us = t->lock_wait_us;
+			best.wait_us = t->blocked_us;
 		}
 	}
 	if (best.procno < 0)

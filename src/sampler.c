@@ -153,6 +153,8 @@ pgb_sample(PgbTick *tick)
 			t->state_since_ms = tick->now_ms;
 			if (state == PGB_STATE_ACTIVE)
 				t->cancelled = false;
+			t->blocked_since_ms = 0;
+			t->inversion_counted = false;
 		}
 		t->category = cat;
 
@@ -164,8 +166,21 @@ pgb_sample(PgbTick *tick)
 			if (since != 0 && tick->now > since)
 				t->lock_wait_us = tick->now - since;
 		}
+		/*
+		 * A statement can be blocked by one session after another (the
+		 * first is shed, the next grabs the row first): what the waiter
+		 * suffers is the time since its first lock wait while active.
+		 */
+		t->blocked_us = 0;
+		if (t->lock_wait_us > 0)
+		{
+			if (t->blocked_since_ms == 0)
+				t->blocked_since_ms = tick->now_ms - t->lock_wait_us / 1000;
+			t->blocked_us = Max(t->lock_wait_us,
+								(tick->now_ms - t->blocked_since_ms) * 1000);
+		}
 		/* a new wait (or none): forget how far the last one had got */
-		if (t->lock_wait_us < t->examined_wait_us)
+		if (t->blocked_us < t->examined_wait_us)
 			t->examined_wait_us = 0;
 
 		g = &tick->groups[t->group];

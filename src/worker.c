@@ -33,7 +33,7 @@ PGDLLEXPORT void pgb_worker_main(Datum main_arg);
 
 /* AIMD state by class entry; limits are mirrored in classes[].effective_max */
 static PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];
-static int64 last_inversion_ms = -1000000;
+static double inversion_rate = 0;	/* moving average, per second */
 
 void
 pgb_worker_register(void)
@@ -70,7 +70,8 @@ pgb_pressure_names(uint32 bits)
  * increase) needs every signal well below it, which is the hysteresis.
  */
 static uint32
-judge_pressure(PgbTick *tick, const int *connected, int nclasses, bool *calm)
+judge_pressure(PgbTick *tick, double dt_ms, const int *connected, int nclasses,
+			   bool *calm)
 {
 	uint32		bits = 0;
 	double		wal_share = 0;
@@ -93,17 +94,18 @@ judge_pressure(PgbTick *tick, const int *connected, int nclasses, bool *calm)
 	else
 		wal_share = 0;
 
-	if (tick->inversion)
-		last_inversion_ms = tick->now_ms;
+	/* inversions are shed one by one; only a steady stream is pressure */
+	inversion_rate = pgb_ema(inversion_rate, tick->inversions * 1000.0 / Max(dt_ms, 1.0),
+							 dt_ms, pgb_pressure_window);
 
 	if (total >= pgb_saturation_threshold * usable)
 		bits |= PGB_PRESSURE_CONNECTIONS;
 	if (wal_share >= pgb_wal_pressure_threshold)
 		bits |= PGB_PRESSURE_WAL;
-	if (tick->now_ms - last_inversion_ms < pgb_pressure_window)
+	if (inversion_rate >= pgb_lock_pressure_rate)
 		bits |= PGB_PRESSURE_LOCK;
 
-	*calm = bits == 0 &&
+	*calm = bits == 0 && inversion_rate < pgb_lock_pressure_rate / 2 &&
 		total < (pgb_saturation_threshold - 0.1) * usable &&
 		wal_share < pgb_wal_pressure_threshold / 2;
 	return bits;
@@ -124,7 +126,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 
 	tick->now = GetCurrentTimestamp();
 	tick->now_ms = tick->now / 1000;
-	tick->inversion = false;
+	tick->inversions = 0;
 
 	pgb_sample(tick);
 	pgb_publish_sample(tick, dt_ms);
@@ -153,7 +155,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 	/* lock statistics are kept whatever pg_budget.shedding says */
 	pgb_watch_locks(tick, table, &actions_left);
 
-	pressure = judge_pressure(tick, connected, table->nclasses, &calm);
+	pressure = judge_pressure(tick, dt_ms, connected, table->nclasses, &calm);
 
 	/* AIMD: the lowest-priority class that can give way takes the decrease */
 	params.decrease = pgb_aimd_decrease;
@@ -210,7 +212,13 @@ worker_tick(PgbTick *tick, double dt_ms)
 		}
 	LWLockRelease(pgb_shared->lock);
 
-	if (pgb_shedding != PGB_SHEDDING_OFF)
+	/*
+	 * Sessions over a limit are shed only while connections or WAL are
+	 * short: lock pressure is answered by shedding the blockers themselves
+	 * and by admitting fewer, not by ending sessions that block nobody.
+	 */
+	if (pgb_shedding != PGB_SHEDDING_OFF &&
+		(pressure & (PGB_PRESSURE_CONNECTIONS | PGB_PRESSURE_WAL)) != 0)
 	{
 		/* a dry run reports what the computed limits would shed */
 		for (i = 0; i < table->nclasses; i++)

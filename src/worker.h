@@ -23,7 +23,10 @@ typedef struct PgbProcTrack
 	PgbSessionState state;
 	PgbWaitCategory category;
 	int64		state_since_ms; /* when it entered its state */
-	int64		lock_wait_us;	/* how long it has waited on a lock, or 0 */
+	int64		lock_wait_us;	/* how long it has waited on this lock, or 0 */
+	int64		blocked_since_ms;	/* first lock wait of this active spell */
+	int64		blocked_us;		/* time blocked on locks in this spell, or 0 */
+	bool		inversion_counted;	/* this spell counted as an inversion */
 	TimestampTz counted_wait;	/* waitStart of the wait counted in lock stats */
 	int64		examined_ms;	/* when its blockers were last looked up */
 	int64		examined_wait_us;	/* how long it had waited then */
@@ -44,7 +47,7 @@ typedef struct PgbTick
 	int			nwaits;
 	uint32	   *wait_events;	/* per sampled active session */
 	int16	   *wait_groups;
-	bool		inversion;		/* a priority inversion is going on */
+	int			inversions;		/* new inversions past the threshold this tick */
 	/* the class table of this tick, mapped to class entries */
 	int			map[PGB_MAX_CLASSES + 1];
 } PgbTick;

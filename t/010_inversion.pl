@@ -341,6 +341,14 @@ sess_close($ai2);
 ok(wait_ctl("SELECT connected FROM pg_budget_status WHERE class = 'ai'", '0'),
 	'(b) the ai slot is given back');
 
+# Each inversion was answered by shedding its blocker: two of them are no
+# steady stream (pg_budget.lock_pressure_rate), so ai's admission limit is
+# untouched and nothing else of ai was shed.
+is(ctl("SELECT effective_max FROM pg_budget_status WHERE class = 'ai'"),
+	'10', '(a, b) two inversions leave the ai admission limit at its max');
+is(ctl("SELECT count(*) FROM pg_budget_events WHERE action IN ('limit', 'would limit')"),
+	'0', '(a, b) no limit change was recorded');
+
 #
 # (c) The other way round: web holds the lock and ai waits.  A blocker of
 # higher priority is never shed, however long the wait.
