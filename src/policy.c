@@ -67,16 +67,19 @@ pgb_wait_category_name(PgbWaitCategory cat)
 }
 
 double
+pgb_ema_alpha(double dt_ms, double tau_ms)
+{
+	if (tau_ms <= 0 || dt_ms >= 20 * tau_ms)
+		return 1.0;
+	if (dt_ms <= 0)
+		return 0.0;
+	return 1.0 - exp(-dt_ms / tau_ms);
+}
+
+double
 pgb_ema(double avg, double sample, double dt_ms, double tau_ms)
 {
-	double		alpha;
-
-	if (tau_ms <= 0 || dt_ms >= 20 * tau_ms)
-		return sample;
-	if (dt_ms <= 0)
-		return avg;
-	alpha = 1.0 - exp(-dt_ms / tau_ms);
-	return avg + alpha * (sample - avg);
+	return avg + pgb_ema_alpha(dt_ms, tau_ms) * (sample - avg);
 }
 
 static int

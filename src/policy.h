@@ -35,6 +35,9 @@ extern const char *pgb_wait_category_name(PgbWaitCategory cat);
  */
 extern double pgb_ema(double avg, double sample, double dt_ms, double tau_ms);
 
+/* The weight a new sample gets after dt_ms: pgb_ema's step, for loops. */
+extern double pgb_ema_alpha(double dt_ms, double tau_ms);
+
 /* Session states as the worker sees them. */
 typedef enum PgbSessionState
 {

@@ -247,41 +247,60 @@ pgb_wait_stats_forget(int group)
 			pgb_shared->waits[i].count = 0;
 }
 
+/*
+ * Publish one tick.  The moving averages are the worker's own (it is their
+ * only writer), computed before the lock is taken, so that the exclusive
+ * hold is stores and a few hash probes.
+ */
 void
 pgb_publish_sample(PgbTick *tick, double dt_ms)
 {
+	static double avg[PGB_NUM_GROUPS][3];	/* active, WAL share, lock share */
+	double		alpha = pgb_ema_alpha(dt_ms, pgb_pressure_window);
 	int			i;
+
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+	{
+		PgbGroupStats *g = &tick->groups[i];
+		double		wal_share = 0;
+		double		lock_share = 0;
+
+		if (g->active > 0)
+		{
+			wal_share = (double) g->wal_waiting / g->active;
+			lock_share = (double) g->lock_waiting / g->active;
+		}
+		avg[i][0] += alpha * (g->active - avg[i][0]);
+		avg[i][1] += alpha * (wal_share - avg[i][1]);
+		avg[i][2] += alpha * (lock_share - avg[i][2]);
+		g->active_avg = avg[i][0];
+		g->wal_share_avg = avg[i][1];
+		g->lock_share_avg = avg[i][2];
+
+		second_sum[i][0] += g->sessions;
+		second_sum[i][1] += g->active;
+		second_sum[i][2] += g->wal_waiting;
+		second_sum[i][3] += g->lock_waiting;
+	}
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < PGB_NUM_GROUPS; i++)
 	{
 		PgbGroupStats *dst = &pgb_shared->groups[i];
 		PgbGroupStats *src = &tick->groups[i];
-		double		wal_share = 0;
-		double		lock_share = 0;
 
-		if (src->active > 0)
-		{
-			wal_share = (double) src->wal_waiting / src->active;
-			lock_share = (double) src->lock_waiting / src->active;
-		}
 		dst->sessions = src->sessions;
 		dst->active = src->active;
 		dst->idle = src->idle;
 		dst->idle_in_tx = src->idle_in_tx;
 		dst->wal_waiting = src->wal_waiting;
 		dst->lock_waiting = src->lock_waiting;
-		dst->active_avg = pgb_ema(dst->active_avg, src->active, dt_ms, pgb_pressure_window);
-		dst->wal_share_avg = pgb_ema(dst->wal_share_avg, wal_share, dt_ms, pgb_pressure_window);
-		dst->lock_share_avg = pgb_ema(dst->lock_share_avg, lock_share, dt_ms, pgb_pressure_window);
+		dst->active_avg = src->active_avg;
+		dst->wal_share_avg = src->wal_share_avg;
+		dst->lock_share_avg = src->lock_share_avg;
 		dst->samples += src->active;
 		dst->wal_samples += src->wal_waiting;
 		dst->lock_samples += src->lock_waiting;
-
-		second_sum[i][0] += src->sessions;
-		second_sum[i][1] += src->active;
-		second_sum[i][2] += src->wal_waiting;
-		second_sum[i][3] += src->lock_waiting;
 	}
 	for (i = 0; i < tick->nwaits; i++)
 		count_wait(tick->wait_groups[i], tick->wait_events[i]);
