@@ -29,7 +29,7 @@ int			pgb_lock_stats_threshold = 100;
 int			pgb_pressure_window = 2000;
 double		pgb_wal_pressure_threshold = 0.3;
 double		pgb_saturation_threshold = 0.95;
-double		pgb_lock_pressure_rate = 5.0;
+double		pgb_lock_pressure_threshold = 0.2;
 double		pgb_aimd_decrease = 0.5;
 int			pgb_aimd_increase = 1;
 int			pgb_aimd_interval = 1000;
@@ -294,12 +294,12 @@ pgb_guc_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomRealVariable("pg_budget.lock_pressure_rate",
-							 "Priority inversions per second (moving average) above which there is lock pressure.",
-							 "Each inversion sheds its blocker; only a steady stream of them lowers admission limits.",
-							 &pgb_lock_pressure_rate,
-							 5.0,
-							 0.01, 100000.0,
+	DefineCustomRealVariable("pg_budget.lock_pressure_threshold",
+							 "Share of active sessions blocked past lock_wait_threshold by a lower sheddable class above which there is lock pressure.",
+							 "Shedding each blocker keeps the share low; it rises only when shedding can not keep up, and then admission limits are lowered.",
+							 &pgb_lock_pressure_threshold,
+							 0.2,
+							 0.01, 1.0,
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);

@@ -116,13 +116,9 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 		if (wclass == NULL || bclass == NULL || !blocker->judged ||
 			blocker->exempt || bclass->priority >= wclass->priority)
 			continue;
+		waiter->inverted = true;
 		if (w->wait_us < (int64) pgb_lock_wait_threshold * 1000)
 			continue;
-		if (!waiter->inversion_counted)
-		{
-			waiter->inversion_counted = true;
-			tick->inversions++;
-		}
 		if (*actions_left <= 0 ||
 			tick->now_ms - blocker->action_ms < REEXAMINE_MS)
 			continue;

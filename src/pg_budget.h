@@ -32,7 +32,7 @@ extern int	pgb_lock_stats_threshold;
 extern int	pgb_pressure_window;
 extern double pgb_wal_pressure_threshold;
 extern double pgb_saturation_threshold;
-extern double pgb_lock_pressure_rate;
+extern double pgb_lock_pressure_threshold;
 extern double pgb_aimd_decrease;
 extern int	pgb_aimd_increase;
 extern int	pgb_aimd_interval;

@@ -154,7 +154,6 @@ pgb_sample(PgbTick *tick)
 			if (state == PGB_STATE_ACTIVE)
 				t->cancelled = false;
 			t->blocked_since_ms = 0;
-			t->inversion_counted = false;
 		}
 		t->category = cat;
 
@@ -182,6 +181,8 @@ pgb_sample(PgbTick *tick)
 		/* a new wait (or none): forget how far the last one had got */
 		if (t->blocked_us < t->examined_wait_us)
 			t->examined_wait_us = 0;
+		if (t->lock_wait_us == 0)
+			t->inverted = false;
 
 		g = &tick->groups[t->group];
 		g->sessions++;

@@ -33,7 +33,7 @@ PGDLLEXPORT void pgb_worker_main(Datum main_arg);
 
 /* AIMD state by class entry; limits are mirrored in classes[].effective_max */
 static PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];
-static double inversion_rate = 0;	/* moving average, per second */
+static double inverted_share = 0;	/* moving average */
 
 void
 pgb_worker_register(void)
@@ -65,6 +65,27 @@ pgb_pressure_names(uint32 bits)
 }
 
 /*
+ * Lock pressure: the share of active sessions blocked past the threshold
+ * by a lower, sheddable class.  Shedding a blocker ends such a wait within
+ * a tick or two, so the share stays low while shedding keeps up; it rises
+ * when it can not (a shed=cancel class idle in a transaction, more
+ * blockers than max_actions), and then the lowest class must admit fewer.
+ */
+static double
+blocked_share(PgbTick *tick, double active)
+{
+	int64		action_us = (int64) pgb_lock_wait_threshold * 1000;
+	int			blocked = 0;
+	int			p;
+
+	for (p = 0; p < tick->nprocs; p++)
+		if (tick->procs[p].pid != 0 && tick->procs[p].inverted &&
+			tick->procs[p].blocked_us >= action_us)
+			blocked++;
+	return Min(1.0, blocked / Max(active, 1.0));
+}
+
+/*
  * Pressure signals of this tick.  Sustained means the moving average over
  * pg_budget.pressure_window is past the threshold; calm (for the additive
  * increase) needs every signal well below it, which is the hysteresis.
@@ -76,6 +97,7 @@ judge_pressure(PgbTick *tick, double dt_ms, const int *connected, int nclasses,
 	uint32		bits = 0;
 	double		wal_share = 0;
 	double		active = 0;
+	double		active_now = 0;
 	int			total = 0;
 	int			usable = pgb_usable_connections();
 	int			i;
@@ -88,24 +110,24 @@ judge_pressure(PgbTick *tick, double dt_ms, const int *connected, int nclasses,
 
 		wal_share += g->wal_share_avg * g->active_avg;
 		active += g->active_avg;
+		active_now += tick->groups[i].active;
 	}
 	if (active > 0.5)
 		wal_share /= active;
 	else
 		wal_share = 0;
 
-	/* inversions are shed one by one; only a steady stream is pressure */
-	inversion_rate = pgb_ema(inversion_rate, tick->inversions * 1000.0 / Max(dt_ms, 1.0),
+	inverted_share = pgb_ema(inverted_share, blocked_share(tick, active_now),
 							 dt_ms, pgb_pressure_window);
 
 	if (total >= pgb_saturation_threshold * usable)
 		bits |= PGB_PRESSURE_CONNECTIONS;
 	if (wal_share >= pgb_wal_pressure_threshold)
 		bits |= PGB_PRESSURE_WAL;
-	if (inversion_rate >= pgb_lock_pressure_rate)
+	if (inverted_share >= pgb_lock_pressure_threshold)
 		bits |= PGB_PRESSURE_LOCK;
 
-	*calm = bits == 0 && inversion_rate < pgb_lock_pressure_rate / 2 &&
+	*calm = bits == 0 && inverted_share < pgb_lock_pressure_threshold / 2 &&
 		total < (pgb_saturation_threshold - 0.1) * usable &&
 		wal_share < pgb_wal_pressure_threshold / 2;
 	return bits;
@@ -126,7 +148,6 @@ worker_tick(PgbTick *tick, double dt_ms)
 
 	tick->now = GetCurrentTimestamp();
 	tick->now_ms = tick->now / 1000;
-	tick->inversions = 0;
 
 	pgb_sample(tick);
 	pgb_publish_sample(tick, dt_ms);

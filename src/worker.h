@@ -26,7 +26,7 @@ typedef struct PgbProcTrack
 	int64		lock_wait_us;	/* how long it has waited on this lock, or 0 */
 	int64		blocked_since_ms;	/* first lock wait of this active spell */
 	int64		blocked_us;		/* time blocked on locks in this spell, or 0 */
-	bool		inversion_counted;	/* this spell counted as an inversion */
+	bool		inverted;		/* its blockers include a lower sheddable class */
 	TimestampTz counted_wait;	/* waitStart of the wait counted in lock stats */
 	int64		examined_ms;	/* when its blockers were last looked up */
 	int64		examined_wait_us;	/* how long it had waited then */
@@ -47,7 +47,6 @@ typedef struct PgbTick
 	int			nwaits;
 	uint32	   *wait_events;	/* per sampled active session */
 	int16	   *wait_groups;
-	int			inversions;		/* new inversions past the threshold this tick */
 	/* the class table of this tick, mapped to class entries */
 	int			map[PGB_MAX_CLASSES + 1];
 } PgbTick;
