@@ -22,8 +22,8 @@ JOB_MIN=${JOB_MIN:-1.0}
 JOB_MAX=${JOB_MAX:-2.0}
 ROLE_LIMIT=${ROLE_LIMIT:-15}
 WEB_POOL=${WEB_POOL:-20}
-AI_FLOOR=${AI_FLOOR:-60}
-PGB_CLASSES=${PGB_CLASSES:-web(max=40, reserve=30, priority=100), ai(max=60, priority=10, shed=terminate, floor=$AI_FLOOR)}
+AI_FLOOR=${AI_FLOOR:-}
+PGB_CLASSES=${PGB_CLASSES:-web(max=40, reserve=30, priority=100), ai(max=60, priority=10, shed=terminate${AI_FLOOR:+, floor=$AI_FLOOR})}
 LOCK_WAIT_THRESHOLD=${LOCK_WAIT_THRESHOLD:-200ms}
 LOCK_STATS_THRESHOLD=${LOCK_STATS_THRESHOLD:-}
 PGB_EXTRA_CONF=${PGB_EXTRA_CONF:-}

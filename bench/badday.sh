@@ -24,7 +24,7 @@
 # requests/s per client), UPDATE_SHARE (0.2), WEB_HOT_JOBS (300),
 # AI_ROLES (4), AI_WORKERS (30 per role), JOB_MIN/JOB_MAX (1.0/2.0 s),
 # ROLE_LIMIT (15: CONNECTION LIMIT and PgBouncer max_user_connections per
-# worker role), WEB_POOL (20), AI_FLOOR (60), PGB_CLASSES (web(max=40,
+# worker role), WEB_POOL (20), AI_FLOOR (unset: pg_budget's default), PGB_CLASSES (web(max=40,
 # reserve=30, priority=100), ai(max=60, priority=10, shed=terminate,
 # floor=$AI_FLOOR)), LOCK_WAIT_THRESHOLD (200ms), LOCK_STATS_THRESHOLD,
 # PGB_EXTRA_CONF (more postgresql.conf lines for setups 4 and 5), NOTE (a
