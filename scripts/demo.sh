@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The demo: a throwaway cluster with two classes, web (high priority, a
-# reservation) and ai (low priority, a cap).  A burst of ai-worker logins
-# comes in while web requests keep opening connections; it runs once with
-# enforcement off and once with it on, and prints pg_budget_status and a
-# side-by-side table.  Works on a fresh Debian machine as root.
+# The demo, on throwaway clusters, as root on a fresh Debian machine:
+#  1. two classes, web (high priority, a reservation) and ai (low priority,
+#     a cap); a burst of ai-worker logins comes in while web requests keep
+#     opening connections, once with pg_budget off and once on; prints
+#     pg_budget_status, a side-by-side table and a plot of the history;
+#  2. a short bad day (bench/badday.sh with short phases): web traffic
+#     that updates job rows while an AI fleet holds them, against stock
+#     PostgreSQL, CONNECTION LIMIT, PgBouncer, pg_budget and PgBouncer in
+#     front of pg_budget, side by side.  DEMO_BADDAY=0 skips it.
 set -euo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$PGB_TOP/scripts/common.sh"
@@ -19,3 +23,14 @@ out=${DEMO_OUT:-$PGB_TOP/demo-output}
 mkdir -p "$out"
 cp "$work/demo/history.png" "$out/history.png"
 echo "== pg_budget_history of the run, plotted: $out/history.png"
+
+if [ "${DEMO_BADDAY:-1}" = 1 ]; then
+	echo
+	echo "== a short bad day: 5 s of web traffic, a 20 s burst of 60 AI workers, 5 s after, per setup"
+	BEFORE_SECONDS=5 DURING_SECONDS=20 AFTER_SECONDS=5 AI_WORKERS=15 \
+		RESULTS="$out/badday" RAW="$out/badday/raw" \
+		bash "$PGB_TOP/bench/badday.sh" | grep -v '^== setup' || exit 1
+	awk '/^## Results/ { on = 1; next } /^## / { on = 0 } on && NF' "$out/badday/badday.md"
+	awk '/^## Goals/ { on = 1; next } /^!\[/ { on = 0 } on && NF' "$out/badday/badday.md"
+	echo "== full report: $out/badday/badday.md (the long run: bash bench/badday.sh)"
+fi

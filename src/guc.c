@@ -31,7 +31,7 @@ double		pgb_wal_pressure_threshold = 0.3;
 double		pgb_saturation_threshold = 0.95;
 double		pgb_lock_pressure_threshold = 0.2;
 double		pgb_aimd_decrease = 0.5;
-int			pgb_aimd_increase = 1;
+double		pgb_aimd_increase = 0.05;
 int			pgb_aimd_interval = 1000;
 int			pgb_calm_time = 5000;
 int			pgb_max_actions = 4;
@@ -324,15 +324,15 @@ pgb_guc_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pg_budget.aimd_increase",
-							"Slots a limited class gets back per step once calm.",
-							NULL,
-							&pgb_aimd_increase,
-							1,
-							1, 10000,
-							PGC_SIGHUP,
-							0,
-							NULL, NULL, NULL);
+	DefineCustomRealVariable("pg_budget.aimd_increase",
+							 "Share of a class's cap given back per step once calm (at least one slot).",
+							 "The additive step of AIMD, sized to the class: 0.05 brings a halved class back in ten steps.",
+							 &pgb_aimd_increase,
+							 0.05,
+							 0.001, 1.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_budget.aimd_interval",
 							"At most one change of a class's admission limit per this interval.",

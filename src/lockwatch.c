@@ -23,10 +23,11 @@
 #include "worker.h"
 
 /*
- * Bounds on blocker lookups: the longest waiter first, at most one lookup
- * every LOOKUP_GAP_MS (40 a second at most, whatever the number of
- * waiters), and the same waiter at most every REEXAMINE_MS.  A blocker is
- * signalled at most every REEXAMINE_MS as well.
+ * Bounds on blocker lookups: for the statistics, the longest waiter first,
+ * at most one lookup every LOOKUP_GAP_MS (40 a second, whatever the number
+ * of waiters), and the same waiter at most every REEXAMINE_MS; besides, each
+ * wait once when it crosses lock_wait_threshold, at most max_actions a tick.
+ * A blocker is signalled at most every REEXAMINE_MS.
  */
 #define LOOKUP_GAP_MS			25
 #define REEXAMINE_MS			250
@@ -155,29 +156,41 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 	static int64 last_lookup_ms = 0;
 	Waiter		best = {-1, 0};
 	int			procno;
+	int			due = 0;
 	int64		action_us = (int64) pgb_lock_wait_threshold * 1000;
 	int64		threshold_us = Min((int64) pgb_lock_stats_threshold * 1000, action_us);
-
-	if (tick->now_ms - last_lookup_ms < LOOKUP_GAP_MS)
-		return;
 
 	for (procno = 0; procno < tick->nprocs; procno++)
 	{
 		PgbProcTrack *t = &tick->procs[procno];
+		Waiter		w;
 
 		if (t->pid == 0 || t->lock_wait_us == 0 || t->blocked_us < threshold_us)
 			continue;
-		/* a wait that just crossed the action threshold is due at once */
-		if (tick->now_ms - t->examined_ms < REEXAMINE_MS &&
-			!(t->blocked_us >= action_us && t->examined_wait_us < action_us))
-			continue;
-		if (best.procno < 0 || t->blocked_us > best.wait_us)
+		w.procno = procno;
+		w.wait_us = t->blocked_us;
+
+		/*
+		 * A wait that just crossed the action threshold is looked up at
+		 * once, whatever the gap, so that shedding keeps up with a burst of
+		 * inversions; each wait crosses once, and at most max_actions of
+		 * them a tick.
+		 */
+		if (t->blocked_us >= action_us && t->examined_wait_us < action_us &&
+			due < pgb_max_actions)
 		{
-			best.procno = procno;
-			best.wait_us = t->blocked_us;
+			examine(tick, table, &w, actions_left);
+			due++;
+			continue;
 		}
+		if (tick->now_ms - t->examined_ms < REEXAMINE_MS)
+			continue;
+		if (best.procno < 0 || w.wait_us > best.wait_us)
+			best = w;
 	}
-	if (best.procno < 0)
+
+	/* the statistics: the longest waiter, one lookup per gap at most */
+	if (best.procno < 0 || tick->now_ms - last_lookup_ms < LOOKUP_GAP_MS)
 		return;
 	last_lookup_ms = tick->now_ms;
 	examine(tick, table, &best, actions_left);

@@ -34,7 +34,7 @@ extern double pgb_wal_pressure_threshold;
 extern double pgb_saturation_threshold;
 extern double pgb_lock_pressure_threshold;
 extern double pgb_aimd_decrease;
-extern int	pgb_aimd_increase;
+extern double pgb_aimd_increase;
 extern int	pgb_aimd_interval;
 extern int	pgb_calm_time;
 extern int	pgb_max_actions;

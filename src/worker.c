@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -180,7 +182,6 @@ worker_tick(PgbTick *tick, double dt_ms)
 
 	/* AIMD: the lowest-priority class that can give way takes the decrease */
 	params.decrease = pgb_aimd_decrease;
-	params.increase = pgb_aimd_increase;
 	params.step_ms = pgb_aimd_interval;
 	params.calm_ms = pgb_calm_time;
 	for (i = 0; i < table->nclasses; i++)
@@ -197,6 +198,9 @@ worker_tick(PgbTick *tick, double dt_ms)
 		if (e < 0)
 			continue;
 		before = aimd[e].limit;
+		/* additive step sized to the class: a share of its cap */
+		params.increase = Max(1, (int) ceil(pgb_aimd_increase *
+											(c->max == PGB_UNLIMITED ? pgb_usable_connections() : c->max)));
 		if (c->shed == PGB_SHED_NEVER || pgb_shedding == PGB_SHEDDING_OFF)
 			aimd[e].limit = PGB_UNLIMITED;
 		else if (pgb_aimd_step(&aimd[e], &params, i == victim_class, calm,

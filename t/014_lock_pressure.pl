@@ -23,7 +23,7 @@ pg_budget.lock_wait_threshold = 200ms
 pg_budget.pressure_window = 300ms
 pg_budget.aimd_interval = 200ms
 pg_budget.calm_time = 500ms
-pg_budget.aimd_increase = 10
+pg_budget.aimd_increase = 1.0
 pg_budget.classes = 'web(max=20, priority=100), soft(max=8, priority=5, shed=cancel), ai(max=8, priority=10, shed=terminate)'
 });
 $node->start;
