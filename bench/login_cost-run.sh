@@ -26,7 +26,8 @@ CONF
 
 make_cluster stock "$base" ""
 make_cluster budget $((base + 1)) "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = 'web(max=80, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'"
+pg_budget.classes = 'web(max=80, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'
+${PGB_EXTRA_CONF:-}"
 trap 'pg_ctl -D "$dir/stock" -m fast -w stop >/dev/null; pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null' EXIT
 psql -XqU postgres -h "$dir" -p $((base + 1)) -d postgres \
 	-c "CREATE EXTENSION pg_budget" -c "ALTER ROLE app SET pg_budget.class = 'web'"

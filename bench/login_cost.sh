@@ -6,6 +6,7 @@
 #
 #   bash bench/login_cost.sh            # as root on a fresh Debian machine
 #   PAIRS=3 RUN_SECONDS=2 bash bench/login_cost.sh    # a quick smoke run
+#   PGB_EXTRA_CONF="pg_budget.sample_interval = 1000" bash bench/login_cost.sh
 #
 # Prints a markdown report; with OUT=file it is also written there.
 set -euo pipefail
@@ -17,5 +18,5 @@ pgb_build_install
 work=$(pgb_user_copy)
 trap 'rm -rf "$work"' EXIT
 pgb_as_user env PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
-	CLIENTS="${CLIENTS:-4}" bash "$work/bench/login_cost-run.sh" "$work/bench-run" \
+	CLIENTS="${CLIENTS:-4}" PGB_EXTRA_CONF="${PGB_EXTRA_CONF:-}" bash "$work/bench/login_cost-run.sh" "$work/bench-run" \
 	| tee "${OUT:-/dev/null}"
