@@ -7,10 +7,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('primary');
+PgbSession::set_node($node);
 $node->init(allows_streaming => 1);
 $node->append_conf(
 	'postgresql.conf', q{
@@ -37,87 +41,9 @@ GRANT SELECT, UPDATE ON jobs TO w, a;
 });
 
 #
-# Sessions: a psql reading SQL from a pipe, so that a transaction can be
-# left open while the test goes on, and what its client printed can be
-# checked afterwards.  ON_ERROR_STOP is off: an error does not end the
-# session, a lost connection does.
+# Sessions (t/PgbSession.pm): a psql reading SQL from a pipe, whose
+# output is kept so that what its client saw can be checked.
 #
-my $marker = 0;
-
-sub session
-{
-	my ($n, $role) = @_;
-	my $s = { stdin => '', stdout => '', stderr => '', role => $role };
-	$s->{run} = IPC::Run::start(
-		[
-			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=0', '-d',
-			$n->connstr('postgres') . " user=$role", '-f', '-'
-		],
-		'<', \$s->{stdin}, '>', \$s->{stdout}, '2>', \$s->{stderr});
-	$s->{pid} = sess_query($s, 'SELECT pg_backend_pid()');
-	die "session of $role did not start: [$s->{stdout}] [$s->{stderr}]"
-	  unless defined $s->{pid} && $s->{pid} =~ /^\d+$/;
-	return $s;
-}
-
-sub alive
-{
-	my ($s) = @_;
-	return $s->{run}->pumpable;
-}
-
-sub sess_send
-{
-	my ($s, $sql) = @_;
-	$s->{stdin} .= "$sql\n";
-	$s->{run}->pump_nb if alive($s);
-}
-
-sub sess_wait
-{
-	my ($s, $re, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	while (1)
-	{
-		return 1 if ($s->{stdout} . $s->{stderr}) =~ $re;
-		return 0 if !alive($s) || time > $deadline;
-		$s->{run}->pump_nb;
-		usleep(5_000);
-	}
-}
-
-sub sess_wait_exit
-{
-	my ($s, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	while (alive($s) && time < $deadline)
-	{
-		$s->{run}->pump_nb;
-		usleep(5_000);
-	}
-	return !alive($s);
-}
-
-sub sess_query
-{
-	my ($s, $sql, $secs) = @_;
-	my $m = 'query-done-' . ++$marker;
-	my $from = length $s->{stdout};
-	$sql .= ';' unless $sql =~ /;\s*$/;
-	sess_send($s, "$sql\n\\echo $m");
-	return undef unless sess_wait($s, qr/^\Q$m\E$/m, $secs // 30);
-	my $out = substr($s->{stdout}, $from);
-	$out =~ s/\n?\Q$m\E\n.*//s;
-	return $out;
-}
-
-sub sess_close
-{
-	my ($s) = @_;
-	$s->{stdin} .= "\\q\n" if alive($s);
-	$s->{run}->finish;
-}
-
 # Poll $sql on node $n (a new connection each time, so it also works
 # across a restart) until it returns $expected, for at most $secs.
 sub poll

@@ -1,0 +1,115 @@
+# A psql session driven through a pipe, for the TAP tests of the worker:
+# a query can be left running while the test goes on, and everything the
+# client printed (errors with their DETAIL, a lost connection) can be
+# checked afterwards.  An error does not end the session; a lost
+# connection does.
+package PgbSession;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+
+our @EXPORT = qw(session alive sess_send sess_wait sess_wait_exit
+  sess_query sess_query_err sess_close);
+
+my $default_node;
+my $marker = 0;
+
+# The node session($role) connects to when it is not given one.
+sub set_node
+{
+	($default_node) = @_;
+}
+
+# session($role) or session($node, $role)
+sub session
+{
+	my $node = ref $_[0] ? shift : $default_node;
+	my ($role) = @_;
+	my $s = { stdin => '', stdout => '', stderr => '', role => $role };
+	$s->{run} = IPC::Run::start(
+		[
+			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=0', '-d',
+			$node->connstr('postgres') . " user=$role", '-f', '-'
+		],
+		'<', \$s->{stdin}, '>', \$s->{stdout}, '2>', \$s->{stderr});
+	$s->{pid} = sess_query($s, 'SELECT pg_backend_pid()');
+	die "session of $role did not start: [$s->{stdout}] [$s->{stderr}]"
+	  unless defined $s->{pid} && $s->{pid} =~ /^\d+$/;
+	return $s;
+}
+
+sub alive
+{
+	my ($s) = @_;
+	return $s->{run}->pumpable;
+}
+
+sub sess_send
+{
+	my ($s, $sql) = @_;
+	$s->{stdin} .= "$sql\n";
+	$s->{run}->pump_nb if alive($s);
+}
+
+# Pump until the client's output matches $re, or it exited, or $secs
+# passed.  True if it matched.
+sub sess_wait
+{
+	my ($s, $re, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	while (1)
+	{
+		return 1 if ($s->{stdout} . $s->{stderr}) =~ $re;
+		return 0 if !alive($s) || time > $deadline;
+		$s->{run}->pump_nb;
+		usleep(2_000);
+	}
+}
+
+sub sess_wait_exit
+{
+	my ($s, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	while (alive($s) && time < $deadline)
+	{
+		$s->{run}->pump_nb;
+		usleep(5_000);
+	}
+	return !alive($s);
+}
+
+# Run $sql and return what it printed on stdout (undef if it did not
+# finish within $secs).
+sub sess_query
+{
+	my ($s, $sql, $secs) = @_;
+	my $m = 'query-done-' . ++$marker;
+	my $from = length $s->{stdout};
+	$sql .= ';' unless $sql =~ /;\s*$/;
+	sess_send($s, "$sql\n\\echo $m");
+	return undef unless sess_wait($s, qr/^\Q$m\E$/m, $secs // 30);
+	my $out = substr($s->{stdout}, $from);
+	$out =~ s/\n?\Q$m\E\n.*//s;
+	return $out;
+}
+
+# Like sess_query, but also return what it printed on stderr.
+sub sess_query_err
+{
+	my ($s, $sql) = @_;
+	my $from = length $s->{stderr};
+	my $out = sess_query($s, $sql);
+	return ($out, substr($s->{stderr}, $from));
+}
+
+sub sess_close
+{
+	my ($s) = @_;
+	$s->{stdin} .= "\\q\n" if alive($s);
+	$s->{run}->finish;
+}
+
+1;
