@@ -55,42 +55,7 @@ GRANT SELECT, UPDATE ON jobs TO w, a, sc, bt;
 # output is kept so that what its client saw can be checked.
 #
 # The control session: superuser of the default class.
-my $ctl = session($su);
-
-sub ctl
-{
-	my ($sql) = @_;
-	my $errs = length $ctl->{stderr};
-	my $out = sess_query($ctl, $sql);
-	die "control query failed: $sql: " . substr($ctl->{stderr}, $errs)
-	  if !defined $out || length $ctl->{stderr} > $errs;
-	return $out;
-}
-
-# Poll $sql through the control session until it returns $expected.
-sub wait_ctl
-{
-	my ($sql, $expected, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	my $got;
-	while (1)
-	{
-		$got = ctl($sql);
-		return 1 if $got eq $expected;
-		last if time > $deadline;
-		usleep(20_000);
-	}
-	diag "waited for [$sql] to return [$expected], last got [$got]";
-	return 0;
-}
-
-sub status
-{
-	my ($class, @cols) = @_;
-	my $sel = join(" || ' ' || ",
-		map { "'$_=' || coalesce(${_}::text, 'null')" } @cols);
-	return ctl("SELECT $sel FROM pg_budget_status WHERE class = '$class'");
-}
+my $ctl = control_session($su);
 
 # Number of events recorded so far: the sheds of a case are those after it.
 sub event_mark

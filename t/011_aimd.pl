@@ -48,44 +48,7 @@ GRANT SELECT, INSERT ON t TO a;
 # Sessions (t/PgbSession.pm): a psql reading SQL from a pipe, whose
 # output is kept so that what its client saw can be checked.
 #
-my $ctl = session($su);
-
-sub ctl
-{
-	my ($sql) = @_;
-	my $errs = length $ctl->{stderr};
-	my $out = sess_query($ctl, $sql);
-	die "control query failed: $sql: " . substr($ctl->{stderr}, $errs)
-	  if !defined $out || length $ctl->{stderr} > $errs;
-	return $out;
-}
-
-sub wait_ctl
-{
-	my ($sql, $expected, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	my $got;
-	while (1)
-	{
-		$got = ctl($sql);
-		return 1 if $got eq $expected;
-		last if time > $deadline;
-		usleep(20_000);
-	}
-	diag "waited for [$sql] to return [$expected], last got [$got]";
-	return 0;
-}
-
-# One login as $role: (exit code, stdout, stderr).
-sub login
-{
-	my ($role, $sql) = @_;
-	return $node->psql(
-		'postgres', $sql // 'SHOW pg_budget.class',
-		connstr => $node->connstr('postgres') . " user=$role",
-		extra_params => ['-w'],
-		on_error_stop => 0);
-}
+my $ctl = control_session($su);
 
 my $ai_status =
   "SELECT concat_ws('|', effective_max, connected, coalesce(pressure, '-')) FROM pg_budget_status WHERE class = 'ai'";

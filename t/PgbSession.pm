@@ -12,10 +12,12 @@ use IPC::Run;
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(session alive sess_send sess_wait sess_wait_exit
-  sess_query sess_query_err sess_close);
+  sess_query sess_query_err sess_close control_session ctl wait_ctl status
+  login);
 
 my $default_node;
 my $marker = 0;
+my $ctl;
 
 # The node session($role) connects to when it is not given one.
 sub set_node
@@ -110,6 +112,61 @@ sub sess_close
 	my ($s) = @_;
 	$s->{stdin} .= "\\q\n" if alive($s);
 	$s->{run}->finish;
+}
+
+# The control session: the one ctl(), wait_ctl() and status() query.
+sub control_session
+{
+	$ctl = session(@_);
+	return $ctl;
+}
+
+# Run $sql in the control session; die if it fails.
+sub ctl
+{
+	my ($sql) = @_;
+	my $errs = length $ctl->{stderr};
+	my $out = sess_query($ctl, $sql);
+	die "control query failed: $sql: " . substr($ctl->{stderr}, $errs)
+	  if !defined $out || length $ctl->{stderr} > $errs;
+	return $out;
+}
+
+# Poll $sql in the control session until it returns $expected.
+sub wait_ctl
+{
+	my ($sql, $expected, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	my $got;
+	while (1)
+	{
+		$got = ctl($sql);
+		return 1 if $got eq $expected;
+		last if time > $deadline;
+		usleep(20_000);
+	}
+	Test::More::diag("waited for [$sql] to return [$expected], last got [$got]");
+	return 0;
+}
+
+# "col=value col=value" of a class's row in pg_budget_status.
+sub status
+{
+	my ($class, @cols) = @_;
+	my $sel = join(" || ' ' || ",
+		map { "'$_=' || coalesce(${_}::text, 'null')" } @cols);
+	return ctl("SELECT $sel FROM pg_budget_status WHERE class = '$class'");
+}
+
+# One login as $role to the default node: (exit code, stdout, stderr).
+sub login
+{
+	my ($role, $sql) = @_;
+	return $default_node->psql(
+		'postgres', $sql // 'SHOW pg_budget.class',
+		connstr => $default_node->connstr('postgres') . " user=$role",
+		extra_params => ['-w'],
+		on_error_stop => 0);
 }
 
 1;
