@@ -135,6 +135,26 @@ judge_pressure(PgbTick *tick, double dt_ms, const int *connected, int nclasses,
 	return bits;
 }
 
+/* Returns false if a class has no entry (never, with LW_EXCLUSIVE). */
+static bool
+map_and_count(const PgbClassTable *table, int *map, int *connected,
+			  LWLockMode mode)
+{
+	bool		complete = true;
+	int			i;
+
+	LWLockAcquire(pgb_shared->lock, mode);
+	pgb_map_classes(table, map, mode == LW_EXCLUSIVE);
+	for (i = 0; i < table->nclasses; i++)
+	{
+		connected[i] = map[i] >= 0 ? pgb_shared->classes[map[i]].connected : 0;
+		if (map[i] < 0)
+			complete = false;
+	}
+	LWLockRelease(pgb_shared->lock);
+	return complete || mode == LW_EXCLUSIVE;
+}
+
 static void
 worker_tick(PgbTick *tick, double dt_ms)
 {
@@ -154,24 +174,13 @@ worker_tick(PgbTick *tick, double dt_ms)
 	pgb_sample(tick);
 	pgb_publish_sample(tick, dt_ms);
 
-	/* every configured class has an entry, so it shows from the start */
-	LWLockAcquire(pgb_shared->lock, LW_SHARED);
-	pgb_map_classes(table, tick->map, false);
-	for (i = 0; i < table->nclasses; i++)
-		if (tick->map[i] < 0)
-			break;
-	LWLockRelease(pgb_shared->lock);
-	if (i < table->nclasses)
-	{
-		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-		pgb_map_classes(table, tick->map, true);
-		LWLockRelease(pgb_shared->lock);
-	}
-	LWLockAcquire(pgb_shared->lock, LW_SHARED);
-	for (i = 0; i < table->nclasses; i++)
-		connected[i] = tick->map[i] >= 0 ?
-			pgb_shared->classes[tick->map[i]].connected : 0;
-	LWLockRelease(pgb_shared->lock);
+	/*
+	 * Map the table to class entries and read their counts in one shared
+	 * hold; only when a configured class has no entry yet (so that it shows
+	 * from the start) is the lock taken exclusively to create it.
+	 */
+	if (!map_and_count(table, tick->map, connected, LW_SHARED))
+		(void) map_and_count(table, tick->map, connected, LW_EXCLUSIVE);
 
 	pgb_history_tick(tick, table->nclasses);
 
