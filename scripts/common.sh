@@ -2,9 +2,12 @@
 # lacks, build and install pg_budget, and run commands as an unprivileged
 # OS user (initdb refuses root).
 
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGB_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libkrb5-dev
-	libipc-run-perl postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+# PGB_PG_VERSION picks the server (15 on Debian 12, 17 on trixie, 18 on
+# forky; scripts/matrix.sh runs the other two in chroots).
+PGB_PG_VERSION=${PGB_PG_VERSION:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PGB_PG_VERSION/bin/pg_config}
+PGB_PACKAGES="postgresql-$PGB_PG_VERSION postgresql-server-dev-$PGB_PG_VERSION libkrb5-dev
+	libipc-run-perl postgresql-$PGB_PG_VERSION-pgtap libtap-parser-sourcehandler-pgtap-perl
 	make gcc libc6-dev rsync gnuplot-nox prometheus-postgres-exporter"
 RUN_USER=${PGB_RUN_USER:-postgres}
 

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * compat.h
- *	  Small shims over PostgreSQL version differences (13 through 17).
+ *	  Small shims over PostgreSQL version differences (14 through 18).
  *
  *-------------------------------------------------------------------------
  */
@@ -62,11 +62,16 @@ pgb_random_unit(void)
 #define PGB_PROC_LXID(proc)		((proc)->lxid)
 #endif
 
-/* GUC "extra" must come from guc_malloc from 16 on. */
+/*
+ * GUC "extra" comes from guc_malloc (GUCMemoryContext) from 16 on, and must
+ * be released with guc_free: free() on it corrupts the postmaster's heap.
+ */
 #if PG_VERSION_NUM >= 160000
 #define pgb_guc_malloc(sz)	guc_malloc(LOG, (sz))
+#define pgb_guc_free(ptr)	guc_free(ptr)
 #else
 #define pgb_guc_malloc(sz)	malloc(sz)
+#define pgb_guc_free(ptr)	free(ptr)
 #endif
 
 #if PG_VERSION_NUM < 150000

@@ -75,7 +75,7 @@ check_classes(char **newval, void **extra,
 	if (!pgb_parse_classes(*newval ? *newval : "", table, errbuf, sizeof(errbuf)) ||
 		!pgb_check_budget(table, pgb_usable_connections(), errbuf, sizeof(errbuf)))
 	{
-		free(table);
+		pgb_guc_free(table);
 		GUC_check_errdetail("%s.", errbuf);
 		if (process_shared_preload_libraries_in_progress && !IsUnderPostmaster)
 			strlcpy(startup_error, errbuf, sizeof(startup_error));

@@ -86,7 +86,8 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 
 	/* a wait counts once, however often it is looked at */
 	new_wait = waiter->counted_wait == 0 ||
-		Abs(waiter->counted_wait - wait_start) > 1000;
+		(waiter->counted_wait > wait_start + 1000 ||
+		 wait_start > waiter->counted_wait + 1000);
 	if (new_wait)
 		waiter->counted_wait = wait_start;
 
