@@ -42,14 +42,32 @@ pgb_build_install() {
 	fi
 }
 
+# For the cross-version pg_upgrade test (t/031_upgrade.pl): build and
+# install pg_budget for the old server too, from a copy of the tree.
+pgb_build_install_old() {
+	local dir
+	[ -n "${PGB_OLD_PG_CONFIG:-}" ] || return 0
+	[ -x "$PGB_OLD_PG_CONFIG" ] || { echo "PGB_OLD_PG_CONFIG=$PGB_OLD_PG_CONFIG not found" >&2; return 1; }
+	echo "== building pg_budget for the old server ($("$PGB_OLD_PG_CONFIG" --version))"
+	dir=$(mktemp -d /tmp/pg_budget-old.XXXXXX)
+	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$PGB_TOP"/ "$dir"/
+	make -s -C "$dir" PG_CONFIG="$PGB_OLD_PG_CONFIG" COPT='-Wall -Wextra -Werror' &&
+		make -s -C "$dir" PG_CONFIG="$PGB_OLD_PG_CONFIG" install
+	local rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+
 # Run "$@" as the unprivileged user with the server binaries first in PATH.
 pgb_as_user() {
 	local bindir
 	bindir=$("$PG_CONFIG" --bindir)
 	if pgb_root; then
-		runuser -u "$RUN_USER" -- env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+		runuser -u "$RUN_USER" -- env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" \
+			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" "$@"
 	else
-		env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+		env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" \
+			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" "$@"
 	fi
 }
 

@@ -90,7 +90,7 @@ prepare() {
 	mounts_up "$dir"
 	local pkgs
 	pkgs=$(PGB_PG_VERSION=$ver bash -c ". '$PGB_TOP/scripts/common.sh'; echo \$PGB_PACKAGES")
-	[ "$ver" = 18 ] && pkgs="$pkgs postgresql-17"
+	[ "$ver" = 18 ] && pkgs="$pkgs postgresql-17 postgresql-server-dev-17"
 	# skip apt entirely when everything is there already
 	if ! in_chroot "$dir" dpkg-query -W -f='${Status}\n' $pkgs 2>/dev/null | grep -qv "ok installed" &&
 		[ "$(in_chroot "$dir" dpkg-query -W -f='${Status}\n' $pkgs 2>/dev/null | wc -l)" -eq "$(echo $pkgs | wc -w)" ]; then
@@ -120,7 +120,11 @@ run_version() {
 		(cd "$PGB_TOP" && tar --exclude=.git --exclude='*.o' --exclude='*.so' --exclude=tmp_check \
 			--exclude=tmp_regress --exclude=demo-output -cf - .) | tar -xf - -C "$dir/pg_budget-src"
 		echo "== [$ver] in the $suite chroot"
-		in_chroot "$dir" env PGB_PG_VERSION="$ver" bash /pg_budget-src/scripts/test.sh
+		local old=""
+		# 18's chroot carries 17 too: the cross-version pg_upgrade test
+		[ "$ver" = 18 ] && old=/usr/lib/postgresql/17/bin/pg_config
+		in_chroot "$dir" env PGB_PG_VERSION="$ver" PGB_OLD_PG_CONFIG="$old" \
+			bash /pg_budget-src/scripts/test.sh
 		rc=$?
 		mounts_down "$dir"
 	fi

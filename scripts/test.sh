@@ -8,6 +8,7 @@ PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 
 pgb_install_deps
 pgb_build_install
+pgb_build_install_old
 
 work=$(pgb_user_copy)
 status=0

@@ -1,7 +1,9 @@
--- Everyone may read the views; only superusers and members of
--- pg_budget_admin may pause, resume and reset.
+-- Everyone may read the views; only superusers and the roles the DBA
+-- granted EXECUTE to may pause, resume and reset.
 CREATE ROLE regress_pgb_plain LOGIN;
-CREATE ROLE regress_pgb_operator LOGIN IN ROLE pg_budget_admin;
+CREATE ROLE regress_pgb_operator LOGIN;
+GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text),
+	pg_budget_reset() TO regress_pgb_operator;
 
 SET ROLE regress_pgb_plain;
 SELECT count(*) > 0 AS sees_status FROM pg_budget_status;
@@ -20,5 +22,7 @@ SELECT pg_budget_resume('ai');
 SELECT pg_budget_reset();
 RESET ROLE;
 
+REVOKE EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text),
+	pg_budget_reset() FROM regress_pgb_operator;
 DROP ROLE regress_pgb_plain;
 DROP ROLE regress_pgb_operator;

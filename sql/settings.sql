@@ -5,7 +5,8 @@ SET LOCAL pg_budget.class = 'ai';
 ROLLBACK;
 SHOW pg_budget.class;
 
--- A role's class must exist when it is set.
+-- A class this server lacks is a NOTICE (dumps restore anywhere), as core
+-- does for default_text_search_config; a name that is no class name is an error.
 CREATE ROLE regress_pgb_role LOGIN;
 ALTER ROLE regress_pgb_role SET pg_budget.class = 'nosuch';
 ALTER ROLE regress_pgb_role SET pg_budget.class = 'Web';

@@ -13,4 +13,5 @@ SELECT table_name, column_name, data_type
 					  'pg_budget_lock_stats', 'pg_budget_history', 'pg_budget_events')
  ORDER BY table_name, ordinal_position;
 
-SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'pg_budget_admin';
+-- the extension creates no role
+SELECT count(*) FROM pg_roles WHERE rolname LIKE 'pg_budget%';

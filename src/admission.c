@@ -56,7 +56,14 @@ release_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	pgb_shared->classes[my_class_entry].connected--;
 	pgb_shared->total_connected--;
 	if (slot)
+	{
+		/* the pid goes first, so that no reader takes the rest as ours */
+		slot->pid = 0;
+		pg_write_barrier();
 		memset(slot, 0, sizeof(PgbBackendSlot));
+		/* signallers set it only under the lock held here */
+		pg_atomic_init_u32(&slot->shed_pending, 0);
+	}
 	LWLockRelease(pgb_shared->lock);
 	my_class_entry = -1;
 }
@@ -223,7 +230,8 @@ admit_login(void)
 	in.total_connected = pgb_shared->total_connected;
 	in.usable = pgb_usable_connections();
 	in.limit = entry->effective_max;
-	in.paused = entry->paused != PGB_PAUSE_NONE;
+	/* a superuser always gets in to resume, exempt or not */
+	in.paused = entry->paused != PGB_PAUSE_NONE && !is_superuser;
 	in.tokens = 1.0;
 	if (table->classes[self].rate > 0)
 	{
@@ -249,13 +257,20 @@ admit_login(void)
 		my_class_entry = map[self];
 		if (slot)
 		{
-			slot->pid = MyProcPid;
+			/*
+			 * The sampler reads slots without the lock: every field is
+			 * written before the pid that tells it the slot is this
+			 * session's (see state.h).
+			 */
 			slot->class_idx = map[self];
 			slot->roleid = GetSessionUserId();
 			slot->superuser = is_superuser;
 			slot->admitted_at = GetCurrentTimestamp();
 			strlcpy(slot->rolename, rolename, NAMEDATALEN);
 			slot->shed_at = 0;
+			pg_atomic_write_u32(&slot->shed_pending, 0);
+			pg_write_barrier();
+			slot->pid = MyProcPid;
 		}
 		refusal.verdict = PGB_ADMIT;
 	}

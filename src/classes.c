@@ -601,7 +601,7 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 		total += table->classes[i].reserve;
 	if (total > usable)
 		return set_error(errbuf, errlen,
-						 "reservations total " INT64_FORMAT " but only %d connections are usable (max_connections - superuser_reserved_connections)",
+						 "reservations total " INT64_FORMAT " but only %d connections are usable (max_connections less the reserved slots)",
 						 total, usable);
 
 	for (i = 0; i < table->nclasses; i++)

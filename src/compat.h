@@ -74,6 +74,18 @@ pgb_random_unit(void)
 #define pgb_guc_free(ptr)	free(ptr)
 #endif
 
+/*
+ * pg_budget's own wait events: from 17 on they have names of their own in
+ * pg_stat_activity (type Extension); before, they show as "Extension".
+ * Call after shared memory is attached (it registers the name there).
+ */
+#if PG_VERSION_NUM >= 170000
+#include "utils/wait_event.h"
+#define pgb_wait_event(name)	WaitEventExtensionNew(name)
+#else
+#define pgb_wait_event(name)	((void) (name), (uint32) PG_WAIT_EXTENSION)
+#endif
+
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)
 #endif

@@ -143,12 +143,18 @@ check_class(char **newval, void **extra pg_attribute_unused(), GucSource source)
 	if (source == PGC_S_TEST)
 	{
 		table = pgb_current_table(&default_idx);
+		/*
+		 * As core does for default_text_search_config and temp_tablespaces:
+		 * ALTER ROLE/DATABASE SET of a class this server lacks is a NOTICE,
+		 * so a dump restores into any server; a session of such a role logs
+		 * in under the default class (with a LOG line).
+		 */
 		if (pgb_find_class(table, *newval) < 0)
-		{
-			GUC_check_errmsg("pg_budget class \"%s\" does not exist", *newval);
-			GUC_check_errhint("Define it in pg_budget.classes first.");
-			return false;
-		}
+			ereport(NOTICE,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("pg_budget class \"%s\" does not exist", *newval),
+					 errdetail("Sessions of this setting are admitted under the default class \"%s\" until pg_budget.classes defines it.",
+							   pgb_default_class ? pgb_default_class : "default")));
 	}
 	return true;
 }

@@ -109,8 +109,9 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 		ls = &pgb_shared->locks[waiter->group][blocker->group];
 		if (new_wait)
 			ls->waits++;
-		if (waiter->lock_wait_us > ls->longest_us)
-			ls->longest_us = waiter->lock_wait_us;
+		/* the statement's whole blocked time, the one the worker acts on */
+		if (waiter->blocked_us > ls->longest_us)
+			ls->longest_us = waiter->blocked_us;
 		LWLockRelease(pgb_shared->lock);
 
 		/* a priority inversion: a higher class waits on a lower one */

@@ -75,9 +75,11 @@ extern void pgb_wait_stats_forget(int group);
 
 /* shed.c */
 extern void pgb_shed_init(void);
-extern bool pgb_signal_backend(int procno, int pid, int action, bool dry_run,
+extern bool pgb_signal_backend(int procno, int pid, int expected_class,
+							   int action, bool dry_run,
 							   const char *signal, const char *reason);
-extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason);
+extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
+							   int *refused);
 
 /* worker.c */
 extern void pgb_worker_register(void);

@@ -112,6 +112,9 @@ pgb_sample(PgbTick *tick)
 		uint32		event;
 		PgbWaitCategory cat;
 		PgbSessionState state;
+		bool		judged;
+		int			class_idx = 0;
+		bool		superuser = false;
 
 		if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
 		{
@@ -128,11 +131,25 @@ pgb_sample(PgbTick *tick)
 			t->state_since_ms = tick->now_ms;
 			t->state = PGB_STATE_ACTIVE;
 		}
+		/*
+		 * Lock-free read of a slot (state.h): the pid is published last
+		 * and cleared first, so fields read between two equal reads of
+		 * the pid belong to that session.
+		 */
+		judged = false;
 		if (slot->pid == pid)
 		{
-			t->group = slot->class_idx;
+			pg_read_barrier();
+			class_idx = slot->class_idx;
+			superuser = slot->superuser;
+			pg_read_barrier();
+			judged = slot->pid == pid;
+		}
+		if (judged)
+		{
+			t->group = class_idx;
 			t->judged = true;
-			t->exempt = slot->superuser && pgb_exempt_superusers;
+			t->exempt = superuser && pgb_exempt_superusers;
 		}
 		else
 		{

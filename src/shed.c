@@ -15,8 +15,10 @@
 
 #include <signal.h>
 
+#include "catalog/pg_authid.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/elog.h"
 #include "utils/wait_event.h"
 
@@ -43,17 +45,21 @@ shed_emit_log_hook(ErrorData *edata)
 
 	if ((edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 		 edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN) &&
-		pgb_admitted && (slot = pgb_my_slot()) != NULL && slot->shed_at != 0)
+		pgb_admitted && (slot = pgb_my_slot()) != NULL &&
+		pg_atomic_exchange_u32(&slot->shed_pending, 0) != 0)
 	{
 		char		reason[PGB_REASON_LEN];
 		bool		fresh;
 
-		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-		fresh = slot->pid == MyProcPid &&
-			GetCurrentTimestamp() - slot->shed_at < REASON_TTL_US;
-		strlcpy(reason, slot->shed_reason, sizeof(reason));
-		slot->shed_at = 0;
-		LWLockRelease(pgb_shared->lock);
+		/*
+		 * No lock while an error is being reported: the signaller wrote the
+		 * reason before it set shed_pending (with a barrier), and only a
+		 * later signal, which sets shed_pending again, writes it anew.
+		 */
+		pg_read_barrier();
+		fresh = GetCurrentTimestamp() - slot->shed_at < REASON_TTL_US;
+		memcpy(reason, slot->shed_reason, sizeof(reason));
+		reason[sizeof(reason) - 1] = '\0';
 
 		if (fresh)
 		{
@@ -83,21 +89,29 @@ pgb_shed_init(void)
 
 /*
  * Signal one backend: SIGINT cancels its query, SIGTERM ends its session.
- * Returns false if the slot no longer belongs to pid.  Writes the reason
- * for the victim, counts the action, logs it and records an event.
+ * Returns false if the slot no longer belongs to pid, the session is no
+ * longer of class entry expected_class (-1: any), or it is an exempt
+ * superuser.  The check, the reason for the victim and the kill() are done
+ * under one exclusive hold of the lock, so the pid can not have been
+ * reused in between: a slot is cleared under that lock before its process
+ * is gone.  Then the action is logged.
  */
 bool
-pgb_signal_backend(int procno, int pid, int action, bool dry_run,
-				   const char *signal, const char *reason)
+pgb_signal_backend(int procno, int pid, int expected_class, int action,
+				   bool dry_run, const char *signal, const char *reason)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	char		class[NAMEDATALEN];
 	char		role[NAMEDATALEN];
 	const char *verb = action == PGB_ACTION_CANCEL ? "cancel" : "terminate";
 	int			e;
+	int			sent = 0;
+	int			err = 0;
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-	if (slot->pid != pid)
+	if (slot->pid != pid ||
+		(expected_class >= 0 && slot->class_idx != expected_class) ||
+		(slot->superuser && pgb_exempt_superusers))
 	{
 		LWLockRelease(pgb_shared->lock);
 		return false;
@@ -109,35 +123,43 @@ pgb_signal_backend(int procno, int pid, int action, bool dry_run,
 	{
 		slot->shed_at = GetCurrentTimestamp();
 		strlcpy(slot->shed_reason, reason, sizeof(slot->shed_reason));
-		if (action == PGB_ACTION_CANCEL)
-			pgb_shared->classes[e].shed_cancel++;
+		pg_write_barrier();
+		pg_atomic_write_u32(&slot->shed_pending, 1);
+#ifdef HAVE_SETSID
+		/* backends lead their own process group, as in pg_signal_backend */
+		sent = kill(-pid, action == PGB_ACTION_CANCEL ? SIGINT : SIGTERM);
+#else
+		sent = kill(pid, action == PGB_ACTION_CANCEL ? SIGINT : SIGTERM);
+#endif
+		err = errno;
+		if (sent == 0)
+		{
+			if (action == PGB_ACTION_CANCEL)
+				pgb_shared->classes[e].shed_cancel++;
+			else
+				pgb_shared->classes[e].shed_terminate++;
+		}
 		else
-			pgb_shared->classes[e].shed_terminate++;
+			pg_atomic_write_u32(&slot->shed_pending, 0);
 	}
-	pgb_event_locked(class, pid, role,
-					 dry_run ? (action == PGB_ACTION_CANCEL ? "would cancel" : "would terminate") : verb,
-					 signal, reason);
+	if (sent == 0)
+		pgb_event_locked(class, pid, role,
+						 dry_run ? (action == PGB_ACTION_CANCEL ? "would cancel" : "would terminate") : verb,
+						 signal, reason);
 	LWLockRelease(pgb_shared->lock);
 
+	if (sent != 0)
+	{
+		errno = err;
+		ereport(WARNING,
+				(errmsg("pg_budget: could not send signal to process %d: %m", pid)));
+		return false;
+	}
 	ereport(LOG,
 			(errmsg("pg_budget: %s%s pid %d of class \"%s\" (role \"%s\"), signal %s: %s",
 					dry_run ? "dry run: would " : "",
 					dry_run ? verb : (action == PGB_ACTION_CANCEL ? "cancelled" : "terminated"),
 					pid, class, role, signal, reason)));
-	if (dry_run)
-		return true;
-
-#ifdef HAVE_SETSID
-	/* backends lead their own process group, as in pg_signal_backend */
-	if (kill(-pid, action == PGB_ACTION_CANCEL ? SIGINT : SIGTERM) != 0)
-#else
-	if (kill(pid, action == PGB_ACTION_CANCEL ? SIGINT : SIGTERM) != 0)
-#endif
-	{
-		ereport(WARNING,
-				(errmsg("pg_budget: could not send signal to process %d: %m", pid)));
-		return false;
-	}
 	return true;
 }
 
@@ -151,7 +173,7 @@ pgb_shed(PgbTick *tick, int procno, PgbShedAction action,
 
 	if (pgb_shedding == PGB_SHEDDING_OFF || action == PGB_ACTION_NONE)
 		return false;
-	if (!pgb_signal_backend(procno, t->pid, action, dry_run, signal, reason))
+	if (!pgb_signal_backend(procno, t->pid, t->group, action, dry_run, signal, reason))
 		return false;
 	t->action_ms = tick->now_ms;
 	if (action == PGB_ACTION_CANCEL)
@@ -240,21 +262,45 @@ pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
 }
 
 /*
+ * Whether the current user may signal a session of role roleid, by core's
+ * rules for pg_cancel_backend and pg_terminate_backend: a superuser's
+ * session only if the caller is one; another role's only with its
+ * privileges or those of pg_signal_backend.  Catalog lookups: never call
+ * it under the pg_budget lock.
+ */
+static bool
+may_signal(Oid roleid, bool target_superuser)
+{
+	Oid			me = GetUserId();
+
+	if (superuser())
+		return true;
+	if (target_superuser)
+		return false;
+	return has_privs_of_role(me, roleid) ||
+		has_privs_of_role(me, ROLE_PG_SIGNAL_BACKEND);
+}
+
+/*
  * pg_budget_pause with mode cancel or terminate: signal the sessions of
- * class entry e (not this one, not exempt superusers).  Cancel reaches
- * only sessions running a query; terminate ends them all.  Returns how
- * many were signalled.
+ * class entry e (not this one, not exempt superusers, none that the caller
+ * could not signal with pg_terminate_backend).  Cancel reaches only
+ * sessions running a query; terminate ends them all.  Returns how many
+ * were signalled; *refused counts those the caller may not signal.
  */
 int
-pgb_pause_sessions(int e, PgbPauseMode mode, const char *reason)
+pgb_pause_sessions(int e, PgbPauseMode mode, const char *reason, int *refused)
 {
 	int			nslots = pgb_shared->nslots;
 	int		   *procnos = palloc(sizeof(int) * nslots);
 	int		   *pids = palloc(sizeof(int) * nslots);
+	Oid		   *roles = palloc(sizeof(Oid) * nslots);
+	bool	   *supers = palloc(sizeof(bool) * nslots);
 	int			n = 0;
 	int			done = 0;
 	int			i;
 
+	*refused = 0;
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < nslots; i++)
 	{
@@ -266,12 +312,19 @@ pgb_pause_sessions(int e, PgbPauseMode mode, const char *reason)
 			continue;
 		procnos[n] = i;
 		pids[n] = slot->pid;
+		roles[n] = slot->roleid;
+		supers[n] = slot->superuser;
 		n++;
 	}
 	LWLockRelease(pgb_shared->lock);
 
 	for (i = 0; i < n; i++)
 	{
+		if (!may_signal(roles[i], supers[i]))
+		{
+			(*refused)++;
+			continue;
+		}
 		if (mode == PGB_PAUSE_CANCEL)
 		{
 			uint32		event = UINT32_ACCESS_ONCE(ProcGlobal->allProcs[procnos[i]].wait_event_info);
@@ -280,12 +333,14 @@ pgb_pause_sessions(int e, PgbPauseMode mode, const char *reason)
 								  event ? pgstat_get_wait_event(event) : NULL) == PGB_WAIT_IDLE)
 				continue;
 		}
-		if (pgb_signal_backend(procnos[i], pids[i],
+		if (pgb_signal_backend(procnos[i], pids[i], e,
 							   mode == PGB_PAUSE_CANCEL ? PGB_ACTION_CANCEL : PGB_ACTION_TERMINATE,
 							   false, "pause", reason))
 			done++;
 	}
 	pfree(procnos);
 	pfree(pids);
+	pfree(roles);
+	pfree(supers);
 	return done;
 }

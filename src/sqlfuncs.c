@@ -260,6 +260,7 @@ pg_budget_pause(PG_FUNCTION_ARGS)
 	PgbPauseMode pm;
 	int			e;
 	int			signalled = 0;
+	int			refused = 0;
 	char		reason[PGB_REASON_LEN];
 	const char *who = GetUserNameFromId(GetUserId(), false);
 
@@ -284,7 +285,12 @@ pg_budget_pause(PG_FUNCTION_ARGS)
 			 name, mode, who);
 	pgb_event(name, 0, who, "pause", mode, reason);
 	if (pm != PGB_PAUSE_REJECT)
-		signalled = pgb_pause_sessions(e, pm, reason);
+		signalled = pgb_pause_sessions(e, pm, reason, &refused);
+	if (refused > 0)
+		ereport(NOTICE,
+				(errmsg("pg_budget: %d sessions of class \"%s\" were not signalled: role \"%s\" may not signal them",
+						refused, name, who),
+				 errdetail("A role that is not a superuser signals only the sessions pg_terminate_backend would let it signal: never a superuser's, others' only with their privileges or those of pg_signal_backend.")));
 	ereport(LOG,
 			(errmsg("pg_budget: class \"%s\" paused (mode %s) by role \"%s\"; %d sessions signalled",
 					name, mode, who, signalled)));

@@ -20,8 +20,17 @@
  *	 entry with connected > 0 is never renamed or recycled, so a backend
  *	 slot may keep the index of its class entry for its whole life.
  * - A backend slot is written only by its own backend (at admission and at
- *	 exit), under the exclusive lock; the worker writes only its shed_*
- *	 fields, also under the exclusive lock, just before signalling it.
+ *	 exit), under the exclusive lock.  It writes every other field before
+ *	 the pid (write barrier) and clears the pid first at exit, so that the
+ *	 sampler, which reads slots without the lock, can take the fields read
+ *	 between two equal reads of the pid (read barriers) as that session's.
+ * - Whoever sheds a session (the worker, or pg_budget_pause in a backend)
+ *	 writes its shed_at and shed_reason, sets shed_pending, and sends the
+ *	 signal, all under one exclusive hold after checking the pid, the class
+ *	 and the exemption: a slot is cleared under the lock before its
+ *	 process exits, so the pid signalled is the session checked.  The
+ *	 victim's emit_log_hook takes no lock: it swaps shed_pending to 0 and
+ *	 reads the reason written before it was set.
  * - The worker publishes each tick's sample (groups[], wait and lock
  *	 statistics, history) under one exclusive acquisition, after computing
  *	 it in local memory, so the lock is held for microseconds.
@@ -138,6 +147,7 @@ typedef struct PgbBackendSlot
 	/* why the worker is about to signal this backend (shown to its client) */
 	TimestampTz shed_at;
 	char		shed_reason[PGB_REASON_LEN];
+	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
 } PgbBackendSlot;
 
 typedef struct PgbShared

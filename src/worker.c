@@ -268,6 +268,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	PgbTick		tick;
 	MemoryContext tick_context;
 	char	   *classes_seen;
+	uint32		wait_event;
 	TimestampTz last = 0;
 	int			i;
 
@@ -297,13 +298,14 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	ereport(LOG, (errmsg("pg_budget worker started (sampling every %d ms, shedding %s)",
 						 pgb_sample_interval, GetConfigOption("pg_budget.shedding", false, false))));
 
+	wait_event = pgb_wait_event("PgBudgetWorkerMain");
 	for (;;)
 	{
 		TimestampTz now;
 		double		dt_ms;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pgb_sample_interval, PG_WAIT_EXTENSION);
+						 pgb_sample_interval, wait_event);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 

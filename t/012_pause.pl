@@ -1,8 +1,9 @@
 # pg_budget_pause in each mode with sessions of the class open: reject
 # leaves them alone and refuses new logins; cancel also cancels their
 # running queries; terminate also ends them.  Exempt superusers and the
-# caller's own session are never signalled; only superusers and members of
-# pg_budget_admin may pause and resume.
+# caller's own session are never signalled; only superusers and the roles
+# granted EXECUTE may pause and resume, and a caller who is not a superuser
+# signals only the sessions pg_terminate_backend would let it signal.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -35,7 +36,7 @@ CREATE ROLE a LOGIN;
 CREATE ROLE suai LOGIN SUPERUSER;
 CREATE ROLE plain LOGIN;
 CREATE ROLE opr LOGIN;
-GRANT pg_budget_admin TO opr;
+GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO opr;
 ALTER ROLE w SET pg_budget.class = 'web';
 ALTER ROLE a SET pg_budget.class = 'ai';
 ALTER ROLE suai SET pg_budget.class = 'ai';
@@ -227,21 +228,46 @@ like($err, qr/ERROR:  permission denied for function pg_budget_resume/,
 	'a plain role may not resume');
 is(status('ai', qw(paused)), 'paused=false', '... and ai is not paused');
 
-# opr is a member of pg_budget_admin, and of class ai itself: pausing ai in
-# mode terminate ends the other ai session, not its own.
+# opr was granted EXECUTE, and is of class ai itself.  Without
+# pg_signal_backend it may pause ai but not end the sessions of role a
+# (pg_terminate_backend would refuse it too): none signalled, a NOTICE.
 my $opr = session('opr');
 my $a4 = session('a');
 my ($o, $e) = sess_query_err($opr, "SELECT pg_budget_pause('ai', 'terminate')");
-is($e, '', 'a member of pg_budget_admin may pause');
-is($o, '1', "... in mode terminate: one session signalled, not the caller's own");
-ok( wait_ctl("SELECT count(*) FROM pg_stat_activity WHERE pid = $a4->{pid}", '0'),
-	'... the other ai session is gone');
-is(sess_query($opr, "SELECT 'opr alive'"),
-	'opr alive', "... the caller's own session of class ai is untouched");
+is($o, '0', 'the role granted EXECUTE may pause; without pg_signal_backend it signals none');
+like($e,
+	qr/NOTICE:  pg_budget: 1 sessions of class "ai" were not signalled: role "opr" may not signal them/,
+	'... and a NOTICE says how many it could not signal');
+is(sess_query($a4, "SELECT 'a4 alive'"), 'a4 alive', '... the ai session of role a is alive');
 is(status('ai', qw(paused pause_mode)),
 	'paused=true pause_mode=terminate', '... ai is paused');
 ($o, $e) = sess_query_err($opr, "SELECT pg_budget_resume('ai')");
-is($e, '', 'a member of pg_budget_admin may resume');
+is($e, '', 'the role granted EXECUTE may resume');
+
+# with exempt_superusers off, a caller that is not a superuser still never
+# signals a superuser's session, nor does a pause keep superusers out
+ctl("ALTER SYSTEM SET pg_budget.exempt_superusers = off");
+ctl("SELECT pg_reload_conf()");
+ok(wait_ctl("SHOW pg_budget.exempt_superusers", 'off'), 'exempt_superusers is off');
+ctl("GRANT pg_signal_backend TO opr");
+($o, $e) = sess_query_err($opr, "SELECT pg_budget_pause('ai', 'terminate')");
+is($o, '1', "with pg_signal_backend: one session signalled, not the caller's own nor the superuser's");
+like($e,
+	qr/NOTICE:  pg_budget: 1 sessions of class "ai" were not signalled/,
+	'... the superuser session is the one it could not signal');
+ok( wait_ctl("SELECT count(*) FROM pg_stat_activity WHERE pid = $a4->{pid}", '0'),
+	'... the session of role a is gone');
+is(sess_query($opr, "SELECT 'opr alive'"),
+	'opr alive', "... the caller's own session of class ai is untouched");
+is(sess_query($suai, "SELECT 'suai alive'"),
+	'suai alive', '... the superuser session of class ai is untouched');
+($ret, $out, $err) = login('suai', 'SELECT 1');
+is("$ret $out", '0 1', 'a superuser of a paused class still logs in, exempt or not');
+ctl("ALTER SYSTEM RESET pg_budget.exempt_superusers");
+ctl("SELECT pg_reload_conf()");
+ok(wait_ctl("SHOW pg_budget.exempt_superusers", 'on'), 'exempt_superusers is on again');
+($o, $e) = sess_query_err($opr, "SELECT pg_budget_resume('ai')");
+is($e, '', '... and resumes');
 is(status('ai', qw(paused)), 'paused=false', '... ai is no longer paused');
 ai_login_works('resume by opr');
 
@@ -260,6 +286,7 @@ is( ctl(
 		"ai|pause|reject|$su", "ai|resume|$su",
 		"ai|pause|cancel|$su", "ai|resume|$su",
 		"ai|pause|terminate|$su", "ai|resume|$su",
+		"ai|pause|terminate|opr", "ai|resume|opr",
 		"ai|pause|terminate|opr", "ai|resume|opr"),
 	"pg_budget_events: 'pause' and 'resume' rows with mode and role");
 is( ctl(

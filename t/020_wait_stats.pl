@@ -32,7 +32,12 @@ CREATE ROLE w LOGIN;
 CREATE ROLE a LOGIN;
 CREATE ROLE plain LOGIN;
 CREATE ROLE mon LOGIN IN ROLE pg_read_all_stats;
-CREATE ROLE adm LOGIN IN ROLE pg_budget_admin;
+CREATE ROLE adm LOGIN;
+-- what a DBA grants a role to read one view: SELECT on it, EXECUTE on its function
+GRANT SELECT ON pg_budget_wait_stats, pg_budget_lock_stats, pg_budget_history,
+	pg_budget_events TO adm;
+GRANT EXECUTE ON FUNCTION pg_budget_wait_stats(), pg_budget_lock_stats(),
+	pg_budget_history(), pg_budget_events() TO adm;
 ALTER ROLE w SET pg_budget.class = 'web';
 ALTER ROLE a SET pg_budget.class = 'ai';
 CREATE TABLE t (id int PRIMARY KEY, v int);

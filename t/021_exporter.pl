@@ -48,6 +48,11 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $log = "$PostgreSQL::Test::Utils::log_path/021_exporter_prometheus.log";
 my $dsn = sprintf('host=%s port=%d user=prom dbname=postgres sslmode=disable',
 	$node->host, $node->port);
+# The collectors to switch off are named differently across releases
+# (bgwriter in 0.11, stat_bgwriter from 0.15): ask the binary which it has.
+my $help = `$exporter --help 2>&1`;
+my @off = grep { my $c = $_; $help =~ /--collector\.\Q$c\E\s/ }
+  qw(database bgwriter stat_bgwriter);
 my $pid = fork() // die "fork: $!";
 if ($pid == 0)
 {
@@ -56,8 +61,7 @@ if ($pid == 0)
 	open(STDERR, '>&', \*STDOUT) or die "dup: $!";
 	exec($exporter, "--web.listen-address=127.0.0.1:$port",
 		"--extend.query-path=$queries", '--disable-default-metrics',
-		'--disable-settings-metrics', '--no-collector.database',
-		'--no-collector.bgwriter')
+		'--disable-settings-metrics', map { "--no-collector.$_" } @off)
 	  or die "exec $exporter: $!";
 }
 END

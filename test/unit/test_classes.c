@@ -483,7 +483,7 @@ test_budget(void)
 
 	ok(parses("a(reserve=60), b(reserve=60)"), "budget: table with big reservations");
 	is_str(budget_error(97),
-		   "reservations total 120 but only 97 connections are usable (max_connections - superuser_reserved_connections)",
+		   "reservations total 120 but only 97 connections are usable (max_connections less the reserved slots)",
 		   "reservations above usable is an error");
 	is_str(budget_error(120), "", "reservations equal to usable pass");
 
@@ -495,7 +495,7 @@ test_budget(void)
 	is_str(budget_error(10), "", "implicit default class adds no reservation");
 	tab.classes[idx].reserve = 5;
 	is_str(budget_error(14),
-		   "reservations total 15 but only 14 connections are usable (max_connections - superuser_reserved_connections)",
+		   "reservations total 15 but only 14 connections are usable (max_connections less the reserved slots)",
 		   "implicit classes count in the reservation total");
 	tab.classes[idx].reserve = 0;
 	tab.classes[idx].max = 20;

@@ -1,0 +1,113 @@
+# pg_upgrade of a cluster with pg_budget installed, grants to roles that are
+# not superusers and role settings naming classes: --check passes, the real
+# upgrade passes, and afterwards logins are judged by class as before and
+# the grants still work.  The old server is PGB_OLD_PG_CONFIG's (the
+# matrix sets 17 when testing 18); without it, the same version on both
+# sides.  The old server needs pg_budget built and installed for it.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use File::Basename qw(dirname);
+
+my $new_bindir = `pg_config --bindir`;
+chomp $new_bindir;
+my $old_pg_config = $ENV{PGB_OLD_PG_CONFIG} // "$new_bindir/pg_config";
+plan skip_all => "no old server: $old_pg_config not found"
+  unless -x $old_pg_config;
+my $old_bindir = `$old_pg_config --bindir`;
+chomp $old_bindir;
+my $old_lib = `$old_pg_config --pkglibdir`;
+chomp $old_lib;
+plan skip_all => "pg_budget is not installed for the old server ($old_lib)"
+  unless -f "$old_lib/pg_budget.so";
+
+my $conf = q{
+shared_preload_libraries = 'pg_budget'
+max_connections = 30
+pg_budget.shedding = off
+pg_budget.classes = 'web(max=10, priority=100), ai(max=2, priority=10)'
+};
+
+my $old = PostgreSQL::Test::Cluster->new('old',
+	install_path => dirname($old_bindir));
+$old->init;
+$old->append_conf('postgresql.conf', $conf);
+$old->start;
+my $old_version = $old->safe_psql('postgres', 'SHOW server_version_num');
+$old->safe_psql(
+	'postgres', q{
+CREATE EXTENSION pg_budget;
+CREATE ROLE w LOGIN;
+CREATE ROLE a LOGIN;
+CREATE ROLE oncall LOGIN;
+CREATE ROLE mon LOGIN IN ROLE pg_monitor;
+CREATE ROLE reader LOGIN;
+ALTER ROLE w SET pg_budget.class = 'web';
+ALTER ROLE a IN DATABASE postgres SET pg_budget.class = 'ai';
+GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO oncall;
+GRANT SELECT ON pg_budget_events TO reader;
+GRANT EXECUTE ON FUNCTION pg_budget_events() TO reader;
+});
+is($old->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'a' ]),
+	'ai', 'old server: a logs in under class ai');
+$old->stop;
+
+my $new = PostgreSQL::Test::Cluster->new('new');
+# 18's initdb turns data checksums on by default; pg_upgrade needs both
+# sides alike
+$new->init(extra => ($new->pg_version >= 18 && $old_version < 180000)
+	? [ '--no-data-checksums' ] : []);
+$new->append_conf('postgresql.conf', $conf);
+my $new_version = $new->pg_version;
+note("pg_upgrade from $old_version ($old_bindir) to $new_version ($new_bindir)");
+
+# pg_upgrade writes its reports into the current directory (before 15) or
+# the new data directory: run it from a scratch directory of the test's
+my $scratch = PostgreSQL::Test::Utils::tempdir;
+chdir $scratch or die "chdir $scratch: $!";
+my @upgrade = (
+	"$new_bindir/pg_upgrade", '--no-sync',
+	'-b', $old_bindir, '-B', $new_bindir,
+	'-d', $old->data_dir, '-D', $new->data_dir,
+	'-s', $new->host, '-p', $old->port, '-P', $new->port);
+command_ok([ @upgrade, '--check' ], 'pg_upgrade --check passes');
+command_ok(\@upgrade, 'pg_upgrade passes');
+
+$new->start;
+is($new->safe_psql('postgres',
+		"SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
+	'0.2.0', 'new server: pg_budget is installed');
+is($new->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'w' ]),
+	'web', 'new server: w logs in under class web (ALTER ROLE SET)');
+is($new->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'a' ]),
+	'ai', 'new server: a logs in under class ai (ALTER ROLE IN DATABASE SET)');
+
+# logins are judged by class: two ai sessions fill ai's cap
+my @held = map { $new->background_psql('postgres', extra_params => [ '-U', 'a' ]) } 1 .. 2;
+my ($ret, $out, $err) = $new->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'a' ]);
+like($err, qr/FATAL:  pg_budget: class "ai" is at its cap of 2 connections/,
+	'new server: a third ai login is refused at the cap');
+$_->quit for @held;
+
+# the grants came along
+($ret, $out, $err) = $new->psql('postgres',
+	"SELECT pg_budget_pause('ai'); SELECT pg_budget_resume('ai')",
+	extra_params => [ '-U', 'oncall' ]);
+is("$ret $err", '0 ', 'new server: oncall may still pause and resume');
+($ret, $out, $err) = $new->psql('postgres',
+	"SELECT count(*) > 0 FROM pg_budget_events WHERE action = 'pause'",
+	extra_params => [ '-U', 'reader' ]);
+is("$ret $out $err", '0 t ', 'new server: reader may still read pg_budget_events');
+($ret, $out, $err) = $new->psql('postgres',
+	'SELECT count(*) >= 0 FROM pg_budget_wait_stats',
+	extra_params => [ '-U', 'mon' ]);
+is("$ret $out $err", '0 t ', 'new server: a pg_monitor member reads pg_budget_wait_stats');
+($ret, $out, $err) = $new->psql('postgres', "SELECT pg_budget_pause('ai')",
+	extra_params => [ '-U', 'reader' ]);
+like($err, qr/permission denied for function pg_budget_pause/,
+	'new server: a role without the grant still may not pause');
+
+$new->stop;
+done_testing();
