@@ -51,8 +51,10 @@ pgb_build_install_old() {
 	echo "== building pg_budget for the old server ($("$PGB_OLD_PG_CONFIG" --version))"
 	dir=$(mktemp -d /tmp/pg_budget-old.XXXXXX)
 	rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$PGB_TOP"/ "$dir"/
-	make -s -C "$dir" PG_CONFIG="$PGB_OLD_PG_CONFIG" COPT='-Wall -Wextra -Werror' &&
-		make -s -C "$dir" PG_CONFIG="$PGB_OLD_PG_CONFIG" install
+	# no JIT bitcode: the old server's headers come from another release,
+	# whose llvm-lto does not read this release's clang output
+	make -s -C "$dir" PG_CONFIG="$PGB_OLD_PG_CONFIG" with_llvm=no COPT='-Wall -Wextra -Werror' &&
+		make -s -C "$dir" PG_CONFIG="$PGB_OLD_PG_CONFIG" with_llvm=no install
 	local rc=$?
 	rm -rf "$dir"
 	return $rc

@@ -4,8 +4,8 @@
 # over seconds since the first row.  Needs psql and gnuplot (Debian:
 # gnuplot-nox).  Connection options go to psql as they are; the libpq
 # environment (PGHOST, PGPORT, PGDATABASE, PGUSER ...) works too.  The
-# role needs to read pg_budget_history (pg_read_all_stats, pg_monitor or
-# pg_budget_admin).
+# role needs to read pg_budget_history (pg_read_all_stats, pg_monitor, or
+# SELECT and EXECUTE granted on it).
 #
 #   scripts/plot-history.sh -o out.png [-a] [psql connection args]
 #     -a   also plot the pseudo-classes: "(system)", "(autovacuum)", ...
