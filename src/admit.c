@@ -84,16 +84,29 @@ pgb_retry_after_ms(PgbVerdict verdict, int base_ms, double rate,
 	if (rnd >= 1)
 		rnd = 0.999999;
 
+	if (base_ms < 0)
+		base_ms = 0;
+	if (base_ms > PGB_RETRY_MAX_MS)
+		base_ms = PGB_RETRY_MAX_MS;
+
 	if (verdict == PGB_REJECT_RATE && rate > 0)
 	{
-		/* the time to the next token, then up to half a base more */
+		/*
+		 * The time to the next token, then up to half a base more; a rate
+		 * of a token a day or slower would overflow an int of ms, so the
+		 * hint says at most PGB_RETRY_MAX_MS.  NaN fails every comparison:
+		 * it gets the bound too.
+		 */
 		double		wait_ms = ceil((1.0 - tokens) * 1000.0 / rate);
 
-		if (wait_ms < 1)
-			wait_ms = 1;
-		return (int) wait_ms + (int) (rnd * base_ms / 2.0);
+		if (!(wait_ms >= 1))
+			wait_ms = wait_ms < 1 ? 1 : PGB_RETRY_MAX_MS;
+		wait_ms += floor(rnd * base_ms / 2.0);
+		if (wait_ms > PGB_RETRY_MAX_MS)
+			wait_ms = PGB_RETRY_MAX_MS;
+		return (int) wait_ms;
 	}
-	return (int) (base_ms * (0.5 + rnd));
+	return (int) Min((double) PGB_RETRY_MAX_MS, base_ms * (0.5 + rnd));
 }
 
 const char *

@@ -63,6 +63,9 @@ extern double pgb_bucket_refill(double tokens, double rate, int burst,
  * has a token for rate refusals, base_ms otherwise, spread by +-50% with
  * rnd in [0,1) so that refused clients do not come back in step.
  */
+/* The longest retry-after hint: one day. */
+#define PGB_RETRY_MAX_MS	(24 * 3600 * 1000)
+
 extern int	pgb_retry_after_ms(PgbVerdict verdict, int base_ms, double rate,
 							   double tokens, double rnd);
 

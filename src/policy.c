@@ -13,12 +13,22 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool
 name_in(const char *name, const char *const *list)
 {
 	for (; *list; list++)
 		if (strcmp(name, *list) == 0)
+			return true;
+	return false;
+}
+
+static bool
+name_in_nocase(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcasecmp(name, *list) == 0)
 			return true;
 	return false;
 }
@@ -33,8 +43,9 @@ pgb_wait_category(const char *type, const char *name)
 		return PGB_WAIT_RUNNING;
 	if (strcmp(type, "LWLock") == 0)
 		return name_in(name, wal_lwlocks) ? PGB_WAIT_WAL : PGB_WAIT_OTHER;
+	/* IO names are spelt WALSync before 17 and WalSync from 17 on */
 	if (strcmp(type, "IO") == 0)
-		return (name_in(name, wal_io) || strncmp(name, "WALInit", 7) == 0) ?
+		return (name_in_nocase(name, wal_io) || strncasecmp(name, "WALInit", 7) == 0) ?
 			PGB_WAIT_WAL : PGB_WAIT_OTHER;
 	if (strcmp(type, "IPC") == 0)
 		return strcmp(name, "SyncRep") == 0 ? PGB_WAIT_WAL : PGB_WAIT_OTHER;
@@ -74,6 +85,12 @@ pgb_ema_alpha(double dt_ms, double tau_ms)
 	if (dt_ms <= 0)
 		return 0.0;
 	return 1.0 - exp(-dt_ms / tau_ms);
+}
+
+double
+pgb_connection_calm_line(double saturation_threshold)
+{
+	return Max(saturation_threshold - 0.1, saturation_threshold / 2);
 }
 
 double

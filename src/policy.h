@@ -38,6 +38,13 @@ extern double pgb_ema(double avg, double sample, double dt_ms, double tau_ms);
 /* The weight a new sample gets after dt_ms: pgb_ema's step, for loops. */
 extern double pgb_ema_alpha(double dt_ms, double tau_ms);
 
+/*
+ * The share of usable connections below which connections count as calm:
+ * 0.1 below the saturation threshold, but never below half of it, so that
+ * calm stays reachable at the smallest threshold allowed.
+ */
+extern double pgb_connection_calm_line(double saturation_threshold);
+
 /* Session states as the worker sees them. */
 typedef enum PgbSessionState
 {

@@ -130,7 +130,7 @@ judge_pressure(PgbTick *tick, double dt_ms, const int *connected, int nclasses,
 		bits |= PGB_PRESSURE_LOCK;
 
 	*calm = bits == 0 && inverted_share < pgb_lock_pressure_threshold / 2 &&
-		total < (pgb_saturation_threshold - 0.1) * usable &&
+		total < pgb_connection_calm_line(pgb_saturation_threshold) * usable &&
 		wal_share < pgb_wal_pressure_threshold / 2;
 	return bits;
 }

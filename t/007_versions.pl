@@ -39,10 +39,12 @@ ok( $node->poll_query_until(
 SKIP:
 {
 	skip 'pg_wait_events is new in 17', 2 if $version < 170000;
+	# 17 renamed the IO events (WALSync became WalSync); the LWLocks kept
+	# their names
 	my @known = (
-		'LWLock WALWrite', 'LWLock WALInsert', 'IO WALWrite', 'IO WALSync',
-		'IO WALInitSync', 'IO WALInitWrite', 'IPC SyncRep', 'Client ClientRead');
-	push @known, 'LWLock WALBufMapping' if $version < 180000;
+		'LWLock WALWrite', 'LWLock WALInsert', 'LWLock WALBufMapping',
+		'IO WalWrite', 'IO WalSync', 'IO WalInitSync', 'IO WalInitWrite',
+		'IPC SyncRep', 'Client ClientRead');
 	my $missing = $node->safe_psql(
 		'postgres',
 		sprintf(q{SELECT string_agg(k, ', ') FROM unnest(ARRAY[%s]) k

@@ -8,6 +8,8 @@
  */
 // SOURCES: src/admit.c src/classes.c
 #include "admit.h"
+#include <math.h>
+
 #include "unit.h"
 
 static PgbClassTable table;
@@ -177,6 +179,17 @@ test_retry(void)
 	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 2, 0.5, 0.0), 250, "rate: time to the next token");
 	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 2, 0.5, 0.5), 500, "rate: plus up to half a base of jitter");
 	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 1000000, 0.9999999, 0.0), 1, "rate: at least 1 ms");
+	/* a rate the parser accepts (1e-9/min) once overflowed the int */
+	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 1e-9 / 60, 0.0, 0.5), PGB_RETRY_MAX_MS,
+		   "rate: the slowest rate is clamped to a day, not negative");
+	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 4.6e-7, 0.0, 0.999999), PGB_RETRY_MAX_MS,
+		   "rate: just past the old overflow, clamped");
+	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 1.0 / 86400, 0.0, 0.0), PGB_RETRY_MAX_MS,
+		   "rate: a token a day is a day");
+	is_int(pgb_retry_after_ms(PGB_REJECT_RATE, 1000, 0.5, NAN, 0.0), PGB_RETRY_MAX_MS,
+		   "rate: NaN tokens give the bound, not garbage");
+	is_int(pgb_retry_after_ms(PGB_REJECT_CAP, 2000000000, 0, 0, 0.999999), PGB_RETRY_MAX_MS,
+		   "cap: a huge base is clamped to a day");
 	is_str(pgb_verdict_name(PGB_REJECT_RESERVE), "reserve", "verdict names");
 	is_str(pgb_verdict_name(PGB_ADMIT), "admitted", "admitted name");
 }

@@ -24,6 +24,13 @@ test_wait_category(void)
 	is_int(pgb_wait_category("IO", "WALInitSync"), PGB_WAIT_WAL, "IO WALInitSync is WAL");
 	is_int(pgb_wait_category("IO", "WALInitWrite"), PGB_WAIT_WAL, "IO WALInitWrite is WAL");
 	is_int(pgb_wait_category("IO", "WALRead"), PGB_WAIT_OTHER, "IO WALRead is not a flush wait");
+	/* 17 renamed the IO events */
+	is_int(pgb_wait_category("IO", "WalWrite"), PGB_WAIT_WAL, "IO WalWrite (17+) is WAL");
+	is_int(pgb_wait_category("IO", "WalSync"), PGB_WAIT_WAL, "IO WalSync (17+) is WAL");
+	is_int(pgb_wait_category("IO", "WalInitSync"), PGB_WAIT_WAL, "IO WalInitSync (17+) is WAL");
+	is_int(pgb_wait_category("IO", "WalInitWrite"), PGB_WAIT_WAL, "IO WalInitWrite (17+) is WAL");
+	is_int(pgb_wait_category("IO", "WalRead"), PGB_WAIT_OTHER, "IO WalRead (17+) is not a flush wait");
+	is_int(pgb_wait_category("IO", "WalSyncMethodAssign"), PGB_WAIT_OTHER, "IO WalSyncMethodAssign is not a flush wait");
 	is_int(pgb_wait_category("IO", "DataFileRead"), PGB_WAIT_OTHER, "data file reads are other");
 	is_int(pgb_wait_category("IPC", "SyncRep"), PGB_WAIT_WAL, "IPC SyncRep is WAL");
 	is_int(pgb_wait_category("IPC", "ProcArrayGroupUpdate"), PGB_WAIT_OTHER, "other IPC is other");
@@ -66,6 +73,16 @@ victim(int pid, PgbSessionState state, int64 since, bool cancelled)
 	v.state_since_ms = since;
 	v.cancelled = cancelled;
 	return v;
+}
+
+static void
+test_calm_line(void)
+{
+	is_double(pgb_connection_calm_line(0.9), 0.8, 1e-12, "calm line: 0.1 below the default threshold");
+	is_double(pgb_connection_calm_line(0.1), 0.05, 1e-12,
+			  "calm line: half the smallest threshold, not 0 (calm was never reached)");
+	is_double(pgb_connection_calm_line(1.0), 0.9, 1e-12, "calm line: at threshold 1");
+	ok(1 < pgb_connection_calm_line(0.1) * 97, "calm line: one session left is calm at threshold 0.1");
 }
 
 static void
@@ -195,6 +212,7 @@ main(void)
 {
 	test_wait_category();
 	test_ema();
+	test_calm_line();
 	test_victims();
 	test_aimd();
 	test_class_to_decrease();
