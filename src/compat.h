@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "funcapi.h"
+#include "portability/instr_time.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "storage/proc.h"
@@ -40,6 +41,20 @@ pgb_random_unit(void)
 #else
 	return (double) random() / ((double) MAX_RANDOM_VALUE + 1.0);
 #endif
+}
+
+/*
+ * Milliseconds on the monotonic clock: every interval the worker measures
+ * (AIMD steps, shed rounds, re-examination, moving averages), so that a
+ * step of the wall clock neither freezes nor hurries them.
+ */
+static inline int64
+pgb_monotonic_ms(void)
+{
+	instr_time	t;
+
+	INSTR_TIME_SET_CURRENT(t);
+	return (int64) (INSTR_TIME_GET_DOUBLE(t) * 1000.0);
 }
 
 /* Index of a PGPROC in ProcGlobal->allProcs. */

@@ -168,8 +168,9 @@ worker_tick(PgbTick *tick, double dt_ms)
 	int			victim_class;
 	int			i;
 
+	/* now: wall clock, for timestamps; now_ms: monotonic, for intervals */
 	tick->now = GetCurrentTimestamp();
-	tick->now_ms = tick->now / 1000;
+	tick->now_ms = pgb_monotonic_ms();
 
 	pgb_sample(tick);
 	pgb_publish_sample(tick, dt_ms);
@@ -269,7 +270,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	MemoryContext tick_context;
 	char	   *classes_seen;
 	uint32		wait_event;
-	TimestampTz last = 0;
+	int64		last = 0;
 	int			i;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -301,7 +302,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	wait_event = pgb_wait_event("PgBudgetWorkerMain");
 	for (;;)
 	{
-		TimestampTz now;
+		int64		now;
 		double		dt_ms;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -325,8 +326,8 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 			}
 		}
 
-		now = GetCurrentTimestamp();
-		dt_ms = last == 0 ? pgb_sample_interval : (now - last) / 1000.0;
+		now = pgb_monotonic_ms();
+		dt_ms = last == 0 ? pgb_sample_interval : (double) (now - last);
 		last = now;
 
 		MemoryContextReset(tick_context);

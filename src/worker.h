@@ -39,8 +39,8 @@ typedef struct PgbProcTrack
 /* What one tick saw, in the worker's memory until it is published. */
 typedef struct PgbTick
 {
-	int64		now_ms;
-	TimestampTz now;
+	int64		now_ms;			/* monotonic clock: every interval and *_ms */
+	TimestampTz now;			/* wall clock: timestamps, lock waitStart */
 	int			nprocs;
 	PgbProcTrack *procs;		/* nprocs entries, indexed by procno */
 	PgbGroupStats groups[PGB_NUM_GROUPS];	/* counts of this tick */
