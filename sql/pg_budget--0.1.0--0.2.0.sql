@@ -28,7 +28,7 @@ BEGIN
 	  JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
 	 WHERE r.rolname = 'pg_budget_admin';
 	IF members > 0 THEN
-		RAISE NOTICE 'pg_budget: role "pg_budget_admin" is kept: it has % members', members
+		RAISE WARNING 'pg_budget: role "pg_budget_admin" is kept: it has % members', members
 			USING HINT = 'Grant EXECUTE on pg_budget_pause, pg_budget_resume and pg_budget_reset to those roles, then DROP ROLE pg_budget_admin: pg_dumpall and pg_upgrade can not carry a role whose name starts with "pg_".';
 		RETURN;
 	END IF;
@@ -36,7 +36,7 @@ BEGIN
 		DROP ROLE pg_budget_admin;
 	EXCEPTION WHEN dependent_objects_still_exist THEN
 		-- grants in another database that still has pg_budget 0.1.0
-		RAISE NOTICE 'pg_budget: role "pg_budget_admin" is kept: %', SQLERRM
+		RAISE WARNING 'pg_budget: role "pg_budget_admin" is kept: %', SQLERRM
 			USING HINT = 'Run ALTER EXTENSION pg_budget UPDATE in every database that has pg_budget, then DROP ROLE pg_budget_admin.';
 	END;
 END

@@ -152,7 +152,8 @@ $m = scrape_until(
 	sub {
 		($_[0]->{ status_key('connected', 'web') } // '') eq '2'
 		  && ($_[0]->{ status_key('connected', 'ai') } // '') eq '1'
-		  && ($_[0]->{ status_key('idle', 'web') } // '') eq '2';
+		  && ($_[0]->{ status_key('idle', 'web') } // '') eq '2'
+		  && ($_[0]->{ status_key('idle', 'ai') } // '') eq '1';
 	});
 is($m->{ status_key('connected', 'web') }, '2',
 	'pg_budget_status_connected{class="web"} is 2');

@@ -141,8 +141,8 @@ is($src->safe_psql('postgres',
 $src->safe_psql('postgres', 'GRANT pg_budget_admin TO pager');
 ($ret, $out, $err) = $src->psql('old1', 'ALTER EXTENSION pg_budget UPDATE');
 is($ret, 0, 'ALTER EXTENSION pg_budget UPDATE from 0.1.0');
-like($err, qr/NOTICE:  pg_budget: role "pg_budget_admin" is kept: it has 1 members/,
-	'... keeps pg_budget_admin, which has a member, with a NOTICE');
+like($err, qr/WARNING:  pg_budget: role "pg_budget_admin" is kept: it has 1 members/,
+	'... keeps pg_budget_admin, which has a member, with a WARNING');
 is($src->safe_psql('old1', "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
 	'0.2.0', '... the extension is at 0.2.0');
 is($src->safe_psql('old1',

@@ -13,7 +13,7 @@ use File::Basename qw(dirname);
 
 my $new_bindir = `pg_config --bindir`;
 chomp $new_bindir;
-my $old_pg_config = $ENV{PGB_OLD_PG_CONFIG} // "$new_bindir/pg_config";
+my $old_pg_config = $ENV{PGB_OLD_PG_CONFIG} || "$new_bindir/pg_config";
 plan skip_all => "no old server: $old_pg_config not found"
   unless -x $old_pg_config;
 my $old_bindir = `$old_pg_config --bindir`;
