@@ -279,12 +279,6 @@ admit_login(void)
 		entry->rejected[refusal.verdict - 1]++;
 		refusal.connected = connected[self];
 		refusal.tokens = in.tokens;
-		snprintf(reason, sizeof(reason), "%s: %d connections, cap %d, %d of %d usable slots free, %d held in reserve",
-				 pgb_verdict_name(refusal.verdict), refusal.connected,
-				 refusal.detail.cap, refusal.detail.free_slots,
-				 in.usable, refusal.detail.held);
-		pgb_event_locked(table->classes[self].name, MyProcPid, rolename,
-						 "reject", pgb_verdict_name(refusal.verdict), reason);
 	}
 
 	LWLockRelease(pgb_shared->lock);
@@ -292,7 +286,16 @@ admit_login(void)
 	record_admission_time(start);
 
 	if (refusal.verdict != PGB_ADMIT)
+	{
+		/* recorded after the main lock is released (state.h) */
+		snprintf(reason, sizeof(reason), "%s: %d connections, cap %d, %d of %d usable slots free, %d held in reserve",
+				 pgb_verdict_name(refusal.verdict), refusal.connected,
+				 refusal.detail.cap, refusal.detail.free_slots,
+				 in.usable, refusal.detail.held);
+		pgb_event(table->classes[self].name, MyProcPid, rolename,
+				  "reject", pgb_verdict_name(refusal.verdict), reason);
 		report_refusal(table, self, &refusal);
+	}
 
 	/* SHOW pg_budget.class tells the class the session was admitted under */
 	SetConfigOption("pg_budget.class", table->classes[self].name,

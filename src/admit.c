@@ -22,11 +22,12 @@ pgb_admit_decide(const PgbAdmitInput *in, PgbAdmitDetail *detail)
 	detail->held = 0;
 	detail->nblockers = 0;
 	detail->free_slots = Max(in->usable - in->total_connected, 0);
+	/* set before any verdict: a paused refusal reports it too */
+	detail->cap = self->max;
 
 	if (in->paused)
 		return PGB_REJECT_PAUSED;
 
-	detail->cap = self->max;
 	if (in->limit != PGB_UNLIMITED &&
 		(self->max == PGB_UNLIMITED || in->limit < self->max))
 		detail->cap = in->limit;

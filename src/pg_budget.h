@@ -63,9 +63,7 @@ extern bool pgb_admitted;
 extern void pgb_admission_init(void);
 
 /* events.c */
-extern void pgb_event_locked(const char *class, int pid, const char *role,
-							 const char *action, const char *signal,
-							 const char *reason);
+/* never with the main lock held (state.h) */
 extern void pgb_event(const char *class, int pid, const char *role,
 					  const char *action, const char *signal,
 					  const char *reason);

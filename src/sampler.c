@@ -333,6 +333,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 void
 pgb_history_tick(PgbTick *tick, int nclasses)
 {
+	static PgbHistoryFrame frame;
 	PgbHistoryFrame *f;
 	bool		configured[PGB_MAX_SHARED_CLASSES];
 	int			i;
@@ -363,8 +364,9 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 	if (tick->now_ms - second_start_ms < 1000 || second_ticks == 0)
 		return;
 
-	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-	f = &pgb_history->frames[pgb_history->next];
+	/* built in local memory under the main lock, shared ... */
+	f = &frame;
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	f->at = tick->now;
 	f->nrows = 0;
 	for (i = 0; i < PGB_NUM_GROUPS; i++)
@@ -410,10 +412,14 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 			r->limit = pgb_shared->classes[i].effective_max;
 		}
 	}
-	pgb_history->next = (pgb_history->next + 1) % pgb_history->size;
-	if (pgb_history->count < pgb_history->size)
-		pgb_history->count++;
 	LWLockRelease(pgb_shared->lock);
+
+	/* ... then copied into the ring under rings_lock alone (state.h) */
+	LWLockAcquire(pgb_shared->rings_lock, LW_EXCLUSIVE);
+	memcpy(&pgb_history->frames[pgb_history->written % pgb_history->size],
+		   f, offsetof(PgbHistoryFrame, rows) + f->nrows * sizeof(PgbHistoryRow));
+	pgb_history->written++;
+	LWLockRelease(pgb_shared->rings_lock);
 
 	memset(second_sum, 0, sizeof(second_sum));
 	second_ticks = 0;

@@ -142,10 +142,6 @@ pgb_signal_backend(int procno, int pid, int expected_class, int action,
 		else
 			pg_atomic_write_u32(&slot->shed_pending, 0);
 	}
-	if (sent == 0)
-		pgb_event_locked(class, pid, role,
-						 dry_run ? (action == PGB_ACTION_CANCEL ? "would cancel" : "would terminate") : verb,
-						 signal, reason);
 	LWLockRelease(pgb_shared->lock);
 
 	if (sent != 0)
@@ -155,6 +151,9 @@ pgb_signal_backend(int procno, int pid, int expected_class, int action,
 				(errmsg("pg_budget: could not send signal to process %d: %m", pid)));
 		return false;
 	}
+	pgb_event(class, pid, role,
+			  dry_run ? (action == PGB_ACTION_CANCEL ? "would cancel" : "would terminate") : verb,
+			  signal, reason);
 	ereport(LOG,
 			(errmsg("pg_budget: %s%s pid %d of class \"%s\" (role \"%s\"), signal %s: %s",
 					dry_run ? "dry run: would " : "",

@@ -64,7 +64,7 @@ pgb_shmem_request(void)
 	RequestAddinShmemSpace(pgb_shmem_size());
 	RequestAddinShmemSpace(pgb_history_size());
 	RequestAddinShmemSpace(pgb_events_size());
-	RequestNamedLWLockTranche("pg_budget", 1);
+	RequestNamedLWLockTranche("pg_budget", 2);
 }
 
 static void
@@ -81,7 +81,8 @@ pgb_shmem_startup(void)
 	if (!found)
 	{
 		memset(pgb_shared, 0, pgb_shmem_size());
-		pgb_shared->lock = &(GetNamedLWLockTranche("pg_budget"))->lock;
+		pgb_shared->lock = &(GetNamedLWLockTranche("pg_budget"))[0].lock;
+		pgb_shared->rings_lock = &(GetNamedLWLockTranche("pg_budget"))[1].lock;
 		pgb_shared->nslots = pgb_num_slots();
 		pgb_shared->reset_at = GetCurrentTimestamp();
 		for (i = 0; i < PGB_HIST_BUCKETS; i++)

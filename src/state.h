@@ -34,7 +34,13 @@
  * - The worker publishes each tick's sample (groups[], wait and lock
  *	 statistics, history) under one exclusive acquisition, after computing
  *	 it in local memory, so the lock is held for microseconds.
- * - The events and history rings are written under the exclusive lock.
+ * - The events and history rings have a lock of their own (rings_lock),
+ *	 so that a view reading them never holds up a login or an exit, which
+ *	 take the main lock.  Writers take rings_lock exclusive for one entry
+ *	 and never while holding the main lock (so a reader can not stall a
+ *	 main-lock holder either); readers take it shared for a bounded piece
+ *	 (PGB_RING_PIECE entries), release it between pieces, and skip what
+ *	 was overwritten meanwhile, by the entries' sequence numbers.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
  * every count starts again from zero together with the sessions.
@@ -150,9 +156,13 @@ typedef struct PgbBackendSlot
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
 } PgbBackendSlot;
 
+/* Ring entries a reader copies per hold of rings_lock. */
+#define PGB_RING_PIECE			64
+
 typedef struct PgbShared
 {
 	LWLock	   *lock;
+	LWLock	   *rings_lock;		/* the events and history rings */
 	uint32		generation;		/* bumped when an entry is named or freed */
 	int			total_connected;	/* sum of classes[].connected */
 	TimestampTz reset_at;
@@ -192,8 +202,8 @@ typedef struct PgbHistoryFrame
 typedef struct PgbHistory
 {
 	int			size;			/* frames */
-	int			next;			/* frame written next */
-	int			count;			/* frames written, at most size */
+	uint64		written;		/* frames written since start; the next
+								 * goes to frames[written % size] */
 	PgbHistoryFrame frames[FLEXIBLE_ARRAY_MEMBER];
 } PgbHistory;
 

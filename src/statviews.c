@@ -128,8 +128,10 @@ pg_budget_history(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgbHistoryFrame *frames;
 	GroupName  *names;
+	uint64		size = (uint64) pgb_history->size;
+	uint64		end;
+	uint64		seq;
 	int			count;
-	int			first;
 	int			f;
 
 	pgb_require_shmem();
@@ -138,12 +140,39 @@ pg_budget_history(PG_FUNCTION_ARGS)
 	names = palloc(sizeof(GroupName) * PGB_NUM_GROUPS);
 
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
-	count = pgb_history->count;
-	first = (pgb_history->next - count + pgb_history->size) % pgb_history->size;
-	for (f = 0; f < count; f++)
-		frames[f] = pgb_history->frames[(first + f) % pgb_history->size];
 	copy_group_names(names);
 	LWLockRelease(pgb_shared->lock);
+
+	/*
+	 * A piece at a time under rings_lock (state.h), skipping frames the
+	 * worker overwrote meanwhile: a reader never holds up a login.
+	 */
+	LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
+	end = pgb_history->written;
+	LWLockRelease(pgb_shared->rings_lock);
+	seq = end > size ? end - size : 0;
+	count = 0;
+	while (seq < end)
+	{
+		uint64		written;
+		uint64		stop;
+
+		LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
+		written = pgb_history->written;
+		if (written > size && seq < written - size)
+			seq = written - size;
+		stop = Min(end, seq + PGB_RING_PIECE);
+		for (; seq < stop; seq++)
+		{
+			const PgbHistoryFrame *src = &pgb_history->frames[seq % size];
+
+			memcpy(&frames[count], src,
+				   offsetof(PgbHistoryFrame, rows) + src->nrows * sizeof(PgbHistoryRow));
+			count++;
+		}
+		LWLockRelease(pgb_shared->rings_lock);
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	for (f = 0; f < count; f++)
 	{

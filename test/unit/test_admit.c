@@ -144,7 +144,9 @@ test_order_and_pause(void)
 
 	setup("ai(max=2, rate=1/s), web(reserve=5)");
 	connected[0] = 2;
+	memset(&d, 0x7f, sizeof(d));
 	is_int(judge(0, 10, true, 0, &d), PGB_REJECT_PAUSED, "paused wins over cap and rate");
+	is_int(d.cap, 2, "a paused verdict still reports the cap (it was left unset)");
 	is_int(judge(0, 10, false, 0, &d), PGB_REJECT_CAP, "cap comes before rate");
 	connected[0] = 1;
 	is_int(judge(0, 10, false, 0, &d), PGB_REJECT_RATE, "empty bucket refuses");
