@@ -265,6 +265,7 @@ admit_login(void)
 			slot->class_idx = map[self];
 			slot->roleid = GetSessionUserId();
 			slot->superuser = is_superuser;
+			slot->walsender = am_walsender;
 			slot->admitted_at = GetCurrentTimestamp();
 			strlcpy(slot->rolename, rolename, NAMEDATALEN);
 			slot->shed_at = 0;
@@ -323,8 +324,14 @@ client_auth_hook(Port *port, int status)
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
 
-	/* replication connections are never judged */
-	if (status != STATUS_OK || am_walsender || pgb_shared == NULL)
+	/*
+	 * Physical replication (standbys, pg_basebackup) is never judged.  A
+	 * replication=database connection runs SQL as well as logical
+	 * decoding: it is judged, counted and paused like any login, but the
+	 * worker never sheds it (state.h: slot->walsender).
+	 */
+	if (status != STATUS_OK || (am_walsender && !am_db_walsender) ||
+		pgb_shared == NULL)
 		return;
 
 	if (!callbacks_registered)

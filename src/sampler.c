@@ -115,6 +115,7 @@ pgb_sample(PgbTick *tick)
 		bool		judged;
 		int			class_idx = 0;
 		bool		superuser = false;
+		bool		walsender = false;
 
 		if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
 		{
@@ -142,6 +143,7 @@ pgb_sample(PgbTick *tick)
 			pg_read_barrier();
 			class_idx = slot->class_idx;
 			superuser = slot->superuser;
+			walsender = slot->walsender;
 			pg_read_barrier();
 			judged = slot->pid == pid;
 		}
@@ -149,7 +151,8 @@ pgb_sample(PgbTick *tick)
 		{
 			t->group = class_idx;
 			t->judged = true;
-			t->exempt = superuser && pgb_exempt_superusers;
+			/* the worker never sheds a walsender (DESIGN: never shed) */
+			t->exempt = (superuser && pgb_exempt_superusers) || walsender;
 		}
 		else
 		{

@@ -148,6 +148,8 @@ typedef struct PgbBackendSlot
 	int			class_idx;		/* index into classes[] */
 	Oid			roleid;
 	bool		superuser;
+	bool		walsender;		/* replication=database: never shed by the
+								 * worker, ended by pause terminate */
 	TimestampTz admitted_at;
 	char		rolename[NAMEDATALEN];
 	/* why the worker is about to signal this backend (shown to its client) */

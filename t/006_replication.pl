@@ -1,6 +1,9 @@
-# Replication connections are never judged nor counted: every login that
-# is judged falls in class "nobody" (max=0), yet a REPLICATION role takes
-# base backups, streams to a standby and decodes changes.
+# Physical replication is never judged nor counted: every login that is
+# judged falls in class "nobody" (max=0), yet a REPLICATION role takes base
+# backups and streams to a standby.  A replication=database connection runs
+# SQL as well as logical decoding: it is judged like any login (refused in
+# nobody; counted, capped and paused in its class), and decodes when its
+# class has room.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -13,7 +16,7 @@ $primary->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'pg_budget'
 log_error_verbosity = verbose
-pg_budget.classes = 'nobody(max=0), admin(max=3)'
+pg_budget.classes = 'nobody(max=0), admin(max=3), logi(max=1, shed=terminate)'
 });
 $primary->start;
 
@@ -24,6 +27,8 @@ $primary->safe_psql(
 	'postgres', qq{
 CREATE EXTENSION pg_budget;
 CREATE ROLE repl LOGIN REPLICATION;
+CREATE ROLE lrepl LOGIN REPLICATION;
+ALTER ROLE lrepl SET pg_budget.class = 'logi';
 CREATE ROLE u LOGIN;
 ALTER ROLE "$su" SET pg_budget.class = 'admin';
 CREATE TABLE t (i int);
@@ -73,18 +78,65 @@ is($ret, 0, 'physical replication connection (replication=true) admitted')
 like($out, qr/^\d+\|1\|[0-9A-F]+\/[0-9A-F]+\|$/,
 	'IDENTIFY_SYSTEM answers on the physical replication connection');
 
+# A logical replication connection of repl (class nobody) is judged: refused.
+$offset = -s $primary->logfile;
+($ret, $out, $err) = $primary->psql(
+	'postgres', 'IDENTIFY_SYSTEM',
+	connstr => "$base user=repl replication=database",
+	extra_params => ['-w']);
+isnt($ret, 0, 'replication=database of repl (class nobody) is refused');
+like($err,
+	qr/FATAL:  pg_budget: class "nobody" is at its cap of 0 connections/,
+	'... by the cap of nobody');
+
+# lrepl is of class logi (max=1): one logical connection gets in and is
+# counted; a second is refused at the cap.
 ($ret, $out, $err) = $primary->psql(
 	'postgres',
 	'IDENTIFY_SYSTEM; CREATE_REPLICATION_SLOT pgb_logical LOGICAL test_decoding;',
-	connstr => "$base user=repl replication=database",
+	connstr => "$base user=lrepl replication=database",
 	extra_params => ['-w']);
 is($ret, 0,
-	'logical replication connection (replication=database) admitted')
+	'logical replication connection (replication=database) of lrepl admitted')
   or diag $err;
 like($out, qr/^\d+\|1\|[0-9A-F]+\/[0-9A-F]+\|postgres\n/,
 	'IDENTIFY_SYSTEM names the database on the logical connection');
 like($out, qr/^pgb_logical\|/m,
 	'the logical connection created a slot');
+
+my $held = $primary->background_psql('postgres', replication => 'database',
+	extra_params => [ '-U', 'lrepl' ]);
+my $held_pid = $held->query_safe('SELECT pg_backend_pid()');
+is($held->query_safe('SHOW pg_budget.class'), 'logi',
+	'the logical connection was admitted under class logi');
+is( $primary->safe_psql('postgres',
+		"SELECT connected FROM pg_budget_status WHERE class = 'logi'"),
+	'1', '... and is counted in it');
+($ret, $out, $err) = $primary->psql(
+	'postgres', 'IDENTIFY_SYSTEM',
+	connstr => "$base user=lrepl replication=database",
+	extra_params => ['-w']);
+like($err,
+	qr/FATAL:  pg_budget: class "logi" is at its cap of 1 connections/,
+	'a second replication=database connection of lrepl is refused at the cap');
+
+# pause terminate ends it
+is( $primary->safe_psql('postgres', "SELECT pg_budget_pause('logi', 'terminate')"),
+	'1', "pg_budget_pause('logi', 'terminate') signals the logical connection");
+ok( $primary->poll_query_until('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE pid = $held_pid", '0'),
+	'... which is gone');
+eval { $held->quit };
+($ret, $out, $err) = $primary->psql(
+	'postgres', 'IDENTIFY_SYSTEM',
+	connstr => "$base user=lrepl replication=database",
+	extra_params => ['-w']);
+like($err, qr/FATAL:  pg_budget: class "logi" is paused/,
+	'while logi is paused, its logical connections are refused');
+$primary->safe_psql('postgres', "SELECT pg_budget_resume('logi')");
+ok( $primary->poll_query_until('postgres',
+		"SELECT connected FROM pg_budget_status WHERE class = 'logi'", '0'),
+	'logi is empty again');
 
 # A base backup as repl: pg_basebackup opens two walsenders (-X stream).
 $primary->backup('bb', backup_options => [ '-U', 'repl' ]);
@@ -124,22 +176,22 @@ is( $primary->safe_psql(
 # Logical decoding as repl streams the insert.
 my $endpos = $primary->lsn('insert');
 {
-	local $ENV{PGUSER} = 'repl';
+	local $ENV{PGUSER} = 'lrepl';
 	$out = $primary->pg_recvlogical_upto('postgres', 'pgb_logical', $endpos,
 		$PostgreSQL::Test::Utils::timeout_default,
 		'include-xids' => '0', 'skip-empty-xacts' => '1');
 }
 like($out, qr/table public\.t: INSERT: i\[integer\]:100/,
-	'pg_recvlogical as repl decoded the insert');
+	'pg_recvlogical as lrepl (class logi, room for one) decoded the insert');
 
-# None of those connections was judged: nobody admitted none and refused
-# only the two ordinary logins.
+# The physical connections were not judged: nobody admitted none and
+# refused the two ordinary logins and repl's logical one.
 is( $primary->safe_psql(
 		'postgres',
 		"SELECT connected || ' ' || admitted || ' ' || rejected_cap FROM pg_budget_status WHERE class = 'nobody'"
 	),
-	'0 0 2',
-	'class nobody: no session, no admission, two refusals');
+	'0 0 3',
+	'class nobody: no session, no admission, three refusals');
 
 $primary->safe_psql('postgres', "SELECT pg_drop_replication_slot('pgb_logical')");
 $standby->stop;
