@@ -16,15 +16,23 @@ REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_regress \
 TAP_TESTS = 1
 
 EXTRA_CLEAN = tmp_regress results regression.diffs regression.out \
-	test/unit/build
+	test/unit/build test/unit/build-sanitize test/fuzz/build
 
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: unittest
+.PHONY: unittest unittest-sanitize fuzz
 unittest:
 	PG_CONFIG=$(PG_CONFIG) bash test/unit/run.sh
+
+# the same unit tests under AddressSanitizer and UBSan (any report fails)
+unittest-sanitize:
+	SANITIZE=1 PG_CONFIG=$(PG_CONFIG) bash test/unit/run.sh
+
+# libFuzzer on the class-table parser and the admission arithmetic
+fuzz:
+	PG_CONFIG=$(PG_CONFIG) bash test/fuzz/run.sh
 
 # PGXS does not track header dependencies: every object depends on every
 # header, so that a change to a shared struct rebuilds all its users.

@@ -123,7 +123,9 @@ run_version() {
 		local old=""
 		# 18's chroot carries 17 too: the cross-version pg_upgrade test
 		[ "$ver" = 18 ] && old=/usr/lib/postgresql/17/bin/pg_config
+		# the fuzzer tests pure C: a short run shows it builds there too
 		in_chroot "$dir" env PGB_PG_VERSION="$ver" PGB_OLD_PG_CONFIG="$old" \
+			FUZZ_SECONDS="${FUZZ_SECONDS_CHROOT:-10}" \
 			bash /pg_budget-src/scripts/test.sh
 		rc=$?
 		mounts_down "$dir"

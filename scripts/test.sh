@@ -16,6 +16,14 @@ echo "== tests run in $work as $( pgb_root && echo "$RUN_USER" || id -un )"
 
 echo "== unit tests (no server)"
 pgb_as_user make -s -C "$work" unittest || status=1
+echo "== unit tests under ASan and UBSan"
+pgb_as_user make -s -C "$work" unittest-sanitize PROVE_FLAGS= || status=1
+if command -v clang >/dev/null 2>&1; then
+	echo "== fuzzing the class-table parser and the admission arithmetic (${FUZZ_SECONDS:-60} s)"
+	pgb_as_user env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" make -s -C "$work" fuzz || status=1
+else
+	echo "== no clang: fuzzing skipped (Debian: clang libclang-rt-dev)"
+fi
 
 echo "== pg_regress and TAP tests (make installcheck)"
 if ! pgb_as_user make -s -C "$work" installcheck PROVE_FLAGS="${PROVE_FLAGS:--v}"; then

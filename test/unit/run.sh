@@ -7,8 +7,10 @@
 #	// SOURCES: src/classes.c src/other.c
 # (or /* SOURCES: ... */); paths are relative to the repository root, and
 # several SOURCES lines add up.  Binaries go to test/unit/build/.
-# Environment: PG_CONFIG (default pg_config), CC (default cc), and
-# PROVE_FLAGS (default -v; set it empty for a quiet run).  Exits with
+# Environment: PG_CONFIG (default pg_config), CC (default cc),
+# UNIT_CFLAGS (added to the compiler flags: SANITIZE=1 makes it
+# -fsanitize=address,undefined with reports fatal), and PROVE_FLAGS
+# (default -v; set it empty for a quiet run).  Exits with
 # prove's status, or 1 if a test does not compile.
 
 set -euo pipefail
@@ -19,6 +21,13 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 CC=${CC:-cc}
 PROVE_FLAGS=${PROVE_FLAGS--v}
 builddir=test/unit/build
+UNIT_CFLAGS=${UNIT_CFLAGS:-}
+if [ "${SANITIZE:-0}" = 1 ]; then
+	UNIT_CFLAGS="$UNIT_CFLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
+	builddir=test/unit/build-sanitize
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
 
 cflags=$("$PG_CONFIG" --cflags)
 cppflags=$("$PG_CONFIG" --cppflags)
@@ -44,7 +53,7 @@ for src in "${tests[@]}"; do
 			  sed -e 's@\*/@@g')
 	echo "# building $builddir/$name from $src" $sources
 	# shellcheck disable=SC2086 # flags and source lists are word lists
-	if ! $CC $cppflags $cflags -Wall -Wextra -Werror \
+	if ! $CC $cppflags $cflags $UNIT_CFLAGS -Wall -Wextra -Werror \
 		-I"$incdir" -Isrc -Itest/unit \
 		-o "$builddir/$name" "$src" $sources \
 		-L"$libdir" -lpgcommon -lpgport -lm; then

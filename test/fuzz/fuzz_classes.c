@@ -1,0 +1,178 @@
+/*-------------------------------------------------------------------------
+ *
+ * fuzz_classes.c
+ *	  libFuzzer target: the class-table parser and the admission arithmetic.
+ *
+ * Per input: the parser must not crash and must give the same verdict and
+ * table with error buffers of every small size; a table it accepts has
+ * every field in range, reserve and floor at most max, valid and unique
+ * names.  The trailing bytes of the input then drive one admission
+ * decision and one retry-after hint over that table, whose verdict must
+ * agree with the numbers it was given.
+ *
+ * SOURCES: src/classes.c src/admit.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "c.h"
+
+#include <math.h>
+
+#include "admit.h"
+#include "classes.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond) \
+	do { if (!(cond)) { fprintf(stderr, "fuzz_classes: check failed: %s (line %d)\n", #cond, __LINE__); abort(); } } while (0)
+
+static void
+check_table(const PgbClassTable *t)
+{
+	int			i,
+				j;
+
+	CHECK(t->nclasses >= 0 && t->nclasses <= PGB_MAX_CLASSES);
+	for (i = 0; i < t->nclasses; i++)
+	{
+		const PgbClass *c = &t->classes[i];
+
+		CHECK(pgb_valid_class_name(c->name));
+		CHECK(c->max == PGB_UNLIMITED || c->max >= 0);
+		CHECK(c->reserve >= 0);
+		CHECK(c->max == PGB_UNLIMITED || c->reserve <= c->max);
+		CHECK(c->floor >= 0);
+		CHECK(c->max == PGB_UNLIMITED || c->floor <= c->max);
+		CHECK(c->rate >= 0 && !isnan(c->rate) && !isinf(c->rate));
+		CHECK(c->rate == 0 || c->burst >= 1);
+		CHECK(c->shed == PGB_SHED_NEVER || c->shed == PGB_SHED_CANCEL ||
+			  c->shed == PGB_SHED_TERMINATE);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(c->name, t->classes[j].name) != 0);
+		CHECK(pgb_find_class(t, c->name) == i);
+	}
+}
+
+static int
+take(const uint8_t **p, size_t *n, int mod)
+{
+	int			v = 0;
+
+	if (*n > 0)
+	{
+		v = **p;
+		(*p)++;
+		(*n)--;
+	}
+	if (*n > 0)
+	{
+		v = (v << 8) | **p;
+		(*p)++;
+		(*n)--;
+	}
+	return mod > 0 ? v % mod : v;
+}
+
+static void
+check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
+{
+	int			connected[PGB_MAX_CLASSES + 1];
+	PgbAdmitInput in;
+	PgbAdmitDetail d;
+	PgbVerdict v;
+	int			i;
+	int			retry;
+	int			mine;
+
+	if (t->nclasses == 0)
+		return;
+	in.table = t;
+	in.self = take(&p, &n, t->nclasses);
+	in.usable = take(&p, &n, 2000);
+	in.total_connected = 0;
+	for (i = 0; i < t->nclasses; i++)
+	{
+		connected[i] = take(&p, &n, 300);
+		in.total_connected += connected[i];
+	}
+	in.connected = connected;
+	in.limit = take(&p, &n, 4) == 0 ? PGB_UNLIMITED : take(&p, &n, 300);
+	in.paused = take(&p, &n, 8) == 0;
+	in.tokens = take(&p, &n, 0) / 16384.0;
+
+	memset(&d, 0x7f, sizeof(d));
+	v = pgb_admit_decide(&in, &d);
+	mine = connected[in.self];
+	CHECK(v >= PGB_ADMIT && v <= PGB_REJECT_RATE);
+	if (in.paused)
+		CHECK(v == PGB_REJECT_PAUSED);
+	else if (v == PGB_ADMIT)
+	{
+		/* never past the cap or the worker's limit */
+		CHECK(t->classes[in.self].max == PGB_UNLIMITED || mine < t->classes[in.self].max);
+		CHECK(in.limit == PGB_UNLIMITED || mine < in.limit);
+		CHECK(t->classes[in.self].rate == 0 || in.tokens >= 1.0);
+		/* outside its reserve, others' unused reserves stay free */
+		if (mine >= t->classes[in.self].reserve)
+		{
+			int			held = 0;
+
+			for (i = 0; i < t->nclasses; i++)
+				if (i != in.self && t->classes[i].reserve > connected[i])
+					held += t->classes[i].reserve - connected[i];
+			CHECK(in.total_connected + 1 + held <= in.usable);
+		}
+	}
+	CHECK(d.cap == PGB_UNLIMITED || d.cap >= 0);
+	CHECK(d.nblockers >= 0 && d.nblockers <= t->nclasses);
+
+	retry = pgb_retry_after_ms(v == PGB_ADMIT ? PGB_REJECT_CAP : v, take(&p, &n, 0) * 10,
+							   t->classes[in.self].rate, in.tokens,
+							   take(&p, &n, 0) / 65536.0);
+	CHECK(retry >= 0 && retry <= PGB_RETRY_MAX_MS);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	   *str;
+	size_t		len;
+	PgbClassTable t1;
+	PgbClassTable t2;
+	char		err1[256];
+	char		err2[256];
+	bool		ok1;
+	size_t		e;
+
+	/* the table is the input up to the first NUL; the rest drives admission */
+	len = strnlen((const char *) data, size);
+	str = malloc(len + 1);
+	memcpy(str, data, len);
+	str[len] = '\0';
+
+	ok1 = pgb_parse_classes(str, &t1, err1, sizeof(err1));
+	if (ok1)
+		check_table(&t1);
+	else
+		CHECK(err1[0] != '\0' && strlen(err1) < sizeof(err1));
+
+	/* every small error buffer: the same verdict, a terminated message */
+	for (e = 1; e <= 8; e++)
+	{
+		memset(err2, 'x', sizeof(err2));
+		CHECK(pgb_parse_classes(str, &t2, err2, e) == ok1);
+		CHECK(strnlen(err2, e) < e);
+		if (ok1)
+			CHECK(t2.nclasses == t1.nclasses &&
+				  memcmp(t1.classes, t2.classes, sizeof(PgbClass) * t1.nclasses) == 0);
+	}
+
+	if (ok1)
+	{
+		pgb_check_budget(&t1, 100, err2, sizeof(err2));
+		if (len < size)
+			check_admission(&t1, data + len + 1, size - len - 1);
+	}
+	free(str);
+	return 0;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+#
+# run.sh
+#	Build the libFuzzer target (test/fuzz/fuzz_classes.c) with clang and
+#	AddressSanitizer/UBSan, seed it from the class tables in README.md and
+#	the tests, and run it for FUZZ_SECONDS (default 60).  A crash, a failed
+#	check or a sanitizer report fails the run; the report is printed.
+#	Environment: PG_CONFIG, CLANG (default clang), FUZZ_SECONDS, FUZZ_JOBS.
+#
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+CLANG=${CLANG:-clang}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+build=test/fuzz/build
+mkdir -p "$build/corpus" "$build/artifacts"
+incdir=$("$PG_CONFIG" --includedir-server)
+libdir=$("$PG_CONFIG" --pkglibdir)
+
+# seeds: every quoted class table of the README and the tests
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	printf '%s' "$line" >"$build/corpus/seed-$n"
+done < <(grep -ohE "classes = '[^']+'" README.md t/*.pl test/regress.conf 2>/dev/null |
+	sed -E "s/^classes = '(.*)'$/\1/" | sort -u)
+printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$build/corpus/seed-admit"
+
+$CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
+	test/fuzz/fuzz_classes.c src/classes.c src/admit.c \
+	-L"$libdir" -lpgcommon -lpgport -lm
+
+cat >"$build/classes.dict" <<'DICT'
+"max="
+"reserve="
+"priority="
+"rate="
+"burst="
+"shed="
+"floor="
+"never"
+"cancel"
+"terminate"
+"/s"
+"/min"
+"("
+")"
+","
+DICT
+
+echo "# fuzzing for $FUZZ_SECONDS s from $n seeds"
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	"$build/fuzz_classes" -max_total_time="$FUZZ_SECONDS" -max_len=512 \
+	-dict="$build/classes.dict" -artifact_prefix="$build/artifacts/" \
+	-print_final_stats=1 "$build/corpus" 2>"$build/fuzz.log" || {
+	echo "fuzz_classes FAILED; the input is in $build/artifacts/" >&2
+	tail -n 40 "$build/fuzz.log" >&2
+	exit 1
+}
+grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE" "$build/fuzz.log" || true
+echo "# fuzzing passed"
