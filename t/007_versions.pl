@@ -23,6 +23,7 @@ pg_budget.classes = 'web(max=10, priority=100)'
 my $v16 = $node->pg_version >= 16;
 $node->append_conf('postgresql.conf', "reserved_connections = 2\n") if $v16;
 $node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_budget');
 my $version = $node->safe_psql('postgres', 'SHOW server_version_num');
 note("server_version_num $version");
 
