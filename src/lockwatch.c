@@ -24,13 +24,93 @@
 
 /*
  * Bounds on blocker lookups: for the statistics, the longest waiter first,
- * at most one lookup every LOOKUP_GAP_MS (40 a second, whatever the number
- * of waiters), and the same waiter at most every REEXAMINE_MS; besides, each
- * wait once when it crosses lock_wait_threshold, at most max_actions a tick.
- * A blocker is signalled at most every REEXAMINE_MS.
+ * at most one lookup every LOOKUP_GAP_MS, and the same waiter at most every
+ * REEXAMINE_MS; besides, each wait once when it crosses lock_wait_threshold,
+ * at most max_actions a tick.  All of them together draw on one bucket of
+ * LOOKUPS_PER_SECOND (burst LOOKUP_BURST), so that a lock storm costs at
+ * most that many ProcArrayLock-plus-partition-lock acquisitions a second;
+ * a crossing that finds the bucket empty is looked up on a later tick.
+ * Waiters of one tick that wait on the same lock in the same mode share
+ * one lookup (the cache below).  A blocker is signalled at most every
+ * REEXAMINE_MS.
  */
 #define LOOKUP_GAP_MS			25
 #define REEXAMINE_MS			250
+#define LOOKUPS_PER_SECOND		40.0
+#define LOOKUP_BURST			10.0
+#define LOOKUP_CACHE_SIZE		16
+
+/* Lookups of this tick, by the lock waited on (worker-local). */
+typedef struct LookupCache
+{
+	const void *lock;			/* PGPROC.waitLock, as a key only */
+	int			mode;			/* PGPROC.waitLockMode */
+	int			n;
+	int32	   *pids;			/* in the tick's memory context */
+} LookupCache;
+
+static LookupCache cache[LOOKUP_CACHE_SIZE];
+static int	ncached = 0;
+static int64 cache_tick_ms = -1;
+static double lookup_tokens = LOOKUP_BURST;
+static int64 tokens_at_ms = 0;
+
+/* Take a lookup token, refilling the bucket first. */
+static bool
+take_lookup_token(int64 now_ms)
+{
+	if (tokens_at_ms != 0 && now_ms > tokens_at_ms)
+		lookup_tokens = Min(LOOKUP_BURST,
+							lookup_tokens + (now_ms - tokens_at_ms) * LOOKUPS_PER_SECOND / 1000.0);
+	tokens_at_ms = now_ms;
+	if (lookup_tokens < 1.0)
+		return false;
+	lookup_tokens -= 1.0;
+	return true;
+}
+
+/*
+ * The blockers of a waiter: from this tick's cache when another waiter on
+ * the same lock was looked up, else from pg_blocking_pids if a token is
+ * left.  Returns false when the lookup had to be put off.
+ */
+static bool
+blockers_of(PgbTick *tick, int procno, int pid, int32 **pids, int *n)
+{
+	PGPROC	   *proc = &ProcGlobal->allProcs[procno];
+	const void *lock = (const void *) proc->waitLock;
+	int			mode = (int) proc->waitLockMode;
+	ArrayType  *arr;
+	int			i;
+
+	if (cache_tick_ms != tick->now_ms)
+	{
+		cache_tick_ms = tick->now_ms;
+		ncached = 0;
+	}
+	for (i = 0; lock != NULL && i < ncached; i++)
+		if (cache[i].lock == lock && cache[i].mode == mode)
+		{
+			*pids = cache[i].pids;
+			*n = cache[i].n;
+			return true;
+		}
+	if (!take_lookup_token(tick->now_ms))
+		return false;
+	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+												 Int32GetDatum(pid)));
+	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	*pids = (int32 *) ARR_DATA_PTR(arr);
+	if (lock != NULL && ncached < LOOKUP_CACHE_SIZE)
+	{
+		cache[ncached].lock = lock;
+		cache[ncached].mode = mode;
+		cache[ncached].n = *n;
+		cache[ncached].pids = *pids;
+		ncached++;
+	}
+	return true;
+}
 
 typedef struct Waiter
 {
@@ -65,22 +145,19 @@ class_of(const PgbClassTable *table, int group)
 	return i < 0 ? NULL : &table->classes[i];
 }
 
-static void
+static bool
 examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 {
 	PgbProcTrack *waiter = &tick->procs[w->procno];
 	const PgbClass *wclass = class_of(table, waiter->group);
-	ArrayType  *arr;
 	int32	   *pids;
 	int			n,
 				i;
 	bool		new_wait;
 	TimestampTz wait_start = tick->now - waiter->lock_wait_us;
 
-	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
-												 Int32GetDatum(waiter->pid)));
-	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-	pids = (int32 *) ARR_DATA_PTR(arr);
+	if (!blockers_of(tick, w->procno, waiter->pid, &pids, &n))
+		return false;
 	waiter->examined_ms = tick->now_ms;
 	waiter->examined_wait_us = w->wait_us;
 
@@ -150,6 +227,7 @@ examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
 			}
 		}
 	}
+	return true;
 }
 
 void
@@ -181,8 +259,12 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 		if (t->blocked_us >= action_us && t->examined_wait_us < action_us &&
 			due < pgb_max_actions)
 		{
-			examine(tick, table, &w, actions_left);
-			due++;
+			if (examine(tick, table, &w, actions_left))
+			{
+				due++;
+				continue;
+			}
+			/* no token left: put off to a later tick */
 			continue;
 		}
 		if (tick->now_ms - t->examined_ms < REEXAMINE_MS)
@@ -194,6 +276,6 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 	/* the statistics: the longest waiter, one lookup per gap at most */
 	if (best.procno < 0 || tick->now_ms - last_lookup_ms < LOOKUP_GAP_MS)
 		return;
-	last_lookup_ms = tick->now_ms;
-	examine(tick, table, &best, actions_left);
+	if (examine(tick, table, &best, actions_left))
+		last_lookup_ms = tick->now_ms;
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# A lock storm with and without pg_budget: pgbench, 50 clients updating 5
+# hot rows (every transaction waits on a row lock), against a server with
+# pg_budget preloaded (lock_stats_threshold at its minimum of 10 ms, so that
+# blocker lookups run as often as they can: bounded to 40 a second in
+# total) and an identical server without it, in alternating runs; the
+# median of the pairs' TPS ratios.  Goal >= 0.97.
+#
+#   bash bench/lock_storm.sh                      # as root on a fresh Debian machine
+#   PAIRS=1 RUN_SECONDS=2 bash bench/lock_storm.sh    # a smoke run
+#
+# Prints a markdown report; with OUT=file it is also written there.
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps
+pgb_build_install
+work=$(pgb_user_copy)
+trap 'rm -rf "$work"' EXIT
+pgb_as_user env PAIRS="${PAIRS:-10}" RUN_SECONDS="${RUN_SECONDS:-15}" \
+	CLIENTS="${CLIENTS:-50}" bash "$work/bench/lock_storm-run.sh" "$work/bench-run" \
+	| tee "${OUT:-/dev/null}"
