@@ -268,6 +268,17 @@ pgb_wait_stats_forget(int group)
 			pgb_shared->waits[i].count = 0;
 }
 
+/* Moving averages by group: active sessions, WAL share (worker-local). */
+static double group_avg[PGB_NUM_GROUPS][2];
+
+/* A recycled class entry starts its averages afresh. */
+void
+pgb_sampler_forget(int group)
+{
+	group_avg[group][0] = 0;
+	group_avg[group][1] = 0;
+}
+
 /*
  * Publish one tick.  The moving averages are the worker's own (it is their
  * only writer), computed before the lock is taken, so that the exclusive
@@ -276,7 +287,7 @@ pgb_wait_stats_forget(int group)
 void
 pgb_publish_sample(PgbTick *tick, double dt_ms)
 {
-	static double avg[PGB_NUM_GROUPS][3];	/* active, WAL share, lock share */
+	double		(*avg)[2] = group_avg;
 	double		alpha = pgb_ema_alpha(dt_ms, pgb_pressure_window);
 	int			i;
 
@@ -284,19 +295,13 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 	{
 		PgbGroupStats *g = &tick->groups[i];
 		double		wal_share = 0;
-		double		lock_share = 0;
 
 		if (g->active > 0)
-		{
 			wal_share = (double) g->wal_waiting / g->active;
-			lock_share = (double) g->lock_waiting / g->active;
-		}
 		avg[i][0] += alpha * (g->active - avg[i][0]);
 		avg[i][1] += alpha * (wal_share - avg[i][1]);
-		avg[i][2] += alpha * (lock_share - avg[i][2]);
 		g->active_avg = avg[i][0];
 		g->wal_share_avg = avg[i][1];
-		g->lock_share_avg = avg[i][2];
 
 		second_sum[i][0] += g->sessions;
 		second_sum[i][1] += g->active;
@@ -318,7 +323,6 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		dst->lock_waiting = src->lock_waiting;
 		dst->active_avg = src->active_avg;
 		dst->wal_share_avg = src->wal_share_avg;
-		dst->lock_share_avg = src->lock_share_avg;
 		dst->samples += src->active;
 		dst->wal_samples += src->wal_waiting;
 		dst->lock_samples += src->lock_waiting;

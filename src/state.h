@@ -97,6 +97,9 @@ typedef enum PgbPauseMode
 typedef struct PgbClassState
 {
 	char		name[NAMEDATALEN];	/* "" = free entry */
+	uint32		incarnation;	/* bumped each time the entry is named:
+								 * the worker drops its state of an
+								 * entry whose incarnation moved */
 	int			connected;		/* sessions admitted and not yet gone */
 	int			effective_max;	/* set by the worker; PGB_UNLIMITED: none */
 	PgbPauseMode paused;
@@ -120,7 +123,6 @@ typedef struct PgbGroupStats
 	int			wal_waiting;
 	double		active_avg;		/* moving averages */
 	double		wal_share_avg;	/* of active sessions waiting on WAL */
-	double		lock_share_avg; /* of active sessions waiting on locks */
 	uint32		pressure;		/* PGB_PRESSURE_* acting on this group */
 	uint64		samples;		/* active-session samples since reset */
 	uint64		wal_samples;
@@ -165,10 +167,9 @@ typedef struct PgbShared
 {
 	LWLock	   *lock;
 	LWLock	   *rings_lock;		/* the events and history rings */
-	uint32		generation;		/* bumped when an entry is named or freed */
+	uint32		incarnations;	/* entries named since start */
 	int			total_connected;	/* sum of classes[].connected */
 	TimestampTz reset_at;
-	int			worker_pid;
 	uint32		pressure;		/* PGB_PRESSURE_* in force now */
 	PgbClassState classes[PGB_MAX_SHARED_CLASSES];
 	PgbGroupStats groups[PGB_NUM_GROUPS];

@@ -35,6 +35,7 @@ PGDLLEXPORT void pgb_worker_main(Datum main_arg);
 
 /* AIMD state by class entry; limits are mirrored in classes[].effective_max */
 static PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];
+static uint32 aimd_incarnation[PGB_MAX_SHARED_CLASSES];	/* of aimd[e]'s entry */
 static double inverted_share = 0;	/* moving average */
 
 void
@@ -150,6 +151,15 @@ map_and_count(const PgbClassTable *table, int *map, int *connected,
 		connected[i] = map[i] >= 0 ? pgb_shared->classes[map[i]].connected : 0;
 		if (map[i] < 0)
 			complete = false;
+		else if (aimd_incarnation[map[i]] != pgb_shared->classes[map[i]].incarnation)
+		{
+			/* a recycled entry starts afresh, not with the last class's limit */
+			aimd_incarnation[map[i]] = pgb_shared->classes[map[i]].incarnation;
+			aimd[map[i]].limit = PGB_UNLIMITED;
+			aimd[map[i]].calm_since_ms = -1;
+			aimd[map[i]].last_step_ms = 0;
+			pgb_sampler_forget(map[i]);
+		}
 	}
 	LWLockRelease(pgb_shared->lock);
 	return complete || mode == LW_EXCLUSIVE;
@@ -291,7 +301,6 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 										 ALLOCSET_DEFAULT_SIZES);
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-	pgb_shared->worker_pid = MyProcPid;
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 		pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
 	LWLockRelease(pgb_shared->lock);

@@ -53,6 +53,7 @@ typedef struct PgbTick
 
 /* sampler.c */
 extern void pgb_sampler_init(PgbTick *tick);
+extern void pgb_sampler_forget(int group);
 extern void pgb_sample(PgbTick *tick);
 extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
 extern void pgb_history_tick(PgbTick *tick, int nclasses);
