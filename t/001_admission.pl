@@ -6,6 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession qw(psql_c);
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('admission');
@@ -53,7 +56,7 @@ sub connstr_for
 sub login
 {
 	my ($role, $sql, $extra) = @_;
-	return $node->psql(
+	return psql_c($node,
 		'postgres', $sql // 'SHOW pg_budget.class',
 		connstr => connstr_for($role, $extra),
 		extra_params => ['-w'],

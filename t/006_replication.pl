@@ -9,6 +9,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession qw(psql_c);
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 'logical');
@@ -48,8 +51,7 @@ $primary->safe_psql('postgres', 'SELECT pg_budget_reset()');
 my $base = $primary->connstr('postgres');
 
 # Ordinary logins are judged, and class nobody has no room at all.
-my ($ret, $out, $err) = $primary->psql(
-	'postgres', 'SELECT 1',
+my ($ret, $out, $err) = psql_c($primary, 'postgres', 'SELECT 1',
 	connstr => "$base user=u",
 	extra_params => ['-w']);
 isnt($ret, 0, 'ordinary login of a plain role is refused');
@@ -58,8 +60,7 @@ like(
 	qr/FATAL:  pg_budget: class "nobody" is at its cap of 0 connections\nDETAIL:  Class "nobody" has 0 of max=0 connections\./,
 	'the plain role is refused by the cap of nobody');
 my $offset = -s $primary->logfile;
-($ret, $out, $err) = $primary->psql(
-	'postgres', 'SELECT 1',
+($ret, $out, $err) = psql_c($primary, 'postgres', 'SELECT 1',
 	connstr => "$base user=repl",
 	extra_params => ['-w']);
 isnt($ret, 0, 'ordinary (non-replication) login of repl is refused');
@@ -69,8 +70,7 @@ like(
 	'repl is of class nobody: 53300 in the log');
 
 # Replication connections of the same role get in.
-($ret, $out, $err) = $primary->psql(
-	'postgres', 'IDENTIFY_SYSTEM',
+($ret, $out, $err) = psql_c($primary, 'postgres', 'IDENTIFY_SYSTEM',
 	connstr => "$base user=repl replication=true",
 	extra_params => ['-w']);
 is($ret, 0, 'physical replication connection (replication=true) admitted')
@@ -80,8 +80,7 @@ like($out, qr/^\d+\|1\|[0-9A-F]+\/[0-9A-F]+\|$/,
 
 # A logical replication connection of repl (class nobody) is judged: refused.
 $offset = -s $primary->logfile;
-($ret, $out, $err) = $primary->psql(
-	'postgres', 'IDENTIFY_SYSTEM',
+($ret, $out, $err) = psql_c($primary, 'postgres', 'IDENTIFY_SYSTEM',
 	connstr => "$base user=repl replication=database",
 	extra_params => ['-w']);
 isnt($ret, 0, 'replication=database of repl (class nobody) is refused');
@@ -91,8 +90,7 @@ like($err,
 
 # lrepl is of class logi (max=1): one logical connection gets in and is
 # counted; a second is refused at the cap.
-($ret, $out, $err) = $primary->psql(
-	'postgres',
+($ret, $out, $err) = psql_c($primary, 'postgres',
 	'IDENTIFY_SYSTEM; CREATE_REPLICATION_SLOT pgb_logical LOGICAL test_decoding;',
 	connstr => "$base user=lrepl replication=database",
 	extra_params => ['-w']);
@@ -112,8 +110,7 @@ is($held->query_safe('SHOW pg_budget.class'), 'logi',
 is( $primary->safe_psql('postgres',
 		"SELECT connected FROM pg_budget_status WHERE class = 'logi'"),
 	'1', '... and is counted in it');
-($ret, $out, $err) = $primary->psql(
-	'postgres', 'IDENTIFY_SYSTEM',
+($ret, $out, $err) = psql_c($primary, 'postgres', 'IDENTIFY_SYSTEM',
 	connstr => "$base user=lrepl replication=database",
 	extra_params => ['-w']);
 like($err,
@@ -127,8 +124,7 @@ ok( $primary->poll_query_until('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE pid = $held_pid", '0'),
 	'... which is gone');
 eval { $held->quit };
-($ret, $out, $err) = $primary->psql(
-	'postgres', 'IDENTIFY_SYSTEM',
+($ret, $out, $err) = psql_c($primary, 'postgres', 'IDENTIFY_SYSTEM',
 	connstr => "$base user=lrepl replication=database",
 	extra_params => ['-w']);
 like($err, qr/FATAL:  pg_budget: class "logi" is paused/,

@@ -9,6 +9,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession qw(psql_c);
 use File::Basename qw(dirname);
 
 my $new_bindir = `pg_config --bindir`;
@@ -86,25 +89,25 @@ is($new->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', '
 
 # logins are judged by class: two ai sessions fill ai's cap
 my @held = map { $new->background_psql('postgres', extra_params => [ '-U', 'a' ]) } 1 .. 2;
-my ($ret, $out, $err) = $new->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'a' ]);
+my ($ret, $out, $err) = psql_c($new, 'postgres', 'SELECT 1', extra_params => [ '-U', 'a' ]);
 like($err, qr/FATAL:  pg_budget: class "ai" is at its cap of 2 connections/,
 	'new server: a third ai login is refused at the cap');
 $_->quit for @held;
 
 # the grants came along
-($ret, $out, $err) = $new->psql('postgres',
+($ret, $out, $err) = psql_c($new, 'postgres',
 	"SELECT pg_budget_pause('ai'); SELECT pg_budget_resume('ai')",
 	extra_params => [ '-U', 'oncall' ]);
 is("$ret $err", '0 ', 'new server: oncall may still pause and resume');
-($ret, $out, $err) = $new->psql('postgres',
+($ret, $out, $err) = psql_c($new, 'postgres',
 	"SELECT count(*) > 0 FROM pg_budget_events WHERE action = 'pause'",
 	extra_params => [ '-U', 'reader' ]);
 is("$ret $out $err", '0 t ', 'new server: reader may still read pg_budget_events');
-($ret, $out, $err) = $new->psql('postgres',
+($ret, $out, $err) = psql_c($new, 'postgres',
 	'SELECT count(*) >= 0 FROM pg_budget_wait_stats',
 	extra_params => [ '-U', 'mon' ]);
 is("$ret $out $err", '0 t ', 'new server: a pg_monitor member reads pg_budget_wait_stats');
-($ret, $out, $err) = $new->psql('postgres', "SELECT pg_budget_pause('ai')",
+($ret, $out, $err) = psql_c($new, 'postgres', "SELECT pg_budget_pause('ai')",
 	extra_params => [ '-U', 'reader' ]);
 like($err, qr/permission denied for function pg_budget_pause/,
 	'new server: a role without the grant still may not pause');

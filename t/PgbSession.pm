@@ -13,7 +13,7 @@ use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(session alive sess_send sess_wait sess_wait_exit
   sess_query sess_query_err sess_close control_session ctl wait_ctl status
-  login);
+  login psql_c);
 
 my $default_node;
 my $marker = 0;
@@ -158,11 +158,28 @@ sub status
 	return ctl("SELECT $sel FROM pg_budget_status WHERE class = '$class'");
 }
 
+# $node->psql with the SQL in a file (-f), not on stdin: a login that is
+# refused ends psql before it reads stdin, and writing to it then fails
+# with EPIPE inside IPC::Run (a flake seen under load).
+my $sql_files = 0;
+sub psql_c
+{
+	my ($node, $db, $sql, %params) = @_;
+	my $file = $PostgreSQL::Test::Utils::tmp_check . '/pgb_sql_' . $$ . '_' . $sql_files++ . '.sql';
+	open(my $fh, '>', $file) or die "$file: $!";
+	print $fh $sql, "\n";
+	close $fh;
+	$params{extra_params} = [ @{ $params{extra_params} // [] }, '-f', $file ];
+	my @r = $node->psql($db, '', %params);
+	unlink $file;
+	return @r;
+}
+
 # One login as $role to the default node: (exit code, stdout, stderr).
 sub login
 {
 	my ($role, $sql) = @_;
-	return $default_node->psql(
+	return psql_c($default_node,
 		'postgres', $sql // 'SHOW pg_budget.class',
 		connstr => $default_node->connstr('postgres') . " user=$role",
 		extra_params => ['-w'],
