@@ -13,6 +13,8 @@ $node->append_conf(
 shared_preload_libraries = 'pg_budget'
 max_connections = 20
 log_error_verbosity = verbose
+# connect_fails with log_like waits for the backend's exit at DEBUG2 (18)
+log_min_messages = debug2
 restart_after_crash = on
 pg_budget.classes = 'ai(max=3, priority=10), web(max=10)'
 });
