@@ -160,8 +160,10 @@ $s[0]->quit;
 # re-create shared memory.
 $off = -s $node->logfile;
 is(kill('KILL', $pid[1]), 1, 'crash: sent SIGKILL to an ai backend');
+# "server process" before 18, "client backend" from 18 on
 $node->wait_for_log(
-	qr/server process \(PID $pid[1]\) was terminated by signal 9/, $off);
+	qr/(?:server process|client backend) \(PID $pid[1]\) was terminated by signal 9/,
+	$off);
 $node->wait_for_log(qr/all server processes terminated; reinitializing/, $off);
 ok($node->poll_query_until('postgres', 'SELECT true'),
 	'crash: server accepts connections again');
