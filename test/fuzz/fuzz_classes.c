@@ -130,6 +130,20 @@ check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
 							   t->classes[in.self].rate, in.tokens,
 							   take(&p, &n, 0) / 65536.0);
 	CHECK(retry >= 0 && retry <= PGB_RETRY_MAX_MS);
+	CHECK(pgb_verdict_name(v) != NULL);
+
+	/* the rate bucket stays within [its start, burst] */
+	{
+		const PgbClass *c = &t->classes[in.self];
+		double		before = Min(in.tokens, (double) Max(c->burst, 1));
+		double		after = pgb_bucket_refill(before, c->rate, c->burst,
+											  (int64) take(&p, &n, 0) * take(&p, &n, 0));
+
+		if (c->rate > 0)
+			CHECK(after >= before && after <= Max((double) c->burst, before));
+		else
+			CHECK(after == 1.0);
+	}
 }
 
 int
@@ -170,8 +184,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ok1)
 	{
 		pgb_check_budget(&t1, 100, err2, sizeof(err2));
+		/* the bytes after the NUL, or the whole input when there is none */
 		if (len < size)
 			check_admission(&t1, data + len + 1, size - len - 1);
+		else
+			check_admission(&t1, data, size);
 	}
 	free(str);
 	return 0;
