@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A lock storm with and without pg_budget: pgbench, 50 clients updating 5
-# hot rows (every transaction waits on a row lock), against a server with
+# A lock storm with and without pg_budget: pgbench tpcb-like at scale 1, 50
+# clients (every transaction updates the one branch row), against a server with
 # pg_budget preloaded (lock_stats_threshold at its minimum of 10 ms, so that
 # blocker lookups run as often as they can: bounded to 40 a second in
 # total) and an identical server without it, in alternating runs; the
