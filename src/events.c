@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -51,35 +52,6 @@ pgb_event(const char *class, int pid, const char *role,
 	LWLockRelease(pgb_shared->rings_lock);
 }
 
-/*
- * Copy the events with sequence numbers in [first, end) into copy[], a
- * piece at a time; what the writers overwrote meanwhile is skipped.
- * Returns how many were copied, oldest first.
- */
-static int
-copy_events(PgbEvent *copy, uint64 first, uint64 end)
-{
-	uint64		size = (uint64) pgb_events->size;
-	int			n = 0;
-
-	while (first < end)
-	{
-		uint64		next;
-		uint64		stop;
-
-		LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
-		next = pgb_events->next;
-		if (next > size && first < next - size)
-			first = next - size;	/* overwritten while we copied */
-		stop = Min(end, first + PGB_RING_PIECE);
-		for (; first < stop; first++)
-			copy[n++] = pgb_events->events[first % size];
-		LWLockRelease(pgb_shared->rings_lock);
-		CHECK_FOR_INTERRUPTS();
-	}
-	return n;
-}
-
 static Datum
 text_or_null(const char *s, bool *isnull)
 {
@@ -87,41 +59,69 @@ text_or_null(const char *s, bool *isnull)
 	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
-/* Oldest first. */
+/*
+ * Oldest first.  The ring is read a piece at a time (PGB_RING_PIECE
+ * entries per shared hold of rings_lock), each piece turned into rows
+ * before the next is read, so a reader holds nobody up for long and needs
+ * no copy of the whole ring; entries overwritten meanwhile are skipped.
+ */
 Datum
 pg_budget_events(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PgbEvent   *copy;
+	PgbEvent	piece[PGB_RING_PIECE];
+	uint64		size;
 	uint64		first;
-	uint64		next;
-	int			n;
-	int			i;
+	uint64		end;
+	MemoryContext rows_cxt;
+	MemoryContext old;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
-	copy = palloc(sizeof(PgbEvent) * Max(pgb_events->size, 1));
+	size = (uint64) pgb_events->size;
+	/* the rows' text values, freed after each piece (the tuplestore copies) */
+	rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_budget_events piece",
+									 ALLOCSET_DEFAULT_SIZES);
 
 	LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
-	next = pgb_events->next;
+	end = pgb_events->next;
 	LWLockRelease(pgb_shared->rings_lock);
-	first = next > (uint64) pgb_events->size ? next - pgb_events->size : 0;
-	n = copy_events(copy, first, next);
+	first = end > size ? end - size : 0;
 
-	for (i = 0; i < n; i++)
+	while (first < end)
 	{
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
+		uint64		next;
+		int			n = 0;
+		int			i;
 
-		values[0] = TimestampTzGetDatum(copy[i].at);
-		values[1] = text_or_null(copy[i].class, &nulls[1]);
-		values[2] = Int32GetDatum(copy[i].pid);
-		nulls[2] = copy[i].pid == 0;
-		values[3] = text_or_null(copy[i].role, &nulls[3]);
-		values[4] = CStringGetTextDatum(copy[i].action);
-		values[5] = text_or_null(copy[i].signal, &nulls[5]);
-		values[6] = text_or_null(copy[i].reason, &nulls[6]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
+		next = pgb_events->next;
+		if (next > size && first < next - size)
+			first = next - size;	/* overwritten while we read */
+		for (; first < end && n < PGB_RING_PIECE; first++)
+			piece[n++] = pgb_events->events[first % size];
+		LWLockRelease(pgb_shared->rings_lock);
+
+		old = MemoryContextSwitchTo(rows_cxt);
+		for (i = 0; i < n; i++)
+		{
+			Datum		values[7];
+			bool		nulls[7] = {false, false, false, false, false, false, false};
+
+			values[0] = TimestampTzGetDatum(piece[i].at);
+			values[1] = text_or_null(piece[i].class, &nulls[1]);
+			values[2] = Int32GetDatum(piece[i].pid);
+			nulls[2] = piece[i].pid == 0;
+			values[3] = text_or_null(piece[i].role, &nulls[3]);
+			values[4] = CStringGetTextDatum(piece[i].action);
+			values[5] = text_or_null(piece[i].signal, &nulls[5]);
+			values[6] = text_or_null(piece[i].reason, &nulls[6]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rows_cxt);
+		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(rows_cxt);
 	return (Datum) 0;
 }
