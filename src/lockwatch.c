@@ -259,12 +259,9 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 		if (t->blocked_us >= action_us && t->examined_wait_us < action_us &&
 			due < pgb_max_actions)
 		{
+			/* without a lookup token it is put off to a later tick */
 			if (examine(tick, table, &w, actions_left))
-			{
 				due++;
-				continue;
-			}
-			/* no token left: put off to a later tick */
 			continue;
 		}
 		if (tick->now_ms - t->examined_ms < REEXAMINE_MS)
