@@ -41,3 +41,111 @@ BEGIN
 	END;
 END
 $$;
+
+-- The transaction gate adds columns to pg_budget_status and
+-- pg_budget_backends: their functions and views are made anew (both views
+-- are readable by PUBLIC, as in 0.1.0).
+DROP VIEW pg_budget_status;
+DROP FUNCTION pg_budget_status();
+DROP VIEW pg_budget_backends;
+DROP FUNCTION pg_budget_backend_classes();
+
+CREATE FUNCTION pg_budget_status(
+	OUT class text,
+	OUT max int,
+	OUT effective_max int,
+	OUT reserve int,
+	OUT floor int,
+	OUT priority int,
+	OUT rate float8,
+	OUT burst int,
+	OUT shed_policy text,
+	OUT connected int,
+	OUT active int,
+	OUT idle int,
+	OUT idle_in_transaction int,
+	OUT lock_waiting int,
+	OUT wal_waiting int,
+	OUT wal_wait_share float8,
+	OUT lock_wait_share float8,
+	OUT pressure text,
+	OUT admitted bigint,
+	OUT rejected bigint,
+	OUT rejected_cap bigint,
+	OUT rejected_reserve bigint,
+	OUT rejected_paused bigint,
+	OUT rejected_rate bigint,
+	OUT shed bigint,
+	OUT shed_cancel bigint,
+	OUT shed_terminate bigint,
+	OUT paused bool,
+	OUT pause_mode text,
+	OUT paused_since timestamptz,
+	OUT is_default bool,
+	OUT configured bool,
+	OUT active_limit int,
+	OUT effective_active int,
+	OUT in_progress int,
+	OUT queued int,
+	OUT queue_timeouts bigint,
+	OUT queue_wait_ms float8,
+	OUT queue_timeout_ms int,
+	OUT transactions bigint,
+	OUT queue_waits bigint,
+	OUT let_through bigint,
+	OUT in_progress_peak int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_status'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_status AS
+	SELECT * FROM pg_budget_status();
+
+COMMENT ON VIEW pg_budget_status IS
+	'pg_budget: one row per connection class: limits, sessions, admissions and refusals';
+
+CREATE FUNCTION pg_budget_backend_classes(
+	OUT pid int,
+	OUT class text,
+	OUT roleid oid,
+	OUT superuser bool,
+	OUT admitted_at timestamptz,
+	OUT queued bool)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_backend_classes'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+-- Built on pg_stat_activity so that what a role may see of other sessions
+-- (state, wait event) is exactly what pg_stat_activity shows it.
+CREATE VIEW pg_budget_backends AS
+	SELECT b.pid,
+		   b.class,
+		   a.usename::text AS role,
+		   a.datname::text AS database,
+		   b.superuser,
+		   a.state,
+		   a.wait_event_type,
+		   a.wait_event,
+		   a.backend_start,
+		   b.admitted_at,
+		   a.state_change AS since,
+		   b.queued
+	  FROM pg_budget_backend_classes() b
+	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid;
+
+COMMENT ON VIEW pg_budget_backends IS
+	'pg_budget: one row per session counted against a class';
+
+CREATE FUNCTION pg_budget_gate_histogram(
+	OUT lower_us float8,
+	OUT upper_us float8,
+	OUT transactions bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_gate_histogram'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_gate_histogram() IS
+	'pg_budget: time transactions that did not queue spent in the transaction gate since the last reset, in 0.1 us buckets';
+
+GRANT SELECT ON pg_budget_status TO PUBLIC;
+GRANT SELECT ON pg_budget_backends TO PUBLIC;

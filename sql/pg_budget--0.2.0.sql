@@ -41,7 +41,18 @@ CREATE FUNCTION pg_budget_status(
 	OUT pause_mode text,
 	OUT paused_since timestamptz,
 	OUT is_default bool,
-	OUT configured bool)
+	OUT configured bool,
+	OUT active_limit int,
+	OUT effective_active int,
+	OUT in_progress int,
+	OUT queued int,
+	OUT queue_timeouts bigint,
+	OUT queue_wait_ms float8,
+	OUT queue_timeout_ms int,
+	OUT transactions bigint,
+	OUT queue_waits bigint,
+	OUT let_through bigint,
+	OUT in_progress_peak int)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -57,7 +68,8 @@ CREATE FUNCTION pg_budget_backend_classes(
 	OUT class text,
 	OUT roleid oid,
 	OUT superuser bool,
-	OUT admitted_at timestamptz)
+	OUT admitted_at timestamptz,
+	OUT queued bool)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_backend_classes'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -75,7 +87,8 @@ CREATE VIEW pg_budget_backends AS
 		   a.wait_event,
 		   a.backend_start,
 		   b.admitted_at,
-		   a.state_change AS since
+		   a.state_change AS since,
+		   b.queued
 	  FROM pg_budget_backend_classes() b
 	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid;
 
@@ -110,6 +123,17 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION pg_budget_admission_histogram() IS
 	'pg_budget: time spent judging logins since the last reset, in 0.1 us buckets';
+
+CREATE FUNCTION pg_budget_gate_histogram(
+	OUT lower_us float8,
+	OUT upper_us float8,
+	OUT transactions bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_gate_histogram'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_gate_histogram() IS
+	'pg_budget: time transactions that did not queue spent in the transaction gate since the last reset, in 0.1 us buckets';
 
 CREATE FUNCTION pg_budget_wait_stats(
 	OUT class text,

@@ -31,11 +31,14 @@ typedef enum PgbKey
 	PGB_KEY_BURST,
 	PGB_KEY_SHED,
 	PGB_KEY_FLOOR,
+	PGB_KEY_ACTIVE,
+	PGB_KEY_QUEUE_TIMEOUT,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
-	"max", "reserve", "priority", "rate", "burst", "shed", "floor"
+	"max", "reserve", "priority", "rate", "burst", "shed", "floor", "active",
+	"queue_timeout"
 };
 
 typedef enum NumResult
@@ -381,6 +384,15 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 		case PGB_KEY_FLOOR:
 			target = &cls->floor;
 			break;
+		case PGB_KEY_ACTIVE:
+			target = &cls->active;
+			min = 1;
+			break;
+		case PGB_KEY_QUEUE_TIMEOUT:
+			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
+				return parse_error(ps, "invalid value %s for key \"queue_timeout\" (expected a duration such as 500ms, 5s or 1min, at most 1 day)",
+								   quoted);
+			return true;
 		case PGB_KEY_RATE:
 			res = parse_rate(val, len, &cls->rate);
 			if (res == NUM_SYNTAX)
@@ -457,6 +469,8 @@ parse_class(ParseState *ps, PgbClassTable *table)
 	cls->burst = 0;
 	cls->shed = PGB_SHED_NEVER;
 	cls->floor = 1;
+	cls->active = PGB_UNLIMITED;
+	cls->queue_timeout = PGB_QUEUE_TIMEOUT_DEFAULT;
 	cls->implicit = false;
 	table->nclasses++;
 
@@ -672,9 +686,47 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	cls->burst = 0;
 	cls->shed = PGB_SHED_NEVER;
 	cls->floor = 1;
+	cls->active = PGB_UNLIMITED;
+	cls->queue_timeout = PGB_QUEUE_TIMEOUT_DEFAULT;
 	cls->implicit = true;
 	table->nclasses++;
 	return idx;
+}
+
+bool
+pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
+{
+	size_t		i = 0;
+	int64		val = 0;
+	int64		per;
+	const char *unit;
+	size_t		ulen;
+
+	if (len == 0 || !is_digit(tok[0]))
+		return false;
+	while (i < len && is_digit(tok[i]))
+	{
+		/* stops growing past the bound: no overflow on long inputs */
+		if (val <= PGB_QUEUE_TIMEOUT_MAX)
+			val = val * 10 + (tok[i] - '0');
+		i++;
+	}
+	unit = tok + i;
+	ulen = len - i;
+	if (ulen == 0 || (ulen == 2 && memcmp(unit, "ms", 2) == 0))
+		per = 1;
+	else if (ulen == 1 && unit[0] == 's')
+		per = 1000;
+	else if (ulen == 3 && memcmp(unit, "min", 3) == 0)
+		per = 60 * 1000;
+	else if (ulen == 1 && unit[0] == 'h')
+		per = 3600 * 1000;
+	else
+		return false;
+	if (val > PGB_QUEUE_TIMEOUT_MAX || val * per > PGB_QUEUE_TIMEOUT_MAX)
+		return false;
+	*ms = (int) (val * per);
+	return true;
 }
 
 const char *

@@ -22,6 +22,12 @@
 /* "No limit" for max (reserve defaults to 0, floor to 1). */
 #define PGB_UNLIMITED		(-1)
 
+/* queue_timeout not set in the table: pg_budget.queue_timeout applies. */
+#define PGB_QUEUE_TIMEOUT_DEFAULT	(-1)
+
+/* Longest queue_timeout: one day, in ms. */
+#define PGB_QUEUE_TIMEOUT_MAX	(24 * 3600 * 1000)
+
 typedef enum PgbShedMode
 {
 	PGB_SHED_NEVER = 0,
@@ -39,6 +45,10 @@ typedef struct PgbClass
 	int			burst;			/* token bucket depth (>= 1 when rate > 0) */
 	PgbShedMode shed;			/* strongest action the worker may take */
 	int			floor;			/* the worker never limits it below this */
+	int			active;			/* transactions in progress at once, or
+								 * PGB_UNLIMITED */
+	int			queue_timeout;	/* ms a transaction may wait for its turn;
+								 * PGB_QUEUE_TIMEOUT_DEFAULT: the GUC's */
 	bool		implicit;		/* not in the table: the default class */
 } PgbClass;
 
@@ -79,5 +89,12 @@ extern int	pgb_find_class(const PgbClassTable *table, const char *name);
 extern int	pgb_ensure_default_class(PgbClassTable *table, const char *name);
 
 extern const char *pgb_shed_mode_name(PgbShedMode mode);
+
+/*
+ * Parse a duration: digits with an optional unit ms, s, min or h (a bare
+ * number is ms), at most PGB_QUEUE_TIMEOUT_MAX ms.  Returns false on a
+ * malformed or out-of-range value.
+ */
+extern bool pgb_parse_duration_ms(const char *tok, size_t len, int *ms);
 
 #endif							/* PGB_CLASSES_H */

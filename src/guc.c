@@ -37,6 +37,8 @@ int			pgb_calm_time = 5000;
 int			pgb_max_actions = 4;
 int			pgb_history_seconds = 600;
 int			pgb_events_max = 1000;
+int			pgb_queue_timeout = 10000;
+double		pgb_cpu_pressure_threshold = 1.0;
 
 static const struct config_enum_entry shedding_options[] = {
 	{"off", PGB_SHEDDING_OFF, false},
@@ -389,6 +391,26 @@ pgb_guc_init(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.queue_timeout",
+							"How long a transaction waits for its class's active limit before it is refused (classes may set queue_timeout); -1 waits without a limit, 0 refuses at once.",
+							NULL,
+							&pgb_queue_timeout,
+							10000,
+							-1, PGB_QUEUE_TIMEOUT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_budget.cpu_pressure_threshold",
+							 "Sessions on CPU per core, averaged over pressure_window, at which a higher class's need for the CPU makes the lowest sheddable class admit fewer transactions.",
+							 NULL,
+							 &pgb_cpu_pressure_threshold,
+							 1.0,
+							 0.1, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_budget");
 }

@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "gate.h"
 #include "pg_budget.h"
 
 PG_MODULE_MAGIC;
@@ -32,5 +33,6 @@ _PG_init(void)
 	pgb_shmem_init();
 	pgb_admission_init();
 	pgb_shed_init();
+	pgb_gate_init();
 	pgb_worker_register();
 }

@@ -40,6 +40,8 @@ extern int	pgb_calm_time;
 extern int	pgb_max_actions;
 extern int	pgb_history_seconds;
 extern int	pgb_events_max;
+extern int	pgb_queue_timeout;
+extern double pgb_cpu_pressure_threshold;
 extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
 

@@ -16,6 +16,7 @@
 #include "storage/shmem.h"
 
 #include "compat.h"
+#include "gate.h"
 #include "pg_budget.h"
 
 PgbShared  *pgb_shared = NULL;
@@ -65,6 +66,8 @@ pgb_shmem_request(void)
 	RequestAddinShmemSpace(pgb_history_size());
 	RequestAddinShmemSpace(pgb_events_size());
 	RequestNamedLWLockTranche("pg_budget", 2);
+	RequestAddinShmemSpace(pgb_gate_shmem_size());
+	RequestNamedLWLockTranche("pg_budget gate", 1);
 }
 
 static void
@@ -106,6 +109,7 @@ pgb_shmem_startup(void)
 		memset(pgb_events, 0, pgb_events_size());
 		pgb_events->size = pgb_events_max;
 	}
+	pgb_gate_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "gate.h"
 #include "pg_budget.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_status);
@@ -29,8 +30,9 @@ PG_FUNCTION_INFO_V1(pg_budget_pause);
 PG_FUNCTION_INFO_V1(pg_budget_resume);
 PG_FUNCTION_INFO_V1(pg_budget_reset);
 PG_FUNCTION_INFO_V1(pg_budget_admission_histogram);
+PG_FUNCTION_INFO_V1(pg_budget_gate_histogram);
 
-#define STATUS_COLS 32
+#define STATUS_COLS 43
 
 static const char *
 pause_mode_name(PgbPauseMode mode)
@@ -62,9 +64,10 @@ pgb_can_read_all_stats(void)
 
 static void
 status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
-		   const PgbGroupStats *g, bool sampled, bool is_default,
-		   bool configured)
+		   const PgbGroupStats *g, const PgbGateSnapshot *gs, bool sampled,
+		   bool is_default, bool configured)
 {
+	int			active_limit;
 	Datum		values[STATUS_COLS];
 	bool		nulls[STATUS_COLS];
 	uint64		rejected = 0;
@@ -113,6 +116,21 @@ status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
 	PUT_IF(s && s->paused != PGB_PAUSE_NONE, TimestampTzGetDatum(s->paused_at));
 	PUT(BoolGetDatum(is_default));
 	PUT(BoolGetDatum(configured));
+	/* the transaction gate */
+	active_limit = pgb_gate_limit(c ? c->active : PGB_UNLIMITED,
+								  gs ? gs->effective : PGB_UNLIMITED);
+	PUT_IF(c && c->active != PGB_UNLIMITED, Int32GetDatum(c->active));
+	PUT_IF(c && active_limit != PGB_UNLIMITED, Int32GetDatum(active_limit));
+	PUT(Int32GetDatum(gs ? gs->in_progress : 0));
+	PUT(Int32GetDatum(gs ? gs->queued : 0));
+	PUT(Int64GetDatum(gs ? (int64) gs->timeouts : 0));
+	PUT(Float8GetDatum(gs ? gs->wait_ms : 0));
+	PUT_IF(c, Int32GetDatum(c->queue_timeout != PGB_QUEUE_TIMEOUT_DEFAULT ?
+							c->queue_timeout : pgb_queue_timeout));
+	PUT(Int64GetDatum(gs ? (int64) gs->entered : 0));
+	PUT(Int64GetDatum(gs ? (int64) gs->waited : 0));
+	PUT(Int64GetDatum(gs ? (int64) gs->let_through : 0));
+	PUT(Int32GetDatum(gs ? gs->peak : 0));
 	Assert(i == STATUS_COLS);
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -130,6 +148,7 @@ pg_budget_status(PG_FUNCTION_ARGS)
 	int			default_idx;
 	PgbClassState *copy;
 	PgbGroupStats *groups;
+	PgbGateSnapshot *gates;
 	bool		shown[PGB_MAX_SHARED_CLASSES];
 	bool		sampled = pgb_can_read_all_stats();
 	int			i;
@@ -144,12 +163,16 @@ pg_budget_status(PG_FUNCTION_ARGS)
 	memcpy(copy, pgb_shared->classes, sizeof(pgb_shared->classes));
 	memcpy(groups, pgb_shared->groups, sizeof(PgbGroupStats) * PGB_MAX_SHARED_CLASSES);
 	LWLockRelease(pgb_shared->lock);
+	/* the gate's lock is never held with the main one (gate.h) */
+	gates = palloc(sizeof(PgbGateSnapshot) * PGB_MAX_SHARED_CLASSES);
+	pgb_gate_snapshot(gates);
 
 	memset(shown, 0, sizeof(shown));
 	for (i = 0; i < table->nclasses; i++)
 	{
 		const PgbClassState *s = NULL;
 		const PgbGroupStats *g = NULL;
+		const PgbGateSnapshot *gs = NULL;
 		int			e;
 
 		for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
@@ -158,15 +181,17 @@ pg_budget_status(PG_FUNCTION_ARGS)
 			{
 				s = &copy[e];
 				g = &groups[e];
+				gs = &gates[e];
 				shown[e] = true;
 				break;
 			}
-		status_row(rsinfo, &table->classes[i], s, g, sampled && g != NULL,
+		status_row(rsinfo, &table->classes[i], s, g, gs, sampled && g != NULL,
 				   i == default_idx, true);
 	}
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 		if (!shown[i] && copy[i].name[0] != '\0' && copy[i].connected > 0)
-			status_row(rsinfo, NULL, &copy[i], &groups[i], sampled, false, false);
+			status_row(rsinfo, NULL, &copy[i], &groups[i], &gates[i], sampled,
+					   false, false);
 
 	return (Datum) 0;
 }
@@ -177,6 +202,7 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgbBackendSlot *slots;
+	bool	   *queued;
 	char	  (*names)[NAMEDATALEN];
 	int			n = 0;
 	int			i;
@@ -185,6 +211,7 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 	pgb_init_materialized_srf(fcinfo);
 	slots = palloc(sizeof(PgbBackendSlot) * pgb_shared->nslots);
 	names = palloc(NAMEDATALEN * pgb_shared->nslots);
+	queued = palloc(sizeof(bool) * pgb_shared->nslots);
 
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < pgb_shared->nslots; i++)
@@ -192,6 +219,7 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 		if (pgb_shared->slots[i].pid == 0)
 			continue;
 		slots[n] = pgb_shared->slots[i];
+		queued[n] = pgb_gate_is_queued(i);
 		memcpy(names[n], pgb_shared->classes[slots[n].class_idx].name, NAMEDATALEN);
 		n++;
 	}
@@ -199,14 +227,15 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < n; i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, false};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
 
 		values[0] = Int32GetDatum(slots[i].pid);
 		values[1] = CStringGetTextDatum(names[i]);
 		values[2] = ObjectIdGetDatum(slots[i].roleid);
 		values[3] = BoolGetDatum(slots[i].superuser);
 		values[4] = TimestampTzGetDatum(slots[i].admitted_at);
+		values[5] = BoolGetDatum(queued[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -350,21 +379,21 @@ pg_budget_reset(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < PGB_HIST_BUCKETS; i++)
 		pg_atomic_write_u64(&pgb_shared->hist[i], 0);
+	pgb_gate_reset();
 	PG_RETURN_VOID();
 }
 
-/* Time spent judging logins since the last reset, as non-empty buckets. */
-Datum
-pg_budget_admission_histogram(PG_FUNCTION_ARGS)
+/* Non-empty buckets of a histogram of 0.1 us buckets. */
+static void
+histogram_rows(FunctionCallInfo fcinfo, pg_atomic_uint64 *hist)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			i;
 
-	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
 	for (i = 0; i < PGB_HIST_BUCKETS; i++)
 	{
-		uint64		n = pg_atomic_read_u64(&pgb_shared->hist[i]);
+		uint64		n = pg_atomic_read_u64(&hist[i]);
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 
@@ -378,5 +407,22 @@ pg_budget_admission_histogram(PG_FUNCTION_ARGS)
 		values[2] = Int64GetDatum((int64) n);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/* Time spent judging logins since the last reset. */
+Datum
+pg_budget_admission_histogram(PG_FUNCTION_ARGS)
+{
+	pgb_require_shmem();
+	histogram_rows(fcinfo, pgb_shared->hist);
+	return (Datum) 0;
+}
+
+/* Time transactions that did not queue spent in the gate, since reset. */
+Datum
+pg_budget_gate_histogram(PG_FUNCTION_ARGS)
+{
+	pgb_require_shmem();
+	histogram_rows(fcinfo, pgb_gate->hist);
 	return (Datum) 0;
 }

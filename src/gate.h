@@ -1,0 +1,128 @@
+/*-------------------------------------------------------------------------
+ *
+ * gate.h
+ *	  The transaction gate's shared state: per class, the transactions in
+ *	  progress and the FIFO queue of those waiting for their turn; per
+ *	  backend, its place in a queue.
+ *
+ * Locking rules
+ * -------------
+ * The gate has an LWLock of its own (tranche "pg_budget gate"), never the
+ * main pg_budget lock that logins take, and it is never held together
+ * with the main lock.
+ *
+ * - in_progress and queued are atomics.  A transaction that may enter at
+ *	 once (under its limit, nobody queued) takes its place with one
+ *	 compare-and-swap on in_progress, without the lock; so does nothing
+ *	 else.  Leaving is an atomic decrement; the leaver takes the lock only
+ *	 when queued > 0, to hand its place on.
+ * - Everything else (the queue and its links, the backend slots, the
+ *	 counters of waits and timeouts, the worker's effective limit) is
+ *	 written under the gate lock held exclusively.  queued mirrors
+ *	 queue.count and is written under the lock too, so that the lock-free
+ *	 paths can read it.
+ * - Dekker: a waiter, under the lock, raises queued (a full barrier) and
+ *	 then re-checks in_progress; a leaver lowers in_progress (a full
+ *	 barrier) and then reads queued.  One of the two sees the other, so a
+ *	 free place is never left while someone waits for it.
+ * - A queued backend's place is handed on under the lock: the granter
+ *	 raises in_progress on the waiter's behalf, marks its slot GRANTED and
+ *	 sets its latch.  The waiter reads its slot's state after ResetLatch.
+ * - The worker reads the slots without the lock to find queued sessions
+ *	 (a stale read only delays it a tick) and takes the lock to act: it
+ *	 lets a queued session that blocks others through (over the limit),
+ *	 and grants waiters each tick after it moves an effective limit.
+ * - Entries are indexed like PgbShared.classes: an entry is recycled only
+ *	 when no session of its class is connected, so then in_progress is 0
+ *	 and its queue is empty.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_GATE_H
+#define PGB_GATE_H
+
+#include "postgres.h"
+
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#include "queue.h"
+#include "state.h"
+
+typedef enum PgbGateState
+{
+	PGB_GATE_OUT = 0,			/* not queued (in or out of a transaction) */
+	PGB_GATE_QUEUED,			/* waiting in its class's queue */
+	PGB_GATE_GRANTED			/* handed a place, not yet woken */
+} PgbGateState;
+
+typedef struct PgbGateClass
+{
+	pg_atomic_uint32 in_progress;	/* transactions that passed the gate */
+	pg_atomic_uint32 queued;	/* == queue.count */
+	pg_atomic_uint32 peak;		/* highest in_progress since reset */
+	pg_atomic_uint64 entered;	/* transactions that passed, since reset */
+	int			effective;		/* the worker's limit; PGB_UNLIMITED: none */
+	PgbQueue	queue;
+	uint64		waited;			/* transactions that queued */
+	uint64		timeouts;		/* refused after queue_timeout */
+	uint64		let_through;	/* let past the limit: they blocked others */
+	double		wait_ms;		/* total time spent queued */
+} PgbGateClass;
+
+typedef struct PgbGateSlot
+{
+	int			pid;			/* of the queued backend; 0 when OUT */
+	int			entry;
+	PgbGateState state;
+	bool		let_through;
+	TimestampTz queued_at;
+} PgbGateSlot;
+
+typedef struct PgbGateShared
+{
+	LWLock	   *lock;
+	int			nslots;
+	PgbGateClass classes[PGB_MAX_SHARED_CLASSES];
+	pg_atomic_uint64 hist[PGB_HIST_BUCKETS];	/* time in the gate, unqueued */
+	PgbGateSlot *slots;			/* nslots, by procno */
+	PgbQueueLink *links;		/* nslots, by procno */
+} PgbGateShared;
+
+extern PgbGateShared *pgb_gate;
+
+/* shared memory (called from shmem.c's hooks) */
+extern Size pgb_gate_shmem_size(void);
+extern void pgb_gate_shmem_startup(void);
+
+/* hooks */
+extern void pgb_gate_init(void);
+
+/* What the views show of an entry, read under the gate lock. */
+typedef struct PgbGateSnapshot
+{
+	int			in_progress;
+	int			queued;
+	int			peak;
+	int			effective;
+	uint64		entered;
+	uint64		waited;
+	uint64		timeouts;
+	uint64		let_through;
+	double		wait_ms;
+} PgbGateSnapshot;
+
+extern void pgb_gate_snapshot(PgbGateSnapshot *out);	/* all entries */
+
+/* Is this backend queued now (for pg_budget_backends)? */
+extern bool pgb_gate_is_queued(int procno);
+
+/* worker side: all take the gate lock themselves */
+extern void pgb_gate_set_effective(int entry, int effective);
+extern int	pgb_gate_grant(int entry, int configured);
+extern bool pgb_gate_let_through(int procno, int pid);
+extern void pgb_gate_forget(int entry);
+extern void pgb_gate_reset(void);
+
+#endif							/* PGB_GATE_H */
