@@ -11,7 +11,7 @@ use Exporter 'import';
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(session alive sess_send sess_wait sess_wait_exit
+our @EXPORT = qw(session gated_session alive sess_send sess_wait sess_wait_exit
   sess_query sess_query_err sess_close control_session ctl wait_ctl status
   login psql_c);
 
@@ -38,6 +38,29 @@ sub session
 		],
 		'<', \$s->{stdin}, '>', \$s->{stdout}, '2>', \$s->{stderr});
 	$s->{pid} = sess_query($s, 'SELECT pg_backend_pid()');
+	die "session of $role did not start: [$s->{stdout}] [$s->{stderr}]"
+	  unless defined $s->{pid} && $s->{pid} =~ /^\d+$/;
+	return $s;
+}
+
+# A session whose first statement may have to wait (a class at its
+# transaction-gate limit): it only SETs its application_name, which never
+# enters the gate, and its pid is read by the control session.
+my $gated_sessions = 0;
+sub gated_session
+{
+	my $node = ref $_[0] ? shift : $default_node;
+	my ($role) = @_;
+	my $name = 'pgb_gated_' . $$ . '_' . ++$gated_sessions;
+	my $s = { stdin => '', stdout => '', stderr => '', role => $role };
+	$s->{run} = IPC::Run::start(
+		[
+			'psql', '-XAtq', '-v', 'ON_ERROR_STOP=0', '-d',
+			$node->connstr('postgres') . " user=$role", '-f', '-'
+		],
+		'<', \$s->{stdin}, '>', \$s->{stdout}, '2>', \$s->{stderr});
+	sess_query($s, "SET application_name = '$name'");
+	$s->{pid} = ctl("SELECT pid FROM pg_stat_activity WHERE application_name = '$name'");
 	die "session of $role did not start: [$s->{stdout}] [$s->{stderr}]"
 	  unless defined $s->{pid} && $s->{pid} =~ /^\d+$/;
 	return $s;
