@@ -10,7 +10,7 @@
  * decision and one retry-after hint over that table, whose verdict must
  * agree with the numbers it was given.
  *
- * SOURCES: src/classes.c src/admit.c
+ * SOURCES: src/classes.c src/admit.c src/queue.c
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +20,7 @@
 
 #include "admit.h"
 #include "classes.h"
+#include "queue.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,6 +48,9 @@ check_table(const PgbClassTable *t)
 		CHECK(c->rate == 0 || c->burst >= 1);
 		CHECK(c->shed == PGB_SHED_NEVER || c->shed == PGB_SHED_CANCEL ||
 			  c->shed == PGB_SHED_TERMINATE);
+		CHECK(c->active == PGB_UNLIMITED || c->active >= 1);
+		CHECK(c->queue_timeout == PGB_QUEUE_TIMEOUT_DEFAULT ||
+			  (c->queue_timeout >= 0 && c->queue_timeout <= PGB_QUEUE_TIMEOUT_MAX));
 		for (j = 0; j < i; j++)
 			CHECK(strcmp(c->name, t->classes[j].name) != 0);
 		CHECK(pgb_find_class(t, c->name) == i);
@@ -131,6 +135,25 @@ check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
 							   take(&p, &n, 0) / 65536.0);
 	CHECK(retry >= 0 && retry <= PGB_RETRY_MAX_MS);
 	CHECK(pgb_verdict_name(v) != NULL);
+
+	/* the gate: entry and hand-off never go past the limit */
+	{
+		const PgbClass *c = &t->classes[in.self];
+		int			effective = take(&p, &n, 3) == 0 ? PGB_UNLIMITED : take(&p, &n, 64);
+		int			limit = pgb_gate_limit(c->active, effective);
+		int			in_progress = take(&p, &n, 128);
+		int			queued = take(&p, &n, 128);
+		int			granted = pgb_gate_grantable(in_progress, limit, queued);
+
+		CHECK(limit == PGB_UNLIMITED || limit <= Max(c->active, effective));
+		CHECK(c->active == PGB_UNLIMITED || (limit != PGB_UNLIMITED && limit <= c->active));
+		if (pgb_gate_may_enter(in_progress, limit, queued))
+			CHECK(queued == 0 && (limit == PGB_UNLIMITED || in_progress < limit));
+		CHECK(granted >= 0 && granted <= queued);
+		CHECK(limit == PGB_UNLIMITED || in_progress + granted <= Max(limit, in_progress));
+		retry = pgb_gate_retry_after_ms(take(&p, &n, 0) * 1000, take(&p, &n, 0) / 65536.0);
+		CHECK(retry >= 1 && retry <= 86400000);
+	}
 
 	/* the rate bucket stays within [its start, burst] */
 	{
