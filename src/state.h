@@ -52,7 +52,7 @@
 
 #include "postgres.h"
 
-#include "admit.h"
+#include "admit_math.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"

@@ -12,7 +12,7 @@
 
 #include "postgres.h"
 
-#include "policy.h"
+#include "policy_math.h"
 #include "state.h"
 
 /* The worker's memory of one PGPROC, from tick to tick. */

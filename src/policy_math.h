@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * policy.h
+ * policy_math.h
  *	  The shedding worker's decisions as pure functions: what a wait event
  *	  means, moving averages, the AIMD admission limit, which class gives
  *	  way first and in what order a class's sessions are shed.
@@ -10,8 +10,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_POLICY_H
-#define PGB_POLICY_H
+#ifndef PGB_POLICY_MATH_H
+#define PGB_POLICY_MATH_H
 
 #include "classes.h"
 
@@ -122,4 +122,4 @@ extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
 extern int	pgb_class_to_decrease(const PgbClassTable *table, const int *limits,
 								  const int *connected);
 
-#endif							/* PGB_POLICY_H */
+#endif							/* PGB_POLICY_MATH_H */

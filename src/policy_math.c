@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * policy.c
+ * policy_math.c
  *	  Pure decisions of the shedding worker: wait-event meaning, moving
  *	  averages, AIMD limits, the class that gives way and victim order.
  *
@@ -8,7 +8,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "policy.h"
+#include "policy_math.h"
 
 #include <math.h>
 #include <stdlib.h>
