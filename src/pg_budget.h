@@ -13,14 +13,7 @@
 #include "classes.h"
 #include "state.h"
 
-/* guc.c */
-typedef enum PgbShedding
-{
-	PGB_SHEDDING_OFF = 0,
-	PGB_SHEDDING_DRY_RUN,
-	PGB_SHEDDING_ON
-} PgbShedding;
-
+/* guc.c (pg_budget.shedding takes PgbShedding values) */
 extern bool pgb_enabled;
 extern bool pgb_exempt_superusers;
 extern int	pgb_retry_after;
@@ -81,6 +74,5 @@ extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 
 /* worker.c */
 extern void pgb_worker_register(void);
-extern const char *pgb_pressure_names(uint32 bits);
 
 #endif							/* PG_BUDGET_H */

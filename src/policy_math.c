@@ -33,6 +33,17 @@ name_in_nocase(const char *name, const char *const *list)
 	return false;
 }
 
+const char *
+pgb_pressure_names(uint32 bits)
+{
+	static const char *const names[] = {
+		"none", "connections", "wal", "connections+wal", "lock",
+		"connections+lock", "wal+lock", "connections+wal+lock"
+	};
+
+	return names[bits & 7];
+}
+
 PgbWaitCategory
 pgb_wait_category(const char *type, const char *name)
 {

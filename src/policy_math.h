@@ -15,6 +15,25 @@
 
 #include "classes.h"
 
+/* pg_budget.shedding */
+typedef enum PgbShedding
+{
+	PGB_SHEDDING_OFF = 0,
+	PGB_SHEDDING_DRY_RUN,
+	PGB_SHEDDING_ON
+} PgbShedding;
+
+/* Pressure signals, as bits. */
+#define PGB_PRESSURE_CONNECTIONS	0x01
+#define PGB_PRESSURE_WAL			0x02
+#define PGB_PRESSURE_LOCK			0x04
+
+/* "connections+wal" and the like, for the bits set; "none" for 0. */
+extern const char *pgb_pressure_names(uint32 bits);
+
+/* Longest reason told to a victim, logged and recorded as an event. */
+#define PGB_REASON_LEN			160
+
 /* What a sampled wait event says about the session. */
 typedef enum PgbWaitCategory
 {

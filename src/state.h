@@ -53,12 +53,10 @@
 #include "postgres.h"
 
 #include "admit_math.h"
+#include "policy_math.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
-
-/* Configured classes plus room for removed ones that still hold sessions. */
-#define PGB_MAX_SHARED_CLASSES	(2 * (PGB_MAX_CLASSES + 1))
 
 /*
  * Groups are what statistics are kept by: a class entry (0 ..
@@ -78,13 +76,6 @@
 
 /* Wait statistics: open addressing on (group, wait_event_info). */
 #define PGB_WAIT_STATS_SIZE		4096
-
-/* Pressure signals, as bits. */
-#define PGB_PRESSURE_CONNECTIONS	0x01
-#define PGB_PRESSURE_WAL			0x02
-#define PGB_PRESSURE_LOCK			0x04
-
-#define PGB_REASON_LEN			160
 
 typedef enum PgbPauseMode
 {

@@ -56,17 +56,6 @@ pgb_worker_register(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-const char *
-pgb_pressure_names(uint32 bits)
-{
-	static const char *const names[] = {
-		"none", "connections", "wal", "connections+wal", "lock",
-		"connections+lock", "wal+lock", "connections+wal+lock"
-	};
-
-	return names[bits & 7];
-}
-
 /*
  * Lock pressure: the share of active sessions blocked past the threshold
  * by a lower, sheddable class.  Shedding a blocker ends such a wait within
