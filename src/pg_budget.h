@@ -64,11 +64,8 @@ extern void pgb_event(const char *class, int pid, const char *role,
 /* sampler.c (used from the lock holder's side too) */
 extern void pgb_wait_stats_forget(int group);
 
-/* shed.c */
-extern void pgb_shed_init(void);
-extern bool pgb_signal_backend(int procno, int pid, int expected_class,
-							   int action, bool dry_run,
-							   const char *signal, const char *reason);
+/* act.c */
+extern void pgb_act_init(void);
 extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 							   int *refused);
 
