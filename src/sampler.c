@@ -3,8 +3,9 @@
  * sampler.c
  *	  The worker's sampler: each tick it reads every PGPROC's pid, wait
  *	  event, transaction and lock-wait start without any lock, attributes
- *	  the process to its class (or a pseudo-class), and publishes counts,
- *	  moving averages, wait statistics and the per-second history.
+ *	  the process to its class (or a pseudo-class) in a row of the tick's
+ *	  snapshot (snapshot.h), and publishes counts, moving averages, wait
+ *	  statistics and the per-second history.
  *
  * Reads of other backends are single aligned loads, as core's own
  * pg_stat_activity does; a process that changes under the sampler is seen
