@@ -21,7 +21,6 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "plan_math.h"
 #include "sampler.h"
 
 /*

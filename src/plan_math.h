@@ -20,8 +20,6 @@
 
 /* A class over its limit: one round of actions per this long. */
 #define PGB_SHED_ROUND_MS		500
-/* A blocker is signalled at most this often. */
-#define PGB_REEXAMINE_MS		250
 /* A victim signalled this recently is still being dealt with. */
 #define PGB_SETTLING_MS			1000
 

@@ -40,6 +40,12 @@ typedef struct PgbSessionRow
 	bool		inverted;		/* its blockers include a lower class */
 } PgbSessionRow;
 
+/*
+ * The same waiter is looked up at most this often for the statistics, and
+ * a blocker is signalled at most this often.
+ */
+#define PGB_REEXAMINE_MS		250
+
 /* One blocker lookup of this tick: who blocks the waiter. */
 typedef struct PgbLookup
 {
