@@ -16,6 +16,12 @@
 /* Most classes a table may define; admission is O(classes). */
 #define PGB_MAX_CLASSES		32
 
+/*
+ * Class entries in shared memory: the configured classes plus room for
+ * removed ones that still hold sessions.
+ */
+#define PGB_MAX_SHARED_CLASSES	(2 * (PGB_MAX_CLASSES + 1))
+
 /* Longest class name, excluding the terminator (same as an SQL name). */
 #define PGB_CLASS_NAME_LEN	63
 

@@ -4,7 +4,7 @@
  *	  The transaction gate: at most `active` transactions of a class in
  *	  progress at once; the others wait at their start, first come first
  *	  served, up to queue_timeout.  Shared state and its locking rules are
- *	  in gate.h; the queue arithmetic is in queue.c.
+ *	  in gate.h; the queue arithmetic is in queue_math.c.
  *
  * A transaction enters at the first statement that does work: after parse
  * analysis of a query (post_parse_analyze_hook), or at ExecutorStart for a

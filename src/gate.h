@@ -47,7 +47,7 @@
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
-#include "queue.h"
+#include "queue_math.h"
 #include "state.h"
 
 typedef enum PgbGateState

@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * lockwatch.c
- *	  Who blocks whom, by class, and breaking priority inversions.
+ *	  Who blocks whom, by class: the sample side's bounded blocker lookups,
+ *	  into the tick's snapshot (the plan judges inversions from them).
  *
  * Finding blockers takes ProcArrayLock and every lock-partition lock, so
  * it is done only for sessions that have waited longer than
- * pg_budget.lock_stats_threshold, the few longest first, each at most once
- * a second.  Statistics go to the lock matrix in shared memory under the
- * pg_budget lock; victims are signalled through shed.c.
+ * pg_budget.lock_stats_threshold, within a bucket of lookups (below).
+ * Its statistics (waits, longest wait) go to the lock matrix in shared
+ * memory under the pg_budget lock; act.c counts the inversions acted on.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,22 +21,20 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "worker.h"
+#include "sampler.h"
 
 /*
  * Bounds on blocker lookups: for the statistics, the longest waiter first,
  * at most one lookup every LOOKUP_GAP_MS, and the same waiter at most every
- * REEXAMINE_MS; besides, each wait once when it crosses lock_wait_threshold,
- * at most max_actions a tick.  All of them together draw on one bucket of
+ * PGB_REEXAMINE_MS; besides, each wait once when it crosses
+ * lock_wait_threshold, at most max_actions a tick.  All of them together draw on one bucket of
  * LOOKUPS_PER_SECOND (burst LOOKUP_BURST), so that a lock storm costs at
  * most that many ProcArrayLock-plus-partition-lock acquisitions a second;
  * a crossing that finds the bucket empty is looked up on a later tick.
  * Waiters of one tick that wait on the same lock in the same mode share
- * one lookup (the cache below).  A blocker is signalled at most every
- * REEXAMINE_MS.
+ * one lookup (the cache below).
  */
 #define LOOKUP_GAP_MS			25
-#define REEXAMINE_MS			250
 #define LOOKUPS_PER_SECOND		40.0
 #define LOOKUP_BURST			10.0
 #define LOOKUP_CACHE_SIZE		16
@@ -83,9 +82,9 @@ blockers_of(PgbTick *tick, int procno, int pid, int32 **pids, int *n)
 	ArrayType  *arr;
 	int			i;
 
-	if (cache_tick_ms != tick->now_ms)
+	if (cache_tick_ms != tick->snap.now_ms)
 	{
-		cache_tick_ms = tick->now_ms;
+		cache_tick_ms = tick->snap.now_ms;
 		ncached = 0;
 	}
 	for (i = 0; lock != NULL && i < ncached; i++)
@@ -95,7 +94,7 @@ blockers_of(PgbTick *tick, int procno, int pid, int32 **pids, int *n)
 			*n = cache[i].n;
 			return true;
 		}
-	if (!take_lookup_token(tick->now_ms))
+	if (!take_lookup_token(tick->snap.now_ms))
 		return false;
 	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
 												 Int32GetDatum(pid)));
@@ -128,127 +127,97 @@ procno_of(PgbTick *tick, int pid)
 	if (proc == NULL)
 		return -1;
 	procno = PGB_PROCNO(proc);
-	if (procno < 0 || procno >= tick->nprocs || tick->procs[procno].pid != pid)
+	if (procno < 0 || procno >= tick->snap.nrows ||
+		tick->snap.rows[procno].pid != pid)
 		return -1;
 	return procno;
 }
 
-/* Class of a group in the current table, or NULL for pseudo/removed ones. */
-static const PgbClass *
-class_of(const PgbClassTable *table, int group)
-{
-	int			i;
-
-	if (group < 0 || group >= PGB_MAX_SHARED_CLASSES)
-		return NULL;
-	i = pgb_find_class(table, pgb_shared->classes[group].name);
-	return i < 0 ? NULL : &table->classes[i];
-}
-
+/*
+ * Look up the blockers of one waiter, count the wait in the lock matrix
+ * and add the lookup to the snapshot.  Returns false when the lookup had
+ * to be put off (no token).
+ */
 static bool
-examine(PgbTick *tick, const PgbClassTable *table, Waiter *w, int *actions_left)
+examine(PgbTick *tick, Waiter *w)
 {
-	PgbProcTrack *waiter = &tick->procs[w->procno];
-	const PgbClass *wclass = class_of(table, waiter->group);
+	PgbSessionRow *waiter = &tick->snap.rows[w->procno];
+	PgbProcTrack *track = &tick->procs[w->procno];
+	PgbLookup  *look;
+	int		   *blockers;
 	int32	   *pids;
 	int			n,
+				nb = 0,
 				i;
 	bool		new_wait;
-	TimestampTz wait_start = tick->now - waiter->lock_wait_us;
+	TimestampTz wait_start = tick->now - track->lock_wait_us;
 
 	if (!blockers_of(tick, w->procno, waiter->pid, &pids, &n))
 		return false;
-	waiter->examined_ms = tick->now_ms;
-	waiter->examined_wait_us = w->wait_us;
+	track->examined_ms = tick->snap.now_ms;
+	track->examined_wait_us = w->wait_us;
 
 	/* a wait counts once, however often it is looked at */
-	new_wait = waiter->counted_wait == 0 ||
-		(waiter->counted_wait > wait_start + 1000 ||
-		 wait_start > waiter->counted_wait + 1000);
+	new_wait = track->counted_wait == 0 ||
+		(track->counted_wait > wait_start + 1000 ||
+		 wait_start > track->counted_wait + 1000);
 	if (new_wait)
-		waiter->counted_wait = wait_start;
+		track->counted_wait = wait_start;
 
+	blockers = palloc(sizeof(int) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		int			bno = procno_of(tick, pids[i]);
-		PgbProcTrack *blocker;
-		const PgbClass *bclass;
-		PgbShedAction action;
-		PgbVictim	v;
+		PgbSessionRow *blocker;
 		PgbLockStat *ls;
-		char		reason[PGB_REASON_LEN];
 
 		if (bno < 0)
 			continue;
-		blocker = &tick->procs[bno];
+		blocker = &tick->snap.rows[bno];
 
 		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-		ls = &pgb_shared->locks[waiter->group][blocker->group];
+		ls = &pgb_shared->locks[waiter->entry][blocker->entry];
 		if (new_wait)
 			ls->waits++;
 		/* the statement's whole blocked time, the one the worker acts on */
 		if (waiter->blocked_us > ls->longest_us)
 			ls->longest_us = waiter->blocked_us;
 		LWLockRelease(pgb_shared->lock);
+		blockers[nb++] = bno;
+	}
 
-		/* a priority inversion: a higher class waits on a lower one */
-		bclass = class_of(table, blocker->group);
-		if (wclass == NULL || bclass == NULL || !blocker->judged ||
-			blocker->exempt || bclass->priority >= wclass->priority)
-			continue;
-		waiter->inverted = true;
-		if (w->wait_us < (int64) pgb_lock_wait_threshold * 1000)
-			continue;
-		if (*actions_left <= 0 ||
-			tick->now_ms - blocker->action_ms < REEXAMINE_MS)
-			continue;
-
-		v.procno = bno;
-		v.pid = blocker->pid;
-		v.state = blocker->state;
-		v.state_since_ms = blocker->state_since_ms;
-		v.cancelled = blocker->cancelled;
-		action = pgb_shed_action(bclass->shed, &v);
-		if (action == PGB_ACTION_NONE)
-			continue;
-
-		snprintf(reason, sizeof(reason),
-				 "it blocked pid %d of class \"%s\" (priority %d) for %.1f s on a lock",
-				 waiter->pid, wclass->name, wclass->priority,
-				 w->wait_us / 1000000.0);
-		if (pgb_shed(tick, bno, action, "lock", reason))
-		{
-			(*actions_left)--;
-			if (pgb_shedding == PGB_SHEDDING_ON)
-			{
-				LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-				pgb_shared->locks[waiter->group][blocker->group].inversions++;
-				LWLockRelease(pgb_shared->lock);
-			}
-		}
+	if (tick->snap.nlookups < tick->snap.nrows)
+	{
+		look = &tick->snap.lookups[tick->snap.nlookups++];
+		look->waiter = w->procno;
+		look->wait_us = w->wait_us;
+		look->nblockers = nb;
+		look->blockers = blockers;
 	}
 	return true;
 }
 
 void
-pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
+pgb_lookup_blockers(PgbTick *tick)
 {
 	static int64 last_lookup_ms = 0;
+	int64		now_ms = tick->snap.now_ms;
 	Waiter		best = {-1, 0};
 	int			procno;
 	int			due = 0;
 	int64		action_us = (int64) pgb_lock_wait_threshold * 1000;
 	int64		threshold_us = Min((int64) pgb_lock_stats_threshold * 1000, action_us);
 
-	for (procno = 0; procno < tick->nprocs; procno++)
+	for (procno = 0; procno < tick->snap.nrows; procno++)
 	{
+		PgbSessionRow *r = &tick->snap.rows[procno];
 		PgbProcTrack *t = &tick->procs[procno];
 		Waiter		w;
 
-		if (t->pid == 0 || t->lock_wait_us == 0 || t->blocked_us < threshold_us)
+		if (r->pid == 0 || t->lock_wait_us == 0 || r->blocked_us < threshold_us)
 			continue;
 		w.procno = procno;
-		w.wait_us = t->blocked_us;
+		w.wait_us = r->blocked_us;
 
 		/*
 		 * A wait that just crossed the action threshold is looked up at
@@ -256,23 +225,23 @@ pgb_watch_locks(PgbTick *tick, const PgbClassTable *table, int *actions_left)
 		 * inversions; each wait crosses once, and at most max_actions of
 		 * them a tick.
 		 */
-		if (t->blocked_us >= action_us && t->examined_wait_us < action_us &&
+		if (r->blocked_us >= action_us && t->examined_wait_us < action_us &&
 			due < pgb_max_actions)
 		{
 			/* without a lookup token it is put off to a later tick */
-			if (examine(tick, table, &w, actions_left))
+			if (examine(tick, &w))
 				due++;
 			continue;
 		}
-		if (tick->now_ms - t->examined_ms < REEXAMINE_MS)
+		if (now_ms - t->examined_ms < PGB_REEXAMINE_MS)
 			continue;
 		if (best.procno < 0 || w.wait_us > best.wait_us)
 			best = w;
 	}
 
 	/* the statistics: the longest waiter, one lookup per gap at most */
-	if (best.procno < 0 || tick->now_ms - last_lookup_ms < LOOKUP_GAP_MS)
+	if (best.procno < 0 || now_ms - last_lookup_ms < LOOKUP_GAP_MS)
 		return;
-	if (examine(tick, table, &best, actions_left))
-		last_lookup_ms = tick->now_ms;
+	if (examine(tick, &best))
+		last_lookup_ms = now_ms;
 }

@@ -32,7 +32,7 @@ _PG_init(void)
 	pgb_guc_init();
 	pgb_shmem_init();
 	pgb_admission_init();
-	pgb_shed_init();
+	pgb_act_init();
 	pgb_gate_init();
 	pgb_worker_register();
 }

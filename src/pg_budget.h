@@ -13,14 +13,7 @@
 #include "classes.h"
 #include "state.h"
 
-/* guc.c */
-typedef enum PgbShedding
-{
-	PGB_SHEDDING_OFF = 0,
-	PGB_SHEDDING_DRY_RUN,
-	PGB_SHEDDING_ON
-} PgbShedding;
-
+/* guc.c (pg_budget.shedding takes PgbShedding values) */
 extern bool pgb_enabled;
 extern bool pgb_exempt_superusers;
 extern int	pgb_retry_after;
@@ -73,16 +66,12 @@ extern void pgb_event(const char *class, int pid, const char *role,
 /* sampler.c (used from the lock holder's side too) */
 extern void pgb_wait_stats_forget(int group);
 
-/* shed.c */
-extern void pgb_shed_init(void);
-extern bool pgb_signal_backend(int procno, int pid, int expected_class,
-							   int action, bool dry_run,
-							   const char *signal, const char *reason);
+/* act.c */
+extern void pgb_act_init(void);
 extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 							   int *refused);
 
 /* worker.c */
 extern void pgb_worker_register(void);
-extern const char *pgb_pressure_names(uint32 bits);
 
 #endif							/* PG_BUDGET_H */

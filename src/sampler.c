@@ -3,8 +3,9 @@
  * sampler.c
  *	  The worker's sampler: each tick it reads every PGPROC's pid, wait
  *	  event, transaction and lock-wait start without any lock, attributes
- *	  the process to its class (or a pseudo-class), and publishes counts,
- *	  moving averages, wait statistics and the per-second history.
+ *	  the process to its class (or a pseudo-class) in a row of the tick's
+ *	  snapshot (snapshot.h), and publishes counts, moving averages, wait
+ *	  statistics and the per-second history.
  *
  * Reads of other backends are single aligned loads, as core's own
  * pg_stat_activity does; a process that changes under the sampler is seen
@@ -22,7 +23,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "worker.h"
+#include "sampler.h"
 
 /* A tiny cache of wait-event classifications (names never change). */
 #define CATEGORY_CACHE 256
@@ -59,15 +60,21 @@ categorize(uint32 event)
 void
 pgb_sampler_init(PgbTick *tick)
 {
-	tick->nprocs = MaxBackends + NUM_AUXILIARY_PROCS;
-	if (tick->nprocs > pgb_shared->nslots)
-		tick->nprocs = pgb_shared->nslots;
+	int			nprocs = MaxBackends + NUM_AUXILIARY_PROCS;
+
+	if (nprocs > pgb_shared->nslots)
+		nprocs = pgb_shared->nslots;
+	tick->snap.nrows = nprocs;
+	tick->snap.rows = MemoryContextAllocZero(TopMemoryContext,
+											 sizeof(PgbSessionRow) * nprocs);
+	tick->snap.lookups = MemoryContextAllocZero(TopMemoryContext,
+												sizeof(PgbLookup) * nprocs);
 	tick->procs = MemoryContextAllocZero(TopMemoryContext,
-										 sizeof(PgbProcTrack) * tick->nprocs);
+										 sizeof(PgbProcTrack) * nprocs);
 	tick->wait_events = MemoryContextAlloc(TopMemoryContext,
-										   sizeof(uint32) * tick->nprocs);
+										   sizeof(uint32) * nprocs);
 	tick->wait_groups = MemoryContextAlloc(TopMemoryContext,
-										   sizeof(int16) * tick->nprocs);
+										   sizeof(int16) * nprocs);
 }
 
 /*
@@ -97,14 +104,17 @@ pseudo_group(int procno)
 void
 pgb_sample(PgbTick *tick)
 {
+	int64		now_ms = tick->snap.now_ms;
 	int			procno;
 
 	memset(tick->groups, 0, sizeof(tick->groups));
 	tick->nwaits = 0;
+	tick->snap.nlookups = 0;
 
-	for (procno = 0; procno < tick->nprocs; procno++)
+	for (procno = 0; procno < tick->snap.nrows; procno++)
 	{
 		PGPROC	   *proc = &ProcGlobal->allProcs[procno];
+		PgbSessionRow *r = &tick->snap.rows[procno];
 		PgbProcTrack *t = &tick->procs[procno];
 		PgbBackendSlot *slot = &pgb_shared->slots[procno];
 		PgbGroupStats *g;
@@ -119,18 +129,21 @@ pgb_sample(PgbTick *tick)
 
 		if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
 		{
-			t->pid = 0;
+			r->pid = 0;
 			continue;
 		}
 		event = UINT32_ACCESS_ONCE(proc->wait_event_info);
 		cat = categorize(event);
 
-		if (t->pid != pid)
+		if (r->pid != pid)
 		{
+			memset(r, 0, sizeof(PgbSessionRow));
 			memset(t, 0, sizeof(PgbProcTrack));
-			t->pid = pid;
-			t->state_since_ms = tick->now_ms;
-			t->state = PGB_STATE_ACTIVE;
+			r->procno = procno;
+			r->pid = pid;
+			r->state_since_ms = now_ms;
+			r->state = PGB_STATE_ACTIVE;
+			r->may_signal = true;
 		}
 		/*
 		 * Lock-free read of a slot (state.h): the pid is published last
@@ -149,16 +162,18 @@ pgb_sample(PgbTick *tick)
 		}
 		if (judged)
 		{
-			t->group = class_idx;
-			t->judged = true;
+			r->entry = class_idx;
+			r->judged = true;
+			r->exempt = superuser && pgb_exempt_superusers;
 			/* the worker never sheds a walsender (DESIGN: never shed) */
-			t->exempt = (superuser && pgb_exempt_superusers) || walsender;
+			r->walsender = walsender;
 		}
 		else
 		{
-			t->group = pseudo_group(procno);
-			t->judged = false;
-			t->exempt = true;
+			r->entry = pseudo_group(procno);
+			r->judged = false;
+			r->exempt = true;
+			r->walsender = false;
 		}
 
 		/* idle in a transaction: waiting for the client inside one */
@@ -167,12 +182,12 @@ pgb_sample(PgbTick *tick)
 				PGB_STATE_IDLE_IN_TX : PGB_STATE_IDLE;
 		else
 			state = PGB_STATE_ACTIVE;
-		if (state != t->state)
+		if (state != r->state)
 		{
-			t->state = state;
-			t->state_since_ms = tick->now_ms;
+			r->state = state;
+			r->state_since_ms = now_ms;
 			if (state == PGB_STATE_ACTIVE)
-				t->cancelled = false;
+				r->cancelled = false;
 			t->blocked_since_ms = 0;
 		}
 		t->category = cat;
@@ -190,21 +205,21 @@ pgb_sample(PgbTick *tick)
 		 * first is shed, the next grabs the row first): what the waiter
 		 * suffers is the time since its first lock wait while active.
 		 */
-		t->blocked_us = 0;
+		r->blocked_us = 0;
 		if (t->lock_wait_us > 0)
 		{
 			if (t->blocked_since_ms == 0)
-				t->blocked_since_ms = tick->now_ms - t->lock_wait_us / 1000;
-			t->blocked_us = Max(t->lock_wait_us,
-								(tick->now_ms - t->blocked_since_ms) * 1000);
+				t->blocked_since_ms = now_ms - t->lock_wait_us / 1000;
+			r->blocked_us = Max(t->lock_wait_us,
+								(now_ms - t->blocked_since_ms) * 1000);
 		}
 		/* a new wait (or none): forget how far the last one had got */
-		if (t->blocked_us < t->examined_wait_us)
+		if (r->blocked_us < t->examined_wait_us)
 			t->examined_wait_us = 0;
 		if (t->lock_wait_us == 0)
-			t->inverted = false;
+			r->inverted = false;
 
-		g = &tick->groups[t->group];
+		g = &tick->groups[r->entry];
 		g->sessions++;
 		switch (state)
 		{
@@ -223,7 +238,7 @@ pgb_sample(PgbTick *tick)
 		else if (cat == PGB_WAIT_LOCK)
 			g->lock_waiting++;
 		tick->wait_events[tick->nwaits] = event;
-		tick->wait_groups[tick->nwaits] = (int16) t->group;
+		tick->wait_groups[tick->nwaits] = (int16) r->entry;
 		tick->nwaits++;
 	}
 }
@@ -331,6 +346,15 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		count_wait(tick->wait_groups[i], tick->wait_events[i]);
 	LWLockRelease(pgb_shared->lock);
 	second_ticks++;
+
+	/* what the plan judges pressure from */
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		tick->snap.entries[i].sessions = tick->groups[i].sessions;
+		tick->snap.entries[i].active = tick->groups[i].active;
+		tick->snap.entries[i].active_avg = tick->groups[i].active_avg;
+		tick->snap.entries[i].wal_share_avg = tick->groups[i].wal_share_avg;
+	}
 }
 
 /*
@@ -347,13 +371,13 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 
 	memset(configured, 0, sizeof(configured));
 	for (i = 0; i < nclasses; i++)
-		if (tick->map[i] >= 0)
-			configured[tick->map[i]] = true;
+		if (tick->snap.map[i] >= 0)
+			configured[tick->snap.map[i]] = true;
 
 	if (second_start_ms == 0)
 	{
 		/* the first frame counts from now, not from server start */
-		second_start_ms = tick->now_ms;
+		second_start_ms = tick->snap.now_ms;
 		LWLockAcquire(pgb_shared->lock, LW_SHARED);
 		for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 		{
@@ -368,7 +392,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		}
 		LWLockRelease(pgb_shared->lock);
 	}
-	if (tick->now_ms - second_start_ms < 1000 || second_ticks == 0)
+	if (tick->snap.now_ms - second_start_ms < 1000 || second_ticks == 0)
 		return;
 
 	/* built in local memory under the main lock, shared ... */
@@ -431,6 +455,6 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 	memset(second_sum, 0, sizeof(second_sum));
 	second_ticks = 0;
 	second_start_ms += 1000;
-	if (tick->now_ms - second_start_ms >= 1000)
-		second_start_ms = tick->now_ms;
+	if (tick->snap.now_ms - second_start_ms >= 1000)
+		second_start_ms = tick->snap.now_ms;
 }

@@ -24,16 +24,32 @@
  *	 the pid (write barrier) and clears the pid first at exit, so that the
  *	 sampler, which reads slots without the lock, can take the fields read
  *	 between two equal reads of the pid (read barriers) as that session's.
- * - Whoever sheds a session (the worker, or pg_budget_pause in a backend)
- *	 writes its shed_at and shed_reason, sets shed_pending, and sends the
- *	 signal, all under one exclusive hold after checking the pid, the class
- *	 and the exemption: a slot is cleared under the lock before its
- *	 process exits, so the pid signalled is the session checked.  The
- *	 victim's emit_log_hook takes no lock: it swaps shed_pending to 0 and
- *	 reads the reason written before it was set.
- * - The worker publishes each tick's sample (groups[], wait and lock
- *	 statistics, history) under one exclusive acquisition, after computing
- *	 it in local memory, so the lock is held for microseconds.
+ * - Every signal goes through act.c, whoever sends it: the worker
+ *	 carrying out its plan, or a backend running pg_budget_pause.  Both
+ *	 write the victim slot's shed fields (shed_at, shed_reason, then
+ *	 shed_pending) and send the signal, all under one exclusive hold after
+ *	 checking the pid, the class and the exemption: a slot is cleared under
+ *	 the lock before its process exits, so the pid signalled is the session
+ *	 checked.  The LOG line and the event follow the release.  The victim's
+ *	 emit_log_hook takes no lock: it swaps shed_pending to 0 and reads the
+ *	 reason written before it was set (write barrier, then read barrier).
+ * - What the worker reads without the lock, and why that is safe:
+ *	 PGPROC fields (pid, wait_event_info, lxid, waitStart, and waitLock only
+ *	 as a key), each a single aligned load, as pg_stat_activity does: a
+ *	 value read mid-change is the old one or the new one, and a session
+ *	 seen in either state is judged again next tick; backend slots, by the
+ *	 pid protocol above; a slot's class_idx, which names the same class
+ *	 entry for the session's whole life (see above).  Whatever it decides
+ *	 from these reads is checked again under the lock before a signal.
+ *	 What it published itself (effective limits, pressure) it keeps in its
+ *	 own memory rather than reading it back.
+ * - The worker publishes each tick's sample (groups[], wait statistics)
+ *	 under one exclusive acquisition, and its plan's limits and pressure
+ *	 (classes[].effective_max, groups[].pressure, pressure) under another,
+ *	 after computing them in local memory, so the lock is held for
+ *	 microseconds.  The lock matrix (locks[][]) is updated under a short
+ *	 exclusive hold per blocker looked up (lockwatch.c) and per inversion
+ *	 acted on (act.c).
  * - The events and history rings have a lock of their own (rings_lock),
  *	 so that a view reading them never holds up a login or an exit, which
  *	 take the main lock.  Writers take rings_lock exclusive for one entry
@@ -52,13 +68,11 @@
 
 #include "postgres.h"
 
-#include "admit.h"
+#include "admit_math.h"
+#include "policy_math.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
-
-/* Configured classes plus room for removed ones that still hold sessions. */
-#define PGB_MAX_SHARED_CLASSES	(2 * (PGB_MAX_CLASSES + 1))
 
 /*
  * Groups are what statistics are kept by: a class entry (0 ..
@@ -78,13 +92,6 @@
 
 /* Wait statistics: open addressing on (group, wait_event_info). */
 #define PGB_WAIT_STATS_SIZE		4096
-
-/* Pressure signals, as bits. */
-#define PGB_PRESSURE_CONNECTIONS	0x01
-#define PGB_PRESSURE_WAL			0x02
-#define PGB_PRESSURE_LOCK			0x04
-
-#define PGB_REASON_LEN			160
 
 typedef enum PgbPauseMode
 {

@@ -21,7 +21,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "policy.h"
+#include "policy_math.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_wait_stats);
 PG_FUNCTION_INFO_V1(pg_budget_lock_stats);

@@ -1,19 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  The pg_budget background worker: samples every backend each
- *	  pg_budget.sample_interval, judges pressure, moves the AIMD admission
- *	  limits and sheds the lowest-priority sheddable work first.
+ *	  The pg_budget background worker.  Each pg_budget.sample_interval its
+ *	  tick flows down once: sample (sampler.c, lockwatch.c), decide
+ *	  (plan_math.c, pure), publish limits and pressure, act (act.c).
  *
- * Its memory of each backend (PgbProcTrack) and of each class's AIMD
- * state is private.  What others see it publishes under the pg_budget lock
+ * Its snapshot of the backends and its plan state (AIMD by class entry)
+ * are private.  What others see it publishes under the pg_budget lock
  * (rules in state.h): sampled counts, effective limits, pressure, events.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <math.h>
 
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -27,16 +25,17 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "act.h"
 #include "compat.h"
 #include "pg_budget.h"
-#include "worker.h"
+#include "plan_math.h"
+#include "sampler.h"
 
 PGDLLEXPORT void pgb_worker_main(Datum main_arg);
 
-/* AIMD state by class entry; limits are mirrored in classes[].effective_max */
-static PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];
-static uint32 aimd_incarnation[PGB_MAX_SHARED_CLASSES];	/* of aimd[e]'s entry */
-static double inverted_share = 0;	/* moving average */
+/* What the plan remembers from tick to tick: AIMD state by class entry */
+static PgbPlanState plan_state;
+static uint32 entry_incarnation[PGB_MAX_SHARED_CLASSES];	/* of its state */
 
 void
 pgb_worker_register(void)
@@ -56,86 +55,6 @@ pgb_worker_register(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-const char *
-pgb_pressure_names(uint32 bits)
-{
-	static const char *const names[] = {
-		"none", "connections", "wal", "connections+wal", "lock",
-		"connections+lock", "wal+lock", "connections+wal+lock"
-	};
-
-	return names[bits & 7];
-}
-
-/*
- * Lock pressure: the share of active sessions blocked past the threshold
- * by a lower, sheddable class.  Shedding a blocker ends such a wait within
- * a tick or two, so the share stays low while shedding keeps up; it rises
- * when it can not (a shed=cancel class idle in a transaction, more
- * blockers than max_actions), and then the lowest class must admit fewer.
- */
-static double
-blocked_share(PgbTick *tick, double active)
-{
-	int64		action_us = (int64) pgb_lock_wait_threshold * 1000;
-	int			blocked = 0;
-	int			p;
-
-	for (p = 0; p < tick->nprocs; p++)
-		if (tick->procs[p].pid != 0 && tick->procs[p].inverted &&
-			tick->procs[p].blocked_us >= action_us)
-			blocked++;
-	return Min(1.0, blocked / Max(active, 1.0));
-}
-
-/*
- * Pressure signals of this tick.  Sustained means the moving average over
- * pg_budget.pressure_window is past the threshold; calm (for the additive
- * increase) needs every signal well below it, which is the hysteresis.
- */
-static uint32
-judge_pressure(PgbTick *tick, double dt_ms, const int *connected, int nclasses,
-			   bool *calm)
-{
-	uint32		bits = 0;
-	double		wal_share = 0;
-	double		active = 0;
-	double		active_now = 0;
-	int			total = 0;
-	int			usable = pgb_usable_connections();
-	int			i;
-
-	for (i = 0; i < nclasses; i++)
-		total += connected[i];
-	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
-	{
-		PgbGroupStats *g = &pgb_shared->groups[i];
-
-		wal_share += g->wal_share_avg * g->active_avg;
-		active += g->active_avg;
-		active_now += tick->groups[i].active;
-	}
-	if (active > 0.5)
-		wal_share /= active;
-	else
-		wal_share = 0;
-
-	inverted_share = pgb_ema(inverted_share, blocked_share(tick, active_now),
-							 dt_ms, pgb_pressure_window);
-
-	if (total >= pgb_saturation_threshold * usable)
-		bits |= PGB_PRESSURE_CONNECTIONS;
-	if (wal_share >= pgb_wal_pressure_threshold)
-		bits |= PGB_PRESSURE_WAL;
-	if (inverted_share >= pgb_lock_pressure_threshold)
-		bits |= PGB_PRESSURE_LOCK;
-
-	*calm = bits == 0 && inverted_share < pgb_lock_pressure_threshold / 2 &&
-		total < pgb_connection_calm_line(pgb_saturation_threshold) * usable &&
-		wal_share < pgb_wal_pressure_threshold / 2;
-	return bits;
-}
-
 /* Returns false if a class has no entry (never, with LW_EXCLUSIVE). */
 static bool
 map_and_count(const PgbClassTable *table, int *map, int *connected,
@@ -151,13 +70,11 @@ map_and_count(const PgbClassTable *table, int *map, int *connected,
 		connected[i] = map[i] >= 0 ? pgb_shared->classes[map[i]].connected : 0;
 		if (map[i] < 0)
 			complete = false;
-		else if (aimd_incarnation[map[i]] != pgb_shared->classes[map[i]].incarnation)
+		else if (entry_incarnation[map[i]] != pgb_shared->classes[map[i]].incarnation)
 		{
 			/* a recycled entry starts afresh, not with the last class's limit */
-			aimd_incarnation[map[i]] = pgb_shared->classes[map[i]].incarnation;
-			aimd[map[i]].limit = PGB_UNLIMITED;
-			aimd[map[i]].calm_since_ms = -1;
-			aimd[map[i]].last_step_ms = 0;
+			entry_incarnation[map[i]] = pgb_shared->classes[map[i]].incarnation;
+			pgb_plan_forget_entry(&plan_state, map[i]);
 			pgb_sampler_forget(map[i]);
 		}
 	}
@@ -165,23 +82,57 @@ map_and_count(const PgbClassTable *table, int *map, int *connected,
 	return complete || mode == LW_EXCLUSIVE;
 }
 
+/* The GUCs the plan reads, as they are this tick. */
+static void
+plan_params(PgbPlanParams *p)
+{
+	p->shedding = (PgbShedding) pgb_shedding;
+	p->lock_wait_threshold_ms = pgb_lock_wait_threshold;
+	p->pressure_window_ms = pgb_pressure_window;
+	p->wal_pressure_threshold = pgb_wal_pressure_threshold;
+	p->saturation_threshold = pgb_saturation_threshold;
+	p->lock_pressure_threshold = pgb_lock_pressure_threshold;
+	p->aimd_decrease = pgb_aimd_decrease;
+	p->aimd_increase = pgb_aimd_increase;
+	p->aimd_interval_ms = pgb_aimd_interval;
+	p->calm_time_ms = pgb_calm_time;
+	p->max_actions = pgb_max_actions;
+}
+
+/* Publish the plan's limits and pressure in one exclusive hold. */
+static void
+publish_plan(const PgbPlan *plan, const PgbSnapshot *snap, int nclasses)
+{
+	int			i;
+
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	pgb_shared->pressure = plan->pressure;
+	for (i = 0; i < nclasses; i++)
+		if (snap->map[i] >= 0)
+		{
+			pgb_shared->classes[snap->map[i]].effective_max = plan->publish_limits[i];
+			pgb_shared->groups[snap->map[i]].pressure =
+				(i == plan->victim_class) ? plan->pressure : 0;
+		}
+	LWLockRelease(pgb_shared->lock);
+}
+
 static void
 worker_tick(PgbTick *tick, double dt_ms)
 {
 	const PgbClassTable *table = pgb_current_table(NULL);
-	int			connected[PGB_MAX_CLASSES + 1];
-	int			limits[PGB_MAX_CLASSES + 1];
-	int			actions_left = pgb_max_actions;
-	PgbAimdParams params;
-	uint32		pressure;
-	bool		calm;
-	int			victim_class;
-	int			i;
+	PgbSnapshot *snap = &tick->snap;
+	PgbPlanParams params;
+	PgbPlan		plan;
+	int			nrounds;
+	int			nvictims;
 
 	/* now: wall clock, for timestamps; now_ms: monotonic, for intervals */
 	tick->now = GetCurrentTimestamp();
-	tick->now_ms = pgb_monotonic_ms();
+	snap->now_ms = pgb_monotonic_ms();
+	snap->usable = pgb_usable_connections();
 
+	/* sample */
 	pgb_sample(tick);
 	pgb_publish_sample(tick, dt_ms);
 
@@ -190,87 +141,29 @@ worker_tick(PgbTick *tick, double dt_ms)
 	 * hold; only when a configured class has no entry yet (so that it shows
 	 * from the start) is the lock taken exclusively to create it.
 	 */
-	if (!map_and_count(table, tick->map, connected, LW_SHARED))
-		(void) map_and_count(table, tick->map, connected, LW_EXCLUSIVE);
+	if (!map_and_count(table, snap->map, snap->connected, LW_SHARED))
+		(void) map_and_count(table, snap->map, snap->connected, LW_EXCLUSIVE);
 
 	pgb_history_tick(tick, table->nclasses);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
-	pgb_watch_locks(tick, table, &actions_left);
+	pgb_lookup_blockers(tick);
 
-	pressure = judge_pressure(tick, dt_ms, connected, table->nclasses, &calm);
+	/* decide */
+	plan_params(&params);
+	nrounds = pgb_plan_rounds_needed(snap, table->nclasses);
+	nvictims = pgb_plan_victims_needed(snap);
+	pgb_plan_init(&plan, palloc(sizeof(PgbPlanRound) * nrounds), nrounds,
+				  palloc(sizeof(PgbPlanVictim) * nvictims),
+				  palloc(sizeof(PgbVictim) * nvictims), nvictims);
+	pgb_plan_decide(&plan, &plan_state, snap, table, &params, dt_ms);
 
-	/* AIMD: the lowest-priority class that can give way takes the decrease */
-	params.decrease = pgb_aimd_decrease;
-	params.step_ms = pgb_aimd_interval;
-	params.calm_ms = pgb_calm_time;
-	for (i = 0; i < table->nclasses; i++)
-		limits[i] = tick->map[i] >= 0 ? aimd[tick->map[i]].limit : PGB_UNLIMITED;
-	victim_class = (pressure != 0 && pgb_shedding != PGB_SHEDDING_OFF) ?
-		pgb_class_to_decrease(table, limits, connected) : -1;
+	/* publish */
+	publish_plan(&plan, snap, table->nclasses);
 
-	for (i = 0; i < table->nclasses; i++)
-	{
-		const PgbClass *c = &table->classes[i];
-		int			e = tick->map[i];
-		int			before;
-
-		if (e < 0)
-			continue;
-		before = aimd[e].limit;
-		/* additive step sized to the class: a share of its cap */
-		params.increase = Max(1, (int) ceil(pgb_aimd_increase *
-											(c->max == PGB_UNLIMITED ? pgb_usable_connections() : c->max)));
-		if (c->shed == PGB_SHED_NEVER || pgb_shedding == PGB_SHEDDING_OFF)
-			aimd[e].limit = PGB_UNLIMITED;
-		else if (pgb_aimd_step(&aimd[e], &params, i == victim_class, calm,
-							   connected[i], c->max, c->floor,
-							   pgb_usable_connections(), tick->now_ms))
-		{
-			char		reason[PGB_REASON_LEN];
-
-			if (aimd[e].limit == PGB_UNLIMITED)
-				snprintf(reason, sizeof(reason), "calm: limit lifted (was %d)", before);
-			else if (before == PGB_UNLIMITED || aimd[e].limit < before)
-				snprintf(reason, sizeof(reason), "%s pressure: limit lowered to %d",
-						 pgb_pressure_names(pressure), aimd[e].limit);
-			else
-				snprintf(reason, sizeof(reason), "calm: limit raised to %d", aimd[e].limit);
-			ereport(LOG, (errmsg("pg_budget: class \"%s\": %s", c->name, reason)));
-			pgb_event(c->name, 0, NULL,
-					  pgb_shedding == PGB_SHEDDING_DRY_RUN ? "would limit" : "limit",
-					  aimd[e].limit == PGB_UNLIMITED || (before != PGB_UNLIMITED && aimd[e].limit > before) ?
-					  "calm" : pgb_pressure_names(pressure), reason);
-		}
-		/* in a dry run the limit is computed and recorded, never enforced */
-		limits[i] = pgb_shedding == PGB_SHEDDING_ON ? aimd[e].limit : PGB_UNLIMITED;
-	}
-
-	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-	pgb_shared->pressure = pressure;
-	for (i = 0; i < table->nclasses; i++)
-		if (tick->map[i] >= 0)
-		{
-			pgb_shared->classes[tick->map[i]].effective_max = limits[i];
-			pgb_shared->groups[tick->map[i]].pressure =
-				(i == victim_class) ? pressure : 0;
-		}
-	LWLockRelease(pgb_shared->lock);
-
-	/*
-	 * Sessions over a limit are shed only while connections or WAL are
-	 * short: lock pressure is answered by shedding the blockers themselves
-	 * and by admitting fewer, not by ending sessions that block nobody.
-	 */
-	if (pgb_shedding != PGB_SHEDDING_OFF &&
-		(pressure & (PGB_PRESSURE_CONNECTIONS | PGB_PRESSURE_WAL)) != 0)
-	{
-		/* a dry run reports what the computed limits would shed */
-		for (i = 0; i < table->nclasses; i++)
-			if (tick->map[i] >= 0)
-				limits[i] = aimd[tick->map[i]].limit;
-		pgb_shed_over_limit(tick, table, limits, &actions_left);
-	}
+	/* act */
+	(void) pgb_act_on_plan(&plan, table);
+	pgb_plan_settle(&plan, &plan_state, snap);
 }
 
 void
@@ -290,11 +183,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("pg_budget worker");
 
 	pgb_require_shmem();
-	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
-	{
-		aimd[i].limit = PGB_UNLIMITED;
-		aimd[i].calm_since_ms = -1;
-	}
+	pgb_plan_state_init(&plan_state);
 	memset(&tick, 0, sizeof(tick));
 	pgb_sampler_init(&tick);
 	tick_context = AllocSetContextCreate(TopMemoryContext, "pg_budget worker tick",

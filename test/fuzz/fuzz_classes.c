@@ -10,7 +10,7 @@
  * decision and one retry-after hint over that table, whose verdict must
  * agree with the numbers it was given.
  *
- * SOURCES: src/classes.c src/admit.c src/queue.c
+ * SOURCES: src/classes.c src/admit_math.c src/queue_math.c
  *
  *-------------------------------------------------------------------------
  */
@@ -18,9 +18,9 @@
 
 #include <math.h>
 
-#include "admit.h"
+#include "admit_math.h"
 #include "classes.h"
-#include "queue.h"
+#include "queue_math.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

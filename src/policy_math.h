@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * policy.h
+ * policy_math.h
  *	  The shedding worker's decisions as pure functions: what a wait event
  *	  means, moving averages, the AIMD admission limit, which class gives
  *	  way first and in what order a class's sessions are shed.
@@ -10,10 +10,29 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_POLICY_H
-#define PGB_POLICY_H
+#ifndef PGB_POLICY_MATH_H
+#define PGB_POLICY_MATH_H
 
 #include "classes.h"
+
+/* pg_budget.shedding */
+typedef enum PgbShedding
+{
+	PGB_SHEDDING_OFF = 0,
+	PGB_SHEDDING_DRY_RUN,
+	PGB_SHEDDING_ON
+} PgbShedding;
+
+/* Pressure signals, as bits. */
+#define PGB_PRESSURE_CONNECTIONS	0x01
+#define PGB_PRESSURE_WAL			0x02
+#define PGB_PRESSURE_LOCK			0x04
+
+/* "connections+wal" and the like, for the bits set; "none" for 0. */
+extern const char *pgb_pressure_names(uint32 bits);
+
+/* Longest reason told to a victim, logged and recorded as an event. */
+#define PGB_REASON_LEN			160
 
 /* What a sampled wait event says about the session. */
 typedef enum PgbWaitCategory
@@ -122,4 +141,4 @@ extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
 extern int	pgb_class_to_decrease(const PgbClassTable *table, const int *limits,
 								  const int *connected);
 
-#endif							/* PGB_POLICY_H */
+#endif							/* PGB_POLICY_MATH_H */

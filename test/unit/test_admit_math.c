@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * test_admit.c
+ * test_admit_math.c
  *	  Unit tests of the admission arithmetic: cap, reservations, pause,
  *	  rate bucket and the retry-after hint.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/admit.c src/classes.c
-#include "admit.h"
+// SOURCES: src/admit_math.c src/classes.c
+#include "admit_math.h"
 #include <math.h>
 
 #include "unit.h"

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * test_policy.c
+ * test_policy_math.c
  *	  Unit tests of the shedding worker's pure decisions: wait-event
  *	  meaning, moving averages, AIMD, the class that gives way, victim
  *	  order and the action allowed on a victim.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/policy.c src/classes.c
-#include "policy.h"
+// SOURCES: src/policy_math.c src/classes.c
+#include "policy_math.h"
 #include "unit.h"
 
 static void

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * queue.h
+ * queue_math.h
  *	  The transaction gate's arithmetic: a class's FIFO queue of waiting
  *	  backends (links by procno) and when a transaction may enter.
  *
@@ -9,8 +9,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_QUEUE_H
-#define PGB_QUEUE_H
+#ifndef PGB_QUEUE_MATH_H
+#define PGB_QUEUE_MATH_H
 
 #include "c.h"
 
@@ -66,4 +66,4 @@ extern int	pgb_gate_grantable(int in_progress, int limit, int queued);
  */
 extern int	pgb_gate_retry_after_ms(int base_ms, double unit);
 
-#endif							/* PGB_QUEUE_H */
+#endif							/* PGB_QUEUE_MATH_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * policy.c
+ * policy_math.c
  *	  Pure decisions of the shedding worker: wait-event meaning, moving
  *	  averages, AIMD limits, the class that gives way and victim order.
  *
@@ -8,7 +8,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "policy.h"
+#include "policy_math.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +31,17 @@ name_in_nocase(const char *name, const char *const *list)
 		if (strcasecmp(name, *list) == 0)
 			return true;
 	return false;
+}
+
+const char *
+pgb_pressure_names(uint32 bits)
+{
+	static const char *const names[] = {
+		"none", "connections", "wal", "connections+wal", "lock",
+		"connections+lock", "wal+lock", "connections+wal+lock"
+	};
+
+	return names[bits & 7];
 }
 
 PgbWaitCategory

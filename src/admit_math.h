@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * admit.h
+ * admit_math.h
  *	  Admission arithmetic: may one more login of a class come in?
  *
  * Pure logic (c.h only).  The caller gathers the numbers under the
@@ -9,8 +9,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_ADMIT_H
-#define PGB_ADMIT_H
+#ifndef PGB_ADMIT_MATH_H
+#define PGB_ADMIT_MATH_H
 
 #include "classes.h"
 
@@ -71,4 +71,4 @@ extern int	pgb_retry_after_ms(PgbVerdict verdict, int base_ms, double rate,
 
 extern const char *pgb_verdict_name(PgbVerdict verdict);
 
-#endif							/* PGB_ADMIT_H */
+#endif							/* PGB_ADMIT_MATH_H */

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * queue.c
+ * queue_math.c
  *	  The transaction gate's FIFO queues and entry arithmetic.  Pure C
  *	  with no server calls; the caller holds whatever guards the queue.
  *
  *-------------------------------------------------------------------------
  */
-#include "queue.h"
+#include "queue_math.h"
 
 #include <math.h>
 

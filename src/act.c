@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * shed.c
- *	  Cancelling and terminating sessions, and telling their clients why.
+ * act.c
+ *	  The one file that signals a backend and tells it why: it carries out
+ *	  the worker's plan and pg_budget_pause's, and adds the reason to the
+ *	  victim's error.
  *
- * Before it signals a backend, whoever sheds it (the worker, or a backend
- * running pg_budget_pause) writes the reason into the victim's slot under
- * the pg_budget lock, checking the slot still belongs to that pid.  The
- * victim's emit_log_hook adds the reason to the cancel or terminate error
- * its client receives.
+ * The pid, class and exemption are checked, the reason written into the
+ * victim's slot and kill() sent under one exclusive hold of the pg_budget
+ * lock; the LOG line and the event follow its release.  The victim's
+ * emit_log_hook takes no lock: it swaps the slot's atomic shed_pending.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,12 +23,9 @@
 #include "utils/elog.h"
 #include "utils/wait_event.h"
 
+#include "act.h"
 #include "compat.h"
 #include "pg_budget.h"
-#include "worker.h"
-
-/* Shedding a class over its limit: one round of actions per this long. */
-#define SHED_ROUND_MS	500
 
 /* A reason older than this is not about the error being reported. */
 #define REASON_TTL_US	(10 * 1000000L)
@@ -81,7 +79,7 @@ shed_emit_log_hook(ErrorData *edata)
 }
 
 void
-pgb_shed_init(void)
+pgb_act_init(void)
 {
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = shed_emit_log_hook;
@@ -96,9 +94,9 @@ pgb_shed_init(void)
  * reused in between: a slot is cleared under that lock before its process
  * is gone.  Then the action is logged.
  */
-bool
-pgb_signal_backend(int procno, int pid, int expected_class, int action,
-				   bool dry_run, const char *signal, const char *reason)
+static bool
+signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
+			   bool dry_run, const char *signal, const char *reason)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	char		class[NAMEDATALEN];
@@ -162,102 +160,43 @@ pgb_signal_backend(int procno, int pid, int expected_class, int action,
 	return true;
 }
 
-/* Worker side: shed one tracked backend. */
-bool
-pgb_shed(PgbTick *tick, int procno, PgbShedAction action,
-		 const char *signal, const char *reason)
+/* A victim of a plan: signal it, and count an inversion acted on. */
+static bool
+signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
+			  const PgbPlanVictim *v, void *arg pg_attribute_unused())
 {
-	PgbProcTrack *t = &tick->procs[procno];
-	bool		dry_run = pgb_shedding == PGB_SHEDDING_DRY_RUN;
-
-	if (pgb_shedding == PGB_SHEDDING_OFF || action == PGB_ACTION_NONE)
+	if (v->action == PGB_ACTION_NONE)
 		return false;
-	if (!pgb_signal_backend(procno, t->pid, t->group, action, dry_run, signal, reason))
+	if (!signal_backend(v->procno, v->pid, v->entry, v->action, plan->dry_run,
+						pgb_round_signal(round->kind), v->reason))
 		return false;
-	t->action_ms = tick->now_ms;
-	if (action == PGB_ACTION_CANCEL)
-		t->cancelled = true;
+	if (round->kind == PGB_ROUND_LOCK && !plan->dry_run && v->waiter_entry >= 0)
+	{
+		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+		pgb_shared->locks[v->waiter_entry][v->entry].inversions++;
+		LWLockRelease(pgb_shared->lock);
+	}
 	return true;
 }
 
 /*
- * Sessions of a class above its effective limit give way: idle in
- * transaction first, then idle (longest first), then active (cancel, and
- * terminate later if the class allows it).  At most *actions_left actions.
+ * Worker side: log and record the limit changes of the plan, then signal
+ * its victims in order.  Returns the number of actions.
  */
-void
-pgb_shed_over_limit(PgbTick *tick, const PgbClassTable *table,
-					const int *limits, int *actions_left)
+int
+pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table)
 {
-	static int64 class_action_ms[PGB_MAX_SHARED_CLASSES];
-	PgbVictim  *victims = palloc(sizeof(PgbVictim) * tick->nprocs);
 	int			i;
 
-	for (i = 0; i < table->nclasses && *actions_left > 0; i++)
+	for (i = 0; i < plan->nchanges; i++)
 	{
-		const PgbClass *c = &table->classes[i];
-		int			e = tick->map[i];
-		int			n = 0;
-		int			excess;
-		int			procno;
-		int			v;
+		const PgbLimitChange *ch = &plan->changes[i];
+		const char *name = table->classes[ch->class_index].name;
 
-		if (e < 0 || limits[i] == PGB_UNLIMITED || c->shed == PGB_SHED_NEVER)
-			continue;
-		/* let the last round take effect before judging the class again */
-		if (tick->now_ms - class_action_ms[e] < SHED_ROUND_MS)
-			continue;
-		for (procno = 0; procno < tick->nprocs; procno++)
-		{
-			PgbProcTrack *t = &tick->procs[procno];
-
-			if (t->pid == 0 || t->group != e || !t->judged)
-				continue;
-			/* exempt superusers count but are never victims */
-			if (t->exempt)
-				continue;
-			victims[n].procno = procno;
-			victims[n].pid = t->pid;
-			victims[n].state = t->state;
-			victims[n].state_since_ms = t->state_since_ms;
-			victims[n].cancelled = t->cancelled;
-			n++;
-		}
-		excess = tick->groups[e].sessions - limits[i];
-		if (excess <= 0 || n == 0)
-			continue;
-		pgb_order_victims(victims, n);
-		for (v = 0; v < n && excess > 0 && *actions_left > 0; v++)
-		{
-			PgbProcTrack *t = &tick->procs[victims[v].procno];
-			PgbShedAction action = pgb_shed_action(c->shed, &victims[v]);
-			char		reason[PGB_REASON_LEN];
-
-			/* one signalled in the last second is still being dealt with */
-			if (tick->now_ms - t->action_ms < 1000)
-			{
-				excess--;
-				continue;
-			}
-			if (action == PGB_ACTION_NONE)
-				continue;
-			snprintf(reason, sizeof(reason),
-					 "class \"%s\" is over its admission limit of %d, lowered under %s pressure",
-					 c->name, limits[i], pgb_pressure_names(pgb_shared->pressure));
-			if (pgb_shed(tick, victims[v].procno, action, "limit", reason))
-			{
-				/*
-				 * A cancel leaves the session connected but answers for one
-				 * session of excess this round: the next round terminates
-				 * it if it is still there and the class allows it.
-				 */
-				(*actions_left)--;
-				excess--;
-				class_action_ms[e] = tick->now_ms;
-			}
-		}
+		ereport(LOG, (errmsg("pg_budget: class \"%s\": %s", name, ch->reason)));
+		pgb_event(name, 0, NULL, ch->action, ch->signal, ch->reason);
 	}
-	pfree(victims);
+	return pgb_plan_carry_out(plan, signal_victim, NULL);
 }
 
 /*
@@ -291,55 +230,61 @@ int
 pgb_pause_sessions(int e, PgbPauseMode mode, const char *reason, int *refused)
 {
 	int			nslots = pgb_shared->nslots;
-	int		   *procnos = palloc(sizeof(int) * nslots);
-	int		   *pids = palloc(sizeof(int) * nslots);
+	PgbSessionRow *rows = palloc0(sizeof(PgbSessionRow) * nslots);
 	Oid		   *roles = palloc(sizeof(Oid) * nslots);
 	bool	   *supers = palloc(sizeof(bool) * nslots);
-	int			n = 0;
-	int			done = 0;
+	PgbPlanRound round;
+	PgbPlanVictim *victims = palloc(sizeof(PgbPlanVictim) * nslots);
+	PgbVictim  *order = palloc(sizeof(PgbVictim) * nslots);
+	PgbPlan		plan;
+	int			done;
 	int			i;
 
-	*refused = 0;
+	/* the sample: the class's sessions, copied under a shared hold */
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < nslots; i++)
 	{
 		PgbBackendSlot *slot = &pgb_shared->slots[i];
 
-		if (slot->pid == 0 || slot->pid == MyProcPid || slot->class_idx != e)
+		rows[i].procno = i;
+		if (slot->pid == 0 || slot->class_idx != e)
 			continue;
-		if (slot->superuser && pgb_exempt_superusers)
-			continue;
-		procnos[n] = i;
-		pids[n] = slot->pid;
-		roles[n] = slot->roleid;
-		supers[n] = slot->superuser;
-		n++;
+		rows[i].pid = slot->pid;
+		rows[i].entry = slot->class_idx;
+		rows[i].judged = true;
+		rows[i].exempt = slot->superuser && pgb_exempt_superusers;
+		rows[i].walsender = slot->walsender;
+		roles[i] = slot->roleid;
+		supers[i] = slot->superuser;
 	}
 	LWLockRelease(pgb_shared->lock);
 
-	for (i = 0; i < n; i++)
+	/* catalog lookups and wait events, after the lock is released */
+	for (i = 0; i < nslots; i++)
 	{
-		if (!may_signal(roles[i], supers[i]))
-		{
-			(*refused)++;
-			continue;
-		}
-		if (mode == PGB_PAUSE_CANCEL)
-		{
-			uint32		event = UINT32_ACCESS_ONCE(ProcGlobal->allProcs[procnos[i]].wait_event_info);
+		uint32		event;
 
-			if (pgb_wait_category(pgstat_get_wait_event_type(event),
-								  event ? pgstat_get_wait_event(event) : NULL) == PGB_WAIT_IDLE)
-				continue;
-		}
-		if (pgb_signal_backend(procnos[i], pids[i], e,
-							   mode == PGB_PAUSE_CANCEL ? PGB_ACTION_CANCEL : PGB_ACTION_TERMINATE,
-							   false, "pause", reason))
-			done++;
+		if (rows[i].pid == 0 || rows[i].pid == MyProcPid || rows[i].exempt)
+			continue;
+		rows[i].may_signal = may_signal(roles[i], supers[i]);
+		event = UINT32_ACCESS_ONCE(ProcGlobal->allProcs[i].wait_event_info);
+		rows[i].state =
+			pgb_wait_category(pgstat_get_wait_event_type(event),
+							  event ? pgstat_get_wait_event(event) : NULL) == PGB_WAIT_IDLE ?
+			PGB_STATE_IDLE : PGB_STATE_ACTIVE;
 	}
-	pfree(procnos);
-	pfree(pids);
+
+	/* the plan, then the signals */
+	pgb_plan_init(&plan, &round, 1, victims, order, nslots);
+	pgb_plan_pause(&plan, rows, nslots, e,
+				   mode == PGB_PAUSE_CANCEL ? PGB_ACTION_CANCEL : PGB_ACTION_TERMINATE,
+				   MyProcPid, reason, refused);
+	done = pgb_plan_carry_out(&plan, signal_victim, NULL);
+
+	pfree(rows);
 	pfree(roles);
 	pfree(supers);
+	pfree(victims);
+	pfree(order);
 	return done;
 }

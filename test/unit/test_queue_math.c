@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * test_queue.c
+ * test_queue_math.c
  *	  Unit tests of the transaction gate's arithmetic: the FIFO queue,
  *	  when a transaction may enter, how many waiters a free place lets in,
  *	  the retry-after hint; and the class keys active and queue_timeout.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/queue.c src/classes.c
-#include "queue.h"
+// SOURCES: src/queue_math.c src/classes.c
+#include "queue_math.h"
 #include "classes.h"
 
 #include <stdlib.h>

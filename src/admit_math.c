@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * admit.c
+ * admit_math.c
  *	  Admission arithmetic: caps, reservations, pause and the rate bucket.
  *
  * Pure functions over numbers the caller copied under the admission lock;
@@ -8,7 +8,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "admit.h"
+#include "admit_math.h"
 
 #include <math.h>
 

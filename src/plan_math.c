@@ -1,0 +1,560 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_math.c
+ *	  Decide one tick of the worker: pressure, AIMD limits and victims,
+ *	  from a snapshot, the class table and the worker's PgbPlanState.
+ *
+ * Pure (c.h only) and lock-free: it owns no shared state; the caller
+ * passes every number in and acts on the plan (act.c) after publishing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "plan_math.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+pgb_plan_state_init(PgbPlanState *st)
+{
+	int			e;
+
+	memset(st, 0, sizeof(PgbPlanState));
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+		pgb_plan_forget_entry(st, e);
+}
+
+void
+pgb_plan_forget_entry(PgbPlanState *st, int entry)
+{
+	/* a recycled entry starts afresh, not with the last class's limit */
+	st->aimd[entry].limit = PGB_UNLIMITED;
+	st->aimd[entry].calm_since_ms = -1;
+	st->aimd[entry].last_step_ms = 0;
+}
+
+void
+pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
+			  PgbPlanVictim *victims, PgbVictim *order, int max_victims)
+{
+	int			i;
+
+	memset(plan, 0, sizeof(PgbPlan));
+	plan->victim_class = -1;
+	plan->rounds = rounds;
+	plan->max_rounds = max_rounds;
+	plan->victims = victims;
+	plan->order = order;
+	plan->max_victims = max_victims;
+	for (i = 0; i <= PGB_MAX_CLASSES; i++)
+		plan->publish_limits[i] = plan->shed_limits[i] = PGB_UNLIMITED;
+}
+
+int
+pgb_plan_rounds_needed(const PgbSnapshot *snap, int nclasses)
+{
+	return snap->nlookups + nclasses + 1;
+}
+
+int
+pgb_plan_victims_needed(const PgbSnapshot *snap)
+{
+	int			n = snap->nrows + 1;
+	int			i;
+
+	for (i = 0; i < snap->nlookups; i++)
+		n += snap->lookups[i].nblockers;
+	return n;
+}
+
+const char *
+pgb_round_signal(PgbRoundKind kind)
+{
+	switch (kind)
+	{
+		case PGB_ROUND_LOCK:
+			return "lock";
+		case PGB_ROUND_LIMIT:
+			return "limit";
+		case PGB_ROUND_PAUSE:
+			return "pause";
+	}
+	return "?";
+}
+
+static PgbPlanRound *
+add_round(PgbPlan *plan, PgbRoundKind kind, int entry, int need, bool bounded)
+{
+	PgbPlanRound *r;
+
+	if (plan->nrounds >= plan->max_rounds)
+		return NULL;
+	r = &plan->rounds[plan->nrounds++];
+	memset(r, 0, sizeof(PgbPlanRound));
+	r->kind = kind;
+	r->entry = entry;
+	r->need = need;
+	r->bounded = bounded;
+	r->first = plan->nvictims;
+	return r;
+}
+
+/* The victims of a round are added right after it, before any other round. */
+static PgbPlanVictim *
+add_victim(PgbPlan *plan, PgbPlanRound *r, const PgbSessionRow *row,
+		   PgbShedAction action)
+{
+	PgbPlanVictim *v;
+
+	if (r == NULL || plan->nvictims >= plan->max_victims)
+		return NULL;
+	v = &plan->victims[plan->nvictims++];
+	memset(v, 0, sizeof(PgbPlanVictim));
+	v->procno = row->procno;
+	v->pid = row->pid;
+	v->entry = row->entry;
+	v->waiter_entry = -1;
+	v->action = action;
+	r->nvictims++;
+	return v;
+}
+
+static void
+victim_of_row(PgbVictim *v, const PgbSessionRow *row)
+{
+	v->procno = row->procno;
+	v->pid = row->pid;
+	v->state = row->state;
+	v->state_since_ms = row->state_since_ms;
+	v->cancelled = row->cancelled;
+}
+
+/* Table index of each class entry (-1: not in the table). */
+static void
+classes_of_entries(const PgbSnapshot *snap, int nclasses, int *class_of)
+{
+	int			i;
+
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		class_of[i] = -1;
+	for (i = 0; i < nclasses; i++)
+		if (snap->map[i] >= 0 && snap->map[i] < PGB_MAX_SHARED_CLASSES)
+			class_of[snap->map[i]] = i;
+}
+
+static const PgbClass *
+class_of_row(const PgbClassTable *table, const int *class_of,
+			 const PgbSessionRow *row)
+{
+	if (row->entry < 0 || row->entry >= PGB_MAX_SHARED_CLASSES ||
+		class_of[row->entry] < 0)
+		return NULL;
+	return &table->classes[class_of[row->entry]];
+}
+
+/*
+ * Lock pressure: the share of active sessions blocked past the threshold
+ * by a lower class.  Shedding a blocker ends such a wait within a tick or
+ * two, so the share stays low while shedding keeps up; it rises when it
+ * can not (a shed=cancel class idle in a transaction, more blockers than
+ * max_actions), and then the lowest class must admit fewer.
+ */
+static double
+blocked_share(const PgbSnapshot *snap, const PgbPlanParams *p, double active)
+{
+	int64		action_us = (int64) p->lock_wait_threshold_ms * 1000;
+	int			blocked = 0;
+	int			i;
+
+	for (i = 0; i < snap->nrows; i++)
+		if (snap->rows[i].pid != 0 && snap->rows[i].inverted &&
+			snap->rows[i].blocked_us >= action_us)
+			blocked++;
+	return Min(1.0, blocked / Max(active, 1.0));
+}
+
+/*
+ * Sustained means the moving average over pg_budget.pressure_window is
+ * past the threshold; calm needs every signal well below it.
+ */
+uint32
+pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
+						const PgbPlanParams *p, double dt_ms, int nclasses,
+						bool *calm)
+{
+	uint32		bits = 0;
+	double		wal_share = 0;
+	double		active = 0;
+	double		active_now = 0;
+	int			total = 0;
+	int			usable = snap->usable;
+	int			i;
+
+	for (i = 0; i < nclasses; i++)
+		total += snap->connected[i];
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		const PgbEntrySample *g = &snap->entries[i];
+
+		wal_share += g->wal_share_avg * g->active_avg;
+		active += g->active_avg;
+		active_now += g->active;
+	}
+	if (active > 0.5)
+		wal_share /= active;
+	else
+		wal_share = 0;
+
+	st->inverted_share = pgb_ema(st->inverted_share,
+								 blocked_share(snap, p, active_now),
+								 dt_ms, p->pressure_window_ms);
+
+	if (total >= p->saturation_threshold * usable)
+		bits |= PGB_PRESSURE_CONNECTIONS;
+	if (wal_share >= p->wal_pressure_threshold)
+		bits |= PGB_PRESSURE_WAL;
+	if (st->inverted_share >= p->lock_pressure_threshold)
+		bits |= PGB_PRESSURE_LOCK;
+
+	*calm = bits == 0 && st->inverted_share < p->lock_pressure_threshold / 2 &&
+		total < pgb_connection_calm_line(p->saturation_threshold) * usable &&
+		wal_share < p->wal_pressure_threshold / 2;
+	return bits;
+}
+
+/*
+ * The lookups of this tick: a waiter whose blockers include a session of a
+ * lower class (judged, not exempt) is inverted; past lock_wait_threshold
+ * those blockers are its round's victims, cancelled when active,
+ * terminated when idle in a transaction, as their class allows.
+ */
+static void
+plan_inversions(PgbPlan *plan, PgbSnapshot *snap, const PgbClassTable *table,
+				const int *class_of, const PgbPlanParams *p)
+{
+	int64		action_us = (int64) p->lock_wait_threshold_ms * 1000;
+	int			l;
+
+	for (l = 0; l < snap->nlookups; l++)
+	{
+		const PgbLookup *look = &snap->lookups[l];
+		PgbSessionRow *waiter = &snap->rows[look->waiter];
+		const PgbClass *wclass = class_of_row(table, class_of, waiter);
+		PgbPlanRound *round = NULL;
+		int			b;
+
+		for (b = 0; b < look->nblockers; b++)
+		{
+			const PgbSessionRow *blocker = &snap->rows[look->blockers[b]];
+			const PgbClass *bclass = class_of_row(table, class_of, blocker);
+			PgbShedAction action;
+			PgbVictim	v;
+			PgbPlanVictim *pv;
+
+			if (wclass == NULL || bclass == NULL || !blocker->judged ||
+				blocker->exempt || blocker->walsender ||
+				bclass->priority >= wclass->priority)
+				continue;
+			waiter->inverted = true;
+			if (look->wait_us < action_us || p->shedding == PGB_SHEDDING_OFF)
+				continue;
+			if (snap->now_ms - blocker->action_ms < PGB_REEXAMINE_MS)
+				continue;
+			victim_of_row(&v, blocker);
+			action = pgb_shed_action(bclass->shed, &v);
+			if (action == PGB_ACTION_NONE)
+				continue;
+			if (round == NULL)
+				round = add_round(plan, PGB_ROUND_LOCK, waiter->entry, -1, true);
+			pv = add_victim(plan, round, blocker, action);
+			if (pv == NULL)
+				break;
+			pv->waiter_entry = waiter->entry;
+			snprintf(pv->reason, sizeof(pv->reason),
+					 "it blocked pid %d of class \"%s\" (priority %d) for %.1f s on a lock",
+					 waiter->pid, wclass->name, wclass->priority,
+					 look->wait_us / 1000000.0);
+		}
+	}
+}
+
+/* AIMD: the lowest-priority class that can give way takes the decrease. */
+static void
+plan_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
+			const PgbClassTable *table, const PgbPlanParams *p)
+{
+	PgbAimdParams params;
+	int			limits[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	params.decrease = p->aimd_decrease;
+	params.step_ms = p->aimd_interval_ms;
+	params.calm_ms = p->calm_time_ms;
+	for (i = 0; i < table->nclasses; i++)
+		limits[i] = snap->map[i] >= 0 ? st->aimd[snap->map[i]].limit : PGB_UNLIMITED;
+	plan->victim_class = (plan->pressure != 0 && p->shedding != PGB_SHEDDING_OFF) ?
+		pgb_class_to_decrease(table, limits, snap->connected) : -1;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			e = snap->map[i];
+		PgbAimdState *a;
+		int			before;
+
+		if (e < 0)
+			continue;
+		a = &st->aimd[e];
+		before = a->limit;
+		/* additive step sized to the class: a share of its cap */
+		params.increase = Max(1, (int) ceil(p->aimd_increase *
+											(c->max == PGB_UNLIMITED ? snap->usable : c->max)));
+		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
+			a->limit = PGB_UNLIMITED;
+		else if (pgb_aimd_step(a, &params, i == plan->victim_class, plan->calm,
+							   snap->connected[i], c->max, c->floor,
+							   snap->usable, snap->now_ms) &&
+				 plan->nchanges <= PGB_MAX_CLASSES)
+		{
+			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+
+			ch->class_index = i;
+			ch->before = before;
+			ch->after = a->limit;
+			if (a->limit == PGB_UNLIMITED)
+				snprintf(ch->reason, sizeof(ch->reason), "calm: limit lifted (was %d)", before);
+			else if (before == PGB_UNLIMITED || a->limit < before)
+				snprintf(ch->reason, sizeof(ch->reason), "%s pressure: limit lowered to %d",
+						 pgb_pressure_names(plan->pressure), a->limit);
+			else
+				snprintf(ch->reason, sizeof(ch->reason), "calm: limit raised to %d", a->limit);
+			ch->action = p->shedding == PGB_SHEDDING_DRY_RUN ? "would limit" : "limit";
+			ch->signal = (a->limit == PGB_UNLIMITED ||
+						  (before != PGB_UNLIMITED && a->limit > before)) ?
+				"calm" : pgb_pressure_names(plan->pressure);
+		}
+		/* in a dry run the limit is computed and recorded, never enforced */
+		plan->publish_limits[i] = p->shedding == PGB_SHEDDING_ON ? a->limit : PGB_UNLIMITED;
+		/* ... and a dry run reports what the computed limit would shed */
+		plan->shed_limits[i] = a->limit;
+	}
+}
+
+/*
+ * Sessions of a class above its limit give way: idle in transaction
+ * first, then idle (longest first), then active (cancel, and terminate
+ * later if the class allows it).  A class is judged again only after
+ * PGB_SHED_ROUND_MS, so that its last round takes effect first.
+ */
+static void
+plan_over_limit(PgbPlan *plan, const PgbPlanState *st, const PgbSnapshot *snap,
+				const PgbClassTable *table)
+{
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			e = snap->map[i];
+		int			limit = plan->shed_limits[i];
+		PgbPlanRound *round;
+		int			n = 0;
+		int			excess;
+		int			r;
+		int			v;
+
+		if (e < 0 || limit == PGB_UNLIMITED || c->shed == PGB_SHED_NEVER)
+			continue;
+		if (snap->now_ms - st->class_action_ms[e] < PGB_SHED_ROUND_MS)
+			continue;
+		for (r = 0; r < snap->nrows && n < plan->max_victims; r++)
+		{
+			const PgbSessionRow *row = &snap->rows[r];
+
+			/* exempt superusers and walsenders count but are never victims */
+			if (row->pid == 0 || row->entry != e || !row->judged ||
+				row->exempt || row->walsender)
+				continue;
+			victim_of_row(&plan->order[n++], row);
+		}
+		excess = snap->entries[e].sessions - limit;
+		if (excess <= 0 || n == 0)
+			continue;
+		pgb_order_victims(plan->order, n);
+		round = add_round(plan, PGB_ROUND_LIMIT, e, excess, true);
+		for (v = 0; v < n; v++)
+		{
+			const PgbSessionRow *row = &snap->rows[plan->order[v].procno];
+			PgbShedAction action = pgb_shed_action(c->shed, &plan->order[v]);
+			bool		settled;
+			PgbPlanVictim *pv;
+
+			/* one signalled in the last second is still being dealt with */
+			settled = snap->now_ms - row->action_ms < PGB_SETTLING_MS;
+			if (!settled && action == PGB_ACTION_NONE)
+				continue;
+			pv = add_victim(plan, round, row, action);
+			if (pv == NULL)
+				break;
+			pv->settled = settled;
+			snprintf(pv->reason, sizeof(pv->reason),
+					 "class \"%s\" is over its admission limit of %d, lowered under %s pressure",
+					 c->name, limit, pgb_pressure_names(plan->pressure));
+		}
+	}
+}
+
+void
+pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
+				const PgbClassTable *table, const PgbPlanParams *p,
+				double dt_ms)
+{
+	int			class_of[PGB_MAX_SHARED_CLASSES];
+
+	plan->dry_run = p->shedding == PGB_SHEDDING_DRY_RUN;
+	plan->max_actions = p->max_actions;
+	classes_of_entries(snap, table->nclasses, class_of);
+
+	/* inversions first: they are part of the lock pressure */
+	plan_inversions(plan, snap, table, class_of, p);
+	plan->pressure = pgb_plan_judge_pressure(st, snap, p, dt_ms,
+											 table->nclasses, &plan->calm);
+	plan_limits(plan, st, snap, table, p);
+
+	/*
+	 * Sessions over a limit are shed only while connections or WAL are
+	 * short: lock pressure is answered by shedding the blockers themselves
+	 * and by admitting fewer, not by ending sessions that block nobody.
+	 */
+	if (p->shedding != PGB_SHEDDING_OFF &&
+		(plan->pressure & (PGB_PRESSURE_CONNECTIONS | PGB_PRESSURE_WAL)) != 0)
+		plan_over_limit(plan, st, snap, table);
+}
+
+void
+pgb_plan_pause(PgbPlan *plan, const PgbSessionRow *rows, int nrows,
+			   int entry, PgbShedAction action, int self_pid,
+			   const char *reason, int *refused)
+{
+	PgbPlanRound *round = add_round(plan, PGB_ROUND_PAUSE, entry, -1, false);
+	int			i;
+
+	*refused = 0;
+	for (i = 0; i < nrows; i++)
+	{
+		const PgbSessionRow *row = &rows[i];
+		PgbPlanVictim *pv;
+
+		if (row->pid == 0 || row->pid == self_pid || row->entry != entry ||
+			row->exempt)
+			continue;
+		if (!row->may_signal)
+		{
+			(*refused)++;
+			continue;
+		}
+		/* a cancel reaches only a session running a query */
+		if (action == PGB_ACTION_CANCEL && row->state != PGB_STATE_ACTIVE)
+			continue;
+		pv = add_victim(plan, round, row, action);
+		if (pv == NULL)
+			break;
+		strlcpy(pv->reason, reason, sizeof(pv->reason));
+	}
+}
+
+/* Was procno signalled by an earlier victim of this plan? */
+static bool
+done_before(const PgbPlan *plan, int upto, int procno)
+{
+	int			i;
+
+	for (i = 0; i < upto; i++)
+		if (plan->victims[i].done && plan->victims[i].procno == procno)
+			return true;
+	return false;
+}
+
+int
+pgb_plan_carry_out(PgbPlan *plan, PgbSignalFunc signal, void *arg)
+{
+	int			actions_left = plan->max_actions;
+	int			actions = 0;
+	int			r;
+
+	for (r = 0; r < plan->nrounds; r++)
+	{
+		PgbPlanRound *round = &plan->rounds[r];
+		int			need = round->need;
+		int			i;
+
+		for (i = round->first; i < round->first + round->nvictims; i++)
+		{
+			PgbPlanVictim *v = &plan->victims[i];
+
+			if (need == 0 || (round->bounded && actions_left <= 0))
+				break;
+
+			/*
+			 * A session signalled earlier in this plan is being dealt with:
+			 * it answers for one session over the limit, and a blocker is
+			 * not signalled twice in a tick.
+			 */
+			if (v->settled ||
+				(round->kind == PGB_ROUND_LIMIT && done_before(plan, i, v->procno)))
+			{
+				if (need > 0)
+					need--;
+				continue;
+			}
+			if (round->kind == PGB_ROUND_LOCK && done_before(plan, i, v->procno))
+				continue;
+			if (!signal(plan, round, v, arg))
+				continue;
+			v->done = true;
+			round->done++;
+			actions++;
+			if (round->bounded)
+				actions_left--;
+
+			/*
+			 * A cancel leaves the session connected but answers for one
+			 * session of excess this round: the next round terminates it
+			 * if it is still there and the class allows it.
+			 */
+			if (need > 0)
+				need--;
+		}
+	}
+	return actions;
+}
+
+void
+pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap)
+{
+	int			r;
+
+	for (r = 0; r < plan->nrounds; r++)
+	{
+		const PgbPlanRound *round = &plan->rounds[r];
+		int			i;
+
+		if (round->kind == PGB_ROUND_LIMIT && round->done > 0)
+			st->class_action_ms[round->entry] = snap->now_ms;
+		for (i = round->first; i < round->first + round->nvictims; i++)
+		{
+			const PgbPlanVictim *v = &plan->victims[i];
+			PgbSessionRow *row;
+
+			if (!v->done || v->procno < 0 || v->procno >= snap->nrows)
+				continue;
+			row = &snap->rows[v->procno];
+			if (row->pid != v->pid)
+				continue;
+			row->action_ms = snap->now_ms;
+			if (v->action == PGB_ACTION_CANCEL)
+				row->cancelled = true;
+		}
+	}
+}

@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * sampler.h
+ *	  The sample side of the worker's tick: the snapshot the sampler and
+ *	  the lock watcher fill (rows of snapshot.h, plus what only they need
+ *	  from tick to tick).  Included by sampler.c, lockwatch.c and worker.c.
+ *
+ * Nothing here is in shared memory: it is the worker's private memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_SAMPLER_H
+#define PGB_SAMPLER_H
+
+#include "postgres.h"
+
+#include "policy_math.h"
+#include "snapshot.h"
+#include "state.h"
+
+/* What the sampler and the lock watcher remember of one PGPROC. */
+typedef struct PgbProcTrack
+{
+	PgbWaitCategory category;
+	int64		lock_wait_us;	/* how long it has waited on this lock, or 0 */
+	int64		blocked_since_ms;	/* first lock wait of this active spell */
+	TimestampTz counted_wait;	/* waitStart of the wait counted in lock stats */
+	int64		examined_ms;	/* when its blockers were last looked up */
+	int64		examined_wait_us;	/* how long it had waited then */
+} PgbProcTrack;
+
+/* What one tick saw, in the worker's memory until it is published. */
+typedef struct PgbTick
+{
+	PgbSnapshot snap;			/* what the plan decides from */
+	TimestampTz now;			/* wall clock: timestamps, lock waitStart */
+	PgbProcTrack *procs;		/* snap.nrows entries, indexed by procno */
+	PgbGroupStats groups[PGB_NUM_GROUPS];	/* counts of this tick */
+	int			nwaits;
+	uint32	   *wait_events;	/* per sampled active session */
+	int16	   *wait_groups;
+} PgbTick;
+
+/* sampler.c */
+extern void pgb_sampler_init(PgbTick *tick);
+extern void pgb_sampler_forget(int group);
+extern void pgb_sample(PgbTick *tick);
+extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
+extern void pgb_history_tick(PgbTick *tick, int nclasses);
+
+/* lockwatch.c: bounded blocker lookups into tick->snap.lookups */
+extern void pgb_lookup_blockers(PgbTick *tick);
+
+#endif							/* PGB_SAMPLER_H */

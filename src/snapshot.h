@@ -1,0 +1,81 @@
+/*-------------------------------------------------------------------------
+ *
+ * snapshot.h
+ *	  What one tick of the worker saw, as plain numbers: a row per backend
+ *	  and the blockers the lock watcher looked up.  The sampler and the
+ *	  lock watcher fill it; the plan (plan_math.c) decides from it alone.
+ *
+ * Pure (c.h only), so that plans are unit-tested without a server.  It
+ * lives in the worker's private memory; nothing here is in shared memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_SNAPSHOT_H
+#define PGB_SNAPSHOT_H
+
+#include "policy_math.h"
+
+/*
+ * One backend as the worker sees it.  Rows are indexed by procno and kept
+ * from tick to tick: the sampler restarts a row when its pid changes, the
+ * worker writes action_ms and cancelled after acting, and the plan sets
+ * inverted, which the sampler clears when the lock wait ends.
+ */
+typedef struct PgbSessionRow
+{
+	int			procno;
+	int			pid;			/* 0: no backend */
+	int			entry;			/* class entry, or pseudo-class (>=
+								 * PGB_MAX_SHARED_CLASSES) */
+	PgbSessionState state;
+	int64		state_since_ms; /* when it entered its state */
+	int64		blocked_us;		/* time blocked on locks in this active
+								 * spell, or 0 */
+	int64		action_ms;		/* when the worker last signalled it */
+	bool		judged;			/* a session admitted by pg_budget */
+	bool		exempt;			/* superuser exempt from shedding */
+	bool		walsender;		/* never shed by the worker */
+	bool		may_signal;		/* pause: the caller may signal it */
+	bool		cancelled;		/* cancelled during this active spell */
+	bool		inverted;		/* its blockers include a lower class */
+} PgbSessionRow;
+
+/*
+ * The same waiter is looked up at most this often for the statistics, and
+ * a blocker is signalled at most this often.
+ */
+#define PGB_REEXAMINE_MS		250
+
+/* One blocker lookup of this tick: who blocks the waiter. */
+typedef struct PgbLookup
+{
+	int			waiter;			/* procno */
+	int64		wait_us;		/* its blocked time when looked up */
+	int			nblockers;
+	const int  *blockers;		/* procnos of live blockers, in core's order */
+} PgbLookup;
+
+/* Counts of a class entry in this tick, for the pressure judgement. */
+typedef struct PgbEntrySample
+{
+	int			sessions;		/* processes of the entry, exempt or not */
+	int			active;
+	double		active_avg;		/* moving averages, as published */
+	double		wal_share_avg;
+} PgbEntrySample;
+
+typedef struct PgbSnapshot
+{
+	int64		now_ms;			/* monotonic clock: every *_ms above */
+	int			usable;			/* max_connections - superuser reserve */
+	int			nrows;
+	PgbSessionRow *rows;		/* nrows, indexed by procno */
+	PgbEntrySample entries[PGB_MAX_SHARED_CLASSES];
+	/* the class table of this tick, by table index */
+	int			map[PGB_MAX_CLASSES + 1];	/* class entry, or -1 */
+	int			connected[PGB_MAX_CLASSES + 1]; /* sessions counted */
+	int			nlookups;
+	PgbLookup  *lookups;		/* room for nrows */
+} PgbSnapshot;
+
+#endif							/* PGB_SNAPSHOT_H */

@@ -1,0 +1,468 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_plan_math.c
+ *	  Unit tests of the worker's plan, without a server: victim order and
+ *	  actions over a limit, inversion victims, AIMD limit changes, the
+ *	  max_actions bound, pause victims and pressure.
+ *
+ *-------------------------------------------------------------------------
+ */
+// SOURCES: src/plan_math.c src/policy_math.c src/classes.c
+#include "plan_math.h"
+#include "unit.h"
+
+#define NROWS		32
+#define NOW			1000000
+
+/* entries: web = 0, ai = 1, bulk = 2, keep = 3 (the table's order) */
+#define WEB		0
+#define AI		1
+#define BULK	2
+#define KEEP	3
+
+static PgbClassTable table;
+static PgbSessionRow rows[NROWS];
+static PgbSnapshot snap;
+static PgbPlanState st;
+static PgbPlanParams params;
+static PgbLookup lookups[NROWS];
+static PgbPlan plan;
+static PgbPlanRound rounds[64];
+static PgbPlanVictim victims[256];
+static PgbVictim order[256];
+
+static void
+setup(const char *classes)
+{
+	char		err[256];
+	int			i;
+
+	if (!pgb_parse_classes(classes, &table, err, sizeof(err)))
+	{
+		diag(err);
+		table.nclasses = 0;
+	}
+	memset(rows, 0, sizeof(rows));
+	memset(&snap, 0, sizeof(snap));
+	for (i = 0; i < NROWS; i++)
+		rows[i].procno = i;
+	snap.rows = rows;
+	snap.nrows = NROWS;
+	snap.lookups = lookups;
+	snap.now_ms = NOW;
+	snap.usable = 100;
+	for (i = 0; i <= PGB_MAX_CLASSES; i++)
+		snap.map[i] = i < table.nclasses ? i : -1;
+	pgb_plan_state_init(&st);
+	params.shedding = PGB_SHEDDING_ON;
+	params.lock_wait_threshold_ms = 1000;
+	params.pressure_window_ms = 2000;
+	params.wal_pressure_threshold = 0.3;
+	params.saturation_threshold = 0.95;
+	params.lock_pressure_threshold = 0.2;
+	params.aimd_decrease = 0.5;
+	params.aimd_increase = 0.05;
+	params.aimd_interval_ms = 1000;
+	params.calm_time_ms = 5000;
+	params.max_actions = 100;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+}
+
+static PgbSessionRow *
+row(int procno, int pid, int entry, PgbSessionState state, int64 since_ms)
+{
+	PgbSessionRow *r = &rows[procno];
+
+	r->pid = pid;
+	r->entry = entry;
+	r->state = state;
+	r->state_since_ms = since_ms;
+	r->judged = true;
+	r->may_signal = true;
+	snap.entries[entry].sessions++;
+	if (state == PGB_STATE_ACTIVE)
+		snap.entries[entry].active++;
+	return r;
+}
+
+/* A fake signal: records the pids, fails for the pid in *arg. */
+static int	signalled[256];
+static int	nsignalled;
+
+static bool
+fake_signal(const PgbPlan *p pg_attribute_unused(),
+			const PgbPlanRound *r pg_attribute_unused(),
+			const PgbPlanVictim *v, void *arg)
+{
+	if (arg != NULL && *(int *) arg == v->pid)
+		return false;
+	signalled[nsignalled++] = v->pid;
+	return true;
+}
+
+static void
+carry_out(int *fail_pid)
+{
+	nsignalled = 0;
+	pgb_plan_carry_out(&plan, fake_signal, fail_pid);
+}
+
+/* Pids of the victims of round r, as "pid:action pid:action ..." */
+static const char *
+round_str(int r)
+{
+	static char buf[512];
+	int			i;
+
+	buf[0] = '\0';
+	if (r >= plan.nrounds)
+		return "(no round)";
+	for (i = plan.rounds[r].first; i < plan.rounds[r].first + plan.rounds[r].nvictims; i++)
+	{
+		const PgbPlanVictim *v = &plan.victims[i];
+		char		one[32];
+
+		snprintf(one, sizeof(one), "%s%d:%s", buf[0] ? " " : "", v->pid,
+				 v->settled ? "settled" :
+				 v->action == PGB_ACTION_CANCEL ? "cancel" :
+				 v->action == PGB_ACTION_TERMINATE ? "terminate" : "none");
+		strlcat(buf, one, sizeof(buf));
+	}
+	return buf;
+}
+
+static const char *
+signalled_str(void)
+{
+	static char buf[512];
+	int			i;
+
+	buf[0] = '\0';
+	for (i = 0; i < nsignalled; i++)
+	{
+		char		one[16];
+
+		snprintf(one, sizeof(one), "%s%d", i ? " " : "", signalled[i]);
+		strlcat(buf, one, sizeof(buf));
+	}
+	return buf;
+}
+
+/* ai over a limit of 2 under connection pressure */
+static void
+over_limit_setup(const char *classes)
+{
+	setup(classes);
+	snap.usable = 10;
+	snap.connected[AI] = 10;
+	st.aimd[AI].limit = 2;
+	st.aimd[AI].last_step_ms = NOW;	/* no AIMD step this tick */
+	row(0, 100, AI, PGB_STATE_ACTIVE, 100);
+	row(1, 101, AI, PGB_STATE_IDLE, 500);
+	row(2, 102, AI, PGB_STATE_IDLE, 200);
+	row(3, 103, AI, PGB_STATE_IDLE_IN_TX, 900);
+	row(4, 104, AI, PGB_STATE_IDLE_IN_TX, 0)->exempt = true;
+	row(5, 105, AI, PGB_STATE_IDLE, 0)->walsender = true;
+	row(6, 106, AI, PGB_STATE_ACTIVE, 50)->cancelled = true;
+	row(7, 107, WEB, PGB_STATE_IDLE, 0);
+}
+
+static void
+test_victim_order(void)
+{
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	ok((plan.pressure & PGB_PRESSURE_CONNECTIONS) != 0, "10 of 10 connections: connection pressure");
+	is_int(plan.nrounds, 1, "one round: ai over its limit");
+	is_int(plan.rounds[0].kind, PGB_ROUND_LIMIT, "a limit round");
+	is_int(plan.rounds[0].need, 5, "7 sessions over a limit of 2: 5 to shed");
+	is_str(round_str(0), "103:terminate 102:terminate 101:terminate 106:terminate 100:cancel",
+		   "idle in tx first, then idle longest first, then active; cancel before terminate; "
+		   "exempt and walsender never");
+	like(plan.victims[0].reason, "class \"ai\" is over its admission limit of 2, lowered under connections pressure",
+		 "the reason names the class, the limit and the pressure");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=cancel)");
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_str(round_str(0), "106:cancel 100:cancel",
+		   "shed=cancel: idle sessions are not victims, active ones are cancelled (again)");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=never)");
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nvictims, 0, "shed=never: no victim");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	params.shedding = PGB_SHEDDING_OFF;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nvictims, 0, "shedding off: no victim");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	snap.connected[AI] = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.pressure, 0, "no pressure");
+	is_int(plan.nvictims, 0, "over the limit without connection or WAL pressure: no victim");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	st.class_action_ms[AI] = NOW - 100;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nvictims, 0, "a class shed 100 ms ago waits for its next round");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	rows[3].action_ms = NOW - 500;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_str(round_str(0), "103:settled 102:terminate 101:terminate 106:terminate 100:cancel",
+		   "a session signalled 500 ms ago is settling");
+	carry_out(NULL);
+	is_str(signalled_str(), "102 101 106 100", "the settling session counts for one of the 5");
+}
+
+static void
+test_carry_out(void)
+{
+	int			fail = 102;
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	params.max_actions = 3;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	carry_out(NULL);
+	is_str(signalled_str(), "103 102 101", "max_actions = 3: three signals");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	st.aimd[AI].limit = 5;		/* 2 over */
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	carry_out(&fail);
+	is_str(signalled_str(), "103 101", "a victim that fails gives its turn to the next");
+	pgb_plan_settle(&plan, &st, &snap);
+	is_int(rows[3].action_ms, NOW, "settle: the victim's action time");
+	is_int(rows[2].action_ms, 0, "settle: not the one that failed");
+	is_int(st.class_action_ms[AI], NOW, "settle: the class's round time");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
+	st.aimd[AI].limit = 6;		/* 1 over: the active ones only if needed */
+	rows[3].pid = 0;
+	rows[1].pid = rows[2].pid = 0;
+	snap.entries[AI].sessions = 7;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	carry_out(NULL);
+	is_str(signalled_str(), "106", "one over: one signal");
+	pgb_plan_settle(&plan, &st, &snap);
+	ok(!rows[0].cancelled, "settle: the active session not signalled is not cancelled");
+}
+
+/* web (priority 100) waits on blockers of ai (10) and keep (1, shed=never) */
+static void
+inversion_setup(void)
+{
+	setup("web(priority=100), ai(priority=10, shed=terminate), "
+		  "bulk(priority=200, shed=terminate), keep(priority=1)");
+	row(0, 200, WEB, PGB_STATE_ACTIVE, 0)->blocked_us = 1500000;
+	row(1, 201, AI, PGB_STATE_ACTIVE, 0);
+	row(2, 202, AI, PGB_STATE_IDLE_IN_TX, 0);
+	row(3, 203, BULK, PGB_STATE_ACTIVE, 0);
+	row(4, 204, AI, PGB_STATE_ACTIVE, 0)->exempt = true;
+	row(5, 205, KEEP, PGB_STATE_ACTIVE, 0);
+	row(6, 206, AI, PGB_STATE_ACTIVE, 0)->walsender = true;
+}
+
+static void
+test_inversions(void)
+{
+	static const int blockers[] = {1, 2, 3, 4, 5, 6};
+
+	inversion_setup();
+	lookups[0].waiter = 0;
+	lookups[0].wait_us = 1500000;
+	lookups[0].nblockers = 6;
+	lookups[0].blockers = blockers;
+	snap.nlookups = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	ok(rows[0].inverted, "the waiter is inverted");
+	is_int(plan.nrounds, 1, "one lock round");
+	is_int(plan.rounds[0].kind, PGB_ROUND_LOCK, "a lock round");
+	is_str(round_str(0), "201:cancel 202:terminate",
+		   "lower sheddable blockers: active cancelled, idle in tx terminated; "
+		   "not a higher class, an exempt one, a walsender or shed=never");
+	like(plan.victims[0].reason, "it blocked pid 200 of class \"web\" (priority 100) for 1.5 s on a lock",
+		 "the reason names the waiter");
+	is_int(plan.victims[0].waiter_entry, WEB, "the waiter's entry, for the lock statistics");
+
+	inversion_setup();
+	lookups[0].wait_us = 500000;
+	rows[0].blocked_us = 500000;
+	snap.nlookups = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	ok(rows[0].inverted, "below the threshold: inverted all the same");
+	is_int(plan.nvictims, 0, "below the threshold: no victim");
+
+	inversion_setup();
+	lookups[0].wait_us = 1500000;
+	rows[1].action_ms = NOW - 100;
+	snap.nlookups = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_str(round_str(0), "202:terminate", "a blocker signalled 100 ms ago is left alone");
+
+	inversion_setup();
+	params.shedding = PGB_SHEDDING_OFF;
+	snap.nlookups = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	ok(rows[0].inverted, "shedding off: inverted");
+	is_int(plan.nvictims, 0, "shedding off: no victim");
+
+	/* two waiters on the same blockers: each blocker signalled once */
+	inversion_setup();
+	row(7, 207, WEB, PGB_STATE_ACTIVE, 0)->blocked_us = 1500000;
+	lookups[0].wait_us = 1500000;
+	lookups[1] = lookups[0];
+	lookups[1].waiter = 7;
+	snap.nlookups = 2;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nrounds, 2, "a lock round per waiter");
+	carry_out(NULL);
+	is_str(signalled_str(), "201 202", "a blocker is not signalled twice in a tick");
+	inversion_setup();
+	row(7, 207, WEB, PGB_STATE_ACTIVE, 0)->blocked_us = 1500000;
+	params.max_actions = 1;
+	snap.nlookups = 2;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	carry_out(NULL);
+	is_str(signalled_str(), "201", "max_actions bounds lock rounds too");
+
+	/* an inversion's blocker over its class's limit counts for the limit round */
+	inversion_setup();
+	snap.nlookups = 1;
+	snap.usable = 10;
+	snap.connected[AI] = 10;
+	st.aimd[AI].limit = 1;
+	st.aimd[AI].last_step_ms = NOW;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nrounds, 2, "a lock round, then a limit round");
+	is_int(plan.rounds[1].kind, PGB_ROUND_LIMIT, "the limit round comes second");
+	is_int(plan.rounds[1].need, 3, "ai: 4 sessions over a limit of 1");
+	carry_out(NULL);
+	is_str(signalled_str(), "201 202",
+		   "the blockers already signalled answer for the limit round: no other signal");
+}
+
+static void
+test_aimd(void)
+{
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=2)");
+	st.aimd[AI].limit = PGB_UNLIMITED;
+	st.aimd[AI].last_step_ms = 0;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.victim_class, AI, "ai gives way");
+	is_int(plan.nchanges, 1, "one limit change");
+	is_int(plan.changes[0].after, 5, "halved from the 10 it holds");
+	is_str(plan.changes[0].reason, "connections pressure: limit lowered to 5", "the reason");
+	is_str(plan.changes[0].action, "limit", "action limit");
+	is_str(plan.changes[0].signal, "connections", "signal: the pressure");
+	is_int(plan.publish_limits[AI], 5, "the limit is published");
+	is_int(plan.publish_limits[WEB], PGB_UNLIMITED, "web (shed=never) has no limit");
+	is_int(plan.rounds[0].need, 2, "7 sessions over the new limit of 5: 2 to shed");
+
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=2)");
+	st.aimd[AI].limit = PGB_UNLIMITED;
+	st.aimd[AI].last_step_ms = 0;
+	params.shedding = PGB_SHEDDING_DRY_RUN;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_str(plan.changes[0].action, "would limit", "dry run: would limit");
+	is_int(plan.publish_limits[AI], PGB_UNLIMITED, "dry run: nothing enforced");
+	is_int(plan.shed_limits[AI], 5, "dry run: the computed limit to report sheds");
+	ok(plan.dry_run, "dry run: the plan says so");
+
+	/* calm: after calm_time, the limit rises by a share of the cap */
+	setup("web(priority=100), ai(max=60, priority=10, shed=terminate)");
+	st.aimd[AI].limit = 5;
+	snap.connected[AI] = 5;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	ok(plan.calm, "calm");
+	is_int(plan.nchanges, 0, "calm for no time yet: no change");
+	snap.now_ms += 5000;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nchanges, 1, "calm for calm_time: a change");
+	is_str(plan.changes[0].reason, "calm: limit raised to 8", "raised by 5% of 60, rounded up");
+	is_str(plan.changes[0].signal, "calm", "signal calm");
+	st.aimd[AI].limit = 59;
+	snap.now_ms += 1000;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_str(plan.changes[0].reason, "calm: limit lifted (was 59)", "lifted at the cap");
+
+	/* the floor */
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=8)");
+	st.aimd[AI].limit = PGB_UNLIMITED;
+	st.aimd[AI].last_step_ms = 0;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.changes[0].after, 8, "never below the floor");
+}
+
+static void
+test_pressure(void)
+{
+	bool		calm;
+	uint32		bits;
+
+	setup("web(priority=100), ai(priority=10, shed=terminate)");
+	snap.entries[AI].active = 10;
+	snap.entries[AI].active_avg = 10;
+	snap.entries[AI].wal_share_avg = 0.5;
+	bits = pgb_plan_judge_pressure(&st, &snap, &params, 10, table.nclasses, &calm);
+	is_int(bits, PGB_PRESSURE_WAL, "half the active sessions on WAL: WAL pressure");
+	ok(!calm, "not calm");
+
+	setup("web(priority=100), ai(priority=10, shed=terminate)");
+	snap.entries[WEB].active = 2;
+	row(0, 300, WEB, PGB_STATE_ACTIVE, 0)->blocked_us = 2000000;
+	rows[0].inverted = true;
+	bits = pgb_plan_judge_pressure(&st, &snap, &params, 100000, table.nclasses, &calm);
+	is_int(bits, PGB_PRESSURE_LOCK, "a session inverted past the threshold: lock pressure (sustained)");
+	is_str(pgb_pressure_names(bits | PGB_PRESSURE_CONNECTIONS), "connections+lock", "pressure names");
+}
+
+static void
+test_pause(void)
+{
+	int			refused;
+
+	setup("web(priority=100), ai(priority=10, shed=terminate)");
+	row(0, 400, AI, PGB_STATE_ACTIVE, 0);
+	row(1, 401, AI, PGB_STATE_IDLE, 0);
+	row(2, 402, AI, PGB_STATE_ACTIVE, 0)->exempt = true;
+	row(3, 403, AI, PGB_STATE_ACTIVE, 0)->may_signal = false;
+	row(4, 404, AI, PGB_STATE_IDLE, 0)->walsender = true;
+	row(5, 405, WEB, PGB_STATE_ACTIVE, 0);
+	row(6, 406, AI, PGB_STATE_ACTIVE, 0);	/* the caller */
+
+	pgb_plan_pause(&plan, rows, NROWS, AI, PGB_ACTION_TERMINATE, 406, "paused", &refused);
+	is_str(round_str(0), "400:terminate 401:terminate 404:terminate",
+		   "pause terminate: the class's sessions, walsenders too; not exempt ones, "
+		   "not the caller, not another class");
+	is_int(refused, 1, "the session the caller may not signal is refused");
+	is_str(plan.victims[0].reason, "paused", "the pause's reason");
+	ok(!plan.rounds[0].bounded, "a pause is not bounded by max_actions");
+
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_pause(&plan, rows, NROWS, AI, PGB_ACTION_CANCEL, 406, "paused", &refused);
+	is_str(round_str(0), "400:cancel", "pause cancel: only sessions running a query");
+	is_int(refused, 1, "refused counted in cancel mode too");
+
+	params.max_actions = 1;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	plan.max_actions = 1;
+	pgb_plan_pause(&plan, rows, NROWS, AI, PGB_ACTION_TERMINATE, 406, "paused", &refused);
+	carry_out(NULL);
+	is_str(signalled_str(), "400 401 404", "a pause signals every victim");
+}
+
+int
+main(void)
+{
+	test_victim_order();
+	test_carry_out();
+	test_inversions();
+	test_aimd();
+	test_pressure();
+	test_pause();
+	return done_testing();
+}
