@@ -87,7 +87,8 @@ elif ! grep -q 'pg_budget=/' "$checks"; then
 	echo "sanitize: pg_budget.so was never loaded into a sanitized server" >&2
 	status=1
 else
-	echo "== ASan was mapped into all $(wc -l <"$checks") postmasters started (/proc/PID/maps)"
+	echo "== ASan was mapped into all $(wc -l <"$checks") postmasters started (/proc/PID/maps):"
+	sed 's/^/   /' "$checks"
 fi
 
 reports=$(grep -l -E 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' \
