@@ -149,3 +149,58 @@ COMMENT ON FUNCTION pg_budget_gate_histogram() IS
 
 GRANT SELECT ON pg_budget_status TO PUBLIC;
 GRANT SELECT ON pg_budget_backends TO PUBLIC;
+
+-- pg_budget_history gains the gate's columns.  Its function and view are
+-- readable only by pg_read_all_stats and by whom the DBA granted them:
+-- those grants are kept across the re-creation.
+CREATE TEMPORARY TABLE pg_budget_history_grants AS
+	SELECT 'FUNCTION @extschema@.pg_budget_history()' AS object, a.grantee::regrole::text AS grantee
+	  FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+	 WHERE p.oid = '@extschema@.pg_budget_history()'::regprocedure
+	   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+	UNION
+	SELECT 'TABLE @extschema@.pg_budget_history', a.grantee::regrole::text
+	  FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.oid = '@extschema@.pg_budget_history'::regclass
+	   AND a.privilege_type = 'SELECT' AND a.grantee <> 0 AND a.grantee <> c.relowner;
+DROP VIEW pg_budget_history;
+DROP FUNCTION pg_budget_history();
+
+CREATE FUNCTION pg_budget_history(
+	OUT at timestamptz,
+	OUT class text,
+	OUT connected real,
+	OUT active real,
+	OUT wal_waiting real,
+	OUT lock_waiting real,
+	OUT admitted bigint,
+	OUT rejected bigint,
+	OUT shed bigint,
+	OUT admission_limit int,
+	OUT in_progress real,
+	OUT queued real,
+	OUT queue_timeouts bigint,
+	OUT active_limit int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_history'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_history AS
+	SELECT * FROM pg_budget_history();
+
+COMMENT ON VIEW pg_budget_history IS
+	'pg_budget: one row per second and class over the last pg_budget.history_size seconds (averages over the second; admitted, rejected and shed during it)';
+
+REVOKE ALL ON FUNCTION pg_budget_history() FROM PUBLIC;
+DO $$
+DECLARE
+	g record;
+BEGIN
+	FOR g IN SELECT * FROM pg_budget_history_grants LOOP
+		EXECUTE format('GRANT %s ON %s TO %s',
+					   CASE WHEN g.object LIKE 'FUNCTION%' THEN 'EXECUTE' ELSE 'SELECT' END,
+					   g.object, g.grantee);
+	END LOOP;
+END
+$$;
+DROP TABLE pg_budget_history_grants;

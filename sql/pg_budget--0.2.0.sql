@@ -182,7 +182,11 @@ CREATE FUNCTION pg_budget_history(
 	OUT admitted bigint,
 	OUT rejected bigint,
 	OUT shed bigint,
-	OUT admission_limit int)
+	OUT admission_limit int,
+	OUT in_progress real,
+	OUT queued real,
+	OUT queue_timeouts bigint,
+	OUT active_limit int)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_history'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

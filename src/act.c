@@ -25,6 +25,7 @@
 
 #include "act.h"
 #include "compat.h"
+#include "gate.h"
 #include "pg_budget.h"
 
 /* A reason older than this is not about the error being reported. */
@@ -194,7 +195,26 @@ pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table)
 		const char *name = table->classes[ch->class_index].name;
 
 		ereport(LOG, (errmsg("pg_budget: class \"%s\": %s", name, ch->reason)));
-		pgb_event(name, 0, NULL, ch->action, ch->signal, ch->reason);
+		pgb_event(name, 0, NULL, ch->active ? (strcmp(ch->action, "limit") == 0 ?
+											   "active limit" : "would limit active") :
+				  ch->action, ch->signal, ch->reason);
+	}
+
+	/*
+	 * Queued sessions that block others go through the gate first: that
+	 * is no signal, only their latch; the event says why.
+	 */
+	for (i = 0; i < plan->nlet; i++)
+	{
+		const PgbLetThrough *lt = &plan->let[i];
+
+		if (pgb_gate_let_through(lt->procno, lt->pid))
+		{
+			ereport(LOG, (errmsg("pg_budget: pid %d of class \"%s\" let through the gate: %s",
+								 lt->pid, pgb_group_name(lt->entry), lt->reason)));
+			pgb_event(pgb_group_name(lt->entry), lt->pid, NULL, "let through",
+					  "lock", lt->reason);
+		}
 	}
 	return pgb_plan_carry_out(plan, signal_victim, NULL);
 }

@@ -208,6 +208,29 @@ pgb_lookup_blockers(PgbTick *tick)
 	int64		action_us = (int64) pgb_lock_wait_threshold * 1000;
 	int64		threshold_us = Min((int64) pgb_lock_stats_threshold * 1000, action_us);
 
+	/*
+	 * Priority inheritance at the gate: while sessions are queued there
+	 * (holding the locks their parse analysis took), every lock wait is
+	 * looked up at once, whatever its length, and again every
+	 * PGB_REEXAMINE_MS, so that a queued blocker is let through within a
+	 * tick or two.  These lookups draw on the same bucket.
+	 */
+	if (tick->snap.nqueued > 0)
+		for (procno = 0; procno < tick->snap.nrows; procno++)
+		{
+			PgbSessionRow *r = &tick->snap.rows[procno];
+			PgbProcTrack *t = &tick->procs[procno];
+			Waiter		w;
+
+			if (r->pid == 0 || t->lock_wait_us == 0 || r->queued ||
+				(t->examined_ms != 0 && now_ms - t->examined_ms < PGB_REEXAMINE_MS))
+				continue;
+			w.procno = procno;
+			w.wait_us = r->blocked_us;
+			if (!examine(tick, &w))
+				break;			/* no token left: next tick */
+		}
+
 	for (procno = 0; procno < tick->snap.nrows; procno++)
 	{
 		PgbSessionRow *r = &tick->snap.rows[procno];

@@ -32,6 +32,9 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->aimd[entry].limit = PGB_UNLIMITED;
 	st->aimd[entry].calm_since_ms = -1;
 	st->aimd[entry].last_step_ms = 0;
+	st->active_aimd[entry].limit = PGB_UNLIMITED;
+	st->active_aimd[entry].calm_since_ms = -1;
+	st->active_aimd[entry].last_step_ms = 0;
 }
 
 void
@@ -47,8 +50,10 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 	plan->victims = victims;
 	plan->order = order;
 	plan->max_victims = max_victims;
+	plan->active_victim_class = -1;
 	for (i = 0; i <= PGB_MAX_CLASSES; i++)
-		plan->publish_limits[i] = plan->shed_limits[i] = PGB_UNLIMITED;
+		plan->publish_limits[i] = plan->shed_limits[i] =
+			plan->publish_active[i] = PGB_UNLIMITED;
 }
 
 int
@@ -405,6 +410,205 @@ plan_over_limit(PgbPlan *plan, const PgbPlanState *st, const PgbSnapshot *snap,
 	}
 }
 
+/*
+ * A class "needs the CPU" when it has had active sessions lately: the
+ * moving average of its active sessions over pressure_window is at least
+ * this.
+ */
+#define PGB_CPU_DEMAND_MIN		0.05
+
+uint32
+pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
+					   const PgbPlanParams *p, double dt_ms,
+					   bool wal_pressure, bool *calm)
+{
+	uint32		bits = 0;
+	double		per_core = (double) snap->running / Max(snap->ncores, 1);
+
+	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
+	if (st->cpu_avg >= p->cpu_pressure_threshold)
+		bits |= PGB_PRESSURE_CPU;
+	if (wal_pressure)
+		bits |= PGB_PRESSURE_WAL;
+	*calm = bits == 0 && st->cpu_avg < p->cpu_pressure_threshold / 2;
+	return bits;
+}
+
+/* The lowest active limit the worker may set: the floor, at least 1. */
+static int
+active_floor(const PgbClass *c)
+{
+	int			f = c->floor;
+
+	if (c->active != PGB_UNLIMITED && c->active < f)
+		f = c->active;
+	return Max(f, 1);
+}
+
+/* Does a class of higher priority than c need the CPU? */
+static bool
+higher_demand(const PgbClassTable *table, const PgbClass *c, const bool *demand)
+{
+	int			j;
+
+	for (j = 0; j < table->nclasses; j++)
+		if (demand[j] && table->classes[j].priority > c->priority)
+			return true;
+	return false;
+}
+
+int
+pgb_active_class_to_decrease(const PgbClassTable *table, const int *limits,
+							 const int *in_progress, const bool *demand)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			eff = limits[i];
+
+		if (c->shed == PGB_SHED_NEVER || !higher_demand(table, c, demand))
+			continue;
+		if (eff == PGB_UNLIMITED || eff > in_progress[i])
+			eff = in_progress[i];
+		if (eff <= active_floor(c))
+			continue;
+		if (best < 0 ||
+			c->priority < table->classes[best].priority ||
+			(c->priority == table->classes[best].priority &&
+			 in_progress[i] > in_progress[best]))
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * The gate's active limits: under CPU or WAL pressure, while a higher
+ * class needs the CPU, the lowest sheddable class admits fewer
+ * transactions (AIMD, never below its floor); when calm, or when nobody
+ * above it needs the CPU, it gets them back.
+ */
+static void
+plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
+				   const PgbClassTable *table, const PgbPlanParams *p,
+				   double dt_ms)
+{
+	PgbAimdParams params;
+	int			limits[PGB_MAX_CLASSES + 1];
+	int			in_progress[PGB_MAX_CLASSES + 1];
+	bool		demand[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	plan->gate_pressure = pgb_plan_gate_pressure(st, snap, p, dt_ms,
+												 (plan->pressure & PGB_PRESSURE_WAL) != 0,
+												 &plan->gate_calm);
+	for (i = 0; i < table->nclasses; i++)
+	{
+		int			e = snap->map[i];
+
+		limits[i] = e >= 0 ? st->active_aimd[e].limit : PGB_UNLIMITED;
+		in_progress[i] = e >= 0 ? snap->entries[e].in_progress : 0;
+		demand[i] = e >= 0 && snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN;
+	}
+	plan->active_victim_class = (plan->gate_pressure != 0 &&
+								 p->shedding != PGB_SHEDDING_OFF) ?
+		pgb_active_class_to_decrease(table, limits, in_progress, demand) : -1;
+
+	params.decrease = p->aimd_decrease;
+	params.step_ms = p->aimd_interval_ms;
+	params.calm_ms = p->calm_time_ms;
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			e = snap->map[i];
+		PgbAimdState *a;
+		int			before;
+		bool		calm;
+
+		if (e < 0)
+			continue;
+		a = &st->active_aimd[e];
+		before = a->limit;
+		/* nobody above it needs the CPU: it may have the whole machine */
+		calm = plan->gate_calm || !higher_demand(table, c, demand);
+		params.increase = Max(1, (int) ceil(p->aimd_increase *
+											(c->active == PGB_UNLIMITED ? snap->usable : c->active)));
+		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
+			a->limit = PGB_UNLIMITED;
+		else if (pgb_aimd_step(a, &params, i == plan->active_victim_class, calm,
+							   in_progress[i], c->active, active_floor(c),
+							   snap->usable, snap->now_ms) &&
+				 plan->nchanges < (int) lengthof(plan->changes))
+		{
+			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+			bool		up = a->limit == PGB_UNLIMITED ||
+				(before != PGB_UNLIMITED && a->limit > before);
+
+			ch->class_index = i;
+			ch->active = true;
+			ch->before = before;
+			ch->after = a->limit;
+			if (a->limit == PGB_UNLIMITED)
+				snprintf(ch->reason, sizeof(ch->reason), "calm: active limit lifted (was %d)", before);
+			else if (!up)
+				snprintf(ch->reason, sizeof(ch->reason), "%s pressure: active limit lowered to %d",
+						 pgb_pressure_names(plan->gate_pressure), a->limit);
+			else
+				snprintf(ch->reason, sizeof(ch->reason), "calm: active limit raised to %d", a->limit);
+			ch->action = p->shedding == PGB_SHEDDING_DRY_RUN ? "would limit" : "limit";
+			ch->signal = up ? "calm" : pgb_pressure_names(plan->gate_pressure);
+		}
+		plan->publish_active[i] = p->shedding == PGB_SHEDDING_ON ? a->limit : PGB_UNLIMITED;
+	}
+}
+
+/*
+ * Priority inheritance at the gate: a session queued at the gate (it may
+ * hold locks its parse analysis took) that blocks another is let through
+ * at once, whatever its class's limit and priority.
+ */
+static void
+plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
+				 const PgbClassTable *table, const int *class_of)
+{
+	int			l;
+
+	for (l = 0; l < snap->nlookups; l++)
+	{
+		const PgbLookup *look = &snap->lookups[l];
+		const PgbSessionRow *waiter = &snap->rows[look->waiter];
+		int			b;
+
+		for (b = 0; b < look->nblockers; b++)
+		{
+			const PgbSessionRow *row = &snap->rows[look->blockers[b]];
+			PgbLetThrough *lt;
+			int			k;
+			bool		seen = false;
+			int			wc;
+
+			if (!row->queued || row->pid == 0)
+				continue;
+			for (k = 0; k < plan->nlet; k++)
+				if (plan->let[k].procno == row->procno)
+					seen = true;
+			if (seen || plan->nlet >= PGB_MAX_LET_THROUGH)
+				continue;
+			lt = &plan->let[plan->nlet++];
+			lt->procno = row->procno;
+			lt->pid = row->pid;
+			lt->entry = row->entry;
+			wc = waiter->entry < PGB_MAX_SHARED_CLASSES ? class_of[waiter->entry] : -1;
+			snprintf(lt->reason, sizeof(lt->reason),
+					 "queued at the gate, it blocked pid %d%s%s%s on a lock",
+					 waiter->pid, wc >= 0 ? " of class \"" : "",
+					 wc >= 0 ? table->classes[wc].name : "", wc >= 0 ? "\"" : "");
+		}
+	}
+}
+
 void
 pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 				const PgbClassTable *table, const PgbPlanParams *p,
@@ -421,6 +625,8 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	plan->pressure = pgb_plan_judge_pressure(st, snap, p, dt_ms,
 											 table->nclasses, &plan->calm);
 	plan_limits(plan, st, snap, table, p);
+	plan_active_limits(plan, st, snap, table, p, dt_ms);
+	plan_let_through(plan, snap, table, class_of);
 
 	/*
 	 * Sessions over a limit are shed only while connections or WAL are

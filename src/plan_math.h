@@ -37,6 +37,7 @@ typedef struct PgbPlanParams
 	int			aimd_interval_ms;
 	int			calm_time_ms;
 	int			max_actions;
+	double		cpu_pressure_threshold; /* sessions on CPU per core */
 } PgbPlanParams;
 
 /* What the plan remembers from tick to tick (the worker's own). */
@@ -45,6 +46,8 @@ typedef struct PgbPlanState
 	PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];	/* by class entry */
 	int64		class_action_ms[PGB_MAX_SHARED_CLASSES];	/* last limit round */
 	double		inverted_share; /* moving average */
+	PgbAimdState active_aimd[PGB_MAX_SHARED_CLASSES];	/* the gate's limits */
+	double		cpu_avg;		/* moving average of sessions on CPU per core */
 } PgbPlanState;
 
 typedef enum PgbRoundKind
@@ -78,16 +81,27 @@ typedef struct PgbPlanRound
 	int			done;			/* carried out */
 } PgbPlanRound;
 
-/* A change of a class's effective admission limit. */
+/* A change of a class's effective admission (or active) limit. */
 typedef struct PgbLimitChange
 {
 	int			class_index;	/* in the table */
+	bool		active;			/* the gate's active limit, not admission */
 	int			before;
 	int			after;			/* PGB_UNLIMITED: lifted */
 	const char *action;			/* "limit" or "would limit" */
 	const char *signal;			/* "calm" or the pressure's names */
 	char		reason[PGB_REASON_LEN];
 } PgbLimitChange;
+
+/* A queued session that holds a lock another session waits for. */
+#define PGB_MAX_LET_THROUGH		64
+typedef struct PgbLetThrough
+{
+	int			procno;
+	int			pid;
+	int			entry;
+	char		reason[PGB_REASON_LEN];
+} PgbLetThrough;
 
 typedef struct PgbPlan
 {
@@ -100,7 +114,15 @@ typedef struct PgbPlan
 	int			publish_limits[PGB_MAX_CLASSES + 1];
 	int			shed_limits[PGB_MAX_CLASSES + 1];
 	int			nchanges;
-	PgbLimitChange changes[PGB_MAX_CLASSES + 1];
+	PgbLimitChange changes[2 * (PGB_MAX_CLASSES + 1)];
+	/* the transaction gate: pressure on it, and its limits by table index */
+	uint32		gate_pressure;	/* PGB_PRESSURE_CPU and _WAL */
+	bool		gate_calm;
+	int			active_victim_class;	/* table index, or -1 */
+	int			publish_active[PGB_MAX_CLASSES + 1];	/* PGB_UNLIMITED: none */
+	/* queued sessions that block others: let through the gate at once */
+	int			nlet;
+	PgbLetThrough let[PGB_MAX_LET_THROUGH];
 	int			nrounds;
 	int			max_rounds;
 	PgbPlanRound *rounds;		/* the caller's memory */
@@ -174,5 +196,24 @@ extern void pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st,
 							PgbSnapshot *snap);
 
 extern const char *pgb_round_signal(PgbRoundKind kind);
+
+/*
+ * The gate's pressure: CPU when the moving average of sessions on CPU per
+ * core is at cpu_pressure_threshold, WAL when admission sees it; *calm
+ * when neither, with the CPU below half its threshold.
+ */
+extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
+									 const PgbPlanParams *p, double dt_ms,
+									 bool wal_pressure, bool *calm);
+
+/*
+ * The class whose active limit gives way: the lowest-priority sheddable
+ * class with transactions to give (above its floor) below a class that
+ * needs the CPU now (demand[i]: it has active sessions).  -1 if none.
+ */
+extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
+										 const int *limits,
+										 const int *in_progress,
+										 const bool *demand);
 
 #endif							/* PGB_PLAN_MATH_H */

@@ -38,10 +38,13 @@ pgb_pressure_names(uint32 bits)
 {
 	static const char *const names[] = {
 		"none", "connections", "wal", "connections+wal", "lock",
-		"connections+lock", "wal+lock", "connections+wal+lock"
+		"connections+lock", "wal+lock", "connections+wal+lock",
+		"cpu", "connections+cpu", "wal+cpu", "connections+wal+cpu",
+		"lock+cpu", "connections+lock+cpu", "wal+lock+cpu",
+		"connections+wal+lock+cpu"
 	};
 
-	return names[bits & 7];
+	return names[bits & 15];
 }
 
 PgbWaitCategory

@@ -16,12 +16,15 @@
  */
 #include "postgres.h"
 
+#include <unistd.h>
+
 #include "miscadmin.h"
 #include "postmaster/autovacuum.h"
 #include "storage/proc.h"
 #include "utils/wait_event.h"
 
 #include "compat.h"
+#include "gate.h"
 #include "pg_budget.h"
 #include "sampler.h"
 
@@ -32,12 +35,13 @@ static uint8 cache_category[CATEGORY_CACHE];
 static bool cache_valid[CATEGORY_CACHE];
 
 /* Sums over the ticks of the current second, for the history. */
-static double second_sum[PGB_NUM_GROUPS][4];
+static double second_sum[PGB_NUM_GROUPS][6];
 static int	second_ticks = 0;
 static int64 second_start_ms = 0;
 static uint64 prev_admitted[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_rejected[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_shed[PGB_MAX_SHARED_CLASSES];
+static uint64 prev_timeouts[PGB_MAX_SHARED_CLASSES];
 
 static PgbWaitCategory
 categorize(uint32 event)
@@ -65,6 +69,7 @@ pgb_sampler_init(PgbTick *tick)
 	if (nprocs > pgb_shared->nslots)
 		nprocs = pgb_shared->nslots;
 	tick->snap.nrows = nprocs;
+	tick->snap.ncores = Max(1, (int) sysconf(_SC_NPROCESSORS_ONLN));
 	tick->snap.rows = MemoryContextAllocZero(TopMemoryContext,
 											 sizeof(PgbSessionRow) * nprocs);
 	tick->snap.lookups = MemoryContextAllocZero(TopMemoryContext,
@@ -110,6 +115,8 @@ pgb_sample(PgbTick *tick)
 	memset(tick->groups, 0, sizeof(tick->groups));
 	tick->nwaits = 0;
 	tick->snap.nlookups = 0;
+	tick->snap.running = 0;
+	tick->snap.nqueued = 0;
 
 	for (procno = 0; procno < tick->snap.nrows; procno++)
 	{
@@ -191,6 +198,13 @@ pgb_sample(PgbTick *tick)
 			t->blocked_since_ms = 0;
 		}
 		t->category = cat;
+		/* the gate's slots are read without its lock: a hint (gate.h) */
+		r->queued = judged && pgb_gate_is_queued(procno);
+		if (r->queued)
+			tick->snap.nqueued++;
+		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
+		if (r->running)
+			tick->snap.running++;
 
 		t->lock_wait_us = 0;
 		if (cat == PGB_WAIT_LOCK)
@@ -322,6 +336,15 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		second_sum[i][1] += g->active;
 		second_sum[i][2] += g->wal_waiting;
 		second_sum[i][3] += g->lock_waiting;
+		if (i < PGB_MAX_SHARED_CLASSES)
+		{
+			PgbGateClass *gc = &pgb_gate->classes[i];
+
+			tick->snap.entries[i].in_progress = (int) pg_atomic_read_u32(&gc->in_progress);
+			tick->snap.entries[i].queued = (int) pg_atomic_read_u32(&gc->queued);
+			second_sum[i][4] += tick->snap.entries[i].in_progress;
+			second_sum[i][5] += tick->snap.entries[i].queued;
+		}
 	}
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
@@ -365,6 +388,9 @@ void
 pgb_history_tick(PgbTick *tick, int nclasses)
 {
 	static PgbHistoryFrame frame;
+	static PgbGateSnapshot gates[PGB_MAX_SHARED_CLASSES];
+	int			active_conf[PGB_MAX_SHARED_CLASSES];
+	const PgbClassTable *table;
 	PgbHistoryFrame *f;
 	bool		configured[PGB_MAX_SHARED_CLASSES];
 	int			i;
@@ -394,6 +420,15 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 	}
 	if (tick->snap.now_ms - second_start_ms < 1000 || second_ticks == 0)
 		return;
+
+	/* the gate's counters first: its lock is never held with the main one */
+	pgb_gate_snapshot(gates);
+	table = pgb_current_table(NULL);
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		active_conf[i] = PGB_UNLIMITED;
+	for (i = 0; i < nclasses; i++)
+		if (tick->snap.map[i] >= 0)
+			active_conf[tick->snap.map[i]] = table->classes[i].active;
 
 	/* built in local memory under the main lock, shared ... */
 	f = &frame;
@@ -430,6 +465,10 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		r->wal_waiting = second_sum[i][2] / second_ticks;
 		r->lock_waiting = second_sum[i][3] / second_ticks;
 		r->limit = -1;
+		r->in_progress = second_sum[i][4] / second_ticks;
+		r->queued = second_sum[i][5] / second_ticks;
+		r->queue_timeouts = 0;
+		r->active_limit = -1;
 		r->admitted = r->rejected = r->shed = 0;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{
@@ -441,6 +480,11 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 			prev_rejected[i] = rej;
 			prev_shed[i] = shed;
 			r->limit = pgb_shared->classes[i].effective_max;
+			r->queue_timeouts = (uint32) (gates[i].timeouts >= prev_timeouts[i] ?
+										  gates[i].timeouts - prev_timeouts[i] :
+										  gates[i].timeouts);
+			prev_timeouts[i] = gates[i].timeouts;
+			r->active_limit = pgb_gate_limit(active_conf[i], gates[i].effective);
 		}
 	}
 	LWLockRelease(pgb_shared->lock);

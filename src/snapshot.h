@@ -38,6 +38,8 @@ typedef struct PgbSessionRow
 	bool		may_signal;		/* pause: the caller may signal it */
 	bool		cancelled;		/* cancelled during this active spell */
 	bool		inverted;		/* its blockers include a lower class */
+	bool		queued;			/* waiting at the transaction gate */
+	bool		running;		/* active with no wait event: on CPU */
 } PgbSessionRow;
 
 /*
@@ -62,12 +64,17 @@ typedef struct PgbEntrySample
 	int			active;
 	double		active_avg;		/* moving averages, as published */
 	double		wal_share_avg;
+	int			in_progress;	/* transactions past the gate */
+	int			queued;			/* transactions waiting at the gate */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot
 {
 	int64		now_ms;			/* monotonic clock: every *_ms above */
 	int			usable;			/* max_connections - superuser reserve */
+	int			ncores;			/* CPUs online */
+	int			running;		/* processes on CPU this tick, any kind */
+	int			nqueued;		/* sessions waiting at the gate */
 	int			nrows;
 	PgbSessionRow *rows;		/* nrows, indexed by procno */
 	PgbEntrySample entries[PGB_MAX_SHARED_CLASSES];

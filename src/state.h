@@ -200,6 +200,10 @@ typedef struct PgbHistoryRow
 	uint32		rejected;
 	uint32		shed;
 	int32		limit;			/* effective admission limit, -1 = none */
+	float4		in_progress;	/* transactions past the gate */
+	float4		queued;			/* transactions waiting at the gate */
+	uint32		queue_timeouts;
+	int32		active_limit;	/* the gate's limit in force, -1 = none */
 } PgbHistoryRow;
 
 typedef struct PgbHistoryFrame

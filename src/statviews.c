@@ -181,9 +181,10 @@ pg_budget_history(PG_FUNCTION_ARGS)
 		for (r = 0; r < frames[f].nrows; r++)
 		{
 			PgbHistoryRow *row = &frames[f].rows[r];
-			Datum		values[10];
-			bool		nulls[10] = {false, false, false, false, false,
-			false, false, false, false, false};
+			Datum		values[14];
+			bool		nulls[14];
+
+			memset(nulls, 0, sizeof(nulls));
 
 			values[0] = TimestampTzGetDatum(frames[f].at);
 			values[1] = CStringGetTextDatum(names[row->group]);
@@ -198,6 +199,13 @@ pg_budget_history(PG_FUNCTION_ARGS)
 				values[9] = Int32GetDatum(row->limit);
 			else
 				nulls[9] = true;
+			values[10] = Float4GetDatum(row->in_progress);
+			values[11] = Float4GetDatum(row->queued);
+			values[12] = Int64GetDatum(row->queue_timeouts);
+			if (row->active_limit >= 0)
+				values[13] = Int32GetDatum(row->active_limit);
+			else
+				nulls[13] = true;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

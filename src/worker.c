@@ -27,6 +27,7 @@
 
 #include "act.h"
 #include "compat.h"
+#include "gate.h"
 #include "pg_budget.h"
 #include "plan_math.h"
 #include "sampler.h"
@@ -61,6 +62,8 @@ map_and_count(const PgbClassTable *table, int *map, int *connected,
 			  LWLockMode mode)
 {
 	bool		complete = true;
+	int			recycled[PGB_MAX_CLASSES + 1];
+	int			nrecycled = 0;
 	int			i;
 
 	LWLockAcquire(pgb_shared->lock, mode);
@@ -76,9 +79,13 @@ map_and_count(const PgbClassTable *table, int *map, int *connected,
 			entry_incarnation[map[i]] = pgb_shared->classes[map[i]].incarnation;
 			pgb_plan_forget_entry(&plan_state, map[i]);
 			pgb_sampler_forget(map[i]);
+			recycled[nrecycled++] = map[i];
 		}
 	}
 	LWLockRelease(pgb_shared->lock);
+	/* the gate's counters of a recycled entry, under the gate's lock */
+	for (i = 0; i < nrecycled; i++)
+		pgb_gate_forget(recycled[i]);
 	return complete || mode == LW_EXCLUSIVE;
 }
 
@@ -97,24 +104,40 @@ plan_params(PgbPlanParams *p)
 	p->aimd_interval_ms = pgb_aimd_interval;
 	p->calm_time_ms = pgb_calm_time;
 	p->max_actions = pgb_max_actions;
+	p->cpu_pressure_threshold = pgb_cpu_pressure_threshold;
 }
 
 /* Publish the plan's limits and pressure in one exclusive hold. */
 static void
-publish_plan(const PgbPlan *plan, const PgbSnapshot *snap, int nclasses)
+publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
+			 const PgbClassTable *table)
 {
+	int			nclasses = table->nclasses;
 	int			i;
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
-	pgb_shared->pressure = plan->pressure;
+	pgb_shared->pressure = plan->pressure | plan->gate_pressure;
 	for (i = 0; i < nclasses; i++)
 		if (snap->map[i] >= 0)
 		{
 			pgb_shared->classes[snap->map[i]].effective_max = plan->publish_limits[i];
 			pgb_shared->groups[snap->map[i]].pressure =
-				(i == plan->victim_class) ? plan->pressure : 0;
+				((i == plan->victim_class) ? plan->pressure : 0) |
+				((i == plan->active_victim_class) ? plan->gate_pressure : 0);
 		}
 	LWLockRelease(pgb_shared->lock);
+
+	/*
+	 * The gate's limits, under its own lock (never with the main one);
+	 * then free places go to waiters at once: after a limit rose, and as
+	 * a safety net each tick.
+	 */
+	for (i = 0; i < nclasses; i++)
+		if (snap->map[i] >= 0)
+		{
+			pgb_gate_set_effective(snap->map[i], plan->publish_active[i]);
+			(void) pgb_gate_grant(snap->map[i], table->classes[i].active);
+		}
 }
 
 static void
@@ -159,7 +182,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 	pgb_plan_decide(&plan, &plan_state, snap, table, &params, dt_ms);
 
 	/* publish */
-	publish_plan(&plan, snap, table->nclasses);
+	publish_plan(&plan, snap, table);
 
 	/* act */
 	(void) pgb_act_on_plan(&plan, table);
