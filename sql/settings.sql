@@ -24,6 +24,8 @@ ALTER SYSTEM SET pg_budget.classes = 'web(max=10x)';
 ALTER SYSTEM SET pg_budget.classes = 'web(max=10), web(max=5)';
 ALTER SYSTEM SET pg_budget.classes = 'web(max=10, reserve=20)';
 ALTER SYSTEM SET pg_budget.classes = 'web(reserve=30), admin(reserve=30)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(active=0)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(active=2, queue_timeout=2days)';
 ALTER SYSTEM SET pg_budget.classes = 'web(max=1000)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(shed=sometimes)';
 ALTER SYSTEM SET pg_budget.default_class = 'Not A Name';

@@ -3,6 +3,14 @@ SELECT class, max, effective_max, reserve, floor, priority, rate, burst,
 	   shed_policy, paused, pause_mode, is_default, configured
   FROM pg_budget_status ORDER BY priority DESC, class;
 
+-- The transaction gate: ai has active=2 and its own queue_timeout; the
+-- others wait up to pg_budget.queue_timeout.  This exempt superuser
+-- session never enters the gate.
+SELECT class, active_limit, effective_active, queue_timeout_ms, in_progress,
+	   queued, queue_timeouts, let_through
+  FROM pg_budget_status ORDER BY priority DESC, class;
+SELECT queued FROM pg_budget_backends WHERE pid = pg_backend_pid();
+
 -- This superuser session has no class: it is counted in the default class.
 SHOW pg_budget.class;
 SELECT class, superuser, role = current_user AS is_me
