@@ -35,6 +35,7 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->active_aimd[entry].limit = PGB_UNLIMITED;
 	st->active_aimd[entry].calm_since_ms = -1;
 	st->active_aimd[entry].last_step_ms = 0;
+	st->running_avg[entry] = 0;
 }
 
 void
@@ -411,9 +412,10 @@ plan_over_limit(PgbPlan *plan, const PgbPlanState *st, const PgbSnapshot *snap,
 }
 
 /*
- * A class "needs the CPU" when it has had active sessions lately: the
- * moving average of its active sessions over pressure_window is at least
- * this.
+ * A class "needs the CPU" when it has had sessions on CPU lately: the
+ * moving average of its sessions on CPU (active, no wait event) over
+ * pressure_window is at least this.  Sessions waiting on a lock, the WAL
+ * or the client are no demand for the CPU.
  */
 #define PGB_CPU_DEMAND_MIN		0.05
 
@@ -425,7 +427,12 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 	uint32		bits = 0;
 	double		per_core = (double) snap->running / Max(snap->ncores, 1);
 
+	int			e;
+
 	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+		st->running_avg[e] = pgb_ema(st->running_avg[e], snap->entries[e].running,
+									 dt_ms, p->pressure_window_ms);
 	if (st->cpu_avg >= p->cpu_pressure_threshold)
 		bits |= PGB_PRESSURE_CPU;
 	if (wal_pressure)
@@ -510,7 +517,7 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 
 		limits[i] = e >= 0 ? st->active_aimd[e].limit : PGB_UNLIMITED;
 		in_progress[i] = e >= 0 ? snap->entries[e].in_progress : 0;
-		demand[i] = e >= 0 && snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN;
+		demand[i] = e >= 0 && st->running_avg[e] >= PGB_CPU_DEMAND_MIN;
 	}
 	plan->active_victim_class = (plan->gate_pressure != 0 &&
 								 p->shedding != PGB_SHEDDING_OFF) ?

@@ -48,6 +48,7 @@ typedef struct PgbPlanState
 	double		inverted_share; /* moving average */
 	PgbAimdState active_aimd[PGB_MAX_SHARED_CLASSES];	/* the gate's limits */
 	double		cpu_avg;		/* moving average of sessions on CPU per core */
+	double		running_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: CPU demand */
 } PgbPlanState;
 
 typedef enum PgbRoundKind
@@ -209,7 +210,8 @@ extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 /*
  * The class whose active limit gives way: the lowest-priority sheddable
  * class with transactions to give (above its floor) below a class that
- * needs the CPU now (demand[i]: it has active sessions).  -1 if none.
+ * needs the CPU now (demand[i]: it has had sessions on CPU lately).  -1 if
+ * none.
  */
 extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
 										 const int *limits,

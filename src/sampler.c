@@ -117,6 +117,8 @@ pgb_sample(PgbTick *tick)
 	tick->snap.nlookups = 0;
 	tick->snap.running = 0;
 	tick->snap.nqueued = 0;
+	for (procno = 0; procno < PGB_MAX_SHARED_CLASSES; procno++)
+		tick->snap.entries[procno].running = 0;
 
 	for (procno = 0; procno < tick->snap.nrows; procno++)
 	{
@@ -204,7 +206,11 @@ pgb_sample(PgbTick *tick)
 			tick->snap.nqueued++;
 		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
 		if (r->running)
+		{
 			tick->snap.running++;
+			if (r->entry < PGB_MAX_SHARED_CLASSES)
+				tick->snap.entries[r->entry].running++;
+		}
 
 		t->lock_wait_us = 0;
 		if (cat == PGB_WAIT_LOCK)

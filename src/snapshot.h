@@ -64,6 +64,7 @@ typedef struct PgbEntrySample
 	int			active;
 	double		active_avg;		/* moving averages, as published */
 	double		wal_share_avg;
+	int			running;		/* sessions on CPU this tick */
 	int			in_progress;	/* transactions past the gate */
 	int			queued;			/* transactions waiting at the gate */
 } PgbEntrySample;

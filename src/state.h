@@ -227,7 +227,7 @@ typedef struct PgbEvent
 	char		class[NAMEDATALEN];
 	int			pid;
 	char		role[NAMEDATALEN];
-	char		action[16];
+	char		action[24];
 	char		signal[16];
 	char		reason[PGB_REASON_LEN];
 } PgbEvent;

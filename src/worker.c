@@ -121,9 +121,12 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 		if (snap->map[i] >= 0)
 		{
 			pgb_shared->classes[snap->map[i]].effective_max = plan->publish_limits[i];
+			/* the gate's pressure shows on a class it holds back */
 			pgb_shared->groups[snap->map[i]].pressure =
 				((i == plan->victim_class) ? plan->pressure : 0) |
-				((i == plan->active_victim_class) ? plan->gate_pressure : 0);
+				((i == plan->active_victim_class ||
+				  plan->publish_active[i] != PGB_UNLIMITED) ?
+				 plan->gate_pressure : 0);
 		}
 	LWLockRelease(pgb_shared->lock);
 
