@@ -65,6 +65,8 @@ setup(const char *classes)
 	params.aimd_interval_ms = 1000;
 	params.calm_time_ms = 5000;
 	params.max_actions = 100;
+	params.cpu_pressure_threshold = 1.0;
+	snap.ncores = 2;
 	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
 }
 
@@ -455,6 +457,146 @@ test_pause(void)
 	is_str(signalled_str(), "400 401 404", "a pause signals every victim");
 }
 
+
+/*
+ * The gate's adaptive limit: ai (priority 10) gives way under CPU
+ * pressure only while web (priority 100) needs the CPU; never below its
+ * floor; calm, or web quiet, gives it back; shed=never and web are never
+ * held back.
+ */
+static void
+gate_tick(int web_running, int ai_running, int ai_in_progress, int64 at_ms)
+{
+	snap.now_ms = at_ms;
+	snap.entries[WEB].running = web_running;
+	snap.entries[AI].running = ai_running;
+	snap.entries[AI].in_progress = ai_in_progress;
+	snap.running = web_running + ai_running;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+}
+
+static void
+test_gate_adaptive(void)
+{
+	int64		t = NOW;
+	int			i;
+	bool		demand[PGB_MAX_CLASSES + 1] = {false};
+	int			limits[PGB_MAX_CLASSES + 1];
+	int			in_progress[PGB_MAX_CLASSES + 1] = {0};
+
+	setup("web(priority=100), ai(priority=10, floor=2, shed=cancel), bulk(priority=0), keep(priority=5, shed=cancel, active=4)");
+	for (i = 0; i <= PGB_MAX_CLASSES; i++)
+		limits[i] = PGB_UNLIMITED;
+
+	/* the choice */
+	in_progress[AI] = 8;
+	in_progress[KEEP] = 4;
+	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), -1,
+		   "nobody needs the CPU: nobody gives way");
+	demand[WEB] = true;
+	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
+		   "web needs it: the lowest sheddable class (keep, 5) gives way, not bulk (never)");
+	limits[KEEP] = 1;
+	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), AI,
+		   "keep at its floor: ai is next");
+	demand[WEB] = false;
+	demand[AI] = true;
+	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), -1,
+		   "only ai needs the CPU and keep, below it, is at its floor");
+	limits[KEEP] = PGB_UNLIMITED;
+	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
+		   "a class gives way to any higher class that needs the CPU");
+
+	/* pressure over time: 6 ai on CPU and a web session on 2 cores */
+	setup("web(priority=100), ai(priority=10, floor=2, shed=cancel), bulk(priority=0), keep(priority=5)");
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.calm_time_ms = 1000;
+	for (i = 0; i < 60; i++)
+		gate_tick(0, 6, 6, t += 100);
+	ok(!(plan.gate_pressure & PGB_PRESSURE_CPU) || plan.active_victim_class == -1,
+		"ai alone: CPU pressure holds nobody back");
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "ai alone: no active limit");
+	for (i = 0; i < 60; i++)
+		gate_tick(1, 6, 6, t += 100);
+	ok(plan.gate_pressure & PGB_PRESSURE_CPU, "web and 6 ai on 2 cores: CPU pressure");
+	is_int(plan.publish_active[AI], 2, "ai lowered to its floor, no lower");
+	is_int(plan.publish_active[WEB], PGB_UNLIMITED, "web is never limited");
+	is_int(plan.publish_active[BULK], PGB_UNLIMITED, "bulk (shed=never) is never limited");
+	{
+		bool		lowered = false;
+
+		/* changes of the last tick only; run the way down again to see them */
+		setup("web(priority=100), ai(priority=10, floor=2, shed=cancel)");
+		params.pressure_window_ms = 500;
+		params.aimd_interval_ms = 200;
+		for (i = 0; i < 30 && !lowered; i++)
+		{
+			int			c;
+
+			gate_tick(1, 6, 6, t += 100);
+			for (c = 0; c < plan.nchanges; c++)
+				if (plan.changes[c].active && plan.changes[c].class_index == AI &&
+					strncmp(plan.changes[c].reason, "cpu pressure: active limit lowered to ", 38) == 0)
+					lowered = true;
+		}
+		ok(lowered, "the change names CPU pressure and says active limit");
+	}
+
+	/* web quiet: ai gets its transactions back, then no limit at all */
+	for (i = 0; i < 200; i++)
+		gate_tick(0, 2, 2, t += 100);
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "web quiet: the limit is lifted");
+
+	/* dry run: computed, recorded, not published */
+	setup("web(priority=100), ai(priority=10, floor=2, shed=cancel)");
+	params.shedding = PGB_SHEDDING_DRY_RUN;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	for (i = 0; i < 60; i++)
+		gate_tick(1, 6, 6, t += 100);
+	is_int(st.active_aimd[AI].limit, 2, "dry run: the limit is computed");
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "dry run: not enforced");
+
+	/* shedding off: no limit */
+	setup("web(priority=100), ai(priority=10, floor=2, shed=cancel)");
+	params.shedding = PGB_SHEDDING_OFF;
+	for (i = 0; i < 60; i++)
+		gate_tick(1, 6, 6, t += 100);
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "shedding off: no active limit");
+}
+
+/* A queued session that blocks a waiter is let through, once per plan. */
+static void
+test_let_through(void)
+{
+	static const int blockers[] = {3, 4};
+
+	setup("web(priority=100), ai(priority=10, active=1)");
+	row(1, 101, WEB, PGB_STATE_ACTIVE, NOW - 100)->blocked_us = 50000;
+	row(2, 102, WEB, PGB_STATE_ACTIVE, NOW - 100)->blocked_us = 40000;
+	row(3, 103, AI, PGB_STATE_ACTIVE, NOW - 100)->queued = true;
+	row(4, 104, AI, PGB_STATE_IDLE_IN_TX, NOW - 100);
+	lookups[0].waiter = 1;
+	lookups[0].nblockers = 2;
+	lookups[0].blockers = blockers;
+	lookups[1].waiter = 2;
+	lookups[1].nblockers = 2;
+	lookups[1].blockers = blockers;
+	snap.nlookups = 2;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 1, "one queued blocker, let through once for two waiters");
+	is_int(plan.let[0].pid, 103, "the queued one, not the one in its transaction");
+	is_str(plan.let[0].reason, "queued at the gate, it blocked pid 101 of class \"web\" on a lock",
+		   "the reason names the waiter and its class");
+
+	params.shedding = PGB_SHEDDING_OFF;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 1, "let through even with shedding off");
+}
+
 int
 main(void)
 {
@@ -464,5 +606,7 @@ main(void)
 	test_aimd();
 	test_pressure();
 	test_pause();
+	test_gate_adaptive();
+	test_let_through();
 	return done_testing();
 }
