@@ -232,6 +232,31 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 }
 
 #
+# pg_budget_pause(class, 'cancel') drains the queue: the queued statements
+# are cancelled with the running ones, and told why.
+#
+{
+	my $h = session('o');
+	sess_query($h, 'BEGIN; SELECT 1');
+	my @q = map { gated_session('o') } 1 .. 2;
+	sess_send($_, 'SELECT 1;') for @q;
+	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", 2),
+		'two queued before the pause');
+	is(ctl("SELECT pg_budget_pause('one', 'cancel')"), '2',
+		'pause cancel signals the two queued sessions (the holder is idle)');
+	for my $x (@q)
+	{
+		ok(sess_wait($x, qr/canceling statement due to user request/, 10),
+			"queued pid $x->{pid} is cancelled");
+	}
+	is(status('one', 'in_progress', 'queued'), 'in_progress=1 queued=0',
+		'the queue is empty, the holder keeps its place');
+	ctl("SELECT pg_budget_resume('one')");
+	sess_query($h, 'COMMIT');
+	sess_close($_) for ($h, @q);
+}
+
+#
 # Protocol paths.
 #
 {

@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(126);
+SELECT plan(153);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -43,7 +43,18 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('pause_mode'),
 			   ('paused_since'),
 			   ('is_default'),
-			   ('configured')) v(c);
+			   ('configured'),
+			   ('active_limit'),
+			   ('effective_active'),
+			   ('in_progress'),
+			   ('queued'),
+			   ('queue_timeouts'),
+			   ('queue_wait_ms'),
+			   ('queue_timeout_ms'),
+			   ('transactions'),
+			   ('queue_waits'),
+			   ('let_through'),
+			   ('in_progress_peak')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -77,11 +88,22 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('pause_mode', 'text'),
 			   ('paused_since', 'timestamp with time zone'),
 			   ('is_default', 'boolean'),
-			   ('configured', 'boolean')) v(c, t);
+			   ('configured', 'boolean'),
+			   ('active_limit', 'integer'),
+			   ('effective_active', 'integer'),
+			   ('in_progress', 'integer'),
+			   ('queued', 'integer'),
+			   ('queue_timeouts', 'bigint'),
+			   ('queue_wait_ms', 'double precision'),
+			   ('queue_timeout_ms', 'integer'),
+			   ('transactions', 'bigint'),
+			   ('queue_waits', 'bigint'),
+			   ('let_through', 'bigint'),
+			   ('in_progress_peak', 'integer')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -89,7 +111,7 @@ SELECT has_view('public', 'pg_budget_backends', 'view pg_budget_backends exists'
 SELECT has_column('public', 'pg_budget_backends', c, 'pg_budget_backends has column ' || c)
   FROM (VALUES ('pid'), ('class'), ('role'), ('database'), ('superuser'), ('state'),
 			   ('wait_event_type'), ('wait_event'), ('backend_start'),
-			   ('admitted_at'), ('since')) v(c);
+			   ('admitted_at'), ('since'), ('queued')) v(c);
 SELECT col_type_is('public', 'pg_budget_backends', c, t,
 		'pg_budget_backends.' || c || ' is ' || t)
   FROM (VALUES ('pid', 'integer'), ('class', 'text'), ('role', 'text'),
@@ -97,12 +119,14 @@ SELECT col_type_is('public', 'pg_budget_backends', c, t,
 			   ('wait_event_type', 'text'), ('wait_event', 'text'),
 			   ('backend_start', 'timestamp with time zone'),
 			   ('admitted_at', 'timestamp with time zone'),
-			   ('since', 'timestamp with time zone')) v(c, t);
+			   ('since', 'timestamp with time zone'),
+			   ('queued', 'boolean')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_backends'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
-		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since'],
+		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
+		  'queued'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result
@@ -115,7 +139,7 @@ SELECT has_function('public', 'pg_budget_backend_classes', '{}'::name[],
 SELECT function_returns('public', 'pg_budget_backend_classes', '{}'::name[], 'setof record',
 	'pg_budget_backend_classes() returns setof record');
 SELECT is(pg_get_function_arguments('public.pg_budget_backend_classes()'::regprocedure),
-	'OUT pid integer, OUT class text, OUT roleid oid, OUT superuser boolean, OUT admitted_at timestamp with time zone',
+	'OUT pid integer, OUT class text, OUT roleid oid, OUT superuser boolean, OUT admitted_at timestamp with time zone, OUT queued boolean',
 	'pg_budget_backend_classes() has these OUT columns');
 SELECT has_function('public', 'pg_budget_pause', ARRAY['text', 'text'],
 	'pg_budget_pause(text, text) exists');
@@ -143,13 +167,20 @@ SELECT function_returns('public', 'pg_budget_admission_histogram', '{}'::name[],
 SELECT is(pg_get_function_arguments('public.pg_budget_admission_histogram()'::regprocedure),
 	'OUT lower_us double precision, OUT upper_us double precision, OUT logins bigint',
 	'pg_budget_admission_histogram() has columns lower_us, upper_us, logins');
+SELECT has_function('public', 'pg_budget_gate_histogram', '{}'::name[],
+	'pg_budget_gate_histogram() exists');
+SELECT function_returns('public', 'pg_budget_gate_histogram', '{}'::name[], 'setof record',
+	'pg_budget_gate_histogram() returns setof record');
+SELECT is(pg_get_function_arguments('public.pg_budget_gate_histogram()'::regprocedure),
+	'OUT lower_us double precision, OUT upper_us double precision, OUT transactions bigint',
+	'pg_budget_gate_histogram() has columns lower_us, upper_us, transactions');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
 				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_budget')
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_classes()',
-		  'pg_budget_events()', 'pg_budget_history()', 'pg_budget_lock_stats()',
+		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
 		  'pg_budget_status()', 'pg_budget_wait_stats()'],
 	'the extension has exactly these functions');
@@ -175,7 +206,8 @@ SELECT has_view('public', 'pg_budget_history', 'view pg_budget_history exists');
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_history'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit'],
+	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit',
+		  'in_progress', 'queued', 'queue_timeouts', 'active_limit'],
 	'pg_budget_history has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_history', '{}'::name[], 'setof record',
 	'pg_budget_history() returns setof record');

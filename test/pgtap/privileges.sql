@@ -3,7 +3,7 @@
 -- a role in a class, and no session changes its own class after login.
 -- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 CREATE ROLE pgtap_plain NOLOGIN;
 CREATE ROLE pgtap_operator NOLOGIN;
@@ -40,7 +40,7 @@ SELECT table_privs_are('public', v, 'public', ARRAY['SELECT']::name[],
 SELECT function_privs_are('public', f, '{}'::name[], 'public', ARRAY['EXECUTE']::name[],
 		'PUBLIC can execute ' || f)
   FROM (VALUES ('pg_budget_status'), ('pg_budget_backend_classes'),
-			   ('pg_budget_admission_histogram')) v(f);
+			   ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram')) v(f);
 
 -- a plain role
 SET ROLE pgtap_plain;
@@ -51,6 +51,8 @@ SELECT ok((SELECT count(*) FROM pg_budget_backends WHERE pid = pg_backend_pid())
 	'a plain role can SELECT from pg_budget_backends');
 SELECT lives_ok('SELECT * FROM pg_budget_admission_histogram()',
 	'a plain role can read the admission histogram');
+SELECT lives_ok('SELECT * FROM pg_budget_gate_histogram()',
+	'a plain role can read the gate histogram');
 SELECT throws_ok($$SELECT pg_budget_pause('ai')$$, '42501',
 	'permission denied for function pg_budget_pause',
 	'a plain role cannot pause');

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# See gate.sh.  Runs as an unprivileged user with the PostgreSQL binaries
+# in PATH.  $1: a directory for the clusters; $2: the output directory.
+set -eu
+dir=$1
+out=$2
+mkdir -p "$dir" "$out"
+base=$(( 20000 + RANDOM % 20000 ))
+stock_port=$base
+budget_port=$((base + 1))
+bouncer_port=$((base + 2))
+static_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, shed=cancel, queue_timeout=60s)"
+adaptive_classes="web(priority=100), ai(priority=10, shed=cancel, queue_timeout=60s)"
+
+make_cluster() {
+	local name=$1 port=$2 preload=$3
+	initdb -D "$dir/$name" -A trust -U postgres >/dev/null
+	cat >>"$dir/$name/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+max_connections = 100
+shared_buffers = 128MB
+$preload
+CONF
+	pg_ctl -D "$dir/$name" -l "$dir/$name.log" -w start >/dev/null
+	psql -XqU postgres -h "$dir" -p "$port" -d postgres <<SQL
+CREATE ROLE web LOGIN;
+CREATE ROLE ai LOGIN;
+CREATE TABLE t(id int PRIMARY KEY, v int);
+INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;
+GRANT SELECT ON t TO web, ai;
+SQL
+}
+
+make_cluster stock "$stock_port" ""
+make_cluster budget "$budget_port" "shared_preload_libraries = 'pg_budget'
+pg_budget.classes = '$static_classes'"
+bouncer_pid=""
+stop_all() {
+	[ -n "$bouncer_pid" ] && kill "$bouncer_pid" 2>/dev/null || true
+	pg_ctl -D "$dir/stock" -m fast -w stop >/dev/null 2>&1 || true
+	pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null 2>&1 || true
+}
+trap stop_all EXIT
+psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
+	-c "CREATE EXTENSION pg_budget" \
+	-c "ALTER ROLE web SET pg_budget.class = 'web'" \
+	-c "ALTER ROLE ai SET pg_budget.class = 'ai'"
+
+cat >"$dir/web.sql" <<'SQL'
+\set id random(1, 1000)
+SELECT v FROM t WHERE id = :id;
+SQL
+cat >"$dir/ai.sql" <<SQL
+SELECT count(*) FROM generate_series(1, $AI_ROWS);
+SQL
+
+start_bouncer() {
+	local pgport=$1 limit=$2 d=$dir/bouncer
+	rm -rf "$d"
+	mkdir -p "$d"
+	printf '"ai" ""\n"web" ""\n"postgres" ""\n' >"$d/userlist.txt"
+	cat >"$d/pgbouncer.ini" <<INI
+[databases]
+postgres = host=$dir port=$pgport dbname=postgres
+
+[pgbouncer]
+unix_socket_dir = $dir
+listen_port = $bouncer_port
+auth_type = trust
+auth_file = $d/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 20
+logfile = $d/pgbouncer.log
+pidfile = $d/pgbouncer.pid
+log_connections = 0
+log_disconnections = 0
+INI
+	if [ -n "$limit" ]; then
+		printf '\n[users]\nai = max_user_connections=%s\n' "$limit" >>"$d/pgbouncer.ini"
+	fi
+	pgbouncer -d -q "$d/pgbouncer.ini"
+	for _ in $(seq 50); do [ -f "$d/pgbouncer.pid" ] && break; sleep 0.1; done
+	bouncer_pid=$(cat "$d/pgbouncer.pid")
+}
+
+stop_bouncer() {
+	[ -n "$bouncer_pid" ] || return 0
+	kill -TERM "$bouncer_pid" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$bouncer_pid" 2>/dev/null || break; sleep 0.1; done
+	bouncer_pid=""
+}
+
+set_classes() {
+	psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
+		-c "ALTER SYSTEM SET pg_budget.classes = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 1
+}
+
+setup_name() {
+	case "$1" in
+		1) echo "1. stock PostgreSQL" ;;
+		2) echo "2. PgBouncer, max_user_connections=$AI_ACTIVE for ai" ;;
+		3) echo "3. pg_budget ai(active=$AI_ACTIVE)" ;;
+		4) echo "4. pg_budget adaptive (no active)" ;;
+		5) echo "5. PgBouncer in front of pg_budget ai(active=$AI_ACTIVE)" ;;
+	esac
+}
+
+# percentile of the latencies (ms) in file $1
+pct() {
+	sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.2f", a[i] }'
+}
+
+# one run of one setup: prints "web_p50 web_p99 ai_busy ai_quiet waits wait_ms"
+run_setup() {
+	local s=$1 r=$2 pgport ai_port ai_host run=$dir/run-$1-$2
+	rm -rf "$run"
+	mkdir -p "$run/web" "$run/ai"
+	case "$s" in
+		1) pgport=$stock_port; ai_port=$stock_port ;;
+		2) pgport=$stock_port; start_bouncer "$stock_port" "$AI_ACTIVE"; ai_port=$bouncer_port ;;
+		3) pgport=$budget_port; set_classes "$static_classes"; ai_port=$budget_port ;;
+		4) pgport=$budget_port; set_classes "$adaptive_classes"; ai_port=$budget_port ;;
+		5) pgport=$budget_port; set_classes "$static_classes"; start_bouncer "$budget_port" ""; ai_port=$bouncer_port ;;
+	esac
+	if [ "$pgport" = "$budget_port" ]; then
+		psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres -c "SELECT pg_budget_reset()" >/dev/null
+	fi
+	local total=$((WARM_SECONDS + RUN_SECONDS + SETTLE_SECONDS + RUN_SECONDS))
+	local t0 t_web0 t_web1 t_q0 t_q1
+	t0=$(date +%s.%N)
+	(cd "$run/ai" && pgbench -n -c "$AI_CLIENTS" -j 2 -T "$total" -f "$dir/ai.sql" -l \
+		-h "$dir" -p "$ai_port" -U ai postgres >"$run/ai.out" 2>&1) &
+	local ai_job=$!
+	sleep "$WARM_SECONDS"
+	t_web0=$(date +%s.%N)
+	(cd "$run/web" && pgbench -n -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -l \
+		-f "$dir/web.sql" -h "$dir" -p "$pgport" -U web postgres >"$run/web.out" 2>&1)
+	t_web1=$(date +%s.%N)
+	t_q0=$(awk -v a="$t_web1" -v b="$SETTLE_SECONDS" 'BEGIN { printf "%.6f", a + b }')
+	t_q1=$(awk -v a="$t_q0" -v b="$RUN_SECONDS" 'BEGIN { printf "%.6f", a + b }')
+	local waits="" wait_ms=""
+	if [ "$pgport" = "$budget_port" ]; then
+		read -r waits wait_ms < <(psql -XqAtF ' ' -U postgres -h "$dir" -p "$budget_port" -d postgres \
+			-c "SELECT queue_waits, round(queue_wait_ms::numeric / greatest(queue_waits, 1), 1) FROM pg_budget_status WHERE class = 'ai'")
+		psql -XqAt -U postgres -h "$dir" -p "$budget_port" -d postgres \
+			-c "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'ai' ORDER BY at" >"$run/events.txt" 2>&1 || true
+	fi
+	wait "$ai_job" || true
+	if [ "$s" = 2 ] || [ "$s" = 5 ]; then stop_bouncer; fi
+	# web latency (ms) from its per-transaction log: 3rd field, in us
+	cat "$run"/web/pgbench_log.* 2>/dev/null | awk '{ print $3 / 1000.0 }' >"$run/web.lat"
+	# ai statements in each window, from the epochs of its log (5th, 6th fields)
+	local busy quiet
+	busy=$(cat "$run"/ai/pgbench_log.* 2>/dev/null | awk -v a="$t_web0" -v b="$t_web1" \
+		'{ t = $5 + $6 / 1e6; if (t >= a && t < b) n++ } END { printf "%.1f", n / (b - a) }')
+	quiet=$(cat "$run"/ai/pgbench_log.* 2>/dev/null | awk -v a="$t_q0" -v b="$t_q1" \
+		'{ t = $5 + $6 / 1e6; if (t >= a && t < b) n++ } END { printf "%.1f", n / (b - a) }')
+	echo "$(pct "$run/web.lat" 50) $(pct "$run/web.lat" 99) $busy $quiet ${waits:--} ${wait_ms:--}"
+}
+
+: >"$out/runs.txt"
+for r in $(seq "$ROUNDS"); do
+	for s in $SETUPS; do
+		line=$(run_setup "$s" "$r")
+		echo "$s $r $line" >>"$out/runs.txt"
+		echo "round $r, $(setup_name "$s"): $line" >&2
+	done
+done
+
+med() {	# median of column $2 for setup $1
+	awk -v s="$1" -v c="$2" '$1 == s && $c != "-" && $c != "nan" { a[++n] = $c } END {
+		if (n == 0) { print "nan"; exit }
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		if (n % 2) print a[(n + 1) / 2]; else printf "%.2f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }' "$out/runs.txt"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || b == "nan") print "nan"; else printf "%.2f", a / b }'; }
+verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { if (x == "nan") { print "n/a"; exit } ok = (op == "<=") ? (x <= g) : (x >= g); print ok ? "met" : "missed" }'; }
+
+{
+	echo "# The transaction gate: web reads beside CPU-heavy ai work (bench/gate.sh)"
+	echo
+	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs; $(postgres -V); $(pgbouncer --version 2>/dev/null | head -1)."
+	echo "Web: $WEB_CLIENTS kept connections, $WEB_RATE one-row reads a second in all (pgbench --rate; latency from its log, schedule lag included)."
+	echo "AI: $AI_CLIENTS kept connections running \`SELECT count(*) FROM generate_series(1, $AI_ROWS)\` in a loop."
+	echo "Each run: ai alone ${WARM_SECONDS} s, web and ai ${RUN_SECONDS} s (busy), ai alone ${SETTLE_SECONDS} s to settle, then ai alone ${RUN_SECONDS} s (quiet)."
+	echo "Medians of $ROUNDS rounds, the setups taking turns. pg_budget classes: static \`$static_classes\`, adaptive \`$adaptive_classes\` (defaults otherwise)."
+	echo
+	echo "| setup | web p50 ms | web p99 ms | ai stmt/s, web busy | ai stmt/s, web quiet | ai queue waits | mean queue wait ms |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for s in $SETUPS; do
+		echo "| $(setup_name "$s") | $(med "$s" 3) | $(med "$s" 4) | $(med "$s" 5) | $(med "$s" 6) | $(med "$s" 7) | $(med "$s" 8) |"
+	done
+	echo
+	echo "Goals:"
+	echo
+	echo "| goal | measured | verdict |"
+	echo "|---|---:|---|"
+	x=$(ratio "$(med 3 4)" "$(med 2 4)"); echo "| static web p99 <= 1.2x PgBouncer's | $x | $(verdict "$x" "<=" 1.2) |"
+	x=$(ratio "$(med 3 5)" "$(med 2 5)"); echo "| static ai >= 0.9x PgBouncer's | $x | $(verdict "$x" ">=" 0.9) |"
+	x=$(ratio "$(med 3 4)" "$(med 1 4)"); echo "| static web p99 <= 0.5x stock's | $x | $(verdict "$x" "<=" 0.5) |"
+	x=$(ratio "$(med 4 4)" "$(med 1 4)"); echo "| adaptive web p99 <= 0.5x stock's | $x | $(verdict "$x" "<=" 0.5) |"
+	x=$(ratio "$(med 4 5)" "$(med 3 5)"); echo "| adaptive ai (web busy) >= 0.7x static's | $x | $(verdict "$x" ">=" 0.7) |"
+	x=$(ratio "$(med 4 6)" "$(med 1 6)"); echo "| adaptive ai (web quiet) >= 0.9x stock's | $x | $(verdict "$x" ">=" 0.9) |"
+	echo
+	echo "Every run (setup, round, web p50, web p99, ai busy, ai quiet, queue waits, mean wait ms):"
+	echo
+	echo '```'
+	cat "$out/runs.txt"
+	echo '```'
+} >"$out/gate.md"
+
+# the plot: web p99 and ai throughput by setup
+if command -v gnuplot >/dev/null; then
+	for s in $SETUPS; do
+		printf '%s\t"%s"\t%s\t%s\t%s\n' "$s" "$(setup_name "$s" | sed 's/^[0-9]\. //')" \
+			"$(med "$s" 4)" "$(med "$s" 5)" "$(med "$s" 6)"
+	done >"$out/gate.dat"
+	gnuplot <<GP || true
+set terminal pngcairo size 1100,520 font "sans,9" noenhanced
+set output '$out/gate.png'
+set multiplot layout 1,2 title "Web reads beside CPU-heavy ai work (medians of $ROUNDS rounds)"
+set style data histograms
+set style fill solid 0.8 border -1
+set boxwidth 0.8
+set xtics rotate by -25 scale 0
+set grid ytics
+set key off
+set ylabel "web p99 latency (ms)"
+plot '$out/gate.dat' using 3:xticlabels(2) lc rgb "#d95f02"
+set key top right
+set ylabel "ai statements per second"
+plot '$out/gate.dat' using 4:xticlabels(2) title "web busy" lc rgb "#1b9e77", '' using 5 title "web quiet" lc rgb "#7570b3"
+unset multiplot
+GP
+fi

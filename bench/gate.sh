@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The transaction gate against CPU-heavy background work.  Web: WEB_CLIENTS
+# kept connections reading one row each, WEB_RATE reads a second in all
+# (pgbench --rate, latency from its per-transaction log).  AI: AI_CLIENTS
+# kept connections running a CPU-heavy statement in a loop.  Five setups,
+# ROUNDS times in turn on two throwaway clusters:
+#
+#   1 stock PostgreSQL;  2 PgBouncer (transaction pooling) in front of the
+#   ai user with max_user_connections = AI_ACTIVE (the anchor);  3 pg_budget
+#   ai(active=AI_ACTIVE);  4 pg_budget adaptive (no active configured: the
+#   worker's CPU pressure);  5 PgBouncer (default pool) in front of pg_budget
+#   ai(active=AI_ACTIVE).
+#
+# Each run: ai starts; after WARM_SECONDS web runs for RUN_SECONDS (busy
+# phase); web stops; after SETTLE_SECONDS ai alone is measured for
+# RUN_SECONDS (quiet phase).  Reports medians over the rounds: web p50/p99,
+# ai statements per second in each phase, queue waits; and the goals of the
+# gate (bench/results/gate.md, gate.png).
+#
+#   bash bench/gate.sh                     # as root on a fresh Debian machine (~15 min)
+#   SMOKE=1 bash bench/gate.sh             # CI: each setup for a few seconds
+#
+# Environment (defaults): ROUNDS (3), RUN_SECONDS (20), WARM_SECONDS (5),
+# SETTLE_SECONDS (8), WEB_CLIENTS (4), WEB_RATE (400), AI_CLIENTS (30),
+# AI_ROWS (200000: the statement counts that many generate_series rows),
+# AI_ACTIVE (2), SETUPS (1 2 3 4 5), RESULTS (bench/results, or
+# bench/out/gate-smoke with SMOKE=1).
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps pgbouncer
+pgb_build_install
+work=$(pgb_user_copy)
+trap 'rm -rf "$work"' EXIT
+
+if [ "${SMOKE:-0}" = 1 ]; then
+	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}" "${SETTLE_SECONDS:=1}"
+	RESULTS=${RESULTS:-$PGB_TOP/bench/out/gate-smoke}
+fi
+RESULTS=${RESULTS:-$PGB_TOP/bench/results}
+mkdir -p "$RESULTS"
+
+pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+	WARM_SECONDS="${WARM_SECONDS:-5}" SETTLE_SECONDS="${SETTLE_SECONDS:-8}" \
+	WEB_CLIENTS="${WEB_CLIENTS:-4}" WEB_RATE="${WEB_RATE:-400}" \
+	AI_CLIENTS="${AI_CLIENTS:-30}" AI_ROWS="${AI_ROWS:-200000}" \
+	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5}" \
+	bash "$work/bench/gate-run.sh" "$work/bench-run" "$work/out"
+cp "$work/out/gate.md" "$RESULTS/gate.md"
+cp "$work/out/gate.png" "$RESULTS/gate.png" 2>/dev/null || true
+cat "$RESULTS/gate.md"
