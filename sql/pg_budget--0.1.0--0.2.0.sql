@@ -42,9 +42,9 @@ BEGIN
 END
 $$;
 
--- The transaction gate adds columns to pg_budget_status and
--- pg_budget_backends: their functions and views are made anew (both views
--- are readable by PUBLIC, as in 0.1.0).
+-- The transaction gate and the WAL budget add columns to pg_budget_status
+-- and pg_budget_backends: their functions and views are made anew (both
+-- views are readable by PUBLIC, as in 0.1.0).
 DROP VIEW pg_budget_status;
 DROP FUNCTION pg_budget_status();
 DROP VIEW pg_budget_backends;
@@ -93,7 +93,13 @@ CREATE FUNCTION pg_budget_status(
 	OUT transactions bigint,
 	OUT queue_waits bigint,
 	OUT let_through bigint,
-	OUT in_progress_peak int)
+	OUT in_progress_peak int,
+	OUT wal_budget bigint,
+	OUT effective_wal bigint,
+	OUT wal_rate float8,
+	OUT wal_bytes bigint,
+	OUT wal_throttles bigint,
+	OUT wal_throttled_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -147,12 +153,27 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pg_budget_gate_histogram() IS
 	'pg_budget: time transactions that did not queue spent in the transaction gate since the last reset, in 0.1 us buckets';
 
+CREATE FUNCTION pg_budget_wal(
+	OUT class text,
+	OUT wal_bytes bigint,
+	OUT pseudo_class bool)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_wal'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_wal AS
+	SELECT * FROM pg_budget_wal();
+
+COMMENT ON VIEW pg_budget_wal IS
+	'pg_budget: WAL bytes written since the last reset by each class and pseudo-class (their sum is the server''s)';
+
 GRANT SELECT ON pg_budget_status TO PUBLIC;
 GRANT SELECT ON pg_budget_backends TO PUBLIC;
+GRANT SELECT ON pg_budget_wal TO PUBLIC;
 
--- pg_budget_history gains the gate's columns.  Its function and view are
--- readable only by pg_read_all_stats and by whom the DBA granted them:
--- those grants are kept across the re-creation.
+-- pg_budget_history gains the gate's and the WAL budget's columns.  Its
+-- function and view are readable only by pg_read_all_stats and by whom the
+-- DBA granted them: those grants are kept across the re-creation.
 CREATE TEMPORARY TABLE pg_budget_history_grants AS
 	SELECT 'FUNCTION @extschema@.pg_budget_history()' AS object, a.grantee::regrole::text AS grantee
 	  FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
@@ -180,7 +201,8 @@ CREATE FUNCTION pg_budget_history(
 	OUT in_progress real,
 	OUT queued real,
 	OUT queue_timeouts bigint,
-	OUT active_limit int)
+	OUT active_limit int,
+	OUT wal_rate float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_history'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

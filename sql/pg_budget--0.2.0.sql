@@ -52,7 +52,13 @@ CREATE FUNCTION pg_budget_status(
 	OUT transactions bigint,
 	OUT queue_waits bigint,
 	OUT let_through bigint,
-	OUT in_progress_peak int)
+	OUT in_progress_peak int,
+	OUT wal_budget bigint,
+	OUT effective_wal bigint,
+	OUT wal_rate float8,
+	OUT wal_bytes bigint,
+	OUT wal_throttles bigint,
+	OUT wal_throttled_ms float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_status'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -135,6 +141,20 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pg_budget_gate_histogram() IS
 	'pg_budget: time transactions that did not queue spent in the transaction gate since the last reset, in 0.1 us buckets';
 
+CREATE FUNCTION pg_budget_wal(
+	OUT class text,
+	OUT wal_bytes bigint,
+	OUT pseudo_class bool)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_wal'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_wal AS
+	SELECT * FROM pg_budget_wal();
+
+COMMENT ON VIEW pg_budget_wal IS
+	'pg_budget: WAL bytes written since the last reset by each class and pseudo-class (their sum is the server''s)';
+
 CREATE FUNCTION pg_budget_wait_stats(
 	OUT class text,
 	OUT wait_event_type text,
@@ -186,7 +206,8 @@ CREATE FUNCTION pg_budget_history(
 	OUT in_progress real,
 	OUT queued real,
 	OUT queue_timeouts bigint,
-	OUT active_limit int)
+	OUT active_limit int,
+	OUT wal_rate float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_history'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -221,6 +242,7 @@ REVOKE ALL ON FUNCTION pg_budget_reset() FROM PUBLIC;
 
 GRANT SELECT ON pg_budget_status TO PUBLIC;
 GRANT SELECT ON pg_budget_backends TO PUBLIC;
+GRANT SELECT ON pg_budget_wal TO PUBLIC;
 
 -- What other roles' sessions wait on is what pg_stat_activity shows only
 -- to pg_read_all_stats: the same holds for these.

@@ -33,12 +33,13 @@ typedef enum PgbKey
 	PGB_KEY_FLOOR,
 	PGB_KEY_ACTIVE,
 	PGB_KEY_QUEUE_TIMEOUT,
+	PGB_KEY_WAL,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
 	"max", "reserve", "priority", "rate", "burst", "shed", "floor", "active",
-	"queue_timeout"
+	"queue_timeout", "wal"
 };
 
 typedef enum NumResult
@@ -388,6 +389,11 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 			target = &cls->active;
 			min = 1;
 			break;
+		case PGB_KEY_WAL:
+			if (!pgb_parse_byte_rate(val, len, &cls->wal))
+				return parse_error(ps, "invalid value %s for key \"wal\" (expected a rate such as 500kB/s, 20MB/s or 1GB/min, more than 0 and at most 1TB/s)",
+								   quoted);
+			return true;
 		case PGB_KEY_QUEUE_TIMEOUT:
 			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
 				return parse_error(ps, "invalid value %s for key \"queue_timeout\" (expected a duration such as 500ms, 5s or 1min, at most 1 day)",
@@ -691,6 +697,81 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	cls->implicit = true;
 	table->nclasses++;
 	return idx;
+}
+
+bool
+pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
+{
+	size_t		i = 0;
+	int64		ipart = 0;
+	int64		frac = 0;
+	int64		scale = 1;
+	double		unit_bytes;
+	double		per;
+	double		rate;
+	const char *u;
+	size_t		ulen;
+	size_t		slash;
+
+	if (len == 0 || !is_digit(tok[0]))
+		return false;
+	while (i < len && is_digit(tok[i]))
+	{
+		if (ipart <= PGB_INT_LIMIT)
+			ipart = ipart * 10 + (tok[i] - '0');
+		i++;
+	}
+	if (i < len && tok[i] == '.')
+	{
+		int			ndigits = 0;
+
+		i++;
+		if (i >= len || !is_digit(tok[i]))
+			return false;
+		while (i < len && is_digit(tok[i]))
+		{
+			if (ndigits < PGB_RATE_FRAC_DIGITS)
+			{
+				frac = frac * 10 + (tok[i] - '0');
+				scale *= 10;
+				ndigits++;
+			}
+			i++;
+		}
+	}
+	if (ipart > PGB_INT_LIMIT)
+		return false;
+	for (slash = i; slash < len && tok[slash] != '/'; slash++)
+		;
+	if (slash >= len)
+		return false;
+	u = tok + i;
+	ulen = slash - i;
+	if (ulen == 0 || (ulen == 1 && u[0] == 'B'))
+		unit_bytes = 1;
+	else if (ulen == 2 && memcmp(u, "kB", 2) == 0)
+		unit_bytes = 1024.0;
+	else if (ulen == 2 && memcmp(u, "MB", 2) == 0)
+		unit_bytes = 1024.0 * 1024;
+	else if (ulen == 2 && memcmp(u, "GB", 2) == 0)
+		unit_bytes = 1024.0 * 1024 * 1024;
+	else if (ulen == 2 && memcmp(u, "TB", 2) == 0)
+		unit_bytes = 1024.0 * 1024 * 1024 * 1024;
+	else
+		return false;
+	u = tok + slash + 1;
+	ulen = len - slash - 1;
+	if (ulen == 1 && u[0] == 's')
+		per = 1;
+	else if (ulen == 3 && memcmp(u, "min", 3) == 0)
+		per = 60;
+	else
+		return false;
+	rate = ((double) ipart + (double) frac / (double) scale) * unit_bytes / per;
+	if (!(rate > 0) || rate > PGB_WAL_RATE_MAX)
+		return false;
+	*bytes_per_s = rate;
+	return true;
 }
 
 bool

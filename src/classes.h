@@ -31,6 +31,9 @@
 /* queue_timeout not set in the table: pg_budget.queue_timeout applies. */
 #define PGB_QUEUE_TIMEOUT_DEFAULT	(-1)
 
+/* Largest WAL budget: 1 TB a second. */
+#define PGB_WAL_RATE_MAX	(1024.0 * 1024 * 1024 * 1024)
+
 /* Longest queue_timeout: one day, in ms. */
 #define PGB_QUEUE_TIMEOUT_MAX	(24 * 3600 * 1000)
 
@@ -55,6 +58,7 @@ typedef struct PgbClass
 								 * PGB_UNLIMITED */
 	int			queue_timeout;	/* ms a transaction may wait for its turn;
 								 * PGB_QUEUE_TIMEOUT_DEFAULT: the GUC's */
+	double		wal;			/* WAL budget, bytes per second; 0 = none */
 	bool		implicit;		/* not in the table: the default class */
 } PgbClass;
 
@@ -102,5 +106,12 @@ extern const char *pgb_shed_mode_name(PgbShedMode mode);
  * malformed or out-of-range value.
  */
 extern bool pgb_parse_duration_ms(const char *tok, size_t len, int *ms);
+
+/*
+ * Parse a byte rate: N (digits, with an optional fraction) and a unit
+ * B, kB, MB, GB or TB (powers of 1024, as PostgreSQL's memory units),
+ * then /s or /min; 0 < rate <= PGB_WAL_RATE_MAX bytes a second.
+ */
+extern bool pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s);
 
 #endif							/* PGB_CLASSES_H */

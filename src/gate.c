@@ -21,8 +21,12 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
+#include "access/parallel.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
@@ -52,6 +56,13 @@ static int	held_entry = -1;
 static int	queued_entry = -1;
 static bool exit_registered = false;
 static uint32 queue_wait_event = 0;
+static uint32 wal_wait_event = 0;
+
+/* pgWalUsage.wal_bytes when this process last charged its WAL */
+static uint64 wal_charged = 0;
+
+/* this transaction passed the gate: its WAL is charged to the bucket */
+static bool xact_gated = false;
 
 static int
 gate_nslots(void)
@@ -100,6 +111,8 @@ pgb_gate_shmem_startup(void)
 	}
 	for (i = 0; i < PGB_HIST_BUCKETS; i++)
 		pg_atomic_init_u64(&pgb_gate->hist[i], 0);
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+		pg_atomic_init_u64(&pgb_gate->wal_bytes[i], 0);
 	for (i = 0; i < pgb_gate->nslots; i++)
 		pgb_queue_link_init(&pgb_gate->links[i]);
 }
@@ -173,6 +186,87 @@ grant_locked(int entry, int limit)
 	return woken;
 }
 
+/* The group this process's WAL is charged to: its class, or a pseudo-class. */
+static int
+my_wal_group(void)
+{
+	PgbBackendSlot *bslot = pgb_admitted ? pgb_my_slot() : NULL;
+
+	if (bslot != NULL && bslot->pid == MyProcPid)
+		return bslot->class_idx;
+	if (MyBackendType == B_AUTOVAC_WORKER)
+		return PGB_GROUP_AUTOVACUUM;
+	if (am_walsender)
+		return PGB_GROUP_WALSENDER;
+	if (IsBackgroundWorker)
+		return PGB_GROUP_BGWORKER;
+	if (MyBackendType == B_BACKEND)
+		return PGB_GROUP_UNJUDGED;
+	return PGB_GROUP_SYSTEM;
+}
+
+/* The WAL budget of a class entry in force in this backend, bytes/s. */
+static double
+wal_budget_of(int entry, const PgbClass *c)
+{
+	return pgb_wal_limit(c ? c->wal : 0,
+						 *((volatile double *) &pgb_gate->classes[entry].wal_effective));
+}
+
+/* Refill an entry's bucket to now; caller holds the gate lock. */
+static void
+wal_refill_locked(PgbGateClass *gc, double rate, TimestampTz now)
+{
+	if (gc->wal_tokens_at == 0)
+		gc->wal_tokens = pgb_wal_burst(rate);
+	else
+		gc->wal_tokens = pgb_wal_refill(gc->wal_tokens, rate,
+										(double) (now - gc->wal_tokens_at));
+	gc->wal_tokens_at = now;
+}
+
+/*
+ * Charge the WAL this process wrote since its last charge to its group;
+ * debit: also to its class's WAL bucket (a transaction that passed the
+ * gate; VACUUM, which never does, is counted but never throttled).  At
+ * every transaction end and gate passage.  Never throws.
+ */
+static void
+charge_wal(bool debit)
+{
+	uint64		now_bytes = pgWalUsage.wal_bytes;
+	uint64		delta;
+	int			group;
+
+	if (pgb_gate == NULL || now_bytes <= wal_charged)
+		return;
+	delta = now_bytes - wal_charged;
+	wal_charged = now_bytes;
+	group = my_wal_group();
+	pg_atomic_fetch_add_u64(&pgb_gate->wal_bytes[group], delta);
+	if (debit && group < PGB_MAX_SHARED_CLASSES)
+	{
+		const PgbClass *c = class_of_entry(group);
+		double		rate = wal_budget_of(group, c);
+
+		if (rate > 0)
+		{
+			PgbGateClass *gc = &pgb_gate->classes[group];
+
+			LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+			wal_refill_locked(gc, rate, GetCurrentTimestamp());
+			gc->wal_tokens -= (double) delta;
+			LWLockRelease(pgb_gate->lock);
+		}
+	}
+}
+
+uint64
+pgb_gate_wal_bytes(int group)
+{
+	return pg_atomic_read_u64(&pgb_gate->wal_bytes[group]);
+}
+
 /* Leave the gate, or the queue; idempotent.  Never throws. */
 static void
 gate_leave(void)
@@ -193,6 +287,8 @@ gate_leave(void)
 		}
 		else if (slot->state == PGB_GATE_GRANTED)
 			held_entry = queued_entry;	/* handed a place: give it back */
+		else if (slot->state == PGB_GATE_THROTTLED)
+			gc->wal_throttled_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
 		slot->state = PGB_GATE_OUT;
 		slot->pid = 0;
 		LWLockRelease(pgb_gate->lock);
@@ -232,6 +328,10 @@ gate_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+			/* a parallel worker's WAL is added to its leader's usage */
+			if (!IsParallelWorker())
+				charge_wal(xact_gated);
+			xact_gated = false;
 			if (held_entry >= 0 || queued_entry >= 0)
 				gate_leave();
 			break;
@@ -376,6 +476,78 @@ wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 	slot->pid = 0;
 	queued_entry = -1;
 	held_entry = entry;
+	xact_gated = true;
+}
+
+/*
+ * Wait while the class's WAL bucket is in debt: before the transaction
+ * takes a place (and any lock of its own), interruptibly, with its own
+ * wait event; the worker lets it through at once when it blocks anyone.
+ * May throw (cancel, timeouts, terminate): gate_leave() cleans up.
+ */
+static void
+wait_for_wal(int entry, int procno, double rate)
+{
+	PgbGateClass *gc = &pgb_gate->classes[entry];
+	PgbGateSlot *slot = &pgb_gate->slots[procno];
+	double		wait_ms;
+
+	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+	wal_refill_locked(gc, rate, GetCurrentTimestamp());
+	wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
+	if (wait_ms <= 0)
+	{
+		LWLockRelease(pgb_gate->lock);
+		return;
+	}
+	queued_entry = entry;
+	slot->pid = MyProcPid;
+	slot->entry = entry;
+	slot->let_through = false;
+	slot->queued_at = GetCurrentTimestamp();
+	slot->state = PGB_GATE_THROTTLED;
+	gc->wal_throttles++;
+	LWLockRelease(pgb_gate->lock);
+
+	if (!exit_registered)
+	{
+		before_shmem_exit(gate_exit, (Datum) 0);
+		exit_registered = true;
+	}
+	if (wal_wait_event == 0)
+		wal_wait_event = pgb_wait_event("PgBudgetWal");
+
+	for (;;)
+	{
+		bool		done;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(1L, (long) ceil(wait_ms)), wal_wait_event);
+		ResetLatch(MyLatch);
+		/* cancel, statement_timeout, terminate: gate_leave() cleans up */
+		CHECK_FOR_INTERRUPTS();
+
+		/* the budget may have moved (a reload, the worker): read it anew */
+		rate = wal_budget_of(entry, class_of_entry(entry));
+		LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+		done = slot->let_through || !(rate > 0);
+		if (!done)
+		{
+			wal_refill_locked(gc, rate, GetCurrentTimestamp());
+			wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
+			done = wait_ms <= 0;
+		}
+		if (done)
+		{
+			gc->wal_throttled_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
+			slot->state = PGB_GATE_OUT;
+			slot->pid = 0;
+			queued_entry = -1;
+		}
+		LWLockRelease(pgb_gate->lock);
+		if (done)
+			return;
+	}
 }
 
 /*
@@ -411,6 +583,17 @@ gate_enter(void)
 	entry = bslot->class_idx;
 	gc = &pgb_gate->classes[entry];
 	c = class_of_entry(entry);
+
+	/* WAL written before the gate (SET, VACUUM ...): counted, not debited */
+	charge_wal(false);
+	/* a class in WAL debt waits first, before it takes a place */
+	if (c != NULL && c->wal + *((volatile double *) &gc->wal_effective) > 0)
+	{
+		double		rate = wal_budget_of(entry, c);
+
+		if (rate > 0)
+			wait_for_wal(entry, procno, rate);
+	}
 	/* a class removed from the table is counted, never held back */
 	limit = c == NULL ? PGB_UNLIMITED :
 		pgb_gate_limit(c->active, *((volatile int *) &gc->effective));
@@ -425,6 +608,7 @@ gate_enter(void)
 		if (pg_atomic_compare_exchange_u32(&gc->in_progress, &cur, cur + 1))
 		{
 			held_entry = entry;
+			xact_gated = true;
 			if (!exit_registered)
 			{
 				before_shmem_exit(gate_exit, (Datum) 0);
@@ -530,6 +714,11 @@ pgb_gate_snapshot(PgbGateSnapshot *out)
 		out[i].timeouts = gc->timeouts;
 		out[i].let_through = gc->let_through;
 		out[i].wait_ms = gc->wait_ms;
+		out[i].wal_effective = gc->wal_effective;
+		out[i].wal_bytes = pg_atomic_read_u64(&pgb_gate->wal_bytes[i]);
+		out[i].wal_throttles = gc->wal_throttles;
+		out[i].wal_throttled_ms = gc->wal_throttled_ms;
+		out[i].wal_rate_avg = gc->wal_rate_avg;
 	}
 	LWLockRelease(pgb_gate->lock);
 }
@@ -551,6 +740,18 @@ pgb_gate_set_effective(int entry, int effective)
 		return;
 	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 	gc->effective = effective;
+	LWLockRelease(pgb_gate->lock);
+}
+
+/* The worker's WAL rate for an entry (0: none) and its moving average. */
+void
+pgb_gate_set_wal(int entry, double effective_rate, double rate_avg)
+{
+	PgbGateClass *gc = &pgb_gate->classes[entry];
+
+	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+	gc->wal_effective = effective_rate;
+	gc->wal_rate_avg = rate_avg;
 	LWLockRelease(pgb_gate->lock);
 }
 
@@ -597,6 +798,15 @@ pgb_gate_let_through(int procno, int pid)
 		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
 		done = true;
 	}
+	else if (slot->state == PGB_GATE_THROTTLED && slot->pid == pid &&
+			 !slot->let_through)
+	{
+		/* no place is taken while WAL-throttled: only wake it */
+		pgb_gate->classes[slot->entry].let_through++;
+		slot->let_through = true;
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+		done = true;
+	}
 	LWLockRelease(pgb_gate->lock);
 	return done;
 }
@@ -615,6 +825,12 @@ pgb_gate_forget(int entry)
 	gc->timeouts = 0;
 	gc->let_through = 0;
 	gc->wait_ms = 0;
+	gc->wal_effective = 0;
+	gc->wal_tokens_at = 0;
+	gc->wal_throttles = 0;
+	gc->wal_throttled_ms = 0;
+	gc->wal_rate_avg = 0;
+	pg_atomic_write_u64(&pgb_gate->wal_bytes[entry], 0);
 	LWLockRelease(pgb_gate->lock);
 }
 
@@ -634,9 +850,13 @@ pgb_gate_reset(void)
 		gc->timeouts = 0;
 		gc->let_through = 0;
 		gc->wait_ms = 0;
+		gc->wal_throttles = 0;
+		gc->wal_throttled_ms = 0;
 	}
 	for (i = 0; i < PGB_HIST_BUCKETS; i++)
 		pg_atomic_write_u64(&pgb_gate->hist[i], 0);
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+		pg_atomic_write_u64(&pgb_gate->wal_bytes[i], 0);
 	LWLockRelease(pgb_gate->lock);
 }
 

@@ -32,6 +32,11 @@
  *	 (a stale read only delays it a tick) and takes the lock to act: it
  *	 lets a queued session that blocks others through (over the limit),
  *	 and grants waiters each tick after it moves an effective limit.
+ * - wal_bytes[] are atomics, added to by every process at each transaction
+ *	 end and gate passage (its own pgWalUsage since its last charge).  The
+ *	 WAL bucket of a class with a budget (wal_tokens, wal_tokens_at) is
+ *	 refilled and charged under the gate lock, by the backend that charges
+ *	 it; wal_effective and wal_rate_avg are written by the worker under it.
  * - Entries are indexed like PgbShared.classes: an entry is recycled only
  *	 when no session of its class is connected, so then in_progress is 0
  *	 and its queue is empty.
@@ -54,7 +59,8 @@ typedef enum PgbGateState
 {
 	PGB_GATE_OUT = 0,			/* not queued (in or out of a transaction) */
 	PGB_GATE_QUEUED,			/* waiting in its class's queue */
-	PGB_GATE_GRANTED			/* handed a place, not yet woken */
+	PGB_GATE_GRANTED,			/* handed a place, not yet woken */
+	PGB_GATE_THROTTLED			/* waiting for its class's WAL budget */
 } PgbGateState;
 
 typedef struct PgbGateClass
@@ -69,6 +75,13 @@ typedef struct PgbGateClass
 	uint64		timeouts;		/* refused after queue_timeout */
 	uint64		let_through;	/* let past the limit: they blocked others */
 	double		wait_ms;		/* total time spent queued */
+	/* the WAL budget: a bucket of bytes, in debt below 0 */
+	double		wal_effective;	/* the worker's rate, bytes/s; 0: none */
+	double		wal_tokens;
+	TimestampTz wal_tokens_at;	/* 0: the bucket starts full */
+	uint64		wal_throttles;	/* transactions that waited for it */
+	double		wal_throttled_ms;	/* total time they waited */
+	double		wal_rate_avg;	/* bytes/s, the worker's moving average */
 } PgbGateClass;
 
 typedef struct PgbGateSlot
@@ -86,6 +99,7 @@ typedef struct PgbGateShared
 	int			nslots;
 	PgbGateClass classes[PGB_MAX_SHARED_CLASSES];
 	pg_atomic_uint64 hist[PGB_HIST_BUCKETS];	/* time in the gate, unqueued */
+	pg_atomic_uint64 wal_bytes[PGB_NUM_GROUPS];	/* written, by group, since reset */
 	PgbGateSlot *slots;			/* nslots, by procno */
 	PgbQueueLink *links;		/* nslots, by procno */
 } PgbGateShared;
@@ -111,6 +125,11 @@ typedef struct PgbGateSnapshot
 	uint64		timeouts;
 	uint64		let_through;
 	double		wait_ms;
+	double		wal_effective;
+	uint64		wal_bytes;
+	uint64		wal_throttles;
+	double		wal_throttled_ms;
+	double		wal_rate_avg;
 } PgbGateSnapshot;
 
 extern void pgb_gate_snapshot(PgbGateSnapshot *out);	/* all entries */
@@ -120,6 +139,8 @@ extern bool pgb_gate_is_queued(int procno);
 
 /* worker side: all take the gate lock themselves */
 extern void pgb_gate_set_effective(int entry, int effective);
+extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg);
+extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid);
 extern void pgb_gate_forget(int entry);

@@ -39,6 +39,7 @@ int			pgb_history_seconds = 600;
 int			pgb_events_max = 1000;
 int			pgb_queue_timeout = 10000;
 double		pgb_cpu_pressure_threshold = 1.0;
+int			pgb_wal_rate_floor = 1024;
 
 static const struct config_enum_entry shedding_options[] = {
 	{"off", PGB_SHEDDING_OFF, false},
@@ -411,6 +412,16 @@ pgb_guc_init(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_budget.wal_rate_floor",
+							"WAL rate per second below which the worker never lowers a class's WAL budget under WAL pressure.",
+							NULL,
+							&pgb_wal_rate_floor,
+							1024,
+							1, 1024 * 1024 * 1024,
+							PGC_SIGHUP,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_budget");
 }

@@ -36,6 +36,12 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->active_aimd[entry].calm_since_ms = -1;
 	st->active_aimd[entry].last_step_ms = 0;
 	st->running_avg[entry] = 0;
+	st->wal_rate_avg[entry] = 0;
+	st->wal_limit[entry] = 0;
+	st->wal_base[entry] = 0;
+	st->wal_step_ms[entry] = 0;
+	st->wal_calm_since_ms[entry] = -1;
+	/* wal_prev is kept: the counter goes on, a forgotten entry reads 0 */
 }
 
 void
@@ -52,6 +58,7 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 	plan->order = order;
 	plan->max_victims = max_victims;
 	plan->active_victim_class = -1;
+	plan->wal_victim_class = -1;
 	for (i = 0; i <= PGB_MAX_CLASSES; i++)
 		plan->publish_limits[i] = plan->shed_limits[i] =
 			plan->publish_active[i] = PGB_UNLIMITED;
@@ -616,6 +623,161 @@ plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
 	}
 }
 
+int
+pgb_wal_class_to_decrease(const PgbClassTable *table, const double *rate_avg,
+						  double floor_rate, const bool *demand)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+
+		if (c->shed == PGB_SHED_NEVER || !higher_demand(table, c, demand) ||
+			rate_avg[i] <= floor_rate)
+			continue;
+		if (best < 0 || c->priority < table->classes[best].priority ||
+			(c->priority == table->classes[best].priority &&
+			 rate_avg[i] > rate_avg[best]))
+			best = i;
+	}
+	return best;
+}
+
+bool
+pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
+			 int64 *calm_since_ms, bool pressure, bool calm, double rate_avg,
+			 double configured, double floor_rate, double decrease,
+			 double increase, int64 step_ms, int64 calm_ms, int64 now_ms)
+{
+	double		next;
+
+	if (!calm)
+		*calm_since_ms = -1;
+	else if (*calm_since_ms < 0)
+		*calm_since_ms = now_ms;
+	if (now_ms - *last_step_ms < step_ms)
+		return false;
+
+	if (pressure)
+	{
+		double		from = rate_avg;
+
+		if (*limit > 0 && *limit < from)
+			from = *limit;
+		if (configured > 0 && configured < from)
+			from = configured;
+		if (*limit <= 0)
+			*base = from;
+		next = from * decrease;
+		if (next < floor_rate)
+			next = floor_rate;
+		if (*limit > 0 && next >= *limit)
+			return false;
+		*limit = next;
+		*last_step_ms = now_ms;
+		return true;
+	}
+	if (calm && *limit > 0 && now_ms - *calm_since_ms >= calm_ms)
+	{
+		double		ceiling = configured > 0 ? configured : *base;
+		double		step = increase * (configured > 0 ? configured : *base);
+
+		if (step < floor_rate)
+			step = floor_rate;
+		next = *limit + step;
+		*limit = next >= ceiling ? 0 : next;
+		*last_step_ms = now_ms;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The adaptive WAL budget: under WAL pressure, while a higher class is
+ * active, the lowest sheddable class writing more than the floor gets a
+ * lower WAL rate (AIMD on bytes/s, never below pg_budget.wal_rate_floor);
+ * calm gives it back.
+ */
+static void
+plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
+				const PgbClassTable *table, const PgbPlanParams *p,
+				double dt_ms)
+{
+	double		rate_avg[PGB_MAX_CLASSES + 1];
+	bool		demand[PGB_MAX_CLASSES + 1];
+	bool		pressure = (plan->pressure & PGB_PRESSURE_WAL) != 0;
+	int			e,
+				i;
+
+	/* the rate of every entry, whether a class of this table or not */
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
+		uint64		now = snap->entries[e].wal_bytes;
+		double		rate = 0;
+
+		/* the first reading is a baseline, not a burst since start */
+		if (st->wal_primed && now >= st->wal_prev[e] && dt_ms > 0)
+			rate = (double) (now - st->wal_prev[e]) * 1000.0 / dt_ms;
+		st->wal_prev[e] = now;
+		st->wal_rate_avg[e] = pgb_ema(st->wal_rate_avg[e], rate, dt_ms,
+									  p->pressure_window_ms);
+	}
+	st->wal_primed = true;
+	for (i = 0; i < table->nclasses; i++)
+	{
+		e = snap->map[i];
+		rate_avg[i] = e >= 0 ? st->wal_rate_avg[e] : 0;
+		demand[i] = e >= 0 && snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN;
+	}
+	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
+		pgb_wal_class_to_decrease(table, rate_avg, p->wal_rate_floor, demand) : -1;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		double		before;
+
+		e = snap->map[i];
+		if (e < 0)
+			continue;
+		before = st->wal_limit[e];
+		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
+			st->wal_limit[e] = 0;
+		else if (pgb_wal_step(&st->wal_limit[e], &st->wal_base[e],
+							  &st->wal_step_ms[e], &st->wal_calm_since_ms[e],
+							  i == plan->wal_victim_class, !pressure,
+							  rate_avg[i], c->wal, p->wal_rate_floor,
+							  p->aimd_decrease, p->aimd_increase,
+							  p->aimd_interval_ms, p->calm_time_ms,
+							  snap->now_ms) &&
+				 plan->nchanges < (int) lengthof(plan->changes))
+		{
+			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+			double		after = st->wal_limit[e];
+			bool		up = after <= 0 || (before > 0 && after > before);
+
+			ch->class_index = i;
+			ch->wal = true;
+			ch->before = (int) Min(before, (double) PG_INT32_MAX);
+			ch->after = (int) Min(after, (double) PG_INT32_MAX);
+			if (after <= 0)
+				snprintf(ch->reason, sizeof(ch->reason), "calm: WAL budget lifted (was %.1f MB/s)",
+						 before / (1024 * 1024));
+			else if (!up)
+				snprintf(ch->reason, sizeof(ch->reason), "wal pressure: WAL budget lowered to %.1f MB/s (writing %.1f MB/s)",
+						 after / (1024 * 1024), rate_avg[i] / (1024 * 1024));
+			else
+				snprintf(ch->reason, sizeof(ch->reason), "calm: WAL budget raised to %.1f MB/s",
+						 after / (1024 * 1024));
+			ch->action = p->shedding == PGB_SHEDDING_DRY_RUN ? "would limit wal" : "wal limit";
+			ch->signal = up ? "calm" : "wal";
+		}
+		plan->publish_wal[i] = p->shedding == PGB_SHEDDING_ON ? st->wal_limit[e] : 0;
+	}
+}
+
 void
 pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 				const PgbClassTable *table, const PgbPlanParams *p,
@@ -633,6 +795,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 											 table->nclasses, &plan->calm);
 	plan_limits(plan, st, snap, table, p);
 	plan_active_limits(plan, st, snap, table, p, dt_ms);
+	plan_wal_limits(plan, st, snap, table, p, dt_ms);
 	plan_let_through(plan, snap, table, class_of);
 
 	/*

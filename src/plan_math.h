@@ -38,6 +38,7 @@ typedef struct PgbPlanParams
 	int			calm_time_ms;
 	int			max_actions;
 	double		cpu_pressure_threshold; /* sessions on CPU per core */
+	double		wal_rate_floor; /* bytes/s the WAL budget is never below */
 } PgbPlanParams;
 
 /* What the plan remembers from tick to tick (the worker's own). */
@@ -49,6 +50,14 @@ typedef struct PgbPlanState
 	PgbAimdState active_aimd[PGB_MAX_SHARED_CLASSES];	/* the gate's limits */
 	double		cpu_avg;		/* moving average of sessions on CPU per core */
 	double		running_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: CPU demand */
+	/* the adaptive WAL budget, by entry */
+	uint64		wal_prev[PGB_MAX_SHARED_CLASSES];	/* wal_bytes last tick */
+	double		wal_rate_avg[PGB_MAX_SHARED_CLASSES];	/* bytes/s */
+	double		wal_limit[PGB_MAX_SHARED_CLASSES];	/* bytes/s, 0: none */
+	double		wal_base[PGB_MAX_SHARED_CLASSES];	/* rate when first lowered */
+	int64		wal_step_ms[PGB_MAX_SHARED_CLASSES];
+	int64		wal_calm_since_ms[PGB_MAX_SHARED_CLASSES];
+	bool		wal_primed;		/* wal_prev holds a first reading */
 } PgbPlanState;
 
 typedef enum PgbRoundKind
@@ -87,6 +96,7 @@ typedef struct PgbLimitChange
 {
 	int			class_index;	/* in the table */
 	bool		active;			/* the gate's active limit, not admission */
+	bool		wal;			/* the WAL budget (bytes/s in the reason) */
 	int			before;
 	int			after;			/* PGB_UNLIMITED: lifted */
 	const char *action;			/* "limit" or "would limit" */
@@ -121,6 +131,8 @@ typedef struct PgbPlan
 	bool		gate_calm;
 	int			active_victim_class;	/* table index, or -1 */
 	int			publish_active[PGB_MAX_CLASSES + 1];	/* PGB_UNLIMITED: none */
+	int			wal_victim_class;	/* table index, or -1 */
+	double		publish_wal[PGB_MAX_CLASSES + 1];	/* bytes/s, 0: none */
 	/* queued sessions that block others: let through the gate at once */
 	int			nlet;
 	PgbLetThrough let[PGB_MAX_LET_THROUGH];
@@ -213,6 +225,29 @@ extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
  * needs the CPU now (demand[i]: it has had sessions on CPU lately).  -1 if
  * none.
  */
+/*
+ * The class whose WAL budget gives way under WAL pressure: the
+ * lowest-priority sheddable class writing more than floor bytes/s, below
+ * a class that is active (demand[i]).  -1 if none.
+ */
+extern int	pgb_wal_class_to_decrease(const PgbClassTable *table,
+									  const double *rate_avg, double floor_rate,
+									  const bool *demand);
+
+/*
+ * One step of a class's adaptive WAL budget (0: none): under pressure the
+ * budget becomes decrease x the lower of itself and what the class writes
+ * now, never below floor; calm for calm_ms gives back
+ * max(floor, increase x the rate it had when first lowered) a step, and
+ * lifts it at that rate (or at the configured budget).  At most one step
+ * per step_ms.  Returns true if it moved.
+ */
+extern bool pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
+						 int64 *calm_since_ms, bool pressure, bool calm,
+						 double rate_avg, double configured, double floor_rate,
+						 double decrease, double increase, int64 step_ms,
+						 int64 calm_ms, int64 now_ms);
+
 extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
 										 const int *limits,
 										 const int *in_progress,

@@ -136,3 +136,41 @@ pgb_gate_retry_after_ms(int base_ms, double unit)
 		return 86400000;
 	return (int) ms;
 }
+
+double
+pgb_wal_burst(double rate)
+{
+	if (!(rate > 0))
+		return PGB_WAL_BURST_MIN;
+	return rate > PGB_WAL_BURST_MIN ? rate : PGB_WAL_BURST_MIN;
+}
+
+double
+pgb_wal_refill(double tokens, double rate, double elapsed_us)
+{
+	double		burst = pgb_wal_burst(rate);
+
+	if (isnan(tokens))
+		tokens = burst;
+	if (rate > 0 && elapsed_us > 0)
+		tokens += rate * elapsed_us / 1e6;
+	return tokens > burst ? burst : tokens;
+}
+
+double
+pgb_wal_wait_ms(double tokens, double rate)
+{
+	if (!(rate > 0) || !(tokens < 0))
+		return 0;
+	return -tokens / rate * 1000.0;
+}
+
+double
+pgb_wal_limit(double configured, double effective)
+{
+	if (!(configured > 0))
+		return effective > 0 ? effective : 0;
+	if (!(effective > 0))
+		return configured;
+	return configured < effective ? configured : effective;
+}

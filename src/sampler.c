@@ -42,6 +42,7 @@ static uint64 prev_admitted[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_rejected[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_shed[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_timeouts[PGB_MAX_SHARED_CLASSES];
+static uint64 prev_wal[PGB_NUM_GROUPS];
 
 static PgbWaitCategory
 categorize(uint32 event)
@@ -348,6 +349,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 
 			tick->snap.entries[i].in_progress = (int) pg_atomic_read_u32(&gc->in_progress);
 			tick->snap.entries[i].queued = (int) pg_atomic_read_u32(&gc->queued);
+			tick->snap.entries[i].wal_bytes = pgb_gate_wal_bytes(i);
 			second_sum[i][4] += tick->snap.entries[i].in_progress;
 			second_sum[i][5] += tick->snap.entries[i].queued;
 		}
@@ -423,6 +425,8 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 			prev_shed[i] = c->shed_cancel + c->shed_terminate;
 		}
 		LWLockRelease(pgb_shared->lock);
+		for (i = 0; i < PGB_NUM_GROUPS; i++)
+			prev_wal[i] = pgb_gate_wal_bytes(i);
 	}
 	if (tick->snap.now_ms - second_start_ms < 1000 || second_ticks == 0)
 		return;
@@ -461,7 +465,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 				rej += c->rejected[k];
 			shed = c->shed_cancel + c->shed_terminate;
 		}
-		else if (second_sum[i][0] == 0)
+		else if (second_sum[i][0] == 0 && pgb_gate_wal_bytes(i) == prev_wal[i])
 			continue;
 
 		r = &f->rows[f->nrows++];
@@ -475,6 +479,13 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		r->queued = second_sum[i][5] / second_ticks;
 		r->queue_timeouts = 0;
 		r->active_limit = -1;
+		{
+			uint64		wal = pgb_gate_wal_bytes(i);
+
+			/* a frame is a second; a reset in between counts from 0 */
+			r->wal_rate = (float4) (wal >= prev_wal[i] ? wal - prev_wal[i] : wal);
+			prev_wal[i] = wal;
+		}
 		r->admitted = r->rejected = r->shed = 0;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{

@@ -67,6 +67,7 @@ typedef struct PgbEntrySample
 	int			running;		/* sessions on CPU this tick */
 	int			in_progress;	/* transactions past the gate */
 	int			queued;			/* transactions waiting at the gate */
+	uint64		wal_bytes;		/* WAL written since reset (a counter) */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot

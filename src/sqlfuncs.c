@@ -31,8 +31,9 @@ PG_FUNCTION_INFO_V1(pg_budget_resume);
 PG_FUNCTION_INFO_V1(pg_budget_reset);
 PG_FUNCTION_INFO_V1(pg_budget_admission_histogram);
 PG_FUNCTION_INFO_V1(pg_budget_gate_histogram);
+PG_FUNCTION_INFO_V1(pg_budget_wal);
 
-#define STATUS_COLS 43
+#define STATUS_COLS 49
 
 static const char *
 pause_mode_name(PgbPauseMode mode)
@@ -131,6 +132,17 @@ status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
 	PUT(Int64GetDatum(gs ? (int64) gs->waited : 0));
 	PUT(Int64GetDatum(gs ? (int64) gs->let_through : 0));
 	PUT(Int32GetDatum(gs ? gs->peak : 0));
+	/* the WAL budget */
+	PUT_IF(c && c->wal > 0, Int64GetDatum((int64) c->wal));
+	{
+		double		wal_in_force = pgb_wal_limit(c ? c->wal : 0, gs ? gs->wal_effective : 0);
+
+		PUT_IF(c && wal_in_force > 0, Int64GetDatum((int64) wal_in_force));
+	}
+	PUT(Float8GetDatum(gs ? gs->wal_rate_avg : 0));
+	PUT(Int64GetDatum(gs ? (int64) gs->wal_bytes : 0));
+	PUT(Int64GetDatum(gs ? (int64) gs->wal_throttles : 0));
+	PUT(Float8GetDatum(gs ? gs->wal_throttled_ms : 0));
 	Assert(i == STATUS_COLS);
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -424,5 +436,40 @@ pg_budget_gate_histogram(PG_FUNCTION_ARGS)
 {
 	pgb_require_shmem();
 	histogram_rows(fcinfo, pgb_gate->hist);
+	return (Datum) 0;
+}
+
+/*
+ * WAL written since the last reset by every group: the classes and the
+ * pseudo-classes (autovacuum, background workers, walsenders, system
+ * processes, unjudged sessions), so that the sum is the server's.
+ */
+Datum
+pg_budget_wal(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	  (*names)[NAMEDATALEN];
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	names = palloc(NAMEDATALEN * PGB_NUM_GROUPS);
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+		strlcpy(names[i], pgb_group_name(i), NAMEDATALEN);
+	LWLockRelease(pgb_shared->lock);
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+	{
+		uint64		bytes = pgb_gate_wal_bytes(i);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (bytes == 0 || names[i][0] == '\0')
+			continue;
+		values[0] = CStringGetTextDatum(names[i]);
+		values[1] = Int64GetDatum((int64) bytes);
+		values[2] = BoolGetDatum(i >= PGB_MAX_SHARED_CLASSES);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }

@@ -204,6 +204,7 @@ typedef struct PgbHistoryRow
 	float4		queued;			/* transactions waiting at the gate */
 	uint32		queue_timeouts;
 	int32		active_limit;	/* the gate's limit in force, -1 = none */
+	float4		wal_rate;		/* WAL bytes written during the second */
 } PgbHistoryRow;
 
 typedef struct PgbHistoryFrame

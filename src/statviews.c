@@ -181,8 +181,8 @@ pg_budget_history(PG_FUNCTION_ARGS)
 		for (r = 0; r < frames[f].nrows; r++)
 		{
 			PgbHistoryRow *row = &frames[f].rows[r];
-			Datum		values[14];
-			bool		nulls[14];
+			Datum		values[15];
+			bool		nulls[15];
 
 			memset(nulls, 0, sizeof(nulls));
 
@@ -206,6 +206,7 @@ pg_budget_history(PG_FUNCTION_ARGS)
 				values[13] = Int32GetDatum(row->active_limit);
 			else
 				nulls[13] = true;
+			values[14] = Float8GetDatum(row->wal_rate);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

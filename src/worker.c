@@ -37,6 +37,8 @@ PGDLLEXPORT void pgb_worker_main(Datum main_arg);
 /* What the plan remembers from tick to tick: AIMD state by class entry */
 static PgbPlanState plan_state;
 static uint32 entry_incarnation[PGB_MAX_SHARED_CLASSES];	/* of its state */
+static double wal_published[PGB_MAX_SHARED_CLASSES];	/* WAL budgets as published */
+static int64 wal_published_ms = 0;
 
 void
 pgb_worker_register(void)
@@ -105,6 +107,7 @@ plan_params(PgbPlanParams *p)
 	p->calm_time_ms = pgb_calm_time;
 	p->max_actions = pgb_max_actions;
 	p->cpu_pressure_threshold = pgb_cpu_pressure_threshold;
+	p->wal_rate_floor = (double) pgb_wal_rate_floor * 1024.0;
 }
 
 /* Publish the plan's limits and pressure in one exclusive hold. */
@@ -117,6 +120,7 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 	pgb_shared->pressure = plan->pressure | plan->gate_pressure;
+	/* WAL pressure shows on the class whose WAL budget it lowers */
 	for (i = 0; i < nclasses; i++)
 		if (snap->map[i] >= 0)
 		{
@@ -126,7 +130,8 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 				((i == plan->victim_class) ? plan->pressure : 0) |
 				((i == plan->active_victim_class ||
 				  plan->publish_active[i] != PGB_UNLIMITED) ?
-				 plan->gate_pressure : 0);
+				 plan->gate_pressure : 0) |
+				((i == plan->wal_victim_class) ? PGB_PRESSURE_WAL : 0);
 		}
 	LWLockRelease(pgb_shared->lock);
 
@@ -138,9 +143,20 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 	for (i = 0; i < nclasses; i++)
 		if (snap->map[i] >= 0)
 		{
-			pgb_gate_set_effective(snap->map[i], plan->publish_active[i]);
-			(void) pgb_gate_grant(snap->map[i], table->classes[i].active);
+			int			e = snap->map[i];
+
+			pgb_gate_set_effective(e, plan->publish_active[i]);
+			(void) pgb_gate_grant(e, table->classes[i].active);
+			/* the WAL budget when it moves, its rate for the views now and then */
+			if (plan->publish_wal[i] != wal_published[e] ||
+				snap->now_ms - wal_published_ms >= 250)
+			{
+				pgb_gate_set_wal(e, plan->publish_wal[i], plan_state.wal_rate_avg[e]);
+				wal_published[e] = plan->publish_wal[i];
+			}
 		}
+	if (snap->now_ms - wal_published_ms >= 250)
+		wal_published_ms = snap->now_ms;
 }
 
 static void

@@ -59,7 +59,7 @@ static const PgbClass *
 cls(const char *name)
 {
 	static PgbClass missing = {"(missing)", -999, -999, -999, -999.0, -999,
-	PGB_SHED_NEVER, -999, -999, -999, true};
+	PGB_SHED_NEVER, -999, -999, -999, -999.0, true};
 	int			i = pgb_find_class(&tab, name);
 
 	return i >= 0 ? &tab.classes[i] : &missing;
