@@ -188,6 +188,33 @@ sub put_slow_in_debt
 }
 
 #
+# A procedure that commits after each batch is held to its budget between
+# batches: 6 batches of about 0.5 MB at 256kB/s take several seconds.
+#
+{
+	ctl(q{CREATE PROCEDURE batches() LANGUAGE plpgsql AS $$
+		BEGIN
+			FOR i IN 1..6 LOOP
+				INSERT INTO big(x) SELECT repeat('x', 1000) FROM generate_series(1, 400);
+				COMMIT;
+			END LOOP;
+		END $$});
+	my $x = session('s');
+	# start without debt: wait until what earlier tests left is paid
+	sleep 3;
+	my $before = status('slow', 'wal_throttles');
+	my $t0 = time;
+	sess_query($x, 'CALL batches()', 60);
+	my $took = time - $t0;
+	cmp_ok($took, '>=', 4,
+		sprintf('about 2.7 MB at 256kB/s less one burst: the procedure took %.1f s', $took));
+	my ($n0) = $before =~ /=(\d+)/;
+	my ($n1) = status('slow', 'wal_throttles') =~ /=(\d+)/;
+	cmp_ok($n1 - $n0, '>=', 3, 'at least three of its batches waited for the budget');
+	sess_close($x);
+}
+
+#
 # Never throttled: VACUUM, a replication=database session, autovacuum.
 #
 {

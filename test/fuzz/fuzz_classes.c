@@ -49,6 +49,7 @@ check_table(const PgbClassTable *t)
 		CHECK(c->shed == PGB_SHED_NEVER || c->shed == PGB_SHED_CANCEL ||
 			  c->shed == PGB_SHED_TERMINATE);
 		CHECK(c->active == PGB_UNLIMITED || c->active >= 1);
+		CHECK(c->wal == 0 || (c->wal > 0 && c->wal <= PGB_WAL_RATE_MAX));
 		CHECK(c->queue_timeout == PGB_QUEUE_TIMEOUT_DEFAULT ||
 			  (c->queue_timeout >= 0 && c->queue_timeout <= PGB_QUEUE_TIMEOUT_MAX));
 		for (j = 0; j < i; j++)
@@ -153,6 +154,21 @@ check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
 		CHECK(limit == PGB_UNLIMITED || in_progress + granted <= Max(limit, in_progress));
 		retry = pgb_gate_retry_after_ms(take(&p, &n, 0) * 1000, take(&p, &n, 0) / 65536.0);
 		CHECK(retry >= 1 && retry <= 86400000);
+	}
+
+	/* the WAL bucket: never above its burst, debt paid back at the rate */
+	{
+		const PgbClass *c = &t->classes[in.self];
+		double		rate = pgb_wal_limit(c->wal, take(&p, &n, 0) * 1024.0);
+		double		tokens = pgb_wal_burst(rate) - take(&p, &n, 0) * 4096.0;
+		double		after = pgb_wal_refill(tokens, rate, take(&p, &n, 0) * 1000.0);
+		double		wait = pgb_wal_wait_ms(after, rate);
+
+		CHECK(c->wal == 0 || rate <= c->wal);
+		CHECK(after <= pgb_wal_burst(rate) && after >= tokens - 1e-6);
+		CHECK(wait >= 0 && !isnan(wait));
+		if (rate > 0 && after < 0)
+			CHECK(pgb_wal_refill(after, rate, wait * 1000.0) >= -1e-6 * Max(1.0, -after));
 	}
 
 	/* the rate bucket stays within [its start, burst] */

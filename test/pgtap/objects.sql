@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(153);
+SELECT plan(167);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -54,7 +54,13 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('transactions'),
 			   ('queue_waits'),
 			   ('let_through'),
-			   ('in_progress_peak')) v(c);
+			   ('in_progress_peak'),
+			   ('wal_budget'),
+			   ('effective_wal'),
+			   ('wal_rate'),
+			   ('wal_bytes'),
+			   ('wal_throttles'),
+			   ('wal_throttled_ms')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -99,11 +105,17 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('transactions', 'bigint'),
 			   ('queue_waits', 'bigint'),
 			   ('let_through', 'bigint'),
-			   ('in_progress_peak', 'integer')) v(c, t);
+			   ('in_progress_peak', 'integer'),
+			   ('wal_budget', 'bigint'),
+			   ('effective_wal', 'bigint'),
+			   ('wal_rate', 'double precision'),
+			   ('wal_bytes', 'bigint'),
+			   ('wal_throttles', 'bigint'),
+			   ('wal_throttled_ms', 'double precision')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -182,7 +194,7 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_classes()',
 		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
-		  'pg_budget_status()', 'pg_budget_wait_stats()'],
+		  'pg_budget_status()', 'pg_budget_wait_stats()', 'pg_budget_wal()'],
 	'the extension has exactly these functions');
 
 -- the statistics views
@@ -207,7 +219,7 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_history'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit',
-		  'in_progress', 'queued', 'queue_timeouts', 'active_limit'],
+		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate'],
 	'pg_budget_history has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_history', '{}'::name[], 'setof record',
 	'pg_budget_history() returns setof record');
@@ -219,6 +231,13 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 	'pg_budget_events has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_events', '{}'::name[], 'setof record',
 	'pg_budget_events() returns setof record');
+
+SELECT has_view('public', 'pg_budget_wal', 'view pg_budget_wal exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_wal'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['class', 'wal_bytes', 'pseudo_class'],
+	'pg_budget_wal has exactly these columns in this order');
 
 -- the views answer
 SELECT isnt_empty('SELECT * FROM pg_budget_status', 'pg_budget_status has rows');

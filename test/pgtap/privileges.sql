@@ -3,7 +3,7 @@
 -- a role in a class, and no session changes its own class after login.
 -- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
 BEGIN;
-SELECT plan(53);
+SELECT plan(55);
 
 CREATE ROLE pgtap_plain NOLOGIN;
 CREATE ROLE pgtap_operator NOLOGIN;
@@ -36,11 +36,12 @@ SELECT function_privs_are('public', f, a, 'pgtap_operator', ARRAY['EXECUTE']::na
 -- the views and what they are built on are open to everyone
 SELECT table_privs_are('public', v, 'public', ARRAY['SELECT']::name[],
 		'PUBLIC may only SELECT from ' || v)
-  FROM (VALUES ('pg_budget_status'), ('pg_budget_backends')) t(v);
+  FROM (VALUES ('pg_budget_status'), ('pg_budget_backends'), ('pg_budget_wal')) t(v);
 SELECT function_privs_are('public', f, '{}'::name[], 'public', ARRAY['EXECUTE']::name[],
 		'PUBLIC can execute ' || f)
   FROM (VALUES ('pg_budget_status'), ('pg_budget_backend_classes'),
-			   ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram')) v(f);
+			   ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram'),
+			   ('pg_budget_wal')) v(f);
 
 -- a plain role
 SET ROLE pgtap_plain;

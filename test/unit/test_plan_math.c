@@ -597,6 +597,61 @@ test_let_through(void)
 	is_int(plan.nlet, 1, "let through even with shedding off");
 }
 
+
+/* The adaptive WAL budget: the step and the class that gives way. */
+static void
+test_wal_adaptive(void)
+{
+	double		mb = 1024.0 * 1024;
+	double		limit = 0,
+				base = 0;
+	int64		last = 0,
+				calm_since = -1;
+	int64		t = NOW;
+	double		rate_avg[PGB_MAX_CLASSES + 1] = {0};
+	bool		demand[PGB_MAX_CLASSES + 1] = {false};
+	int			i;
+
+	ok(pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 40 * mb, 0,
+					mb, 0.5, 0.05, 1000, 5000, t += 1000), "pressure lowers");
+	is_double(limit, 20 * mb, 1, "from what it writes, halved");
+	is_double(base, 40 * mb, 1, "remembers the rate it had");
+	ok(!pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 20 * mb, 0,
+					 mb, 0.5, 0.05, 1000, 5000, t + 10), "one step per interval");
+	for (i = 0; i < 10; i++)
+		pgb_wal_step(&limit, &base, &last, &calm_since, true, false, limit, 0,
+					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
+	is_double(limit, mb, 1, "never below the floor");
+	ok(!pgb_wal_step(&limit, &base, &last, &calm_since, false, true, mb, 0,
+					 mb, 0.5, 0.05, 1000, 5000, t += 1000), "calm must last calm_time");
+	for (i = 0; i < 5; i++)
+		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, mb, 0,
+					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
+	is_double(limit, 3 * mb, 1, "then gives back 5% of the old rate (2 MB/s) a step");
+	for (i = 0; i < 40 && limit > 0; i++)
+		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
+					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
+	is_double(limit, 0, 0, "and lifts it at the old rate");
+
+	/* a configured budget is the ceiling and the base */
+	limit = 0;
+	ok(pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 40 * mb, 8 * mb,
+					mb, 0.5, 0.05, 1000, 5000, t += 1000), "pressure on a class with wal=8MB/s");
+	is_double(limit, 4 * mb, 1, "lowered from its budget, not from what it asks");
+
+	setup("web(priority=100), free(priority=5, shed=cancel), bulk(priority=0), keep(priority=1, shed=cancel)");
+	rate_avg[1] = 30 * mb;
+	rate_avg[3] = 0.5 * mb;
+	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), -1,
+		   "nobody above is active: nobody gives way");
+	demand[WEB] = true;
+	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), 1,
+		   "free gives way: keep writes less than the floor, bulk is shed=never");
+	rate_avg[3] = 5 * mb;
+	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), 3,
+		   "keep (priority 1) before free (5) once it writes more than the floor");
+}
+
 int
 main(void)
 {
@@ -608,5 +663,6 @@ main(void)
 	test_pause();
 	test_gate_adaptive();
 	test_let_through();
+	test_wal_adaptive();
 	return done_testing();
 }

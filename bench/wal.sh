@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The WAL budget against a bulk load.  Web: WEB_CLIENTS kept connections
+# committing one-row updates, WEB_RATE a second in all (pgbench --rate;
+# commit latency from its log).  Bulk: BULK_CLIENTS kept connections
+# inserting BULK_ROWS rows of 1000 bytes a transaction (about 1 MB of WAL)
+# as fast as they can.  fsync and synchronous_commit on.  Four setups,
+# ROUNDS times in turn on two throwaway clusters:
+#
+#   1 stock PostgreSQL;  2 stock with the bulk role at synchronous_commit =
+#   off;  3 pg_budget bulk(wal=WAL_BUDGET);  4 pg_budget adaptive (no wal
+#   key: the worker's WAL pressure only).
+#
+# Reports medians over the rounds of web commit p50/p99 during the load,
+# bulk WAL MB/s and rows/s, and for pg_budget the WAL counted by class
+# against pg_stat_wal (bench/results/wal.md, wal.png).
+#
+#   bash bench/wal.sh                     # as root on a fresh Debian machine (~6 min)
+#   SMOKE=1 bash bench/wal.sh             # CI: each setup for a few seconds
+#
+# Environment (defaults): ROUNDS (3), RUN_SECONDS (20), WARM_SECONDS (3),
+# WEB_CLIENTS (4), WEB_RATE (200), BULK_CLIENTS (4), BULK_ROWS (1000),
+# WAL_BUDGET (20MB/s), SETUPS (1 2 3 4), RESULTS (bench/results, or
+# bench/out/wal-smoke with SMOKE=1).
+set -euo pipefail
+PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$PGB_TOP/scripts/common.sh"
+
+pgb_install_deps
+pgb_build_install
+work=$(pgb_user_copy)
+trap 'rm -rf "$work"' EXIT
+
+if [ "${SMOKE:-0}" = 1 ]; then
+	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}"
+	RESULTS=${RESULTS:-$PGB_TOP/bench/out/wal-smoke}
+fi
+RESULTS=${RESULTS:-$PGB_TOP/bench/results}
+mkdir -p "$RESULTS"
+
+pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+	WARM_SECONDS="${WARM_SECONDS:-3}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
+	WEB_RATE="${WEB_RATE:-200}" BULK_CLIENTS="${BULK_CLIENTS:-4}" \
+	BULK_ROWS="${BULK_ROWS:-1000}" WAL_BUDGET="${WAL_BUDGET:-20MB/s}" \
+	SETUPS="${SETUPS:-1 2 3 4}" \
+	bash "$work/bench/wal-run.sh" "$work/bench-run" "$work/out"
+cp "$work/out/wal.md" "$RESULTS/wal.md"
+cp "$work/out/wal.png" "$RESULTS/wal.png" 2>/dev/null || true
+cat "$RESULTS/wal.md"
