@@ -13,7 +13,7 @@ set -euo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$PGB_TOP/scripts/common.sh"
 
-SANITIZE_TESTS=${SANITIZE_TESTS:-t/001_admission.pl t/002_slots.pl t/004_storm.pl t/010_inversion.pl}
+SANITIZE_TESTS=${SANITIZE_TESTS:-t/001_admission.pl t/002_slots.pl t/004_storm.pl t/010_inversion.pl t/040_gate.pl}
 SAN_FLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g'
 
 pgb_install_deps libasan8 libubsan1

@@ -69,23 +69,6 @@ release_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 }
 
 static void
-record_admission_time(instr_time start)
-{
-	instr_time	elapsed;
-	double		ns;
-	int			bucket;
-
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	ns = INSTR_TIME_GET_DOUBLE(elapsed) * 1e9;
-	if (ns >= (double) PGB_HIST_BUCKET_NS * (PGB_HIST_BUCKETS - 1))
-		bucket = PGB_HIST_BUCKETS - 1;
-	else
-		bucket = (int) (ns / PGB_HIST_BUCKET_NS);
-	pg_atomic_fetch_add_u64(&pgb_shared->hist[bucket], 1);
-}
-
-static void
 report_refusal(const PgbClassTable *table, int self, const PgbRefusal *r)
 {
 	const PgbClass *c = &table->classes[self];
@@ -284,7 +267,7 @@ admit_login(void)
 
 	LWLockRelease(pgb_shared->lock);
 
-	record_admission_time(start);
+	pgb_hist_record(pgb_shared->hist, start);
 
 	if (refusal.verdict != PGB_ADMIT)
 	{

@@ -236,6 +236,52 @@ parse_int(const char *tok, size_t len, int min, int max, int *result)
 }
 
 /*
+ * Read digits with an optional fraction (digits "." digits) at tok[*i]:
+ * the value is ipart + frac / scale, exactly (the fraction keeps
+ * PGB_RATE_FRAC_DIGITS digits, the integer part stops growing past
+ * PGB_INT_LIMIT so that it can not overflow).  Leaves *i after it; false
+ * when there is no such number.
+ */
+static bool
+parse_decimal(const char *tok, size_t len, size_t *i, int64 *ipart,
+			  int64 *frac, int64 *scale)
+{
+	size_t		k = *i;
+
+	*ipart = 0;
+	*frac = 0;
+	*scale = 1;
+	if (k >= len || !is_digit(tok[k]))
+		return false;
+	while (k < len && is_digit(tok[k]))
+	{
+		if (*ipart <= PGB_INT_LIMIT)
+			*ipart = *ipart * 10 + (tok[k] - '0');
+		k++;
+	}
+	if (k < len && tok[k] == '.')
+	{
+		int			ndigits = 0;
+
+		k++;
+		if (k >= len || !is_digit(tok[k]))
+			return false;
+		while (k < len && is_digit(tok[k]))
+		{
+			if (ndigits < PGB_RATE_FRAC_DIGITS)
+			{
+				*frac = *frac * 10 + (tok[k] - '0');
+				*scale *= 10;
+				ndigits++;
+			}
+			k++;
+		}
+	}
+	*i = k;
+	return true;
+}
+
+/*
  * Parse tok[0..len) as N/s, N/min or N/m, where N is digits with an
  * optional fraction (digits "." digits), 0 < N <= PGB_INT_LIMIT.  Stores
  * logins per second.  Done by hand rather than with strtod so that the
@@ -246,39 +292,15 @@ static NumResult
 parse_rate(const char *tok, size_t len, double *result)
 {
 	size_t		i = 0;
-	int64		ipart = 0;
-	int64		frac = 0;
-	int64		scale = 1;
+	int64		ipart;
+	int64		frac;
+	int64		scale;
 	int64		per;
 	const char *unit;
 	size_t		ulen;
 
-	if (i >= len || !is_digit(tok[i]))
+	if (!parse_decimal(tok, len, &i, &ipart, &frac, &scale))
 		return NUM_SYNTAX;
-	while (i < len && is_digit(tok[i]))
-	{
-		if (ipart <= PGB_INT_LIMIT)
-			ipart = ipart * 10 + (tok[i] - '0');
-		i++;
-	}
-	if (i < len && tok[i] == '.')
-	{
-		int			ndigits = 0;
-
-		i++;
-		if (i >= len || !is_digit(tok[i]))
-			return NUM_SYNTAX;
-		while (i < len && is_digit(tok[i]))
-		{
-			if (ndigits < PGB_RATE_FRAC_DIGITS)
-			{
-				frac = frac * 10 + (tok[i] - '0');
-				scale *= 10;
-				ndigits++;
-			}
-			i++;
-		}
-	}
 	if (i >= len || tok[i] != '/')
 		return NUM_SYNTAX;
 	i++;
@@ -703,9 +725,9 @@ bool
 pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 {
 	size_t		i = 0;
-	int64		ipart = 0;
-	int64		frac = 0;
-	int64		scale = 1;
+	int64		ipart;
+	int64		frac;
+	int64		scale;
 	double		unit_bytes;
 	double		per;
 	double		rate;
@@ -713,32 +735,8 @@ pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 	size_t		ulen;
 	size_t		slash;
 
-	if (len == 0 || !is_digit(tok[0]))
+	if (!parse_decimal(tok, len, &i, &ipart, &frac, &scale))
 		return false;
-	while (i < len && is_digit(tok[i]))
-	{
-		if (ipart <= PGB_INT_LIMIT)
-			ipart = ipart * 10 + (tok[i] - '0');
-		i++;
-	}
-	if (i < len && tok[i] == '.')
-	{
-		int			ndigits = 0;
-
-		i++;
-		if (i >= len || !is_digit(tok[i]))
-			return false;
-		while (i < len && is_digit(tok[i]))
-		{
-			if (ndigits < PGB_RATE_FRAC_DIGITS)
-			{
-				frac = frac * 10 + (tok[i] - '0');
-				scale *= 10;
-				ndigits++;
-			}
-			i++;
-		}
-	}
 	if (ipart > PGB_INT_LIMIT)
 		return false;
 	for (slash = i; slash < len && tok[slash] != '/'; slash++)

@@ -320,6 +320,17 @@ gate_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	gate_leave();
 }
 
+/* Before this backend first holds or waits for a place: leave at exit. */
+static void
+register_exit(void)
+{
+	if (!exit_registered)
+	{
+		before_shmem_exit(gate_exit, (Datum) 0);
+		exit_registered = true;
+	}
+}
+
 static void
 gate_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
@@ -338,23 +349,6 @@ gate_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		default:
 			break;
 	}
-}
-
-static void
-record_gate_time(instr_time start)
-{
-	instr_time	elapsed;
-	double		ns;
-	int			bucket;
-
-	INSTR_TIME_SET_CURRENT(elapsed);
-	INSTR_TIME_SUBTRACT(elapsed, start);
-	ns = INSTR_TIME_GET_DOUBLE(elapsed) * 1e9;
-	if (ns >= (double) PGB_HIST_BUCKET_NS * (PGB_HIST_BUCKETS - 1))
-		bucket = PGB_HIST_BUCKETS - 1;
-	else
-		bucket = (int) (ns / PGB_HIST_BUCKET_NS);
-	pg_atomic_fetch_add_u64(&pgb_gate->hist[bucket], 1);
 }
 
 static void
@@ -405,11 +399,7 @@ wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 	PgbGateSlot *slot = &pgb_gate->slots[procno];
 	int64		start_ms = pgb_monotonic_ms();
 
-	if (!exit_registered)
-	{
-		before_shmem_exit(gate_exit, (Datum) 0);
-		exit_registered = true;
-	}
+	register_exit();
 	if (queue_wait_event == 0)
 		queue_wait_event = pgb_wait_event("PgBudgetQueue");
 
@@ -509,11 +499,7 @@ wait_for_wal(int entry, int procno, double rate)
 	gc->wal_throttles++;
 	LWLockRelease(pgb_gate->lock);
 
-	if (!exit_registered)
-	{
-		before_shmem_exit(gate_exit, (Datum) 0);
-		exit_registered = true;
-	}
+	register_exit();
 	if (wal_wait_event == 0)
 		wal_wait_event = pgb_wait_event("PgBudgetWal");
 
@@ -609,20 +595,28 @@ gate_enter(void)
 		{
 			held_entry = entry;
 			xact_gated = true;
-			if (!exit_registered)
-			{
-				before_shmem_exit(gate_exit, (Datum) 0);
-				exit_registered = true;
-			}
+			register_exit();
 			note_peak(gc, cur + 1);
 			pg_atomic_fetch_add_u64(&gc->entered, 1);
-			record_gate_time(start);
+			pgb_hist_record(pgb_gate->hist, start);
 			return;
 		}
 	}
 
-	/* over the limit, or others wait before us: only a limited class */
-	Assert(c != NULL);
+	/*
+	 * Over the limit, or others wait before us.  A class removed from the
+	 * table (c == NULL) never waits, even behind a queue left from before
+	 * the reload: it is counted and goes in.
+	 */
+	if (c == NULL)
+	{
+		note_peak(gc, pg_atomic_add_fetch_u32(&gc->in_progress, 1));
+		held_entry = entry;
+		xact_gated = true;
+		pg_atomic_fetch_add_u64(&gc->entered, 1);
+		register_exit();
+		return;
+	}
 	timeout_ms = c->queue_timeout != PGB_QUEUE_TIMEOUT_DEFAULT ?
 		c->queue_timeout : pgb_queue_timeout;
 	if (timeout_ms == 0)

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "portability/instr_time.h"
+
 #include "classes.h"
 #include "state.h"
 
@@ -50,6 +52,7 @@ extern void pgb_require_shmem(void);
 extern int	pgb_class_entry(const char *name, bool create);
 extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
 extern PgbBackendSlot *pgb_my_slot(void);
+extern void pgb_hist_record(pg_atomic_uint64 *hist, instr_time start);
 
 /* sqlfuncs.c */
 extern bool pgb_can_read_all_stats(void);

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 
@@ -253,4 +254,25 @@ pgb_forget_group(int group)
 		memset(&pgb_shared->locks[i][group], 0, sizeof(PgbLockStat));
 	}
 	pgb_wait_stats_forget(group);
+}
+
+/*
+ * Count the time since start in a histogram of PGB_HIST_BUCKETS buckets of
+ * PGB_HIST_BUCKET_NS (the last one is the overflow): atomics, no lock.
+ */
+void
+pgb_hist_record(pg_atomic_uint64 *hist, instr_time start)
+{
+	instr_time	elapsed;
+	double		ns;
+	int			bucket;
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	ns = INSTR_TIME_GET_DOUBLE(elapsed) * 1e9;
+	if (ns >= (double) PGB_HIST_BUCKET_NS * (PGB_HIST_BUCKETS - 1))
+		bucket = PGB_HIST_BUCKETS - 1;
+	else
+		bucket = (int) (ns / PGB_HIST_BUCKET_NS);
+	pg_atomic_fetch_add_u64(&hist[bucket], 1);
 }

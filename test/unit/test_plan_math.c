@@ -652,6 +652,28 @@ test_wal_adaptive(void)
 		   "keep (priority 1) before free (5) once it writes more than the floor");
 }
 
+
+/* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
+static void
+test_forget_entry(void)
+{
+	setup("web(priority=100), ai(priority=10, shed=cancel)");
+	st.aimd[AI].limit = 3;
+	st.aimd[AI].calm_since_ms = 5;
+	st.active_aimd[AI].limit = 2;
+	st.running_avg[AI] = 4.5;
+	st.wal_limit[AI] = 1e6;
+	st.wal_rate_avg[AI] = 2e6;
+	pgb_plan_forget_entry(&st, AI);
+	is_int(st.aimd[AI].limit, PGB_UNLIMITED, "admission limit forgotten");
+	is_int(st.aimd[AI].calm_since_ms, -1, "calm spell forgotten");
+	is_int(st.active_aimd[AI].limit, PGB_UNLIMITED, "active limit forgotten");
+	is_double(st.running_avg[AI], 0, 0, "CPU demand forgotten");
+	is_double(st.wal_limit[AI], 0, 0, "WAL budget forgotten");
+	is_double(st.wal_rate_avg[AI], 0, 0, "WAL rate forgotten");
+	is_int(st.aimd[WEB].limit, PGB_UNLIMITED, "other entries untouched");
+}
+
 int
 main(void)
 {
@@ -664,5 +686,6 @@ main(void)
 	test_gate_adaptive();
 	test_let_through();
 	test_wal_adaptive();
+	test_forget_entry();
 	return done_testing();
 }
