@@ -9,7 +9,7 @@ base=$(( 20000 + RANDOM % 20000 ))
 stock_port=$base
 budget_port=$((base + 1))
 bouncer_port=$((base + 2))
-static_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, shed=cancel, queue_timeout=60s)"
+static_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, queue_timeout=60s)"
 adaptive_classes="web(priority=100), ai(priority=10, shed=cancel, queue_timeout=60s)"
 
 make_cluster() {
@@ -43,6 +43,7 @@ stop_all() {
 	pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null 2>&1 || true
 }
 trap stop_all EXIT
+trap "exit 1" INT TERM
 psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
 	-c "CREATE EXTENSION pg_budget" \
 	-c "ALTER ROLE web SET pg_budget.class = 'web'" \

@@ -45,6 +45,7 @@ stop_all() {
 	pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null 2>&1 || true
 }
 trap stop_all EXIT
+trap "exit 1" INT TERM
 psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
 	-c "CREATE EXTENSION pg_budget" \
 	-c "ALTER ROLE web SET pg_budget.class = 'web'" \
