@@ -224,7 +224,7 @@ if command -v gnuplot >/dev/null; then
 			"$(med "$s" 4)" "$(med "$s" 5)" "$(med "$s" 6)"
 	done >"$out/gate.dat"
 	gnuplot <<GP || true
-set terminal pngcairo size 1100,520 font "sans,9" noenhanced
+set terminal pngcairo size 1100,620 font "sans,9" noenhanced
 set output '$out/gate.png'
 set multiplot layout 1,2 title "Web reads beside CPU-heavy ai work (medians of $ROUNDS rounds)"
 set style data histograms
@@ -232,6 +232,8 @@ set style fill solid 0.8 border -1
 set boxwidth 0.8
 set xtics rotate by -25 scale 0
 set grid ytics
+set yrange [0:*]
+set bmargin 9
 set key off
 set ylabel "web p99 latency (ms)"
 plot '$out/gate.dat' using 3:xticlabels(2) lc rgb "#d95f02"

@@ -178,7 +178,7 @@ if command -v gnuplot >/dev/null; then
 		printf '%s\t"%s"\t%s\t%s\n' "$s" "$(setup_name "$s" | sed 's/^[0-9]\. //')" "$(med "$s" 4)" "$(med "$s" 5)"
 	done >"$out/wal.dat"
 	gnuplot <<GP || true
-set terminal pngcairo size 1100,520 font "sans,9" noenhanced
+set terminal pngcairo size 1100,620 font "sans,9" noenhanced
 set output '$out/wal.png'
 set multiplot layout 1,2 title "Web commits beside a bulk load (medians of $ROUNDS rounds)"
 set style data histograms
@@ -186,6 +186,8 @@ set style fill solid 0.8 border -1
 set boxwidth 0.8
 set xtics rotate by -25 scale 0
 set grid ytics
+set yrange [0:*]
+set bmargin 9
 set key off
 set ylabel "web commit p99 (ms)"
 plot '$out/wal.dat' using 3:xticlabels(2) lc rgb "#d95f02"
