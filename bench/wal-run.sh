@@ -87,8 +87,12 @@ run_setup() {
 	esac
 	psql_at "$port" "SELECT pg_reload_conf()" >/dev/null
 	psql_at "$port" "TRUNCATE load" >/dev/null
-	psql_at "$port" "CHECKPOINT" >/dev/null
-	sleep 1
+	# both clusters checkpointed and the page cache written out: the last
+	# run's dirty gigabytes must not be flushed under this one's commits
+	psql_at "$stock_port" "CHECKPOINT" >/dev/null
+	psql_at "$budget_port" "CHECKPOINT" >/dev/null
+	sync
+	sleep 2
 	psql_at "$port" "SELECT pg_stat_reset_shared('wal')" >/dev/null
 	[ "$port" = "$budget_port" ] && psql_at "$port" "SELECT pg_budget_reset()" >/dev/null
 	local total=$((WARM_SECONDS + RUN_SECONDS + 2)) t_web0 t_web1

@@ -151,7 +151,7 @@ AS 'MODULE_PATHNAME', 'pg_budget_gate_histogram'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION pg_budget_gate_histogram() IS
-	'pg_budget: time transactions that did not queue spent in the transaction gate since the last reset, in 0.1 us buckets';
+	'pg_budget: time transactions that did not queue spent in the transaction gate since the last reset (one in 16 timed), in 0.1 us buckets';
 
 CREATE FUNCTION pg_budget_wal(
 	OUT class text,

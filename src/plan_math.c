@@ -531,7 +531,12 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		pgb_active_class_to_decrease(table, limits, in_progress, demand) : -1;
 
 	params.decrease = p->aimd_decrease;
-	params.step_ms = p->aimd_interval_ms;
+	/*
+	 * One step per pressure_window at most: the CPU average must show what
+	 * the last step did before the next one, or the limit overshoots both
+	 * ways (a few transactions more or less move it at once).
+	 */
+	params.step_ms = Max(p->aimd_interval_ms, p->pressure_window_ms);
 	params.calm_ms = p->calm_time_ms;
 	for (i = 0; i < table->nclasses; i++)
 	{
@@ -539,6 +544,7 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		int			e = snap->map[i];
 		PgbAimdState *a;
 		int			before;
+		int			ceiling;
 		bool		calm;
 
 		if (e < 0)
@@ -547,13 +553,21 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		before = a->limit;
 		/* nobody above it needs the CPU: it may have the whole machine */
 		calm = plan->gate_calm || !higher_demand(table, c, demand);
-		params.increase = Max(1, (int) ceil(p->aimd_increase *
-											(c->active == PGB_UNLIMITED ? snap->usable : c->active)));
+		/*
+		 * A class with a static active gets back a share of it a step;
+		 * one without gets one transaction a step, and no limit once it
+		 * may run twice as many as there are cores (more would add no
+		 * CPU, only contention).
+		 */
+		params.increase = c->active == PGB_UNLIMITED ? 1 :
+			Max(1, (int) ceil(p->aimd_increase * c->active));
+		ceiling = c->active == PGB_UNLIMITED ?
+			Max(2 * Max(snap->ncores, 1), active_floor(c) + 1) : snap->usable;
 		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
 			a->limit = PGB_UNLIMITED;
 		else if (pgb_aimd_step(a, &params, i == plan->active_victim_class, calm,
 							   in_progress[i], c->active, active_floor(c),
-							   snap->usable, snap->now_ms) &&
+							   ceiling, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{
 			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
@@ -689,6 +703,12 @@ pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
 		next = *limit + step;
 		*limit = next >= ceiling ? 0 : next;
 		*last_step_ms = now_ms;
+		/*
+		 * Each step up needs a calm spell of its own: the WAL's waits
+		 * answer a higher rate only after a while, and raising again
+		 * before they do brings the pressure straight back.
+		 */
+		*calm_since_ms = now_ms;
 		return true;
 	}
 	return false;

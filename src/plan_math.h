@@ -238,9 +238,10 @@ extern int	pgb_wal_class_to_decrease(const PgbClassTable *table,
  * One step of a class's adaptive WAL budget (0: none): under pressure the
  * budget becomes decrease x the lower of itself and what the class writes
  * now, never below floor; calm for calm_ms gives back
- * max(floor, increase x the rate it had when first lowered) a step, and
- * lifts it at that rate (or at the configured budget).  At most one step
- * per step_ms.  Returns true if it moved.
+ * max(floor, increase x the rate it had when first lowered), each further
+ * step after calm_ms of calm again, and lifts it at that rate (or at the
+ * configured budget).  At most one step per step_ms.  Returns true if it
+ * moved.
  */
 extern bool pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
 						 int64 *calm_since_ms, bool pressure, bool calm,
