@@ -38,7 +38,7 @@ int			pgb_max_actions = 4;
 int			pgb_history_seconds = 600;
 int			pgb_events_max = 1000;
 int			pgb_queue_timeout = 10000;
-double		pgb_cpu_pressure_threshold = 1.25;
+double		pgb_cpu_pressure_threshold = 1.5;
 int			pgb_wal_rate_floor = 1024;
 
 static const struct config_enum_entry shedding_options[] = {
@@ -407,7 +407,7 @@ pgb_guc_init(void)
 							 "Sessions on CPU per core, averaged over pressure_window, at which a higher class's need for the CPU makes the lowest sheddable class admit fewer transactions.",
 							 NULL,
 							 &pgb_cpu_pressure_threshold,
-							 1.25,
+							 1.5,
 							 0.1, 100.0,
 							 PGC_SIGHUP,
 							 0,
