@@ -202,7 +202,7 @@ my_wal_group(void)
 		return PGB_GROUP_AUTOVACUUM;
 	if (am_walsender)
 		return PGB_GROUP_WALSENDER;
-	if (IsBackgroundWorker)
+	if (MyBackendType == B_BG_WORKER)
 		return PGB_GROUP_BGWORKER;
 	if (MyBackendType == B_BACKEND)
 		return PGB_GROUP_UNJUDGED;
