@@ -137,7 +137,7 @@ sub stop_ai
 	print $fh "SELECT count(*) FROM generate_series(1, 300000);\n";
 	close $fh;
 	open($fh, '>', "$PostgreSQL::Test::Utils::tmp_check/web.sql") or die;
-	print $fh "SELECT v FROM t WHERE id = 1;\n\\sleep 5 ms\n";
+	print $fh "SELECT v FROM t WHERE id = 1;\n";
 	close $fh;
 }
 
