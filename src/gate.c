@@ -155,6 +155,28 @@ note_peak(PgbGateClass *gc, uint32 now_in)
 }
 
 /*
+ * Take procno out of its class's queue and count its wait; caller holds
+ * the gate lock exclusively.  pgb_queue_pop has taken it out already when
+ * popped is true.
+ */
+static void
+unqueue_locked(PgbGateClass *gc, int procno, bool popped, TimestampTz now)
+{
+	if (!popped)
+		(void) pgb_queue_remove(&gc->queue, pgb_gate->links, procno);
+	pg_atomic_write_u32(&gc->queued, (uint32) gc->queue.count);
+	gc->wait_ms += (now - pgb_gate->slots[procno].queued_at) / 1000.0;
+}
+
+/* A transaction of gc was counted in in_progress, now_in of them. */
+static void
+counted_in(PgbGateClass *gc, uint32 now_in)
+{
+	note_peak(gc, now_in);
+	pg_atomic_fetch_add_u64(&gc->entered, 1);
+}
+
+/*
  * Hand free places of an entry's class to its queued backends, in order.
  * Caller holds the gate lock exclusively.  Returns how many were woken.
  */
@@ -175,14 +197,12 @@ grant_locked(int entry, int limit)
 			break;
 		if (!pg_atomic_compare_exchange_u32(&gc->in_progress, &cur, cur + 1))
 			continue;
-		note_peak(gc, cur + 1);
+		counted_in(gc, cur + 1);
 		procno = pgb_queue_pop(&gc->queue, pgb_gate->links);
-		pg_atomic_write_u32(&gc->queued, (uint32) gc->queue.count);
-		slot = &pgb_gate->slots[procno];
 		if (now == 0)
 			now = GetCurrentTimestamp();
-		gc->wait_ms += (now - slot->queued_at) / 1000.0;
-		pg_atomic_fetch_add_u64(&gc->entered, 1);
+		unqueue_locked(gc, procno, true, now);
+		slot = &pgb_gate->slots[procno];
 		slot->state = PGB_GATE_GRANTED;
 		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
 		woken++;
@@ -284,11 +304,7 @@ gate_leave(void)
 
 		LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 		if (slot->state == PGB_GATE_QUEUED)
-		{
-			(void) pgb_queue_remove(&gc->queue, pgb_gate->links, procno);
-			pg_atomic_write_u32(&gc->queued, (uint32) gc->queue.count);
-			gc->wait_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
-		}
+			unqueue_locked(gc, procno, false, GetCurrentTimestamp());
 		else if (slot->state == PGB_GATE_GRANTED)
 			held_entry = queued_entry;	/* handed a place: give it back */
 		else if (slot->state == PGB_GATE_THROTTLED)
@@ -441,9 +457,7 @@ wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 				granted = slot->state == PGB_GATE_GRANTED;
 				if (!granted)
 				{
-					(void) pgb_queue_remove(&gc->queue, pgb_gate->links, procno);
-					pg_atomic_write_u32(&gc->queued, (uint32) gc->queue.count);
-					gc->wait_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
+					unqueue_locked(gc, procno, false, GetCurrentTimestamp());
 					gc->timeouts++;
 					slot->state = PGB_GATE_OUT;
 					slot->pid = 0;
@@ -540,6 +554,16 @@ wait_for_wal(int entry, int procno, double rate)
 	}
 }
 
+/* This backend took a place of entry's class itself: now_in in progress. */
+static void
+hold_place(int entry, uint32 now_in)
+{
+	held_entry = entry;
+	xact_gated = true;
+	register_exit();
+	counted_in(&pgb_gate->classes[entry], now_in);
+}
+
 /*
  * Enter the gate for this transaction if this session is judged and not
  * in yet.  Cheap when it is in already: every statement passes here.
@@ -602,11 +626,7 @@ gate_enter(void)
 			break;
 		if (pg_atomic_compare_exchange_u32(&gc->in_progress, &cur, cur + 1))
 		{
-			held_entry = entry;
-			xact_gated = true;
-			register_exit();
-			note_peak(gc, cur + 1);
-			pg_atomic_fetch_add_u64(&gc->entered, 1);
+			hold_place(entry, cur + 1);
 			/* one passage in GATE_TIMING_EVERY is timed: a sample, not a tax */
 			if (timing_due)
 				pgb_hist_record(pgb_gate->hist, start);
@@ -621,11 +641,7 @@ gate_enter(void)
 	 */
 	if (c == NULL)
 	{
-		note_peak(gc, pg_atomic_add_fetch_u32(&gc->in_progress, 1));
-		held_entry = entry;
-		xact_gated = true;
-		pg_atomic_fetch_add_u64(&gc->entered, 1);
-		register_exit();
+		hold_place(entry, pg_atomic_add_fetch_u32(&gc->in_progress, 1));
 		return;
 	}
 	timeout_ms = c->queue_timeout != PGB_QUEUE_TIMEOUT_DEFAULT ?
@@ -789,14 +805,9 @@ pgb_gate_let_through(int procno, int pid)
 	if (slot->state == PGB_GATE_QUEUED && slot->pid == pid)
 	{
 		PgbGateClass *gc = &pgb_gate->classes[slot->entry];
-		uint32		now_in;
 
-		(void) pgb_queue_remove(&gc->queue, pgb_gate->links, procno);
-		pg_atomic_write_u32(&gc->queued, (uint32) gc->queue.count);
-		now_in = pg_atomic_add_fetch_u32(&gc->in_progress, 1);
-		note_peak(gc, now_in);
-		pg_atomic_fetch_add_u64(&gc->entered, 1);
-		gc->wait_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
+		unqueue_locked(gc, procno, false, GetCurrentTimestamp());
+		counted_in(gc, pg_atomic_add_fetch_u32(&gc->in_progress, 1));
 		gc->let_through++;
 		slot->let_through = true;
 		slot->state = PGB_GATE_GRANTED;

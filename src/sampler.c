@@ -112,14 +112,15 @@ pgb_sample(PgbTick *tick)
 {
 	int64		now_ms = tick->snap.now_ms;
 	int			procno;
+	int			e;
 
 	memset(tick->groups, 0, sizeof(tick->groups));
 	tick->nwaits = 0;
 	tick->snap.nlookups = 0;
 	tick->snap.running = 0;
 	tick->snap.nqueued = 0;
-	for (procno = 0; procno < PGB_MAX_SHARED_CLASSES; procno++)
-		tick->snap.entries[procno].running = 0;
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+		tick->snap.entries[e].running = 0;
 
 	for (procno = 0; procno < tick->snap.nrows; procno++)
 	{
