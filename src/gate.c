@@ -6,16 +6,25 @@
  *	  served, up to queue_timeout.  Shared state and its locking rules are
  *	  in gate.h; the queue arithmetic is in queue_math.c.
  *
- * A transaction enters at the first statement that does work: after parse
- * analysis of a query (post_parse_analyze_hook), or at ExecutorStart for a
- * cached plan (extended protocol, SPI after a COMMIT inside a procedure),
- * or before a utility statement runs (ProcessUtility_hook).  Transaction
- * control, SET/RESET/SHOW, DISCARD, PREPARE/DEALLOCATE, VACUUM/ANALYZE and
- * CHECKPOINT never enter.  It leaves at commit, abort or PREPARE
- * TRANSACTION (XactCallback), so a session idle in a transaction keeps its
- * place.  Parse analysis takes relation locks before any hook runs: a
- * queued session may hold some, and the worker lets such a session
- * through when it blocks anyone (lockwatch).
+ * A transaction enters at its first work: after parse analysis of a query
+ * (post_parse_analyze_hook), at ExecutorStart for a cached plan (extended
+ * protocol, SPI after a COMMIT inside a procedure), before a utility
+ * statement runs (ProcessUtility_hook), or at the first function it
+ * executes (object_access_hook, OAT_FUNCTION_EXECUTE): a fast-path call
+ * (PQfn, the client large-object API) and a procedure's plain expression
+ * after COMMIT.  Transaction control, SET/RESET/SHOW, DISCARD,
+ * PREPARE/DEALLOCATE, VACUUM/ANALYZE and CHECKPOINT never enter, nor does
+ * anything they run (the parse analysis of PREPARE's statement, the
+ * functions of an expression index that ANALYZE evaluates).  It leaves at
+ * commit, abort or PREPARE TRANSACTION (XactCallback), so a session idle
+ * in a transaction keeps its place.  A wait cancelled inside a savepoint
+ * leaves the queue at once (PG_TRY): the rest of the transaction enters
+ * anew at its next work.  Parse analysis takes relation locks before any
+ * hook runs: a queued session may hold some, and the worker lets such a
+ * session through when it blocks anyone (lockwatch).  While queued or
+ * throttled, a session looks at its client's socket every second and ends
+ * when the client is gone, so that a statement of a client that left
+ * never runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,10 +32,13 @@
 
 #include <math.h>
 
+#include "access/parallel.h"
 #include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_proc.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
-#include "access/parallel.h"
+#include "libpq/libpq.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
@@ -42,12 +54,20 @@
 #include "compat.h"
 #include "gate.h"
 #include "pg_budget.h"
+#include "walbudget.h"
 
 PgbGateShared *pgb_gate = NULL;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
+
+/* A waiting session looks at its client's socket this often (ms). */
+#define GATE_CLIENT_CHECK_MS	1000
+
+/* An exempt utility statement is running: nothing it does enters. */
+static bool in_exempt_utility = false;
 
 /* Passages through the gate, one in this many timed for the histogram. */
 #define GATE_TIMING_EVERY	16
@@ -61,12 +81,6 @@ static int	queued_entry = -1;
 static bool exit_registered = false;
 static uint32 queue_wait_event = 0;
 static uint32 wal_wait_event = 0;
-
-/* pgWalUsage.wal_bytes when this process last charged its WAL */
-static uint64 wal_charged = 0;
-
-/* this transaction passed the gate: its WAL is charged to the bucket */
-static bool xact_gated = false;
 
 static int
 gate_nslots(void)
@@ -210,90 +224,13 @@ grant_locked(int entry, int limit)
 	return woken;
 }
 
-/* The group this process's WAL is charged to: its class, or a pseudo-class. */
-static int
-my_wal_group(void)
-{
-	PgbBackendSlot *bslot = pgb_admitted ? pgb_my_slot() : NULL;
-
-	if (bslot != NULL && bslot->pid == MyProcPid)
-		return bslot->class_idx;
-	if (MyBackendType == B_AUTOVAC_WORKER)
-		return PGB_GROUP_AUTOVACUUM;
-	if (am_walsender)
-		return PGB_GROUP_WALSENDER;
-	if (MyBackendType == B_BG_WORKER)
-		return PGB_GROUP_BGWORKER;
-	if (MyBackendType == B_BACKEND)
-		return PGB_GROUP_UNJUDGED;
-	return PGB_GROUP_SYSTEM;
-}
-
-/* The WAL budget of a class entry in force in this backend, bytes/s. */
-static double
-wal_budget_of(int entry, const PgbClass *c)
-{
-	return pgb_wal_limit(c ? c->wal : 0,
-						 *((volatile double *) &pgb_gate->classes[entry].wal_effective));
-}
-
-/* Refill an entry's bucket to now; caller holds the gate lock. */
-static void
-wal_refill_locked(PgbGateClass *gc, double rate, TimestampTz now)
-{
-	if (gc->wal_tokens_at == 0)
-		gc->wal_tokens = pgb_wal_burst(rate);
-	else
-		gc->wal_tokens = pgb_wal_refill(gc->wal_tokens, rate,
-										(double) (now - gc->wal_tokens_at));
-	gc->wal_tokens_at = now;
-}
-
 /*
- * Charge the WAL this process wrote since its last charge to its group;
- * debit: also to its class's WAL bucket (a transaction that passed the
- * gate; VACUUM, which never does, is counted but never throttled).  At
- * every transaction end and gate passage.  Never throws.
+ * Leave the queue (or the WAL wait) this backend is in, if any; a place
+ * already handed over is kept (held_entry), to be given back at the end
+ * of the transaction.  Idempotent; never throws.
  */
 static void
-charge_wal(bool debit)
-{
-	uint64		now_bytes = pgWalUsage.wal_bytes;
-	uint64		delta;
-	int			group;
-
-	if (pgb_gate == NULL || now_bytes <= wal_charged)
-		return;
-	delta = now_bytes - wal_charged;
-	wal_charged = now_bytes;
-	group = my_wal_group();
-	pg_atomic_fetch_add_u64(&pgb_gate->wal_bytes[group], delta);
-	if (debit && group < PGB_MAX_SHARED_CLASSES)
-	{
-		const PgbClass *c = class_of_entry(group);
-		double		rate = wal_budget_of(group, c);
-
-		if (rate > 0)
-		{
-			PgbGateClass *gc = &pgb_gate->classes[group];
-
-			LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-			wal_refill_locked(gc, rate, GetCurrentTimestamp());
-			gc->wal_tokens -= (double) delta;
-			LWLockRelease(pgb_gate->lock);
-		}
-	}
-}
-
-uint64
-pgb_gate_wal_bytes(int group)
-{
-	return pg_atomic_read_u64(&pgb_gate->wal_bytes[group]);
-}
-
-/* Leave the gate, or the queue; idempotent.  Never throws. */
-static void
-gate_leave(void)
+leave_queue(void)
 {
 	int			procno = my_procno();
 
@@ -306,14 +243,28 @@ gate_leave(void)
 		if (slot->state == PGB_GATE_QUEUED)
 			unqueue_locked(gc, procno, false, GetCurrentTimestamp());
 		else if (slot->state == PGB_GATE_GRANTED)
-			held_entry = queued_entry;	/* handed a place: give it back */
+		{
+			/* handed a place: the transaction holds it from now on */
+			held_entry = queued_entry;
+			pgb_wal_xact_gated = true;
+		}
 		else if (slot->state == PGB_GATE_THROTTLED)
+		{
 			gc->wal_throttled_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
+			gc->throttled--;
+		}
 		slot->state = PGB_GATE_OUT;
 		slot->pid = 0;
 		LWLockRelease(pgb_gate->lock);
-		queued_entry = -1;
 	}
+	queued_entry = -1;
+}
+
+/* Leave the gate, or the queue; idempotent.  Never throws. */
+static void
+gate_leave(void)
+{
+	leave_queue();
 	if (held_entry >= 0)
 	{
 		int			entry = held_entry;
@@ -334,9 +285,15 @@ gate_leave(void)
 	}
 }
 
+/*
+ * At exit, before the admission slot is released (registered after it,
+ * so run before it): the WAL of a transaction ended by the exit is its
+ * class's, debited like any other; then the place or the queue entry.
+ */
 static void
 gate_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
+	pgb_wal_charge(pgb_wal_xact_gated);
 	gate_leave();
 }
 
@@ -359,10 +316,7 @@ gate_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			/* a parallel worker's WAL is added to its leader's usage */
-			if (!IsParallelWorker())
-				charge_wal(xact_gated);
-			xact_gated = false;
+			pgb_wal_xact_end();
 			if (held_entry >= 0 || queued_entry >= 0)
 				gate_leave();
 			break;
@@ -410,38 +364,36 @@ refuse(const PgbClass *c, int limit, int waited_ms, int in_progress,
 			 errhint("Retry after %d ms.", retry_ms)));
 }
 
-/* Wait in the queue until a place is handed over; may throw. */
+/*
+ * While waiting: end the session when its client is gone (a psql killed
+ * while its INSERT was queued must not commit that INSERT when the place
+ * comes), as client_connection_check_interval does.  May throw FATAL.
+ */
 static void
-wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
-			  int timeout_ms)
+check_client(void)
+{
+	if (MyProcPort != NULL && !pq_check_connection())
+	{
+		/* ProcessInterrupts: FATAL "connection to client lost" */
+		ClientConnectionLost = true;
+		InterruptPending = true;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* The queue wait itself; the caller cleans up if it throws. */
+static void
+queue_wait_loop(const PgbClass *c, int entry, int procno, int limit,
+				int timeout_ms)
 {
 	PgbGateClass *gc = &pgb_gate->classes[entry];
 	PgbGateSlot *slot = &pgb_gate->slots[procno];
 	int64		start_ms = pgb_monotonic_ms();
 
-	register_exit();
-	if (queue_wait_event == 0)
-		queue_wait_event = pgb_wait_event("PgBudgetQueue");
-
-	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-	queued_entry = entry;
-	slot->pid = MyProcPid;
-	slot->entry = entry;
-	slot->let_through = false;
-	slot->queued_at = GetCurrentTimestamp();
-	slot->state = PGB_GATE_QUEUED;
-	(void) pgb_queue_push(&gc->queue, pgb_gate->links, procno);
-	gc->waited++;
-	/* queued mirrors queue.count; a full barrier before in_progress is read */
-	pg_atomic_fetch_add_u32(&gc->queued, 1);
-	(void) grant_locked(entry, limit);
-	LWLockRelease(pgb_gate->lock);
-
 	for (;;)
 	{
 		int64		waited = pgb_monotonic_ms() - start_ms;
-		long		remaining = -1;
-		int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+		long		sleep_ms = GATE_CLIENT_CHECK_MS;
 
 		if (*((volatile PgbGateState *) &slot->state) == PGB_GATE_GRANTED)
 			break;
@@ -470,28 +422,114 @@ wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 				queued_entry = -1;
 				refuse(c, limit, (int) waited, in_progress, queued, timeout_ms);
 			}
-			remaining = (long) (timeout_ms - waited);
-			events |= WL_TIMEOUT;
+			sleep_ms = Min(sleep_ms, (long) (timeout_ms - waited));
 		}
-		(void) WaitLatch(MyLatch, events, remaining, queue_wait_event);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(1L, sleep_ms), queue_wait_event);
 		ResetLatch(MyLatch);
-		/* cancel, statement_timeout, terminate: gate_leave() cleans up */
 		CHECK_FOR_INTERRUPTS();
+		check_client();
 	}
+}
+
+/*
+ * Wait in the queue until a place is handed over; may throw (cancel,
+ * statement_timeout, the queue timeout, terminate).  On an ERROR the
+ * backend leaves the queue before the error goes on: inside a savepoint
+ * only the subtransaction aborts, and the rest of the transaction must
+ * neither run without a place nor stay in the queue.
+ */
+static void
+wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
+			  int timeout_ms)
+{
+	PgbGateClass *gc = &pgb_gate->classes[entry];
+	PgbGateSlot *slot = &pgb_gate->slots[procno];
+
+	register_exit();
+	if (queue_wait_event == 0)
+		queue_wait_event = pgb_wait_event("PgBudgetQueue");
+
+	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+	queued_entry = entry;
+	slot->pid = MyProcPid;
+	slot->entry = entry;
+	slot->let_through = false;
+	slot->queued_at = GetCurrentTimestamp();
+	slot->state = PGB_GATE_QUEUED;
+	(void) pgb_queue_push(&gc->queue, pgb_gate->links, procno);
+	gc->waited++;
+	/* queued mirrors queue.count; a full barrier before in_progress is read */
+	pg_atomic_fetch_add_u32(&gc->queued, 1);
+	(void) grant_locked(entry, limit);
+	LWLockRelease(pgb_gate->lock);
+
+	PG_TRY();
+	{
+		queue_wait_loop(c, entry, procno, limit, timeout_ms);
+	}
+	PG_CATCH();
+	{
+		leave_queue();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 
 	/* granted: the granter counted us in in_progress */
 	slot->state = PGB_GATE_OUT;
 	slot->pid = 0;
 	queued_entry = -1;
 	held_entry = entry;
-	xact_gated = true;
+	pgb_wal_xact_gated = true;
+}
+
+/* The WAL wait itself; the caller cleans up if it throws. */
+static void
+wal_wait_loop(int entry, int procno, double rate, double wait_ms)
+{
+	PgbGateClass *gc = &pgb_gate->classes[entry];
+	PgbGateSlot *slot = &pgb_gate->slots[procno];
+
+	for (;;)
+	{
+		bool		done;
+
+		/* never more than a second at a time: see wal_math.h */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 pgb_wal_sleep_ms(wait_ms), wal_wait_event);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		check_client();
+
+		/* the budget may have moved (a reload, the worker): read it anew */
+		rate = pgb_wal_budget_of(entry, class_of_entry(entry));
+		LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+		done = slot->let_through || !(rate > 0);
+		if (!done)
+		{
+			pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
+			wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
+			done = wait_ms <= 0;
+		}
+		if (done)
+		{
+			gc->wal_throttled_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
+			gc->throttled--;
+			slot->state = PGB_GATE_OUT;
+			slot->pid = 0;
+			queued_entry = -1;
+		}
+		LWLockRelease(pgb_gate->lock);
+		if (done)
+			return;
+	}
 }
 
 /*
  * Wait while the class's WAL bucket is in debt: before the transaction
  * takes a place (and any lock of its own), interruptibly, with its own
  * wait event; the worker lets it through at once when it blocks anyone.
- * May throw (cancel, timeouts, terminate): gate_leave() cleans up.
+ * May throw (cancel, timeouts, terminate): it leaves the wait first.
  */
 static void
 wait_for_wal(int entry, int procno, double rate)
@@ -501,7 +539,7 @@ wait_for_wal(int entry, int procno, double rate)
 	double		wait_ms;
 
 	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-	wal_refill_locked(gc, rate, GetCurrentTimestamp());
+	pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
 	wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
 	if (wait_ms <= 0)
 	{
@@ -515,43 +553,23 @@ wait_for_wal(int entry, int procno, double rate)
 	slot->queued_at = GetCurrentTimestamp();
 	slot->state = PGB_GATE_THROTTLED;
 	gc->wal_throttles++;
+	gc->throttled++;
 	LWLockRelease(pgb_gate->lock);
 
 	register_exit();
 	if (wal_wait_event == 0)
 		wal_wait_event = pgb_wait_event("PgBudgetWal");
 
-	for (;;)
+	PG_TRY();
 	{
-		bool		done;
-
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(1L, (long) ceil(wait_ms)), wal_wait_event);
-		ResetLatch(MyLatch);
-		/* cancel, statement_timeout, terminate: gate_leave() cleans up */
-		CHECK_FOR_INTERRUPTS();
-
-		/* the budget may have moved (a reload, the worker): read it anew */
-		rate = wal_budget_of(entry, class_of_entry(entry));
-		LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-		done = slot->let_through || !(rate > 0);
-		if (!done)
-		{
-			wal_refill_locked(gc, rate, GetCurrentTimestamp());
-			wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
-			done = wait_ms <= 0;
-		}
-		if (done)
-		{
-			gc->wal_throttled_ms += (GetCurrentTimestamp() - slot->queued_at) / 1000.0;
-			slot->state = PGB_GATE_OUT;
-			slot->pid = 0;
-			queued_entry = -1;
-		}
-		LWLockRelease(pgb_gate->lock);
-		if (done)
-			return;
+		wal_wait_loop(entry, procno, rate, wait_ms);
 	}
+	PG_CATCH();
+	{
+		leave_queue();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* This backend took a place of entry's class itself: now_in in progress. */
@@ -559,7 +577,7 @@ static void
 hold_place(int entry, uint32 now_in)
 {
 	held_entry = entry;
-	xact_gated = true;
+	pgb_wal_xact_gated = true;
 	register_exit();
 	counted_in(&pgb_gate->classes[entry], now_in);
 }
@@ -581,13 +599,19 @@ gate_enter(void)
 	int			limit;
 	int			timeout_ms;
 
-	if (held_entry >= 0 || queued_entry >= 0 || !pgb_admitted ||
-		pgb_gate == NULL || !pgb_enabled || am_walsender ||
+	/*
+	 * A replication=database session's SQL is gated like any session of
+	 * its class; a physical walsender is never judged (no slot).
+	 */
+	if (held_entry >= 0 || queued_entry >= 0 || in_exempt_utility ||
+		!pgb_admitted || pgb_gate == NULL || !pgb_enabled ||
 		!IsTransactionState())
 		return;
 	bslot = pgb_my_slot();
 	if (bslot == NULL || bslot->pid != MyProcPid)
 		return;
+	/* every judged session charges its WAL at exit, gated or not */
+	register_exit();
 	if (bslot->superuser && pgb_exempt_superusers)
 		return;
 	procno = my_procno();
@@ -604,11 +628,11 @@ gate_enter(void)
 	c = class_of_entry(entry);
 
 	/* WAL written before the gate (SET, VACUUM ...): counted, not debited */
-	charge_wal(false);
+	pgb_wal_charge(false);
 	/* a class in WAL debt waits first, before it takes a place */
 	if (c != NULL && c->wal + *((volatile double *) &gc->wal_effective) > 0)
 	{
-		double		rate = wal_budget_of(entry, c);
+		double		rate = pgb_wal_budget_of(entry, c);
 
 		if (rate > 0)
 			wait_for_wal(entry, procno, rate);
@@ -706,14 +730,51 @@ gate_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					ParamListInfo params, QueryEnvironment *queryEnv,
 					DestReceiver *dest, QueryCompletion *qc)
 {
-	if (!exempt_utility(pstmt->utilityStmt))
+	bool		exempt = exempt_utility(pstmt->utilityStmt);
+	volatile bool was_exempt = in_exempt_utility;
+
+	if (!exempt)
 		gate_enter();
-	if (prev_ProcessUtility_hook)
-		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
-								 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+
+	/*
+	 * While an exempt statement runs, nothing it does enters: PREPARE
+	 * analyses its statement, ANALYZE and VACUUM evaluate index
+	 * expressions.
+	 */
+	in_exempt_utility = was_exempt || exempt;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility_hook)
+			prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+									 params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		in_exempt_utility = was_exempt;
+	}
+	PG_END_TRY();
+	/* a statement's end: its WAL shows while a long transaction runs */
+	pgb_wal_charge(pgb_wal_xact_gated);
+}
+
+/*
+ * The first function a transaction executes enters it, when nothing did
+ * before: a fast-path call (PQfn: the client large-object API, pg_restore
+ * of large objects) passes none of the other hooks, nor does a
+ * procedure's plain expression (x := f()) after a COMMIT.
+ */
+static void
+gate_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				   int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	/* walsenders: logical decoding evaluates row filters outside SQL */
+	if (access == OAT_FUNCTION_EXECUTE && held_entry < 0 && !am_walsender)
+		gate_enter();
 }
 
 void
@@ -827,6 +888,44 @@ pgb_gate_let_through(int procno, int pid)
 	return done;
 }
 
+/*
+ * Release an entry's queue and its WAL waiters at once, past any limit:
+ * its class was removed from the table, or pg_budget.enabled was turned
+ * off.  The effective limit is forgotten too.  Takes the gate lock; the
+ * worker calls it, and only when someone waits (a lock-free hint).
+ * Returns how many sessions were woken.
+ */
+int
+pgb_gate_release(int entry)
+{
+	PgbGateClass *gc = &pgb_gate->classes[entry];
+	int			woken = 0;
+	int			procno;
+
+	if (pg_atomic_read_u32(&gc->queued) == 0 &&
+		*((volatile int *) &gc->throttled) == 0 &&
+		*((volatile int *) &gc->effective) == PGB_UNLIMITED)
+		return 0;
+	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+	gc->effective = PGB_UNLIMITED;
+	woken = grant_locked(entry, PGB_UNLIMITED);
+	if (gc->throttled > 0)
+		for (procno = 0; procno < pgb_gate->nslots; procno++)
+		{
+			PgbGateSlot *slot = &pgb_gate->slots[procno];
+
+			if (slot->state == PGB_GATE_THROTTLED && slot->entry == entry &&
+				!slot->let_through)
+			{
+				slot->let_through = true;
+				SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+				woken++;
+			}
+		}
+	LWLockRelease(pgb_gate->lock);
+	return woken;
+}
+
 /* A recycled entry starts with fresh counters (no session is in it). */
 void
 pgb_gate_forget(int entry)
@@ -885,5 +984,7 @@ pgb_gate_init(void)
 	ExecutorStart_hook = gate_ExecutorStart;
 	prev_ProcessUtility_hook = ProcessUtility_hook;
 	ProcessUtility_hook = gate_ProcessUtility;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = gate_object_access;
 	RegisterXactCallback(gate_xact_callback, NULL);
 }

@@ -54,6 +54,7 @@
 
 #include "queue_math.h"
 #include "state.h"
+#include "wal_math.h"
 
 typedef enum PgbGateState
 {
@@ -80,6 +81,7 @@ typedef struct PgbGateClass
 	double		wal_tokens;
 	TimestampTz wal_tokens_at;	/* 0: the bucket starts full */
 	uint64		wal_throttles;	/* transactions that waited for it */
+	int			throttled;		/* sessions waiting for it now */
 	double		wal_throttled_ms;	/* total time they waited */
 	double		wal_rate_avg;	/* bytes/s, the worker's moving average */
 } PgbGateClass;
@@ -143,6 +145,7 @@ extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg);
 extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid);
+extern int	pgb_gate_release(int entry);
 extern void pgb_gate_forget(int entry);
 extern void pgb_gate_reset(void);
 

@@ -12,6 +12,7 @@
 
 #include "gate.h"
 #include "pg_budget.h"
+#include "walbudget.h"
 
 PG_MODULE_MAGIC;
 
@@ -34,5 +35,6 @@ _PG_init(void)
 	pgb_admission_init();
 	pgb_act_init();
 	pgb_gate_init();
+	pgb_walbudget_init();
 	pgb_worker_register();
 }

@@ -66,21 +66,4 @@ extern int	pgb_gate_grantable(int in_progress, int limit, int queued);
  */
 extern int	pgb_gate_retry_after_ms(int base_ms, double unit);
 
-/*
- * The WAL budget: a bucket of bytes refilled at rate bytes a second up to
- * its burst, charged with the WAL a class's transactions wrote, which may
- * put it in debt (below 0).  The burst is one second of budget, at least
- * 64 kB: a class writes in bursts of up to a second's worth, and a
- * transaction bigger than that leaves a debt its next ones wait out.
- */
-#define PGB_WAL_BURST_MIN		(64.0 * 1024)
-extern double pgb_wal_burst(double rate);
-extern double pgb_wal_refill(double tokens, double rate, double elapsed_us);
-
-/* How long a transaction waits before the bucket is out of debt (ms). */
-extern double pgb_wal_wait_ms(double tokens, double rate);
-
-/* The rate in force: the lower of the configured and the worker's (0: none). */
-extern double pgb_wal_limit(double configured, double effective);
-
 #endif							/* PGB_QUEUE_MATH_H */

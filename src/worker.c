@@ -159,6 +159,46 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 		wal_published_ms = snap->now_ms;
 }
 
+/*
+ * Queues that nothing holds back any more go on at once: those of classes
+ * removed from the table (a class no longer configured holds nobody
+ * back, and its lowered limit is forgotten), and every queue while
+ * pg_budget.enabled is off.  A lock-free look per entry; the gate lock
+ * only where someone waits or a limit is left to forget.
+ */
+static void
+release_unheld(const PgbSnapshot *snap, const PgbClassTable *table)
+{
+	bool		mapped[PGB_MAX_SHARED_CLASSES];
+	int			e;
+	int			i;
+
+	memset(mapped, 0, sizeof(mapped));
+	for (i = 0; i < table->nclasses; i++)
+		if (snap->map[i] >= 0)
+			mapped[snap->map[i]] = true;
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
+		int			woken;
+		char		name[NAMEDATALEN];
+		char		reason[PGB_REASON_LEN];
+
+		if (pgb_enabled && mapped[e])
+			continue;
+		woken = pgb_gate_release(e);
+		if (woken == 0)
+			continue;
+		LWLockAcquire(pgb_shared->lock, LW_SHARED);
+		strlcpy(name, pgb_shared->classes[e].name, sizeof(name));
+		LWLockRelease(pgb_shared->lock);
+		snprintf(reason, sizeof(reason), "%d waiting sessions released: %s",
+				 woken, pgb_enabled ? "the class was removed from pg_budget.classes" :
+				 "pg_budget.enabled is off");
+		ereport(LOG, (errmsg("pg_budget: class \"%s\": %s", name, reason)));
+		pgb_event(name, 0, NULL, "gate release", "gate", reason);
+	}
+}
+
 static void
 worker_tick(PgbTick *tick, double dt_ms)
 {
@@ -202,6 +242,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 
 	/* publish */
 	publish_plan(&plan, snap, table);
+	release_unheld(snap, table);
 
 	/* act */
 	(void) pgb_act_on_plan(&plan, table);

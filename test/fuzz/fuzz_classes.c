@@ -10,7 +10,7 @@
  * decision and one retry-after hint over that table, whose verdict must
  * agree with the numbers it was given.
  *
- * SOURCES: src/classes.c src/admit_math.c src/queue_math.c
+ * SOURCES: src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +21,7 @@
 #include "admit_math.h"
 #include "classes.h"
 #include "queue_math.h"
+#include "wal_math.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -169,6 +170,15 @@ check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
 		CHECK(wait >= 0 && !isnan(wait));
 		if (rate > 0 && after < 0)
 			CHECK(pgb_wal_refill(after, rate, wait * 1000.0) >= -1e-6 * Max(1.0, -after));
+		/* a debit never goes below the bounded debt; a sleep is one step */
+		{
+			double		debited = pgb_wal_debit(after, take(&p, &n, 0) * 65536.0, rate);
+			long		sleep_ms = pgb_wal_sleep_ms(pgb_wal_wait_ms(debited, rate));
+
+			CHECK(debited >= pgb_wal_debt_floor(rate) &&
+				  debited <= Max(after, pgb_wal_debt_floor(rate)));
+			CHECK(sleep_ms >= 1 && sleep_ms <= PGB_WAL_WAIT_STEP_MS);
+		}
 	}
 
 	/* the rate bucket stays within [its start, burst] */

@@ -29,7 +29,7 @@ printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$
 
 $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
-	test/fuzz/fuzz_classes.c src/classes.c src/admit_math.c src/queue_math.c \
+	test/fuzz/fuzz_classes.c src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c \
 	-L"$libdir" -lpgcommon -lpgport -lm
 
 cat >"$build/classes.dict" <<'DICT'

@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/queue_math.c src/classes.c
+// SOURCES: src/queue_math.c src/classes.c src/wal_math.c
 #include "queue_math.h"
 #include "classes.h"
 
@@ -220,50 +220,6 @@ test_keys(void)
 	ok(!pgb_parse_duration_ms("s", 1, &ms), "unit alone refused");
 }
 
-/* The WAL bucket: burst, refill, debt and the wait it means. */
-static void
-test_wal_bucket(void)
-{
-	double		mb = 1024.0 * 1024;
-	double		t;
-
-	is_double(pgb_wal_burst(4 * mb), 4 * mb, 1, "the burst is one second of budget");
-	is_double(pgb_wal_burst(1000), PGB_WAL_BURST_MIN, 1, "at least 64 kB");
-	is_double(pgb_wal_burst(0), PGB_WAL_BURST_MIN, 1, "no rate: the minimum");
-	t = pgb_wal_refill(-2 * mb, 4 * mb, 250000);
-	is_double(t, -1 * mb, 1, "a quarter second at 4MB/s pays back 1 MB of debt");
-	is_double(pgb_wal_refill(3 * mb, 4 * mb, 10e6), 4 * mb, 1, "refill stops at the burst");
-	is_double(pgb_wal_refill(-mb, 4 * mb, -5), -mb, 1, "time going back refills nothing");
-	is_double(pgb_wal_refill(NAN, 4 * mb, 0), 4 * mb, 1, "NaN tokens start full");
-	is_double(pgb_wal_wait_ms(-2 * mb, 4 * mb), 500, 0.001, "2 MB of debt at 4MB/s is 500 ms");
-	is_double(pgb_wal_wait_ms(10, 4 * mb), 0, 0, "no debt, no wait");
-	is_double(pgb_wal_wait_ms(-mb, 0), 0, 0, "no budget, no wait");
-	is_double(pgb_wal_limit(0, 0), 0, 0, "no budget at all");
-	is_double(pgb_wal_limit(4 * mb, 0), 4 * mb, 0, "configured only");
-	is_double(pgb_wal_limit(0, 2 * mb), 2 * mb, 0, "adaptive only");
-	is_double(pgb_wal_limit(4 * mb, 2 * mb), 2 * mb, 0, "the lower of the two");
-	is_double(pgb_wal_limit(4 * mb, 8 * mb), 4 * mb, 0, "never above the configured budget");
-
-	/* a class writing 1 MB transactions flat out under 4MB/s for 10 s */
-	{
-		double		tokens = pgb_wal_burst(4 * mb);
-		double		now_ms = 0;
-		double		written = 0;
-
-		while (now_ms < 10000)
-		{
-			double		wait = pgb_wal_wait_ms(tokens, 4 * mb);
-
-			now_ms += wait + 5;	/* wait out the debt, then 5 ms of work */
-			tokens = pgb_wal_refill(tokens, 4 * mb, (wait + 5) * 1000);
-			tokens -= mb;
-			written += mb;
-		}
-		ok(written / (now_ms / 1000) <= 4.5 * mb && written / (now_ms / 1000) >= 3.5 * mb,
-		   "flat out, the bucket holds a class near its budget over 10 s");
-	}
-}
-
 static void
 test_wal_key(void)
 {
@@ -300,7 +256,6 @@ main(void)
 	test_entry();
 	test_retry();
 	test_keys();
-	test_wal_bucket();
 	test_wal_key();
 	return done_testing();
 }

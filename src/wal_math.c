@@ -1,0 +1,78 @@
+/*-------------------------------------------------------------------------
+ *
+ * wal_math.c
+ *	  The WAL budget's bucket arithmetic (see wal_math.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "c.h"
+
+#include <math.h>
+
+#include "wal_math.h"
+
+double
+pgb_wal_burst(double rate)
+{
+	if (!(rate > 0))
+		return PGB_WAL_BURST_MIN;
+	return rate > PGB_WAL_BURST_MIN ? rate : PGB_WAL_BURST_MIN;
+}
+
+double
+pgb_wal_refill(double tokens, double rate, double elapsed_us)
+{
+	double		burst = pgb_wal_burst(rate);
+
+	if (isnan(tokens))
+		tokens = burst;
+	if (rate > 0 && elapsed_us > 0)
+		tokens += rate * elapsed_us / 1e6;
+	return tokens > burst ? burst : tokens;
+}
+
+double
+pgb_wal_debt_floor(double rate)
+{
+	return -PGB_WAL_MAX_DEBT_S * pgb_wal_burst(rate);
+}
+
+double
+pgb_wal_debit(double tokens, double bytes, double rate)
+{
+	double		floor_ = pgb_wal_debt_floor(rate);
+
+	if (isnan(tokens))
+		tokens = pgb_wal_burst(rate);
+	if (bytes > 0)
+		tokens -= bytes;
+	return tokens < floor_ ? floor_ : tokens;
+}
+
+double
+pgb_wal_wait_ms(double tokens, double rate)
+{
+	if (!(rate > 0) || !(tokens < 0))
+		return 0;
+	return -tokens / rate * 1000.0;
+}
+
+long
+pgb_wal_sleep_ms(double wait_ms)
+{
+	if (!(wait_ms > 1))
+		return 1;
+	if (wait_ms >= PGB_WAL_WAIT_STEP_MS)
+		return PGB_WAL_WAIT_STEP_MS;
+	return (long) ceil(wait_ms);
+}
+
+double
+pgb_wal_limit(double configured, double effective)
+{
+	if (!(configured > 0))
+		return effective > 0 ? effective : 0;
+	if (!(effective > 0))
+		return configured;
+	return configured < effective ? configured : effective;
+}

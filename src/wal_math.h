@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * wal_math.h
+ *	  The WAL budget's arithmetic, pure C: a bucket of bytes refilled at
+ *	  the class's rate up to a burst, charged with the WAL its transactions
+ *	  wrote, in debt below zero; the wait a debt means; the bound on the
+ *	  debt; the rate in force.  No server needed: unit-tested and fuzzed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_WAL_MATH_H
+#define PGB_WAL_MATH_H
+
+#include "c.h"
+
+/*
+ * The burst is one second of budget, at least 64 kB: a class writes in
+ * bursts of up to a second's worth, and a transaction bigger than that
+ * leaves a debt its next ones wait out.
+ */
+#define PGB_WAL_BURST_MIN		(64.0 * 1024)
+
+/*
+ * The debt is bounded: at most PGB_WAL_MAX_DEBT_S bursts (seconds of
+ * budget).  A single transaction that writes gigabytes under a small budget
+ * makes the class's next transactions wait at most that long, not hours.
+ */
+#define PGB_WAL_MAX_DEBT_S		5.0
+
+/*
+ * A throttled session sleeps at most this long at a time, then looks
+ * again: the budget may have moved, the client may have gone, and a wait
+ * never reaches WaitLatch's limits.
+ */
+#define PGB_WAL_WAIT_STEP_MS	1000
+
+extern double pgb_wal_burst(double rate);
+extern double pgb_wal_refill(double tokens, double rate, double elapsed_us);
+
+/* Charge bytes to the bucket, never below the bounded debt. */
+extern double pgb_wal_debit(double tokens, double bytes, double rate);
+
+/* The lowest the bucket goes: -PGB_WAL_MAX_DEBT_S bursts. */
+extern double pgb_wal_debt_floor(double rate);
+
+/* How long a transaction waits before the bucket is out of debt (ms). */
+extern double pgb_wal_wait_ms(double tokens, double rate);
+
+/* One sleep of a throttled session: the wait, in [1, PGB_WAL_WAIT_STEP_MS]. */
+extern long pgb_wal_sleep_ms(double wait_ms);
+
+/* The rate in force: the lower of the configured and the worker's (0: none). */
+extern double pgb_wal_limit(double configured, double effective);
+
+#endif							/* PGB_WAL_MATH_H */

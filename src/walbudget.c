@@ -1,0 +1,150 @@
+/*-------------------------------------------------------------------------
+ *
+ * walbudget.c
+ *	  WAL by class and the WAL budget's bucket (see walbudget.h).
+ *
+ * A process charges pgWalUsage.wal_bytes since its last charge: at every
+ * statement end (ExecutorEnd, and after a utility statement), so that a
+ * long transaction's WAL shows while it runs; at transaction end; at gate
+ * passage; and at exit, before its admission slot is released, so that
+ * the WAL of a session ended by pg_terminate_backend, FATAL or a lost
+ * client is its class's.  The class is remembered once known: the abort
+ * record written after the slot is gone is charged to it too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "executor/executor.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "replication/walsender.h"
+#include "storage/lwlock.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+#include "walbudget.h"
+
+bool		pgb_wal_xact_gated = false;
+
+static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
+
+/* pgWalUsage.wal_bytes when this process last charged its WAL */
+static uint64 wal_charged = 0;
+
+/* the class this session was admitted to, once seen; -1: not yet */
+static int	my_class_group = -1;
+
+/* The group this process's WAL is charged to: its class, or a pseudo-class. */
+static int
+my_wal_group(void)
+{
+	PgbBackendSlot *bslot;
+
+	/* a session's class is fixed for its life (state.h) */
+	if (my_class_group >= 0)
+		return my_class_group;
+	bslot = pgb_admitted ? pgb_my_slot() : NULL;
+	if (bslot != NULL && bslot->pid == MyProcPid)
+		return my_class_group = bslot->class_idx;
+	if (MyBackendType == B_AUTOVAC_WORKER)
+		return PGB_GROUP_AUTOVACUUM;
+	if (am_walsender)
+		return PGB_GROUP_WALSENDER;
+	if (MyBackendType == B_BG_WORKER)
+		return PGB_GROUP_BGWORKER;
+	if (MyBackendType == B_BACKEND)
+		return PGB_GROUP_UNJUDGED;
+	return PGB_GROUP_SYSTEM;
+}
+
+/* The class of an entry in this backend's table, or NULL. */
+static const PgbClass *
+class_of_entry(int entry)
+{
+	const PgbClassTable *table = pgb_current_table(NULL);
+	int			i;
+
+	/* our entry's name is stable while we are connected (state.h) */
+	i = pgb_find_class(table, pgb_shared->classes[entry].name);
+	return i < 0 ? NULL : &table->classes[i];
+}
+
+double
+pgb_wal_budget_of(int entry, const PgbClass *c)
+{
+	return pgb_wal_limit(c ? c->wal : 0,
+						 *((volatile double *) &pgb_gate->classes[entry].wal_effective));
+}
+
+void
+pgb_wal_refill_locked(PgbGateClass *gc, double rate, TimestampTz now)
+{
+	if (gc->wal_tokens_at == 0)
+		gc->wal_tokens = pgb_wal_burst(rate);
+	else
+		gc->wal_tokens = pgb_wal_refill(gc->wal_tokens, rate,
+										(double) (now - gc->wal_tokens_at));
+	gc->wal_tokens_at = now;
+}
+
+void
+pgb_wal_charge(bool debit)
+{
+	uint64		now_bytes = pgWalUsage.wal_bytes;
+	uint64		delta;
+	int			group;
+
+	/* a parallel worker's WAL is added to its leader's usage */
+	if (pgb_gate == NULL || now_bytes <= wal_charged || IsParallelWorker())
+		return;
+	delta = now_bytes - wal_charged;
+	wal_charged = now_bytes;
+	group = my_wal_group();
+	pg_atomic_fetch_add_u64(&pgb_gate->wal_bytes[group], delta);
+	if (debit && group < PGB_MAX_SHARED_CLASSES)
+	{
+		double		rate = pgb_wal_budget_of(group, class_of_entry(group));
+
+		if (rate > 0)
+		{
+			PgbGateClass *gc = &pgb_gate->classes[group];
+
+			LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+			pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
+			gc->wal_tokens = pgb_wal_debit(gc->wal_tokens, (double) delta, rate);
+			LWLockRelease(pgb_gate->lock);
+		}
+	}
+}
+
+void
+pgb_wal_xact_end(void)
+{
+	pgb_wal_charge(pgb_wal_xact_gated);
+	pgb_wal_xact_gated = false;
+}
+
+uint64
+pgb_gate_wal_bytes(int group)
+{
+	return pg_atomic_read_u64(&pgb_gate->wal_bytes[group]);
+}
+
+static void
+walbudget_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorEnd_hook)
+		prev_ExecutorEnd_hook(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+	pgb_wal_charge(pgb_wal_xact_gated);
+}
+
+void
+pgb_walbudget_init(void)
+{
+	prev_ExecutorEnd_hook = ExecutorEnd_hook;
+	ExecutorEnd_hook = walbudget_ExecutorEnd;
+}
