@@ -195,7 +195,7 @@ release_unheld(const PgbSnapshot *snap, const PgbClassTable *table)
 				 woken, pgb_enabled ? "the class was removed from pg_budget.classes" :
 				 "pg_budget.enabled is off");
 		ereport(LOG, (errmsg("pg_budget: class \"%s\": %s", name, reason)));
-		pgb_event(name, 0, NULL, "gate release", "gate", reason);
+		pgb_event(name, 0, NULL, "gate release", NULL, reason);
 	}
 }
 

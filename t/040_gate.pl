@@ -2,8 +2,8 @@
 # progress, the others queued first come first served up to queue_timeout
 # (then ERROR 53400, the session stays usable); cancel, statement_timeout
 # and terminate while queued leak neither a place nor a queue entry; each
-# protocol path enters the gate; superusers, replication=database
-# walsenders, autovacuum, parallel workers and transaction control never
+# protocol path enters the gate, and so does replication=database SQL;
+# superusers, autovacuum, parallel workers and transaction control never
 # queue; a crash restart while sessions are queued starts clean.
 use strict;
 use warnings;
@@ -328,12 +328,14 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	is(sess_query($s, "SET work_mem = '8MB'; SHOW work_mem", 5), '8MB',
 		'SET and SHOW never wait');
 
-	# a replication=database walsender runs SQL without queueing
+	# a replication=database session's SQL is gated like any of its class
 	my ($ret, $out, $err) = $node->psql(
-		'postgres', 'SELECT 6',
+		'postgres', "SET statement_timeout = '300ms'; SELECT 6",
 		connstr => $node->connstr('postgres') . ' user=o replication=database',
-		timeout => 5);
-	is($out, '6', 'a replication=database session of the class is never queued');
+		timeout => 10);
+	like($err, qr/canceling statement due to statement timeout/,
+		'a replication=database session of the class queues at its limit');
+	is(status('one', 'queued'), 'queued=0', 'and leaves the queue when cancelled');
 
 	# parallel workers of a session at the limit do not queue behind it
 	sess_query($h, 'COMMIT');
