@@ -208,7 +208,7 @@ pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table)
 	{
 		const PgbLetThrough *lt = &plan->let[i];
 
-		if (pgb_gate_let_through(lt->procno, lt->pid))
+		if (pgb_gate_let_through(lt->procno, lt->pid, lt->waiter_pid))
 		{
 			ereport(LOG, (errmsg("pg_budget: pid %d of class \"%s\" let through the gate: %s",
 								 lt->pid, pgb_group_name(lt->entry), lt->reason)));

@@ -264,7 +264,12 @@ leave_queue(void)
 static void
 gate_leave(void)
 {
+	int			procno = my_procno();
+
 	leave_queue();
+	/* a place lent to this transaction is given back with it */
+	if (procno >= 0 && pgb_gate->slots[procno].borrowed_for != 0)
+		pgb_gate->slots[procno].borrowed_for = 0;
 	if (held_entry >= 0)
 	{
 		int			entry = held_entry;
@@ -317,8 +322,7 @@ gate_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 			pgb_wal_xact_end();
-			if (held_entry >= 0 || queued_entry >= 0)
-				gate_leave();
+			gate_leave();
 			break;
 		default:
 			break;
@@ -505,6 +509,8 @@ wal_wait_loop(int entry, int procno, double rate, double wait_ms)
 		rate = pgb_wal_budget_of(entry, class_of_entry(entry));
 		LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 		done = slot->let_through || !(rate > 0);
+		if (slot->let_through)
+			pgb_wal_xact_deferred = true;
 		if (!done)
 		{
 			pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
@@ -857,7 +863,7 @@ pgb_gate_grant(int entry, int configured)
  * a lock someone else waits for.  False if it was no longer queued.
  */
 bool
-pgb_gate_let_through(int procno, int pid)
+pgb_gate_let_through(int procno, int pid, int waiter_pid)
 {
 	PgbGateSlot *slot = &pgb_gate->slots[procno];
 	bool		done = false;
@@ -871,6 +877,7 @@ pgb_gate_let_through(int procno, int pid)
 		counted_in(gc, pg_atomic_add_fetch_u32(&gc->in_progress, 1));
 		gc->let_through++;
 		slot->let_through = true;
+		slot->borrowed_for = waiter_pid;
 		slot->state = PGB_GATE_GRANTED;
 		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
 		done = true;
@@ -881,11 +888,21 @@ pgb_gate_let_through(int procno, int pid)
 		/* no place is taken while WAL-throttled: only wake it */
 		pgb_gate->classes[slot->entry].let_through++;
 		slot->let_through = true;
+		slot->borrowed_for = waiter_pid;
 		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
 		done = true;
 	}
 	LWLockRelease(pgb_gate->lock);
 	return done;
+}
+
+/* The waiter a session was let through for, or 0 (a lock-free hint). */
+int
+pgb_gate_borrowed_for(int procno)
+{
+	if (pgb_gate == NULL || procno < 0 || procno >= pgb_gate->nslots)
+		return 0;
+	return *((volatile int *) &pgb_gate->slots[procno].borrowed_for);
 }
 
 /*

@@ -30,8 +30,9 @@
  *	 sets its latch.  The waiter reads its slot's state after ResetLatch.
  * - The worker reads the slots without the lock to find queued sessions
  *	 (a stale read only delays it a tick) and takes the lock to act: it
- *	 lets a queued session that blocks others through (over the limit),
- *	 and grants waiters each tick after it moves an effective limit.
+ *	 lets a queued session that blocks others through (over the limit,
+ *	 one at a time per blocked waiter: borrowed_for), and grants waiters
+ *	 each tick after it moves an effective limit.
  * - wal_bytes[] are atomics, added to by every process at each transaction
  *	 end and gate passage (its own pgWalUsage since its last charge).  The
  *	 WAL bucket of a class with a budget (wal_tokens, wal_tokens_at) is
@@ -93,6 +94,14 @@ typedef struct PgbGateSlot
 	PgbGateState state;
 	bool		let_through;
 	TimestampTz queued_at;
+	/*
+	 * Let through on behalf of this waiter's pid (0: not let through),
+	 * until the transaction ends: a waiter lends at most one place at a
+	 * time.  Set under the gate lock by the worker while the session
+	 * waits; cleared by the session itself when its transaction ends;
+	 * read by the sampler without the lock (a hint).
+	 */
+	int			borrowed_for;
 } PgbGateSlot;
 
 typedef struct PgbGateShared
@@ -144,7 +153,8 @@ extern void pgb_gate_set_effective(int entry, int effective);
 extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg);
 extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
-extern bool pgb_gate_let_through(int procno, int pid);
+extern bool pgb_gate_let_through(int procno, int pid, int waiter_pid);
+extern int	pgb_gate_borrowed_for(int procno);
 extern int	pgb_gate_release(int entry);
 extern void pgb_gate_forget(int entry);
 extern void pgb_gate_reset(void);

@@ -111,6 +111,7 @@ typedef struct PgbLetThrough
 	int			procno;
 	int			pid;
 	int			entry;
+	int			waiter_pid;		/* the waiter it is let through for */
 	char		reason[PGB_REASON_LEN];
 } PgbLetThrough;
 

@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "postmaster/autovacuum.h"
 #include "storage/proc.h"
@@ -119,6 +120,7 @@ pgb_sample(PgbTick *tick)
 	tick->snap.nlookups = 0;
 	tick->snap.running = 0;
 	tick->snap.nqueued = 0;
+	tick->snap.recovery_waiter = 0;
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 		tick->snap.entries[e].running = 0;
 
@@ -204,6 +206,7 @@ pgb_sample(PgbTick *tick)
 		t->category = cat;
 		/* the gate's slots are read without its lock: a hint (gate.h) */
 		r->queued = judged && pgb_gate_is_queued(procno);
+		r->borrowed_for = judged ? pgb_gate_borrowed_for(procno) : 0;
 		if (r->queued)
 			tick->snap.nqueued++;
 		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
@@ -221,7 +224,22 @@ pgb_sample(PgbTick *tick)
 
 			if (since != 0 && tick->now > since)
 				t->lock_wait_us = tick->now - since;
+			else
+			{
+				/*
+				 * The startup process of a hot standby sets no waitStart:
+				 * its wait is timed from the tick that first saw it.
+				 */
+				if (t->lock_seen_ms == 0)
+					t->lock_seen_ms = now_ms;
+				t->lock_wait_us = Max(1, (now_ms - t->lock_seen_ms) * 1000);
+			}
+			/* only the startup process waits on a lock outside the backends */
+			if (procno >= MaxBackends && RecoveryInProgress())
+				tick->snap.recovery_waiter = pid;
 		}
+		else
+			t->lock_seen_ms = 0;
 		/*
 		 * A statement can be blocked by one session after another (the
 		 * first is shed, the next grabs the row first): what the waiter

@@ -27,6 +27,7 @@ typedef struct PgbProcTrack
 	TimestampTz counted_wait;	/* waitStart of the wait counted in lock stats */
 	int64		examined_ms;	/* when its blockers were last looked up */
 	int64		examined_wait_us;	/* how long it had waited then */
+	int64		lock_seen_ms;	/* first tick seen on a lock without waitStart */
 } PgbProcTrack;
 
 /* What one tick saw, in the worker's memory until it is published. */

@@ -39,6 +39,7 @@ typedef struct PgbSessionRow
 	bool		cancelled;		/* cancelled during this active spell */
 	bool		inverted;		/* its blockers include a lower class */
 	bool		queued;			/* waiting at the transaction gate */
+	int			borrowed_for;	/* let through for this waiter's pid, or 0 */
 	bool		running;		/* active with no wait event: on CPU */
 } PgbSessionRow;
 
@@ -77,6 +78,8 @@ typedef struct PgbSnapshot
 	int			ncores;			/* CPUs online */
 	int			running;		/* processes on CPU this tick, any kind */
 	int			nqueued;		/* sessions waiting at the gate */
+	int			recovery_waiter;	/* pid of the startup process of a hot
+									 * standby while it waits for a lock, or 0 */
 	int			nrows;
 	PgbSessionRow *rows;		/* nrows, indexed by procno */
 	PgbEntrySample entries[PGB_MAX_SHARED_CLASSES];

@@ -38,15 +38,19 @@ pgb_wal_debt_floor(double rate)
 }
 
 double
-pgb_wal_debit(double tokens, double bytes, double rate)
+pgb_wal_debit(double tokens, double bytes, double rate, bool bounded)
 {
 	double		floor_ = pgb_wal_debt_floor(rate);
+	double		after;
 
 	if (isnan(tokens))
 		tokens = pgb_wal_burst(rate);
-	if (bytes > 0)
-		tokens -= bytes;
-	return tokens < floor_ ? floor_ : tokens;
+	if (!(bytes > 0))
+		return tokens;
+	after = tokens - bytes;
+	if (!bounded || after >= floor_)
+		return after;
+	return tokens < floor_ ? tokens : floor_;
 }
 
 double

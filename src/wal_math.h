@@ -37,8 +37,15 @@
 extern double pgb_wal_burst(double rate);
 extern double pgb_wal_refill(double tokens, double rate, double elapsed_us);
 
-/* Charge bytes to the bucket, never below the bounded debt. */
-extern double pgb_wal_debit(double tokens, double bytes, double rate);
+/*
+ * Charge bytes to the bucket.  bounded: never below the bounded debt (an
+ * ordinary transaction); else the whole of it (one let through its wait:
+ * the wait is deferred to the class's next transactions, never waived).
+ * A debit never raises the bucket, so a deferred debt below the bound is
+ * kept.
+ */
+extern double pgb_wal_debit(double tokens, double bytes, double rate,
+							bool bounded);
 
 /* The lowest the bucket goes: -PGB_WAL_MAX_DEBT_S bursts. */
 extern double pgb_wal_debt_floor(double rate);

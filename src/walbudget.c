@@ -27,6 +27,7 @@
 #include "walbudget.h"
 
 bool		pgb_wal_xact_gated = false;
+bool		pgb_wal_xact_deferred = false;
 
 static ExecutorEnd_hook_type prev_ExecutorEnd_hook = NULL;
 
@@ -113,7 +114,8 @@ pgb_wal_charge(bool debit)
 
 			LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 			pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
-			gc->wal_tokens = pgb_wal_debit(gc->wal_tokens, (double) delta, rate);
+			gc->wal_tokens = pgb_wal_debit(gc->wal_tokens, (double) delta, rate,
+										   !pgb_wal_xact_deferred);
 			LWLockRelease(pgb_gate->lock);
 		}
 	}
@@ -124,6 +126,7 @@ pgb_wal_xact_end(void)
 {
 	pgb_wal_charge(pgb_wal_xact_gated);
 	pgb_wal_xact_gated = false;
+	pgb_wal_xact_deferred = false;
 }
 
 uint64

@@ -27,6 +27,13 @@
 extern bool pgb_wal_xact_gated;
 
 /*
+ * This transaction was let through its WAL wait (it blocked someone): its
+ * debits are whole, beyond the bound on the debt, so that the wait is
+ * deferred to the class's next transactions and never waived.
+ */
+extern bool pgb_wal_xact_deferred;
+
+/*
  * Charge the WAL this process wrote since its last charge to its group,
  * and, with debit, to its class's bucket.  Never throws.
  */

@@ -172,11 +172,11 @@ check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
 			CHECK(pgb_wal_refill(after, rate, wait * 1000.0) >= -1e-6 * Max(1.0, -after));
 		/* a debit never goes below the bounded debt; a sleep is one step */
 		{
-			double		debited = pgb_wal_debit(after, take(&p, &n, 0) * 65536.0, rate);
+			double		debited = pgb_wal_debit(after, take(&p, &n, 0) * 65536.0, rate, true);
 			long		sleep_ms = pgb_wal_sleep_ms(pgb_wal_wait_ms(debited, rate));
 
-			CHECK(debited >= pgb_wal_debt_floor(rate) &&
-				  debited <= Max(after, pgb_wal_debt_floor(rate)));
+			CHECK(debited <= after);
+			CHECK(debited >= Min(after, pgb_wal_debt_floor(rate)));
 			CHECK(sleep_ms >= 1 && sleep_ms <= PGB_WAL_WAIT_STEP_MS);
 		}
 	}

@@ -618,6 +618,82 @@ test_let_through(void)
 	is_int(plan.nlet, 1, "let through even with shedding off");
 }
 
+/*
+ * Inheritance is bounded: a blocked waiter lends one place at a time.
+ * The attack of 0.2.0: eight ai sessions hold a shared advisory lock and
+ * are queued; a ninth holds ai's one place and waits for it exclusively.
+ */
+static void
+test_let_through_bounded(void)
+{
+	static const int eight[] = {3, 4, 5, 6, 7, 8, 9, 10};
+	int			i;
+
+	setup("web(priority=100), ai(priority=10, active=1)");
+	row(1, 101, AI, PGB_STATE_ACTIVE, NOW - 100)->blocked_us = 50000;
+	for (i = 0; i < 8; i++)
+		row(3 + i, 103 + i, AI, PGB_STATE_ACTIVE, NOW - 100)->queued = true;
+	lookups[0].waiter = 1;
+	lookups[0].nblockers = 8;
+	lookups[0].blockers = eight;
+	snap.nlookups = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 1, "eight queued blockers of one waiter: one let through");
+	is_int(plan.let[0].pid, 103, "the first in core's order");
+	is_int(plan.let[0].waiter_pid, 101, "on behalf of the waiter");
+
+	/* the loan is out: the borrower runs its transaction */
+	rows[3].queued = false;
+	rows[3].borrowed_for = 101;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 0, "no second loan while the first borrower is in its transaction");
+
+	/* the borrower waits again (a WAL wait, then the queue): the same loan */
+	rows[3].queued = true;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 1, "a borrower that waits again is let through again");
+	is_int(plan.let[0].pid, 103, "the same one");
+
+	/* given back: the next one */
+	rows[3].queued = false;
+	rows[3].borrowed_for = 0;
+	rows[3].pid = 0;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 1, "the place given back, the next loan");
+	is_int(plan.let[0].pid, 104, "to the next blocker");
+
+	/* a second waiter (of another class) lends one more, not eight */
+	{
+		static const int rest[] = {4, 5, 6, 7, 8, 9, 10};
+
+		row(2, 102, WEB, PGB_STATE_ACTIVE, NOW - 100)->blocked_us = 40000;
+		lookups[0].nblockers = 7;
+		lookups[0].blockers = rest;
+		lookups[1].waiter = 2;
+		lookups[1].nblockers = 7;
+		lookups[1].blockers = rest;
+		snap.nlookups = 2;
+		pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+		pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+		is_int(plan.nlet, 2, "two blocked waiters: two loans");
+		ok(plan.let[0].pid != plan.let[1].pid, "to two different blockers");
+	}
+
+	/* a hot standby's startup process waits for a lock: all queued go */
+	snap.nlookups = 0;
+	snap.recovery_waiter = 999;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nlet, 7, "recovery waits: every queued session is let through");
+	is_str(plan.let[0].reason,
+		   "queued at the gate on a hot standby while recovery (pid 999) waits for a lock",
+		   "the reason says so");
+	snap.recovery_waiter = 0;
+}
+
 
 /* The adaptive WAL budget: the step and the class that gives way. */
 static void
@@ -713,6 +789,7 @@ main(void)
 	test_pause();
 	test_gate_adaptive();
 	test_let_through();
+	test_let_through_bounded();
 	test_wal_adaptive();
 	test_forget_entry();
 	return done_testing();

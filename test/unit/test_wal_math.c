@@ -65,15 +65,21 @@ test_wal_bounds(void)
 	is_double(pgb_wal_debt_floor(4 * mb), -20 * mb, 1, "at most five seconds of debt at 4MB/s");
 	is_double(pgb_wal_debt_floor(100), -5 * PGB_WAL_BURST_MIN, 1,
 			  "a tiny budget: five minimum bursts");
-	is_double(pgb_wal_debit(mb, 0.5 * mb, 4 * mb), 0.5 * mb, 1, "a debit takes its bytes");
-	is_double(pgb_wal_debit(0, 1024 * mb, 4 * mb), -20 * mb, 1,
+	is_double(pgb_wal_debit(mb, 0.5 * mb, 4 * mb, true), 0.5 * mb, 1, "a debit takes its bytes");
+	is_double(pgb_wal_debit(0, 1024 * mb, 4 * mb, true), -20 * mb, 1,
 			  "a gigabyte at 4MB/s leaves five seconds of debt, not four minutes");
-	is_double(pgb_wal_debit(-19 * mb, 2 * mb, 4 * mb), -20 * mb, 1, "the floor holds across debits");
-	is_double(pgb_wal_debit(mb, -5, 4 * mb), mb, 1, "negative bytes charge nothing");
-	is_double(pgb_wal_debit(NAN, mb, 4 * mb), 3 * mb, 1, "NaN tokens start full");
-	t = pgb_wal_wait_ms(pgb_wal_debit(0, 1e15, 4 * mb), 4 * mb);
+	is_double(pgb_wal_debit(-19 * mb, 2 * mb, 4 * mb, true), -20 * mb, 1, "the floor holds across debits");
+	is_double(pgb_wal_debit(mb, -5, 4 * mb, true), mb, 1, "negative bytes charge nothing");
+	is_double(pgb_wal_debit(NAN, mb, 4 * mb, true), 3 * mb, 1, "NaN tokens start full");
+	is_double(pgb_wal_debit(0, 100 * mb, 4 * mb, false), -100 * mb, 1,
+			  "a let-through's debit is whole: its wait is deferred, not waived");
+	is_double(pgb_wal_debit(-100 * mb, mb, 4 * mb, true), -100 * mb, 1,
+			  "a bounded debit never raises a deferred debt to the bound");
+	is_double(pgb_wal_debit(-100 * mb, mb, 4 * mb, false), -101 * mb, 1,
+			  "deferred debits add up");
+	t = pgb_wal_wait_ms(pgb_wal_debit(0, 1e15, 4 * mb, true), 4 * mb);
 	is_double(t, 5000, 0.01, "the longest wait is five seconds");
-	ok(pgb_wal_wait_ms(pgb_wal_debit(0, 1e300, 1), 1) <= 5 * 1000 * PGB_WAL_BURST_MIN,
+	ok(pgb_wal_wait_ms(pgb_wal_debit(0, 1e300, 1, true), 1) <= 5 * 1000 * PGB_WAL_BURST_MIN,
 	   "even at 1 B/s the wait is bounded");
 
 	is_int(pgb_wal_sleep_ms(0), 1, "a sleep is at least 1 ms");
