@@ -200,6 +200,17 @@ pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table)
 				  ch->action, ch->signal, ch->reason);
 	}
 
+	/* place holders idle in a transaction while others are queued */
+	for (i = 0; i < plan->nnotes; i++)
+	{
+		const PgbPlanNote *n = &plan->notes[i];
+
+		ereport(LOG, (errmsg("pg_budget: pid %d of class \"%s\": %s",
+							 n->pid, pgb_group_name(n->entry), n->reason)));
+		pgb_event(pgb_group_name(n->entry), n->pid, NULL, "idle holder", NULL,
+				  n->reason);
+	}
+
 	/*
 	 * Queued sessions that block others go through the gate first: that
 	 * is no signal, only their latch; the event says why.

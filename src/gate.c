@@ -224,6 +224,16 @@ grant_locked(int entry, int limit)
 	return woken;
 }
 
+/* The session's own slot says whether it holds a place (for the worker). */
+static void
+set_holding(bool holding)
+{
+	int			procno = my_procno();
+
+	if (procno >= 0 && pgb_gate->slots[procno].holding != holding)
+		pgb_gate->slots[procno].holding = holding;
+}
+
 /*
  * Leave the queue (or the WAL wait) this backend is in, if any; a place
  * already handed over is kept (held_entry), to be given back at the end
@@ -246,6 +256,7 @@ leave_queue(void)
 		{
 			/* handed a place: the transaction holds it from now on */
 			held_entry = queued_entry;
+			slot->holding = true;
 			pgb_wal_xact_gated = true;
 		}
 		else if (slot->state == PGB_GATE_THROTTLED)
@@ -276,6 +287,7 @@ gate_leave(void)
 		PgbGateClass *gc = &pgb_gate->classes[entry];
 
 		held_entry = -1;
+		set_holding(false);
 		pg_atomic_fetch_sub_u32(&gc->in_progress, 1);
 		/* a full barrier above; see gate.h for why this read suffices */
 		if (pg_atomic_read_u32(&gc->queued) > 0)
@@ -484,6 +496,7 @@ wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 	slot->pid = 0;
 	queued_entry = -1;
 	held_entry = entry;
+	slot->holding = true;
 	pgb_wal_xact_gated = true;
 }
 
@@ -582,6 +595,7 @@ wait_for_wal(int entry, int procno, double rate)
 static void
 hold_place(int entry, uint32 now_in)
 {
+	set_holding(true);
 	held_entry = entry;
 	pgb_wal_xact_gated = true;
 	register_exit();
@@ -894,6 +908,15 @@ pgb_gate_let_through(int procno, int pid, int waiter_pid)
 	}
 	LWLockRelease(pgb_gate->lock);
 	return done;
+}
+
+/* Does the session hold a place of its class (a lock-free hint)? */
+bool
+pgb_gate_is_holding(int procno)
+{
+	if (pgb_gate == NULL || procno < 0 || procno >= pgb_gate->nslots)
+		return false;
+	return *((volatile bool *) &pgb_gate->slots[procno].holding);
 }
 
 /* The waiter a session was let through for, or 0 (a lock-free hint). */

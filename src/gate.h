@@ -102,6 +102,8 @@ typedef struct PgbGateSlot
 	 * read by the sampler without the lock (a hint).
 	 */
 	int			borrowed_for;
+	/* holds a place of its class (written by the session itself; a hint) */
+	bool		holding;
 } PgbGateSlot;
 
 typedef struct PgbGateShared
@@ -155,6 +157,7 @@ extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid, int waiter_pid);
 extern int	pgb_gate_borrowed_for(int procno);
+extern bool pgb_gate_is_holding(int procno);
 extern int	pgb_gate_release(int entry);
 extern void pgb_gate_forget(int entry);
 extern void pgb_gate_reset(void);

@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
+#include "prepwatch.h"
 #include "sampler.h"
 
 /*
@@ -134,6 +135,48 @@ procno_of(PgbTick *tick, int pid)
 }
 
 /*
+ * A prepared transaction blocks the waiter (core's pid 0): count the wait
+ * under its class, looked up once a wait, and record an event naming it.
+ * Unknown (prepared before a restart, or by an unjudged session): counted
+ * under "(system)".
+ */
+static void
+count_prepared(PgbTick *tick, Waiter *w, bool new_wait)
+{
+	PgbSessionRow *waiter = &tick->snap.rows[w->procno];
+	PgbProcTrack *track = &tick->procs[w->procno];
+	PgbLockStat *ls;
+	PgbPrepared p;
+	bool		known = false;
+
+	if (new_wait || track->prepared_group < 0)
+	{
+		known = pgb_prepwatch_blocker(w->procno, &p);
+		track->prepared_group = known ? p.entry : PGB_GROUP_SYSTEM;
+	}
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	ls = &pgb_shared->locks[waiter->entry][track->prepared_group];
+	if (new_wait)
+		ls->waits++;
+	if (waiter->blocked_us > ls->longest_us)
+		ls->longest_us = waiter->blocked_us;
+	LWLockRelease(pgb_shared->lock);
+	if (known && new_wait)
+	{
+		char		reason[PGB_REASON_LEN];
+
+		snprintf(reason, sizeof(reason),
+				 "prepared transaction %u of role \"%s\", prepared %.0f s ago, blocks pid %d of class \"%s\" on a lock",
+				 p.xid, p.role, (tick->now - p.prepared_at) / 1e6,
+				 waiter->pid, pgb_group_name(waiter->entry));
+		ereport(LOG, (errmsg("pg_budget: class \"%s\": %s",
+							 pgb_group_name(p.entry), reason)));
+		pgb_event(pgb_group_name(p.entry), 0, p.role, "prepared blocker", "lock",
+				  reason);
+	}
+}
+
+/*
  * Look up the blockers of one waiter, count the wait in the lock matrix
  * and add the lookup to the snapshot.  Returns false when the lookup had
  * to be put off (no token).
@@ -165,12 +208,20 @@ examine(PgbTick *tick, Waiter *w)
 		track->counted_wait = wait_start;
 
 	blockers = palloc(sizeof(int) * Max(n, 1));
+	if (new_wait)
+		track->prepared_group = -1;
 	for (i = 0; i < n; i++)
 	{
-		int			bno = procno_of(tick, pids[i]);
+		int			bno;
 		PgbSessionRow *blocker;
 		PgbLockStat *ls;
 
+		if (pids[i] == 0)
+		{
+			count_prepared(tick, w, new_wait);
+			continue;
+		}
+		bno = procno_of(tick, pids[i]);
 		if (bno < 0)
 			continue;
 		blocker = &tick->snap.rows[bno];

@@ -12,6 +12,7 @@
 
 #include "gate.h"
 #include "pg_budget.h"
+#include "prepwatch.h"
 #include "walbudget.h"
 
 PG_MODULE_MAGIC;
@@ -36,5 +37,6 @@ _PG_init(void)
 	pgb_act_init();
 	pgb_gate_init();
 	pgb_walbudget_init();
+	pgb_prepwatch_init();
 	pgb_worker_register();
 }

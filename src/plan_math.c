@@ -697,6 +697,46 @@ plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
 		}
 }
 
+/*
+ * Sessions idle in a transaction that hold a place while others of their
+ * class are queued: a note (an event) once per idle spell, after
+ * PGB_IDLE_HOLD_NOTE_MS.  They hold it until they end their transaction:
+ * README recommends idle_in_transaction_session_timeout for gated classes.
+ */
+static void
+plan_idle_holders(PgbPlan *plan, const PgbSnapshot *snap,
+				  const PgbClassTable *table, const int *class_of)
+{
+	int			procno;
+
+	for (procno = 0; procno < snap->nrows; procno++)
+	{
+		const PgbSessionRow *r = &snap->rows[procno];
+		int			queued;
+		int			c;
+		PgbPlanNote *n;
+
+		if (r->pid == 0 || !r->holding || r->state != PGB_STATE_IDLE_IN_TX ||
+			r->entry >= PGB_MAX_SHARED_CLASSES ||
+			snap->now_ms - r->state_since_ms < PGB_IDLE_HOLD_NOTE_MS ||
+			r->hold_noted_ms >= r->state_since_ms)
+			continue;
+		queued = snap->entries[r->entry].queued;
+		if (queued <= 0 || plan->nnotes >= PGB_MAX_NOTES)
+			continue;
+		c = class_of[r->entry];
+		n = &plan->notes[plan->nnotes++];
+		n->procno = procno;
+		n->pid = r->pid;
+		n->entry = r->entry;
+		snprintf(n->reason, sizeof(n->reason),
+				 "idle in transaction for %lld ms holding a place of class \"%s\" while %d %s queued",
+				 (long long) (snap->now_ms - r->state_since_ms),
+				 c >= 0 ? table->classes[c].name : "?", queued,
+				 queued == 1 ? "is" : "are");
+	}
+}
+
 int
 pgb_wal_class_to_decrease(const PgbClassTable *table, const double *rate_avg,
 						  double floor_rate, const bool *demand)
@@ -878,6 +918,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	plan_active_limits(plan, st, snap, table, p, dt_ms);
 	plan_wal_limits(plan, st, snap, table, p, dt_ms);
 	plan_let_through(plan, snap, table, class_of);
+	plan_idle_holders(plan, snap, table, class_of);
 
 	/*
 	 * Sessions over a limit are shed only while connections or WAL are
@@ -991,6 +1032,14 @@ void
 pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap)
 {
 	int			r;
+
+	for (r = 0; r < plan->nnotes; r++)
+	{
+		PgbSessionRow *row = &snap->rows[plan->notes[r].procno];
+
+		if (row->pid == plan->notes[r].pid)
+			row->hold_noted_ms = snap->now_ms;
+	}
 
 	for (r = 0; r < plan->nrounds; r++)
 	{

@@ -104,6 +104,21 @@ typedef struct PgbLimitChange
 	char		reason[PGB_REASON_LEN];
 } PgbLimitChange;
 
+/*
+ * A session idle in a transaction that holds a place at the gate while
+ * others of its class are queued: noted once per idle spell, after
+ * PGB_IDLE_HOLD_NOTE_MS.
+ */
+#define PGB_IDLE_HOLD_NOTE_MS	1000
+#define PGB_MAX_NOTES			16
+typedef struct PgbPlanNote
+{
+	int			procno;
+	int			pid;
+	int			entry;
+	char		reason[PGB_REASON_LEN];
+} PgbPlanNote;
+
 /* A queued session that holds a lock another session waits for. */
 #define PGB_MAX_LET_THROUGH		64
 typedef struct PgbLetThrough
@@ -134,6 +149,9 @@ typedef struct PgbPlan
 	int			publish_active[PGB_MAX_CLASSES + 1];	/* PGB_UNLIMITED: none */
 	int			wal_victim_class;	/* table index, or -1 */
 	double		publish_wal[PGB_MAX_CLASSES + 1];	/* bytes/s, 0: none */
+	/* idle place holders with others queued: events */
+	int			nnotes;
+	PgbPlanNote notes[PGB_MAX_NOTES];
 	/* queued sessions that block others: let through the gate at once */
 	int			nlet;
 	PgbLetThrough let[PGB_MAX_LET_THROUGH];

@@ -207,6 +207,7 @@ pgb_sample(PgbTick *tick)
 		/* the gate's slots are read without its lock: a hint (gate.h) */
 		r->queued = judged && pgb_gate_is_queued(procno);
 		r->borrowed_for = judged ? pgb_gate_borrowed_for(procno) : 0;
+		r->holding = judged && pgb_gate_is_holding(procno);
 		if (r->queued)
 			tick->snap.nqueued++;
 		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;

@@ -28,6 +28,8 @@ typedef struct PgbProcTrack
 	int64		examined_ms;	/* when its blockers were last looked up */
 	int64		examined_wait_us;	/* how long it had waited then */
 	int64		lock_seen_ms;	/* first tick seen on a lock without waitStart */
+	int			prepared_group; /* the prepared transaction blocking its
+								 * wait: its class, or PGB_GROUP_SYSTEM */
 } PgbProcTrack;
 
 /* What one tick saw, in the worker's memory until it is published. */

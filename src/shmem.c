@@ -18,6 +18,7 @@
 
 #include "compat.h"
 #include "gate.h"
+#include "prepwatch.h"
 #include "pg_budget.h"
 
 PgbShared  *pgb_shared = NULL;
@@ -69,6 +70,7 @@ pgb_shmem_request(void)
 	RequestNamedLWLockTranche("pg_budget", 2);
 	RequestAddinShmemSpace(pgb_gate_shmem_size());
 	RequestNamedLWLockTranche("pg_budget gate", 1);
+	RequestAddinShmemSpace(pgb_prepwatch_shmem_size());
 }
 
 static void
@@ -111,6 +113,7 @@ pgb_shmem_startup(void)
 		pgb_events->size = pgb_events_max;
 	}
 	pgb_gate_shmem_startup();
+	pgb_prepwatch_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -40,6 +40,8 @@ typedef struct PgbSessionRow
 	bool		inverted;		/* its blockers include a lower class */
 	bool		queued;			/* waiting at the transaction gate */
 	int			borrowed_for;	/* let through for this waiter's pid, or 0 */
+	bool		holding;		/* holds a place at the gate */
+	int64		hold_noted_ms;	/* when its idle hold was last noted */
 	bool		running;		/* active with no wait event: on CPU */
 } PgbSessionRow;
 

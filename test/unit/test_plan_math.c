@@ -695,6 +695,55 @@ test_let_through_bounded(void)
 }
 
 
+/* A place holder idle in a transaction while others queue: one note a spell. */
+static void
+test_idle_holders(void)
+{
+	PgbSessionRow *h;
+
+	setup("web(priority=100), ai(priority=10, active=1)");
+	h = row(1, 101, AI, PGB_STATE_IDLE_IN_TX, NOW - 1500);
+	h->holding = true;
+	row(2, 102, AI, PGB_STATE_ACTIVE, NOW - 1400)->queued = true;
+	snap.entries[AI].queued = 1;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nnotes, 1, "an idle holder with one queued is noted");
+	is_int(plan.notes[0].pid, 101, "the holder");
+	is_str(plan.notes[0].reason,
+		   "idle in transaction for 1500 ms holding a place of class \"ai\" while 1 is queued",
+		   "the reason says how long, which class and how many wait");
+	pgb_plan_settle(&plan, &st, &snap);
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nnotes, 0, "noted once per idle spell");
+
+	/* a new idle spell, later, is noted again */
+	snap.now_ms = NOW + 3000;
+	h->state_since_ms = NOW + 1800;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nnotes, 1, "a new idle spell is noted again");
+
+	snap.now_ms = NOW;
+	h->state_since_ms = NOW - 500;
+	h->hold_noted_ms = 0;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nnotes, 0, "not before a second of idleness");
+
+	h->state_since_ms = NOW - 1500;
+	snap.entries[AI].queued = 0;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nnotes, 0, "nobody queued: nothing to note");
+
+	snap.entries[AI].queued = 1;
+	h->holding = false;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nnotes, 0, "idle in a transaction without a place: nothing to note");
+}
+
 /* The adaptive WAL budget: the step and the class that gives way. */
 static void
 test_wal_adaptive(void)
@@ -790,6 +839,7 @@ main(void)
 	test_gate_adaptive();
 	test_let_through();
 	test_let_through_bounded();
+	test_idle_holders();
 	test_wal_adaptive();
 	test_forget_entry();
 	return done_testing();
