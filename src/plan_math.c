@@ -36,6 +36,7 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->active_aimd[entry].calm_since_ms = -1;
 	st->active_aimd[entry].last_step_ms = 0;
 	st->running_avg[entry] = 0;
+	st->in_progress_avg[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
 	st->wal_limit[entry] = 0;
 	st->wal_base[entry] = 0;
@@ -438,8 +439,13 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 
 	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
 		st->running_avg[e] = pgb_ema(st->running_avg[e], snap->entries[e].running,
 									 dt_ms, p->pressure_window_ms);
+		st->in_progress_avg[e] = pgb_ema(st->in_progress_avg[e],
+										 snap->entries[e].in_progress,
+										 dt_ms, p->pressure_window_ms);
+	}
 	if (st->cpu_avg >= p->cpu_pressure_threshold)
 		bits |= PGB_PRESSURE_CPU;
 	if (wal_pressure)
@@ -523,7 +529,13 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		int			e = snap->map[i];
 
 		limits[i] = e >= 0 ? st->active_aimd[e].limit : PGB_UNLIMITED;
-		in_progress[i] = e >= 0 ? snap->entries[e].in_progress : 0;
+
+		/*
+		 * The load the limit is cut from is the moving average: a class of
+		 * short transactions sampled between two of them has none in
+		 * progress at that instant, and must not drop to its floor.
+		 */
+		in_progress[i] = e >= 0 ? (int) ceil(st->in_progress_avg[e]) : 0;
 		demand[i] = e >= 0 && st->running_avg[e] >= PGB_CPU_DEMAND_MIN;
 	}
 	plan->active_victim_class = (plan->gate_pressure != 0 &&
@@ -554,15 +566,16 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		/* nobody above it needs the CPU: it may have the whole machine */
 		calm = plan->gate_calm || !higher_demand(table, c, demand);
 		/*
-		 * A class with a static active gets back a share of it a step;
-		 * one without gets one transaction a step, and no limit once it
-		 * may run twice as many as there are cores (more would add no
-		 * CPU, only contention).
+		 * A class gets back a share (aimd_increase, at least one) of its
+		 * ceiling a step: of its static active, or, without one, of twice
+		 * the cores, where its limit is lifted (more would add no CPU,
+		 * only contention).  Proportional, so that a large machine
+		 * recovers in as many steps as a small one.
 		 */
-		params.increase = c->active == PGB_UNLIMITED ? 1 :
-			Max(1, (int) ceil(p->aimd_increase * c->active));
 		ceiling = c->active == PGB_UNLIMITED ?
 			Max(2 * Max(snap->ncores, 1), active_floor(c) + 1) : snap->usable;
+		params.increase = Max(1, (int) ceil(p->aimd_increase *
+											(c->active == PGB_UNLIMITED ? ceiling : c->active)));
 		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
 			a->limit = PGB_UNLIMITED;
 		else if (pgb_aimd_step(a, &params, i == plan->active_victim_class, calm,

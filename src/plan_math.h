@@ -50,6 +50,8 @@ typedef struct PgbPlanState
 	PgbAimdState active_aimd[PGB_MAX_SHARED_CLASSES];	/* the gate's limits */
 	double		cpu_avg;		/* moving average of sessions on CPU per core */
 	double		running_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: CPU demand */
+	double		in_progress_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: the
+															 * gate's load */
 	/* the adaptive WAL budget, by entry */
 	uint64		wal_prev[PGB_MAX_SHARED_CLASSES];	/* wal_bytes last tick */
 	double		wal_rate_avg[PGB_MAX_SHARED_CLASSES];	/* bytes/s */

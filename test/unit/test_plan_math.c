@@ -588,6 +588,68 @@ test_gate_adaptive(void)
 	is_int(plan.publish_active[AI], PGB_UNLIMITED, "shedding off: no active limit");
 }
 
+/*
+ * The active limit is cut from the moving average of in_progress, not the
+ * instant's; recovery is a share of the ceiling a step.
+ */
+static void
+test_gate_adaptive_average(void)
+{
+	int64		t = NOW;
+	int			i;
+	int			lowest = PG_INT32_MAX;
+
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.aimd_decrease = 0.5;
+	params.cpu_pressure_threshold = 1.5;
+	/* short transactions: 8 in progress one tick, none the next */
+	for (i = 0; i < 20; i++)
+		gate_tick(0, 2, (i % 2) ? 0 : 8, t += 100);
+	for (i = 0; i < 40 && lowest == PG_INT32_MAX; i++)
+	{
+		gate_tick(2, 6, (i % 2) ? 0 : 8, t += 100);
+		if (plan.publish_active[AI] != PGB_UNLIMITED)
+			lowest = plan.publish_active[AI];
+	}
+	is_int(lowest, 2,
+		   "the first cut halves the average load (4), not a sample's 0 or 8");
+
+	/* a large machine recovers in as many steps as a small one */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 64;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.calm_time_ms = 1000;
+	params.aimd_increase = 0.05;
+	st.active_aimd[AI].limit = 10;
+	{
+		int			steps = 0;
+		int			first_step = 0;
+		char		msg[64];
+
+		for (i = 0; i < 2000 && (i == 0 || plan.publish_active[AI] != PGB_UNLIMITED); i++)
+		{
+			int			c;
+
+			gate_tick(0, 0, 0, t += 100);
+			for (c = 0; c < plan.nchanges; c++)
+				if (plan.changes[c].active && plan.changes[c].class_index == AI)
+				{
+					if (steps++ == 0)
+						first_step = plan.changes[c].after - plan.changes[c].before;
+				}
+		}
+		is_int(first_step, 7, "64 cores: a step gives back 5% of 128, 7 transactions");
+		is_int(plan.publish_active[AI], PGB_UNLIMITED, "the limit is lifted in the end");
+		snprintf(msg, sizeof(msg), "%d steps", steps);
+		diag(msg);
+		ok(steps > 1 && steps <= 20, "in at most 20 steps from 10 to 128, not 118");
+	}
+}
+
 /* A queued session that blocks a waiter is let through, once per plan. */
 static void
 test_let_through(void)
@@ -837,6 +899,7 @@ main(void)
 	test_pressure();
 	test_pause();
 	test_gate_adaptive();
+	test_gate_adaptive_average();
 	test_let_through();
 	test_let_through_bounded();
 	test_idle_holders();
