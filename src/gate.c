@@ -124,6 +124,8 @@ pgb_gate_shmem_startup(void)
 		pg_atomic_init_u32(&gc->queued, 0);
 		pg_atomic_init_u32(&gc->peak, 0);
 		pg_atomic_init_u64(&gc->entered, 0);
+		pg_atomic_init_u64(&gc->wal_debit_bounded, 0);
+		pg_atomic_init_u64(&gc->wal_debit_deferred, 0);
 		gc->effective = PGB_UNLIMITED;
 		pgb_queue_init(&gc->queue);
 	}
@@ -526,7 +528,7 @@ wal_wait_loop(int entry, int procno, double rate, double wait_ms)
 			pgb_wal_xact_deferred = true;
 		if (!done)
 		{
-			pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
+			pgb_wal_settle_locked(gc, rate, GetCurrentTimestamp());
 			wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
 			done = wait_ms <= 0;
 		}
@@ -558,7 +560,7 @@ wait_for_wal(int entry, int procno, double rate)
 	double		wait_ms;
 
 	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-	pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
+	pgb_wal_settle_locked(gc, rate, GetCurrentTimestamp());
 	wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
 	if (wait_ms <= 0)
 	{
@@ -654,7 +656,8 @@ gate_enter(void)
 	{
 		double		rate = pgb_wal_budget_of(entry, c);
 
-		if (rate > 0)
+		/* the gate lock only when the class may be in debt */
+		if (rate > 0 && pgb_wal_may_be_in_debt(gc, rate))
 			wait_for_wal(entry, procno, rate);
 	}
 	/* a class removed from the table is counted, never held back */
@@ -982,6 +985,8 @@ pgb_gate_forget(int entry)
 	gc->wait_ms = 0;
 	gc->wal_effective = 0;
 	gc->wal_tokens_at = 0;
+	gc->wal_bounded_seen = pg_atomic_read_u64(&gc->wal_debit_bounded);
+	gc->wal_deferred_seen = pg_atomic_read_u64(&gc->wal_debit_deferred);
 	gc->wal_throttles = 0;
 	gc->wal_throttled_ms = 0;
 	gc->wal_rate_avg = 0;

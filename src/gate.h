@@ -33,11 +33,18 @@
  *	 lets a queued session that blocks others through (over the limit,
  *	 one at a time per blocked waiter: borrowed_for), and grants waiters
  *	 each tick after it moves an effective limit.
- * - wal_bytes[] are atomics, added to by every process at each transaction
- *	 end and gate passage (its own pgWalUsage since its last charge).  The
- *	 WAL bucket of a class with a budget (wal_tokens, wal_tokens_at) is
- *	 refilled and charged under the gate lock, by the backend that charges
- *	 it; wal_effective and wal_rate_avg are written by the worker under it.
+ * - wal_bytes[] are atomics, added to by every process at each statement
+ *	 and transaction end, gate passage and exit (its own pgWalUsage since
+ *	 its last charge).  A class with a WAL budget is debited lock-free
+ *	 too: wal_debit_bounded and wal_debit_deferred are atomic counters of
+ *	 bytes charged (the second: transactions let through their WAL wait,
+ *	 whose debt is never bounded).  The bucket itself (wal_tokens,
+ *	 wal_tokens_at, the *_seen counters) is written under the gate lock:
+ *	 whoever takes it to wait folds the pending debits in (walbudget.c).
+ *	 A session entering reads the bucket without the lock to judge
+ *	 whether its class may be in debt, and takes the lock only then; a
+ *	 stale read lets at most one transaction in before the debt is seen.
+ *	 wal_effective and wal_rate_avg are written by the worker under it.
  * - Entries are indexed like PgbShared.classes: an entry is recycled only
  *	 when no session of its class is connected, so then in_progress is 0
  *	 and its queue is empty.
@@ -81,6 +88,10 @@ typedef struct PgbGateClass
 	double		wal_effective;	/* the worker's rate, bytes/s; 0: none */
 	double		wal_tokens;
 	TimestampTz wal_tokens_at;	/* 0: the bucket starts full */
+	pg_atomic_uint64 wal_debit_bounded; /* bytes charged, lock-free */
+	pg_atomic_uint64 wal_debit_deferred;	/* bytes charged by let-throughs */
+	uint64		wal_bounded_seen;	/* folded into wal_tokens so far */
+	uint64		wal_deferred_seen;
 	uint64		wal_throttles;	/* transactions that waited for it */
 	int			throttled;		/* sessions waiting for it now */
 	double		wal_throttled_ms;	/* total time they waited */

@@ -54,6 +54,16 @@ pgb_wal_debit(double tokens, double bytes, double rate, bool bounded)
 }
 
 double
+pgb_wal_estimate(double tokens, double rate, double elapsed_us, double pending)
+{
+	double		t = pgb_wal_refill(tokens, rate, elapsed_us);
+
+	if (pending > 0)
+		t -= pending;
+	return t;
+}
+
+double
 pgb_wal_wait_ms(double tokens, double rate)
 {
 	if (!(rate > 0) || !(tokens < 0))

@@ -50,6 +50,14 @@ extern double pgb_wal_debit(double tokens, double bytes, double rate,
 /* The lowest the bucket goes: -PGB_WAL_MAX_DEBT_S bursts. */
 extern double pgb_wal_debt_floor(double rate);
 
+/*
+ * The bucket now, estimated from its last settled state: refilled for
+ * elapsed_us, less the bytes charged since (all of them: an estimate that
+ * may only err towards a debt, which the caller then checks exactly).
+ */
+extern double pgb_wal_estimate(double tokens, double rate, double elapsed_us,
+							   double pending);
+
 /* How long a transaction waits before the bucket is out of debt (ms). */
 extern double pgb_wal_wait_ms(double tokens, double rate);
 

@@ -80,14 +80,40 @@ pgb_wal_budget_of(int entry, const PgbClass *c)
 }
 
 void
-pgb_wal_refill_locked(PgbGateClass *gc, double rate, TimestampTz now)
+pgb_wal_settle_locked(PgbGateClass *gc, double rate, TimestampTz now)
 {
+	uint64		bounded = pg_atomic_read_u64(&gc->wal_debit_bounded);
+	uint64		deferred = pg_atomic_read_u64(&gc->wal_debit_deferred);
+
 	if (gc->wal_tokens_at == 0)
 		gc->wal_tokens = pgb_wal_burst(rate);
 	else
 		gc->wal_tokens = pgb_wal_refill(gc->wal_tokens, rate,
 										(double) (now - gc->wal_tokens_at));
 	gc->wal_tokens_at = now;
+	gc->wal_tokens = pgb_wal_debit(gc->wal_tokens,
+								   (double) (bounded - gc->wal_bounded_seen), rate, true);
+	gc->wal_tokens = pgb_wal_debit(gc->wal_tokens,
+								   (double) (deferred - gc->wal_deferred_seen), rate, false);
+	gc->wal_bounded_seen = bounded;
+	gc->wal_deferred_seen = deferred;
+}
+
+bool
+pgb_wal_may_be_in_debt(PgbGateClass *gc, double rate)
+{
+	TimestampTz at = *((volatile TimestampTz *) &gc->wal_tokens_at);
+	double		tokens = *((volatile double *) &gc->wal_tokens);
+	uint64		pending;
+
+	if (at == 0)
+		return false;			/* never charged: the bucket is full */
+	pending = (pg_atomic_read_u64(&gc->wal_debit_bounded) -
+			   *((volatile uint64 *) &gc->wal_bounded_seen)) +
+		(pg_atomic_read_u64(&gc->wal_debit_deferred) -
+		 *((volatile uint64 *) &gc->wal_deferred_seen));
+	return pgb_wal_estimate(tokens, rate, (double) (GetCurrentTimestamp() - at),
+							(double) pending) < 0;
 }
 
 void
@@ -107,16 +133,20 @@ pgb_wal_charge(bool debit)
 	if (debit && group < PGB_MAX_SHARED_CLASSES)
 	{
 		double		rate = pgb_wal_budget_of(group, class_of_entry(group));
+		PgbGateClass *gc = &pgb_gate->classes[group];
 
+		/* lock-free: folded into the bucket by whoever waits (gate.h) */
 		if (rate > 0)
 		{
-			PgbGateClass *gc = &pgb_gate->classes[group];
-
-			LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-			pgb_wal_refill_locked(gc, rate, GetCurrentTimestamp());
-			gc->wal_tokens = pgb_wal_debit(gc->wal_tokens, (double) delta, rate,
-										   !pgb_wal_xact_deferred);
-			LWLockRelease(pgb_gate->lock);
+			/* the first charge starts the bucket, full */
+			if (*((volatile TimestampTz *) &gc->wal_tokens_at) == 0)
+			{
+				LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
+				pgb_wal_settle_locked(gc, rate, GetCurrentTimestamp());
+				LWLockRelease(pgb_gate->lock);
+			}
+			pg_atomic_fetch_add_u64(pgb_wal_xact_deferred ? &gc->wal_debit_deferred :
+									&gc->wal_debit_bounded, delta);
 		}
 	}
 }

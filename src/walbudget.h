@@ -45,8 +45,14 @@ extern void pgb_wal_xact_end(void);
 /* The WAL budget of a class entry in force in this backend, bytes/s. */
 extern double pgb_wal_budget_of(int entry, const PgbClass *c);
 
-/* Refill an entry's bucket to now; caller holds the gate lock. */
-extern void pgb_wal_refill_locked(PgbGateClass *gc, double rate, TimestampTz now);
+/*
+ * Refill an entry's bucket to now and fold in the debits charged since
+ * the last settle; caller holds the gate lock exclusively.
+ */
+extern void pgb_wal_settle_locked(PgbGateClass *gc, double rate, TimestampTz now);
+
+/* Lock-free: may the entry's bucket be in debt now?  (a hint; gate.h) */
+extern bool pgb_wal_may_be_in_debt(PgbGateClass *gc, double rate);
 
 extern uint64 pgb_gate_wal_bytes(int group);
 

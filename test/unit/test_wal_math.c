@@ -82,6 +82,17 @@ test_wal_bounds(void)
 	ok(pgb_wal_wait_ms(pgb_wal_debit(0, 1e300, 1, true), 1) <= 5 * 1000 * PGB_WAL_BURST_MIN,
 	   "even at 1 B/s the wait is bounded");
 
+	/* the lock-free estimate a session entering the gate judges by */
+	is_double(pgb_wal_estimate(mb, 4 * mb, 250000, 0), 2 * mb, 1,
+			  "a quarter second at 4MB/s adds 1 MB");
+	is_double(pgb_wal_estimate(mb, 4 * mb, 250000, 3 * mb), -mb, 1,
+			  "less what was charged since: in debt");
+	is_double(pgb_wal_estimate(3 * mb, 4 * mb, 10e6, 0), 4 * mb, 1,
+			  "never above the burst");
+	is_double(pgb_wal_estimate(-100 * mb, 4 * mb, 0, 1e12), -100 * mb - 1e12, 1,
+			  "pending charges all count, unbounded: it errs towards a debt only");
+	ok(pgb_wal_estimate(0, 4 * mb, 0, 0) >= 0, "empty, nothing pending: not in debt");
+
 	is_int(pgb_wal_sleep_ms(0), 1, "a sleep is at least 1 ms");
 	is_int(pgb_wal_sleep_ms(-3), 1, "never negative");
 	is_int(pgb_wal_sleep_ms(NAN), 1, "NaN sleeps 1 ms");
