@@ -502,6 +502,26 @@ wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 	pgb_wal_xact_gated = true;
 }
 
+/*
+ * How long a session must still wait for its class's WAL budget (ms), 0
+ * when it may go on, in which case the next one is released only a
+ * transaction's worth of budget later.  Caller holds the gate lock.
+ */
+static double
+wal_wait_locked(PgbGateClass *gc, double rate)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		wait_ms;
+
+	pgb_wal_settle_locked(gc, rate, now);
+	wait_ms = pgb_wal_release_wait_ms(gc->wal_tokens, rate,
+									  (double) (gc->wal_next_release - now));
+	if (wait_ms <= 0)
+		gc->wal_next_release = now +
+			(TimestampTz) pgb_wal_release_gap_us(gc->wal_xact_bytes, rate);
+	return wait_ms;
+}
+
 /* The WAL wait itself; the caller cleans up if it throws. */
 static void
 wal_wait_loop(int entry, int procno, double rate, double wait_ms)
@@ -528,8 +548,7 @@ wal_wait_loop(int entry, int procno, double rate, double wait_ms)
 			pgb_wal_xact_deferred = true;
 		if (!done)
 		{
-			pgb_wal_settle_locked(gc, rate, GetCurrentTimestamp());
-			wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
+			wait_ms = wal_wait_locked(gc, rate);
 			done = wait_ms <= 0;
 		}
 		if (done)
@@ -560,8 +579,7 @@ wait_for_wal(int entry, int procno, double rate)
 	double		wait_ms;
 
 	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
-	pgb_wal_settle_locked(gc, rate, GetCurrentTimestamp());
-	wait_ms = pgb_wal_wait_ms(gc->wal_tokens, rate);
+	wait_ms = wal_wait_locked(gc, rate);
 	if (wait_ms <= 0)
 	{
 		LWLockRelease(pgb_gate->lock);
@@ -850,13 +868,15 @@ pgb_gate_set_effective(int entry, int effective)
 
 /* The worker's WAL rate for an entry (0: none) and its moving average. */
 void
-pgb_gate_set_wal(int entry, double effective_rate, double rate_avg)
+pgb_gate_set_wal(int entry, double effective_rate, double rate_avg,
+				 double xact_bytes)
 {
 	PgbGateClass *gc = &pgb_gate->classes[entry];
 
 	LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 	gc->wal_effective = effective_rate;
 	gc->wal_rate_avg = rate_avg;
+	gc->wal_xact_bytes = xact_bytes;
 	LWLockRelease(pgb_gate->lock);
 }
 
@@ -985,6 +1005,8 @@ pgb_gate_forget(int entry)
 	gc->wait_ms = 0;
 	gc->wal_effective = 0;
 	gc->wal_tokens_at = 0;
+	gc->wal_next_release = 0;
+	gc->wal_xact_bytes = 0;
 	gc->wal_bounded_seen = pg_atomic_read_u64(&gc->wal_debit_bounded);
 	gc->wal_deferred_seen = pg_atomic_read_u64(&gc->wal_debit_deferred);
 	gc->wal_throttles = 0;

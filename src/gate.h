@@ -96,6 +96,8 @@ typedef struct PgbGateClass
 	int			throttled;		/* sessions waiting for it now */
 	double		wal_throttled_ms;	/* total time they waited */
 	double		wal_rate_avg;	/* bytes/s, the worker's moving average */
+	double		wal_xact_bytes; /* the worker's: WAL of a transaction lately */
+	TimestampTz wal_next_release;	/* no throttled session goes on before */
 } PgbGateClass;
 
 typedef struct PgbGateSlot
@@ -163,7 +165,8 @@ extern bool pgb_gate_is_queued(int procno);
 
 /* worker side: all take the gate lock themselves */
 extern void pgb_gate_set_effective(int entry, int effective);
-extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg);
+extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg,
+							 double xact_bytes);
 extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid, int waiter_pid);

@@ -37,6 +37,7 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->active_aimd[entry].last_step_ms = 0;
 	st->running_avg[entry] = 0;
 	st->in_progress_avg[entry] = 0;
+	st->xact_rate_avg[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
 	st->wal_limit[entry] = 0;
 	st->wal_base[entry] = 0;
@@ -750,6 +751,14 @@ plan_idle_holders(PgbPlan *plan, const PgbSnapshot *snap,
 	}
 }
 
+double
+pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry)
+{
+	if (!(st->xact_rate_avg[entry] > 0.01) || !(st->wal_rate_avg[entry] > 0))
+		return 0;
+	return st->wal_rate_avg[entry] / st->xact_rate_avg[entry];
+}
+
 int
 pgb_wal_class_to_decrease(const PgbClassTable *table, const double *rate_avg,
 						  double floor_rate, const bool *demand)
@@ -856,6 +865,14 @@ plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		st->wal_prev[e] = now;
 		st->wal_rate_avg[e] = pgb_ema(st->wal_rate_avg[e], rate, dt_ms,
 									  p->pressure_window_ms);
+		/* transactions a second, for the WAL a transaction writes */
+		now = snap->entries[e].transactions;
+		rate = 0;
+		if (st->wal_primed && now >= st->xact_prev[e] && dt_ms > 0)
+			rate = (double) (now - st->xact_prev[e]) * 1000.0 / dt_ms;
+		st->xact_prev[e] = now;
+		st->xact_rate_avg[e] = pgb_ema(st->xact_rate_avg[e], rate, dt_ms,
+									   p->pressure_window_ms);
 	}
 	st->wal_primed = true;
 	for (i = 0; i < table->nclasses; i++)

@@ -60,6 +60,8 @@ typedef struct PgbPlanState
 	int64		wal_step_ms[PGB_MAX_SHARED_CLASSES];
 	int64		wal_calm_since_ms[PGB_MAX_SHARED_CLASSES];
 	bool		wal_primed;		/* wal_prev holds a first reading */
+	uint64		xact_prev[PGB_MAX_SHARED_CLASSES];	/* transactions last tick */
+	double		xact_rate_avg[PGB_MAX_SHARED_CLASSES];	/* transactions/s */
 } PgbPlanState;
 
 typedef enum PgbRoundKind
@@ -269,6 +271,13 @@ extern bool pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
 						 double rate_avg, double configured, double floor_rate,
 						 double decrease, double increase, int64 step_ms,
 						 int64 calm_ms, int64 now_ms);
+
+/*
+ * WAL bytes a transaction of an entry writes, on average lately (0: not
+ * known): what a throttled session released from its wait is expected to
+ * write, so that the next is released that much later (wal_math.c).
+ */
+extern double pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry);
 
 extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
 										 const int *limits,

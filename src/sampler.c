@@ -370,6 +370,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 			tick->snap.entries[i].in_progress = (int) pg_atomic_read_u32(&gc->in_progress);
 			tick->snap.entries[i].queued = (int) pg_atomic_read_u32(&gc->queued);
 			tick->snap.entries[i].wal_bytes = pgb_gate_wal_bytes(i);
+			tick->snap.entries[i].transactions = pg_atomic_read_u64(&gc->entered);
 			second_sum[i][4] += tick->snap.entries[i].in_progress;
 			second_sum[i][5] += tick->snap.entries[i].queued;
 		}

@@ -71,6 +71,7 @@ typedef struct PgbEntrySample
 	int			in_progress;	/* transactions past the gate */
 	int			queued;			/* transactions waiting at the gate */
 	uint64		wal_bytes;		/* WAL written since reset (a counter) */
+	uint64		transactions;	/* passed the gate since reset (a counter) */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot

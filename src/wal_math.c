@@ -71,6 +71,29 @@ pgb_wal_wait_ms(double tokens, double rate)
 	return -tokens / rate * 1000.0;
 }
 
+double
+pgb_wal_release_gap_us(double xact_bytes, double rate)
+{
+	double		gap;
+
+	if (!(rate > 0) || !(xact_bytes > 0))
+		return 0;
+	gap = xact_bytes / rate * 1e6;
+	return gap > PGB_WAL_RELEASE_GAP_MAX_MS * 1000.0 ?
+		PGB_WAL_RELEASE_GAP_MAX_MS * 1000.0 : gap;
+}
+
+double
+pgb_wal_release_wait_ms(double tokens, double rate, double until_release_us)
+{
+	double		debt_ms = pgb_wal_wait_ms(tokens, rate);
+	double		release_ms = until_release_us > 0 ? until_release_us / 1000.0 : 0;
+
+	if (!(rate > 0))
+		return 0;
+	return debt_ms > release_ms ? debt_ms : release_ms;
+}
+
 long
 pgb_wal_sleep_ms(double wait_ms)
 {

@@ -61,6 +61,23 @@ extern double pgb_wal_estimate(double tokens, double rate, double elapsed_us,
 /* How long a transaction waits before the bucket is out of debt (ms). */
 extern double pgb_wal_wait_ms(double tokens, double rate);
 
+/*
+ * Throttled sessions are released one at a time: after one goes on, the
+ * next waits the time the budget takes to pay for the WAL a transaction
+ * of the class writes (xact_bytes, the worker's average), at most
+ * PGB_WAL_RELEASE_GAP_MAX_MS; so the class writes at its budget's pace,
+ * not stopped and at full speed in turn.
+ */
+#define PGB_WAL_RELEASE_GAP_MAX_MS	1000
+extern double pgb_wal_release_gap_us(double xact_bytes, double rate);
+
+/*
+ * The wait of a throttled session (ms, 0: it may go on): until the bucket
+ * is out of debt and until_release_us have passed.
+ */
+extern double pgb_wal_release_wait_ms(double tokens, double rate,
+									  double until_release_us);
+
 /* One sleep of a throttled session: the wait, in [1, PGB_WAL_WAIT_STEP_MS]. */
 extern long pgb_wal_sleep_ms(double wait_ms);
 

@@ -104,15 +104,21 @@ pgb_wal_may_be_in_debt(PgbGateClass *gc, double rate)
 {
 	TimestampTz at = *((volatile TimestampTz *) &gc->wal_tokens_at);
 	double		tokens = *((volatile double *) &gc->wal_tokens);
+	TimestampTz next_release = *((volatile TimestampTz *) &gc->wal_next_release);
+	TimestampTz now;
 	uint64		pending;
 
 	if (at == 0)
 		return false;			/* never charged: the bucket is full */
+	now = GetCurrentTimestamp();
+	/* throttled sessions are being released one at a time: wait in turn */
+	if (next_release > now)
+		return true;
 	pending = (pg_atomic_read_u64(&gc->wal_debit_bounded) -
 			   *((volatile uint64 *) &gc->wal_bounded_seen)) +
 		(pg_atomic_read_u64(&gc->wal_debit_deferred) -
 		 *((volatile uint64 *) &gc->wal_deferred_seen));
-	return pgb_wal_estimate(tokens, rate, (double) (GetCurrentTimestamp() - at),
+	return pgb_wal_estimate(tokens, rate, (double) (now - at),
 							(double) pending) < 0;
 }
 

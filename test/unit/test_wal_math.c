@@ -103,10 +103,108 @@ test_wal_bounds(void)
 	is_int(pgb_wal_sleep_ms(INFINITY), PGB_WAL_WAIT_STEP_MS, "infinity: one step");
 }
 
+/*
+ * Throttled sessions released one at a time.  A model of 8 bulk sessions
+ * writing 1 MB transactions (5 ms each) under 20MB/s, in 1 ms steps for
+ * 10 s: the WAL of each second, and its coefficient of variation.
+ */
+static double
+simulate_cv(bool spaced, double *mean_out)
+{
+	const double mb = 1024.0 * 1024;
+	const double rate = 20 * mb;
+	const int	nsess = 8;
+	const int	seconds = 10;
+	double		tokens = pgb_wal_burst(rate);
+	double		next_release_ms = 0;
+	double		per_second[10] = {0};
+	double		wake_ms[8];
+	double		done_ms[8];
+	double		mean = 0,
+				var = 0;
+	int			i;
+	long		now;
+
+	for (i = 0; i < nsess; i++)
+	{
+		wake_ms[i] = 0;
+		done_ms[i] = -1;
+	}
+	for (now = 0; now < seconds * 1000; now++)
+	{
+		tokens = pgb_wal_refill(tokens, rate, 1000);
+		for (i = 0; i < nsess; i++)
+		{
+			if (done_ms[i] >= 0)
+			{
+				if (now >= done_ms[i])
+				{
+					/* the transaction ends: charged, and the next starts */
+					tokens = pgb_wal_debit(tokens, mb, rate, true);
+					per_second[now / 1000] += mb;
+					done_ms[i] = -1;
+					wake_ms[i] = now;
+				}
+				continue;
+			}
+			if (now >= wake_ms[i])
+			{
+				double		w = pgb_wal_release_wait_ms(tokens, rate,
+														(next_release_ms - now) * 1000);
+
+				if (w <= 0)
+				{
+					done_ms[i] = now + 5;
+					if (spaced)
+						next_release_ms = now + pgb_wal_release_gap_us(mb, rate) / 1000;
+				}
+				else
+					wake_ms[i] = now + pgb_wal_sleep_ms(w);
+			}
+		}
+	}
+	for (i = 1; i < seconds; i++)
+		mean += per_second[i] / (seconds - 1);
+	for (i = 1; i < seconds; i++)
+		var += (per_second[i] - mean) * (per_second[i] - mean) / (seconds - 1);
+	*mean_out = mean;
+	return sqrt(var) / mean;
+}
+
+static void
+test_wal_release(void)
+{
+	double		mb = 1024.0 * 1024;
+	double		mean;
+	double		cv;
+	char		msg[128];
+
+	is_double(pgb_wal_release_gap_us(mb, 20 * mb), 50000, 1,
+			  "a 1 MB transaction at 20MB/s: the next goes 50 ms later");
+	is_double(pgb_wal_release_gap_us(100 * mb, 20 * mb), 1e6, 1, "at most a second apart");
+	is_double(pgb_wal_release_gap_us(0, 20 * mb), 0, 0, "unknown size: no gap");
+	is_double(pgb_wal_release_gap_us(mb, 0), 0, 0, "no budget: no gap");
+	is_double(pgb_wal_release_wait_ms(-mb, 20 * mb, 0), 50, 0.01, "in debt: wait it out");
+	is_double(pgb_wal_release_wait_ms(mb, 20 * mb, 30000), 30, 0.01,
+			  "out of debt but another was just released: wait the gap");
+	is_double(pgb_wal_release_wait_ms(mb, 20 * mb, -5), 0, 0, "out of debt, past the gap: go");
+	is_double(pgb_wal_release_wait_ms(-mb, 0, 1e6), 0, 0, "no budget: go");
+
+	cv = simulate_cv(true, &mean);
+	snprintf(msg, sizeof(msg), "released one at a time: %.1f MB/s, CV %.3f", mean / mb, cv);
+	diag(msg);
+	ok(cv <= 0.25, "the class writes at an even pace (CV <= 0.25)");
+	ok(mean <= 21 * mb && mean >= 17 * mb, "near its 20MB/s budget");
+	cv = simulate_cv(false, &mean);
+	snprintf(msg, sizeof(msg), "released all together: %.1f MB/s, CV %.3f", mean / mb, cv);
+	diag(msg);
+}
+
 int
 main(void)
 {
 	test_wal_bucket();
 	test_wal_bounds();
+	test_wal_release();
 	return done_testing();
 }
