@@ -38,6 +38,8 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->running_avg[entry] = 0;
 	st->in_progress_avg[entry] = 0;
 	st->xact_rate_avg[entry] = 0;
+	st->commit_rate_avg[entry] = 0;
+	st->commit_ms_avg[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
 	st->wal_limit[entry] = 0;
 	st->wal_base[entry] = 0;
@@ -225,6 +227,31 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 								 blocked_share(snap, p, active_now),
 								 dt_ms, p->pressure_window_ms);
 
+	/* the commit latency of each entry: its writing commits this tick */
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		const PgbEntrySample *g = &snap->entries[i];
+		uint64		n = 0;
+		uint64		us = 0;
+
+		if (st->commits_primed && g->commits >= st->commits_prev[i] &&
+			g->commit_us >= st->commit_us_prev[i])
+		{
+			n = g->commits - st->commits_prev[i];
+			us = g->commit_us - st->commit_us_prev[i];
+		}
+		st->commits_prev[i] = g->commits;
+		st->commit_us_prev[i] = g->commit_us;
+		st->commit_rate_avg[i] = pgb_ema(st->commit_rate_avg[i],
+										 dt_ms > 0 ? n * 1000.0 / dt_ms : 0,
+										 dt_ms, p->pressure_window_ms);
+		if (n > 0)
+			st->commit_ms_avg[i] = pgb_ema(st->commit_ms_avg[i],
+										   us / 1000.0 / n, dt_ms,
+										   p->pressure_window_ms);
+	}
+	st->commits_primed = true;
+
 	if (total >= p->saturation_threshold * usable)
 		bits |= PGB_PRESSURE_CONNECTIONS;
 	if (wal_share >= p->wal_pressure_threshold)
@@ -236,6 +263,50 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		total < pgb_connection_calm_line(p->saturation_threshold) * usable &&
 		wal_share < p->wal_pressure_threshold / 2;
 	return bits;
+}
+
+bool
+pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
+					  double factor)
+{
+	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
+		st->commit_ms_avg[entry] >= target_ms * factor;
+}
+
+/*
+ * WAL pressure judged by what the classes feel, beside the share of
+ * sessions waiting on WAL: the commits of a class are slower than
+ * commit_latency_target (slow[i]), and a sheddable class of lower priority
+ * is there to give way.  The share still sees commits that do not end
+ * (a synchronous standby gone); the latency sees slow commits when the
+ * share reads calm (a bulk class throttled to tens of MB/s).  No calm
+ * while some class's commits are slower than half the target (slowish).
+ */
+static bool
+commit_latency_pressure(const PgbPlanState *st, const PgbSnapshot *snap,
+						const PgbClassTable *table, const PgbPlanParams *p,
+						bool *slow, bool *slowish)
+{
+	bool		pressure = false;
+	int			i,
+				j;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		int			e = snap->map[i];
+
+		slow[i] = e >= 0 && pgb_plan_commits_slow(st, e, p->commit_latency_target_ms, 1.0);
+		slowish[i] = e >= 0 && pgb_plan_commits_slow(st, e, p->commit_latency_target_ms, 0.5);
+	}
+	for (i = 0; i < table->nclasses && !pressure; i++)
+		for (j = 0; j < table->nclasses && slow[i]; j++)
+			if (table->classes[j].priority < table->classes[i].priority &&
+				table->classes[j].shed != PGB_SHED_NEVER)
+			{
+				pressure = true;
+				break;
+			}
+	return pressure;
 }
 
 /*
@@ -935,6 +1006,8 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 				double dt_ms)
 {
 	int			class_of[PGB_MAX_SHARED_CLASSES];
+	uint32		full;
+	uint32		admission;
 
 	plan->dry_run = p->shedding == PGB_SHEDDING_DRY_RUN;
 	plan->max_actions = p->max_actions;
@@ -944,9 +1017,33 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	plan_inversions(plan, snap, table, class_of, p);
 	plan->pressure = pgb_plan_judge_pressure(st, snap, p, dt_ms,
 											 table->nclasses, &plan->calm);
-	plan_limits(plan, st, snap, table, p);
-	plan_active_limits(plan, st, snap, table, p, dt_ms);
+	if (p->commit_latency_target_ms > 0)
+	{
+		bool		slow[PGB_MAX_CLASSES + 1];
+		bool		slowish[PGB_MAX_CLASSES + 1];
+		int			i;
+
+		if (commit_latency_pressure(st, snap, table, p, slow, slowish))
+			plan->pressure |= PGB_PRESSURE_WAL;
+		for (i = 0; i < table->nclasses; i++)
+			if (slowish[i])
+				plan->calm = false;
+	}
+
+	/*
+	 * WAL pressure is answered by the WAL budget first: while a class can
+	 * still be throttled (it writes more than wal_rate_floor), it is
+	 * neither admitted fewer nor shed for WAL; only when pressure stays
+	 * with the budget at its floor does admission take WAL pressure.
+	 */
 	plan_wal_limits(plan, st, snap, table, p, dt_ms);
+	full = plan->pressure;
+	if ((full & PGB_PRESSURE_WAL) != 0 && plan->wal_victim_class >= 0)
+		plan->pressure &= ~PGB_PRESSURE_WAL;
+	admission = plan->pressure;
+	plan_limits(plan, st, snap, table, p);
+	plan->pressure = full;
+	plan_active_limits(plan, st, snap, table, p, dt_ms);
 	plan_let_through(plan, snap, table, class_of);
 	plan_idle_holders(plan, snap, table, class_of);
 
@@ -956,7 +1053,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	 * and by admitting fewer, not by ending sessions that block nobody.
 	 */
 	if (p->shedding != PGB_SHEDDING_OFF &&
-		(plan->pressure & (PGB_PRESSURE_CONNECTIONS | PGB_PRESSURE_WAL)) != 0)
+		(admission & (PGB_PRESSURE_CONNECTIONS | PGB_PRESSURE_WAL)) != 0)
 		plan_over_limit(plan, st, snap, table);
 }
 

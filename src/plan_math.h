@@ -39,6 +39,9 @@ typedef struct PgbPlanParams
 	int			max_actions;
 	double		cpu_pressure_threshold; /* sessions on CPU per core */
 	double		wal_rate_floor; /* bytes/s the WAL budget is never below */
+	double		commit_latency_target_ms;	/* WAL pressure also when a
+											 * class's commits are slower
+											 * than this; 0: share only */
 } PgbPlanParams;
 
 /* What the plan remembers from tick to tick (the worker's own). */
@@ -62,6 +65,11 @@ typedef struct PgbPlanState
 	bool		wal_primed;		/* wal_prev holds a first reading */
 	uint64		xact_prev[PGB_MAX_SHARED_CLASSES];	/* transactions last tick */
 	double		xact_rate_avg[PGB_MAX_SHARED_CLASSES];	/* transactions/s */
+	uint64		commits_prev[PGB_MAX_SHARED_CLASSES];
+	uint64		commit_us_prev[PGB_MAX_SHARED_CLASSES];
+	double		commit_rate_avg[PGB_MAX_SHARED_CLASSES];	/* writing commits/s */
+	double		commit_ms_avg[PGB_MAX_SHARED_CLASSES];	/* their latency */
+	bool		commits_primed;
 } PgbPlanState;
 
 typedef enum PgbRoundKind
@@ -193,6 +201,15 @@ extern int	pgb_plan_victims_needed(const PgbSnapshot *snap);
 extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									  const PgbPlanParams *p, double dt_ms,
 									  int nclasses, bool *calm);
+
+/*
+ * A class's writing commits are slower than commit_latency_target_ms (a
+ * moving average over pressure_window, with at least one commit a second
+ * lately): what WAL pressure means when the target is set.
+ */
+#define PGB_COMMITS_MIN_RATE	1.0
+extern bool pgb_plan_commits_slow(const PgbPlanState *st, int entry,
+								  double target_ms, double factor);
 
 /*
  * The worker's plan of one tick: marks rows whose blockers include a lower

@@ -272,6 +272,8 @@ pgb_sample(PgbTick *tick)
 				continue;
 			case PGB_STATE_ACTIVE:
 				g->active++;
+				if (r->queued)
+					g->queued++;
 				break;
 		}
 		if (cat == PGB_WAIT_WAL)
@@ -352,8 +354,9 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		PgbGroupStats *g = &tick->groups[i];
 		double		wal_share = 0;
 
-		if (g->active > 0)
-			wal_share = (double) g->wal_waiting / g->active;
+		/* sessions waiting at the gate are not writing: not in the share */
+		if (g->active - g->queued > 0)
+			wal_share = (double) g->wal_waiting / (g->active - g->queued);
 		avg[i][0] += alpha * (g->active - avg[i][0]);
 		avg[i][1] += alpha * (wal_share - avg[i][1]);
 		g->active_avg = avg[i][0];
@@ -371,6 +374,8 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 			tick->snap.entries[i].queued = (int) pg_atomic_read_u32(&gc->queued);
 			tick->snap.entries[i].wal_bytes = pgb_gate_wal_bytes(i);
 			tick->snap.entries[i].transactions = pg_atomic_read_u64(&gc->entered);
+			tick->snap.entries[i].commits = pg_atomic_read_u64(&gc->commits);
+			tick->snap.entries[i].commit_us = pg_atomic_read_u64(&gc->commit_us);
 			second_sum[i][4] += tick->snap.entries[i].in_progress;
 			second_sum[i][5] += tick->snap.entries[i].queued;
 		}

@@ -72,6 +72,8 @@ typedef struct PgbEntrySample
 	int			queued;			/* transactions waiting at the gate */
 	uint64		wal_bytes;		/* WAL written since reset (a counter) */
 	uint64		transactions;	/* passed the gate since reset (a counter) */
+	uint64		commits;		/* writing commits timed (a counter) */
+	uint64		commit_us;		/* their time in commit (a counter) */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot

@@ -128,6 +128,7 @@ typedef struct PgbGroupStats
 	int			idle_in_tx;
 	int			lock_waiting;
 	int			wal_waiting;
+	int			queued;			/* of the active: waiting at the gate */
 	double		active_avg;		/* moving averages */
 	double		wal_share_avg;	/* of active sessions waiting on WAL */
 	uint32		pressure;		/* PGB_PRESSURE_* acting on this group */

@@ -108,6 +108,7 @@ plan_params(PgbPlanParams *p)
 	p->max_actions = pgb_max_actions;
 	p->cpu_pressure_threshold = pgb_cpu_pressure_threshold;
 	p->wal_rate_floor = (double) pgb_wal_rate_floor * 1024.0;
+	p->commit_latency_target_ms = pgb_commit_latency_target;
 }
 
 /* Publish the plan's limits and pressure in one exclusive hold. */

@@ -17,6 +17,7 @@
 /* entries: web = 0, ai = 1, bulk = 2, keep = 3 (the table's order) */
 #define WEB		0
 #define AI		1
+#define BULKW	1
 #define BULK	2
 #define KEEP	3
 
@@ -867,6 +868,84 @@ test_wal_adaptive(void)
 		   "keep (priority 1) before free (5) once it writes more than the floor");
 }
 
+/*
+ * One tick of web committing (n commits of ms each) beside bulk writing
+ * bulk_rate bytes a second.
+ */
+static void
+commit_tick(int n, double ms, double bulk_rate, int64 at_ms)
+{
+	double		dt = (double) (at_ms - snap.now_ms);
+
+	snap.entries[WEB].commits += n;
+	snap.entries[WEB].commit_us += (uint64) (n * ms * 1000);
+	snap.entries[BULKW].wal_bytes += (uint64) (bulk_rate * dt / 1000);
+	snap.entries[WEB].active_avg = 2;
+	snap.entries[BULKW].active_avg = 4;
+	snap.now_ms = at_ms;
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, dt);
+}
+
+/* WAL pressure judged by web's commit latency, answered by the WAL budget. */
+static void
+test_commit_latency(void)
+{
+	double		mb = 1024.0 * 1024;
+	int64		t = NOW;
+	int			i;
+	bool		shed_for_wal = false;
+
+	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
+	params.commit_latency_target_ms = 3;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.wal_rate_floor = mb;
+	snap.connected[BULKW] = 8;
+	/* the sessions waiting on WAL are few: the share alone reads calm */
+	snap.entries[BULKW].wal_share_avg = 0.1;
+	snap.entries[WEB].wal_share_avg = 0.1;
+
+	/* web commits fast: no WAL pressure */
+	for (i = 0; i < 20; i++)
+		commit_tick(5, 1.0, 40 * mb, t += 100);
+	ok(!(plan.pressure & PGB_PRESSURE_WAL), "web commits in 1 ms: no WAL pressure");
+	is_double(st.commit_ms_avg[WEB], 1.0, 0.05, "web's commit latency is 1 ms");
+
+	/* web's commits slow down: bulk's WAL budget shrinks, bulk is not shed */
+	for (i = 0; i < 30; i++)
+	{
+		commit_tick(5, 12.0, 40 * mb, t += 100);
+		if (plan.nrounds > 0)
+			shed_for_wal = true;
+	}
+	ok(plan.pressure & PGB_PRESSURE_WAL,
+	   "web commits in 12 ms (target 3): WAL pressure, though the share reads calm");
+	is_int(plan.wal_victim_class, BULKW, "bulk's WAL budget gives way");
+	ok(plan.publish_wal[BULKW] > 0 && plan.publish_wal[BULKW] < 40 * mb,
+	   "bulk gets a WAL budget below what it writes");
+	is_int(plan.publish_limits[BULKW], PGB_UNLIMITED,
+		   "while throttling can act, bulk is admitted as before");
+	ok(!shed_for_wal, "and none of its sessions are shed");
+
+	/* bulk at its floor and web still slow: admission takes the pressure */
+	for (i = 0; i < 30; i++)
+		commit_tick(5, 12.0, 0.5 * mb, t += 100);
+	is_int(plan.wal_victim_class, -1, "bulk writes less than the floor: no more to throttle");
+	ok(plan.publish_limits[BULKW] != PGB_UNLIMITED,
+	   "pressure that stays with the budget at its floor lowers bulk's admission");
+
+	/* web's commits are fast again: calm */
+	for (i = 0; i < 30; i++)
+		commit_tick(5, 0.8, 0.5 * mb, t += 100);
+	ok(!(plan.pressure & PGB_PRESSURE_WAL), "fast commits again: no WAL pressure");
+	ok(plan.calm, "and calm");
+
+	/* without commits lately, web's old latency does not count */
+	for (i = 0; i < 30; i++)
+		commit_tick(0, 0, 40 * mb, t += 100);
+	ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0), "no commits: not slow");
+}
 
 /* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
 static void
@@ -904,6 +983,7 @@ main(void)
 	test_let_through_bounded();
 	test_idle_holders();
 	test_wal_adaptive();
+	test_commit_latency();
 	test_forget_entry();
 	return done_testing();
 }
