@@ -31,6 +31,35 @@ ALTER SYSTEM SET pg_budget.classes = 'ai(shed=sometimes)';
 ALTER SYSTEM SET pg_budget.default_class = 'Not A Name';
 SHOW pg_budget.classes;
 
+-- A bad value of any setting is refused, like core's own, and nothing is
+-- written; queue_timeout and wal_rate_floor read what the class keys read.
+ALTER SYSTEM SET pg_budget.queue_timeout = '1d1ms';
+ALTER SYSTEM SET pg_budget.queue_timeout = '-0.5';
+ALTER SYSTEM SET pg_budget.queue_timeout = '-1ms';
+ALTER SYSTEM SET pg_budget.queue_timeout = '25h';
+ALTER SYSTEM SET pg_budget.cpu_pressure_threshold = -1;
+ALTER SYSTEM SET pg_budget.wal_rate_floor = '0.1B/s';
+ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/h';
+ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-0.5)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=1d1ms)';
+ALTER SYSTEM SET pg_budget.classes = 'bulk(wal=0.1B/s)';
+SELECT name, setting FROM pg_file_settings
+ WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+-- Good values are written: 10MB/s as the wal key writes it, -1 and 1.5s.
+ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/s';
+ALTER SYSTEM SET pg_budget.queue_timeout = '1.5s';
+ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-1), b(queue_timeout=1.5s, wal=1B/s)';
+SELECT name, setting FROM pg_file_settings
+ WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM SET pg_budget.queue_timeout = -1;
+SELECT name, setting FROM pg_file_settings
+ WHERE name = 'pg_budget.queue_timeout' AND sourcefile LIKE '%postgresql.auto.conf';
+ALTER SYSTEM RESET pg_budget.wal_rate_floor;
+ALTER SYSTEM RESET pg_budget.queue_timeout;
+ALTER SYSTEM RESET pg_budget.classes;
+SELECT count(*) FROM pg_file_settings
+ WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf';
+
 -- Only a reload changes the table.
 SET pg_budget.classes = 'web(max=1)';
 SET pg_budget.enabled = off;

@@ -37,7 +37,7 @@ extern int	pgb_history_seconds;
 extern int	pgb_events_max;
 extern int	pgb_queue_timeout;
 extern double pgb_cpu_pressure_threshold;
-extern int	pgb_wal_rate_floor;
+extern double pgb_wal_rate_floor;	/* bytes a second */
 extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
 

@@ -1,0 +1,216 @@
+# Bad input is refused as core refuses its own: a bad value of any
+# pg_budget setting or class key stops the server at start (the log names
+# the setting and the value), ALTER SYSTEM refuses it and writes nothing,
+# a reload keeps the old value and logs why.  The queue_timeout key and
+# setting read the same durations, the wal key and wal_rate_floor the same
+# rates.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession;
+use Time::HiRes qw(time usleep);
+
+my $node = PostgreSQL::Test::Cluster->new('input');
+PgbSession::set_node($node);
+# UTF-8, so that the server checks every text value it is given or returns
+$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pg_budget'
+max_connections = 40
+superuser_reserved_connections = 3
+log_error_verbosity = verbose
+});
+
+#
+# (a) at start: a bad value stops the server, the log names the setting
+# and the value with SQLSTATE 22023, as core does for its own settings
+#
+my @bad_start = (
+	[
+		'pg_budget.queue_timeout', '1d1ms', '10s',
+		qr/FATAL:  22023: invalid value for parameter "pg_budget.queue_timeout": "1d1ms"\n.*DETAIL:  Expected -1 or a duration such as 500ms, 1\.5s, 1min or 1d, at most 1d\./
+	],
+	[
+		'pg_budget.queue_timeout', '-0.5', '10s',
+		qr/FATAL:  22023: invalid value for parameter "pg_budget.queue_timeout": "-0.5"/
+	],
+	[
+		'pg_budget.cpu_pressure_threshold', '-1', '1.5',
+		qr/FATAL:  22023: -1 is outside the valid range for parameter "pg_budget.cpu_pressure_threshold" \(0\.1 \.\. 100\)/
+	],
+	[
+		'pg_budget.wal_rate_floor', '0.1B/s', '1MB/s',
+		qr/FATAL:  22023: invalid value for parameter "pg_budget.wal_rate_floor": "0.1B\/s"\n.*DETAIL:  Expected a rate such as 500kB\/s, 20MB\/s or 1GB\/min, at least 1B\/s and at most 1TB\/s, or a size a second such as 1MB\./
+	],
+	[
+		'pg_budget.shedding', 'sometimes', 'on',
+		qr/FATAL:  22023: invalid value for parameter "pg_budget.shedding": "sometimes"/
+	],
+	[
+		'pg_budget.history_size', '5s', '600s',
+		qr/FATAL:  22023: 5 s is outside the valid range for parameter "pg_budget.history_size" \(10 \.\. 86400\)/
+	],
+	[
+		'pg_budget.classes', 'bulk(wal=0.1B/s)', '',
+		qr/invalid value for parameter "pg_budget.classes": class "bulk": invalid value "0.1B\/s" for key "wal" \(expected a rate such as 500kB\/s, 20MB\/s or 1GB\/min, at least 1B\/s and at most 1TB\/s\)/
+	],
+	[
+		'pg_budget.classes', 'ai(queue_timeout=-0.5)', '',
+		qr/invalid value for parameter "pg_budget.classes": class "ai": invalid value "-0.5" for key "queue_timeout" \(expected -1 or a duration such as 500ms, 1\.5s, 1min or 1d, at most 1d\)/
+	]);
+for my $case (@bad_start)
+{
+	my ($name, $bad, $good, $re) = @$case;
+	$node->append_conf('postgresql.conf', "$name = '$bad'");
+	my $offset = -s $node->logfile // 0;
+	ok(!$node->start(fail_ok => 1), "server does not start: $name = '$bad'");
+	like(slurp_file($node->logfile, $offset),
+		$re, "the start log names $name and '$bad'");
+	$node->append_conf('postgresql.conf', "$name = '$good'");
+}
+
+# the values the wal key and the queue_timeout key take, in the settings
+my $classes =
+  'web(priority=100), one(active=1, priority=5), forever(active=1, queue_timeout=-1), bulk(wal=1B/s)';
+$node->append_conf(
+	'postgresql.conf', qq{
+pg_budget.queue_timeout = '0.4ms'
+pg_budget.wal_rate_floor = '10MB/s'
+pg_budget.classes = '$classes'
+});
+ok($node->start(fail_ok => 1),
+	"the server starts with queue_timeout = '0.4ms' and wal_rate_floor = '10MB/s'");
+is($node->safe_psql('postgres', 'SHOW pg_budget.wal_rate_floor'),
+	'10MB/s', 'wal_rate_floor takes 10MB/s, as the wal key writes it');
+
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION pg_budget;
+CREATE ROLE o LOGIN;
+CREATE ROLE f LOGIN;
+ALTER ROLE o SET pg_budget.class = 'one';
+ALTER ROLE f SET pg_budget.class = 'forever';
+});
+my $ctl = control_session($su);
+is(ctl("SELECT class || ' ' || queue_timeout_ms || ' ' || coalesce(wal_budget::text, 'null') FROM pg_budget_status WHERE class IN ('one', 'forever', 'bulk') ORDER BY class"),
+	"bulk 1 1\nforever -1 null\none 1 null",
+	'0.4ms is 1 ms, not 0; the key -1 is kept; wal=1B/s is a budget of 1');
+
+#
+# (b) queue_timeout = '0.4ms' waits a millisecond: it does not refuse at
+# once as 0 would; queue_timeout=-1 in the class waits without limit
+#
+{
+	my $h = session('o');
+	sess_query($h, 'BEGIN; SELECT 1');
+	my $w = gated_session('o');
+	sess_send($w, "\\set VERBOSITY verbose\n");
+	my ($out, $err) = sess_query_err($w, 'SELECT 42');
+	like(
+		$err,
+		qr/ERROR:  53400: pg_budget: class "one" is at its limit of 1 active transactions\n.*DETAIL:  The transaction waited \d+ ms \(queue_timeout\) for its turn; class "one" has 1 transactions in progress and 0 queued \(active=1\)\./,
+		"queue_timeout = '0.4ms': the transaction waited (1 ms), it was not refused at once"
+	);
+	sess_query($h, 'COMMIT');
+	sess_close($h);
+	sess_close($w);
+
+	$h = session('f');
+	sess_query($h, 'BEGIN; SELECT 1');
+	$w = gated_session('f');
+	sess_send($w, "SELECT 'through';");
+	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'forever'", '1'),
+		'queue_timeout=-1: the second transaction is queued');
+	usleep(1_500_000);
+	is(ctl("SELECT queued || ' ' || queue_timeouts FROM pg_budget_status WHERE class = 'forever'"),
+		'1 0', 'queue_timeout=-1: still queued 1.5 s later, no timeout');
+	sess_query($h, 'COMMIT');
+	ok(sess_wait($w, qr/^through$/m, 30), 'queue_timeout=-1: it goes in once the place is free');
+	sess_close($h);
+	sess_close($w);
+}
+
+#
+# (c) ALTER SYSTEM refuses a bad value, with SQLSTATE 22023, and writes
+# nothing
+#
+for my $case (
+	[
+		'pg_budget.queue_timeout', "'1d1ms'",
+		qr/ERROR:  22023: invalid value for parameter "pg_budget.queue_timeout": "1d1ms"\n.*DETAIL:  Expected -1 or a duration such as 500ms, 1\.5s, 1min or 1d, at most 1d\./
+	],
+	[
+		'pg_budget.cpu_pressure_threshold', '-1',
+		qr/ERROR:  22023: -1 is outside the valid range for parameter "pg_budget.cpu_pressure_threshold" \(0\.1 \.\. 100\)/
+	],
+	[
+		'pg_budget.wal_rate_floor', "'0.1B/s'",
+		qr/ERROR:  22023: invalid value for parameter "pg_budget.wal_rate_floor": "0.1B\/s"/
+	],
+	[
+		'pg_budget.classes', "'bulk(wal=0.1B/s)'",
+		qr/ERROR:  22023: invalid value for parameter "pg_budget.classes": "bulk\(wal=0.1B\/s\)"\n.*DETAIL:  class "bulk": invalid value "0.1B\/s" for key "wal"/
+	])
+{
+	my ($name, $value, $re) = @$case;
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nALTER SYSTEM SET $name = $value");
+	like($err, $re, "ALTER SYSTEM SET $name = $value is refused");
+}
+unlike(slurp_file($node->data_dir . '/postgresql.auto.conf'),
+	qr/pg_budget/, 'ALTER SYSTEM wrote nothing');
+
+#
+# (d) a bad value at reload: logged, the old value stays in force
+#
+{
+	my $offset = -s $node->logfile;
+	$node->append_conf(
+		'postgresql.conf', q{
+pg_budget.queue_timeout = '-0.5'
+pg_budget.cpu_pressure_threshold = -1
+pg_budget.wal_rate_floor = '10MB/h'
+});
+	$node->reload;
+	ok( $node->wait_for_log(
+			qr/LOG:  22023: invalid value for parameter "pg_budget.queue_timeout": "-0.5"\n.*DETAIL:  Expected -1 or a duration/,
+			$offset),
+		'reload: the bad queue_timeout is logged');
+	ok( $node->wait_for_log(
+			qr/LOG:  22023: -1 is outside the valid range for parameter "pg_budget.cpu_pressure_threshold" \(0\.1 \.\. 100\)/,
+			$offset),
+		'reload: the bad cpu_pressure_threshold is logged');
+	ok( $node->wait_for_log(
+			qr/LOG:  22023: invalid value for parameter "pg_budget.wal_rate_floor": "10MB\/h"/,
+			$offset),
+		'reload: the bad wal_rate_floor is logged');
+	ok( $node->wait_for_log(
+			qr/LOG:  F0000: configuration file ".*postgresql.conf" contains errors; unaffected changes were applied/,
+			$offset),
+		'reload: the postmaster keeps the old values');
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT current_setting('pg_budget.queue_timeout') || ' ' || current_setting('pg_budget.cpu_pressure_threshold') || ' ' || current_setting('pg_budget.wal_rate_floor')"
+		),
+		'0.4ms 1.5 10MB/s',
+		'reload: a new session has the old values');
+	is(ctl("SELECT queue_timeout_ms FROM pg_budget_status WHERE class = 'one'"),
+		'1', 'reload: the old queue_timeout is in force');
+	$node->append_conf(
+		'postgresql.conf', q{
+pg_budget.queue_timeout = '0.4ms'
+pg_budget.cpu_pressure_threshold = 1.5
+pg_budget.wal_rate_floor = '10MB/s'
+});
+	$node->reload;
+}
+
+sess_close($ctl);
+$node->stop;
+done_testing();
