@@ -60,6 +60,30 @@ ALTER SYSTEM RESET pg_budget.classes;
 SELECT count(*) FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf';
 
+-- ALTER SYSTEM refuses a max_connections or a number of reserved slots that
+-- the class table would not fit in at the next start (web has max=20, the
+-- reservations total 7), naming the class, and writes nothing.
+ALTER SYSTEM SET max_connections = 15;
+ALTER SYSTEM SET max_connections = 8;
+ALTER SYSTEM SET superuser_reserved_connections = 25;
+ALTER SYSTEM SET "Max_Connections" = '22';
+ALTER SYSTEM SET max_connections = 0;
+SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf';
+-- What still fits is written; RESET and other settings are not judged.
+-- Each is judged against what the next start reads: with max_connections
+-- = 23 written, 20 reserved slots leave 3, and web(max=21) does not fit.
+ALTER SYSTEM SET max_connections = 23;
+ALTER SYSTEM SET superuser_reserved_connections = 20;
+ALTER SYSTEM SET pg_budget.classes = 'web(max=21)';
+ALTER SYSTEM SET pg_budget.classes = 'web(max=20)';
+ALTER SYSTEM SET work_mem = '8MB';
+SELECT name, setting FROM pg_file_settings
+ WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM RESET max_connections;
+ALTER SYSTEM SET superuser_reserved_connections TO DEFAULT;
+ALTER SYSTEM RESET ALL;
+SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf';
+
 -- Only a reload changes the table.
 SET pg_budget.classes = 'web(max=1)';
 SET pg_budget.enabled = off;

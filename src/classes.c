@@ -651,9 +651,29 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 	for (i = 0; i < table->nclasses; i++)
 		total += table->classes[i].reserve;
 	if (total > usable)
+	{
+		/* the classes that hold them, so that the message names them */
+		char		held[256];
+		size_t		used = 0;
+
+		held[0] = '\0';
+		for (i = 0; i < table->nclasses && used < sizeof(held); i++)
+		{
+			const PgbClass *cls = &table->classes[i];
+			int			n;
+
+			if (cls->reserve == 0)
+				continue;
+			n = snprintf(held + used, sizeof(held) - used, "%s%s %d",
+						 used > 0 ? ", " : "", cls->name, cls->reserve);
+			if (n < 0)
+				break;
+			used += (size_t) n;
+		}
 		return set_error(errbuf, errlen,
-						 "reservations total " INT64_FORMAT " but only %d connections are usable (max_connections less the reserved slots)",
-						 total, usable);
+						 "reservations total " INT64_FORMAT " (%s) but only %d connections are usable (max_connections less the reserved slots)",
+						 total, held, usable);
+	}
 
 	for (i = 0; i < table->nclasses; i++)
 	{
@@ -665,6 +685,25 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 							 cls->name, cls->max, usable);
 	}
 	return true;
+}
+
+int
+pgb_budget_needed(const PgbClassTable *table)
+{
+	int64		total = 0;
+	int			needed = 0;
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *cls = &table->classes[i];
+
+		total += cls->reserve;
+		if (cls->max != PGB_UNLIMITED)
+			needed = Max(needed, cls->max);
+	}
+	/* reserves are at most PGB_INT_LIMIT each, PGB_MAX_CLASSES + 1 of them */
+	return (int) Max((int64) needed, total);
 }
 
 bool

@@ -90,6 +90,12 @@ extern bool pgb_parse_classes(const char *str, PgbClassTable *table,
 extern bool pgb_check_budget(const PgbClassTable *table, int usable,
 							 char *errbuf, size_t errlen);
 
+/*
+ * The fewest usable connections the table fits in (pgb_check_budget passes
+ * for any usable >= this): its largest max or its reservations' total.
+ */
+extern int	pgb_budget_needed(const PgbClassTable *table);
+
 /* Is name a valid class name (lower-case identifier, length limit)? */
 extern bool pgb_valid_class_name(const char *name);
 

@@ -32,6 +32,25 @@ pgb_usable_connections(void)
 #endif
 }
 
+/*
+ * The running max_connections and the slots held back from ordinary roles:
+ * superuser_reserved_connections, and from 16 reserved_connections (0
+ * before).
+ */
+static inline void
+pgb_connection_settings(int *max_connections, int *superuser_reserved,
+						int *reserved)
+{
+	*max_connections = MaxConnections;
+#if PG_VERSION_NUM >= 160000
+	*superuser_reserved = SuperuserReservedConnections;
+	*reserved = ReservedConnections;
+#else
+	*superuser_reserved = ReservedBackends;
+	*reserved = 0;
+#endif
+}
+
 /* A uniform random number in [0, 1). */
 static inline double
 pgb_random_unit(void)

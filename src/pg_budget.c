@@ -34,5 +34,6 @@ _PG_init(void)
 	pgb_admission_init();
 	pgb_act_init();
 	pgb_gate_init();
+	pgb_altersystem_init();
 	pgb_worker_register();
 }

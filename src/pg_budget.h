@@ -75,6 +75,9 @@ extern void pgb_act_init(void);
 extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 							   int *refused);
 
+/* altersystem.c */
+extern void pgb_altersystem_init(void);
+
 /* worker.c */
 extern void pgb_worker_register(void);
 

@@ -211,6 +211,84 @@ pg_budget.wal_rate_floor = '10MB/s'
 	$node->reload;
 }
 
+#
+# (e) ALTER SYSTEM of max_connections or of the reserved slots that the
+# class table would not fit in at the next start is refused, naming the
+# class, and writes nothing; what fits is written and the server restarts
+#
+$node->safe_psql('postgres',
+	"ALTER SYSTEM SET pg_budget.classes = 'web(max=20, reserve=5), admin(max=3, reserve=2), ai(max=4)'");
+$node->reload;
+$node->poll_query_until('postgres',
+	"SELECT current_setting('pg_budget.classes') LIKE 'web(max=20%'")
+  or die 'the table for (e) is not in force';
+my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
+my @refused = (
+	[
+		'max_connections', '15',
+		qr/ERROR:  22023: invalid value for parameter "max_connections": "15"\n.*DETAIL:  pg_budget.classes would not fit at the next start: class "web": max 20 exceeds the 12 usable connections\.\n.*HINT:  Lower that class's max or reserve in pg_budget.classes first \(a reload applies it\), or keep max_connections at 23 or more\./
+	],
+	[
+		'superuser_reserved_connections', '30',
+		qr/ERROR:  22023: invalid value for parameter "superuser_reserved_connections": "30"\n.*DETAIL:  pg_budget.classes would not fit at the next start: class "web": max 20 exceeds the 10 usable connections\./
+	],
+	[
+		'max_connections', '9',
+		qr/ERROR:  22023: invalid value for parameter "max_connections": "9"\n.*DETAIL:  pg_budget.classes would not fit at the next start: reservations total 7 \(web 5, admin 2\) but only 6 connections are usable/
+	]);
+push @refused,
+  [
+	'reserved_connections', '25',
+	qr/ERROR:  22023: invalid value for parameter "reserved_connections": "25"\n.*DETAIL:  pg_budget.classes would not fit at the next start: class "web": max 20 exceeds the 12 usable connections\./
+  ]
+  if $v >= 160000;
+for my $case (@refused)
+{
+	my ($name, $value, $re) = @$case;
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nALTER SYSTEM SET $name = $value");
+	isnt($ret, 0, "ALTER SYSTEM SET $name = $value fails");
+	like($err, $re, "ALTER SYSTEM SET $name = $value: SQLSTATE 22023, names the class");
+}
+unlike(slurp_file($node->data_dir . '/postgresql.auto.conf'),
+	qr/connections/, 'the refused ALTER SYSTEMs wrote nothing');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET max_connections = 30');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET work_mem = \'8MB\'');
+like(slurp_file($node->data_dir . '/postgresql.auto.conf'),
+	qr/max_connections = '30'/, 'a max_connections the table fits in is written');
+{
+	my ($ret, $out, $err) = $node->psql('postgres',
+		'ALTER SYSTEM SET superuser_reserved_connections = 12');
+	like($err,
+		qr/ERROR:  invalid value for parameter "superuser_reserved_connections": "12"\n.*DETAIL:  pg_budget.classes would not fit at the next start: class "web": max 20 exceeds the 18 usable connections\./,
+		'judged against the max_connections = 30 already written, not the 40 in force');
+}
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET work_mem');
+sess_close($ctl);
+$node->restart;
+is($node->safe_psql('postgres', 'SHOW max_connections'),
+	'30', 'the server restarts with what ALTER SYSTEM wrote');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET max_connections');
+
+#
+# (f) a max_connections edited by hand that the table does not fit in: the
+# server refuses to start, naming the class; fixing either brings it back
+#
+$node->stop;
+$node->append_conf('postgresql.conf', 'max_connections = 15');
+{
+	my $offset = -s $node->logfile;
+	ok(!$node->start(fail_ok => 1),
+		'max_connections = 15 by hand: the server does not start');
+	like(
+		slurp_file($node->logfile, $offset),
+		qr/invalid value for parameter "pg_budget.classes": class "web": max 20 exceeds the 12 usable connections/,
+		'the start log names the class that does not fit');
+}
+$node->append_conf('postgresql.conf', 'max_connections = 40');
+ok($node->start(fail_ok => 1), 'max_connections put back: the server starts');
+$ctl = control_session($su);
+
 sess_close($ctl);
 $node->stop;
 done_testing();

@@ -483,7 +483,7 @@ test_budget(void)
 
 	ok(parses("a(reserve=60), b(reserve=60)"), "budget: table with big reservations");
 	is_str(budget_error(97),
-		   "reservations total 120 but only 97 connections are usable (max_connections less the reserved slots)",
+		   "reservations total 120 (a 60, b 60) but only 97 connections are usable (max_connections less the reserved slots)",
 		   "reservations above usable is an error");
 	is_str(budget_error(120), "", "reservations equal to usable pass");
 
@@ -495,11 +495,27 @@ test_budget(void)
 	is_str(budget_error(10), "", "implicit default class adds no reservation");
 	tab.classes[idx].reserve = 5;
 	is_str(budget_error(14),
-		   "reservations total 15 but only 14 connections are usable (max_connections less the reserved slots)",
+		   "reservations total 15 (a 10, default 5) but only 14 connections are usable (max_connections less the reserved slots)",
 		   "implicit classes count in the reservation total");
 	tab.classes[idx].reserve = 0;
 	tab.classes[idx].max = 20;
 	like(budget_error(15), "class \"default\": max 20 exceeds", "implicit classes are checked against usable");
+
+	/* the least number of usable connections a table fits in */
+	ok(parses("web(max=20, reserve=5), admin(max=3, reserve=2), ai(max=4)"), "budget: the regress table");
+	is_int(pgb_budget_needed(&tab), 20, "needed: the largest max, above the reservations");
+	is_str(budget_error(pgb_budget_needed(&tab)), "", "it fits in what it needs");
+	like(budget_error(pgb_budget_needed(&tab) - 1), "class \"web\": max 20 exceeds the 19 usable",
+		 "and not in one less, naming the class");
+	ok(parses("a(reserve=30), b(reserve=30), c(max=40)"), "budget: reservations above every max");
+	is_int(pgb_budget_needed(&tab), 60, "needed: the reservations");
+	is_str(budget_error(59),
+		   "reservations total 60 (a 30, b 30) but only 59 connections are usable (max_connections less the reserved slots)",
+		   "one less: the classes holding reservations are named");
+	ok(parses("a(), b(max=0)"), "budget: no cap, no reservation");
+	is_int(pgb_budget_needed(&tab), 0, "needed: nothing");
+	ok(parses(""), "budget: empty table");
+	is_int(pgb_budget_needed(&tab), 0, "needed by an empty table: nothing");
 }
 
 static void
