@@ -54,6 +54,9 @@ extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
 extern PgbBackendSlot *pgb_my_slot(void);
 extern void pgb_hist_record(pg_atomic_uint64 *hist, instr_time start);
 
+/* text.c: strlcpy that never cuts a character in two (rule in text.c) */
+extern void pgb_strlcpy_mb(char *dst, const char *src, size_t size);
+
 /* sqlfuncs.c */
 extern bool pgb_can_read_all_stats(void);
 

@@ -13,6 +13,17 @@ use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
 use Time::HiRes qw(time usleep);
+use Encode ();
+
+# names below are UTF-8 bytes, sent and read as such
+$ENV{PGCLIENTENCODING} = 'UTF8';
+
+# Is $bytes valid UTF-8?
+sub valid_utf8
+{
+	my ($bytes) = @_;
+	return eval { Encode::decode('UTF-8', $bytes, Encode::FB_CROAK); 1 } ? 1 : 0;
+}
 
 my $node = PostgreSQL::Test::Cluster->new('input');
 PgbSession::set_node($node);
@@ -288,6 +299,65 @@ $node->append_conf('postgresql.conf', 'max_connections = 15');
 $node->append_conf('postgresql.conf', 'max_connections = 40');
 ok($node->start(fail_ok => 1), 'max_connections put back: the server starts');
 $ctl = control_session($su);
+
+#
+# (g) names and reasons are cut on character boundaries: a class of 63
+# characters, roles named with 20 CJK characters (60 bytes each, after one
+# ASCII letter), a refused login, a pause that terminates a session; the
+# pause's reason is longer than the 159 bytes an event keeps, and would be
+# cut 2 bytes into a character
+#
+{
+	my $class = 'c' x 63;
+	my $cjk = "\xe6\xbc\xa2" x 20;    # U+6F22, 20 times, in UTF-8
+	my $victim = "v$cjk";
+	my $pauser = "s$cjk";
+	ctl("ALTER SYSTEM SET pg_budget.classes = 'web(max=20, reserve=5), admin(max=3, reserve=2), ai(max=4), $class(max=1)'");
+	ctl('SELECT pg_reload_conf()');
+	$node->poll_query_until('postgres',
+		"SELECT current_setting('pg_budget.classes') LIKE '%$class(max=1)'")
+	  or die 'the class of 63 characters is not in force';
+	ctl(qq{CREATE ROLE "$victim" LOGIN});
+	ctl(qq{CREATE ROLE "$pauser" LOGIN SUPERUSER});
+	ctl(qq{ALTER ROLE "$victim" SET pg_budget.class = '$class'});
+
+	my $offset = -s $node->logfile;
+	my $v = session($victim);
+	is(sess_query($v, 'SHOW pg_budget.class'), $class,
+		'the CJK-named role is admitted under the class of 63 characters');
+	my ($ret, $out, $err) = login($victim);
+	like($err, qr/FATAL:  pg_budget: class "$class" is at its cap of 1 connections/,
+		'its second login is refused');
+	($ret, $out, $err) = psql_c($node, 'postgres',
+		"SELECT pg_budget_pause('$class', 'terminate')",
+		connstr => $node->connstr('postgres') . " user=$pauser");
+	is($ret, 0, 'the CJK-named superuser pauses the class, terminating its session');
+	# psql sees the end of its session when it next sends a query
+	sess_send($v, 'SELECT 1;');
+	ok(sess_wait_exit($v, 30), 'the victim session ends');
+	like($v->{stderr}, qr/DETAIL:  pg_budget terminated this session: class "$class" paused \(mode terminate\) by role "s/,
+		'the victim is told why');
+	ok(valid_utf8($v->{stderr}), "the victim's DETAIL is valid UTF-8");
+	($ret, $out, $err) = login($victim);
+	like($err, qr/FATAL:  pg_budget: class "$class" is paused/, 'a login of the paused class is refused');
+
+	my $rows = ctl(
+		"SELECT action || ' ' || length(reason) || ' ' || octet_length(convert_to(reason, 'UTF8')) || ' ' || length(role) FROM pg_budget_events WHERE class = '$class' ORDER BY at");
+	# the pause's reason (and the termination's): 105 bytes, then "s" and
+	# 17 of the 20 characters
+	is($rows, "reject 72 72 21\npause 123 157 21\nterminate 123 157 21\nreject 75 75 21",
+		'pg_budget_events: length(reason) and convert_to work, the reason keeps whole characters');
+	my ($reason) = ctl("SELECT reason FROM pg_budget_events WHERE action = 'pause' AND class = '$class'");
+	is($reason, qq{class "$class" paused (mode terminate) by role "s} . ("\xe6\xbc\xa2" x 17),
+		'the reason is cut after the last whole character');
+	ctl("SELECT pg_budget_resume('$class')");
+	my $log = slurp_file($node->logfile, $offset);
+	like($log, qr/DETAIL:  pg_budget terminated this session: class "$class" paused/,
+		"the log has the victim's DETAIL");
+	my @bad = grep { !valid_utf8($_) } split /\n/, $log;
+	is(scalar(@bad), 0, 'every log line is valid UTF-8')
+	  or diag(join("\n", @bad));
+}
 
 sess_close($ctl);
 $node->stop;
