@@ -12,9 +12,11 @@
  * duration (the queue_timeout key and setting) and as a WAL rate setting:
  * a duration read must be -1 only for a written -1, 0 only for a written
  * zero, and otherwise the written value rounded up to the millisecond; a
- * rate must be within its bounds.
+ * rate must be within its bounds.  Cutting the input at every length on
+ * a UTF-8 boundary never gives back more than three bytes, and a cut of
+ * valid UTF-8 is valid UTF-8.
  *
- * SOURCES: src/classes.c src/admit_math.c src/queue_math.c
+ * SOURCES: src/classes.c src/admit_math.c src/queue_math.c src/text_math.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +28,7 @@
 #include "admit_math.h"
 #include "classes.h"
 #include "queue_math.h"
+#include "text_math.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -267,6 +270,59 @@ check_duration(const char *str, size_t len)
 	}
 }
 
+/* Length of the valid UTF-8 prefix of s[0..len) (RFC 3629, no surrogates). */
+static size_t
+utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c = s[i];
+		size_t		n;
+		size_t		k;
+
+		if (c < 0x80)
+			n = 1;
+		else if (c >= 0xC2 && c <= 0xDF)
+			n = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4;
+		else
+			return i;
+		if (i + n > len)
+			return i;
+		for (k = 1; k < n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+		if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+			(c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
+			return i;
+		i += n;
+	}
+	return i;
+}
+
+static void
+check_utf8_cut(const char *str, size_t len)
+{
+	size_t		valid = utf8_valid_prefix((const unsigned char *) str, len);
+	size_t		limit;
+
+	for (limit = 0; limit <= len && limit < 80; limit++)
+	{
+		size_t		n = pgb_utf8_cliplen(str, len, limit);
+
+		CHECK(n <= limit && n + 3 >= limit);
+		/* within the valid part, the cut keeps whole characters */
+		if (limit <= valid)
+			CHECK(utf8_valid_prefix((const unsigned char *) str, n) == n);
+	}
+	CHECK(pgb_utf8_cliplen(str, len, len) == len);
+}
+
 static void
 check_rate_setting(const char *str)
 {
@@ -315,6 +371,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_duration(str, len);
 	check_rate_setting(str);
+	check_utf8_cut(str, len);
 
 	if (ok1)
 	{
