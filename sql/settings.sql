@@ -68,6 +68,12 @@ ALTER SYSTEM SET max_connections = 8;
 ALTER SYSTEM SET superuser_reserved_connections = 25;
 ALTER SYSTEM SET "Max_Connections" = '22';
 ALTER SYSTEM SET max_connections = 0;
+-- A role that may not ALTER SYSTEM gets core's refusal, not the budget's.
+CREATE ROLE regress_pgb_plain;
+SET ROLE regress_pgb_plain;
+ALTER SYSTEM SET max_connections = 15;
+RESET ROLE;
+DROP ROLE regress_pgb_plain;
 SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf';
 -- What still fits is written; RESET and other settings are not judged.
 -- Each is judged against what the next start reads: with max_connections

@@ -157,6 +157,9 @@ check_alter_system(AlterSystemStmt *stmt)
 	setting = budget_setting(set->name);
 	if (setting == SETTING_OTHER)
 		return;
+	/* core refuses a role that may not, with its own message */
+	if (!pgb_may_alter_system(set->name))
+		return;
 
 	/* core's own checks of the value first, with core's messages */
 	value = ExtractSetVariableArgs(set);
