@@ -342,7 +342,7 @@ $ctl = control_session($su);
 	like($err, qr/FATAL:  pg_budget: class "$class" is paused/, 'a login of the paused class is refused');
 
 	my $rows = ctl(
-		"SELECT action || ' ' || length(reason) || ' ' || octet_length(convert_to(reason, 'UTF8')) || ' ' || length(role) FROM pg_budget_events WHERE class = '$class' ORDER BY at");
+		"SELECT action || ' ' || length(reason) || ' ' || octet_length(convert_to(reason, 'UTF8')) || ' ' || length(role) FROM pg_budget_events WHERE class = '$class' ORDER BY at, action");
 	# the pause's reason (and the termination's): 105 bytes, then "s" and
 	# 17 of the 20 characters
 	is($rows, "reject 72 72 21\npause 123 157 21\nterminate 123 157 21\nreject 75 75 21",
