@@ -359,6 +359,38 @@ $ctl = control_session($su);
 	  or diag(join("\n", @bad));
 }
 
+#
+# (h) every pg_budget setting, not only those above, refuses a bad value
+# at start
+#
+{
+	my @names = split /\n/,
+	  ctl("SELECT name FROM pg_settings WHERE name LIKE 'pg_budget.%' ORDER BY 1");
+	cmp_ok(scalar(@names), '>=', 24, 'pg_budget has its settings');
+	sess_close($ctl);
+	$node->stop;
+	# in postgresql.auto.conf, which wins over what (g) wrote there
+	my $conf = $node->data_dir . '/postgresql.auto.conf';
+	my $good = slurp_file($conf);
+	for my $name (@names)
+	{
+		$node->append_conf('postgresql.auto.conf', "$name = 'Bogus!'");
+		my $offset = -s $node->logfile;
+		my $started = $node->start(fail_ok => 1);
+		ok(!$started, "$name = 'Bogus!': the server does not start");
+		like(
+			slurp_file($node->logfile, $offset),
+			qr/FATAL:  22023: (invalid value for parameter "\Q$name\E": |parameter "\Q$name\E" requires a Boolean value)/,
+			"$name = 'Bogus!': the log names it");
+		$node->stop if $started;
+		open(my $fh, '>', $conf) or die "$conf: $!";
+		print $fh $good;
+		close $fh;
+	}
+	ok($node->start(fail_ok => 1), 'the server starts again without them');
+	$ctl = control_session($su);
+}
+
 sess_close($ctl);
 $node->stop;
 done_testing();
