@@ -7,6 +7,7 @@
  *-------------------------------------------------------------------------
  */
 #include "classes.h"
+#include "text_math.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,12 +132,16 @@ word_len(const char *p)
 	return n;
 }
 
-/* Write tok[0..len) in double quotes, shortened if very long. */
+/*
+ * Write tok[0..len) in double quotes, shortened if very long (before the
+ * character the limit falls in: the message stays valid UTF-8).
+ */
 static void
 quote_token(const char *tok, size_t len, char *buf, size_t buflen)
 {
 	if (len > PGB_QUOTE_MAX)
-		snprintf(buf, buflen, "\"%.*s...\"", PGB_QUOTE_MAX, tok);
+		snprintf(buf, buflen, "\"%.*s...\"",
+				 (int) pgb_utf8_cliplen(tok, len, PGB_QUOTE_MAX), tok);
 	else
 		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
 }
@@ -177,6 +182,8 @@ format_error(char *errbuf, size_t errlen, const char *cls,
 	if (used < errlen)
 		vsnprintf(errbuf + used, errlen - used, fmt, ap);
 	errbuf[errlen - 1] = '\0';
+	/* a message cut by its buffer ends on a character boundary */
+	pgb_utf8_trim_partial(errbuf);
 }
 
 /* Report an error that names no class (or names it itself); returns false. */

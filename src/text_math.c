@@ -34,6 +34,32 @@ pgb_utf8_cliplen(const char *s, size_t len, size_t limit)
 }
 
 void
+pgb_utf8_trim_partial(char *s)
+{
+	size_t		len = strlen(s);
+	size_t		lead = len;
+	unsigned char c;
+	size_t		need;
+
+	while (lead > 0 && len - lead < 3 && is_continuation((unsigned char) s[lead - 1]))
+		lead--;
+	if (lead == 0)
+		return;
+	lead--;						/* the byte before the continuation bytes */
+	c = (unsigned char) s[lead];
+	if (c >= 0xC0 && c <= 0xDF)
+		need = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		need = 3;
+	else if (c >= 0xF0 && c <= 0xF7)
+		need = 4;
+	else
+		return;					/* ASCII, or not UTF-8 */
+	if (len - lead < need)
+		s[lead] = '\0';
+}
+
+void
 pgb_strlcpy_utf8(char *dst, const char *src, size_t size)
 {
 	size_t		n;

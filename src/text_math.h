@@ -26,4 +26,10 @@ extern size_t pgb_utf8_cliplen(const char *s, size_t len, size_t limit);
  */
 extern void pgb_strlcpy_utf8(char *dst, const char *src, size_t size);
 
+/*
+ * Drop a UTF-8 character that a cut left incomplete at the end of s (one
+ * that snprintf cut, say).  Bytes that are not UTF-8 are left alone.
+ */
+extern void pgb_utf8_trim_partial(char *s);
+
 #endif							/* PGB_TEXT_MATH_H */

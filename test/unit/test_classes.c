@@ -6,7 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/classes.c
+// SOURCES: src/classes.c src/text_math.c
 #include "classes.h"
 
 #include <locale.h>
@@ -444,6 +444,59 @@ test_names_and_counts(void)
 	ok(strlen(errbuf) < 120, "long token does not flood the message");
 }
 
+/* Is s valid UTF-8 (RFC 3629 lead and continuation bytes)? */
+static bool
+valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p)
+	{
+		int			n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 :
+			*p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+		int			k;
+
+		if (n == 0)
+			return false;
+		for (k = 1; k < n; k++)
+			if ((p[k] & 0xC0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+static void
+test_errbuf_utf8(void)
+{
+	char		str[512];
+	char		small[40];
+	int			i;
+
+	/* a long token of 2-byte characters after one ASCII byte */
+	strcpy(str, "a(max=x");
+	for (i = 0; i < 40; i++)
+		strcat(str, "\xc3\xa9");
+	strcat(str, ")");
+	error_of(str);
+	like(errbuf, "invalid value \"x\xc3\xa9", "a long non-ASCII token is quoted");
+	like(errbuf, "...\"", "and shortened");
+	ok(valid_utf8(errbuf), "shortened on a character boundary");
+
+	/* a message cut by a small buffer inside a character */
+	strcpy(str, "a(max=");
+	for (i = 0; i < 10; i++)
+		strcat(str, "\xe6\xbc\xa2");
+	strcat(str, ")");
+	for (i = 24; i < 40; i++)
+	{
+		ok(!pgb_parse_classes(str, &tab, small, i), "error into a small buffer");
+		ok(valid_utf8(small), "a message cut by its buffer keeps whole characters");
+	}
+	is_str(small, "class \"a\": invalid value \"\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2",
+		   "39 bytes: the four whole characters that fit");
+}
+
 static void
 test_errbuf(void)
 {
@@ -755,6 +808,7 @@ main(void)
 	test_bounds();
 	test_names_and_counts();
 	test_errbuf();
+	test_errbuf_utf8();
 	test_budget();
 	test_helpers();
 	return done_testing();

@@ -94,10 +94,42 @@ test_copy(void)
 	}
 }
 
+static void
+test_trim(void)
+{
+	char		s[32];
+
+	strcpy(s, "ab" CJK);
+	pgb_utf8_trim_partial(s);
+	is_str(s, "ab" CJK, "a whole character at the end stays");
+	strcpy(s, "ab\xe6\xbc");
+	pgb_utf8_trim_partial(s);
+	is_str(s, "ab", "two bytes of three: dropped");
+	strcpy(s, "ab\xe6");
+	pgb_utf8_trim_partial(s);
+	is_str(s, "ab", "a lead byte alone: dropped");
+	strcpy(s, "a\xf0\x9f\x98");
+	pgb_utf8_trim_partial(s);
+	is_str(s, "a", "three bytes of four: dropped");
+	strcpy(s, "a" E_ACUTE);
+	pgb_utf8_trim_partial(s);
+	is_str(s, "a" E_ACUTE, "a whole 2-byte character stays");
+	strcpy(s, "abc");
+	pgb_utf8_trim_partial(s);
+	is_str(s, "abc", "ASCII stays");
+	strcpy(s, "");
+	pgb_utf8_trim_partial(s);
+	is_str(s, "", "empty stays");
+	strcpy(s, "a\x80\x80\x80\x80");
+	pgb_utf8_trim_partial(s);
+	is_str(s, "a\x80\x80\x80\x80", "not UTF-8: left alone");
+}
+
 int
 main(void)
 {
 	test_cliplen();
 	test_copy();
+	test_trim();
 	return done_testing();
 }
