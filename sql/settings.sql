@@ -31,6 +31,65 @@ ALTER SYSTEM SET pg_budget.classes = 'ai(shed=sometimes)';
 ALTER SYSTEM SET pg_budget.default_class = 'Not A Name';
 SHOW pg_budget.classes;
 
+-- A bad value of any setting is refused, like core's own, and nothing is
+-- written; queue_timeout and wal_rate_floor read what the class keys read.
+ALTER SYSTEM SET pg_budget.queue_timeout = '1d1ms';
+ALTER SYSTEM SET pg_budget.queue_timeout = '-0.5';
+ALTER SYSTEM SET pg_budget.queue_timeout = '-1ms';
+ALTER SYSTEM SET pg_budget.queue_timeout = '25h';
+ALTER SYSTEM SET pg_budget.cpu_pressure_threshold = -1;
+ALTER SYSTEM SET pg_budget.wal_rate_floor = '0.1B/s';
+ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/h';
+ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-0.5)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=1d1ms)';
+ALTER SYSTEM SET pg_budget.classes = 'bulk(wal=0.1B/s)';
+SELECT name, setting FROM pg_file_settings
+ WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+-- Good values are written: 10MB/s as the wal key writes it, -1 and 1.5s.
+ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/s';
+ALTER SYSTEM SET pg_budget.queue_timeout = '1.5s';
+ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-1), b(queue_timeout=1.5s, wal=1B/s)';
+SELECT name, setting FROM pg_file_settings
+ WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM SET pg_budget.queue_timeout = -1;
+SELECT name, setting FROM pg_file_settings
+ WHERE name = 'pg_budget.queue_timeout' AND sourcefile LIKE '%postgresql.auto.conf';
+ALTER SYSTEM RESET pg_budget.wal_rate_floor;
+ALTER SYSTEM RESET pg_budget.queue_timeout;
+ALTER SYSTEM RESET pg_budget.classes;
+SELECT count(*) FROM pg_file_settings
+ WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf';
+
+-- ALTER SYSTEM refuses a max_connections or a number of reserved slots that
+-- the class table would not fit in at the next start (web has max=20, the
+-- reservations total 7), naming the class, and writes nothing.
+ALTER SYSTEM SET max_connections = 15;
+ALTER SYSTEM SET max_connections = 8;
+ALTER SYSTEM SET superuser_reserved_connections = 25;
+ALTER SYSTEM SET "Max_Connections" = '22';
+ALTER SYSTEM SET max_connections = 0;
+-- A role that may not ALTER SYSTEM gets core's refusal, not the budget's.
+CREATE ROLE regress_pgb_plain;
+SET ROLE regress_pgb_plain;
+ALTER SYSTEM SET max_connections = 15;
+RESET ROLE;
+DROP ROLE regress_pgb_plain;
+SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf';
+-- What still fits is written; RESET and other settings are not judged.
+-- Each is judged against what the next start reads: with max_connections
+-- = 23 written, 20 reserved slots leave 3, and web(max=21) does not fit.
+ALTER SYSTEM SET max_connections = 23;
+ALTER SYSTEM SET superuser_reserved_connections = 20;
+ALTER SYSTEM SET pg_budget.classes = 'web(max=21)';
+ALTER SYSTEM SET pg_budget.classes = 'web(max=20)';
+ALTER SYSTEM SET work_mem = '8MB';
+SELECT name, setting FROM pg_file_settings
+ WHERE sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM RESET max_connections;
+ALTER SYSTEM SET superuser_reserved_connections TO DEFAULT;
+ALTER SYSTEM RESET ALL;
+SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf';
+
 -- Only a reload changes the table.
 SET pg_budget.classes = 'web(max=1)';
 SET pg_budget.enabled = off;

@@ -116,12 +116,12 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 		return false;
 	}
 	e = slot->class_idx;
-	strlcpy(class, pgb_shared->classes[e].name, sizeof(class));
-	strlcpy(role, slot->rolename, sizeof(role));
+	pgb_strlcpy_mb(class, pgb_shared->classes[e].name, sizeof(class));
+	pgb_strlcpy_mb(role, slot->rolename, sizeof(role));
 	if (!dry_run)
 	{
 		slot->shed_at = GetCurrentTimestamp();
-		strlcpy(slot->shed_reason, reason, sizeof(slot->shed_reason));
+		pgb_strlcpy_mb(slot->shed_reason, reason, sizeof(slot->shed_reason));
 		pg_write_barrier();
 		pg_atomic_write_u32(&slot->shed_pending, 1);
 #ifdef HAVE_SETSID

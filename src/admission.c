@@ -250,7 +250,7 @@ admit_login(void)
 			slot->superuser = is_superuser;
 			slot->walsender = am_walsender;
 			slot->admitted_at = GetCurrentTimestamp();
-			strlcpy(slot->rolename, rolename, NAMEDATALEN);
+			pgb_strlcpy_mb(slot->rolename, rolename, NAMEDATALEN);
 			slot->shed_at = 0;
 			pg_atomic_write_u32(&slot->shed_pending, 0);
 			pg_write_barrier();

@@ -7,6 +7,7 @@
  *-------------------------------------------------------------------------
  */
 #include "classes.h"
+#include "text_math.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,15 @@
 
 /* Digits after the decimal point that a rate keeps (the rest are ignored). */
 #define PGB_RATE_FRAC_DIGITS 9
+
+/*
+ * Digits after the decimal point a duration may have: to the nanosecond
+ * of a second, so that rounding up to the millisecond is exact.
+ */
+#define PGB_DURATION_FRAC_DIGITS 9
+
+/* Bound of the integer part of a size in bytes: 1 TB. */
+#define PGB_SIZE_LIMIT		(INT64CONST(1024) * 1024 * 1024 * 1024)
 
 typedef enum PgbKey
 {
@@ -122,12 +132,16 @@ word_len(const char *p)
 	return n;
 }
 
-/* Write tok[0..len) in double quotes, shortened if very long. */
+/*
+ * Write tok[0..len) in double quotes, shortened if very long (before the
+ * character the limit falls in: the message stays valid UTF-8).
+ */
 static void
 quote_token(const char *tok, size_t len, char *buf, size_t buflen)
 {
 	if (len > PGB_QUOTE_MAX)
-		snprintf(buf, buflen, "\"%.*s...\"", PGB_QUOTE_MAX, tok);
+		snprintf(buf, buflen, "\"%.*s...\"",
+				 (int) pgb_utf8_cliplen(tok, len, PGB_QUOTE_MAX), tok);
 	else
 		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
 }
@@ -168,6 +182,8 @@ format_error(char *errbuf, size_t errlen, const char *cls,
 	if (used < errlen)
 		vsnprintf(errbuf + used, errlen - used, fmt, ap);
 	errbuf[errlen - 1] = '\0';
+	/* a message cut by its buffer ends on a character boundary */
+	pgb_utf8_trim_partial(errbuf);
 }
 
 /* Report an error that names no class (or names it itself); returns false. */
@@ -238,13 +254,13 @@ parse_int(const char *tok, size_t len, int min, int max, int *result)
 /*
  * Read digits with an optional fraction (digits "." digits) at tok[*i]:
  * the value is ipart + frac / scale, exactly (the fraction keeps
- * PGB_RATE_FRAC_DIGITS digits, the integer part stops growing past
- * PGB_INT_LIMIT so that it can not overflow).  Leaves *i after it; false
- * when there is no such number.
+ * PGB_RATE_FRAC_DIGITS digits, the integer part stops growing past limit,
+ * at most PGB_SIZE_LIMIT, so that it can not overflow).  Leaves *i after
+ * it; false when there is no such number.
  */
 static bool
-parse_decimal(const char *tok, size_t len, size_t *i, int64 *ipart,
-			  int64 *frac, int64 *scale)
+parse_decimal(const char *tok, size_t len, size_t *i, int64 limit,
+			  int64 *ipart, int64 *frac, int64 *scale)
 {
 	size_t		k = *i;
 
@@ -255,7 +271,7 @@ parse_decimal(const char *tok, size_t len, size_t *i, int64 *ipart,
 		return false;
 	while (k < len && is_digit(tok[k]))
 	{
-		if (*ipart <= PGB_INT_LIMIT)
+		if (*ipart <= limit)
 			*ipart = *ipart * 10 + (tok[k] - '0');
 		k++;
 	}
@@ -299,7 +315,7 @@ parse_rate(const char *tok, size_t len, double *result)
 	const char *unit;
 	size_t		ulen;
 
-	if (!parse_decimal(tok, len, &i, &ipart, &frac, &scale))
+	if (!parse_decimal(tok, len, &i, PGB_INT_LIMIT, &ipart, &frac, &scale))
 		return NUM_SYNTAX;
 	if (i >= len || tok[i] != '/')
 		return NUM_SYNTAX;
@@ -413,12 +429,12 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 			break;
 		case PGB_KEY_WAL:
 			if (!pgb_parse_byte_rate(val, len, &cls->wal))
-				return parse_error(ps, "invalid value %s for key \"wal\" (expected a rate such as 500kB/s, 20MB/s or 1GB/min, more than 0 and at most 1TB/s)",
+				return parse_error(ps, "invalid value %s for key \"wal\" (expected " PGB_RATE_EXPECTED ")",
 								   quoted);
 			return true;
 		case PGB_KEY_QUEUE_TIMEOUT:
 			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
-				return parse_error(ps, "invalid value %s for key \"queue_timeout\" (expected a duration such as 500ms, 5s or 1min, at most 1 day)",
+				return parse_error(ps, "invalid value %s for key \"queue_timeout\" (expected " PGB_DURATION_EXPECTED ")",
 								   quoted);
 			return true;
 		case PGB_KEY_RATE:
@@ -642,9 +658,29 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 	for (i = 0; i < table->nclasses; i++)
 		total += table->classes[i].reserve;
 	if (total > usable)
+	{
+		/* the classes that hold them, so that the message names them */
+		char		held[256];
+		size_t		used = 0;
+
+		held[0] = '\0';
+		for (i = 0; i < table->nclasses && used < sizeof(held); i++)
+		{
+			const PgbClass *cls = &table->classes[i];
+			int			n;
+
+			if (cls->reserve == 0)
+				continue;
+			n = snprintf(held + used, sizeof(held) - used, "%s%s %d",
+						 used > 0 ? ", " : "", cls->name, cls->reserve);
+			if (n < 0)
+				break;
+			used += (size_t) n;
+		}
 		return set_error(errbuf, errlen,
-						 "reservations total " INT64_FORMAT " but only %d connections are usable (max_connections less the reserved slots)",
-						 total, usable);
+						 "reservations total " INT64_FORMAT " (%s) but only %d connections are usable (max_connections less the reserved slots)",
+						 total, held, usable);
+	}
 
 	for (i = 0; i < table->nclasses; i++)
 	{
@@ -656,6 +692,25 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 							 cls->name, cls->max, usable);
 	}
 	return true;
+}
+
+int
+pgb_budget_needed(const PgbClassTable *table)
+{
+	int64		total = 0;
+	int			needed = 0;
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *cls = &table->classes[i];
+
+		total += cls->reserve;
+		if (cls->max != PGB_UNLIMITED)
+			needed = Max(needed, cls->max);
+	}
+	/* reserves are at most PGB_INT_LIMIT each, PGB_MAX_CLASSES + 1 of them */
+	return (int) Max((int64) needed, total);
 }
 
 bool
@@ -721,6 +776,36 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	return idx;
 }
 
+/* Bytes in a memory unit (B, kB, MB, GB, TB: powers of 1024); false if none. */
+static bool
+unit_bytes(const char *u, size_t ulen, double *bytes)
+{
+	if (ulen == 1 && u[0] == 'B')
+		*bytes = 1;
+	else if (ulen == 2 && memcmp(u, "kB", 2) == 0)
+		*bytes = 1024.0;
+	else if (ulen == 2 && memcmp(u, "MB", 2) == 0)
+		*bytes = 1024.0 * 1024;
+	else if (ulen == 2 && memcmp(u, "GB", 2) == 0)
+		*bytes = 1024.0 * 1024 * 1024;
+	else if (ulen == 2 && memcmp(u, "TB", 2) == 0)
+		*bytes = 1024.0 * 1024 * 1024 * 1024;
+	else
+		return false;
+	return true;
+}
+
+/* A WAL rate in bytes a second, or false when it is out of bounds. */
+static bool
+wal_rate_in_range(double rate, double *bytes_per_s)
+{
+	/* below a byte a second the budget would show, and be, nothing */
+	if (!(rate >= PGB_WAL_RATE_MIN) || rate > PGB_WAL_RATE_MAX)
+		return false;
+	*bytes_per_s = rate;
+	return true;
+}
+
 bool
 pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 {
@@ -728,14 +813,13 @@ pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 	int64		ipart;
 	int64		frac;
 	int64		scale;
-	double		unit_bytes;
+	double		unit;
 	double		per;
-	double		rate;
 	const char *u;
 	size_t		ulen;
 	size_t		slash;
 
-	if (!parse_decimal(tok, len, &i, &ipart, &frac, &scale))
+	if (!parse_decimal(tok, len, &i, PGB_INT_LIMIT, &ipart, &frac, &scale))
 		return false;
 	if (ipart > PGB_INT_LIMIT)
 		return false;
@@ -745,17 +829,9 @@ pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 		return false;
 	u = tok + i;
 	ulen = slash - i;
-	if (ulen == 0 || (ulen == 1 && u[0] == 'B'))
-		unit_bytes = 1;
-	else if (ulen == 2 && memcmp(u, "kB", 2) == 0)
-		unit_bytes = 1024.0;
-	else if (ulen == 2 && memcmp(u, "MB", 2) == 0)
-		unit_bytes = 1024.0 * 1024;
-	else if (ulen == 2 && memcmp(u, "GB", 2) == 0)
-		unit_bytes = 1024.0 * 1024 * 1024;
-	else if (ulen == 2 && memcmp(u, "TB", 2) == 0)
-		unit_bytes = 1024.0 * 1024 * 1024 * 1024;
-	else
+	if (ulen == 0)
+		unit = 1;
+	else if (!unit_bytes(u, ulen, &unit))
 		return false;
 	u = tok + slash + 1;
 	ulen = len - slash - 1;
@@ -765,33 +841,94 @@ pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 		per = 60;
 	else
 		return false;
-	rate = ((double) ipart + (double) frac / (double) scale) * unit_bytes / per;
-	if (!(rate > 0) || rate > PGB_WAL_RATE_MAX)
+	return wal_rate_in_range(((double) ipart + (double) frac / (double) scale) * unit / per,
+							 bytes_per_s);
+}
+
+bool
+pgb_parse_rate_setting(const char *str, double *bytes_per_s)
+{
+	const char *p = skip_blanks(str);
+	size_t		len = strlen(p);
+	size_t		i = 0;
+	int64		ipart;
+	int64		frac;
+	int64		scale;
+	double		unit;
+
+	while (len > 0 && is_blank(p[len - 1]))
+		len--;
+	if (memchr(p, '/', len) != NULL)
+		return pgb_parse_byte_rate(p, len, bytes_per_s);
+
+	/* a size, a second's worth: 0.2.0's kB setting, whose bare number is kB */
+	if (!parse_decimal(p, len, &i, PGB_SIZE_LIMIT, &ipart, &frac, &scale) ||
+		ipart > PGB_SIZE_LIMIT)
 		return false;
-	*bytes_per_s = rate;
-	return true;
+	while (i < len && is_blank(p[i]))
+		i++;
+	if (i == len)
+		unit = 1024.0;
+	else if (!unit_bytes(p + i, len - i, &unit))
+		return false;
+	return wal_rate_in_range(((double) ipart + (double) frac / (double) scale) * unit,
+							 bytes_per_s);
 }
 
 bool
 pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
 {
 	size_t		i = 0;
-	int64		val = 0;
+	size_t		end = len;
+	int64		ipart = 0;
+	int64		frac = 0;
+	int64		scale = 1;
+	int			ndigits = 0;
 	int64		per;
+	int64		total;
 	const char *unit;
 	size_t		ulen;
 
-	if (len == 0 || !is_digit(tok[0]))
+	while (i < end && is_blank(tok[i]))
+		i++;
+	while (end > i && is_blank(tok[end - 1]))
+		end--;
+
+	/* -1, and only -1 written so, is "no limit"; no other negative */
+	if (end - i == 2 && tok[i] == '-' && tok[i + 1] == '1')
+	{
+		*ms = PGB_QUEUE_TIMEOUT_NONE;
+		return true;
+	}
+
+	if (i >= end || !is_digit(tok[i]))
 		return false;
-	while (i < len && is_digit(tok[i]))
+	while (i < end && is_digit(tok[i]))
 	{
 		/* stops growing past the bound: no overflow on long inputs */
-		if (val <= PGB_QUEUE_TIMEOUT_MAX)
-			val = val * 10 + (tok[i] - '0');
+		if (ipart <= PGB_QUEUE_TIMEOUT_MAX)
+			ipart = ipart * 10 + (tok[i] - '0');
 		i++;
 	}
+	if (i < end && tok[i] == '.')
+	{
+		i++;
+		if (i >= end || !is_digit(tok[i]))
+			return false;
+		while (i < end && is_digit(tok[i]))
+		{
+			if (++ndigits > PGB_DURATION_FRAC_DIGITS)
+				return false;
+			frac = frac * 10 + (tok[i] - '0');
+			scale *= 10;
+			i++;
+		}
+	}
+	while (i < end && is_blank(tok[i]))
+		i++;
+
 	unit = tok + i;
-	ulen = len - i;
+	ulen = end - i;
 	if (ulen == 0 || (ulen == 2 && memcmp(unit, "ms", 2) == 0))
 		per = 1;
 	else if (ulen == 1 && unit[0] == 's')
@@ -800,11 +937,18 @@ pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
 		per = 60 * 1000;
 	else if (ulen == 1 && unit[0] == 'h')
 		per = 3600 * 1000;
+	else if (ulen == 1 && unit[0] == 'd')
+		per = 24 * 3600 * 1000;
 	else
 		return false;
-	if (val > PGB_QUEUE_TIMEOUT_MAX || val * per > PGB_QUEUE_TIMEOUT_MAX)
+
+	if (ipart > PGB_QUEUE_TIMEOUT_MAX / per)
 		return false;
-	*ms = (int) (val * per);
+	/* frac < 10^9 and per <= 8.64e7: exact in 64 bits, rounded up */
+	total = ipart * per + (frac * per + scale - 1) / scale;
+	if (total > PGB_QUEUE_TIMEOUT_MAX)
+		return false;
+	*ms = (int) total;
 	return true;
 }
 

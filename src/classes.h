@@ -29,9 +29,13 @@
 #define PGB_UNLIMITED		(-1)
 
 /* queue_timeout not set in the table: pg_budget.queue_timeout applies. */
-#define PGB_QUEUE_TIMEOUT_DEFAULT	(-1)
+#define PGB_QUEUE_TIMEOUT_DEFAULT	(-2)
 
-/* Largest WAL budget: 1 TB a second. */
+/* queue_timeout=-1 (key or setting): wait without limit. */
+#define PGB_QUEUE_TIMEOUT_NONE	(-1)
+
+/* Smallest and largest WAL budget: 1 byte and 1 TB a second. */
+#define PGB_WAL_RATE_MIN	1.0
 #define PGB_WAL_RATE_MAX	(1024.0 * 1024 * 1024 * 1024)
 
 /* Longest queue_timeout: one day, in ms. */
@@ -57,6 +61,7 @@ typedef struct PgbClass
 	int			active;			/* transactions in progress at once, or
 								 * PGB_UNLIMITED */
 	int			queue_timeout;	/* ms a transaction may wait for its turn;
+								 * PGB_QUEUE_TIMEOUT_NONE: no limit;
 								 * PGB_QUEUE_TIMEOUT_DEFAULT: the GUC's */
 	double		wal;			/* WAL budget, bytes per second; 0 = none */
 	bool		implicit;		/* not in the table: the default class */
@@ -85,6 +90,12 @@ extern bool pgb_parse_classes(const char *str, PgbClassTable *table,
 extern bool pgb_check_budget(const PgbClassTable *table, int usable,
 							 char *errbuf, size_t errlen);
 
+/*
+ * The fewest usable connections the table fits in (pgb_check_budget passes
+ * for any usable >= this): its largest max or its reservations' total.
+ */
+extern int	pgb_budget_needed(const PgbClassTable *table);
+
 /* Is name a valid class name (lower-case identifier, length limit)? */
 extern bool pgb_valid_class_name(const char *name);
 
@@ -101,17 +112,38 @@ extern int	pgb_ensure_default_class(PgbClassTable *table, const char *name);
 extern const char *pgb_shed_mode_name(PgbShedMode mode);
 
 /*
- * Parse a duration: digits with an optional unit ms, s, min or h (a bare
- * number is ms), at most PGB_QUEUE_TIMEOUT_MAX ms.  Returns false on a
- * malformed or out-of-range value.
+ * Parse a duration, the one reader of both the queue_timeout key and
+ * pg_budget.queue_timeout: -1 (written so: wait without limit), or a
+ * number (digits, optionally "." and at most 9 more digits) with an
+ * optional unit ms, s, min, h or d (a bare number is ms).  Blanks around
+ * the value and between number and unit are allowed.  A fraction of a
+ * millisecond is rounded up, so only a written zero gives 0; at most
+ * PGB_QUEUE_TIMEOUT_MAX ms.  Returns false on anything else.
  */
 extern bool pgb_parse_duration_ms(const char *tok, size_t len, int *ms);
 
+/* What pgb_parse_duration_ms accepts, for error messages. */
+#define PGB_DURATION_EXPECTED \
+	"-1 or a duration such as 500ms, 1.5s, 1min or 1d, at most 1d"
+
 /*
  * Parse a byte rate: N (digits, with an optional fraction) and a unit
- * B, kB, MB, GB or TB (powers of 1024, as PostgreSQL's memory units),
- * then /s or /min; 0 < rate <= PGB_WAL_RATE_MAX bytes a second.
+ * B, kB, MB, GB or TB (powers of 1024, as PostgreSQL's memory units; none
+ * is B), then /s or /min; PGB_WAL_RATE_MIN <= rate <= PGB_WAL_RATE_MAX
+ * bytes a second (a rate below a byte a second would round to nothing).
  */
 extern bool pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s);
+
+/* What pgb_parse_byte_rate accepts, for error messages. */
+#define PGB_RATE_EXPECTED \
+	"a rate such as 500kB/s, 20MB/s or 1GB/min, at least 1B/s and at most 1TB/s"
+
+/*
+ * Parse pg_budget.wal_rate_floor: a rate as pgb_parse_byte_rate reads it,
+ * or, as that setting took in 0.2.0, a size taken as a second's (B, kB,
+ * MB, GB or TB, a bare number being kB), with blanks allowed around the
+ * value (and between number and unit of a size).  Same bounds.
+ */
+extern bool pgb_parse_rate_setting(const char *str, double *bytes_per_s);
 
 #endif							/* PGB_CLASSES_H */

@@ -19,6 +19,7 @@
 
 #if PG_VERSION_NUM >= 150000
 #include "common/pg_prng.h"
+#include "utils/acl.h"
 #endif
 
 /* Connections a non-superuser role may use at all. */
@@ -29,6 +30,37 @@ pgb_usable_connections(void)
 	return MaxConnections - SuperuserReservedConnections - ReservedConnections;
 #else
 	return MaxConnections - ReservedBackends;
+#endif
+}
+
+/*
+ * The running max_connections and the slots held back from ordinary roles:
+ * superuser_reserved_connections, and from 16 reserved_connections (0
+ * before).
+ */
+static inline void
+pgb_connection_settings(int *max_connections, int *superuser_reserved,
+						int *reserved)
+{
+	*max_connections = MaxConnections;
+#if PG_VERSION_NUM >= 160000
+	*superuser_reserved = SuperuserReservedConnections;
+	*reserved = ReservedConnections;
+#else
+	*superuser_reserved = ReservedBackends;
+	*reserved = 0;
+#endif
+}
+
+/* May the current role ALTER SYSTEM SET name?  (Grants of it from 15.) */
+static inline bool
+pgb_may_alter_system(const char *name)
+{
+#if PG_VERSION_NUM >= 150000
+	return superuser() ||
+		pg_parameter_aclcheck(name, GetUserId(), ACL_ALTER_SYSTEM) == ACLCHECK_OK;
+#else
+	return superuser();
 #endif
 }
 

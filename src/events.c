@@ -39,12 +39,12 @@ pgb_event(const char *class, int pid, const char *role,
 		return;
 	Assert(!LWLockHeldByMe(pgb_shared->lock));
 	ev.at = GetCurrentTimestamp();
-	strlcpy(ev.class, class ? class : "", sizeof(ev.class));
+	pgb_strlcpy_mb(ev.class, class ? class : "", sizeof(ev.class));
 	ev.pid = pid;
-	strlcpy(ev.role, role ? role : "", sizeof(ev.role));
+	pgb_strlcpy_mb(ev.role, role ? role : "", sizeof(ev.role));
 	strlcpy(ev.action, action, sizeof(ev.action));
 	strlcpy(ev.signal, signal ? signal : "", sizeof(ev.signal));
-	strlcpy(ev.reason, reason ? reason : "", sizeof(ev.reason));
+	pgb_strlcpy_mb(ev.reason, reason ? reason : "", sizeof(ev.reason));
 
 	LWLockAcquire(pgb_shared->rings_lock, LW_EXCLUSIVE);
 	pgb_events->events[pgb_events->next % pgb_events->size] = ev;

@@ -4,9 +4,12 @@
  *	  pg_budget's settings and the class table they describe.
  *
  * Each backend keeps its own parsed copy of pg_budget.classes (the GUC
- * "extra"); there is no shared state here.  A bad table is refused by the
- * check hook: at server start that stops the server, at reload the old
- * table stays in force and the postmaster logs why.
+ * "extra"); there is no shared state here.  A bad value of any setting is
+ * refused as core refuses its own: at server start the server does not
+ * start, ALTER SYSTEM writes nothing, at reload the old value stays in
+ * force and the postmaster logs why.  pg_budget.queue_timeout and
+ * pg_budget.wal_rate_floor are read by the class parser's own readers, so
+ * that a setting and a class key take the same values.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,7 +43,7 @@ int			pgb_events_max = 1000;
 int			pgb_queue_timeout = 10000;
 double		pgb_cpu_pressure_threshold = 1.5;
 double		pgb_commit_latency_target = 3.0;
-int			pgb_wal_rate_floor = 1024;
+double		pgb_wal_rate_floor = 1024.0 * 1024;
 
 static const struct config_enum_entry shedding_options[] = {
 	{"off", PGB_SHEDDING_OFF, false},
@@ -51,6 +54,44 @@ static const struct config_enum_entry shedding_options[] = {
 
 static char *pgb_classes_string = NULL;
 static char *pgb_class = NULL;
+static char *pgb_queue_timeout_string = NULL;
+static char *pgb_wal_rate_floor_string = NULL;
+
+/*
+ * Every setting but pg_budget.classes (which has a message of its own,
+ * startup_error): core applies a custom setting's configured value when
+ * the library defines the setting, and only WARNs when it is bad, so the
+ * server would run on the default.  refuse_bad_start_values checks the
+ * value again and stops the server instead.
+ */
+static const char *const start_checked[] = {
+	"pg_budget.default_class",
+	"pg_budget.class",
+	"pg_budget.enabled",
+	"pg_budget.exempt_superusers",
+	"pg_budget.retry_after",
+	"pg_budget.shedding",
+	"pg_budget.sample_interval",
+	"pg_budget.lock_wait_threshold",
+	"pg_budget.lock_stats_threshold",
+	"pg_budget.pressure_window",
+	"pg_budget.wal_pressure_threshold",
+	"pg_budget.lock_pressure_threshold",
+	"pg_budget.saturation_threshold",
+	"pg_budget.aimd_decrease",
+	"pg_budget.aimd_increase",
+	"pg_budget.aimd_interval",
+	"pg_budget.calm_time",
+	"pg_budget.max_actions",
+	"pg_budget.history_size",
+	"pg_budget.events_size",
+	"pg_budget.queue_timeout",
+	"pg_budget.cpu_pressure_threshold",
+	"pg_budget.commit_latency_target",
+	"pg_budget.wal_rate_floor",
+};
+
+#define NUM_START_CHECKED	lengthof(start_checked)
 
 /* the parsed pg_budget.classes, owned by the GUC machinery */
 static const PgbClassTable *config_table = NULL;
@@ -114,6 +155,88 @@ assign_default_class(const char *newval pg_attribute_unused(),
 					 void *extra pg_attribute_unused())
 {
 	effective_valid = false;
+}
+
+/* pg_budget.queue_timeout: the queue_timeout key's reader */
+static bool
+check_queue_timeout(char **newval, void **extra,
+					GucSource source pg_attribute_unused())
+{
+	int			ms;
+	int		   *parsed;
+
+	if (*newval == NULL || !pgb_parse_duration_ms(*newval, strlen(*newval), &ms))
+	{
+		GUC_check_errdetail("Expected " PGB_DURATION_EXPECTED ".");
+		return false;
+	}
+	parsed = (int *) pgb_guc_malloc(sizeof(int));
+	if (parsed == NULL)
+	{
+		GUC_check_errdetail("out of memory");
+		return false;
+	}
+	*parsed = ms;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_queue_timeout(const char *newval pg_attribute_unused(), void *extra)
+{
+	pgb_queue_timeout = *(const int *) extra;
+}
+
+/* pg_budget.wal_rate_floor: the wal key's reader, and 0.2.0's sizes */
+static bool
+check_wal_rate_floor(char **newval, void **extra,
+					 GucSource source pg_attribute_unused())
+{
+	double		rate;
+	double	   *parsed;
+
+	if (*newval == NULL || !pgb_parse_rate_setting(*newval, &rate))
+	{
+		GUC_check_errdetail("Expected " PGB_RATE_EXPECTED ", or a size a second such as 1MB.");
+		return false;
+	}
+	parsed = (double *) pgb_guc_malloc(sizeof(double));
+	if (parsed == NULL)
+	{
+		GUC_check_errdetail("out of memory");
+		return false;
+	}
+	*parsed = rate;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_wal_rate_floor(const char *newval pg_attribute_unused(), void *extra)
+{
+	pgb_wal_rate_floor = *(const double *) extra;
+}
+
+/*
+ * At server start, check each configured value of start_checked again, at
+ * ERROR: raised in the postmaster it stops the server, with core's own
+ * message naming the setting and the value (core has WARNed once already,
+ * when the setting was defined).  Only a check: nothing is set.
+ */
+static void
+refuse_bad_start_values(char **values)
+{
+	int			i;
+
+	for (i = 0; i < (int) NUM_START_CHECKED; i++)
+	{
+		if (values[i] == NULL)
+			continue;
+		(void) set_config_option(start_checked[i], values[i],
+								 PGC_POSTMASTER, PGC_S_FILE,
+								 GUC_ACTION_SET, false, ERROR, false);
+		pfree(values[i]);
+	}
 }
 
 /*
@@ -184,6 +307,19 @@ pgb_current_table(int *default_idx)
 void
 pgb_guc_init(void)
 {
+	char	   *start_values[NUM_START_CHECKED];
+	bool		starting = process_shared_preload_libraries_in_progress &&
+		!IsUnderPostmaster;
+	int			i;
+
+	/* the configured values, before the definitions below consume them */
+	for (i = 0; i < (int) NUM_START_CHECKED; i++)
+	{
+		const char *v = starting ? GetConfigOption(start_checked[i], true, false) : NULL;
+
+		start_values[i] = v ? pstrdup(v) : NULL;
+	}
+
 	DefineCustomStringVariable("pg_budget.classes",
 							   "The connection classes: name(max=N, reserve=N, priority=N, rate=N/s, burst=N, shed=never|cancel|terminate), ...",
 							   NULL,
@@ -394,15 +530,14 @@ pgb_guc_init(void)
 							0,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pg_budget.queue_timeout",
-							"How long a transaction waits for its class's active limit before it is refused (classes may set queue_timeout); -1 waits without a limit, 0 refuses at once.",
-							NULL,
-							&pgb_queue_timeout,
-							10000,
-							-1, PGB_QUEUE_TIMEOUT_MAX,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_budget.queue_timeout",
+							   "How long a transaction waits for its class's active limit before it is refused (classes may set queue_timeout); -1 waits without a limit, 0 refuses at once.",
+							   "A duration such as 500ms, 1.5s, 1min or 1d (a bare number is ms), at most a day.",
+							   &pgb_queue_timeout_string,
+							   "10s",
+							   PGC_SIGHUP,
+							   0,
+							   check_queue_timeout, assign_queue_timeout, NULL);
 
 	DefineCustomRealVariable("pg_budget.cpu_pressure_threshold",
 							 "Sessions on CPU per core, averaged over pressure_window, at which a higher class's need for the CPU makes the lowest sheddable class admit fewer transactions.",
@@ -424,15 +559,17 @@ pgb_guc_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pg_budget.wal_rate_floor",
-							"WAL rate per second below which the worker never lowers a class's WAL budget under WAL pressure.",
-							NULL,
-							&pgb_wal_rate_floor,
-							1024,
-							1, 1024 * 1024 * 1024,
-							PGC_SIGHUP,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_budget.wal_rate_floor",
+							   "WAL rate below which the worker never lowers a class's WAL budget under WAL pressure.",
+							   "A rate such as 500kB/s, 20MB/s or 1GB/min (as the wal key), or a size a second such as 1MB (a bare number is kB).",
+							   &pgb_wal_rate_floor_string,
+							   "1MB/s",
+							   PGC_SIGHUP,
+							   0,
+							   check_wal_rate_floor, assign_wal_rate_floor, NULL);
 
 	MarkGUCPrefixReserved("pg_budget");
+
+	if (starting)
+		refuse_bad_start_values(start_values);
 }

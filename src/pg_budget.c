@@ -38,5 +38,6 @@ _PG_init(void)
 	pgb_gate_init();
 	pgb_walbudget_init();
 	pgb_prepwatch_init();
+	pgb_altersystem_init();
 	pgb_worker_register();
 }

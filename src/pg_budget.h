@@ -38,7 +38,7 @@ extern int	pgb_events_max;
 extern int	pgb_queue_timeout;
 extern double pgb_cpu_pressure_threshold;
 extern double pgb_commit_latency_target;
-extern int	pgb_wal_rate_floor;
+extern double pgb_wal_rate_floor;	/* bytes a second */
 extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
 
@@ -54,6 +54,9 @@ extern int	pgb_class_entry(const char *name, bool create);
 extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
 extern PgbBackendSlot *pgb_my_slot(void);
 extern void pgb_hist_record(pg_atomic_uint64 *hist, instr_time start);
+
+/* text.c: strlcpy that never cuts a character in two (rule in text.c) */
+extern void pgb_strlcpy_mb(char *dst, const char *src, size_t size);
 
 /* sqlfuncs.c */
 extern bool pgb_can_read_all_stats(void);
@@ -75,6 +78,9 @@ extern void pgb_wait_stats_forget(int group);
 extern void pgb_act_init(void);
 extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 							   int *refused);
+
+/* altersystem.c */
+extern void pgb_altersystem_init(void);
 
 /* worker.c */
 extern void pgb_worker_register(void);

@@ -10,6 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include "plan_math.h"
+#include "text_math.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -1085,7 +1086,7 @@ pgb_plan_pause(PgbPlan *plan, const PgbSessionRow *rows, int nrows,
 		pv = add_victim(plan, round, row, action);
 		if (pv == NULL)
 			break;
-		strlcpy(pv->reason, reason, sizeof(pv->reason));
+		pgb_strlcpy_utf8(pv->reason, reason, sizeof(pv->reason));
 	}
 }
 

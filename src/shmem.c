@@ -177,7 +177,7 @@ pgb_class_entry(const char *name, bool create)
 			return -1;
 	}
 	memset(&classes[free_idx], 0, sizeof(PgbClassState));
-	strlcpy(classes[free_idx].name, name, NAMEDATALEN);
+	pgb_strlcpy_mb(classes[free_idx].name, name, NAMEDATALEN);
 	classes[free_idx].effective_max = PGB_UNLIMITED;
 	classes[free_idx].incarnation = ++pgb_shared->incarnations;
 	pgb_forget_group(free_idx);

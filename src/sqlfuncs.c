@@ -323,8 +323,9 @@ pg_budget_pause(PG_FUNCTION_ARGS)
 				 errhint("Valid modes are \"reject\", \"cancel\" and \"terminate\".")));
 
 	e = set_pause(name, pm);
-	snprintf(reason, sizeof(reason), "class \"%s\" paused (mode %s) by role \"%s\"",
-			 name, mode, who);
+	/* a long role name would be cut: on a character boundary */
+	pgb_strlcpy_mb(reason, psprintf("class \"%s\" paused (mode %s) by role \"%s\"",
+									name, mode, who), sizeof(reason));
 	pgb_event(name, 0, who, "pause", mode, reason);
 	if (pm != PGB_PAUSE_REJECT)
 		signalled = pgb_pause_sessions(e, pm, reason, &refused);

@@ -34,7 +34,7 @@ my @bad_start = (
 	],
 	[
 		'web(reserve=30), admin(reserve=30)',
-		qr/invalid value for parameter "pg_budget.classes": reservations total 60 but only 37 connections are usable \(max_connections less the reserved slots\)/,
+		qr/invalid value for parameter "pg_budget.classes": reservations total 60 \(web 30, admin 30\) but only 37 connections are usable \(max_connections less the reserved slots\)/,
 		'reservations over the usable connections'
 	],
 	[

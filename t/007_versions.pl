@@ -66,7 +66,7 @@ $node->append_conf('postgresql.conf',
 	"pg_budget.classes = 'web(reserve=" . ($usable + 1) . ")'\n");
 $node->reload;
 ok( $node->wait_for_log(
-		qr/invalid value for parameter "pg_budget\.classes": "web\(reserve=@{[$usable + 1]}\)"\n.*DETAIL:  reservations total @{[$usable + 1]} but only $usable connections are usable/,
+		qr/invalid value for parameter "pg_budget\.classes": "web\(reserve=@{[$usable + 1]}\)"\n.*DETAIL:  reservations total @{[$usable + 1]} \(web @{[$usable + 1]}\) but only $usable connections are usable/,
 		$offset),
 	"a reserve of " . ($usable + 1) . " does not fit in $usable usable connections: refused at reload");
 is($node->safe_psql('postgres', 'SELECT 1'), '1',

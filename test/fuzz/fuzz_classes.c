@@ -8,19 +8,27 @@
  * every field in range, reserve and floor at most max, valid and unique
  * names.  The trailing bytes of the input then drive one admission
  * decision and one retry-after hint over that table, whose verdict must
- * agree with the numbers it was given.
+ * agree with the numbers it was given.  The same input is also read as a
+ * duration (the queue_timeout key and setting) and as a WAL rate setting:
+ * a duration read must be -1 only for a written -1, 0 only for a written
+ * zero, and otherwise the written value rounded up to the millisecond; a
+ * rate must be within its bounds.  Cutting the input at every length on
+ * a UTF-8 boundary never gives back more than three bytes, and a cut of
+ * valid UTF-8 is valid UTF-8.
  *
- * SOURCES: src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c
+ * SOURCES: src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c
  *
  *-------------------------------------------------------------------------
  */
 #include "c.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "admit_math.h"
 #include "classes.h"
 #include "queue_math.h"
+#include "text_math.h"
 #include "wal_math.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -52,6 +60,7 @@ check_table(const PgbClassTable *t)
 		CHECK(c->active == PGB_UNLIMITED || c->active >= 1);
 		CHECK(c->wal == 0 || (c->wal > 0 && c->wal <= PGB_WAL_RATE_MAX));
 		CHECK(c->queue_timeout == PGB_QUEUE_TIMEOUT_DEFAULT ||
+			  c->queue_timeout == PGB_QUEUE_TIMEOUT_NONE ||
 			  (c->queue_timeout >= 0 && c->queue_timeout <= PGB_QUEUE_TIMEOUT_MAX));
 		for (j = 0; j < i; j++)
 			CHECK(strcmp(c->name, t->classes[j].name) != 0);
@@ -195,6 +204,146 @@ check_admission(const PgbClassTable *t, const uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * The duration reader against a slower oracle: the number's value in long
+ * double times the unit, which the result must round up (within the
+ * oracle's own precision).
+ */
+static void
+check_duration(const char *str, size_t len)
+{
+	int			ms = -12345;
+	char	   *exact = malloc(len + 1);
+	bool		ok;
+	size_t		b = 0;
+	size_t		e = len;
+	size_t		i;
+	bool		nonzero = false;
+
+	/* no terminator: AddressSanitizer catches a read past len */
+	memcpy(exact, str, len);
+	ok = pgb_parse_duration_ms(exact, len, &ms);
+	free(exact);
+	if (!ok)
+	{
+		CHECK(ms == -12345);
+		return;
+	}
+	while (b < e && (str[b] == ' ' || str[b] == '\t' || str[b] == '\n' ||
+					 str[b] == '\r' || str[b] == '\f' || str[b] == '\v'))
+		b++;
+	while (e > b && (str[e - 1] == ' ' || str[e - 1] == '\t' || str[e - 1] == '\n' ||
+					 str[e - 1] == '\r' || str[e - 1] == '\f' || str[e - 1] == '\v'))
+		e--;
+	if (ms == PGB_QUEUE_TIMEOUT_NONE)
+	{
+		CHECK(e - b == 2 && memcmp(str + b, "-1", 2) == 0);
+		return;
+	}
+	CHECK(ms >= 0 && ms <= PGB_QUEUE_TIMEOUT_MAX);
+	CHECK(str[b] >= '0' && str[b] <= '9');
+	for (i = b; i < e && ((str[i] >= '0' && str[i] <= '9') || str[i] == '.'); i++)
+		if (str[i] >= '1' && str[i] <= '9')
+			nonzero = true;
+	/* 0 only when zero was written, never a rounded-down fraction */
+	CHECK((ms == 0) == !nonzero);
+	{
+		size_t		n = i - b;
+		char	   *num = malloc(n + 1);
+		const char *u;
+		long double per;
+		long double v;
+
+		memcpy(num, str + b, n);
+		num[n] = '\0';
+		while (i < e && (str[i] == ' ' || str[i] == '\t' || str[i] == '\n' ||
+						 str[i] == '\r' || str[i] == '\f' || str[i] == '\v'))
+			i++;
+		u = str + i;
+		n = e - i;
+		if (n == 0 || (n == 2 && memcmp(u, "ms", 2) == 0))
+			per = 1;
+		else if (n == 1 && u[0] == 's')
+			per = 1000;
+		else if (n == 3 && memcmp(u, "min", 3) == 0)
+			per = 60000;
+		else if (n == 1 && u[0] == 'h')
+			per = 3600000;
+		else
+		{
+			CHECK(n == 1 && u[0] == 'd');
+			per = 86400000;
+		}
+		v = strtold(num, NULL) * per;
+		free(num);
+		CHECK(v <= (long double) ms + 1e-6L && v > (long double) ms - 1 - 1e-6L);
+	}
+}
+
+/* Length of the valid UTF-8 prefix of s[0..len) (RFC 3629, no surrogates). */
+static size_t
+utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c = s[i];
+		size_t		n;
+		size_t		k;
+
+		if (c < 0x80)
+			n = 1;
+		else if (c >= 0xC2 && c <= 0xDF)
+			n = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4;
+		else
+			return i;
+		if (i + n > len)
+			return i;
+		for (k = 1; k < n; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+		if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+			(c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
+			return i;
+		i += n;
+	}
+	return i;
+}
+
+static void
+check_utf8_cut(const char *str, size_t len)
+{
+	size_t		valid = utf8_valid_prefix((const unsigned char *) str, len);
+	size_t		limit;
+
+	for (limit = 0; limit <= len && limit < 80; limit++)
+	{
+		size_t		n = pgb_utf8_cliplen(str, len, limit);
+
+		CHECK(n <= limit && n + 3 >= limit);
+		/* within the valid part, the cut keeps whole characters */
+		if (limit <= valid)
+			CHECK(utf8_valid_prefix((const unsigned char *) str, n) == n);
+	}
+	CHECK(pgb_utf8_cliplen(str, len, len) == len);
+}
+
+static void
+check_rate_setting(const char *str)
+{
+	double		r = -1;
+
+	if (pgb_parse_rate_setting(str, &r))
+		CHECK(r >= PGB_WAL_RATE_MIN && r <= PGB_WAL_RATE_MAX && !isnan(r));
+	else
+		CHECK(r == -1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -229,6 +378,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(t2.nclasses == t1.nclasses &&
 				  memcmp(t1.classes, t2.classes, sizeof(PgbClass) * t1.nclasses) == 0);
 	}
+
+	check_duration(str, len);
+	check_rate_setting(str);
+	check_utf8_cut(str, len);
 
 	if (ok1)
 	{

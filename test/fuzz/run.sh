@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 #
 # run.sh
-#	Build the libFuzzer target (test/fuzz/fuzz_classes.c) with clang and
+#	Build the libFuzzer target (test/fuzz/fuzz_classes.c: the class table,
+#	durations, rates, admission) with clang and
 #	AddressSanitizer/UBSan, seed it from the class tables in README.md and
 #	the tests, and run it for FUZZ_SECONDS (default 60).  A crash, a failed
 #	check or a sanitizer report fails the run; the report is printed.
@@ -26,10 +27,15 @@ while IFS= read -r line; do
 done < <(grep -ohE "classes = '[^']+'" README.md t/*.pl test/regress.conf 2>/dev/null |
 	sed -E "s/^classes = '(.*)'$/\1/" | sort -u)
 printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$build/corpus/seed-admit"
+# durations and rates, as the queue_timeout and wal_rate_floor settings read them
+for d in -1 0 0.4ms 1.5s 1d 24h ' 10 s ' 10MB/s 1MB 1024 0.1B/s $'s\xe6\xbc\xa2\xc3\xa9\xf0\x9f\x98\x80'; do
+	n=$((n + 1))
+	printf '%s' "$d" >"$build/corpus/seed-$n"
+done
 
 $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
-	test/fuzz/fuzz_classes.c src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c \
+	test/fuzz/fuzz_classes.c src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c \
 	-L"$libdir" -lpgcommon -lpgport -lm
 
 cat >"$build/classes.dict" <<'DICT'
@@ -48,6 +54,11 @@ cat >"$build/classes.dict" <<'DICT'
 "GB/min"
 "ms"
 "min"
+"h"
+"d"
+"-1"
+"."
+"B/s"
 "never"
 "cancel"
 "terminate"

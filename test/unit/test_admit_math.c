@@ -6,7 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/admit_math.c src/classes.c
+// SOURCES: src/admit_math.c src/classes.c src/text_math.c
 #include "admit_math.h"
 #include <math.h>
 

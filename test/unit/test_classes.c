@@ -6,7 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/classes.c
+// SOURCES: src/classes.c src/text_math.c
 #include "classes.h"
 
 #include <locale.h>
@@ -444,6 +444,59 @@ test_names_and_counts(void)
 	ok(strlen(errbuf) < 120, "long token does not flood the message");
 }
 
+/* Is s valid UTF-8 (RFC 3629 lead and continuation bytes)? */
+static bool
+valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p)
+	{
+		int			n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 :
+			*p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+		int			k;
+
+		if (n == 0)
+			return false;
+		for (k = 1; k < n; k++)
+			if ((p[k] & 0xC0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+static void
+test_errbuf_utf8(void)
+{
+	char		str[512];
+	char		small[40];
+	int			i;
+
+	/* a long token of 2-byte characters after one ASCII byte */
+	strcpy(str, "a(max=x");
+	for (i = 0; i < 40; i++)
+		strcat(str, "\xc3\xa9");
+	strcat(str, ")");
+	error_of(str);
+	like(errbuf, "invalid value \"x\xc3\xa9", "a long non-ASCII token is quoted");
+	like(errbuf, "...\"", "and shortened");
+	ok(valid_utf8(errbuf), "shortened on a character boundary");
+
+	/* a message cut by a small buffer inside a character */
+	strcpy(str, "a(max=");
+	for (i = 0; i < 10; i++)
+		strcat(str, "\xe6\xbc\xa2");
+	strcat(str, ")");
+	for (i = 24; i < 40; i++)
+	{
+		ok(!pgb_parse_classes(str, &tab, small, i), "error into a small buffer");
+		ok(valid_utf8(small), "a message cut by its buffer keeps whole characters");
+	}
+	is_str(small, "class \"a\": invalid value \"\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2",
+		   "39 bytes: the four whole characters that fit");
+}
+
 static void
 test_errbuf(void)
 {
@@ -483,7 +536,7 @@ test_budget(void)
 
 	ok(parses("a(reserve=60), b(reserve=60)"), "budget: table with big reservations");
 	is_str(budget_error(97),
-		   "reservations total 120 but only 97 connections are usable (max_connections less the reserved slots)",
+		   "reservations total 120 (a 60, b 60) but only 97 connections are usable (max_connections less the reserved slots)",
 		   "reservations above usable is an error");
 	is_str(budget_error(120), "", "reservations equal to usable pass");
 
@@ -495,11 +548,27 @@ test_budget(void)
 	is_str(budget_error(10), "", "implicit default class adds no reservation");
 	tab.classes[idx].reserve = 5;
 	is_str(budget_error(14),
-		   "reservations total 15 but only 14 connections are usable (max_connections less the reserved slots)",
+		   "reservations total 15 (a 10, default 5) but only 14 connections are usable (max_connections less the reserved slots)",
 		   "implicit classes count in the reservation total");
 	tab.classes[idx].reserve = 0;
 	tab.classes[idx].max = 20;
 	like(budget_error(15), "class \"default\": max 20 exceeds", "implicit classes are checked against usable");
+
+	/* the least number of usable connections a table fits in */
+	ok(parses("web(max=20, reserve=5), admin(max=3, reserve=2), ai(max=4)"), "budget: the regress table");
+	is_int(pgb_budget_needed(&tab), 20, "needed: the largest max, above the reservations");
+	is_str(budget_error(pgb_budget_needed(&tab)), "", "it fits in what it needs");
+	like(budget_error(pgb_budget_needed(&tab) - 1), "class \"web\": max 20 exceeds the 19 usable",
+		 "and not in one less, naming the class");
+	ok(parses("a(reserve=30), b(reserve=30), c(max=40)"), "budget: reservations above every max");
+	is_int(pgb_budget_needed(&tab), 60, "needed: the reservations");
+	is_str(budget_error(59),
+		   "reservations total 60 (a 30, b 30) but only 59 connections are usable (max_connections less the reserved slots)",
+		   "one less: the classes holding reservations are named");
+	ok(parses("a(), b(max=0)"), "budget: no cap, no reservation");
+	is_int(pgb_budget_needed(&tab), 0, "needed: nothing");
+	ok(parses(""), "budget: empty table");
+	is_int(pgb_budget_needed(&tab), 0, "needed by an empty table: nothing");
 }
 
 static void
@@ -567,9 +636,167 @@ test_floor(void)
 	like(errbuf, "for key \"floor\"", "the error names the key");
 }
 
+/* The duration of the queue_timeout key and of pg_budget.queue_timeout. */
+static int	dur_ms;
+
+static bool
+duration(const char *s)
+{
+	dur_ms = -12345;
+	return pgb_parse_duration_ms(s, strlen(s), &dur_ms);
+}
+
+static void
+test_durations(void)
+{
+	ok(duration("500ms") && dur_ms == 500, "500ms");
+	ok(duration("5s") && dur_ms == 5000, "5s");
+	ok(duration("2min") && dur_ms == 120000, "2min");
+	ok(duration("1h") && dur_ms == 3600000, "1h");
+	ok(duration("1d") && dur_ms == 86400000, "1d is the most");
+	ok(duration("24h") && dur_ms == 86400000, "24h");
+	ok(duration("1440min") && dur_ms == 86400000, "1440min");
+	ok(duration("250") && dur_ms == 250, "a bare number is ms");
+	ok(duration("0") && dur_ms == 0, "0 refuses at once");
+	ok(duration("0s") && dur_ms == 0, "0s is 0");
+	ok(duration("0.0s") && dur_ms == 0, "0.0s is 0 (0 was written)");
+	ok(duration("-1") && dur_ms == PGB_QUEUE_TIMEOUT_NONE, "-1 waits without limit");
+	is_int(PGB_QUEUE_TIMEOUT_NONE, -1, "no limit is -1");
+	ok(PGB_QUEUE_TIMEOUT_DEFAULT != PGB_QUEUE_TIMEOUT_NONE,
+	   "not set in the table is not the same as no limit");
+
+	/* decimals, rounded up to the next millisecond */
+	ok(duration("1.5s") && dur_ms == 1500, "1.5s");
+	ok(duration("0.4ms") && dur_ms == 1, "0.4ms rounds up to 1, never to 0");
+	ok(duration("0.4") && dur_ms == 1, "a bare 0.4 (ms) rounds up to 1");
+	ok(duration("1.0001s") && dur_ms == 1001, "1.0001s rounds up to 1001");
+	ok(duration("0.000000001s") && dur_ms == 1, "a nanosecond rounds up to 1 ms");
+	ok(duration("0.5min") && dur_ms == 30000, "0.5min");
+	ok(duration("1.5h") && dur_ms == 5400000, "1.5h");
+	ok(duration("0.5d") && dur_ms == 43200000, "0.5d");
+	ok(duration("0.999999999d") && dur_ms == 86400000, "0.999999999d rounds up to a day");
+	ok(duration("86399999.1") && dur_ms == 86400000, "86399999.1 ms rounds up to a day");
+	ok(duration("10.000ms") && dur_ms == 10, "trailing zeros after the point");
+	ok(duration("007s") && dur_ms == 7000, "leading zeros");
+
+	/* blanks around the value and before the unit, as in core's settings */
+	ok(duration(" 10s ") && dur_ms == 10000, "blanks around");
+	ok(duration("10 s") && dur_ms == 10000, "a blank between number and unit");
+	ok(duration(" -1 ") && dur_ms == -1, "-1 with blanks");
+
+	/* refused */
+	ok(!duration("1d1ms"), "1d1ms refused");
+	ok(!duration("1.0000001d"), "more than a day refused");
+	ok(!duration("86400001"), "86400001 ms refused");
+	ok(!duration("86400000.1"), "a day and a fraction of a ms refused");
+	ok(!duration("25h"), "25h refused");
+	ok(!duration("2days"), "2days refused");
+	ok(!duration("-0.5"), "-0.5 refused");
+	ok(!duration("-1ms"), "-1ms refused: only a bare -1 means no limit");
+	ok(!duration("-1s"), "-1s refused");
+	ok(!duration("-2"), "-2 refused");
+	ok(!duration("-1.0"), "-1.0 refused");
+	ok(!duration("-"), "a bare minus refused");
+	ok(!duration("+5s"), "a plus sign refused");
+	ok(!duration("5m"), "m is not a unit (minutes are min)");
+	ok(!duration("5S"), "units are case-sensitive");
+	ok(!duration("5us"), "us is not a unit");
+	ok(!duration(".5s"), "a leading point refused");
+	ok(!duration("5.s"), "an empty fraction refused");
+	ok(!duration("1e3"), "no exponent");
+	ok(!duration("0x10"), "no hex");
+	ok(!duration("0.0000000001s"), "more than 9 digits after the point refused");
+	ok(!duration("s"), "a unit alone refused");
+	ok(!duration(""), "empty refused");
+	ok(!duration("   "), "blank refused");
+	ok(!duration("5 s s"), "two units refused");
+	ok(!duration("99999999999999999999999s"), "huge refused without overflow");
+	ok(!duration("99999999999999999999999.5d"), "huge with a fraction refused without overflow");
+	ok(!pgb_parse_duration_ms("10s", 2, &dur_ms) || dur_ms == 10,
+	   "only len bytes are read");
+	ok(pgb_parse_duration_ms("10sXYZ", 3, &dur_ms) && dur_ms == 10000,
+	   "bytes past len are not read");
+
+	/* the class key reads the same values */
+	ok(parses("ai(queue_timeout=-1), b(queue_timeout=1.5s), c(queue_timeout=1d), d(queue_timeout=0.4ms)"),
+	   "the key takes -1, 1.5s, 1d and 0.4ms");
+	is_int(cls("ai")->queue_timeout, -1, "key: -1 waits without limit");
+	is_int(cls("b")->queue_timeout, 1500, "key: 1.5s");
+	is_int(cls("c")->queue_timeout, 86400000, "key: 1d");
+	is_int(cls("d")->queue_timeout, 1, "key: 0.4ms rounds up to 1");
+	ok(parses("ai()"), "no queue_timeout key");
+	is_int(cls("ai")->queue_timeout, PGB_QUEUE_TIMEOUT_DEFAULT, "no key: the setting applies");
+	is_str(error_of("ai(queue_timeout=-0.5)"),
+		   "class \"ai\": invalid value \"-0.5\" for key \"queue_timeout\" (expected -1 or a duration such as 500ms, 1.5s, 1min or 1d, at most 1d)",
+		   "key: -0.5 refused, naming the class and the token");
+	like(error_of("ai(queue_timeout=1d1ms)"), "invalid value \"1d1ms\" for key \"queue_timeout\"",
+		 "key: 1d1ms refused");
+}
+
+/* The wal key's rates, and pg_budget.wal_rate_floor's. */
+static double rate_bps;
+
+static bool
+byte_rate(const char *s)
+{
+	rate_bps = -1;
+	return pgb_parse_byte_rate(s, strlen(s), &rate_bps);
+}
+
+static bool
+rate_setting(const char *s)
+{
+	rate_bps = -1;
+	return pgb_parse_rate_setting(s, &rate_bps);
+}
+
+static void
+test_byte_rates(void)
+{
+	double		mb = 1024.0 * 1024;
+
+	ok(byte_rate("1B/s") && rate_bps == 1, "1B/s is the least");
+	ok(byte_rate("1/s") && rate_bps == 1, "a bare 1/s is a byte a second");
+	ok(byte_rate("60B/min") && rate_bps == 1, "60B/min is a byte a second");
+	ok(byte_rate("1.5B/s") && rate_bps == 1.5, "1.5B/s");
+	ok(byte_rate("0.001kB/s") && rate_bps >= 1, "0.001kB/s is a byte a second and a bit");
+	ok(byte_rate("1TB/s") && rate_bps == PGB_WAL_RATE_MAX, "1TB/s is the most");
+	ok(!byte_rate("0.1B/s"), "0.1B/s rounds to nothing: refused");
+	ok(!byte_rate("0.999B/s"), "0.999B/s refused");
+	ok(!byte_rate("59B/min"), "59B/min is under a byte a second: refused");
+	ok(!byte_rate("0.0001kB/s"), "0.0001kB/s is 0.1 byte a second: refused");
+	is_str(error_of("bulk(wal=0.1B/s)"),
+		   "class \"bulk\": invalid value \"0.1B/s\" for key \"wal\" (expected a rate such as 500kB/s, 20MB/s or 1GB/min, at least 1B/s and at most 1TB/s)",
+		   "wal=0.1B/s refused, naming the class and the token");
+	like(error_of("bulk(wal=0B/s)"), "invalid value \"0B/s\" for key \"wal\"", "wal=0B/s refused");
+
+	/* pg_budget.wal_rate_floor: the key's rates, or a size a second */
+	ok(rate_setting("10MB/s") && rate_bps == 10 * mb, "setting: 10MB/s");
+	ok(rate_setting("600MB/min") && rate_bps == 10 * mb, "setting: 600MB/min");
+	ok(rate_setting(" 10MB/s ") && rate_bps == 10 * mb, "setting: blanks around");
+	ok(rate_setting("1MB") && rate_bps == mb, "setting: 1MB (as in 0.2.0) is a second's");
+	ok(rate_setting("1 MB") && rate_bps == mb, "setting: 1 MB");
+	ok(rate_setting("1024") && rate_bps == mb, "setting: a bare number is kB (as in 0.2.0)");
+	ok(rate_setting("512B") && rate_bps == 512, "setting: 512B");
+	ok(rate_setting("1.5GB") && rate_bps == 1.5 * 1024 * mb, "setting: 1.5GB");
+	ok(!rate_setting("0.1B/s"), "setting: 0.1B/s refused");
+	ok(!rate_setting("0"), "setting: 0 refused");
+	ok(!rate_setting("0.5B"), "setting: 0.5B refused");
+	ok(!rate_setting("2TB/s"), "setting: 2TB/s refused");
+	ok(!rate_setting("2TB"), "setting: 2TB refused");
+	ok(!rate_setting("10MB/h"), "setting: per hour refused");
+	ok(!rate_setting("10mb/s"), "setting: units are case-sensitive");
+	ok(!rate_setting("10MB/s/s"), "setting: junk after the rate refused");
+	ok(!rate_setting("-1MB/s"), "setting: negative refused");
+	ok(!rate_setting(""), "setting: empty refused");
+	ok(!rate_setting("MB/s"), "setting: a number is needed");
+}
+
 int
 main(void)
 {
+	test_durations();
+	test_byte_rates();
 	test_example();
 	test_floor();
 	test_defaults_and_empty();
@@ -581,6 +808,7 @@ main(void)
 	test_bounds();
 	test_names_and_counts();
 	test_errbuf();
+	test_errbuf_utf8();
 	test_budget();
 	test_helpers();
 	return done_testing();

@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/queue_math.c src/classes.c src/wal_math.c
+// SOURCES: src/queue_math.c src/classes.c src/wal_math.c src/text_math.c
 #include "queue_math.h"
 #include "classes.h"
 
@@ -204,11 +204,14 @@ test_keys(void)
 	is_int(table.classes[0].queue_timeout, 0, "0 kept");
 	ok(parses("ai(queue_timeout=24h)"), "a day is the most");
 	ok(!parses("ai(queue_timeout=25h)"), "more than a day refused");
-	is_str(errbuf, "class \"ai\": invalid value \"25h\" for key \"queue_timeout\" (expected a duration such as 500ms, 5s or 1min, at most 1 day)",
+	is_str(errbuf, "class \"ai\": invalid value \"25h\" for key \"queue_timeout\" (expected -1 or a duration such as 500ms, 1.5s, 1min or 1d, at most 1d)",
 		   "the error names the class, the value and the key");
 	ok(!parses("ai(queue_timeout=5m)"), "m is not a duration unit (minutes are min)");
-	ok(!parses("ai(queue_timeout=-1)"), "negative refused");
-	ok(!parses("ai(queue_timeout=1.5s)"), "fractions refused");
+	ok(parses("ai(queue_timeout=-1)"), "-1 waits without limit");
+	is_int(table.classes[0].queue_timeout, PGB_QUEUE_TIMEOUT_NONE, "-1 kept");
+	ok(!parses("ai(queue_timeout=-2)"), "other negatives refused");
+	ok(parses("ai(queue_timeout=1.5s)"), "fractions");
+	is_int(table.classes[0].queue_timeout, 1500, "1.5s is 1500 ms");
 	ok(!parses("ai(queue_timeout=99999999999999999999s)"), "huge refused without overflow");
 	ok(!parses("ai(active=0)"), "active=0 refused");
 	is_str(errbuf, "class \"ai\": invalid value \"0\" for key \"active\" (must be between 1 and 1000000)",
@@ -237,7 +240,7 @@ test_wal_key(void)
 	ok(parses("bulk(max=3)"), "no wal key");
 	is_double(table.classes[0].wal, 0, 0, "no budget by default");
 	ok(!parses("bulk(wal=0MB/s)"), "zero refused");
-	is_str(errbuf, "class \"bulk\": invalid value \"0MB/s\" for key \"wal\" (expected a rate such as 500kB/s, 20MB/s or 1GB/min, more than 0 and at most 1TB/s)",
+	is_str(errbuf, "class \"bulk\": invalid value \"0MB/s\" for key \"wal\" (expected a rate such as 500kB/s, 20MB/s or 1GB/min, at least 1B/s and at most 1TB/s)",
 		   "the error names the class, value and key");
 	ok(!parses("bulk(wal=2TB/s)"), "more than 1TB/s refused");
 	ok(!parses("bulk(wal=20mb/s)"), "units are case-sensitive, as PostgreSQL's");

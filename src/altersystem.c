@@ -1,0 +1,222 @@
+/*-------------------------------------------------------------------------
+ *
+ * altersystem.c
+ *	  Refuses an ALTER SYSTEM after which the server would not start: a
+ *	  max_connections, superuser_reserved_connections or (16+)
+ *	  reserved_connections that the class table no longer fits in, or a
+ *	  class table that does not fit in the connections of the next start.
+ *
+ * The check is the class table's own budget check (pgb_check_budget), run
+ * against what the next start will read: the configuration files as they
+ * stand, with the statement's new value.  No shared state, no lock: the
+ * files are read as core's pg_file_settings reads them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "pg_budget.h"
+
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+
+/* The settings the budget check depends on. */
+typedef enum BudgetSetting
+{
+	SETTING_OTHER = 0,
+	SETTING_MAX_CONNECTIONS,
+	SETTING_SUPERUSER_RESERVED,
+	SETTING_RESERVED,			/* reserved_connections, 16+ */
+	SETTING_CLASSES
+} BudgetSetting;
+
+/* What the next start will read. */
+typedef struct NextStart
+{
+	int			max_connections;
+	int			superuser_reserved;
+	int			reserved;
+	const char *classes;		/* NULL: the table in force now */
+} NextStart;
+
+static BudgetSetting
+budget_setting(const char *name)
+{
+	if (pg_strcasecmp(name, "max_connections") == 0)
+		return SETTING_MAX_CONNECTIONS;
+	if (pg_strcasecmp(name, "superuser_reserved_connections") == 0)
+		return SETTING_SUPERUSER_RESERVED;
+#if PG_VERSION_NUM >= 160000
+	if (pg_strcasecmp(name, "reserved_connections") == 0)
+		return SETTING_RESERVED;
+#endif
+	if (pg_strcasecmp(name, "pg_budget.classes") == 0)
+		return SETTING_CLASSES;
+	return SETTING_OTHER;
+}
+
+/* Record value as setting's in ns; false if it is not a number it takes. */
+static bool
+set_next(NextStart *ns, BudgetSetting setting, const char *value)
+{
+	int			v;
+
+	if (setting == SETTING_CLASSES)
+	{
+		ns->classes = value;
+		return true;
+	}
+	if (!parse_int(value, &v, 0, NULL))
+		return false;
+	if (setting == SETTING_MAX_CONNECTIONS)
+		ns->max_connections = v;
+	else if (setting == SETTING_SUPERUSER_RESERVED)
+		ns->superuser_reserved = v;
+	else if (setting == SETTING_RESERVED)
+		ns->reserved = v;
+	return true;
+}
+
+/*
+ * The values the next start will read: postgresql.conf, then
+ * postgresql.auto.conf, the last line for a setting winning, as at start;
+ * a setting the files do not name keeps the value in force now (from the
+ * command line, or the default).  Returns the parsed lines, which hold
+ * ns->classes, for the caller to free.
+ */
+static ConfigVariable *
+read_next_start(NextStart *ns)
+{
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	ConfigVariable *item;
+
+	pgb_connection_settings(&ns->max_connections, &ns->superuser_reserved,
+							&ns->reserved);
+	ns->classes = NULL;
+	if (ConfigFileName == NULL ||
+		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail) ||
+		!ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1, &head, &tail))
+	{
+		/* a file that does not parse: judge by the values in force */
+		FreeConfigVariables(head);
+		return NULL;
+	}
+	for (item = head; item != NULL; item = item->next)
+	{
+		BudgetSetting setting = budget_setting(item->name);
+
+		if (setting != SETTING_OTHER)
+			(void) set_next(ns, setting, item->value);
+	}
+	return head;
+}
+
+/* The hint: what the statement's setting could be instead. */
+static char *
+budget_hint(BudgetSetting setting, const NextStart *ns, int needed)
+{
+	switch (setting)
+	{
+		case SETTING_MAX_CONNECTIONS:
+			return psprintf("Lower that class's max or reserve in pg_budget.classes first (a reload applies it), or keep max_connections at %d or more.",
+							needed + ns->superuser_reserved + ns->reserved);
+		case SETTING_SUPERUSER_RESERVED:
+			return psprintf("Lower that class's max or reserve in pg_budget.classes first (a reload applies it), or keep superuser_reserved_connections at %d or less.",
+							Max(ns->max_connections - ns->reserved - needed, 0));
+		case SETTING_RESERVED:
+			return psprintf("Lower that class's max or reserve in pg_budget.classes first (a reload applies it), or keep reserved_connections at %d or less.",
+							Max(ns->max_connections - ns->superuser_reserved - needed, 0));
+		case SETTING_CLASSES:
+		case SETTING_OTHER:
+			break;
+	}
+	return psprintf("Raise max_connections first (it takes effect at the next start), or lower the class's max or reserve.");
+}
+
+static void
+check_alter_system(AlterSystemStmt *stmt)
+{
+	VariableSetStmt *set = stmt->setstmt;
+	BudgetSetting setting;
+	char	   *value;
+	NextStart	ns;
+	ConfigVariable *lines;
+	const PgbClassTable *table = NULL;
+	PgbClassTable *next_table;
+	char		errbuf[256];
+	int			usable;
+
+	/* RESET and DEFAULT bring back the default: not judged */
+	if (set == NULL || set->kind != VAR_SET_VALUE || set->name == NULL)
+		return;
+	setting = budget_setting(set->name);
+	if (setting == SETTING_OTHER)
+		return;
+	/* core refuses a role that may not, with its own message */
+	if (!pgb_may_alter_system(set->name))
+		return;
+
+	/* core's own checks of the value first, with core's messages */
+	value = ExtractSetVariableArgs(set);
+	if (value == NULL)
+		return;
+	(void) set_config_option(set->name, value, PGC_POSTMASTER, PGC_S_FILE,
+							 GUC_ACTION_SET, false, ERROR, false);
+
+	lines = read_next_start(&ns);
+	if (!set_next(&ns, setting, value))
+	{
+		FreeConfigVariables(lines);
+		return;
+	}
+	if (ns.classes != NULL)
+	{
+		next_table = (PgbClassTable *) palloc(sizeof(PgbClassTable));
+		/* a table in the files that does not parse stops the start anyway */
+		if (pgb_parse_classes(ns.classes, next_table, errbuf, sizeof(errbuf)))
+			table = next_table;
+	}
+	if (table == NULL)
+		table = pgb_current_table(NULL);
+	usable = ns.max_connections - ns.superuser_reserved - ns.reserved;
+
+	if (!pgb_check_budget(table, usable, errbuf, sizeof(errbuf)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"%s\": \"%s\"",
+						set->name, value),
+				 errdetail("pg_budget.classes would not fit at the next start: %s.",
+						   errbuf),
+				 errhint("%s", budget_hint(setting, &ns, pgb_budget_needed(table)))));
+	FreeConfigVariables(lines);
+}
+
+static void
+altersystem_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+						   bool readOnlyTree, ProcessUtilityContext context,
+						   ParamListInfo params, QueryEnvironment *queryEnv,
+						   DestReceiver *dest, QueryCompletion *qc)
+{
+	/* before core writes postgresql.auto.conf: an ERROR writes nothing */
+	if (IsA(pstmt->utilityStmt, AlterSystemStmt))
+		check_alter_system((AlterSystemStmt *) pstmt->utilityStmt);
+
+	if (prev_ProcessUtility_hook)
+		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+								 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+void
+pgb_altersystem_init(void)
+{
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = altersystem_ProcessUtility;
+}

@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * text_math.h
+ *	  Cutting a string to a byte limit without splitting a UTF-8 character.
+ *
+ * Pure logic: includes nothing from the server beyond c.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_TEXT_MATH_H
+#define PGB_TEXT_MATH_H
+
+#include "c.h"
+
+/*
+ * The bytes of s[0..len) to keep within limit bytes: len when it fits,
+ * else limit moved back to the start of the UTF-8 character the cut would
+ * split (a lead byte followed by 10xxxxxx bytes).  A cut inside bytes that
+ * are not UTF-8 (more than three 10xxxxxx bytes in a row) stays at limit.
+ */
+extern size_t pgb_utf8_cliplen(const char *s, size_t len, size_t limit);
+
+/*
+ * strlcpy that cuts with pgb_utf8_cliplen: dst gets at most size - 1
+ * bytes of src, never part of a character, and a terminator.
+ */
+extern void pgb_strlcpy_utf8(char *dst, const char *src, size_t size);
+
+/*
+ * Drop a UTF-8 character that a cut left incomplete at the end of s (one
+ * that snprintf cut, say).  Bytes that are not UTF-8 are left alone.
+ */
+extern void pgb_utf8_trim_partial(char *s);
+
+#endif							/* PGB_TEXT_MATH_H */
