@@ -23,13 +23,11 @@
 -- Prologue: the privileges before the update
 ------------------------------------------------------------------------
 
--- For every function and relation of the extension: its ACL and the ACL
--- the extension scripts gave it (pg_init_privs).  What differs is the
--- DBA's doing, and pg_dump dumps exactly that difference.
 -- The functions and relations of the extension with their ACL and the
 -- ACL the extension scripts gave them (pg_init_privs; the default ACL
--- where there is none, as pg_dump reads it).  A helper of this script
--- only: dropped in the epilogue.
+-- where there is none, as pg_dump reads it).  What differs is the DBA's
+-- doing, and pg_dump dumps exactly that difference.  A helper of this
+-- script only: dropped in the epilogue.
 CREATE FUNCTION pg_budget_acl_objects(
 	OUT classid oid, OUT objid oid, OUT object text,
 	OUT acl aclitem[], OUT init aclitem[])
@@ -58,9 +56,11 @@ AS $$
 	   AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_budget')
 	   AND d.deptype = 'e'
 	   AND (p.oid IS NOT NULL OR c.oid IS NOT NULL)
-	   AND pg_catalog.pg_describe_object(d.classid, d.objid, 0) <> 'function pg_budget_acl_objects()'
+	   AND p.proname IS DISTINCT FROM 'pg_budget_acl_objects'
 $$;
 
+-- the privileges before the update, one row per grantee and privilege of
+-- the ACL (in_init false) and of the initial privileges (in_init true)
 CREATE TEMPORARY TABLE pg_budget_acl_before AS
 	SELECT o.classid, o.objid, o.object,
 		   e.grantee, e.privilege_type, e.is_grantable, false AS in_init
