@@ -167,7 +167,7 @@ BEGIN
 												   ELSE 'GRANT %s ON %s TO %s' END,
 											  g.privilege_type, target,
 											  CASE WHEN g.grantee = 0 THEN 'PUBLIC'
-												   ELSE pg_catalog.quote_ident(g.grantee::pg_catalog.regrole::text) END);
+												   ELSE g.grantee::pg_catalog.regrole::text END);
 				END LOOP;
 			END IF;
 			-- 2.
@@ -179,7 +179,7 @@ BEGIN
 											   ELSE 'REVOKE %s ON %s FROM %s%s' END,
 										  g.privilege_type, target,
 										  CASE WHEN g.grantee = 0 THEN 'PUBLIC'
-											   ELSE pg_catalog.quote_ident(g.grantee::pg_catalog.regrole::text) END,
+											   ELSE g.grantee::pg_catalog.regrole::text END,
 										  CASE WHEN g.sign > 0 AND g.is_grantable THEN ' WITH GRANT OPTION'
 											   ELSE '' END);
 			END LOOP;

@@ -189,8 +189,9 @@ REVOKE SELECT ON pg_budget_events FROM pg_read_all_stats;
 REVOKE SELECT ON pg_budget_wal FROM PUBLIC;
 GRANT SELECT ON pg_budget_wal TO m;
 GRANT SELECT ON pg_budget_history TO mon;
+GRANT EXECUTE ON FUNCTION pg_budget_history(), pg_budget_events() TO "On Call";
 };
-$src->safe_psql('postgres', 'CREATE DATABASE v020; CREATE DATABASE v030');
+$src->safe_psql('postgres', 'CREATE ROLE "On Call"; CREATE DATABASE v020; CREATE DATABASE v030');
 $src->safe_psql('v020', "CREATE EXTENSION pg_budget VERSION '0.2.0';\n$dba");
 my $at020 = extension_listing($src, 'v020');
 ($ret, $out, $err) = $src->psql('v020', 'ALTER EXTENSION pg_budget UPDATE');
@@ -201,11 +202,13 @@ $src->safe_psql('v030', "CREATE EXTENSION pg_budget;\n$dba");
 my $fresh = extension_listing($src, 'v030');
 like($fresh, qr/^acl function pg_budget_events\(\) w EXECUTE WITH GRANT OPTION by /m,
 	'the listing shows the grants');
+like($fresh, qr/^acl function pg_budget_events\(\) "On Call" EXECUTE by /m,
+	'... also to a role whose name needs quotes');
 isnt($at020, $fresh, '0.2.0 and 0.3.0 differ (the comparison below is not empty)');
 my $updated = extension_listing($src, 'v020');
 is($updated, $fresh, 'updated from 0.2.0: the objects, ACLs and initial privileges of a fresh 0.3.0')
   or diag(join("\n", '--- updated', $updated, '--- fresh', $fresh));
-unlike($updated, qr/^init .* (w|m|oncall|mon) /m,
+unlike($updated, qr/^init .* (w|m|oncall|mon|"On Call") /m,
 	'no grant of the DBA became an initial privilege (pg_dump would leave it out)');
 unlike($updated, qr/pg_budget_acl/, 'the update left no helper behind');
 
@@ -214,7 +217,7 @@ my $v020dump = "$tmp/v020.dump";
 $src->command_ok(
 	[ 'pg_dump', '-h', $src->host, '-p', $src->port, '-Fc', '-f', $v020dump, 'v020' ],
 	'pg_dump of the updated database');
-$same->safe_psql('postgres', 'CREATE DATABASE v020r');
+$same->safe_psql('postgres', 'CREATE ROLE "On Call"; CREATE DATABASE v020r');
 $same->command_ok(
 	[ 'pg_restore', '-h', $same->host, '-p', $same->port, '--exit-on-error',
 	  '-d', 'v020r', $v020dump ],
