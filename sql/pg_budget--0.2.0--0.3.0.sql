@@ -63,11 +63,11 @@ $$;
 -- the ACL (in_init false) and of the initial privileges (in_init true)
 CREATE TEMPORARY TABLE pg_budget_acl_before AS
 	SELECT o.classid, o.objid, o.object,
-		   e.grantee, e.privilege_type, e.is_grantable, false AS in_init
+		   e.grantor, e.grantee, e.privilege_type, e.is_grantable, false AS in_init
 	  FROM pg_budget_acl_objects() o, pg_catalog.aclexplode(o.acl) e
 	UNION ALL
 	SELECT o.classid, o.objid, o.object,
-		   e.grantee, e.privilege_type, e.is_grantable, true
+		   e.grantor, e.grantee, e.privilege_type, e.is_grantable, true
 	  FROM pg_budget_acl_objects() o, pg_catalog.aclexplode(o.init) e;
 
 ------------------------------------------------------------------------
@@ -128,42 +128,69 @@ GRANT SELECT ON pg_budget_events TO pg_read_all_stats;
 -- Any GRANT or REVOKE run by an extension script is recorded as the
 -- object's initial privilege, and pg_dump leaves initial privileges out:
 -- a DBA's grant re-made here naively would be lost at the next dump and
--- restore.  So, per object of the extension whose DBA grants or revokes
--- (the prologue's difference) are not as they were:
---   1. on an object that survived, undo them, so that its ACL is what the
---	  scripts alone give it;
+-- restore.  So, per object that a section made anew, or whose initial
+-- privileges a section changed, and that has grants or revokes of the
+-- DBA's (the prologue's difference):
+--   1. on an object that survived, undo them (REVOKE ... CASCADE of what
+--	  the owner granted takes what others granted on its grant option
+--	  with it), so that its ACL is what the scripts alone give it;
 --   2. note that ACL;
---   3. make the DBA's grants and revokes again;
+--   3. make the DBA's grants again, each by its grantor (a grant on a
+--	  grant option after the one it rests on), and the revokes;
 --   4. record the ACL of 2 as the initial privileges.
+-- An object that survived with its initial privileges as they were keeps
+-- the DBA's grants untouched.
 DO $$
 DECLARE
 	o record;
 	g record;
 	target text;
+	owner oid;
 	kept aclitem[];
+	progress bool;
+	role_was text := pg_catalog.current_setting('role');
 BEGIN
 	FOR o IN
-		SELECT n.classid, n.objid, n.object, b.objid AS old_objid
+		SELECT n.classid, n.objid, n.object, n.init, b.objid AS old_objid
 		  FROM pg_budget_acl_objects() n
 		  JOIN (SELECT DISTINCT classid, objid, object FROM pg_budget_acl_before) b
 			ON b.classid = n.classid AND b.object = n.object
 	LOOP
-		target := CASE WHEN o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
-					   THEN 'FUNCTION ' || o.objid::pg_catalog.regprocedure::text
-					   ELSE 'TABLE ' || o.objid::pg_catalog.regclass::text END;
+		IF o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+			target := 'FUNCTION ' || o.objid::pg_catalog.regprocedure::text;
+			SELECT proowner INTO owner FROM pg_catalog.pg_proc WHERE oid = o.objid;
+		ELSE
+			target := 'TABLE ' || o.objid::pg_catalog.regclass::text;
+			SELECT relowner INTO owner FROM pg_catalog.pg_class WHERE oid = o.objid;
+		END IF;
 		-- the DBA's difference: sign 1 granted, -1 revoked
 		CREATE TEMPORARY TABLE pg_budget_acl_delta AS
-			SELECT grantee, privilege_type, is_grantable,
-				   CASE WHEN bool_or(NOT in_init) THEN 1 ELSE -1 END AS sign
+			SELECT grantor, grantee, privilege_type, is_grantable,
+				   CASE WHEN bool_or(NOT in_init) THEN 1 ELSE -1 END AS sign,
+				   false AS done
 			  FROM pg_budget_acl_before
 			 WHERE classid = o.classid AND objid = o.old_objid
-			 GROUP BY grantee, privilege_type, is_grantable
+			 GROUP BY grantor, grantee, privilege_type, is_grantable
 			HAVING bool_or(in_init) <> bool_or(NOT in_init);
-		IF EXISTS (SELECT FROM pg_budget_acl_delta) THEN
-			-- 1. what the scripts alone give a survivor
+		IF EXISTS (SELECT FROM pg_budget_acl_delta)
+		   AND (o.objid <> o.old_objid OR EXISTS (
+				(SELECT grantor, grantee, privilege_type, is_grantable
+				   FROM pg_budget_acl_before
+				  WHERE classid = o.classid AND objid = o.old_objid AND in_init
+				 EXCEPT
+				 SELECT e.grantor, e.grantee, e.privilege_type, e.is_grantable
+				   FROM pg_catalog.aclexplode(o.init) e)
+				UNION ALL
+				(SELECT e.grantor, e.grantee, e.privilege_type, e.is_grantable
+				   FROM pg_catalog.aclexplode(o.init) e
+				 EXCEPT
+				 SELECT grantor, grantee, privilege_type, is_grantable
+				   FROM pg_budget_acl_before
+				  WHERE classid = o.classid AND objid = o.old_objid AND in_init))) THEN
+			-- 1. (a superuser grants and revokes as the owner)
 			IF o.objid = o.old_objid THEN
-				FOR g IN SELECT * FROM pg_budget_acl_delta LOOP
-					EXECUTE pg_catalog.format(CASE WHEN g.sign > 0 THEN 'REVOKE %s ON %s FROM %s'
+				FOR g IN SELECT * FROM pg_budget_acl_delta WHERE grantor = owner LOOP
+					EXECUTE pg_catalog.format(CASE WHEN g.sign > 0 THEN 'REVOKE %s ON %s FROM %s CASCADE'
 												   ELSE 'GRANT %s ON %s TO %s' END,
 											  g.privilege_type, target,
 											  CASE WHEN g.grantee = 0 THEN 'PUBLIC'
@@ -173,15 +200,50 @@ BEGIN
 			-- 2.
 			SELECT a.acl INTO kept FROM pg_budget_acl_objects() a
 			 WHERE a.classid = o.classid AND a.objid = o.objid;
-			-- 3. the DBA's grants and revokes
-			FOR g IN SELECT * FROM pg_budget_acl_delta LOOP
-				EXECUTE pg_catalog.format(CASE WHEN g.sign > 0 THEN 'GRANT %s ON %s TO %s%s'
-											   ELSE 'REVOKE %s ON %s FROM %s%s' END,
+			-- 3. the grants, in passes: the owner's first, then those whose
+			-- grantor holds the grant option again
+			LOOP
+				progress := false;
+				FOR g IN SELECT * FROM pg_budget_acl_delta WHERE sign > 0 AND NOT done LOOP
+					CONTINUE WHEN g.grantor <> owner AND NOT EXISTS (
+						SELECT FROM pg_budget_acl_objects() a, pg_catalog.aclexplode(a.acl) e
+						 WHERE a.classid = o.classid AND a.objid = o.objid
+						   AND e.grantee = g.grantor AND e.privilege_type = g.privilege_type
+						   AND e.is_grantable);
+					IF g.grantor <> owner THEN
+						EXECUTE pg_catalog.format('SET ROLE %s', g.grantor::pg_catalog.regrole);
+					END IF;
+					EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s',
+											  g.privilege_type, target,
+											  CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+												   ELSE g.grantee::pg_catalog.regrole::text END,
+											  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+					IF g.grantor <> owner THEN
+						IF role_was = 'none' THEN
+							RESET ROLE;
+						ELSE
+							EXECUTE pg_catalog.format('SET ROLE %I', role_was);
+						END IF;
+					END IF;
+					UPDATE pg_budget_acl_delta SET done = true
+					 WHERE grantor = g.grantor AND grantee = g.grantee
+					   AND privilege_type = g.privilege_type AND is_grantable = g.is_grantable;
+					progress := true;
+				END LOOP;
+				EXIT WHEN NOT progress;
+			END LOOP;
+			FOR g IN SELECT * FROM pg_budget_acl_delta WHERE sign > 0 AND NOT done LOOP
+				RAISE WARNING 'pg_budget: the grant of % on % to % by % was not made again',
+					g.privilege_type, target,
+					CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
+					g.grantor::pg_catalog.regrole
+					USING HINT = 'Its grantor no longer holds the grant option: grant it again by hand.';
+			END LOOP;
+			FOR g IN SELECT * FROM pg_budget_acl_delta WHERE sign < 0 LOOP
+				EXECUTE pg_catalog.format('REVOKE %s ON %s FROM %s CASCADE',
 										  g.privilege_type, target,
 										  CASE WHEN g.grantee = 0 THEN 'PUBLIC'
-											   ELSE g.grantee::pg_catalog.regrole::text END,
-										  CASE WHEN g.sign > 0 AND g.is_grantable THEN ' WITH GRANT OPTION'
-											   ELSE '' END);
+											   ELSE g.grantee::pg_catalog.regrole::text END);
 			END LOOP;
 			-- 4. (steps 1 and 3 made the initial privileges row, if none was)
 			UPDATE pg_catalog.pg_init_privs SET initprivs = kept

@@ -190,12 +190,20 @@ REVOKE SELECT ON pg_budget_wal FROM PUBLIC;
 GRANT SELECT ON pg_budget_wal TO m;
 GRANT SELECT ON pg_budget_history TO mon;
 GRANT EXECUTE ON FUNCTION pg_budget_history(), pg_budget_events() TO "On Call";
+GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram() TO oncall WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_budget_reset() TO oncall WITH GRANT OPTION;
+SET ROLE oncall;
+GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram(), pg_budget_reset() TO pager;
+RESET ROLE;
+SET ROLE w;
+GRANT EXECUTE ON FUNCTION pg_budget_events() TO pager;
+RESET ROLE;
 };
 $src->safe_psql('postgres', 'CREATE ROLE "On Call"; CREATE DATABASE v020; CREATE DATABASE v030');
 $src->safe_psql('v020', "CREATE EXTENSION pg_budget VERSION '0.2.0';\n$dba");
 my $at020 = extension_listing($src, 'v020');
 ($ret, $out, $err) = $src->psql('v020', 'ALTER EXTENSION pg_budget UPDATE');
-is("$ret $err", '0 ', "ALTER EXTENSION pg_budget UPDATE from 0.2.0 with the DBA's grants");
+is("$ret $err", '0 ', "ALTER EXTENSION pg_budget UPDATE from 0.2.0 with the DBA's grants, without a word");
 is($src->safe_psql('v020', "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
 	'0.3.0', '... the extension is at 0.3.0');
 $src->safe_psql('v030', "CREATE EXTENSION pg_budget;\n$dba");
@@ -204,11 +212,13 @@ like($fresh, qr/^acl function pg_budget_events\(\) w EXECUTE WITH GRANT OPTION b
 	'the listing shows the grants');
 like($fresh, qr/^acl function pg_budget_events\(\) "On Call" EXECUTE by /m,
 	'... also to a role whose name needs quotes');
+like($fresh, qr/^acl function pg_budget_events\(\) pager EXECUTE by w$/m,
+	'... and grants made on a grant option, with their grantor');
 isnt($at020, $fresh, '0.2.0 and 0.3.0 differ (the comparison below is not empty)');
 my $updated = extension_listing($src, 'v020');
 is($updated, $fresh, 'updated from 0.2.0: the objects, ACLs and initial privileges of a fresh 0.3.0')
   or diag(join("\n", '--- updated', $updated, '--- fresh', $fresh));
-unlike($updated, qr/^init .* (w|m|oncall|mon|"On Call") /m,
+unlike($updated, qr/^init .* (w|m|oncall|mon|pager|"On Call") /m,
 	'no grant of the DBA became an initial privilege (pg_dump would leave it out)');
 unlike($updated, qr/pg_budget_acl/, 'the update left no helper behind');
 
