@@ -166,7 +166,7 @@ SELECT class, max, effective_max, floor, connected, admitted, rejected, rejected
 	   rejected_reserve, rejected_rate, shed, shed_cancel, shed_terminate
   FROM pg_budget_status ORDER BY priority DESC;
 SELECT * FROM pg_budget_lock_stats ORDER BY waits DESC;
-SELECT class, action, signal, count(*) FROM pg_budget_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+SELECT class, action, signal, sum(count) AS events FROM pg_budget_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SELECT at, class, action, signal, reason FROM pg_budget_events
  WHERE action IN ('limit', 'would limit') ORDER BY at;
 SELECT class, wait_event_type, wait_event, category, samples

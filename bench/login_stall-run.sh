@@ -25,7 +25,8 @@ q -c "CREATE EXTENSION pg_budget" \
 	-c "CREATE ROLE w LOGIN" -c "ALTER ROLE w SET pg_budget.class = 'web'" \
 	-c "CREATE ROLE mon LOGIN IN ROLE pg_monitor"
 
-# fill the events ring: every pause and resume is an event
+# fill the events ring of actions (half of events_size): every pause and
+# resume is an event of its own
 q -c "DO \$\$ BEGIN FOR i IN 1..${EVENTS}/2 LOOP PERFORM pg_budget_pause('ai'); PERFORM pg_budget_resume('ai'); END LOOP; END \$\$"
 events=$(q -c "SELECT count(*) FROM pg_budget_events")
 frames=$(q -c "SELECT count(DISTINCT at) FROM pg_budget_history")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One server run with pg_budget built with AddressSanitizer and UBSan: the
-# TAP tests of admission, slots, the login storm and priority inversions
+# TAP tests of admission, slots, the login storm, priority inversions, the
+# gate and the audit trail under a flood of refusals
 # (SANITIZE_TESTS to change the list) against a server whose library is
 # the sanitized build, installed as $libdir/pg_budget.so itself (a second
 # copy loaded beside it would abort on an ODR violation).  Any ASan, LSan
@@ -13,7 +14,7 @@ set -euo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$PGB_TOP/scripts/common.sh"
 
-SANITIZE_TESTS=${SANITIZE_TESTS:-t/001_admission.pl t/002_slots.pl t/004_storm.pl t/010_inversion.pl t/040_gate.pl}
+SANITIZE_TESTS=${SANITIZE_TESTS:-t/001_admission.pl t/002_slots.pl t/004_storm.pl t/010_inversion.pl t/040_gate.pl t/051_audit.pl}
 SAN_FLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g'
 
 pgb_install_deps libasan8 libubsan1

@@ -8,6 +8,14 @@ GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text),
 SET ROLE regress_pgb_plain;
 SELECT count(*) > 0 AS sees_status FROM pg_budget_status;
 SELECT count(*) > 0 AS sees_backends FROM pg_budget_backends;
+-- another role's session (this one's login role): no details, as in pg_stat_activity
+SELECT class IS NOT NULL AS class, role IS NOT NULL AS role, state, backend_start,
+	   admitted_at, queued
+  FROM pg_budget_backends WHERE pid = pg_backend_pid();
+SELECT in_progress, queued, transactions >= 0 AS transactions
+  FROM pg_budget_status WHERE class = 'ai';
+SELECT count(*) FROM pg_budget_admission_histogram();
+SELECT count(*) FROM pg_budget_gate_histogram();
 SELECT pg_budget_pause('ai');
 SELECT pg_budget_resume('ai');
 SELECT pg_budget_reset();

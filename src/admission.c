@@ -276,8 +276,8 @@ admit_login(void)
 				 pgb_verdict_name(refusal.verdict), refusal.connected,
 				 refusal.detail.cap, refusal.detail.free_slots,
 				 in.usable, refusal.detail.held);
-		pgb_event(table->classes[self].name, MyProcPid, rolename,
-				  "reject", pgb_verdict_name(refusal.verdict), reason);
+		pgb_refusal(table->classes[self].name, MyProcPid, rolename,
+					"reject", pgb_verdict_name(refusal.verdict), reason);
 		report_refusal(table, self, &refusal);
 	}
 

@@ -1,13 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * events.c
- *	  The events ring behind pg_budget_events: refusals, sheds, pauses,
- *	  resumes and configuration reloads, newest overwriting oldest.
+ *	  The events rings behind pg_budget_events: the actions of operators
+ *	  and of the worker (pauses, resumes, reloads, sheds, limit changes)
+ *	  in one, the refusals clients cause (logins, queue timeouts) counted
+ *	  by class, action, reason and second in the other; newest overwriting
+ *	  oldest in each.
  *
- * The ring (pgb_events, sized by pg_budget.events_size) is guarded by
- * rings_lock, not by the main lock that logins take (state.h): a writer
- * holds it exclusive for one entry and never while holding the main lock;
- * the view copies PGB_RING_PIECE entries per shared hold.
+ * Both rings (pgb_actions and pgb_refusals, pg_budget.events_size split
+ * between them) are guarded by rings_lock, not by the main lock that
+ * logins take (state.h): a writer holds it exclusive for one entry (a
+ * refusal also for the search of the entry it is counted in) and never
+ * while holding the main lock; the view copies PGB_RING_PIECE entries of
+ * a ring per shared hold and merges the two by time.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,17 +31,20 @@
 PG_FUNCTION_INFO_V1(pg_budget_events);
 
 /*
- * Record an event.  Never call it with the main lock held: a reader of the
- * ring would then hold up everyone waiting for the main lock.
+ * Record an event in ring, counted in a recent entry of its key when fold.
+ * Never call it with the main lock held: a reader of the ring would then
+ * hold up everyone waiting for the main lock.
  */
-void
-pgb_event(const char *class, int pid, const char *role,
-		  const char *action, const char *signal, const char *reason)
+static void
+record_event(PgbEventRing *ring, bool fold, const char *class, int pid,
+			 const char *role, const char *action, const char *signal,
+			 const char *reason)
 {
 	PgbEvent	ev;
 
-	if (pgb_shared == NULL || pgb_events == NULL || pgb_events->size == 0)
+	if (pgb_shared == NULL || ring == NULL || ring->size == 0)
 		return;
+	ev.count = 1;
 	Assert(!LWLockHeldByMe(pgb_shared->lock));
 	ev.at = GetCurrentTimestamp();
 	pgb_strlcpy_mb(ev.class, class ? class : "", sizeof(ev.class));
@@ -47,9 +55,30 @@ pgb_event(const char *class, int pid, const char *role,
 	pgb_strlcpy_mb(ev.reason, reason ? reason : "", sizeof(ev.reason));
 
 	LWLockAcquire(pgb_shared->rings_lock, LW_EXCLUSIVE);
-	pgb_events->events[pgb_events->next % pgb_events->size] = ev;
-	pgb_events->next++;
+	if (fold)
+		pgb_ring_fold(ring, &ev);
+	else
+		pgb_ring_put(ring, &ev);
 	LWLockRelease(pgb_shared->rings_lock);
+}
+
+/* What an operator or the worker did: an entry of its own. */
+void
+pgb_event(const char *class, int pid, const char *role,
+		  const char *action, const char *signal, const char *reason)
+{
+	record_event(pgb_actions, false, class, pid, role, action, signal, reason);
+}
+
+/*
+ * What a client caused, at whatever rate it likes: counted in the entry of
+ * its class, action, signal and second, in a ring of its own.
+ */
+void
+pgb_refusal(const char *class, int pid, const char *role,
+			const char *action, const char *signal, const char *reason)
+{
+	record_event(pgb_refusals, true, class, pid, role, action, signal, reason);
 }
 
 static Datum
@@ -59,68 +88,104 @@ text_or_null(const char *s, bool *isnull)
 	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
 }
 
+/* A reader's place in one ring: a piece copied, and where it goes on. */
+typedef struct RingCursor
+{
+	PgbEventRing *ring;
+	uint64		seq;			/* next event to copy */
+	uint64		end;			/* events written when the read began */
+	PgbEvent	piece[PGB_RING_PIECE];
+	int			n;
+	int			pos;
+} RingCursor;
+
+/* Copy the next piece once the last is used up; false when none is left. */
+static bool
+cursor_fill(RingCursor *c)
+{
+	uint64		size = (uint64) c->ring->size;
+
+	if (c->pos < c->n)
+		return true;
+	c->n = 0;
+	c->pos = 0;
+	if (size == 0 || c->seq >= c->end)
+		return false;
+	LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
+	/* skips what was overwritten while we read */
+	for (c->seq = pgb_ring_resume(c->ring, c->seq);
+		 c->seq < c->end && c->n < PGB_RING_PIECE; c->seq++)
+		c->piece[c->n++] = c->ring->events[c->seq % size];
+	LWLockRelease(pgb_shared->rings_lock);
+	return c->n > 0;
+}
+
 /*
- * Oldest first.  The ring is read a piece at a time (PGB_RING_PIECE
- * entries per shared hold of rings_lock), each piece turned into rows
- * before the next is read, so a reader holds nobody up for long and needs
- * no copy of the whole ring; entries overwritten meanwhile are skipped.
+ * Oldest first, the two rings merged by time.  Each ring is read a piece
+ * at a time (PGB_RING_PIECE entries per shared hold of rings_lock), and
+ * rows are made as the pieces are used, so a reader holds nobody up for
+ * long and needs no copy of a whole ring.  A refusals entry counted in
+ * after the read began shows the count it had when its piece was copied.
  */
 Datum
 pg_budget_events(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PgbEvent	piece[PGB_RING_PIECE];
-	uint64		size;
-	uint64		first;
-	uint64		end;
+	RingCursor *a;
+	RingCursor *r;
 	MemoryContext rows_cxt;
 	MemoryContext old;
+	int			rows = 0;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
-	size = (uint64) pgb_events->size;
-	/* the rows' text values, freed after each piece (the tuplestore copies) */
-	rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_budget_events piece",
+	a = palloc0(sizeof(RingCursor));
+	r = palloc0(sizeof(RingCursor));
+	a->ring = pgb_actions;
+	r->ring = pgb_refusals;
+	/* the rows' text values, freed now and then (the tuplestore copies) */
+	rows_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_budget_events rows",
 									 ALLOCSET_DEFAULT_SIZES);
 
 	LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
-	end = pgb_events->next;
+	a->end = a->ring->next;
+	r->end = r->ring->next;
+	a->seq = pgb_ring_first(a->ring);
+	r->seq = pgb_ring_first(r->ring);
 	LWLockRelease(pgb_shared->rings_lock);
-	first = end > size ? end - size : 0;
 
-	while (first < end)
+	for (;;)
 	{
-		uint64		next;
-		int			n = 0;
-		int			i;
+		bool		have_a = cursor_fill(a);
+		bool		have_r = cursor_fill(r);
+		const PgbEvent *ev;
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
-		LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);
-		next = pgb_events->next;
-		if (next > size && first < next - size)
-			first = next - size;	/* overwritten while we read */
-		for (; first < end && n < PGB_RING_PIECE; first++)
-			piece[n++] = pgb_events->events[first % size];
-		LWLockRelease(pgb_shared->rings_lock);
+		if (!have_a && !have_r)
+			break;
+		if (have_a && (!have_r || pgb_event_before(&a->piece[a->pos], &r->piece[r->pos])))
+			ev = &a->piece[a->pos++];
+		else
+			ev = &r->piece[r->pos++];
 
 		old = MemoryContextSwitchTo(rows_cxt);
-		for (i = 0; i < n; i++)
-		{
-			Datum		values[7];
-			bool		nulls[7] = {false, false, false, false, false, false, false};
-
-			values[0] = TimestampTzGetDatum(piece[i].at);
-			values[1] = text_or_null(piece[i].class, &nulls[1]);
-			values[2] = Int32GetDatum(piece[i].pid);
-			nulls[2] = piece[i].pid == 0;
-			values[3] = text_or_null(piece[i].role, &nulls[3]);
-			values[4] = CStringGetTextDatum(piece[i].action);
-			values[5] = text_or_null(piece[i].signal, &nulls[5]);
-			values[6] = text_or_null(piece[i].reason, &nulls[6]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
+		values[0] = TimestampTzGetDatum(ev->at);
+		values[1] = text_or_null(ev->class, &nulls[1]);
+		values[2] = Int32GetDatum(ev->pid);
+		nulls[2] = ev->pid == 0;
+		values[3] = text_or_null(ev->role, &nulls[3]);
+		values[4] = CStringGetTextDatum(ev->action);
+		values[5] = text_or_null(ev->signal, &nulls[5]);
+		values[6] = text_or_null(ev->reason, &nulls[6]);
+		values[7] = Int32GetDatum(ev->count);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
-		MemoryContextReset(rows_cxt);
-		CHECK_FOR_INTERRUPTS();
+		if (++rows % PGB_RING_PIECE == 0)
+		{
+			MemoryContextReset(rows_cxt);
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
 	MemoryContextDelete(rows_cxt);
 	return (Datum) 0;

@@ -364,8 +364,8 @@ refuse(const PgbClass *c, int limit, int waited_ms, int in_progress,
 
 	snprintf(reason, sizeof(reason), "queue timeout after %d ms: %d in progress, %d queued, limit %d",
 			 waited_ms, in_progress, queued, limit);
-	pgb_event(c->name, MyProcPid, pgb_my_slot() ? pgb_my_slot()->rolename : NULL,
-			  "queue timeout", "gate", reason);
+	pgb_refusal(c->name, MyProcPid, pgb_my_slot() ? pgb_my_slot()->rolename : NULL,
+				"queue timeout", "gate", reason);
 
 	if (timeout_ms == 0)
 		ereport(ERROR,

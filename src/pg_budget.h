@@ -45,7 +45,8 @@ extern const PgbClassTable *pgb_current_table(int *default_idx);
 /* shmem.c */
 extern PgbShared *pgb_shared;
 extern PgbHistory *pgb_history;
-extern PgbEvents *pgb_events;
+extern PgbEventRing *pgb_actions;
+extern PgbEventRing *pgb_refusals;
 extern const char *pgb_group_name(int group);
 extern void pgb_forget_group(int group);
 extern void pgb_shmem_init(void);
@@ -70,6 +71,10 @@ extern void pgb_admission_init(void);
 extern void pgb_event(const char *class, int pid, const char *role,
 					  const char *action, const char *signal,
 					  const char *reason);
+/* a refusal caused by a client: counted by class, action, signal, second */
+extern void pgb_refusal(const char *class, int pid, const char *role,
+						const char *action, const char *signal,
+						const char *reason);
 
 /* sampler.c (used from the lock holder's side too) */
 extern void pgb_wait_stats_forget(int group);

@@ -23,7 +23,8 @@
 
 PgbShared  *pgb_shared = NULL;
 PgbHistory *pgb_history = NULL;
-PgbEvents  *pgb_events = NULL;
+PgbEventRing *pgb_actions = NULL;
+PgbEventRing *pgb_refusals = NULL;
 
 #if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -50,11 +51,16 @@ pgb_history_size(void)
 					mul_size(pgb_history_seconds, sizeof(PgbHistoryFrame)));
 }
 
+/* pg_budget.events_size, split between the two events rings (state.h) */
 static Size
-pgb_events_size(void)
+pgb_ring_size(bool refusals)
 {
-	return add_size(offsetof(PgbEvents, events),
-					mul_size(pgb_events_max, sizeof(PgbEvent)));
+	int			actions;
+	int			refused;
+
+	pgb_events_split(pgb_events_max, &actions, &refused);
+	return add_size(offsetof(PgbEventRing, events),
+					mul_size(refusals ? refused : actions, sizeof(PgbEvent)));
 }
 
 static void
@@ -66,7 +72,8 @@ pgb_shmem_request(void)
 #endif
 	RequestAddinShmemSpace(pgb_shmem_size());
 	RequestAddinShmemSpace(pgb_history_size());
-	RequestAddinShmemSpace(pgb_events_size());
+	RequestAddinShmemSpace(pgb_ring_size(false));
+	RequestAddinShmemSpace(pgb_ring_size(true));
 	RequestNamedLWLockTranche("pg_budget", 2);
 	RequestAddinShmemSpace(pgb_gate_shmem_size());
 	RequestNamedLWLockTranche("pg_budget gate", 1);
@@ -77,6 +84,8 @@ static void
 pgb_shmem_startup(void)
 {
 	bool		found;
+	int			actions;
+	int			refusals;
 	int			i;
 
 	if (prev_shmem_startup_hook)
@@ -106,11 +115,18 @@ pgb_shmem_startup(void)
 		memset(pgb_history, 0, pgb_history_size());
 		pgb_history->size = pgb_history_seconds;
 	}
-	pgb_events = ShmemInitStruct("pg_budget events", pgb_events_size(), &found);
+	pgb_events_split(pgb_events_max, &actions, &refusals);
+	pgb_actions = ShmemInitStruct("pg_budget events", pgb_ring_size(false), &found);
 	if (!found)
 	{
-		memset(pgb_events, 0, pgb_events_size());
-		pgb_events->size = pgb_events_max;
+		memset(pgb_actions, 0, pgb_ring_size(false));
+		pgb_actions->size = actions;
+	}
+	pgb_refusals = ShmemInitStruct("pg_budget refusals", pgb_ring_size(true), &found);
+	if (!found)
+	{
+		memset(pgb_refusals, 0, pgb_ring_size(true));
+		pgb_refusals->size = refusals;
 	}
 	pgb_gate_shmem_startup();
 	pgb_prepwatch_shmem_startup();

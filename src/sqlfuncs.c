@@ -53,11 +53,27 @@ pause_mode_name(PgbPauseMode mode)
 	return NULL;
 }
 
-/* Sampled columns are shown to whoever pg_stat_activity shows states to. */
+/*
+ * What the sessions of other roles are doing now (the sampled columns, the
+ * gate's transactions in progress and queued) is shown to whoever
+ * pg_stat_activity shows all states to.
+ */
 bool
 pgb_can_read_all_stats(void)
 {
 	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+/*
+ * pg_stat_activity's rule for the details of a session of role roleid
+ * (HAS_PGSTAT_PERMISSIONS in pgstatfuncs.c): the caller has the
+ * privileges of that role, or of pg_read_all_stats.  Catalog lookups: not
+ * under the pg_budget lock.
+ */
+static bool
+may_see_session(Oid roleid, bool all_stats)
+{
+	return all_stats || has_privs_of_role(GetUserId(), roleid);
 }
 
 #define PUT(expr)		(values[i++] = (expr))
@@ -67,7 +83,7 @@ pgb_can_read_all_stats(void)
 static void
 status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
 		   const PgbGroupStats *g, const PgbGateSnapshot *gs, bool sampled,
-		   bool is_default, bool configured)
+		   bool live, bool is_default, bool configured)
 {
 	int			active_limit;
 	Datum		values[STATUS_COLS];
@@ -123,8 +139,9 @@ status_row(ReturnSetInfo *rsinfo, const PgbClass *c, const PgbClassState *s,
 								  gs ? gs->effective : PGB_UNLIMITED);
 	PUT_IF(c && c->active != PGB_UNLIMITED, Int32GetDatum(c->active));
 	PUT_IF(c && active_limit != PGB_UNLIMITED, Int32GetDatum(active_limit));
-	PUT(Int32GetDatum(gs ? gs->in_progress : 0));
-	PUT(Int32GetDatum(gs ? gs->queued : 0));
+	/* what sessions are doing now: as the sampled columns */
+	PUT_IF(live, Int32GetDatum(gs ? gs->in_progress : 0));
+	PUT_IF(live, Int32GetDatum(gs ? gs->queued : 0));
 	PUT(Int64GetDatum(gs ? (int64) gs->timeouts : 0));
 	PUT(Float8GetDatum(gs ? gs->wait_ms : 0));
 	PUT_IF(c, Int32GetDatum(c->queue_timeout != PGB_QUEUE_TIMEOUT_DEFAULT ?
@@ -199,17 +216,24 @@ pg_budget_status(PG_FUNCTION_ARGS)
 				break;
 			}
 		status_row(rsinfo, &table->classes[i], s, g, gs, sampled && g != NULL,
-				   i == default_idx, true);
+				   sampled, i == default_idx, true);
 	}
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 		if (!shown[i] && copy[i].name[0] != '\0' && copy[i].connected > 0)
 			status_row(rsinfo, NULL, &copy[i], &groups[i], &gates[i], sampled,
-					   false, false);
+					   sampled, false, false);
 
 	return (Datum) 0;
 }
 
-/* pid, class, role, superuser and admission time of every counted session */
+/*
+ * pid, class, role, superuser, admission time and whether queued of every
+ * counted session.  Of a session whose details pg_stat_activity hides from
+ * the caller (its backend_start, state, wait event), the admission time
+ * and the queue are NULL too: the pid, the class and the role are what
+ * pg_stat_activity shows of it (pid, usesysid), and superuser is the
+ * role's, which pg_roles shows everyone.
+ */
 Datum
 pg_budget_backend_classes(PG_FUNCTION_ARGS)
 {
@@ -217,6 +241,7 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 	PgbBackendSlot *slots;
 	bool	   *queued;
 	char	  (*names)[NAMEDATALEN];
+	bool		all_stats;
 	int			n = 0;
 	int			i;
 
@@ -238,17 +263,21 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 	}
 	LWLockRelease(pgb_shared->lock);
 
+	all_stats = pgb_can_read_all_stats();
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
+		bool		details = may_see_session(slots[i].roleid, all_stats);
 
 		values[0] = Int32GetDatum(slots[i].pid);
 		values[1] = CStringGetTextDatum(names[i]);
 		values[2] = ObjectIdGetDatum(slots[i].roleid);
 		values[3] = BoolGetDatum(slots[i].superuser);
 		values[4] = TimestampTzGetDatum(slots[i].admitted_at);
+		nulls[4] = !details;
 		values[5] = BoolGetDatum(queued[i]);
+		nulls[5] = !details;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -50,13 +50,23 @@
  *	 microseconds.  The lock matrix (locks[][]) is updated under a short
  *	 exclusive hold per blocker looked up (lockwatch.c) and per inversion
  *	 acted on (act.c).
- * - The events and history rings have a lock of their own (rings_lock),
- *	 so that a view reading them never holds up a login or an exit, which
- *	 take the main lock.  Writers take rings_lock exclusive for one entry
- *	 and never while holding the main lock (so a reader can not stall a
- *	 main-lock holder either); readers take it shared for a bounded piece
- *	 (PGB_RING_PIECE entries), release it between pieces, and skip what
- *	 was overwritten meanwhile, by the entries' sequence numbers.
+ * - The events rings and the history ring have a lock of their own
+ *	 (rings_lock), so that a view reading them never holds up a login or
+ *	 an exit, which take the main lock.  Writers take rings_lock exclusive
+ *	 for one entry and never while holding the main lock (so a reader can
+ *	 not stall a main-lock holder either); readers take it shared for a
+ *	 bounded piece (PGB_RING_PIECE entries), release it between pieces,
+ *	 and skip what was overwritten meanwhile, by the entries' sequence
+ *	 numbers.
+ * - Events go to one of two rings (events_math.h), both under rings_lock:
+ *	 pgb_actions, what operators and the worker did (pause, resume,
+ *	 reload, sheds, limit changes, let through), one entry each; and
+ *	 pgb_refusals, what clients cause at any rate (refused logins, queue
+ *	 timeouts), counted into one entry per class, action, reason and
+ *	 second.  A refused login holds rings_lock for the search of at most
+ *	 PGB_FOLD_SCAN entries (a few string compares each) and one copy; the
+ *	 event is made before the lock is taken.  No refusal ever writes to
+ *	 pgb_actions, so a flood of them can not push an action out.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
  * every count starts again from zero together with the sessions.
@@ -69,6 +79,7 @@
 #include "postgres.h"
 
 #include "admit_math.h"
+#include "events_math.h"
 #include "policy_math.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
@@ -222,23 +233,5 @@ typedef struct PgbHistory
 								 * goes to frames[written % size] */
 	PgbHistoryFrame frames[FLEXIBLE_ARRAY_MEMBER];
 } PgbHistory;
-
-typedef struct PgbEvent
-{
-	TimestampTz at;
-	char		class[NAMEDATALEN];
-	int			pid;
-	char		role[NAMEDATALEN];
-	char		action[24];
-	char		signal[16];
-	char		reason[PGB_REASON_LEN];
-} PgbEvent;
-
-typedef struct PgbEvents
-{
-	int			size;
-	uint64		next;			/* events written since start */
-	PgbEvent	events[FLEXIBLE_ARRAY_MEMBER];
-} PgbEvents;
 
 #endif							/* PGB_STATE_H */

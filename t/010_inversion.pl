@@ -69,7 +69,7 @@ sub sheds_since
 	my ($mark) = @_;
 	return ctl(
 		qq{SELECT coalesce(string_agg(concat_ws('|', class, action, signal, pid), ',' ORDER BY n), '')
-			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 			WHERE n > $mark AND action ~ '(cancel|terminate)'});
 }
 

@@ -125,7 +125,7 @@ ok(!(grep { $_ < 2 } @limits_seen), 'never below the floor')
   or diag "limits seen: @limits_seen";
 is( ctl(
 		qq{SELECT string_agg(concat_ws('|', action, signal, reason), ',' ORDER BY n)
-			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 			WHERE n > $ev_mark AND class = 'ai' AND action = 'limit'}),
 	'limit|wal|wal pressure: limit lowered to 4,limit|wal|wal pressure: limit lowered to 2',
 	"pg_budget_events: 'limit' events halve ai under wal pressure, 8 to 4 to 2"
@@ -141,7 +141,7 @@ ok( $node->log_contains(
 my @sheds = split /\n/,
   ctl(
 	qq{SELECT concat_ws('|', pid, action, signal)
-		 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+		 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 		WHERE n > $ev_mark AND class = 'ai' AND signal = 'limit' ORDER BY n});
 my @first4 = map { (split /\|/)[0] } @sheds[ 0 .. 3 ];
 is_deeply(
@@ -249,7 +249,7 @@ ok(!(grep { $limits_seen[$_] <= $limits_seen[ $_ - 1 ] } 1 .. $#limits_seen),
 	"it only rose: @limits_seen");
 my $calm = ctl(
 	qq{SELECT string_agg(concat_ws('|', action, signal, reason), ',' ORDER BY n)
-		 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+		 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 		WHERE n > $ev_mark AND class = 'ai' AND action ~ 'limit' AND signal = 'calm'});
 is( $calm,
 	join(',',
@@ -260,7 +260,7 @@ cmp_ok(
 	ctl(
 		qq{SELECT min(extract(epoch FROM d) * 1000) FROM
 			 (SELECT at - lag(at) OVER (ORDER BY n) AS d
-				FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+				FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 			   WHERE n > $ev_mark AND class = 'ai' AND action = 'limit') s}),
 	'>=', 290, 'at most one limit change per aimd_interval');
 ($ret, $out, $err) = login('a');

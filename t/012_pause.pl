@@ -280,7 +280,7 @@ is(status('ai', qw(paused)), 'paused=false', '... and ai is not paused');
 
 is( ctl(
 		qq{SELECT string_agg(concat_ws('|', class, action, signal, role), ',' ORDER BY n)
-			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 			WHERE n > $ev_mark AND action IN ('pause', 'resume')}),
 	join(',',
 		"ai|pause|reject|$su", "ai|resume|$su",
@@ -291,7 +291,7 @@ is( ctl(
 	"pg_budget_events: 'pause' and 'resume' rows with mode and role");
 is( ctl(
 		qq{SELECT string_agg(concat_ws('|', action, signal, pid), ',' ORDER BY n)
-			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n)
+			 FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n)
 			WHERE n > $ev_mark AND action IN ('cancel', 'terminate') AND pid = $a1->{pid}}),
 	"cancel|pause|$a1->{pid},terminate|pause|$a1->{pid}",
 	'pg_budget_events: the cancel and the terminate of a1, signal pause');

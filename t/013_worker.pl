@@ -223,7 +223,7 @@ SELECT pg_reload_conf();
 });
 ok( poll(
 		$node,
-		qq{SELECT concat_ws('|', action, signal, reason) FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, n) WHERE n > $ev_mark AND action = 'reload'},
+		qq{SELECT concat_ws('|', action, signal, reason) FROM pg_budget_events() WITH ORDINALITY e(at, class, pid, role, action, signal, reason, count, n) WHERE n > $ev_mark AND action = 'reload'},
 		'reload|config|pg_budget.classes changed'),
 	"the worker records the new class table as a 'reload' event");
 ok( poll(

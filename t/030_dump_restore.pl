@@ -2,12 +2,18 @@
 # with the same class table and into one that lacks a class the dump names;
 # pg_dump/pg_restore of one database; ALTER EXTENSION pg_budget UPDATE from
 # a real 0.1.0 install, whose pg_budget_admin role is dropped when nothing
-# needs it and kept with a NOTICE when it has members.
+# needs it and kept with a NOTICE when it has members; and from a real
+# 0.2.0 install with the DBA's grants and revokes, which ends with exactly
+# the objects and privileges of a fresh install given the same, before and
+# after a dump and restore.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbExtension;
 
 my $conf = q{
 shared_preload_libraries = 'pg_budget'
@@ -144,7 +150,7 @@ is($ret, 0, 'ALTER EXTENSION pg_budget UPDATE from 0.1.0');
 like($err, qr/WARNING:  pg_budget: role "pg_budget_admin" is kept: it has 1 members/,
 	'... keeps pg_budget_admin, which has a member, with a WARNING');
 is($src->safe_psql('old1', "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
-	'0.2.0', '... the extension is at 0.2.0');
+	'0.3.0', '... the extension is at 0.3.0, through 0.2.0');
 is($src->safe_psql('old1',
 		q{SELECT count(*) FROM pg_proc p, aclexplode(p.proacl) a
 		   WHERE p.proname LIKE 'pg\_budget%' AND a.grantee = 'pg_budget_admin'::regrole}),
@@ -169,6 +175,68 @@ $src->command_ok(
 	[ 'pg_dumpall', '-h', $src->host, '-p', $src->port, '-f', $again ],
 	'pg_dumpall after the update');
 unlike(slurp_file($again), qr/pg_budget_admin/, '... names no pg_budget_admin');
+
+# (e) ALTER EXTENSION UPDATE from a real 0.2.0 install with the DBA's
+# grants and revokes (on objects 0.3.0 makes anew, changes the privileges
+# of, and leaves alone): the same objects, ACLs and initial privileges as
+# a fresh 0.3.0 given the same statements, and a dump of it restores so.
+my $dba = q{
+GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO oncall;
+GRANT SELECT ON pg_budget_events TO w;
+GRANT EXECUTE ON FUNCTION pg_budget_events() TO w WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_budget_gate_histogram() TO m;
+REVOKE SELECT ON pg_budget_events FROM pg_read_all_stats;
+REVOKE SELECT ON pg_budget_wal FROM PUBLIC;
+GRANT SELECT ON pg_budget_wal TO m;
+GRANT SELECT ON pg_budget_history TO mon;
+GRANT EXECUTE ON FUNCTION pg_budget_history(), pg_budget_events() TO "On Call";
+GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram() TO oncall WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_budget_reset() TO oncall WITH GRANT OPTION;
+SET ROLE oncall;
+GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram(), pg_budget_reset() TO pager;
+RESET ROLE;
+SET ROLE w;
+GRANT EXECUTE ON FUNCTION pg_budget_events() TO pager;
+RESET ROLE;
+};
+$src->safe_psql('postgres', 'CREATE ROLE "On Call"; CREATE DATABASE v020; CREATE DATABASE v030');
+$src->safe_psql('v020', "CREATE EXTENSION pg_budget VERSION '0.2.0';\n$dba");
+my $at020 = extension_listing($src, 'v020');
+($ret, $out, $err) = $src->psql('v020', 'ALTER EXTENSION pg_budget UPDATE');
+is("$ret $err", '0 ', "ALTER EXTENSION pg_budget UPDATE from 0.2.0 with the DBA's grants, without a word");
+is($src->safe_psql('v020', "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
+	'0.3.0', '... the extension is at 0.3.0');
+$src->safe_psql('v030', "CREATE EXTENSION pg_budget;\n$dba");
+my $fresh = extension_listing($src, 'v030');
+like($fresh, qr/^acl function pg_budget_events\(\) w EXECUTE WITH GRANT OPTION by /m,
+	'the listing shows the grants');
+like($fresh, qr/^acl function pg_budget_events\(\) "On Call" EXECUTE by /m,
+	'... also to a role whose name needs quotes');
+like($fresh, qr/^acl function pg_budget_events\(\) pager EXECUTE by w$/m,
+	'... and grants made on a grant option, with their grantor');
+isnt($at020, $fresh, '0.2.0 and 0.3.0 differ (the comparison below is not empty)');
+my $updated = extension_listing($src, 'v020');
+is($updated, $fresh, 'updated from 0.2.0: the objects, ACLs and initial privileges of a fresh 0.3.0')
+  or diag(join("\n", '--- updated', $updated, '--- fresh', $fresh));
+unlike($updated, qr/^init .* (w|m|oncall|mon|pager|"On Call") /m,
+	'no grant of the DBA became an initial privilege (pg_dump would leave it out)');
+unlike($updated, qr/pg_budget_acl/, 'the update left no helper behind');
+
+# a dump of the updated database restores to the same listing
+my $v020dump = "$tmp/v020.dump";
+$src->command_ok(
+	[ 'pg_dump', '-h', $src->host, '-p', $src->port, '-Fc', '-f', $v020dump, 'v020' ],
+	'pg_dump of the updated database');
+$same->safe_psql('postgres', 'CREATE ROLE "On Call"; CREATE DATABASE v020r');
+$same->command_ok(
+	[ 'pg_restore', '-h', $same->host, '-p', $same->port, '--exit-on-error',
+	  '-d', 'v020r', $v020dump ],
+	'pg_restore of it');
+is(extension_listing($same, 'v020r'), $updated,
+	'restored: the same objects, grants and revokes as the updated database');
+($ret, $out, $err) = $same->psql('v020r', 'SELECT count(*) >= 0 FROM pg_budget_events',
+	extra_params => [ '-U', 'w' ]);
+is("$ret $out $err", '0 t ', 'restored: the grant on pg_budget_events came along');
 
 $_->stop for $src, $same, $lacks;
 done_testing();

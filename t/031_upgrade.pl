@@ -3,7 +3,10 @@
 # upgrade passes, and afterwards logins are judged by class as before and
 # the grants still work.  The old server is PGB_OLD_PG_CONFIG's (the
 # matrix sets 17 when testing 18); without it, the same version on both
-# sides.  The old server needs pg_budget built and installed for it.
+# sides.  The old server needs pg_budget built and installed for it.  The
+# old cluster runs pg_budget 0.2.0; after the upgrade ALTER EXTENSION
+# pg_budget UPDATE brings it to the objects and privileges of a fresh
+# install given the same grants.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -12,6 +15,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession qw(psql_c);
+use PgbExtension;
 use File::Basename qw(dirname);
 
 my $new_bindir = `pg_config --bindir`;
@@ -39,9 +43,15 @@ $old->init;
 $old->append_conf('postgresql.conf', $conf);
 $old->start;
 my $old_version = $old->safe_psql('postgres', 'SHOW server_version_num');
+my $grants = q{
+GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO oncall;
+GRANT SELECT ON pg_budget_events TO reader;
+GRANT EXECUTE ON FUNCTION pg_budget_events() TO reader;
+GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram() TO reader;
+};
 $old->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_budget;
+CREATE EXTENSION pg_budget VERSION '0.2.0';
 CREATE ROLE w LOGIN;
 CREATE ROLE a LOGIN;
 CREATE ROLE oncall LOGIN;
@@ -49,10 +59,7 @@ CREATE ROLE mon LOGIN IN ROLE pg_monitor;
 CREATE ROLE reader LOGIN;
 ALTER ROLE w SET pg_budget.class = 'web';
 ALTER ROLE a IN DATABASE postgres SET pg_budget.class = 'ai';
-GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO oncall;
-GRANT SELECT ON pg_budget_events TO reader;
-GRANT EXECUTE ON FUNCTION pg_budget_events() TO reader;
-});
+} . $grants);
 is($old->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'a' ]),
 	'ai', 'old server: a logs in under class ai');
 $old->stop;
@@ -81,7 +88,16 @@ command_ok(\@upgrade, 'pg_upgrade passes');
 $new->start;
 is($new->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
-	'0.2.0', 'new server: pg_budget is installed');
+	'0.2.0', 'new server: pg_budget 0.2.0 is installed');
+my ($ret, $out, $err) = psql_c($new, 'postgres', 'ALTER EXTENSION pg_budget UPDATE');
+is("$ret $err", '0 ', 'new server: ALTER EXTENSION pg_budget UPDATE');
+is($new->safe_psql('postgres',
+		"SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
+	'0.3.0', '... to 0.3.0');
+$new->safe_psql('postgres', 'CREATE DATABASE fresh');
+$new->safe_psql('fresh', "CREATE EXTENSION pg_budget;\n$grants");
+is(extension_listing($new, 'postgres'), extension_listing($new, 'fresh'),
+	'new server: upgraded and updated, the objects, ACLs and initial privileges of a fresh install');
 is($new->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'w' ]),
 	'web', 'new server: w logs in under class web (ALTER ROLE SET)');
 is($new->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'a' ]),
@@ -89,7 +105,7 @@ is($new->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', '
 
 # logins are judged by class: two ai sessions fill ai's cap
 my @held = map { $new->background_psql('postgres', extra_params => [ '-U', 'a' ]) } 1 .. 2;
-my ($ret, $out, $err) = psql_c($new, 'postgres', 'SELECT 1', extra_params => [ '-U', 'a' ]);
+($ret, $out, $err) = psql_c($new, 'postgres', 'SELECT 1', extra_params => [ '-U', 'a' ]);
 like($err, qr/FATAL:  pg_budget: class "ai" is at its cap of 2 connections/,
 	'new server: a third ai login is refused at the cap');
 $_->quit for @held;

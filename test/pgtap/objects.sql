@@ -7,7 +7,7 @@ SELECT plan(167);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
-	'0.2.0', 'pg_budget is at version 0.2.0');
+	'0.3.0', 'pg_budget is at version 0.3.0');
 
 -- pg_budget_status
 SELECT has_view('public', 'pg_budget_status', 'view pg_budget_status exists');
@@ -227,7 +227,7 @@ SELECT has_view('public', 'pg_budget_events', 'view pg_budget_events exists');
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_events'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['at', 'class', 'pid', 'role', 'action', 'signal', 'reason'],
+	ARRAY['at', 'class', 'pid', 'role', 'action', 'signal', 'reason', 'count'],
 	'pg_budget_events has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_events', '{}'::name[], 'setof record',
 	'pg_budget_events() returns setof record');

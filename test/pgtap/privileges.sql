@@ -1,13 +1,20 @@
 -- Who may do what: everyone reads the views; only superusers and the roles
 -- the DBA granted EXECUTE to pause, resume and reset; nobody but a superuser puts
--- a role in a class, and no session changes its own class after login.
+-- a role in a class, and no session changes its own class after login; of
+-- other roles' sessions a role sees what pg_stat_activity shows it, and the
+-- statistics (histograms, wait and lock statistics, history, events) are
+-- for pg_read_all_stats and whom the DBA grants them.
 -- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
 BEGIN;
-SELECT plan(55);
+SELECT plan(70);
 
 CREATE ROLE pgtap_plain NOLOGIN;
 CREATE ROLE pgtap_operator NOLOGIN;
 CREATE ROLE pgtap_oncall NOLOGIN IN ROLE pgtap_operator;
+CREATE ROLE pgtap_monitor NOLOGIN IN ROLE pg_read_all_stats;
+CREATE ROLE pgtap_granted NOLOGIN;
+GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram(), pg_budget_gate_histogram()
+	TO pgtap_granted;
 GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text),
 	pg_budget_reset() TO pgtap_operator;
 
@@ -40,8 +47,18 @@ SELECT table_privs_are('public', v, 'public', ARRAY['SELECT']::name[],
 SELECT function_privs_are('public', f, '{}'::name[], 'public', ARRAY['EXECUTE']::name[],
 		'PUBLIC can execute ' || f)
   FROM (VALUES ('pg_budget_status'), ('pg_budget_backend_classes'),
-			   ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram'),
 			   ('pg_budget_wal')) v(f);
+
+-- the histograms time other roles' logins and transactions: statistics
+SELECT function_privs_are('public', f, '{}'::name[], 'public', '{}'::name[],
+		'PUBLIC cannot execute ' || f)
+  FROM (VALUES ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram')) v(f);
+SELECT function_privs_are('public', f, '{}'::name[], 'pg_read_all_stats', ARRAY['EXECUTE']::name[],
+		'pg_read_all_stats can execute ' || f)
+  FROM (VALUES ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram')) v(f);
+SELECT function_privs_are('public', f, '{}'::name[], 'pgtap_granted', ARRAY['EXECUTE']::name[],
+		'a role the DBA granted EXECUTE can execute ' || f)
+  FROM (VALUES ('pg_budget_admission_histogram'), ('pg_budget_gate_histogram')) v(f);
 
 -- a plain role
 SET ROLE pgtap_plain;
@@ -50,10 +67,35 @@ SELECT isnt_empty('SELECT * FROM pg_budget_status',
 	'a plain role can SELECT from pg_budget_status');
 SELECT ok((SELECT count(*) FROM pg_budget_backends WHERE pid = pg_backend_pid()) = 1,
 	'a plain role can SELECT from pg_budget_backends');
-SELECT lives_ok('SELECT * FROM pg_budget_admission_histogram()',
-	'a plain role can read the admission histogram');
-SELECT lives_ok('SELECT * FROM pg_budget_gate_histogram()',
-	'a plain role can read the gate histogram');
+SELECT throws_ok('SELECT * FROM pg_budget_admission_histogram()', '42501',
+	'permission denied for function pg_budget_admission_histogram',
+	'a plain role cannot read the admission histogram');
+SELECT throws_ok('SELECT * FROM pg_budget_gate_histogram()', '42501',
+	'permission denied for function pg_budget_gate_histogram',
+	'a plain role cannot read the gate histogram');
+-- this session's role is the superuser that logged in: pg_stat_activity
+-- hides its details from the plain role, and so does pg_budget
+SELECT is((SELECT state IS NULL AND backend_start IS NULL FROM pg_stat_activity
+			WHERE pid = pg_backend_pid()), true,
+	'pg_stat_activity hides a superuser session''s state and start from a plain role');
+SELECT is((SELECT row(state, wait_event_type, wait_event, backend_start, admitted_at, since, queued)::text
+			 FROM pg_budget_backends WHERE pid = pg_backend_pid()),
+	'(,,,,,,)', 'pg_budget_backends shows none of its details either');
+SELECT is((SELECT row(admitted_at, queued)::text FROM pg_budget_backend_classes()
+			WHERE pid = pg_backend_pid()),
+	'(,)', 'nor does pg_budget_backend_classes() called directly');
+SELECT is((SELECT row(class, role, superuser)::text FROM pg_budget_backends
+			WHERE pid = pg_backend_pid()),
+	(SELECT row(current_setting('pg_budget.class'), usename, true)::text
+	   FROM pg_stat_activity WHERE pid = pg_backend_pid()),
+	'its class, role and superuser flag are shown, as pg_stat_activity shows usename');
+SELECT is((SELECT count(*)::int FROM pg_budget_status
+			WHERE in_progress IS NOT NULL OR queued IS NOT NULL OR active IS NOT NULL), 0,
+	'pg_budget_status: a plain role sees no class''s transactions in progress, queued or active');
+SELECT is((SELECT count(*)::int FROM pg_budget_status
+			WHERE transactions IS NULL OR wal_bytes IS NULL OR queue_timeouts IS NULL
+			   OR connected IS NULL OR rejected IS NULL), 0,
+	'... but every class''s cumulative counters and connections');
 SELECT throws_ok($$SELECT pg_budget_pause('ai')$$, '42501',
 	'permission denied for function pg_budget_pause',
 	'a plain role cannot pause');
@@ -74,6 +116,24 @@ SELECT throws_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'ai'$$, '42501',
 	'a plain role cannot put itself in a class');
 SELECT is((SELECT paused FROM pg_budget_status WHERE class = 'ai'), false,
 	'the refused pause left ai running');
+RESET ROLE;
+
+-- a member of pg_read_all_stats sees it all, as in pg_stat_activity
+SET ROLE pgtap_monitor;
+SELECT is((SELECT admitted_at IS NOT NULL AND queued IS NOT NULL AND backend_start IS NOT NULL
+			 FROM pg_budget_backends WHERE pid = pg_backend_pid()), true,
+	'a member of pg_read_all_stats sees the superuser session''s details');
+SELECT is((SELECT count(*)::int FROM pg_budget_status
+			WHERE configured AND (in_progress IS NULL OR queued IS NULL)), 0,
+	'... and every class''s transactions in progress and queued');
+SELECT lives_ok('SELECT * FROM pg_budget_admission_histogram()',
+	'... and the admission histogram');
+SELECT lives_ok('SELECT * FROM pg_budget_gate_histogram()',
+	'... and the gate histogram');
+RESET ROLE;
+SET ROLE pgtap_granted;
+SELECT lives_ok('SELECT * FROM pg_budget_gate_histogram()',
+	'a role granted EXECUTE reads the gate histogram');
 RESET ROLE;
 
 -- the role granted EXECUTE
