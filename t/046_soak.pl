@@ -1,0 +1,193 @@
+# A soak of mixed load: caps, active limits, the WAL budget, savepoints,
+# procedures that commit, two-phase commit and large objects, under
+# cancels, terminations, pauses and reloads.  At the end every class has
+# nothing connected, in progress or queued, the server never crashed, and
+# every transaction a client saw committed has its row.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession;
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+
+my $seconds = $ENV{PGB_SOAK_SECONDS} // 20;
+my $classes_a =
+  'web(max=8, priority=100), ai(max=10, active=2, priority=10, shed=cancel, queue_timeout=2s), '
+  . 'bulk(max=5, priority=0, wal=2MB/s, shed=terminate), lo(max=2, active=1, priority=50)';
+(my $classes_b = $classes_a) =~ s/active=2/active=3/;
+
+my $node = PostgreSQL::Test::Cluster->new('soak');
+PgbSession::set_node($node);
+$node->init;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'pg_budget'
+max_connections = 50
+max_prepared_transactions = 4
+pg_budget.classes = '$classes_a'
+pg_budget.shedding = on
+});
+$node->start;
+
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION pg_budget;
+CREATE ROLE w LOGIN; ALTER ROLE w SET pg_budget.class = 'web';
+CREATE ROLE a LOGIN; ALTER ROLE a SET pg_budget.class = 'ai';
+CREATE ROLE b LOGIN; ALTER ROLE b SET pg_budget.class = 'bulk';
+CREATE ROLE l LOGIN; ALTER ROLE l SET pg_budget.class = 'lo';
+CREATE TABLE ledger(id bigserial PRIMARY KEY, tag text NOT NULL, at timestamptz DEFAULT now());
+CREATE TABLE filler(x text);
+GRANT ALL ON ledger, ledger_id_seq, filler TO PUBLIC;
+CREATE PROCEDURE two_commits() LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO ledger(tag) VALUES ('proc'); COMMIT; INSERT INTO ledger(tag) VALUES ('proc'); END $$;
+GRANT EXECUTE ON PROCEDURE two_commits() TO PUBLIC;
+});
+my $ctl = control_session($su);
+my $dir = $PostgreSQL::Test::Utils::tmp_check;
+
+sub script
+{
+	my ($name, $sql) = @_;
+	open(my $fh, '>', "$dir/$name.sql") or die;
+	print $fh $sql;
+	close $fh;
+	return "$dir/$name.sql";
+}
+
+my %scripts = (
+	web => script('web', "INSERT INTO ledger(tag) VALUES ('web');\nSELECT count(*) FROM ledger WHERE id < 10;\n"),
+	ai => script('ai',
+		"BEGIN;\nSAVEPOINT s;\nSELECT pg_sleep(0.005);\nRELEASE s;\nSAVEPOINT t;\nSELECT 1/0 WHERE random() < 0;\nRELEASE t;\nINSERT INTO ledger(tag) VALUES ('ai');\nCOMMIT;\n"),
+	bulk => script('bulk',
+		"BEGIN;\nINSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 100);\nINSERT INTO ledger(tag) VALUES ('bulk');\nCOMMIT;\n"),
+);
+
+# the pgbench runs: one per class, each with its transaction log
+my %runs;
+for my $c ([ 'web', 'w', 4 ], [ 'ai', 'a', 8 ], [ 'bulk', 'b', 3 ])
+{
+	my ($class, $role, $clients) = @$c;
+	my ($out, $err) = ('', '');
+	$runs{$class} = {
+		out => \$out,
+		err => \$err,
+		h => IPC::Run::start(
+			[
+				'pgbench', '-n', '-c', $clients, '-j', 2, '-T', $seconds,
+				'-f', $scripts{$class}, '-l', "--log-prefix=$dir/soak_$class",
+				'-U', $role, '-h', $node->host, '-p', $node->port, 'postgres'
+			],
+			'>', \$out, '2>', \$err)
+	};
+}
+
+# procedures, two-phase commit and large objects in a class nobody sheds
+my $lofile = "$dir/lo.txt";
+{
+	open(my $fh, '>', $lofile) or die;
+	print $fh "x" x 5000;
+	close $fh;
+}
+my $iterations = 25;
+my $lo_sql = '';
+for my $i (1 .. $iterations)
+{
+	$lo_sql .= "CALL two_commits();\n";
+	$lo_sql .= "BEGIN; INSERT INTO ledger(tag) VALUES ('2pc'); PREPARE TRANSACTION 'soak$i';\n";
+	$lo_sql .= "COMMIT PREPARED 'soak$i';\n";
+	$lo_sql .= "\\lo_import '$lofile'\n";
+}
+my ($lo_out, $lo_err) = ('', '');
+my $lo = IPC::Run::start(
+	[
+		'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-f', script('lo', $lo_sql), '-d',
+		$node->connstr('postgres') . ' user=l'
+	],
+	'>', \$lo_out, '2>', \$lo_err);
+
+# chaos until the runs end
+my %did = (cancel => 0, terminate => 0, pause => 0, reload => 0);
+my $flip = 0;
+my $deadline = time + $seconds + 30;
+while (grep { $_->{h}->pumpable } values %runs)
+{
+	last if time > $deadline;
+	my $r = rand();
+	if ($r < 0.35)
+	{
+		$did{cancel} += ctl(
+			"SELECT count(pg_cancel_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE usename = 'a' ORDER BY random() LIMIT 1) x"
+		);
+	}
+	elsif ($r < 0.55)
+	{
+		$did{terminate} += ctl(
+			"SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE usename = 'b' ORDER BY random() LIMIT 1) x"
+		);
+	}
+	elsif ($r < 0.7)
+	{
+		ctl("SELECT pg_budget_pause('ai', 'cancel')");
+		usleep(150_000);
+		ctl("SELECT pg_budget_resume('ai')");
+		$did{pause}++;
+	}
+	elsif ($r < 0.8)
+	{
+		$flip = !$flip;
+		ctl("ALTER SYSTEM SET pg_budget.classes = '" . ($flip ? $classes_b : $classes_a) . "'");
+		ctl('SELECT pg_reload_conf()');
+		$did{reload}++;
+	}
+	$_->{h}->pump_nb for grep { $_->{h}->pumpable } values %runs;
+	$lo->pump_nb if $lo->pumpable;
+	usleep(100_000);
+}
+$_->{h}->finish for values %runs;
+ok($lo->finish, 'the large-object, 2PC and procedure session ran to its end')
+  or diag($lo_err);
+diag(join(', ', map { "$_ $did{$_}" } sort keys %did));
+cmp_ok($did{cancel} + $did{terminate} + $did{pause} + $did{reload}, '>', 20, 'chaos was done');
+
+# what each client saw committed: the lines of its transaction log
+for my $class (qw(web ai bulk))
+{
+	my $seen = 0;
+	for my $f (glob("$dir/soak_$class.*"))
+	{
+		open(my $fh, '<', $f) or die;
+		$seen++ while <$fh>;
+		close $fh;
+	}
+	my $rows = ctl("SELECT count(*) FROM ledger WHERE tag = '$class'");
+	cmp_ok($rows, '>=', $seen, "$class: every committed transaction has its row ($rows rows, $seen acknowledged)");
+	cmp_ok($seen, '>', 0, "$class: transactions committed under the chaos");
+}
+is(ctl("SELECT count(*) FROM ledger WHERE tag = 'proc'"), 2 * $iterations,
+	'each procedure committed both its transactions');
+is(ctl("SELECT count(*) FROM ledger WHERE tag = '2pc'"), $iterations,
+	'every prepared transaction was committed');
+is(ctl('SELECT count(*) FROM pg_largeobject_metadata'), $iterations, 'every large object is there');
+is(ctl('SELECT count(*) FROM pg_prepared_xacts'), '0', 'no prepared transaction left');
+
+# nothing left anywhere
+ctl("ALTER SYSTEM RESET pg_budget.classes");
+ctl('SELECT pg_reload_conf()');
+ok( wait_ctl(
+		"SELECT string_agg(class || ':' || connected || '/' || in_progress || '/' || queued, ' ' ORDER BY class) FROM pg_budget_status WHERE class IN ('web', 'ai', 'bulk', 'lo')",
+		'ai:0/0/0 bulk:0/0/0 lo:0/0/0 web:0/0/0', 20),
+	'every class ends with 0 connected, 0 in progress and 0 queued');
+my $log = slurp_file($node->logfile);
+unlike($log, qr/was terminated by signal|server process .* exited with exit code [^01]|PANIC|TRAP:/,
+	'no backend crashed');
+unlike($log, qr/all server processes terminated; reinitializing/, 'no crash restart');
+
+sess_close($ctl);
+$node->stop;
+done_testing();
