@@ -22,20 +22,13 @@
 # WAL_BUDGET (20MB/s), SETUPS (1 2 3 4), RESULTS (bench/results, or
 # bench/out/wal-smoke with SMOKE=1).
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+bench_prepare
 
 if [ "${SMOKE:-0}" = 1 ]; then
 	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}"
-	RESULTS=${RESULTS:-$PGB_TOP/bench/out/wal-smoke}
 fi
-RESULTS=${RESULTS:-$PGB_TOP/bench/results}
-mkdir -p "$RESULTS"
+bench_results wal
 
 pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	WARM_SECONDS="${WARM_SECONDS:-3}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
@@ -43,6 +36,4 @@ pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	BULK_ROWS="${BULK_ROWS:-1000}" WAL_BUDGET="${WAL_BUDGET:-20MB/s}" \
 	SETUPS="${SETUPS:-1 2 3 4}" \
 	bash "$work/bench/wal-run.sh" "$work/bench-run" "$work/out"
-cp "$work/out/wal.md" "$RESULTS/wal.md"
-cp "$work/out/wal.png" "$RESULTS/wal.png" 2>/dev/null || true
-cat "$RESULTS/wal.md"
+bench_publish wal
