@@ -234,12 +234,24 @@ bench_rounds() {
 }
 
 # bench_med FILE SETUP COLUMN: the median of COLUMN over SETUP's lines of
-# FILE ("-" and "nan" left out; "nan" if none).
+# FILE (SETUP "": all lines; "-" and "nan" left out; "nan" if none).
 bench_med() {
-	awk -v s="$2" -v c="$3" '$1 == s && $c != "-" && $c != "nan" { a[++n] = $c } END {
+	awk -v s="$2" -v c="$3" '(s == "" || $1 == s) && $c != "-" && $c != "nan" { a[++n] = $c } END {
 		if (n == 0) { print "nan"; exit }
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 		if (n % 2) print a[(n + 1) / 2]; else printf "%.2f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }' "$1"
+}
+
+# bench_spread FILE: "n mean stddev cv min max" of the numbers in FILE
+# (stddev of the population, cv = stddev / mean; nan where undefined).
+bench_spread() {
+	awk '{ x[++n] = $1; s += $1 } END {
+		if (n == 0) { print "0 nan nan nan nan nan"; exit }
+		m = s / n; lo = hi = x[1]
+		for (i = 1; i <= n; i++) { d += (x[i] - m) ^ 2; if (x[i] < lo) lo = x[i]; if (x[i] > hi) hi = x[i] }
+		sd = sqrt(d / n)
+		printf "%d %.2f %.2f %s %.2f %.2f\n", n, m, sd, (m > 0 ? sprintf("%.3f", sd / m) : "nan"), lo, hi
+	}' "$1"
 }
 
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || b == "nan") print "nan"; else printf "%.2f", a / b }'; }

@@ -12,7 +12,9 @@
 #
 # Reports medians over the rounds of web commit p50/p99 during the load,
 # bulk WAL MB/s and rows/s, and for pg_budget the WAL counted by class
-# against pg_stat_wal (bench/results/wal.md, wal.png).
+# against pg_stat_wal, and for setup 3 bulk's WAL rate second by second
+# (pg_budget_history) with its coefficient of variation, goal <= 0.25 at a
+# 20 MB/s budget (bench/results/wal.md, wal.png).
 #
 #   bash bench/wal.sh                     # as root on a fresh Debian machine (~6 min)
 #   SMOKE=1 bash bench/wal.sh             # CI: each setup for a few seconds
@@ -20,7 +22,8 @@
 # Environment (defaults): ROUNDS (3), RUN_SECONDS (20), WARM_SECONDS (3),
 # WEB_CLIENTS (4), WEB_RATE (200), BULK_CLIENTS (4), BULK_ROWS (1000),
 # WAL_BUDGET (20MB/s), SETUPS (1 2 3 4), RESULTS (bench/results, or
-# bench/out/wal-smoke with SMOKE=1).
+# bench/out/wal-smoke with SMOKE=1), PGB_BENCH_PORT (first of two ports;
+# random).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare
