@@ -157,9 +157,7 @@ ${LOCK_STATS_THRESHOLD:+pg_budget.lock_stats_threshold = '$LOCK_STATS_THRESHOLD'
 pg_budget.events_size = 50000
 $PGB_EXTRA_CONF" ;;
 	esac
-	bench_conf "$data" "$pgport" "max_connections = 100
-superuser_reserved_connections = 3
-shared_buffers = 128MB
+	bench_conf "$data" "$pgport" "superuser_reserved_connections = 3
 log_line_prefix = '%m [%p] %u '
 $preload"
 	say "setup $n: $(setup_label "$name") (port $pgport)"

@@ -13,9 +13,7 @@ static_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, queue_time
 adaptive_classes="web(priority=100), ai(priority=10, shed=cancel, queue_timeout=60s)"
 
 make_cluster() {
-	bench_cluster "$1" "$2" "max_connections = 100
-shared_buffers = 128MB
-$3"
+	bench_cluster "$1" "$2" "$3"
 	bench_psql "$2" <<SQL
 CREATE ROLE web LOGIN;
 CREATE ROLE ai LOGIN;
@@ -26,8 +24,7 @@ SQL
 }
 
 make_cluster stock "$stock_port" ""
-make_cluster budget "$budget_port" "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = '$static_classes'"
+make_cluster budget "$budget_port" "$(bench_budget_conf "$static_classes")"
 bench_class_roles "$budget_port" web=web ai=ai
 
 cat >"$dir/web.sql" <<'SQL'
@@ -86,13 +83,11 @@ run_setup() {
 	local total=$((WARM_SECONDS + RUN_SECONDS + SETTLE_SECONDS + RUN_SECONDS + 3))
 	local t0 t_web0 t_web1 t_q0 t_q1
 	t0=$(date +%s.%N)
-	(cd "$run/ai" && pgbench -n -c "$AI_CLIENTS" -j 2 -T "$total" -f "$dir/ai.sql" -l \
-		-h "$dir" -p "$ai_port" -U ai postgres >"$run/ai.out" 2>&1) &
+	bench_pgbench_logged "$run" ai "$ai_port" ai -c "$AI_CLIENTS" -j 2 -T "$total" -f "$dir/ai.sql" &
 	local ai_job=$!
 	sleep "$WARM_SECONDS"
 	t_web0=$(date +%s.%N)
-	(cd "$run/web" && pgbench -n -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -l \
-		-f "$dir/web.sql" -h "$dir" -p "$pgport" -U web postgres >"$run/web.out" 2>&1)
+	bench_pgbench_logged "$run" web "$pgport" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql"
 	t_web1=$(date +%s.%N)
 	t_q0=$(bench_epoch_plus "$t_web1" "$SETTLE_SECONDS")
 	t_q1=$(bench_epoch_plus "$t_q0" "$RUN_SECONDS")
@@ -144,19 +139,12 @@ verdict() { bench_verdict "$@"; }
 	x=$(ratio "$(med 4 5)" "$(med 3 5)"); echo "| adaptive ai (web busy) >= 0.7x static's | $x | $(verdict "$x" ">=" 0.7) |"
 	x=$(ratio "$(med 4 6)" "$(med 1 6)"); echo "| adaptive ai (web quiet) >= 0.9x stock's | $x | $(verdict "$x" ">=" 0.9) |"
 	echo
-	echo "Every run (setup, round, web p50, web p99, ai busy, ai quiet, queue waits, mean wait ms):"
-	echo
-	echo '```'
-	cat "$out/runs.txt"
-	echo '```'
+	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, ai busy, ai quiet, queue waits, mean wait ms"
 } >"$out/gate.md"
 
 # the plot: web p99 and ai throughput by setup
 if command -v gnuplot >/dev/null; then
-	for s in $SETUPS; do
-		printf '%s\t"%s"\t%s\t%s\t%s\n' "$s" "$(setup_name "$s" | sed 's/^[0-9]\. //')" \
-			"$(med "$s" 4)" "$(med "$s" 5)" "$(med "$s" 6)"
-	done >"$out/gate.dat"
+	bench_plot_data "$out/runs.txt" setup_name 4 5 6 >"$out/gate.dat"
 	{ bench_plot_start "$out/gate.png" "Web reads beside CPU-heavy ai work (medians of $ROUNDS rounds)"; cat; } <<GP | gnuplot || true
 set ylabel "web p99 latency (ms)"
 plot '$out/gate.dat' using 3:xticlabels(2) lc rgb "#d95f02"

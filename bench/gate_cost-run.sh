@@ -8,18 +8,14 @@ classes="web(max=80, priority=100), app(priority=50, active=64), ai(max=10, prio
 wal_classes="web(max=80, priority=100), app(priority=50, active=64, wal=$WAL_BUDGET), ai(max=10, priority=10, active=2, shed=terminate)"
 
 make_cluster() {
-	bench_cluster "$1" "$2" "max_connections = 100
-shared_buffers = 128MB
-$3"
+	bench_cluster "$1" "$2" "$3"
 	bench_psql "$2" -c "CREATE ROLE app LOGIN" -c "GRANT CREATE ON SCHEMA public TO app"
 	pgbench -q -i -s 10 -h "$dir" -p "$2" -U app postgres >/dev/null 2>&1
 }
 
 make_cluster stock "$base" ""
-make_cluster budget $((base + 1)) "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = '$classes'"
-make_cluster budget_wal $((base + 2)) "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = '$wal_classes'"
+make_cluster budget $((base + 1)) "$(bench_budget_conf "$classes")"
+make_cluster budget_wal $((base + 2)) "$(bench_budget_conf "$wal_classes")"
 bench_class_roles $((base + 1)) app=app
 bench_class_roles $((base + 2)) app=app
 

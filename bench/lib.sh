@@ -70,15 +70,23 @@ bench_init() {
 	trap "exit 1" INT TERM
 }
 
-# bench_conf DATA PORT [LINES]: a unix-socket-only server on PORT, then the
-# harness's own postgresql.conf lines.
+# bench_conf DATA PORT [LINES]: a unix-socket-only server on PORT with 100
+# connections and 128MB of shared buffers, then the harness's own
+# postgresql.conf lines (the last of a setting is the one in force).
 bench_conf() {
 	cat >>"$1/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$dir'
 port = $2
+max_connections = 100
+shared_buffers = 128MB
 ${3:-}
 CONF
+}
+
+# bench_budget_conf CLASSES: the lines that preload pg_budget with CLASSES.
+bench_budget_conf() {
+	printf "shared_preload_libraries = 'pg_budget'\npg_budget.classes = '%s'\n" "$1"
 }
 
 # bench_start DATA LOG: start the server, to be stopped at exit.
@@ -214,6 +222,14 @@ bench_log_rate() {
 		'{ t = $5 + $6 / 1e6; if (t >= a && t < b) n++ } END { printf f, n / (b - a) }'
 }
 
+# bench_pgbench_logged RUN NAME PORT USER [PGBENCH ARGS]: a run that logs
+# each transaction (-l) in RUN/NAME, its output in RUN/NAME.out.
+bench_pgbench_logged() {
+	local run=$1 name=$2 port=$3 user=$4
+	shift 4
+	(cd "$run/$name" && pgbench -n "$@" -l -h "$dir" -p "$port" -U "$user" postgres >"$run/$name.out" 2>&1)
+}
+
 # bench_epoch_plus T S: the epoch T plus S seconds.
 bench_epoch_plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a + b }'; }
 
@@ -260,6 +276,28 @@ bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" ||
 # or n/a (X is nan).
 bench_verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { if (x == "nan") { print "n/a"; exit } ok = (op == "<=") ? (x <= g) : (x >= g); print ok ? "met" : "missed" }'; }
 bench_within() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { if (x == "nan") { print "n/a"; exit } print (x >= lo && x <= hi) ? "met" : "missed" }'; }
+
+# bench_every_run FILE COLUMNS: the lines of FILE, as they are.
+bench_every_run() {
+	echo "Every run ($2):"
+	echo
+	echo '```'
+	cat "$1"
+	echo '```'
+}
+
+# bench_plot_data FILE NAME COLUMN...: for each of SETUPS, a line of the
+# setup, its name ($(NAME setup) less the number) and the medians of the
+# COLUMNs of FILE, tab separated: gnuplot's data.
+bench_plot_data() {
+	local file=$1 name=$2 s c line
+	shift 2
+	for s in $SETUPS; do
+		line=$(printf '%s\t"%s"' "$s" "$("$name" "$s" | sed 's/^[0-9]\. //')")
+		for c in "$@"; do line="$line	$(bench_med "$file" "$s" "$c")"; done
+		echo "$line"
+	done
+}
 
 # bench_plot_start PNG TITLE: gnuplot's opening lines for two bar charts
 # side by side.

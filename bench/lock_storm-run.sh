@@ -7,9 +7,7 @@ bench_init "$1"
 
 make_cluster() {
 	local port=$2
-	bench_cluster "$1" "$port" "max_connections = 100
-shared_buffers = 128MB
-synchronous_commit = off
+	bench_cluster "$1" "$port" "synchronous_commit = off
 $3"
 	bench_sql "$port" "CREATE ROLE app LOGIN"
 	# scale 1: one branch row that every transaction updates

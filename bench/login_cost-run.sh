@@ -9,9 +9,7 @@ CLIENTS=${CLIENTS:-4}
 bench_init "$1"
 
 make_cluster() {
-	bench_cluster "$1" "$2" "max_connections = 100
-shared_buffers = 128MB
-$3"
+	bench_cluster "$1" "$2" "$3"
 	bench_sql "$2" "CREATE ROLE app LOGIN"
 }
 

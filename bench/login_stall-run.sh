@@ -6,9 +6,7 @@ set -eu
 bench_init "$1"
 port=$base
 initdb -D "$dir/data" -A trust -U postgres >/dev/null
-bench_conf "$dir/data" "$port" "max_connections = 100
-shared_buffers = 128MB
-log_min_messages = warning
+bench_conf "$dir/data" "$port" "log_min_messages = warning
 shared_preload_libraries = 'pg_budget'
 pg_budget.classes = 'web(max=60, priority=100), ai(max=20, priority=10)'
 pg_budget.events_size = 1000000

@@ -25,8 +25,7 @@ sql() { bench_sql "$@"; }	# sql PORT QUERY: one value, as postgres
 
 # Identical clusters apart from the preload block ($3).
 make_cluster() {
-	bench_cluster "$1" "$2" "max_connections = 100
-shared_buffers = 256MB
+	bench_cluster "$1" "$2" "shared_buffers = 256MB
 $3"
 	bench_sql "$2" "CREATE ROLE app LOGIN"
 }

@@ -12,8 +12,7 @@ static_classes="web(priority=100), bulk(priority=0, wal=$WAL_BUDGET, shed=cancel
 adaptive_classes="web(priority=100), bulk(priority=0, shed=cancel)"
 
 make_cluster() {
-	bench_cluster "$1" "$2" "max_connections = 100
-shared_buffers = 256MB
+	bench_cluster "$1" "$2" "shared_buffers = 256MB
 max_wal_size = 4GB
 fsync = on
 synchronous_commit = on
@@ -30,8 +29,7 @@ SQL
 }
 
 make_cluster stock "$stock_port" ""
-make_cluster budget "$budget_port" "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = '$static_classes'"
+make_cluster budget "$budget_port" "$(bench_budget_conf "$static_classes")"
 bench_class_roles "$budget_port" web=web bulk=bulk
 
 cat >"$dir/web.sql" <<'SQL'
@@ -75,13 +73,11 @@ run_setup() {
 	psql_at "$port" "SELECT pg_stat_reset_shared('wal')" >/dev/null
 	[ "$port" = "$budget_port" ] && psql_at "$port" "SELECT pg_budget_reset()" >/dev/null
 	local total=$((WARM_SECONDS + RUN_SECONDS + 2)) t_web0 t_web1
-	(cd "$run/bulk" && pgbench -n -c "$BULK_CLIENTS" -j 2 -T "$total" -f "$dir/bulk.sql" -l \
-		-h "$dir" -p "$port" -U bulk postgres >"$run/bulk.out" 2>&1) &
+	bench_pgbench_logged "$run" bulk "$port" bulk -c "$BULK_CLIENTS" -j 2 -T "$total" -f "$dir/bulk.sql" &
 	local bulk_job=$!
 	sleep "$WARM_SECONDS"
 	t_web0=$(date +%s.%N)
-	(cd "$run/web" && pgbench -n -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -l \
-		-f "$dir/web.sql" -h "$dir" -p "$port" -U web postgres >"$run/web.out" 2>&1)
+	bench_pgbench_logged "$run" web "$port" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql"
 	t_web1=$(date +%s.%N)
 	wait "$bulk_job" || true
 	local counted="-"
@@ -155,17 +151,11 @@ budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, ""
 			for (i = 8; i <= NF; i++) printf "%s%s", (i > 8 ? ", " : " "), $i; print " |" }' "$out/wal_per_second.txt"
 	fi
 	echo
-	echo "Every run (setup, round, web p50, web p99, bulk WAL MB/s, bulk rows/s, counted %):"
-	echo
-	echo '```'
-	cat "$out/runs.txt"
-	echo '```'
+	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, bulk WAL MB/s, bulk rows/s, counted %"
 } >"$out/wal.md"
 
 if command -v gnuplot >/dev/null; then
-	for s in $SETUPS; do
-		printf '%s\t"%s"\t%s\t%s\n' "$s" "$(setup_name "$s" | sed 's/^[0-9]\. //')" "$(med "$s" 4)" "$(med "$s" 5)"
-	done >"$out/wal.dat"
+	bench_plot_data "$out/runs.txt" setup_name 4 5 >"$out/wal.dat"
 	{ bench_plot_start "$out/wal.png" "Web commits beside a bulk load (medians of $ROUNDS rounds)"; cat; } <<GP | gnuplot || true
 set ylabel "web commit p99 (ms)"
 plot '$out/wal.dat' using 3:xticlabels(2) lc rgb "#d95f02"
