@@ -42,7 +42,7 @@ for i in $(seq "$RUNS"); do
 	exec 3<>"$dir/ai.fifo"	# read-write: does not block on the reader
 	echo "SELECT 'pid=' || pg_backend_pid(); BEGIN; UPDATE jobs SET owner = 'ai' WHERE id = $i; SELECT 'held';" >&3
 	for _ in $(seq 500); do
-		grep -q '^held$' "$dir/ai.out" && break
+		grep -qs '^held$' "$dir/ai.out" && break
 		sleep 0.01
 	done
 	aipid=$(sed -n 's/^pid=//p' "$dir/ai.out")
