@@ -34,10 +34,9 @@ if [ "${SMOKE:-0}" = 1 ]; then
 fi
 bench_results gate
 
-pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+bench_run gate ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	WARM_SECONDS="${WARM_SECONDS:-5}" SETTLE_SECONDS="${SETTLE_SECONDS:-8}" \
 	WEB_CLIENTS="${WEB_CLIENTS:-4}" WEB_RATE="${WEB_RATE:-400}" \
 	AI_CLIENTS="${AI_CLIENTS:-30}" AI_ROWS="${AI_ROWS:-200000}" \
-	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5}" \
-	bash "$work/bench/gate-run.sh" "$work/bench-run" "$work/out"
+	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5}"
 bench_publish gate

@@ -20,6 +20,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare
-pgb_as_user env PAIRS="${PAIRS:-10}" RUN_SECONDS="${RUN_SECONDS:-15}" \
-	CLIENTS="${CLIENTS:-8}" WAL_BUDGET="${WAL_BUDGET:-1TB/s}" bash "$work/bench/gate_cost-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+bench_report gate_cost PAIRS="${PAIRS:-10}" RUN_SECONDS="${RUN_SECONDS:-15}" \
+	CLIENTS="${CLIENTS:-8}" WAL_BUDGET="${WAL_BUDGET:-1TB/s}"

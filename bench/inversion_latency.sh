@@ -14,5 +14,4 @@ set -euo pipefail
 bench_prepare
 out=${OUT:-$PGB_TOP/bench/results/inversion_latency.md}
 mkdir -p "$(dirname "$out")"
-pgb_as_user env RUNS="${RUNS:-20}" THRESHOLD_MS="${THRESHOLD_MS:-1000}" \
-	bash "$work/bench/inversion_latency-run.sh" "$work/bench-run" | tee "$out"
+bench_run inversion_latency RUNS="${RUNS:-20}" THRESHOLD_MS="${THRESHOLD_MS:-1000}" | tee "$out"

@@ -22,6 +22,21 @@ bench_prepare() {
 	trap 'rm -rf "$work"' EXIT
 }
 
+# bench_run NAME [VARIABLE=VALUE...]: bench/NAME-run.sh as the unprivileged
+# user with these variables; its clusters go in $work/bench-run, the files
+# it writes (if any) in $work/out.
+bench_run() {
+	local name=$1
+	shift
+	pgb_as_user env "$@" bash "$work/bench/$name-run.sh" "$work/bench-run" "$work/out"
+}
+
+# bench_report NAME [VARIABLE=VALUE...]: bench_run, its report (stdout)
+# also written to OUT=file.
+bench_report() {
+	bench_run "$@" | tee "${OUT:-/dev/null}"
+}
+
 # bench_results NAME: where the report goes ($RESULTS): bench/results, or
 # with SMOKE=1 bench/out/NAME-smoke, never the published results.
 bench_results() {

@@ -13,6 +13,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare
-pgb_as_user env PAIRS="${PAIRS:-10}" RUN_SECONDS="${RUN_SECONDS:-15}" \
-	CLIENTS="${CLIENTS:-50}" bash "$work/bench/lock_storm-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+bench_report lock_storm PAIRS="${PAIRS:-10}" RUN_SECONDS="${RUN_SECONDS:-15}" \
+	CLIENTS="${CLIENTS:-50}"

@@ -12,6 +12,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare
-pgb_as_user env PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
-	CLIENTS="${CLIENTS:-4}" PGB_EXTRA_CONF="${PGB_EXTRA_CONF:-}" bash "$work/bench/login_cost-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+bench_report login_cost PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
+	CLIENTS="${CLIENTS:-4}" PGB_EXTRA_CONF="${PGB_EXTRA_CONF:-}"

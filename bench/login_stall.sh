@@ -13,6 +13,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare python3-psycopg2
-pgb_as_user env ROUNDS="${ROUNDS:-6}" PHASE_SECONDS="${PHASE_SECONDS:-10}" \
-	EVENTS="${EVENTS:-1000000}" VIEWS="${VIEWS:-pg_budget_events pg_budget_history}" \
-	bash "$work/bench/login_stall-run.sh" "$work/bench-run" | tee "${OUT:-/dev/null}"
+bench_report login_stall ROUNDS="${ROUNDS:-6}" PHASE_SECONDS="${PHASE_SECONDS:-10}" \
+	EVENTS="${EVENTS:-1000000}" VIEWS="${VIEWS:-pg_budget_events pg_budget_history}"

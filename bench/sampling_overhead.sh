@@ -25,8 +25,6 @@ if [ -f "$("$pg_config" --pkglibdir)/pg_wait_sampling.so" ]; then
 else
 	bench_prepare postgresql-15-pg-wait-sampling
 fi
-pgb_as_user env ROUNDS="${ROUNDS:-15}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+bench_report sampling_overhead ROUNDS="${ROUNDS:-15}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	CLIENTS="${CLIENTS:-8}" THREADS="${THREADS:-2}" SCALE="${SCALE:-10}" \
-	SAMPLE_INTERVAL="${SAMPLE_INTERVAL:-}" QUERY_MODE="${QUERY_MODE:-simple}" \
-	bash "$work/bench/sampling_overhead-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+	SAMPLE_INTERVAL="${SAMPLE_INTERVAL:-}" QUERY_MODE="${QUERY_MODE:-simple}"

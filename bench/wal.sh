@@ -33,10 +33,9 @@ if [ "${SMOKE:-0}" = 1 ]; then
 fi
 bench_results wal
 
-pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+bench_run wal ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	WARM_SECONDS="${WARM_SECONDS:-3}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
 	WEB_RATE="${WEB_RATE:-200}" BULK_CLIENTS="${BULK_CLIENTS:-4}" \
 	BULK_ROWS="${BULK_ROWS:-1000}" WAL_BUDGET="${WAL_BUDGET:-20MB/s}" \
-	SETUPS="${SETUPS:-1 2 3 4}" \
-	bash "$work/bench/wal-run.sh" "$work/bench-run" "$work/out"
+	SETUPS="${SETUPS:-1 2 3 4}"
 bench_publish wal

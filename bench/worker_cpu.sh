@@ -15,7 +15,5 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare
-pgb_as_user env MEASURE_SECONDS="${MEASURE_SECONDS:-30}" SAMPLE_INTERVALS="${SAMPLE_INTERVALS:-10}" \
-	IDLE_SESSIONS="${IDLE_SESSIONS:-50}" ACTIVE_SESSIONS="${ACTIVE_SESSIONS:-50}" \
-	bash "$work/bench/worker_cpu-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+bench_report worker_cpu MEASURE_SECONDS="${MEASURE_SECONDS:-30}" SAMPLE_INTERVALS="${SAMPLE_INTERVALS:-10}" \
+	IDLE_SESSIONS="${IDLE_SESSIONS:-50}" ACTIVE_SESSIONS="${ACTIVE_SESSIONS:-50}"
