@@ -106,8 +106,8 @@ bench_budget_conf() {
 
 # bench_start DATA LOG: start the server, to be stopped at exit.
 bench_start() {
-	pg_ctl -D "$1" -l "$2" -w start >/dev/null
 	bench_clusters="$bench_clusters $1"
+	pg_ctl -D "$1" -l "$2" -w start >/dev/null
 }
 
 bench_stop() {
