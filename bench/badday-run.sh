@@ -4,7 +4,7 @@
 # pgbouncers; $2: the output directory (raw CSVs in one subdirectory per
 # setup, then badday.md and the PNGs).  Progress goes to stderr.
 set -eu
-dir=$1
+. "$(dirname "$0")/lib.sh"
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -30,11 +30,11 @@ PGB_EXTRA_CONF=${PGB_EXTRA_CONF:-}
 NOTE=${NOTE:-}
 SEED=${SEED:-1}
 
-say() { echo "== $*" >&2; }
-mkdir -p "$dir" "$out"
+bench_init "$1"
+bench_stop_mode=immediate
+mkdir -p "$out"
 : >"$out/setups"
 : >"$out/loadavg"
-base=$(( 20000 + RANDOM % 20000 ))
 
 # setup number -> name, label
 setup_name() {
@@ -57,29 +57,6 @@ setup_label() {
 	esac
 }
 
-# Everything started here is stopped by data directory or pid file.
-running_clusters=""
-running_bouncers=""
-stop_bouncer() {
-	local pidfile=$1 pid i
-	[ -f "$pidfile" ] || return 0
-	pid=$(cat "$pidfile")
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	rm -f "$pidfile"
-}
-cleanup() {
-	local c b
-	for b in $running_bouncers; do stop_bouncer "$b"; done
-	for c in $running_clusters; do
-		[ -f "$c/postmaster.pid" ] && pg_ctl -D "$c" -m immediate -w stop >/dev/null 2>&1 || true
-	done
-}
-trap cleanup EXIT
-
 # One initdb, copied for each setup so that every setup starts identical.
 say "initdb (template) in $dir"
 initdb -D "$dir/template" -A trust -U postgres >/dev/null
@@ -91,6 +68,7 @@ psql_as() {	# psql_as PORT DB [psql args]: as postgres
 }
 
 ai_roles() { local r; for r in $(seq "$AI_ROLES"); do echo "ai$r"; done; }
+bench_users="postgres web $(ai_roles | paste -sd' ')"
 
 load_schema() {
 	local port=$1 r
@@ -124,38 +102,15 @@ SQL
 }
 
 write_bouncer() {	# write_bouncer DIR PGPORT BOUNCERPORT
-	local d=$1 pgport=$2 bport=$3 r
-	mkdir -p "$d"
-	{
-		echo '"postgres" ""'
-		echo '"web" ""'
-		for r in $(ai_roles); do echo "\"$r\" \"\""; done
-	} >"$d/userlist.txt"
-	{
-		cat <<INI
-[databases]
-bench = host=$dir port=$pgport dbname=bench
-
-[pgbouncer]
-; unix socket only (no listen_addr)
-unix_socket_dir = $dir
-listen_port = $bport
-auth_type = trust
-auth_file = $d/userlist.txt
-admin_users = postgres
-pool_mode = transaction
+	local r
+	bench_bouncer_conf "$1" "bench = host=$dir port=$2 dbname=bench" "$3" \
+		"admin_users = postgres
 max_client_conn = 500
 default_pool_size = $WEB_POOL
 server_login_retry = 1
-logfile = $d/pgbouncer.log
-pidfile = $d/pgbouncer.pid
-log_connections = 0
-log_disconnections = 0
 
 [users]
-INI
-		for r in $(ai_roles); do echo "$r = max_user_connections=$ROLE_LIMIT"; done
-	} >"$d/pgbouncer.ini"
+$(for r in $(ai_roles); do echo "$r = max_user_connections=$ROLE_LIMIT"; done)"
 }
 
 # Diagnostics only (the table does not use them): what pg_budget saw and did.
@@ -202,19 +157,11 @@ ${LOCK_STATS_THRESHOLD:+pg_budget.lock_stats_threshold = '$LOCK_STATS_THRESHOLD'
 pg_budget.events_size = 50000
 $PGB_EXTRA_CONF" ;;
 	esac
-	cat >>"$data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $pgport
-max_connections = 100
-superuser_reserved_connections = 3
-shared_buffers = 128MB
+	bench_conf "$data" "$pgport" "superuser_reserved_connections = 3
 log_line_prefix = '%m [%p] %u '
-$preload
-CONF
+$preload"
 	say "setup $n: $(setup_label "$name") (port $pgport)"
-	pg_ctl -D "$data" -l "$raw/server.log" -w start >/dev/null
-	running_clusters="$running_clusters $data"
+	bench_start "$data" "$raw/server.log"
 	load_schema "$pgport"
 
 	case $name in
@@ -234,14 +181,9 @@ CONF
 	case $name in
 	pgbouncer|pgbouncer+pg_budget)
 		write_bouncer "$dir/$name/bouncer" "$pgport" "$bport"
-		pgbouncer -d -q "$dir/$name/bouncer/pgbouncer.ini"
-		running_bouncers="$running_bouncers $dir/$name/bouncer/pgbouncer.pid"
+		bench_bouncer_start "$dir/$name/bouncer" "$bport"
 		client_port=$bport
-		# wait for the socket, then check a login through it
-		for i in $(seq 50); do
-			[ -S "$dir/.s.PGSQL.$bport" ] && break
-			sleep 0.1
-		done
+		# check a login through it
 		psql -XqAt -U web -h "$dir" -p "$bport" -d bench -c "SELECT 1" >/dev/null ;;
 	esac
 
@@ -261,10 +203,10 @@ CONF
 		>"$raw/jobs_table.txt" || true
 	case $name in
 	pgbouncer|pgbouncer+pg_budget)
-		stop_bouncer "$dir/$name/bouncer/pgbouncer.pid"
+		bench_bouncer_stop "$dir/$name/bouncer/pgbouncer.pid"
 		cp "$dir/$name/bouncer/pgbouncer.log" "$dir/$name/bouncer/pgbouncer.ini" "$raw/" 2>/dev/null || true ;;
 	esac
-	pg_ctl -D "$data" -m fast -w stop >/dev/null
+	bench_stop "$data"
 	cp "$data/postgresql.conf" "$raw/postgresql.conf"
 	rm -rf "$dir/$name"
 	echo "$n|$name|$(setup_label "$name")" >>"$out/setups"

@@ -31,12 +31,10 @@
 # line for the report), SEED (1), RESULTS (where badday.md and the PNGs go:
 # bench/results, or bench/out/badday-smoke with SMOKE=1), RAW (bench/out/badday).
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
+. "$(dirname "$0")/lib.sh"
 
 # only this benchmark needs these
-pgb_install_deps pgbouncer python3-psycopg2 python3-matplotlib
-pgb_build_install
+bench_prepare pgbouncer python3-psycopg2 python3-matplotlib
 
 if [ "${SMOKE:-0}" = 1 ]; then
 	: "${BEFORE_SECONDS:=2}" "${DURING_SECONDS:=5}" "${AFTER_SECONDS:=2}"
@@ -48,8 +46,6 @@ RESULTS=${RESULTS:-$PGB_TOP/bench/results}
 RAW=${RAW:-$PGB_TOP/bench/out/badday}
 SETUPS=${SETUPS:-1 2 3 4 5}
 
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 # pgb_as_user keeps the environment: the settings above reach badday-run.sh
 export SETUPS BEFORE_SECONDS DURING_SECONDS AFTER_SECONDS WEB_CLIENTS WEB_RATE \

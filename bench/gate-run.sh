@@ -2,10 +2,10 @@
 # See gate.sh.  Runs as an unprivileged user with the PostgreSQL binaries
 # in PATH.  $1: a directory for the clusters; $2: the output directory.
 set -eu
-dir=$1
+. "$(dirname "$0")/lib.sh"
+bench_init "$1"
 out=$2
-mkdir -p "$dir" "$out"
-base=$(( 20000 + RANDOM % 20000 ))
+mkdir -p "$out"
 stock_port=$base
 budget_port=$((base + 1))
 bouncer_port=$((base + 2))
@@ -13,18 +13,8 @@ static_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, queue_time
 adaptive_classes="web(priority=100), ai(priority=10, shed=cancel, queue_timeout=60s)"
 
 make_cluster() {
-	local name=$1 port=$2 preload=$3
-	initdb -D "$dir/$name" -A trust -U postgres >/dev/null
-	cat >>"$dir/$name/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-max_connections = 100
-shared_buffers = 128MB
-$preload
-CONF
-	pg_ctl -D "$dir/$name" -l "$dir/$name.log" -w start >/dev/null
-	psql -XqU postgres -h "$dir" -p "$port" -d postgres <<SQL
+	bench_cluster "$1" "$2" "$3"
+	bench_psql "$2" <<SQL
 CREATE ROLE web LOGIN;
 CREATE ROLE ai LOGIN;
 CREATE TABLE t(id int PRIMARY KEY, v int);
@@ -34,20 +24,8 @@ SQL
 }
 
 make_cluster stock "$stock_port" ""
-make_cluster budget "$budget_port" "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = '$static_classes'"
-bouncer_pid=""
-stop_all() {
-	[ -n "$bouncer_pid" ] && kill "$bouncer_pid" 2>/dev/null || true
-	pg_ctl -D "$dir/stock" -m fast -w stop >/dev/null 2>&1 || true
-	pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null 2>&1 || true
-}
-trap stop_all EXIT
-trap "exit 1" INT TERM
-psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
-	-c "CREATE EXTENSION pg_budget" \
-	-c "ALTER ROLE web SET pg_budget.class = 'web'" \
-	-c "ALTER ROLE ai SET pg_budget.class = 'ai'"
+make_cluster budget "$budget_port" "$(bench_budget_conf "$static_classes")"
+bench_class_roles "$budget_port" web=web ai=ai
 
 cat >"$dir/web.sql" <<'SQL'
 \set id random(1, 1000)
@@ -57,46 +35,22 @@ cat >"$dir/ai.sql" <<SQL
 SELECT count(*) FROM generate_series(1, $AI_ROWS);
 SQL
 
+bench_users="ai web postgres"
 start_bouncer() {
-	local pgport=$1 limit=$2 d=$dir/bouncer
+	local limit=$2 d=$dir/bouncer
 	rm -rf "$d"
-	mkdir -p "$d"
-	printf '"ai" ""\n"web" ""\n"postgres" ""\n' >"$d/userlist.txt"
-	cat >"$d/pgbouncer.ini" <<INI
-[databases]
-postgres = host=$dir port=$pgport dbname=postgres
-
-[pgbouncer]
-unix_socket_dir = $dir
-listen_port = $bouncer_port
-auth_type = trust
-auth_file = $d/userlist.txt
-pool_mode = transaction
-max_client_conn = 200
+	bench_bouncer_conf "$d" "postgres = host=$dir port=$1 dbname=postgres" "$bouncer_port" \
+		"max_client_conn = 200
 default_pool_size = 20
-logfile = $d/pgbouncer.log
-pidfile = $d/pgbouncer.pid
-log_connections = 0
-log_disconnections = 0
-INI
-	if [ -n "$limit" ]; then
-		printf '\n[users]\nai = max_user_connections=%s\n' "$limit" >>"$d/pgbouncer.ini"
-	fi
-	pgbouncer -d -q "$d/pgbouncer.ini"
-	for _ in $(seq 50); do [ -f "$d/pgbouncer.pid" ] && break; sleep 0.1; done
-	bouncer_pid=$(cat "$d/pgbouncer.pid")
+${limit:+
+[users]
+ai = max_user_connections=$limit}"
+	bench_bouncer_start "$d" "$bouncer_port"
 }
-
-stop_bouncer() {
-	[ -n "$bouncer_pid" ] || return 0
-	kill -TERM "$bouncer_pid" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$bouncer_pid" 2>/dev/null || break; sleep 0.1; done
-	bouncer_pid=""
-}
+stop_bouncer() { bench_bouncer_stop "$dir/bouncer/pgbouncer.pid"; }
 
 set_classes() {
-	psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
-		-c "ALTER SYSTEM SET pg_budget.classes = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
+	bench_psql "$budget_port" -c "ALTER SYSTEM SET pg_budget.classes = '$1'" -c "SELECT pg_reload_conf()" >/dev/null
 	sleep 1
 }
 
@@ -108,11 +62,6 @@ setup_name() {
 		4) echo "4. pg_budget adaptive (no active)" ;;
 		5) echo "5. PgBouncer in front of pg_budget ai(active=$AI_ACTIVE)" ;;
 	esac
-}
-
-# percentile of the latencies (ms) in file $1
-pct() {
-	sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.2f", a[i] }'
 }
 
 # one run of one setup: prints "web_p50 web_p99 ai_busy ai_quiet waits wait_ms"
@@ -128,61 +77,41 @@ run_setup() {
 		5) pgport=$budget_port; set_classes "$static_classes"; start_bouncer "$budget_port" ""; ai_port=$bouncer_port ;;
 	esac
 	if [ "$pgport" = "$budget_port" ]; then
-		psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres -c "SELECT pg_budget_reset()" >/dev/null
+		bench_sql "$budget_port" "SELECT pg_budget_reset()" >/dev/null
 	fi
 	# ai runs past the end of the quiet window: its last seconds are not measured
 	local total=$((WARM_SECONDS + RUN_SECONDS + SETTLE_SECONDS + RUN_SECONDS + 3))
 	local t0 t_web0 t_web1 t_q0 t_q1
 	t0=$(date +%s.%N)
-	(cd "$run/ai" && pgbench -n -c "$AI_CLIENTS" -j 2 -T "$total" -f "$dir/ai.sql" -l \
-		-h "$dir" -p "$ai_port" -U ai postgres >"$run/ai.out" 2>&1) &
+	bench_pgbench_logged "$run" ai "$ai_port" ai -c "$AI_CLIENTS" -j 2 -T "$total" -f "$dir/ai.sql" &
 	local ai_job=$!
 	sleep "$WARM_SECONDS"
 	t_web0=$(date +%s.%N)
-	(cd "$run/web" && pgbench -n -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -l \
-		-f "$dir/web.sql" -h "$dir" -p "$pgport" -U web postgres >"$run/web.out" 2>&1)
+	bench_pgbench_logged "$run" web "$pgport" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql"
 	t_web1=$(date +%s.%N)
-	t_q0=$(awk -v a="$t_web1" -v b="$SETTLE_SECONDS" 'BEGIN { printf "%.6f", a + b }')
-	t_q1=$(awk -v a="$t_q0" -v b="$RUN_SECONDS" 'BEGIN { printf "%.6f", a + b }')
+	t_q0=$(bench_epoch_plus "$t_web1" "$SETTLE_SECONDS")
+	t_q1=$(bench_epoch_plus "$t_q0" "$RUN_SECONDS")
 	local waits="" wait_ms=""
 	if [ "$pgport" = "$budget_port" ]; then
-		read -r waits wait_ms < <(psql -XqAtF ' ' -U postgres -h "$dir" -p "$budget_port" -d postgres \
+		read -r waits wait_ms < <(bench_psql "$budget_port" -F ' ' \
 			-c "SELECT queue_waits, round(queue_wait_ms::numeric / greatest(queue_waits, 1), 1) FROM pg_budget_status WHERE class = 'ai'")
-		psql -XqAt -U postgres -h "$dir" -p "$budget_port" -d postgres \
-			-c "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'ai' ORDER BY at" >"$run/events.txt" 2>&1 || true
+		bench_sql "$budget_port" "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'ai' ORDER BY at" >"$run/events.txt" 2>&1 || true
 	fi
 	wait "$ai_job" || true
 	if [ "$s" = 2 ] || [ "$s" = 5 ]; then stop_bouncer; fi
-	# web latency (ms) of each read from its per-transaction log: the 3rd
-	# field less the schedule lag (7th), both in us: the time the server
-	# and the client took for the read, not a backlog of the client's
-	cat "$run"/web/pgbench_log.* 2>/dev/null | awk '{ print ($3 - $7) / 1000.0 }' >"$run/web.lat"
-	# ai statements in each window, from the epochs of its log (5th, 6th fields)
+	# web latency (ms) of each read from its per-transaction log
+	bench_log_latency "$run/web" >"$run/web.lat"
+	# ai statements in each window
 	local busy quiet
-	busy=$(cat "$run"/ai/pgbench_log.* 2>/dev/null | awk -v a="$t_web0" -v b="$t_web1" \
-		'{ t = $5 + $6 / 1e6; if (t >= a && t < b) n++ } END { printf "%.1f", n / (b - a) }')
-	quiet=$(cat "$run"/ai/pgbench_log.* 2>/dev/null | awk -v a="$t_q0" -v b="$t_q1" \
-		'{ t = $5 + $6 / 1e6; if (t >= a && t < b) n++ } END { printf "%.1f", n / (b - a) }')
-	echo "$(pct "$run/web.lat" 50) $(pct "$run/web.lat" 99) $busy $quiet ${waits:--} ${wait_ms:--}"
+	busy=$(bench_log_rate "$run/ai" "$t_web0" "$t_web1" "%.1f")
+	quiet=$(bench_log_rate "$run/ai" "$t_q0" "$t_q1" "%.1f")
+	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $busy $quiet ${waits:--} ${wait_ms:--}"
 }
 
-: >"$out/runs.txt"
-for r in $(seq "$ROUNDS"); do
-	for s in $SETUPS; do
-		line=$(run_setup "$s" "$r")
-		echo "$s $r $line" >>"$out/runs.txt"
-		echo "round $r, $(setup_name "$s"): $line" >&2
-	done
-done
-
-med() {	# median of column $2 for setup $1
-	awk -v s="$1" -v c="$2" '$1 == s && $c != "-" && $c != "nan" { a[++n] = $c } END {
-		if (n == 0) { print "nan"; exit }
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		if (n % 2) print a[(n + 1) / 2]; else printf "%.2f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }' "$out/runs.txt"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || b == "nan") print "nan"; else printf "%.2f", a / b }'; }
-verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { if (x == "nan") { print "n/a"; exit } ok = (op == "<=") ? (x <= g) : (x >= g); print ok ? "met" : "missed" }'; }
+bench_rounds "$out/runs.txt" run_setup setup_name
+med() { bench_med "$out/runs.txt" "$@"; }	# median of column $2 for setup $1
+ratio() { bench_ratio "$@"; }
+verdict() { bench_verdict "$@"; }
 
 {
 	echo "# The transaction gate: web reads beside CPU-heavy ai work (bench/gate.sh)"
@@ -210,31 +139,13 @@ verdict() { awk -v x="$1" -v op="$2" -v g="$3" 'BEGIN { if (x == "nan") { print 
 	x=$(ratio "$(med 4 5)" "$(med 3 5)"); echo "| adaptive ai (web busy) >= 0.7x static's | $x | $(verdict "$x" ">=" 0.7) |"
 	x=$(ratio "$(med 4 6)" "$(med 1 6)"); echo "| adaptive ai (web quiet) >= 0.9x stock's | $x | $(verdict "$x" ">=" 0.9) |"
 	echo
-	echo "Every run (setup, round, web p50, web p99, ai busy, ai quiet, queue waits, mean wait ms):"
-	echo
-	echo '```'
-	cat "$out/runs.txt"
-	echo '```'
+	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, ai busy, ai quiet, queue waits, mean wait ms"
 } >"$out/gate.md"
 
 # the plot: web p99 and ai throughput by setup
 if command -v gnuplot >/dev/null; then
-	for s in $SETUPS; do
-		printf '%s\t"%s"\t%s\t%s\t%s\n' "$s" "$(setup_name "$s" | sed 's/^[0-9]\. //')" \
-			"$(med "$s" 4)" "$(med "$s" 5)" "$(med "$s" 6)"
-	done >"$out/gate.dat"
-	gnuplot <<GP || true
-set terminal pngcairo size 1100,620 font "sans,9" noenhanced
-set output '$out/gate.png'
-set multiplot layout 1,2 title "Web reads beside CPU-heavy ai work (medians of $ROUNDS rounds)"
-set style data histograms
-set style fill solid 0.8 border -1
-set boxwidth 0.8
-set xtics rotate by -25 scale 0
-set grid ytics
-set yrange [0:*]
-set bmargin 9
-set key off
+	bench_plot_data "$out/runs.txt" setup_name 4 5 6 >"$out/gate.dat"
+	{ bench_plot_start "$out/gate.png" "Web reads beside CPU-heavy ai work (medians of $ROUNDS rounds)"; cat; } <<GP | gnuplot || true
 set ylabel "web p99 latency (ms)"
 plot '$out/gate.dat' using 3:xticlabels(2) lc rgb "#d95f02"
 set key top right

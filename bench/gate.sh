@@ -26,27 +26,17 @@
 # AI_ACTIVE (2), SETUPS (1 2 3 4 5), RESULTS (bench/results, or
 # bench/out/gate-smoke with SMOKE=1).
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps pgbouncer
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+bench_prepare pgbouncer
 
 if [ "${SMOKE:-0}" = 1 ]; then
 	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}" "${SETTLE_SECONDS:=1}"
-	RESULTS=${RESULTS:-$PGB_TOP/bench/out/gate-smoke}
 fi
-RESULTS=${RESULTS:-$PGB_TOP/bench/results}
-mkdir -p "$RESULTS"
+bench_results gate
 
-pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+bench_run gate ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	WARM_SECONDS="${WARM_SECONDS:-5}" SETTLE_SECONDS="${SETTLE_SECONDS:-8}" \
 	WEB_CLIENTS="${WEB_CLIENTS:-4}" WEB_RATE="${WEB_RATE:-400}" \
 	AI_CLIENTS="${AI_CLIENTS:-30}" AI_ROWS="${AI_ROWS:-200000}" \
-	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5}" \
-	bash "$work/bench/gate-run.sh" "$work/bench-run" "$work/out"
-cp "$work/out/gate.md" "$RESULTS/gate.md"
-cp "$work/out/gate.png" "$RESULTS/gate.png" 2>/dev/null || true
-cat "$RESULTS/gate.md"
+	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5}"
+bench_publish gate

@@ -8,23 +8,17 @@
 # once, so its elapsed time is the time from the inversion starting to the
 # blocker being shed (plus the UPDATE itself, well under a millisecond).
 set -eu
-dir=$1
+. "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-20}
 THRESHOLD_MS=${THRESHOLD_MS:-1000}
-mkdir -p "$dir"
-port=$(( 20000 + RANDOM % 20000 ))
+bench_init "$1"
+port=$base
 
 initdb -D "$dir/data" -A trust -U postgres >/dev/null
-cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-shared_preload_libraries = 'pg_budget'
+bench_conf "$dir/data" "$port" "shared_preload_libraries = 'pg_budget'
 pg_budget.lock_wait_threshold = ${THRESHOLD_MS}ms
-pg_budget.classes = 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)'
-CONF
-pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
-trap 'pg_ctl -D "$dir/data" -m fast -w stop >/dev/null' EXIT
+pg_budget.classes = 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)'"
+bench_start "$dir/data" "$dir/server.log"
 
 q() { psql -XAtq -h "$dir" -p "$port" "$@"; }
 q -U postgres -d postgres <<SQL
@@ -48,7 +42,7 @@ for i in $(seq "$RUNS"); do
 	exec 3<>"$dir/ai.fifo"	# read-write: does not block on the reader
 	echo "SELECT 'pid=' || pg_backend_pid(); BEGIN; UPDATE jobs SET owner = 'ai' WHERE id = $i; SELECT 'held';" >&3
 	for _ in $(seq 500); do
-		grep -q '^held$' "$dir/ai.out" && break
+		grep -qs '^held$' "$dir/ai.out" && break
 		sleep 0.01
 	done
 	aipid=$(sed -n 's/^pid=//p' "$dir/ai.out")
@@ -69,18 +63,16 @@ for i in $(seq "$RUNS"); do
 	echo "$i $ms" >>"$dir/runs"
 done
 
-awk -v runs="$RUNS" -v thr="$THRESHOLD_MS" '
+awk -v runs="$RUNS" -v thr="$THRESHOLD_MS" "$BENCH_AWK"'
 	{ t[NR] = $2 }
 	END {
 		n = NR
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-			if (t[j] < t[i]) { x = t[i]; t[i] = t[j]; t[j] = x }
-		med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
+		med = median(t, n)
 		printf "## Priority inversion: time from a web UPDATE starting to wait on a row held by an idle-in-transaction ai session to the holder being shed (the UPDATE completing)\n\n"
 		printf "pg_budget.lock_wait_threshold = %d ms, default sample_interval and lock_stats_threshold; %d runs, each on a fresh row and a fresh holder.\n\n", thr, n
 		print "| runs | lock_wait_threshold | min | median | max | median over threshold |"
 		print "|---|---|---|---|---|---|"
-		printf "| %d | %d ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", n, thr, t[1], med, t[n], med - thr
+		printf "| %d | %d ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", n, thr, lo(t, n), med, hi(t, n), med - thr
 	}' "$dir/runs"
 echo
 echo "Each run (ms): $(awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $2 }' "$dir/runs")"

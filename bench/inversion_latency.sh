@@ -10,14 +10,8 @@
 # Prints a markdown report and writes it to bench/results/inversion_latency.md
 # (or to OUT=file).
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+bench_prepare
 out=${OUT:-$PGB_TOP/bench/results/inversion_latency.md}
 mkdir -p "$(dirname "$out")"
-pgb_as_user env RUNS="${RUNS:-20}" THRESHOLD_MS="${THRESHOLD_MS:-1000}" \
-	bash "$work/bench/inversion_latency-run.sh" "$work/bench-run" | tee "$out"
+bench_run inversion_latency RUNS="${RUNS:-20}" THRESHOLD_MS="${THRESHOLD_MS:-1000}" | tee "$out"

@@ -2,27 +2,17 @@
 # See lock_storm.sh.  Runs as an unprivileged user with the PostgreSQL
 # binaries in PATH.  $1: a directory for the two throwaway clusters.
 set -eu
-dir=$1
-mkdir -p "$dir"
-base=$(( 20000 + RANDOM % 20000 ))
+. "$(dirname "$0")/lib.sh"
+bench_init "$1"
 
 make_cluster() {
-	local name=$1 port=$2 preload=$3
-	initdb -D "$dir/$name" -A trust -U postgres >/dev/null
-	cat >>"$dir/$name/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-max_connections = 100
-shared_buffers = 128MB
-synchronous_commit = off
-$preload
-CONF
-	pg_ctl -D "$dir/$name" -l "$dir/$name.log" -w start >/dev/null
-	psql -XqU postgres -h "$dir" -p "$port" -d postgres -c "CREATE ROLE app LOGIN"
+	local port=$2
+	bench_cluster "$1" "$port" "synchronous_commit = off
+$3"
+	bench_sql "$port" "CREATE ROLE app LOGIN"
 	# scale 1: one branch row that every transaction updates
 	pgbench -q -i -s 1 -h "$dir" -p "$port" -U app postgres >/dev/null 2>&1 ||
-		{ psql -XqU postgres -h "$dir" -p "$port" -d postgres -c "GRANT CREATE ON SCHEMA public TO app";
+		{ bench_sql "$port" "GRANT CREATE ON SCHEMA public TO app";
 		  pgbench -q -i -s 1 -h "$dir" -p "$port" -U app postgres >/dev/null; }
 }
 
@@ -30,41 +20,17 @@ make_cluster stock "$base" ""
 make_cluster budget $((base + 1)) "shared_preload_libraries = 'pg_budget'
 pg_budget.classes = 'web(max=80, priority=100), ai(max=10, priority=10, shed=terminate)'
 pg_budget.lock_stats_threshold = 10"
-trap 'pg_ctl -D "$dir/stock" -m fast -w stop >/dev/null; pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null' EXIT
-psql -XqU postgres -h "$dir" -p $((base + 1)) -d postgres \
-	-c "CREATE EXTENSION pg_budget" -c "ALTER ROLE app SET pg_budget.class = 'web'"
+bench_class_roles $((base + 1)) app=web
 
-tps() {
-	pgbench -n -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" -b tpcb-like \
-		-h "$dir" -p "$1" -U app postgres 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
+tps() { bench_tps "$1" app -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" -b tpcb-like; }
 
 tps "$base" >/dev/null
 tps $((base + 1)) >/dev/null
-: >"$dir/pairs"
-for i in $(seq "$PAIRS"); do
-	if [ $((i % 2)) = 1 ]; then
-		s=$(tps "$base"); b=$(tps $((base + 1)))
-	else
-		b=$(tps $((base + 1))); s=$(tps "$base")
-	fi
-	echo "$s $b" >>"$dir/pairs"
-done
-waits=$(psql -XqAtU postgres -h "$dir" -p $((base + 1)) -d postgres \
-	-c "SELECT coalesce(sum(waits), 0) FROM pg_budget_lock_stats")
+bench_pairs "$PAIRS" "$dir/pairs" "tps $base" "tps $((base + 1))"
+waits=$(bench_sql $((base + 1)) "SELECT coalesce(sum(waits), 0) FROM pg_budget_lock_stats")
 
 echo "# Lock storm: pgbench hot-row updates with and without pg_budget (bench/lock_storm.sh)"
 echo
 echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs; $(postgres -V); pgbench tpcb-like at scale 1 (every transaction updates the one branch row), $CLIENTS clients, $PAIRS alternating pairs of $RUN_SECONDS s; pg_budget with lock_stats_threshold = 10 ms (lock waits looked up: $waits)."
 echo
-echo "| pair | stock TPS | pg_budget TPS | ratio |"
-echo "|---|---|---|---|"
-awk '{ printf "| %d | %.0f | %.0f | %.3f |\n", NR, $1, $2, $2 / $1 }' "$dir/pairs"
-echo
-awk '{ r[NR] = $2 / $1 } END {
-	n = NR
-	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
-	m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-	printf "Median ratio pg_budget/stock: **%.3f** (goal >= 0.97)\n", m
-}' "$dir/pairs"
+bench_pairs_report "$dir/pairs" 0.97

@@ -10,13 +10,7 @@
 #
 # Prints a markdown report; with OUT=file it is also written there.
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
-pgb_as_user env PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
-	CLIENTS="${CLIENTS:-4}" PGB_EXTRA_CONF="${PGB_EXTRA_CONF:-}" bash "$work/bench/login_cost-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+. "$(dirname "$0")/lib.sh"
+bench_prepare
+bench_report login_cost PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
+	CLIENTS="${CLIENTS:-4}" PGB_EXTRA_CONF="${PGB_EXTRA_CONF:-}"

@@ -2,28 +2,19 @@
 # See login_stall.sh.  Runs as an unprivileged user with the PostgreSQL
 # binaries in PATH.  $1: a directory for the throwaway cluster.
 set -eu
-dir=$1
-mkdir -p "$dir"
-port=$(( 20000 + RANDOM % 20000 ))
+. "$(dirname "$0")/lib.sh"
+bench_init "$1"
+port=$base
 initdb -D "$dir/data" -A trust -U postgres >/dev/null
-cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-max_connections = 100
-shared_buffers = 128MB
-log_min_messages = warning
+bench_conf "$dir/data" "$port" "log_min_messages = warning
 shared_preload_libraries = 'pg_budget'
 pg_budget.classes = 'web(max=60, priority=100), ai(max=20, priority=10)'
 pg_budget.events_size = 1000000
-pg_budget.history_size = 86400
-CONF
-pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
-trap 'pg_ctl -D "$dir/data" -m fast -w stop >/dev/null' EXIT
-q() { psql -XqAtU postgres -h "$dir" -p "$port" -d postgres "$@"; }
-q -c "CREATE EXTENSION pg_budget" \
-	-c "CREATE ROLE w LOGIN" -c "ALTER ROLE w SET pg_budget.class = 'web'" \
-	-c "CREATE ROLE mon LOGIN IN ROLE pg_monitor"
+pg_budget.history_size = 86400"
+bench_start "$dir/data" "$dir/server.log"
+q() { bench_psql "$port" "$@"; }
+q -c "CREATE ROLE w LOGIN" -c "CREATE ROLE mon LOGIN IN ROLE pg_monitor"
+bench_class_roles "$port" w=web
 
 # fill the events ring of actions (half of events_size): every pause and
 # resume is an event of its own

@@ -11,13 +11,7 @@
 #
 # Prints a markdown report; with OUT=file it is also written there.
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps python3-psycopg2
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
-pgb_as_user env ROUNDS="${ROUNDS:-6}" PHASE_SECONDS="${PHASE_SECONDS:-10}" \
-	EVENTS="${EVENTS:-1000000}" VIEWS="${VIEWS:-pg_budget_events pg_budget_history}" \
-	bash "$work/bench/login_stall-run.sh" "$work/bench-run" | tee "${OUT:-/dev/null}"
+. "$(dirname "$0")/lib.sh"
+bench_prepare python3-psycopg2
+bench_report login_stall ROUNDS="${ROUNDS:-6}" PHASE_SECONDS="${PHASE_SECONDS:-10}" \
+	EVENTS="${EVENTS:-1000000}" VIEWS="${VIEWS:-pg_budget_events pg_budget_history}"

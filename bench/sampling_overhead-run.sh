@@ -3,7 +3,7 @@
 # binaries in PATH.  $1: a directory for the three throwaway clusters.
 # The report goes to stdout, progress to stderr.
 set -eu
-dir=$1
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-15}
 RUN_SECONDS=${RUN_SECONDS:-20}
 CLIENTS=${CLIENTS:-8}
@@ -12,8 +12,7 @@ SCALE=${SCALE:-10}
 SAMPLE_INTERVAL=${SAMPLE_INTERVAL:-}
 SAMPLE_INTERVAL=${SAMPLE_INTERVAL%ms}
 QUERY_MODE=${QUERY_MODE:-simple}
-mkdir -p "$dir"
-base=$(( 20000 + RANDOM % 20000 ))
+bench_init "$1"
 port_A=$base port_B=$((base + 1)) port_C=$((base + 2))
 name_A=stock name_B=pg_budget name_C=pg_wait_sampling
 
@@ -22,37 +21,14 @@ if [ ! -f "$(pg_config --pkglibdir)/pg_wait_sampling.so" ]; then
 	exit 1
 fi
 
-say() { echo "== $*" >&2; }
-sql() {		# sql PORT QUERY: one value, as postgres
-	psql -XqAt -U postgres -h "$dir" -p "$1" -d postgres -c "$2"
-}
+sql() { bench_sql "$@"; }	# sql PORT QUERY: one value, as postgres
 
 # Identical clusters apart from the preload block ($3).
 make_cluster() {
-	local name=$1 port=$2 preload=$3
-	initdb -D "$dir/$name" -A trust -U postgres >/dev/null
-	cat >>"$dir/$name/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-max_connections = 100
-shared_buffers = 256MB
-$preload
-CONF
-	pg_ctl -D "$dir/$name" -l "$dir/$name.log" -w start >/dev/null
-	psql -XqU postgres -h "$dir" -p "$port" -d postgres -c "CREATE ROLE app LOGIN"
+	bench_cluster "$1" "$2" "shared_buffers = 256MB
+$3"
+	bench_sql "$2" "CREATE ROLE app LOGIN"
 }
-
-stop_all() {
-	local c
-	for c in A B C; do
-		eval "c=\$name_$c"
-		if [ -f "$dir/$c/postmaster.pid" ]; then
-			pg_ctl -D "$dir/$c" -m fast -w stop >/dev/null || true
-		fi
-	done
-}
-trap stop_all EXIT
 
 say "starting three clusters in $dir (ports $port_A, $port_B, $port_C)"
 make_cluster "$name_A" "$port_A" "# (A) stock: nothing preloaded"
@@ -62,15 +38,14 @@ make_cluster "$name_B" "$port_B" "# (B) pg_budget
 shared_preload_libraries = 'pg_budget'
 pg_budget.classes = 'web(max=80, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'
 $b_interval"
-psql -XqU postgres -h "$dir" -p "$port_B" -d postgres \
-	-c "CREATE EXTENSION pg_budget" -c "ALTER ROLE app SET pg_budget.class = 'web'"
+bench_class_roles "$port_B" app=web
 # The period actually in force in B (its default unless SAMPLE_INTERVAL is set).
 period=$(sql "$port_B" "SELECT setting FROM pg_settings WHERE name = 'pg_budget.sample_interval'")
 make_cluster "$name_C" "$port_C" "# (C) pg_wait_sampling
 shared_preload_libraries = 'pg_wait_sampling'
 pg_wait_sampling.profile_period = $period
 pg_wait_sampling.history_period = $period"
-psql -XqU postgres -h "$dir" -p "$port_C" -d postgres -c "CREATE EXTENSION pg_wait_sampling"
+sql "$port_C" "CREATE EXTENSION pg_wait_sampling"
 
 for c in A B C; do
 	eval "p=\$port_$c"
@@ -82,25 +57,15 @@ for c in A B C; do
 done
 
 # The sampler processes, to check they are there and to report their CPU time.
-b_worker=$(sql "$port_B" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_budget worker'")
+b_worker=$(bench_worker_pid "$port_B" || true)
 c_pm=$(head -1 "$dir/$name_C/postmaster.pid")
 c_collector=$(ps -o pid=,args= --ppid "$c_pm" | awk '/pg_wait_sampling/ { print $1; exit }')
 if [ -z "$b_worker" ] || [ -z "$c_collector" ]; then
 	echo "sampler not running: pg_budget worker '$b_worker', pg_wait_sampling collector '$c_collector'" >&2
 	exit 1
 fi
-cputicks() {	# utime + stime of a pid, in clock ticks
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-
-tps() {		# tps PORT: one measured run
-	local out t
-	out=$(pgbench -n -S -M "$QUERY_MODE" -c "$CLIENTS" -j "$THREADS" -T "$RUN_SECONDS" \
-		-h "$dir" -p "$1" -U app postgres 2>&1) || { echo "$out" >&2; return 1; }
-	t=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
-	[ -n "$t" ] || { echo "$out" >&2; return 1; }
-	echo "$t"
-}
+cputicks() { bench_cputicks "$@"; }
+tps() { bench_tps "$1" app -S -M "$QUERY_MODE" -c "$CLIENTS" -j "$THREADS" -T "$RUN_SECONDS"; }
 
 say "warm-up run on each"
 for c in A B C; do
@@ -131,16 +96,9 @@ hz=$(getconf CLK_TCK)
 
 awk -v clients="$CLIENTS" -v threads="$THREADS" -v secs="$RUN_SECONDS" -v scale="$SCALE" \
 	-v mode="$QUERY_MODE" '
+	'"$BENCH_AWK"'
 	{ rd[NR] = $1; ord[NR] = $2; a[NR] = $3; b[NR] = $4; c[NR] = $5
 	  ba[NR] = $4 / $3; ca[NR] = $5 / $3; bc[NR] = $4 / $5 }
-	function median(x, n,    i, j, t, y) {
-		for (i = 1; i <= n; i++) y[i] = x[i]
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-			if (y[j] < y[i]) { t = y[i]; y[i] = y[j]; y[j] = t }
-		return (n % 2) ? y[(n + 1) / 2] : (y[n / 2] + y[n / 2 + 1]) / 2
-	}
-	function lo(x, n,    i, m) { m = x[1]; for (i = 2; i <= n; i++) if (x[i] < m) m = x[i]; return m }
-	function hi(x, n,    i, m) { m = x[1]; for (i = 2; i <= n; i++) if (x[i] > m) m = x[i]; return m }
 	END {
 		n = NR
 		printf "## Select-only throughput: pgbench -S -M %s, %d clients, -j %d, scale %d; %d rounds of %ds runs in rotating order\n\n", mode, clients, threads, scale, n, secs

@@ -15,16 +15,16 @@
 # QUERY_MODE (pgbench -M: simple).  Prints a markdown report; with OUT=file
 # it is also written there.
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
+. "$(dirname "$0")/lib.sh"
 
 # pg_wait_sampling is the peer measured side by side; only this needs it
-pgb_install_deps postgresql-15-pg-wait-sampling
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
-pgb_as_user env ROUNDS="${ROUNDS:-15}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+# (its package, unless the server of PG_CONFIG has it already)
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/${PGB_PG_VERSION:-15}/bin/pg_config}
+if [ -f "$("$pg_config" --pkglibdir)/pg_wait_sampling.so" ]; then
+	bench_prepare
+else
+	bench_prepare postgresql-15-pg-wait-sampling
+fi
+bench_report sampling_overhead ROUNDS="${ROUNDS:-15}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	CLIENTS="${CLIENTS:-8}" THREADS="${THREADS:-2}" SCALE="${SCALE:-10}" \
-	SAMPLE_INTERVAL="${SAMPLE_INTERVAL:-}" QUERY_MODE="${QUERY_MODE:-simple}" \
-	bash "$work/bench/sampling_overhead-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+	SAMPLE_INTERVAL="${SAMPLE_INTERVAL:-}" QUERY_MODE="${QUERY_MODE:-simple}"

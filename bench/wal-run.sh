@@ -2,31 +2,22 @@
 # See wal.sh.  Runs as an unprivileged user with the PostgreSQL binaries
 # in PATH.  $1: a directory for the clusters; $2: the output directory.
 set -eu
-dir=$1
+. "$(dirname "$0")/lib.sh"
+bench_init "$1"
 out=$2
-mkdir -p "$dir" "$out"
-base=$(( 20000 + RANDOM % 20000 ))
+mkdir -p "$out"
 stock_port=$base
 budget_port=$((base + 1))
 static_classes="web(priority=100), bulk(priority=0, wal=$WAL_BUDGET, shed=cancel)"
 adaptive_classes="web(priority=100), bulk(priority=0, shed=cancel)"
 
 make_cluster() {
-	local name=$1 port=$2 preload=$3
-	initdb -D "$dir/$name" -A trust -U postgres >/dev/null
-	cat >>"$dir/$name/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-max_connections = 100
-shared_buffers = 256MB
+	bench_cluster "$1" "$2" "shared_buffers = 256MB
 max_wal_size = 4GB
 fsync = on
 synchronous_commit = on
-$preload
-CONF
-	pg_ctl -D "$dir/$name" -l "$dir/$name.log" -w start >/dev/null
-	psql -XqU postgres -h "$dir" -p "$port" -d postgres <<SQL
+$3"
+	bench_psql "$2" <<SQL
 CREATE ROLE web LOGIN;
 CREATE ROLE bulk LOGIN;
 CREATE TABLE acct(id int PRIMARY KEY, v bigint) WITH (fillfactor = 50);
@@ -38,18 +29,8 @@ SQL
 }
 
 make_cluster stock "$stock_port" ""
-make_cluster budget "$budget_port" "shared_preload_libraries = 'pg_budget'
-pg_budget.classes = '$static_classes'"
-stop_all() {
-	pg_ctl -D "$dir/stock" -m fast -w stop >/dev/null 2>&1 || true
-	pg_ctl -D "$dir/budget" -m fast -w stop >/dev/null 2>&1 || true
-}
-trap stop_all EXIT
-trap "exit 1" INT TERM
-psql -XqU postgres -h "$dir" -p "$budget_port" -d postgres \
-	-c "CREATE EXTENSION pg_budget" \
-	-c "ALTER ROLE web SET pg_budget.class = 'web'" \
-	-c "ALTER ROLE bulk SET pg_budget.class = 'bulk'"
+make_cluster budget "$budget_port" "$(bench_budget_conf "$static_classes")"
+bench_class_roles "$budget_port" web=web bulk=bulk
 
 cat >"$dir/web.sql" <<'SQL'
 \set id random(1, 1000)
@@ -59,7 +40,7 @@ cat >"$dir/bulk.sql" <<SQL
 INSERT INTO load SELECT repeat('x', 1000) FROM generate_series(1, $BULK_ROWS);
 SQL
 
-psql_at() { psql -XqAt -U postgres -h "$dir" -p "$1" -d postgres -c "$2"; }
+psql_at() { bench_sql "$@"; }
 
 setup_name() {
 	case "$1" in
@@ -68,10 +49,6 @@ setup_name() {
 		3) echo "3. pg_budget bulk(wal=$WAL_BUDGET)" ;;
 		4) echo "4. pg_budget adaptive (no wal key)" ;;
 	esac
-}
-
-pct() {
-	sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.2f", a[i] }'
 }
 
 # one run: prints "web_p50 web_p99 bulk_wal_mb_s bulk_rows_s counted_pct"
@@ -96,13 +73,11 @@ run_setup() {
 	psql_at "$port" "SELECT pg_stat_reset_shared('wal')" >/dev/null
 	[ "$port" = "$budget_port" ] && psql_at "$port" "SELECT pg_budget_reset()" >/dev/null
 	local total=$((WARM_SECONDS + RUN_SECONDS + 2)) t_web0 t_web1
-	(cd "$run/bulk" && pgbench -n -c "$BULK_CLIENTS" -j 2 -T "$total" -f "$dir/bulk.sql" -l \
-		-h "$dir" -p "$port" -U bulk postgres >"$run/bulk.out" 2>&1) &
+	bench_pgbench_logged "$run" bulk "$port" bulk -c "$BULK_CLIENTS" -j 2 -T "$total" -f "$dir/bulk.sql" &
 	local bulk_job=$!
 	sleep "$WARM_SECONDS"
 	t_web0=$(date +%s.%N)
-	(cd "$run/web" && pgbench -n -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -l \
-		-f "$dir/web.sql" -h "$dir" -p "$port" -U web postgres >"$run/web.out" 2>&1)
+	bench_pgbench_logged "$run" web "$port" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql"
 	t_web1=$(date +%s.%N)
 	wait "$bulk_job" || true
 	local counted="-"
@@ -112,36 +87,31 @@ run_setup() {
 		counted=$(psql_at "$port" "SELECT round(100.0 * (SELECT sum(wal_bytes) FROM pg_budget_wal) / nullif((SELECT wal_bytes FROM pg_stat_wal), 0), 1)")
 		psql_at "$port" "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'bulk' ORDER BY at" >"$run/events.txt" 2>&1 || true
 	fi
-	cat "$run"/web/pgbench_log.* 2>/dev/null | awk '{ print ($3 - $7) / 1000.0 }' >"$run/web.lat"
+	if [ "$s" = 3 ]; then
+		# bulk's WAL in each whole second of the measured window (the frame
+		# at T holds the second before T), for its steadiness under the budget
+		psql_at "$port" "SELECT round(wal_rate::numeric / 1048576, 3) FROM pg_budget_history
+			WHERE class = 'bulk' AND at >= to_timestamp($t_web0 + 1) AND at <= to_timestamp($t_web1)
+			ORDER BY at" >"$run/wal_per_second"
+		echo "$r $(bench_spread "$run/wal_per_second") $(paste -sd' ' "$run/wal_per_second")" >>"$out/wal_per_second.txt"
+	fi
+	bench_log_latency "$run/web" >"$run/web.lat"
 	local txs rows_s wal_s
-	txs=$(cat "$run"/bulk/pgbench_log.* 2>/dev/null | awk -v a="$t_web0" -v b="$t_web1" \
-		'{ t = $5 + $6 / 1e6; if (t >= a && t < b) n++ } END { printf "%.3f", n / (b - a) }')
+	txs=$(bench_log_rate "$run/bulk" "$t_web0" "$t_web1" "%.3f")
 	rows_s=$(awk -v t="$txs" -v r="$BULK_ROWS" 'BEGIN { printf "%.0f", t * r }')
 	# WAL of one bulk transaction, measured on this run: the total WAL over the
 	# transactions (web's one-row updates are a few hundred bytes each)
 	wal_s=$(awk -v t="$txs" -v w="$(psql_at "$port" "SELECT wal_bytes FROM pg_stat_wal")" \
 		-v n="$(cat "$run"/bulk/pgbench_log.* | wc -l)" \
 		'BEGIN { if (n == 0) { print "nan"; exit } printf "%.1f", t * (w / n) / 1048576 }')
-	echo "$(pct "$run/web.lat" 50) $(pct "$run/web.lat" 99) $wal_s $rows_s $counted"
+	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $wal_s $rows_s $counted"
 }
 
-: >"$out/runs.txt"
-for r in $(seq "$ROUNDS"); do
-	for s in $SETUPS; do
-		line=$(run_setup "$s" "$r")
-		echo "$s $r $line" >>"$out/runs.txt"
-		echo "round $r, $(setup_name "$s"): $line" >&2
-	done
-done
-
-med() {
-	awk -v s="$1" -v c="$2" '$1 == s && $c != "-" && $c != "nan" { a[++n] = $c } END {
-		if (n == 0) { print "nan"; exit }
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		if (n % 2) print a[(n + 1) / 2]; else printf "%.2f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }' "$out/runs.txt"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || b == "nan") print "nan"; else printf "%.2f", a / b }'; }
-verdict() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { if (x == "nan") { print "n/a"; exit } print (x >= lo && x <= hi) ? "met" : "missed" }'; }
+: >"$out/wal_per_second.txt"
+bench_rounds "$out/runs.txt" run_setup setup_name
+med() { bench_med "$out/runs.txt" "$@"; }
+ratio() { bench_ratio "$@"; }
+verdict() { bench_within "$@"; }
 budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, "", u); m = 1 / 1048576
 	if (u ~ /^kB/) m = 1 / 1024; else if (u ~ /^MB/) m = 1; else if (u ~ /^GB/) m = 1024
 	if (u ~ /min$/) m /= 60; printf "%.3f", n * m }')
@@ -169,30 +139,24 @@ budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, ""
 	x=$(awk -v a="$(med 3 7)" -v b="$(med 4 7)" 'BEGIN { d1 = a - 100; if (d1 < 0) d1 = -d1; d2 = b - 100; if (d2 < 0) d2 = -d2; printf "%.1f", (d1 > d2 ? d1 : d2) }')
 	echo "| WAL counted by class within 10% of pg_stat_wal (largest difference, %) | $x | $(verdict "$x" 0 10) |"
 	x=$(ratio "$(med 4 4)" "$(med 1 4)"); echo "| adaptive web p99 <= 0.5x stock's | $x | $(verdict "$x" 0 0.5) |"
+	if [ -s "$out/wal_per_second.txt" ]; then
+		x=$(bench_med "$out/wal_per_second.txt" "" 5)
+		echo "| bulk's per-second WAL rate with wal=$WAL_BUDGET, coefficient of variation (median of the rounds; goal: CV <= 0.25 at a 20 MB/s budget) | $x | $(verdict "$x" 0 0.25) |"
+		echo
+		echo "Bulk's WAL rate second by second in setup 3 (\`wal=$WAL_BUDGET\`, $budget_mb MB/s), from pg_budget_history.wal_rate over the whole seconds of the measured window; CV = stddev / mean of the per-second rates (goal: CV <= 0.25 at a 20 MB/s budget):"
+		echo
+		echo "| round | seconds | mean MB/s | stddev MB/s | CV | min MB/s | max MB/s | each second, MB/s |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---|"
+		awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |", $1, $2, $3, $4, $5, $6, $7
+			for (i = 8; i <= NF; i++) printf "%s%s", (i > 8 ? ", " : " "), $i; print " |" }' "$out/wal_per_second.txt"
+	fi
 	echo
-	echo "Every run (setup, round, web p50, web p99, bulk WAL MB/s, bulk rows/s, counted %):"
-	echo
-	echo '```'
-	cat "$out/runs.txt"
-	echo '```'
+	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, bulk WAL MB/s, bulk rows/s, counted %"
 } >"$out/wal.md"
 
 if command -v gnuplot >/dev/null; then
-	for s in $SETUPS; do
-		printf '%s\t"%s"\t%s\t%s\n' "$s" "$(setup_name "$s" | sed 's/^[0-9]\. //')" "$(med "$s" 4)" "$(med "$s" 5)"
-	done >"$out/wal.dat"
-	gnuplot <<GP || true
-set terminal pngcairo size 1100,620 font "sans,9" noenhanced
-set output '$out/wal.png'
-set multiplot layout 1,2 title "Web commits beside a bulk load (medians of $ROUNDS rounds)"
-set style data histograms
-set style fill solid 0.8 border -1
-set boxwidth 0.8
-set xtics rotate by -25 scale 0
-set grid ytics
-set yrange [0:*]
-set bmargin 9
-set key off
+	bench_plot_data "$out/runs.txt" setup_name 4 5 >"$out/wal.dat"
+	{ bench_plot_start "$out/wal.png" "Web commits beside a bulk load (medians of $ROUNDS rounds)"; cat; } <<GP | gnuplot || true
 set ylabel "web commit p99 (ms)"
 plot '$out/wal.dat' using 3:xticlabels(2) lc rgb "#d95f02"
 set ylabel "bulk WAL MB/s"

@@ -12,7 +12,9 @@
 #
 # Reports medians over the rounds of web commit p50/p99 during the load,
 # bulk WAL MB/s and rows/s, and for pg_budget the WAL counted by class
-# against pg_stat_wal (bench/results/wal.md, wal.png).
+# against pg_stat_wal, and for setup 3 bulk's WAL rate second by second
+# (pg_budget_history) with its coefficient of variation, goal <= 0.25 at a
+# 20 MB/s budget (bench/results/wal.md, wal.png).
 #
 #   bash bench/wal.sh                     # as root on a fresh Debian machine (~6 min)
 #   SMOKE=1 bash bench/wal.sh             # CI: each setup for a few seconds
@@ -20,29 +22,20 @@
 # Environment (defaults): ROUNDS (3), RUN_SECONDS (20), WARM_SECONDS (3),
 # WEB_CLIENTS (4), WEB_RATE (200), BULK_CLIENTS (4), BULK_ROWS (1000),
 # WAL_BUDGET (20MB/s), SETUPS (1 2 3 4), RESULTS (bench/results, or
-# bench/out/wal-smoke with SMOKE=1).
+# bench/out/wal-smoke with SMOKE=1), PGB_BENCH_PORT (first of two ports;
+# random).
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/lib.sh"
+bench_prepare
 
 if [ "${SMOKE:-0}" = 1 ]; then
 	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}"
-	RESULTS=${RESULTS:-$PGB_TOP/bench/out/wal-smoke}
 fi
-RESULTS=${RESULTS:-$PGB_TOP/bench/results}
-mkdir -p "$RESULTS"
+bench_results wal
 
-pgb_as_user env ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+bench_run wal ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	WARM_SECONDS="${WARM_SECONDS:-3}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
 	WEB_RATE="${WEB_RATE:-200}" BULK_CLIENTS="${BULK_CLIENTS:-4}" \
 	BULK_ROWS="${BULK_ROWS:-1000}" WAL_BUDGET="${WAL_BUDGET:-20MB/s}" \
-	SETUPS="${SETUPS:-1 2 3 4}" \
-	bash "$work/bench/wal-run.sh" "$work/bench-run" "$work/out"
-cp "$work/out/wal.md" "$RESULTS/wal.md"
-cp "$work/out/wal.png" "$RESULTS/wal.png" 2>/dev/null || true
-cat "$RESULTS/wal.md"
+	SETUPS="${SETUPS:-1 2 3 4}"
+bench_publish wal

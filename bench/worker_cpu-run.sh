@@ -3,7 +3,7 @@
 # binaries in PATH.  $1: a directory for the throwaway cluster.
 # The report goes to stdout, progress to stderr.
 set -eu
-dir=$1
+. "$(dirname "$0")/lib.sh"
 MEASURE_SECONDS=${MEASURE_SECONDS:-30}
 SAMPLE_INTERVALS=${SAMPLE_INTERVALS:-10}
 IDLE_SESSIONS=${IDLE_SESSIONS:-50}
@@ -13,14 +13,11 @@ if [ "$SESSIONS" -gt 120 ]; then
 	echo "IDLE_SESSIONS + ACTIVE_SESSIONS = $SESSIONS exceeds class web's max=120" >&2
 	exit 1
 fi
-mkdir -p "$dir"
-port=$(( 20000 + RANDOM % 20000 ))
+bench_init "$1"
+port=$base
 hz=$(getconf CLK_TCK)
 
-say() { echo "== $*" >&2; }
-sql() {		# sql QUERY: its rows, unaligned, as postgres
-	psql -XqAt -U postgres -h "$dir" -p "$port" -d postgres -c "$1"
-}
+sql() { bench_sql "$port" "$1"; }	# sql QUERY: its rows, as postgres
 
 # The idle sessions read their input from this fifo, held open for writing
 # by fd 3 until they are to end: closing it gives them EOF.
@@ -43,39 +40,21 @@ stop_sessions() {
 }
 cleanup() {
 	stop_sessions
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		pg_ctl -D "$dir/data" -m fast -w stop >/dev/null || true
-	fi
 	rm -f "$fifo"
 }
-trap cleanup EXIT
+bench_on_exit=cleanup
 
 say "starting a cluster in $dir (port $port)"
 initdb -D "$dir/data" -A trust -U postgres >/dev/null
-cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-max_connections = 150
+bench_conf "$dir/data" "$port" "max_connections = 150
 shared_preload_libraries = 'pg_budget'
-pg_budget.classes = 'web(max=120, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'
-CONF
-pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
-sql "CREATE EXTENSION pg_budget" >/dev/null
+pg_budget.classes = 'web(max=120, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'"
+bench_start "$dir/data" "$dir/server.log"
 sql "CREATE ROLE app LOGIN" >/dev/null
-sql "ALTER ROLE app SET pg_budget.class = 'web'" >/dev/null
+bench_class_roles "$port" app=web
 default_interval=$(sql "SELECT boot_val FROM pg_settings WHERE name = 'pg_budget.sample_interval'")
 
-worker_pid() {
-	local p i
-	for i in $(seq 50); do
-		p=$(sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_budget worker'")
-		[ -n "$p" ] && { echo "$p"; return 0; }
-		sleep 0.2
-	done
-	echo "no pg_budget worker in pg_stat_activity" >&2
-	return 1
-}
+worker_pid() { bench_worker_pid "$port"; }
 
 start_sessions() {
 	local i n
@@ -106,12 +85,10 @@ start_sessions() {
 
 # snap PID: "utime+stime in ticks, time on CPU in ns (schedstat), now"
 snap() {
-	local pid=$1 stat sched=0
-	stat=$(cat "/proc/$pid/stat")
-	stat=${stat##*) }		# after the command name, which may hold spaces
-	set -- $stat			# now $12 is utime, $13 stime
+	local pid=$1 ticks sched=0
+	ticks=$(bench_cputicks "$pid")
 	[ -r "/proc/$pid/schedstat" ] && read -r sched _ <"/proc/$pid/schedstat"
-	echo "$(( ${12} + ${13} )) $sched $(date +%s.%N)"
+	echo "$ticks $sched $(date +%s.%N)"
 }
 
 # measure PID: "seconds ticks stat% schedstat%" over MEASURE_SECONDS

@@ -13,14 +13,7 @@
 # default), IDLE_SESSIONS (50), ACTIVE_SESSIONS (50).  Prints a markdown
 # report; with OUT=file it is also written there.
 set -euo pipefail
-PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-. "$PGB_TOP/scripts/common.sh"
-
-pgb_install_deps
-pgb_build_install
-work=$(pgb_user_copy)
-trap 'rm -rf "$work"' EXIT
-pgb_as_user env MEASURE_SECONDS="${MEASURE_SECONDS:-30}" SAMPLE_INTERVALS="${SAMPLE_INTERVALS:-10}" \
-	IDLE_SESSIONS="${IDLE_SESSIONS:-50}" ACTIVE_SESSIONS="${ACTIVE_SESSIONS:-50}" \
-	bash "$work/bench/worker_cpu-run.sh" "$work/bench-run" \
-	| tee "${OUT:-/dev/null}"
+. "$(dirname "$0")/lib.sh"
+bench_prepare
+bench_report worker_cpu MEASURE_SECONDS="${MEASURE_SECONDS:-30}" SAMPLE_INTERVALS="${SAMPLE_INTERVALS:-10}" \
+	IDLE_SESSIONS="${IDLE_SESSIONS:-50}" ACTIVE_SESSIONS="${ACTIVE_SESSIONS:-50}"
