@@ -104,7 +104,14 @@ run_setup() {
 	wal_s=$(awk -v t="$txs" -v w="$(psql_at "$port" "SELECT wal_bytes FROM pg_stat_wal")" \
 		-v n="$(cat "$run"/bulk/pgbench_log.* | wc -l)" \
 		'BEGIN { if (n == 0) { print "nan"; exit } printf "%.1f", t * (w / n) / 1048576 }')
-	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $wal_s $rows_s $counted"
+	# bulk's statements cancelled by the worker, in % of its transactions
+	local cancelled="-"
+	if [ "$port" = "$budget_port" ]; then
+		cancelled=$(awk -v s="$(psql_at "$port" "SELECT shed FROM pg_budget_status WHERE class = 'bulk'")" \
+			-v n="$(cat "$run"/bulk/pgbench_log.* | wc -l)" \
+			'BEGIN { if (n + s == 0) { print "0.0"; exit } printf "%.1f", 100 * s / (n + s) }')
+	fi
+	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $wal_s $rows_s $counted $cancelled"
 }
 
 : >"$out/wal_per_second.txt"
@@ -125,10 +132,10 @@ budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, ""
 	echo "Bulk alone ${WARM_SECONDS} s, then both ${RUN_SECONDS} s, measured. Medians of $ROUNDS rounds, the setups taking turns."
 	echo "pg_budget classes: static \`$static_classes\`, adaptive \`$adaptive_classes\` (defaults otherwise)."
 	echo
-	echo "| setup | web commit p50 ms | web commit p99 ms | bulk WAL MB/s | bulk rows/s | WAL by class / pg_stat_wal % |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| setup | web commit p50 ms | web commit p99 ms | bulk WAL MB/s | bulk rows/s | WAL by class / pg_stat_wal % | bulk cancelled % |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 	for s in $SETUPS; do
-		echo "| $(setup_name "$s") | $(med "$s" 3) | $(med "$s" 4) | $(med "$s" 5) | $(med "$s" 6) | $(med "$s" 7) |"
+		echo "| $(setup_name "$s") | $(med "$s" 3) | $(med "$s" 4) | $(med "$s" 5) | $(med "$s" 6) | $(med "$s" 7) | $(med "$s" 8) |"
 	done
 	echo
 	best=$(awk -v a="$(med 1 4)" -v b="$(med 2 4)" 'BEGIN { if (a == "nan") print b; else if (b == "nan") print a; else print (a < b ? a : b) }')
@@ -139,6 +146,8 @@ budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, ""
 	x=$(awk -v a="$(med 3 7)" -v b="$(med 4 7)" 'BEGIN { d1 = a - 100; if (d1 < 0) d1 = -d1; d2 = b - 100; if (d2 < 0) d2 = -d2; printf "%.1f", (d1 > d2 ? d1 : d2) }')
 	echo "| WAL counted by class within 10% of pg_stat_wal (largest difference, %) | $x | $(verdict "$x" 0 10) |"
 	x=$(ratio "$(med 4 4)" "$(med 1 4)"); echo "| adaptive web p99 <= 0.5x stock's | $x | $(verdict "$x" 0 0.5) |"
+	x=$(ratio "$(med 4 6)" "$(med 1 6)"); echo "| adaptive: bulk keeps >= 0.2x of its stock rows | $x | $(verdict "$x" 0.2 1000) |"
+	x=$(med 4 8); echo "| adaptive: <= 5% of bulk's transactions cancelled | $x | $(verdict "$x" 0 5) |"
 	if [ -s "$out/wal_per_second.txt" ]; then
 		x=$(bench_med "$out/wal_per_second.txt" "" 5)
 		echo "| bulk's per-second WAL rate with wal=$WAL_BUDGET, coefficient of variation (median of the rounds; goal: CV <= 0.25 at a 20 MB/s budget) | $x | $(verdict "$x" 0 0.25) |"
@@ -151,7 +160,7 @@ budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, ""
 			for (i = 8; i <= NF; i++) printf "%s%s", (i > 8 ? ", " : " "), $i; print " |" }' "$out/wal_per_second.txt"
 	fi
 	echo
-	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, bulk WAL MB/s, bulk rows/s, counted %"
+	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, bulk WAL MB/s, bulk rows/s, counted %, bulk cancelled %"
 } >"$out/wal.md"
 
 if command -v gnuplot >/dev/null; then

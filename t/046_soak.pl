@@ -63,29 +63,36 @@ sub script
 my %scripts = (
 	web => script('web', "INSERT INTO ledger(tag) VALUES ('web');\nSELECT count(*) FROM ledger WHERE id < 10;\n"),
 	ai => script('ai',
-		"BEGIN;\nSAVEPOINT s;\nSELECT pg_sleep(0.005);\nRELEASE s;\nSAVEPOINT t;\nSELECT 1/0 WHERE random() < 0;\nRELEASE t;\nINSERT INTO ledger(tag) VALUES ('ai');\nCOMMIT;\n"),
+		"BEGIN;\nSAVEPOINT s;\nSELECT pg_sleep(0.005);\nRELEASE s;\nSAVEPOINT t;\nSELECT count(*) FROM ledger WHERE id < 5;\nRELEASE t;\nINSERT INTO ledger(tag) VALUES ('ai');\nCOMMIT;\n"),
 	bulk => script('bulk',
 		"BEGIN;\nINSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 100);\nINSERT INTO ledger(tag) VALUES ('bulk');\nCOMMIT;\n"),
 );
 
-# the pgbench runs: one per class, each with its transaction log
+# the pgbench runs: one per class, each with its transaction log; a run
+# that ends early (its clients cancelled, terminated or refused while
+# paused) is started again until the time is up
+my $end = time + $seconds;
 my %runs;
-for my $c ([ 'web', 'w', 4 ], [ 'ai', 'a', 8 ], [ 'bulk', 'b', 3 ])
+my %clients = (web => [ 'w', 4 ], ai => [ 'a', 8 ], bulk => [ 'b', 3 ]);
+my $nruns = 0;
+
+sub start_run
 {
-	my ($class, $role, $clients) = @$c;
+	my ($class) = @_;
+	my ($role, $n) = @{ $clients{$class} };
+	my $left = int($end - time);
+	return undef if $left < 1;
 	my ($out, $err) = ('', '');
-	$runs{$class} = {
-		out => \$out,
-		err => \$err,
-		h => IPC::Run::start(
-			[
-				'pgbench', '-n', '-c', $clients, '-j', 2, '-T', $seconds,
-				'-f', $scripts{$class}, '-l', "--log-prefix=$dir/soak_$class",
-				'-U', $role, '-h', $node->host, '-p', $node->port, 'postgres'
-			],
-			'>', \$out, '2>', \$err)
-	};
+	$nruns++;
+	return IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', $n, '-j', 2, '-T', $left,
+			'-f', $scripts{$class}, '-l', "--log-prefix=$dir/soak_${class}_$nruns",
+			'-U', $role, '-h', $node->host, '-p', $node->port, 'postgres'
+		],
+		'>', \$out, '2>', \$err);
 }
+$runs{$_} = start_run($_) for keys %clients;
 
 # procedures, two-phase commit and large objects in a class nobody sheds
 my $lofile = "$dir/lo.txt";
@@ -111,18 +118,17 @@ my $lo = IPC::Run::start(
 	],
 	'>', \$lo_out, '2>', \$lo_err);
 
-# chaos until the runs end
+# chaos until the time is up, after the first logins are in
 my %did = (cancel => 0, terminate => 0, pause => 0, reload => 0);
 my $flip = 0;
-my $deadline = time + $seconds + 30;
-while (grep { $_->{h}->pumpable } values %runs)
+usleep(1_000_000);
+while (time < $end)
 {
-	last if time > $deadline;
 	my $r = rand();
 	if ($r < 0.35)
 	{
 		$did{cancel} += ctl(
-			"SELECT count(pg_cancel_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE usename = 'a' ORDER BY random() LIMIT 1) x"
+			"SELECT count(pg_cancel_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE usename = 'a' AND state = 'active' ORDER BY random() LIMIT 1) x"
 		);
 	}
 	elsif ($r < 0.55)
@@ -131,25 +137,33 @@ while (grep { $_->{h}->pumpable } values %runs)
 			"SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE usename = 'b' ORDER BY random() LIMIT 1) x"
 		);
 	}
-	elsif ($r < 0.7)
+	elsif ($r < 0.65)
 	{
 		ctl("SELECT pg_budget_pause('ai', 'cancel')");
 		usleep(150_000);
 		ctl("SELECT pg_budget_resume('ai')");
 		$did{pause}++;
 	}
-	elsif ($r < 0.8)
+	elsif ($r < 0.75)
 	{
 		$flip = !$flip;
 		ctl("ALTER SYSTEM SET pg_budget.classes = '" . ($flip ? $classes_b : $classes_a) . "'");
 		ctl('SELECT pg_reload_conf()');
 		$did{reload}++;
 	}
-	$_->{h}->pump_nb for grep { $_->{h}->pumpable } values %runs;
+	for my $class (keys %runs)
+	{
+		next unless defined $runs{$class};
+		$runs{$class}->pump_nb if $runs{$class}->pumpable;
+		next if $runs{$class}->pumpable;
+		$runs{$class}->finish;
+		$runs{$class} = start_run($class);
+	}
 	$lo->pump_nb if $lo->pumpable;
 	usleep(100_000);
 }
-$_->{h}->finish for values %runs;
+defined $_ and $_->finish for values %runs;
+diag("$nruns pgbench runs");
 ok($lo->finish, 'the large-object, 2PC and procedure session ran to its end')
   or diag($lo_err);
 diag(join(', ', map { "$_ $did{$_}" } sort keys %did));
@@ -159,7 +173,7 @@ cmp_ok($did{cancel} + $did{terminate} + $did{pause} + $did{reload}, '>', 20, 'ch
 for my $class (qw(web ai bulk))
 {
 	my $seen = 0;
-	for my $f (glob("$dir/soak_$class.*"))
+	for my $f (glob("$dir/soak_${class}_*"))
 	{
 		open(my $fh, '<', $f) or die;
 		$seen++ while <$fh>;
