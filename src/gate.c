@@ -69,6 +69,13 @@ static object_access_hook_type prev_object_access_hook = NULL;
 /* An exempt utility statement is running: nothing it does enters. */
 static bool in_exempt_utility = false;
 
+/*
+ * This transaction was found exempt (a superuser while exempt_superusers
+ * is on): it is not looked at again until it ends, so that the function
+ * executions of an exempt session cost one test each.
+ */
+static bool xact_exempt = false;
+
 /* Passages through the gate, one in this many timed for the histogram. */
 #define GATE_TIMING_EVERY	16
 static uint32 passages = 0;
@@ -339,6 +346,7 @@ gate_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PREPARE:
 			pgb_wal_xact_end();
 			gate_leave();
+			xact_exempt = false;
 			break;
 		default:
 			break;
@@ -646,7 +654,7 @@ gate_enter(void)
 	 * its class; a physical walsender is never judged (no slot).
 	 */
 	if (held_entry >= 0 || queued_entry >= 0 || in_exempt_utility ||
-		!pgb_admitted || pgb_gate == NULL || !pgb_enabled ||
+		xact_exempt || !pgb_admitted || pgb_gate == NULL || !pgb_enabled ||
 		!IsTransactionState())
 		return;
 	bslot = pgb_my_slot();
@@ -655,7 +663,10 @@ gate_enter(void)
 	/* every judged session charges its WAL at exit, gated or not */
 	register_exit();
 	if (bslot->superuser && pgb_exempt_superusers)
+	{
+		xact_exempt = true;
 		return;
+	}
 	procno = my_procno();
 	if (procno < 0)
 		return;
@@ -816,7 +827,8 @@ gate_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	/* walsenders: logical decoding evaluates row filters outside SQL */
-	if (access == OAT_FUNCTION_EXECUTE && held_entry < 0 && !am_walsender)
+	if (access == OAT_FUNCTION_EXECUTE && held_entry < 0 && !xact_exempt &&
+		!am_walsender)
 		gate_enter();
 }
 
