@@ -134,6 +134,7 @@ pgb_gate_shmem_startup(void)
 		pg_atomic_init_u64(&gc->wal_debit_bounded, 0);
 		pg_atomic_init_u64(&gc->commits, 0);
 		pg_atomic_init_u64(&gc->commit_us, 0);
+		pg_atomic_init_u64(&gc->commits_slow, 0);
 		pg_atomic_init_u64(&gc->wal_debit_deferred, 0);
 		gc->effective = PGB_UNLIMITED;
 		pgb_queue_init(&gc->queue);

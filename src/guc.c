@@ -42,7 +42,7 @@ int			pgb_history_seconds = 600;
 int			pgb_events_max = 1000;
 int			pgb_queue_timeout = 10000;
 double		pgb_cpu_pressure_threshold = 1.5;
-double		pgb_commit_latency_target = 3.0;
+double		pgb_commit_latency_target = 5.0;
 double		pgb_wal_rate_floor = 1024.0 * 1024;
 
 static const struct config_enum_entry shedding_options[] = {
@@ -550,10 +550,10 @@ pgb_guc_init(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomRealVariable("pg_budget.commit_latency_target",
-							 "Average commit latency (ms) of a class's writing commits above which there is WAL pressure (beside the share of sessions waiting on WAL) while a lower sheddable class can give way; 0: the share alone.",
+							 "Commit latency (ms) that more than 5% of a class's writing commits may not reach (their p95): above it there is WAL pressure (beside the share of sessions waiting on WAL) while a lower sheddable class can give way; 0: the share alone.",
 							 NULL,
 							 &pgb_commit_latency_target,
-							 3.0,
+							 5.0,
 							 0.0, 10000.0,
 							 PGC_SIGHUP,
 							 0,

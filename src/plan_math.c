@@ -41,6 +41,7 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->xact_rate_avg[entry] = 0;
 	st->commit_rate_avg[entry] = 0;
 	st->commit_ms_avg[entry] = 0;
+	st->commit_slow_avg[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
 	st->wal_limit[entry] = 0;
 	st->wal_base[entry] = 0;
@@ -234,22 +235,31 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		const PgbEntrySample *g = &snap->entries[i];
 		uint64		n = 0;
 		uint64		us = 0;
+		uint64		slow = 0;
 
 		if (st->commits_primed && g->commits >= st->commits_prev[i] &&
-			g->commit_us >= st->commit_us_prev[i])
+			g->commit_us >= st->commit_us_prev[i] &&
+			g->commits_slow >= st->commits_slow_prev[i])
 		{
 			n = g->commits - st->commits_prev[i];
 			us = g->commit_us - st->commit_us_prev[i];
+			slow = g->commits_slow - st->commits_slow_prev[i];
 		}
 		st->commits_prev[i] = g->commits;
 		st->commit_us_prev[i] = g->commit_us;
+		st->commits_slow_prev[i] = g->commits_slow;
 		st->commit_rate_avg[i] = pgb_ema(st->commit_rate_avg[i],
 										 dt_ms > 0 ? n * 1000.0 / dt_ms : 0,
 										 dt_ms, p->pressure_window_ms);
 		if (n > 0)
+		{
 			st->commit_ms_avg[i] = pgb_ema(st->commit_ms_avg[i],
 										   us / 1000.0 / n, dt_ms,
 										   p->pressure_window_ms);
+			st->commit_slow_avg[i] = pgb_ema(st->commit_slow_avg[i],
+											 (double) Min(slow, n) / n, dt_ms,
+											 p->pressure_window_ms);
+		}
 	}
 	st->commits_primed = true;
 
@@ -271,7 +281,7 @@ pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
 					  double factor)
 {
 	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
-		st->commit_ms_avg[entry] >= target_ms * factor;
+		st->commit_slow_avg[entry] >= PGB_SLOW_COMMIT_SHARE * factor;
 }
 
 /*

@@ -69,6 +69,9 @@ typedef struct PgbPlanState
 	uint64		commit_us_prev[PGB_MAX_SHARED_CLASSES];
 	double		commit_rate_avg[PGB_MAX_SHARED_CLASSES];	/* writing commits/s */
 	double		commit_ms_avg[PGB_MAX_SHARED_CLASSES];	/* their latency */
+	uint64		commits_slow_prev[PGB_MAX_SHARED_CLASSES];
+	double		commit_slow_avg[PGB_MAX_SHARED_CLASSES];	/* share slower than
+															 * the target */
 	bool		commits_primed;
 } PgbPlanState;
 
@@ -203,11 +206,15 @@ extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									  int nclasses, bool *calm);
 
 /*
- * A class's writing commits are slower than commit_latency_target_ms (a
- * moving average over pressure_window, with at least one commit a second
- * lately): what WAL pressure means when the target is set.
+ * A class's writing commits are slow: more than PGB_SLOW_COMMIT_SHARE of
+ * them (factor times it) took commit_latency_target_ms or longer lately
+ * (its p95 is above the target), a moving average over pressure_window,
+ * with at least one commit a second: what WAL pressure means when the
+ * target is set.  The tail, not the mean: most commits of a loaded
+ * server are fast, and what web feels is the ones that are not.
  */
 #define PGB_COMMITS_MIN_RATE	1.0
+#define PGB_SLOW_COMMIT_SHARE	0.05
 extern bool pgb_plan_commits_slow(const PgbPlanState *st, int entry,
 								  double target_ms, double factor);
 

@@ -376,6 +376,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 			tick->snap.entries[i].transactions = pg_atomic_read_u64(&gc->entered);
 			tick->snap.entries[i].commits = pg_atomic_read_u64(&gc->commits);
 			tick->snap.entries[i].commit_us = pg_atomic_read_u64(&gc->commit_us);
+			tick->snap.entries[i].commits_slow = pg_atomic_read_u64(&gc->commits_slow);
 			second_sum[i][4] += tick->snap.entries[i].in_progress;
 			second_sum[i][5] += tick->snap.entries[i].queued;
 		}

@@ -74,6 +74,7 @@ typedef struct PgbEntrySample
 	uint64		transactions;	/* passed the gate since reset (a counter) */
 	uint64		commits;		/* writing commits timed (a counter) */
 	uint64		commit_us;		/* their time in commit (a counter) */
+	uint64		commits_slow;	/* slower than the target (a counter) */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot

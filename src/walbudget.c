@@ -190,7 +190,9 @@ walbudget_ExecutorEnd(QueryDesc *queryDesc)
  * The commit latency of a class: the time from PRE_COMMIT to COMMIT of a
  * transaction that has an xid (it writes a commit record and, with
  * synchronous_commit on, waits for its flush and its standbys): what a
- * class feels of the WAL.  Two atomic adds per writing commit, no lock.
+ * class feels of the WAL.  Counted, with their time and those slower than
+ * pg_budget.commit_latency_target: two or three atomic adds per writing
+ * commit, no lock.
  */
 static void
 walbudget_xact_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -215,6 +217,9 @@ walbudget_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				INSTR_TIME_SUBTRACT(now, commit_start);
 				pg_atomic_fetch_add_u64(&gc->commit_us, INSTR_TIME_GET_MICROSEC(now));
 				pg_atomic_fetch_add_u64(&gc->commits, 1);
+				if (pgb_commit_latency_target > 0 &&
+					INSTR_TIME_GET_MICROSEC(now) >= pgb_commit_latency_target * 1000)
+					pg_atomic_fetch_add_u64(&gc->commits_slow, 1);
 			}
 			commit_timed = false;
 			break;
