@@ -983,7 +983,14 @@ plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 							  !pressure || !higher_demand(table, c, demand),
 							  rate_avg[i], c->wal, p->wal_rate_floor,
 							  p->aimd_decrease, p->aimd_increase,
-							  p->aimd_interval_ms, p->calm_time_ms,
+							  /*
+							   * Down four times as often as up: a slow
+							   * commit shows within a tick of a cut, and
+							   * web feels every second of the wait.
+							   */
+							  i == plan->wal_victim_class ?
+							  Max(p->aimd_interval_ms / 4, 1) : p->aimd_interval_ms,
+							  p->calm_time_ms,
 							  snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{
