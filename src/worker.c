@@ -268,6 +268,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("pg_budget worker");
 
 	pgb_require_shmem();
+	pgb_cgroup_worker_start();
 	pgb_plan_state_init(&plan_state);
 	memset(&tick, 0, sizeof(tick));
 	pgb_sampler_init(&tick);
@@ -299,6 +300,8 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* the cgroups follow the table here, never in a login */
+			pgb_cgroup_reload();
 			now_classes = GetConfigOption("pg_budget.classes", false, false);
 			if (strcmp(now_classes, classes_seen) != 0)
 			{

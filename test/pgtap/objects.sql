@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(167);
+SELECT plan(173);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -60,7 +60,9 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('wal_rate'),
 			   ('wal_bytes'),
 			   ('wal_throttles'),
-			   ('wal_throttled_ms')) v(c);
+			   ('wal_throttled_ms'),
+			   ('cpu_weight'),
+			   ('cpu_idle')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -111,11 +113,13 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('wal_rate', 'double precision'),
 			   ('wal_bytes', 'bigint'),
 			   ('wal_throttles', 'bigint'),
-			   ('wal_throttled_ms', 'double precision')) v(c, t);
+			   ('wal_throttled_ms', 'double precision'),
+			   ('cpu_weight', 'integer'),
+			   ('cpu_idle', 'boolean')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -123,7 +127,7 @@ SELECT has_view('public', 'pg_budget_backends', 'view pg_budget_backends exists'
 SELECT has_column('public', 'pg_budget_backends', c, 'pg_budget_backends has column ' || c)
   FROM (VALUES ('pid'), ('class'), ('role'), ('database'), ('superuser'), ('state'),
 			   ('wait_event_type'), ('wait_event'), ('backend_start'),
-			   ('admitted_at'), ('since'), ('queued')) v(c);
+			   ('admitted_at'), ('since'), ('queued'), ('cgroup')) v(c);
 SELECT col_type_is('public', 'pg_budget_backends', c, t,
 		'pg_budget_backends.' || c || ' is ' || t)
   FROM (VALUES ('pid', 'integer'), ('class', 'text'), ('role', 'text'),
@@ -132,13 +136,14 @@ SELECT col_type_is('public', 'pg_budget_backends', c, t,
 			   ('backend_start', 'timestamp with time zone'),
 			   ('admitted_at', 'timestamp with time zone'),
 			   ('since', 'timestamp with time zone'),
-			   ('queued', 'boolean')) v(c, t);
+			   ('queued', 'boolean'),
+			   ('cgroup', 'text')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_backends'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
 		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
-		  'queued'],
+		  'queued', 'cgroup'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result

@@ -1,0 +1,318 @@
+/*-------------------------------------------------------------------------
+ *
+ * cgroup.c
+ *	  CPU weights by class, through the kernel: sets up pg_budget.cgroup
+ *	  at start (the postmaster, once the class table is known) and at each
+ *	  reload (the worker, so that no login waits on it), moves each
+ *	  admitted client backend into its class's cgroup, and shows what is
+ *	  in force and where each session is.
+ *
+ * The file work is cgroup_fs.c's and runs under no lock; what is in force
+ * is published in pgb_shared->cpu under the main lock (rules in state.h).
+ * A directory that is missing, unwritable or without the cpu controller,
+ * or a write that fails, is a WARNING naming the path and the reason;
+ * pg_budget then goes on without CPU weights (for the class, or for all)
+ * and refuses no login for it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "cgroup_fs.h"
+#include "cgroup_math.h"
+#include "compat.h"
+#include "pg_budget.h"
+
+PG_FUNCTION_INFO_V1(pg_budget_cpu);
+PG_FUNCTION_INFO_V1(pg_budget_backend_cgroups);
+
+/* What the postmaster set up at start, and for which settings. */
+static PgbCpuState start_state;
+static char *start_classes = NULL;
+static char *start_default = NULL;
+
+/*
+ * The server's processes are in its leaf: set by whoever set it up (the
+ * postmaster at start, or the worker at a reload) and inherited by the
+ * processes the postmaster forks afterwards.
+ */
+static bool server_placed = false;
+
+static bool
+cgroup_configured(void)
+{
+	return pgb_cgroup != NULL && pgb_cgroup[0] != '\0';
+}
+
+static void
+report_left(void *arg, const char *msg)
+{
+	int			elevel = *(int *) arg;
+
+	ereport(elevel == WARNING ? LOG : elevel,
+			(errmsg("pg_budget: %s", msg),
+			 errdetail("It is removed at the next reload or start once its sessions are gone.")));
+}
+
+/*
+ * Set up pg_budget.cgroup for table: the server's leaf (once), a directory
+ * and weight per class, the directories of removed classes gone.  What
+ * ends in force is put in *state.  Failures are reported at elevel.
+ */
+static void
+sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
+			 int elevel)
+{
+	char		err[PGB_CGROUP_PATH_LEN + 256];
+	PgbCgroupVersion version;
+	StringInfoData summary;
+	int			i;
+
+	memset(state, 0, sizeof(*state));
+	if (!cgroup_configured())
+		return;
+
+	version = pgb_cgroup_detect(pgb_cgroup, err, sizeof(err));
+	if (version == PGB_CGROUP_NONE)
+	{
+		ereport(elevel,
+				(errmsg("pg_budget: no CPU weights: %s", err),
+				 errdetail("pg_budget goes on without CPU weights; no login is refused for it."),
+				 errhint("Make pg_budget.cgroup a cgroup directory the server's OS user owns, then reload.")));
+		return;
+	}
+	if (!server_placed)
+	{
+		if (!pgb_cgroup_setup_server(pgb_cgroup, version, server_pid,
+									 err, sizeof(err)))
+		{
+			ereport(elevel,
+					(errmsg("pg_budget: no CPU weights: %s", err),
+					 errdetail("pg_budget goes on without CPU weights; no login is refused for it.")));
+			return;
+		}
+		server_placed = true;
+	}
+
+	initStringInfo(&summary);
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		PgbCpuClass *in_force;
+
+		if (!pgb_cgroup_setup_class(pgb_cgroup, version, c, err, sizeof(err)))
+		{
+			ereport(elevel,
+					(errmsg("pg_budget: no CPU weight for class \"%s\": %s",
+							c->name, err),
+					 errdetail("Its sessions stay in the server's cgroup; no login is refused for it.")));
+			continue;
+		}
+		in_force = &state->classes[state->nclasses++];
+		strlcpy(in_force->name, c->name, sizeof(in_force->name));
+		in_force->weight = c->cpu_weight;
+		in_force->idle = c->cpu_idle;
+		if (c->cpu_idle)
+			appendStringInfo(&summary, "%s%s idle", summary.len ? ", " : "", c->name);
+		else
+			appendStringInfo(&summary, "%s%s %d", summary.len ? ", " : "",
+							 c->name, c->cpu_weight);
+	}
+	(void) pgb_cgroup_remove_stale(pgb_cgroup, table, report_left, &elevel);
+	state->version = version;
+	if (elevel >= LOG)
+		ereport(LOG,
+				(errmsg("pg_budget: CPU weights in force under \"%s\" (cgroup %s): %s",
+						pgb_cgroup, pgb_cgroup_version_name(version),
+						summary.len ? summary.data : "no class")));
+	pfree(summary.data);
+}
+
+static void
+publish(const PgbCpuState *state)
+{
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	memcpy(&pgb_shared->cpu, state, sizeof(PgbCpuState));
+	LWLockRelease(pgb_shared->lock);
+}
+
+/*
+ * At start, in the postmaster: its children, forked later, start in the
+ * server's leaf.  A crash restart does not come here again: the tree is
+ * left as it is and the worker's next start puts it in step.
+ */
+void
+pgb_cgroup_init(void)
+{
+	if (IsUnderPostmaster || !IsPostmasterEnvironment || !cgroup_configured())
+		return;
+	sync_cgroups(pgb_current_table(NULL), &start_state, (int) getpid(), WARNING);
+	start_classes = MemoryContextStrdup(TopMemoryContext,
+										GetConfigOption("pg_budget.classes", false, false));
+	start_default = MemoryContextStrdup(TopMemoryContext,
+										GetConfigOption("pg_budget.default_class", false, false));
+}
+
+/* Shared memory is being made (postmaster): what start set up is in force. */
+void
+pgb_cgroup_shmem_startup(PgbCpuState *cpu)
+{
+	memcpy(cpu, &start_state, sizeof(PgbCpuState));
+}
+
+/*
+ * The worker starts (after the server's start, a crash restart, or its
+ * own exit): the tree is put in step with the table.  When the table is
+ * the one the postmaster set up at start, that was said already: failures
+ * are not said twice.
+ */
+void
+pgb_cgroup_worker_start(void)
+{
+	PgbCpuState state;
+	bool		as_started;
+
+	if (!cgroup_configured())
+		return;
+	as_started = start_classes != NULL && start_default != NULL &&
+		strcmp(start_classes, GetConfigOption("pg_budget.classes", false, false)) == 0 &&
+		strcmp(start_default, GetConfigOption("pg_budget.default_class", false, false)) == 0;
+	sync_cgroups(pgb_current_table(NULL), &state, PostmasterPid,
+				 as_started ? DEBUG1 : WARNING);
+	publish(&state);
+}
+
+/* A reload, in the worker: weights, classes added and removed. */
+void
+pgb_cgroup_reload(void)
+{
+	PgbCpuState state;
+
+	if (!cgroup_configured())
+		return;
+	sync_cgroups(pgb_current_table(NULL), &state, PostmasterPid, WARNING);
+	publish(&state);
+}
+
+/* Has class_name's cgroup its weight in force?  Caller holds the main lock. */
+bool
+pgb_cgroup_in_force(const char *class_name)
+{
+	int			i;
+
+	if (pgb_shared == NULL || pgb_shared->cpu.version == PGB_CGROUP_NONE)
+		return false;
+	for (i = 0; i < pgb_shared->cpu.nclasses; i++)
+		if (strcmp(pgb_shared->cpu.classes[i].name, class_name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An admitted client backend moves itself into its class's cgroup: one
+ * write, under no lock.  A failure leaves it where the server is.
+ */
+void
+pgb_cgroup_place(const char *class_name)
+{
+	char		dir[PGB_CGROUP_PATH_LEN];
+	char		err[PGB_CGROUP_PATH_LEN + 256];
+
+	if (!pgb_cgroup_join(pgb_cgroup, class_name, dir, sizeof(dir)))
+		return;
+	if (!pgb_cgroup_move(dir, MyProcPid, err, sizeof(err)))
+		ereport(LOG,
+				(errmsg("pg_budget: session of class \"%s\" stays in the server's cgroup: %s",
+						class_name, err)));
+}
+
+/*
+ * The CPU weights in force, one row per class that has its cgroup set up:
+ * class, weight (NULL for cpu=idle), idle, directory.
+ */
+Datum
+pg_budget_cpu(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgbCpuState *copy;
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	copy = palloc(sizeof(PgbCpuState));
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	memcpy(copy, &pgb_shared->cpu, sizeof(PgbCpuState));
+	LWLockRelease(pgb_shared->lock);
+
+	if (copy->version == PGB_CGROUP_NONE)
+		return (Datum) 0;
+	for (i = 0; i < copy->nclasses; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		char		dir[PGB_CGROUP_PATH_LEN];
+
+		values[0] = CStringGetTextDatum(copy->classes[i].name);
+		values[1] = Int32GetDatum(copy->classes[i].weight);
+		nulls[1] = copy->classes[i].idle;
+		values[2] = BoolGetDatum(copy->classes[i].idle);
+		if (pgb_cgroup_join(pgb_cgroup, copy->classes[i].name, dir, sizeof(dir)))
+			values[3] = CStringGetTextDatum(dir);
+		else
+			nulls[3] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * pid and cgroup (for the cpu controller, from /proc/<pid>/cgroup) of
+ * every counted session; the files are read after the lock is released.
+ */
+Datum
+pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int		   *pids;
+	int			n = 0;
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	pids = palloc(sizeof(int) * pgb_shared->nslots);
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (i = 0; i < pgb_shared->nslots; i++)
+		if (pgb_shared->slots[i].pid != 0)
+			pids[n++] = pgb_shared->slots[i].pid;
+	LWLockRelease(pgb_shared->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		char		path[64];
+		char		content[4096];
+		char		cgroup[PGB_CGROUP_PATH_LEN];
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", pids[i]);
+		values[0] = Int32GetDatum(pids[i]);
+		if (pgb_cgroup_read(path, content, sizeof(content)) &&
+			pgb_cgroup_cpu_path(content, cgroup, sizeof(cgroup)))
+			values[1] = CStringGetTextDatum(cgroup);
+		else
+			nulls[1] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
