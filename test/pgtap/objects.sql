@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(173);
+SELECT plan(177);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -191,13 +191,21 @@ SELECT function_returns('public', 'pg_budget_gate_histogram', '{}'::name[], 'set
 SELECT is(pg_get_function_arguments('public.pg_budget_gate_histogram()'::regprocedure),
 	'OUT lower_us double precision, OUT upper_us double precision, OUT transactions bigint',
 	'pg_budget_gate_histogram() has columns lower_us, upper_us, transactions');
+SELECT has_function('public', 'pg_budget_cpu', '{}'::name[], 'pg_budget_cpu() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_cpu()'::regprocedure),
+	'OUT class text, OUT cpu_weight integer, OUT cpu_idle boolean, OUT cgroup text',
+	'pg_budget_cpu() has columns class, cpu_weight, cpu_idle, cgroup');
+SELECT has_function('public', 'pg_budget_backend_cgroups', '{}'::name[], 'pg_budget_backend_cgroups() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_backend_cgroups()'::regprocedure),
+	'OUT pid integer, OUT cgroup text',
+	'pg_budget_backend_cgroups() has columns pid, cgroup');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
 				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_budget')
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
-	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_classes()',
-		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
+	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_cgroups()', 'pg_budget_backend_classes()',
+		  'pg_budget_cpu()', 'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
 		  'pg_budget_status()', 'pg_budget_wait_stats()', 'pg_budget_wal()'],
 	'the extension has exactly these functions');
