@@ -33,6 +33,7 @@
 #include "cgroup_math.h"
 #include "compat.h"
 #include "pg_budget.h"
+#include "sampler.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_cpu);
 PG_FUNCTION_INFO_V1(pg_budget_backend_cgroups);
@@ -237,40 +238,145 @@ pgb_cgroup_place(const char *class_name)
 						class_name, err)));
 }
 
+/* CPU time and run delay, read once a second (worker-local) */
+#define CPU_SAMPLE_MS	1000
+static PgbCpuTrack *cpu_tracks = NULL;
+static int	cpu_ntracks = 0;
+static int64 cpu_sampled_ms = 0;
+static bool cpu_primed = false;
+
+/* Read a /proc/<pid>/<file> of a session into buf; false if it is gone. */
+static bool
+read_proc(int pid, const char *file, char *buf, size_t buflen)
+{
+	char		path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	return pgb_cgroup_read(path, buf, buflen);
+}
+
 /*
- * The CPU weights in force, one row per class that has its cgroup set up:
- * class, weight (NULL for cpu=idle), idle, directory.
+ * Once a second, in the worker: the CPU time (/proc/<pid>/stat, utime +
+ * stime) and run delay (/proc/<pid>/schedstat) each counted session added
+ * since the last reading, summed by class entry.  What a session used in
+ * the second before it exited is not counted.  The files are read under
+ * no lock; the sums are added in one exclusive hold (state.h).
+ */
+void
+pgb_cpu_sample(const PgbSnapshot *snap)
+{
+	static double clk_tck = 0;
+	double		cpu_ms[PGB_MAX_SHARED_CLASSES];
+	double		delay_ms[PGB_MAX_SHARED_CLASSES];
+	bool		any = false;
+	int			i;
+
+	if (cpu_sampled_ms != 0 && snap->now_ms - cpu_sampled_ms < CPU_SAMPLE_MS)
+		return;
+	cpu_sampled_ms = snap->now_ms;
+	if (cpu_tracks == NULL)
+	{
+		cpu_ntracks = snap->nrows;
+		cpu_tracks = MemoryContextAllocZero(TopMemoryContext,
+											sizeof(PgbCpuTrack) * cpu_ntracks);
+		clk_tck = (double) sysconf(_SC_CLK_TCK);
+		if (clk_tck <= 0)
+			clk_tck = 100;
+	}
+	memset(cpu_ms, 0, sizeof(cpu_ms));
+	memset(delay_ms, 0, sizeof(delay_ms));
+	for (i = 0; i < snap->nrows && i < cpu_ntracks; i++)
+	{
+		const PgbSessionRow *r = &snap->rows[i];
+		char		buf[1024];
+		uint64		ticks = 0;
+		uint64		delay = 0;
+		uint64		dticks;
+		uint64		ddelay;
+
+		if (r->pid == 0 || !r->judged || r->entry >= PGB_MAX_SHARED_CLASSES)
+			continue;
+		if (!read_proc(r->pid, "stat", buf, sizeof(buf)) ||
+			!pgb_proc_stat_cpu_ticks(buf, &ticks))
+			continue;
+		/* kernels without schedstats: CPU time alone */
+		if (read_proc(r->pid, "schedstat", buf, sizeof(buf)))
+			(void) pgb_proc_schedstat_delay_ns(buf, &delay);
+		pgb_cpu_track(&cpu_tracks[i], r->pid, ticks, delay, !cpu_primed,
+					  &dticks, &ddelay);
+		if (dticks == 0 && ddelay == 0)
+			continue;
+		cpu_ms[r->entry] += (double) dticks * 1000.0 / clk_tck;
+		delay_ms[r->entry] += (double) ddelay / 1e6;
+		any = true;
+	}
+	cpu_primed = true;
+	if (!any)
+		return;
+	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		pgb_shared->classes[i].cpu_ms += cpu_ms[i];
+		pgb_shared->classes[i].run_delay_ms += delay_ms[i];
+	}
+	LWLockRelease(pgb_shared->lock);
+}
+
+/*
+ * One row per class entry (configured classes, and removed ones still
+ * named): its weight in force (NULL when none, or for cpu=idle), idle
+ * (NULL when none), directory, and the CPU time and run delay of its
+ * sessions since reset (to whom may read all statistics, as the sampled
+ * columns of pg_budget_status).
  */
 Datum
 pg_budget_cpu(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PgbCpuState *copy;
-	int			i;
+	PgbCpuState *cpu;
+	PgbClassState *classes;
+	bool		all_stats = pgb_can_read_all_stats();
+	int			e;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
-	copy = palloc(sizeof(PgbCpuState));
+	cpu = palloc(sizeof(PgbCpuState));
+	classes = palloc(sizeof(pgb_shared->classes));
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
-	memcpy(copy, &pgb_shared->cpu, sizeof(PgbCpuState));
+	memcpy(cpu, &pgb_shared->cpu, sizeof(PgbCpuState));
+	memcpy(classes, pgb_shared->classes, sizeof(pgb_shared->classes));
 	LWLockRelease(pgb_shared->lock);
 
-	if (copy->version == PGB_CGROUP_NONE)
-		return (Datum) 0;
-	for (i = 0; i < copy->nclasses; i++)
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
+		Datum		values[6];
+		bool		nulls[6] = {true, true, true, true, true, true};
 		char		dir[PGB_CGROUP_PATH_LEN];
+		int			k;
 
-		values[0] = CStringGetTextDatum(copy->classes[i].name);
-		values[1] = Int32GetDatum(copy->classes[i].weight);
-		nulls[1] = copy->classes[i].idle;
-		values[2] = BoolGetDatum(copy->classes[i].idle);
-		if (pgb_cgroup_join(pgb_cgroup, copy->classes[i].name, dir, sizeof(dir)))
-			values[3] = CStringGetTextDatum(dir);
-		else
-			nulls[3] = true;
+		if (classes[e].name[0] == '\0')
+			continue;
+		values[0] = CStringGetTextDatum(classes[e].name);
+		nulls[0] = false;
+		for (k = 0; cpu->version != PGB_CGROUP_NONE && k < cpu->nclasses; k++)
+		{
+			if (strcmp(cpu->classes[k].name, classes[e].name) != 0)
+				continue;
+			values[1] = Int32GetDatum(cpu->classes[k].weight);
+			nulls[1] = cpu->classes[k].idle;
+			values[2] = BoolGetDatum(cpu->classes[k].idle);
+			nulls[2] = false;
+			if (pgb_cgroup_join(pgb_cgroup, cpu->classes[k].name, dir, sizeof(dir)))
+			{
+				values[3] = CStringGetTextDatum(dir);
+				nulls[3] = false;
+			}
+			break;
+		}
+		values[4] = Float8GetDatum(classes[e].cpu_ms);
+		nulls[4] = !all_stats;
+		values[5] = Float8GetDatum(classes[e].run_delay_ms);
+		nulls[5] = !all_stats;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -197,3 +197,92 @@ pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf, size_t buflen)
 	buf[foundlen] = '\0';
 	return true;
 }
+
+/* Read an unsigned decimal at *p, then skip blanks; false if none. */
+static bool
+read_u64(const char **p, uint64 *v)
+{
+	const char *q = *p;
+	uint64		n = 0;
+
+	if (*q < '0' || *q > '9')
+		return false;
+	while (*q >= '0' && *q <= '9')
+	{
+		/* no kernel counter of these is near 2^64: stop growing, no UB */
+		if (n < PG_UINT64_MAX / 10 - 10)
+			n = n * 10 + (uint64) (*q - '0');
+		q++;
+	}
+	while (*q == ' ')
+		q++;
+	*p = q;
+	*v = n;
+	return true;
+}
+
+/* Skip one blank-separated field at *p; false at the end. */
+static bool
+skip_field(const char **p)
+{
+	const char *q = *p;
+
+	if (*q == '\0' || *q == '\n')
+		return false;
+	while (*q && *q != ' ' && *q != '\n')
+		q++;
+	while (*q == ' ')
+		q++;
+	*p = q;
+	return true;
+}
+
+bool
+pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks)
+{
+	const char *p;
+	uint64		utime;
+	uint64		stime;
+	int			f;
+
+	if (stat == NULL || (p = strrchr(stat, ')')) == NULL)
+		return false;
+	p++;
+	while (*p == ' ')
+		p++;
+	/* fields 3 (state) to 13 (cmajflt), then utime and stime */
+	for (f = 3; f <= 13; f++)
+		if (!skip_field(&p))
+			return false;
+	if (!read_u64(&p, &utime) || !read_u64(&p, &stime))
+		return false;
+	*ticks = utime + stime;
+	return true;
+}
+
+bool
+pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns)
+{
+	const char *p = schedstat;
+	uint64		runtime;
+
+	if (p == NULL)
+		return false;
+	return read_u64(&p, &runtime) && read_u64(&p, ns);
+}
+
+void
+pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 ticks, uint64 delay_ns,
+			  bool priming, uint64 *dticks, uint64 *ddelay_ns)
+{
+	if (t->pid != pid)
+	{
+		t->pid = pid;
+		t->ticks = priming ? ticks : 0;
+		t->delay_ns = priming ? delay_ns : 0;
+	}
+	*dticks = ticks > t->ticks ? ticks - t->ticks : 0;
+	*ddelay_ns = delay_ns > t->delay_ns ? delay_ns - t->delay_ns : 0;
+	t->ticks = Max(t->ticks, ticks);
+	t->delay_ns = Max(t->delay_ns, delay_ns);
+}

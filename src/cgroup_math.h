@@ -98,4 +98,37 @@ extern bool pgb_cgroup_stale(const char *name, const PgbClassTable *table);
 extern bool pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf,
 								size_t buflen);
 
+/*
+ * utime + stime (fields 14 and 15, clock ticks) of the text of
+ * /proc/<pid>/stat; the command name, in parentheses, may hold anything,
+ * so fields are counted from its last ")".  False when malformed.
+ */
+extern bool pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks);
+
+/* The run delay (second field, ns) of the text of /proc/<pid>/schedstat. */
+extern bool pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns);
+
+/*
+ * What the sampler remembers of one process between two readings of its
+ * CPU time and run delay.
+ */
+typedef struct PgbCpuTrack
+{
+	int			pid;			/* 0: none */
+	uint64		ticks;			/* utime + stime at the last reading */
+	uint64		delay_ns;		/* run delay at the last reading */
+} PgbCpuTrack;
+
+/*
+ * A new reading (pid, ticks, delay_ns) of the process tracked by t: how
+ * much CPU time and run delay to count (*dticks, *ddelay_ns).  A process
+ * seen for the first time counts all it has, unless priming (the first
+ * pass of a sampler that starts while sessions run, which counts from
+ * now: they may have been counted by the sampler before it).  Counters
+ * never go back: a reading below the last counts nothing.
+ */
+extern void pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 ticks,
+						  uint64 delay_ns, bool priming,
+						  uint64 *dticks, uint64 *ddelay_ns);
+
 #endif							/* PGB_CGROUP_MATH_H */

@@ -78,6 +78,10 @@
  *	 cgroup after admission has released the lock: one write(2) to
  *	 cgroup.procs, under no pg_budget lock.
  *
+ * - A class entry's cpu_ms and run_delay_ms are added to by the worker
+ *	 once a second (cgroup.c: the files of /proc are read under no lock,
+ *	 the sums added in one exclusive hold) and zeroed by reset.
+ *
  * After a crash of any backend the postmaster re-creates shared memory, so
  * every count starts again from zero together with the sessions.
  *
@@ -138,6 +142,8 @@ typedef struct PgbClassState
 	uint64		rejected[PGB_NUM_REJECT_REASONS];	/* by PgbVerdict - 1 */
 	uint64		shed_cancel;
 	uint64		shed_terminate;
+	double		cpu_ms;			/* CPU time of its sessions since reset */
+	double		run_delay_ms;	/* time they were runnable, not running */
 } PgbClassState;
 
 /* What the sampler saw of a group, published each tick. */

@@ -229,6 +229,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 		(void) map_and_count(table, snap->map, snap->connected, LW_EXCLUSIVE);
 
 	pgb_history_tick(tick, table->nclasses);
+	pgb_cpu_sample(snap);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
 	pgb_lookup_blockers(tick);

@@ -141,6 +141,27 @@ like(ctl("SELECT cgroup FROM pg_budget_backends WHERE pid = $first->{pid}"),
 sess_close($first);
 
 #
+# CPU time and run delay by class, read once a second from /proc
+#
+my $before = ctl("SELECT cpu_ms FROM pg_budget_status WHERE class = 'ai'");
+my $t0 = time;
+sess_query($sa, 'SELECT count(*) FROM generate_series(1, 4000000)');
+my $spent_ms = (time - $t0) * 1000;
+ok( wait_until(
+		sub { ctl("SELECT cpu_ms - $before >= least(100, $spent_ms / 4) FROM pg_budget_status WHERE class = 'ai'") eq 't' },
+		'ai cpu_ms'),
+	sprintf('a query of ai that ran %.0f ms shows in its cpu_ms', $spent_ms));
+my $got_ms = ctl("SELECT cpu_ms - $before FROM pg_budget_status WHERE class = 'ai'");
+cmp_ok($got_ms, '<=', $spent_ms + 1500, "and no more than it could have used ($got_ms ms)");
+is(ctl("SELECT count(*) FROM pg_budget_status WHERE run_delay_ms >= 0 AND cpu_ms >= 0"),
+	ctl("SELECT count(*) FROM pg_budget_status"), 'every class has a run delay and a CPU time');
+my ($rc0, $seen) = login('w', 'SELECT count(*) FROM pg_budget_status WHERE cpu_ms IS NOT NULL OR run_delay_ms IS NOT NULL');
+is($seen, '0', 'a plain role does not see them (as the other sampled columns)');
+ctl('SELECT pg_budget_reset()');
+cmp_ok(ctl("SELECT cpu_ms FROM pg_budget_status WHERE class = 'ai'"), '<', $got_ms,
+	'pg_budget_reset starts them again');
+
+#
 # reload: reweighted, a class added, a class removed while a session is in it
 #
 $node->append_conf('postgresql.conf',

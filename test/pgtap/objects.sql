@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(177);
+SELECT plan(181);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -62,7 +62,9 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('wal_throttles'),
 			   ('wal_throttled_ms'),
 			   ('cpu_weight'),
-			   ('cpu_idle')) v(c);
+			   ('cpu_idle'),
+			   ('cpu_ms'),
+			   ('run_delay_ms')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -115,11 +117,13 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('wal_throttles', 'bigint'),
 			   ('wal_throttled_ms', 'double precision'),
 			   ('cpu_weight', 'integer'),
-			   ('cpu_idle', 'boolean')) v(c, t);
+			   ('cpu_idle', 'boolean'),
+			   ('cpu_ms', 'double precision'),
+			   ('run_delay_ms', 'double precision')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle', 'cpu_ms', 'run_delay_ms'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -193,8 +197,8 @@ SELECT is(pg_get_function_arguments('public.pg_budget_gate_histogram()'::regproc
 	'pg_budget_gate_histogram() has columns lower_us, upper_us, transactions');
 SELECT has_function('public', 'pg_budget_cpu', '{}'::name[], 'pg_budget_cpu() exists');
 SELECT is(pg_get_function_arguments('public.pg_budget_cpu()'::regprocedure),
-	'OUT class text, OUT cpu_weight integer, OUT cpu_idle boolean, OUT cgroup text',
-	'pg_budget_cpu() has columns class, cpu_weight, cpu_idle, cgroup');
+	'OUT class text, OUT cpu_weight integer, OUT cpu_idle boolean, OUT cgroup text, OUT cpu_ms double precision, OUT run_delay_ms double precision',
+	'pg_budget_cpu() has columns class, cpu_weight, cpu_idle, cgroup, cpu_ms, run_delay_ms');
 SELECT has_function('public', 'pg_budget_backend_cgroups', '{}'::name[], 'pg_budget_backend_cgroups() exists');
 SELECT is(pg_get_function_arguments('public.pg_budget_backend_cgroups()'::regprocedure),
 	'OUT pid integer, OUT cgroup text',

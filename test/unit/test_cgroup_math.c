@@ -122,9 +122,47 @@ test_proc_cgroup(void)
 	   "cut to fit");
 }
 
+static void
+test_proc_cpu(void)
+{
+	uint64		ticks = 0;
+	uint64		ns = 0;
+	uint64		dt;
+	uint64		dd;
+	PgbCpuTrack t = {0, 0, 0};
+
+	ok(pgb_proc_stat_cpu_ticks("4025 (postgres) R 4022 4022 11644 0 -1 4194304 124 0 0 0 37 5 0 0 20 0 1 0 337461\n", &ticks) &&
+	   ticks == 42, "stat: utime 37 + stime 5 = 42 ticks");
+	ok(pgb_proc_stat_cpu_ticks("7 (a) b) c) S 1 1 1 0 -1 0 0 0 0 0 1000 2 0 0 20 0 1 0 5", &ticks) &&
+	   ticks == 1002, "stat: a command name with \")\" and blanks");
+	ok(!pgb_proc_stat_cpu_ticks("7 (short) S 1 1", &ticks), "stat: too few fields");
+	ok(!pgb_proc_stat_cpu_ticks("no parenthesis", &ticks), "stat: malformed");
+	ok(!pgb_proc_stat_cpu_ticks("7 (x) S 1 1 1 0 -1 0 0 0 0 0 x 2", &ticks), "stat: not a number");
+	ok(pgb_proc_schedstat_delay_ns("184327467 7814933 374\n", &ns) && ns == 7814933,
+	   "schedstat: the second field is the run delay");
+	ok(!pgb_proc_schedstat_delay_ns("184327467\n", &ns), "schedstat: one field only");
+	ok(!pgb_proc_schedstat_delay_ns("", &ns), "schedstat: empty");
+
+	pgb_cpu_track(&t, 100, 50, 7000, false, &dt, &dd);
+	ok(dt == 50 && dd == 7000, "a new session counts all it has");
+	pgb_cpu_track(&t, 100, 80, 9000, false, &dt, &dd);
+	ok(dt == 30 && dd == 2000, "then what it added");
+	pgb_cpu_track(&t, 100, 70, 8000, false, &dt, &dd);
+	ok(dt == 0 && dd == 0, "a reading below the last counts nothing");
+	pgb_cpu_track(&t, 100, 85, 9500, false, &dt, &dd);
+	ok(dt == 5 && dd == 500, "and the next counts from the highest seen");
+	pgb_cpu_track(&t, 200, 10, 100, false, &dt, &dd);
+	ok(dt == 10 && dd == 100, "another pid in the same place is a new session");
+	pgb_cpu_track(&t, 300, 1000, 5000, true, &dt, &dd);
+	ok(dt == 0 && dd == 0, "priming: a session seen first counts from now");
+	pgb_cpu_track(&t, 300, 1010, 5100, false, &dt, &dd);
+	ok(dt == 10 && dd == 100, "priming: then what it adds");
+}
+
 int
 main(void)
 {
+	test_proc_cpu();
 	test_weights();
 	test_versions();
 	test_writes();
