@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "fmgr.h"
@@ -194,16 +195,93 @@ pgb_cgroup_worker_start(void)
 	publish(&state);
 }
 
+static bool
+state_has(const PgbCpuState *state, const char *name)
+{
+	int			i;
+
+	if (state->version == PGB_CGROUP_NONE)
+		return false;
+	for (i = 0; i < state->nclasses; i++)
+		if (strcmp(state->classes[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The sessions of classes whose weight came into force at this reload (a
+ * class added, a directory fixed) were admitted before their cgroup was
+ * there: the worker moves them in.  Slots are copied under the shared
+ * lock, the moves made after it is released.
+ */
+static void
+move_sessions(const PgbCpuState *before, const PgbCpuState *now)
+{
+	int		   *pids;
+	char	  (*names)[NAMEDATALEN];
+	int			n = 0;
+	int			moved = 0;
+	int			i;
+
+	if (now->version == PGB_CGROUP_NONE)
+		return;
+	pids = palloc(sizeof(int) * pgb_shared->nslots);
+	names = palloc(NAMEDATALEN * pgb_shared->nslots);
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (i = 0; i < pgb_shared->nslots; i++)
+	{
+		PgbBackendSlot *slot = &pgb_shared->slots[i];
+		const char *name;
+
+		if (slot->pid == 0 || slot->walsender)
+			continue;
+		name = pgb_shared->classes[slot->class_idx].name;
+		if (!state_has(now, name) || state_has(before, name))
+			continue;
+		pids[n] = slot->pid;
+		strlcpy(names[n], name, NAMEDATALEN);
+		n++;
+	}
+	LWLockRelease(pgb_shared->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		char		dir[PGB_CGROUP_PATH_LEN];
+		char		err[PGB_CGROUP_PATH_LEN + 256];
+
+		/* a session that exited meanwhile is no failure */
+		if (!pgb_cgroup_join(pgb_cgroup, names[i], dir, sizeof(dir)))
+			continue;
+		if (pgb_cgroup_move(dir, pids[i], err, sizeof(err)))
+			moved++;
+		else if (kill(pids[i], 0) == 0)
+			ereport(LOG,
+					(errmsg("pg_budget: session %d of class \"%s\" stays in the server's cgroup: %s",
+							pids[i], names[i], err)));
+	}
+	if (moved > 0)
+		ereport(LOG,
+				(errmsg("pg_budget: %d sessions moved into the cgroups of their classes, whose weights came into force at this reload",
+						moved)));
+	pfree(pids);
+	pfree(names);
+}
+
 /* A reload, in the worker: weights, classes added and removed. */
 void
 pgb_cgroup_reload(void)
 {
+	PgbCpuState before;
 	PgbCpuState state;
 
 	if (!cgroup_configured())
 		return;
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	memcpy(&before, &pgb_shared->cpu, sizeof(PgbCpuState));
+	LWLockRelease(pgb_shared->lock);
 	sync_cgroups(pgb_current_table(NULL), &state, PostmasterPid, WARNING);
 	publish(&state);
+	move_sessions(&before, &state);
 }
 
 /* Has class_name's cgroup its weight in force?  Caller holds the main lock. */

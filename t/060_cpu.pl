@@ -6,7 +6,8 @@
 # pg_budget_backends.cgroup, pg_budget_status.cpu_weight, a reload that
 # reweights, adds and removes classes (a busy one is left and said so), a
 # crash restart and a clean restart that reuse the tree, and directories
-# that can not be used: a WARNING naming the path, and logins as before.
+# that can not be used: a WARNING naming the path, and logins as before;
+# one made while the server runs is set up at the next reload.
 # v2's file protocol is tested without a kernel, in test/unit/test_cgroup_fs.c.
 use strict;
 use warnings;
@@ -242,6 +243,22 @@ $node->reload;
 ok(wait_until(sub { slurp_file($node->logfile, $offset) =~ /WARNING:  pg_budget: no CPU weights: could not access/ }, 'reload warning'),
 	'a missing directory: the WARNING again at reload');
 
+# made while the server runs: the next reload sets it up and moves the
+# sessions admitted meanwhile into their classes
+my $early = session('a');
+my $fixed = "$cg/missing";
+mkdir($fixed) or die "mkdir $fixed: $!";
+$offset = -s $node->logfile;
+$node->reload;
+ok(wait_until(sub { in_cgroup("$fixed/ai", $early->{pid}) }, 'the early session moved'),
+	'a directory made later: at the next reload the session admitted before is moved into ai');
+like(slurp_file($node->logfile, $offset),
+	qr/LOG:  pg_budget: 1 sessions moved into the cgroups of their classes/,
+	'and the log says so');
+ok(in_cgroup("$fixed/pg_budget.server", (split /\n/, read_file($node->data_dir . '/postmaster.pid'))[0]),
+	'and the postmaster is in its leaf');
+sess_close($early);
+
 mkdir("$cg/ro") or die "mkdir $cg/ro: $!";
 chmod(0555, "$cg/ro") or die "chmod: $!";
 $log = start_with("$cg/ro", 'an unwritable directory');
@@ -262,7 +279,7 @@ my ($rc, $out) = login('a', 'SHOW pg_budget.class');
 is($out, 'ai', 'without pg_budget.cgroup logins are as before');
 $node->stop;
 chmod(0755, "$cg/ro");
-for my $d (glob("$cg/*"))
+for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
 {
 	next unless -d $d;
 	rmdir($d) or diag("could not remove $d: $!");
