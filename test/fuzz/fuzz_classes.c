@@ -6,7 +6,8 @@
  * Per input: the parser must not crash and must give the same verdict and
  * table with error buffers of every small size; a table it accepts has
  * every field in range, reserve and floor at most max, valid and unique
- * names, a CPU weight in range and cgroup writes the kernel takes.  The trailing bytes of the input then drive one admission
+ * names, a CPU weight in range and cgroup writes the kernel takes.  The
+ * readers of /proc files take the same input without crashing.  The trailing bytes of the input then drive one admission
  * decision and one retry-after hint over that table, whose verdict must
  * agree with the numbers it was given.  The same input is also read as a
  * duration (the queue_timeout key and setting) and as a WAL rate setting:
@@ -359,6 +360,24 @@ check_rate_setting(const char *str)
 		CHECK(r == -1);
 }
 
+/*
+ * The readers of /proc/<pid>/cgroup, stat and schedstat on any text: no
+ * crash, a path that fits its buffer and is a suffix of a line.
+ */
+static void
+check_proc_files(const char *str)
+{
+	char		path[16];
+	uint64		v;
+
+	if (pgb_cgroup_cpu_path(str, path, sizeof(path)))
+		CHECK(strlen(path) < sizeof(path));
+	if (pgb_proc_stat_cpu_ticks(str, &v))
+		CHECK(strrchr(str, ')') != NULL);
+	if (pgb_proc_schedstat_delay_ns(str, &v))
+		CHECK(str[0] >= '0' && str[0] <= '9');
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -397,6 +416,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_duration(str, len);
 	check_rate_setting(str);
 	check_utf8_cut(str, len);
+	check_proc_files(str);
 
 	if (ok1)
 	{
