@@ -141,6 +141,20 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 	pfree(summary.data);
 }
 
+/* Has name its weight in force in state? */
+static bool
+state_has(const PgbCpuState *state, const char *name)
+{
+	int			i;
+
+	if (state->version == PGB_CGROUP_NONE)
+		return false;
+	for (i = 0; i < state->nclasses; i++)
+		if (strcmp(state->classes[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 static void
 publish(const PgbCpuState *state)
 {
@@ -193,19 +207,6 @@ pgb_cgroup_worker_start(void)
 	sync_cgroups(pgb_current_table(NULL), &state, PostmasterPid,
 				 as_started ? DEBUG1 : WARNING);
 	publish(&state);
-}
-
-static bool
-state_has(const PgbCpuState *state, const char *name)
-{
-	int			i;
-
-	if (state->version == PGB_CGROUP_NONE)
-		return false;
-	for (i = 0; i < state->nclasses; i++)
-		if (strcmp(state->classes[i].name, name) == 0)
-			return true;
-	return false;
 }
 
 /*
@@ -288,14 +289,7 @@ pgb_cgroup_reload(void)
 bool
 pgb_cgroup_in_force(const char *class_name)
 {
-	int			i;
-
-	if (pgb_shared == NULL || pgb_shared->cpu.version == PGB_CGROUP_NONE)
-		return false;
-	for (i = 0; i < pgb_shared->cpu.nclasses; i++)
-		if (strcmp(pgb_shared->cpu.classes[i].name, class_name) == 0)
-			return true;
-	return false;
+	return pgb_shared != NULL && state_has(&pgb_shared->cpu, class_name);
 }
 
 /*
