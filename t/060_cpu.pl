@@ -7,7 +7,8 @@
 # reweights, adds and removes classes (a busy one is left and said so), a
 # crash restart and a clean restart that reuse the tree, and directories
 # that can not be used: a WARNING naming the path, and logins as before;
-# one made while the server runs is set up at the next reload.
+# one made while the server runs is set up at the next reload; and the
+# kernel's sharing: web's sessions get far more CPU than ai's.
 # v2's file protocol is tested without a kernel, in test/unit/test_cgroup_fs.c.
 use strict;
 use warnings;
@@ -161,6 +162,27 @@ is($seen, '0', 'a plain role does not see them (as the other sampled columns)');
 ctl('SELECT pg_budget_reset()');
 cmp_ok(ctl("SELECT cpu_ms FROM pg_budget_status WHERE class = 'ai'"), '<', $got_ms,
 	'pg_budget_reset starts them again');
+
+# the effect: 3 sessions of web (cpu=200, cpu.shares 2048) and 3 of ai
+# (cpu=1, cpu.shares 10) all on CPU for 3 s, more than this machine has
+# cores: the kernel gives web nearly all of it
+my (@busy_w, @busy_a);
+push @busy_w, session('w') for 1 .. 3;
+push @busy_a, session('a') for 1 .. 3;
+ctl('SELECT pg_budget_reset()');
+my %cpu0 = map { $_ => ctl("SELECT cpu_ms FROM pg_budget_status WHERE class = '$_'") } qw(web ai);
+for my $s (@busy_w, @busy_a)
+{
+	sess_send($s, "SET statement_timeout = '3s';\nSELECT count(*) FROM generate_series(1, 1000000000);\n\\echo busy-done");
+}
+sess_wait($_, qr/^busy-done$/m, 20) for @busy_w, @busy_a;
+usleep(1_500_000);    # the worker's next reading
+my %cpu1 = map { $_ => ctl("SELECT cpu_ms FROM pg_budget_status WHERE class = '$_'") } qw(web ai);
+my ($web_ms, $ai_ms) = ($cpu1{web} - $cpu0{web}, $cpu1{ai} - $cpu0{ai});
+diag(sprintf('3 s of 3 web and 3 ai sessions on CPU: web %.0f ms of CPU, ai %.0f ms', $web_ms, $ai_ms));
+cmp_ok($web_ms, '>', 1000, 'web got CPU');
+cmp_ok($web_ms, '>', 5 * $ai_ms, 'and more than five times what ai got');
+sess_close($_) for @busy_w, @busy_a;
 
 #
 # reload: reweighted, a class added, a class removed while a session is in it
