@@ -2,7 +2,7 @@
 # hierarchy, given by PGB_TEST_CGROUP_V1 (scripts/test.sh makes one under
 # /sys/fs/cgroup/cpu and gives it to the server's OS user): the class
 # directories and their cpu.shares, the server's own processes in their
-# leaf, a login's pid in its class's cgroup.procs and in
+# leaf (walsenders too), a login's pid in its class's cgroup.procs and in
 # pg_budget_backends.cgroup, pg_budget_status.cpu_weight, a reload that
 # reweights, adds and removes classes (a busy one is left and said so), a
 # crash restart and a clean restart that reuse the tree, and directories
@@ -66,7 +66,8 @@ sub wait_until
 
 my $node = PostgreSQL::Test::Cluster->new('cpu');
 PgbSession::set_node($node);
-$node->init;
+$node->init(allows_streaming => 'logical');
+$node->append_conf('pg_hba.conf', "local replication all trust\n");
 $node->append_conf(
 	'postgresql.conf', qq{
 shared_preload_libraries = 'pg_budget'
@@ -83,7 +84,7 @@ $node->safe_psql(
 	'postgres', q{
 CREATE EXTENSION pg_budget;
 CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
+CREATE ROLE a LOGIN REPLICATION;
 CREATE ROLE b LOGIN;
 CREATE ROLE x LOGIN;
 ALTER ROLE w SET pg_budget.class = 'web';
@@ -141,6 +142,13 @@ my $first = session('w');
 like(ctl("SELECT cgroup FROM pg_budget_backends WHERE pid = $first->{pid}"),
 	qr{/\Q$base\E/web$}, 'a new web login is in web at its first query');
 sess_close($first);
+# a replication=database walsender of class ai is counted but stays with the server
+my $ws = session('a replication=database');
+ok(in_cgroup($leaf, $ws->{pid}) && !in_cgroup("$cg/ai", $ws->{pid}),
+	'a walsender of class ai stays with the server');
+is(ctl("SELECT class FROM pg_budget_backends WHERE pid = $ws->{pid}"), 'ai',
+	'though it counts in ai');
+sess_close($ws);
 
 #
 # CPU time and run delay by class, read once a second from /proc
