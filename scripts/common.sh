@@ -66,10 +66,12 @@ pgb_as_user() {
 	bindir=$("$PG_CONFIG" --bindir)
 	if pgb_root; then
 		runuser -u "$RUN_USER" -- env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" \
-			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" "$@"
+			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" \
+			PGB_TEST_CGROUP_V1="${PGB_TEST_CGROUP_V1:-}" "$@"
 	else
 		env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" \
-			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" "$@"
+			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" \
+			PGB_TEST_CGROUP_V1="${PGB_TEST_CGROUP_V1:-}" "$@"
 	fi
 }
 
@@ -83,4 +85,29 @@ pgb_user_copy() {
 		chown -R "$RUN_USER" "$dir"
 	fi
 	echo "$dir"
+}
+
+# For t/060_cpu.pl: a directory of cgroup v1's cpu hierarchy that the test
+# user owns, made when run as root where /sys/fs/cgroup/cpu exists (the
+# host, or a chroot that has it bind-mounted), and exported as
+# PGB_TEST_CGROUP_V1; pgb_cgroup_down removes it (a cgroup directory is
+# removed with rmdir once it has no processes).  Without it the test skips.
+pgb_cgroup_up() {
+	local h=/sys/fs/cgroup/cpu
+	[ -f "$h/cpu.shares" ] || { echo "== no $h: t/060_cpu.pl will skip"; return 0; }
+	pgb_root || { echo "== not root: no cgroup for t/060_cpu.pl, it will skip"; return 0; }
+	PGB_TEST_CGROUP_V1=$h/pgb_test_$$
+	mkdir -p "$PGB_TEST_CGROUP_V1" &&
+		chown -R "$RUN_USER" "$PGB_TEST_CGROUP_V1" || { echo "could not make $PGB_TEST_CGROUP_V1" >&2; return 1; }
+	export PGB_TEST_CGROUP_V1
+	echo "== cgroup for t/060_cpu.pl: $PGB_TEST_CGROUP_V1"
+}
+
+pgb_cgroup_down() {
+	local d=${PGB_TEST_CGROUP_V1:-}
+	[ -n "$d" ] && [ -d "$d" ] || return 0
+	# children first; a directory still holding a process stays and says so
+	find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+	rmdir "$d" || echo "== could not remove $d (a process is still in it?)" >&2
+	return 0
 }

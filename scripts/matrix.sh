@@ -45,11 +45,16 @@ mounts_up() {
 	mountpoint -q "$dir/dev/shm" || mount -t tmpfs -o mode=1777 shm "$dir/dev/shm"
 	mkdir -p "$dir/dev/pts"
 	mountpoint -q "$dir/dev/pts" || mount -t devpts -o newinstance,ptmxmode=0666 devpts "$dir/dev/pts" 2>/dev/null || true
+	# the cgroup hierarchies, so that t/060_cpu.pl runs on 17 and 18 too
+	if [ -d /sys/fs/cgroup ]; then
+		mkdir -p "$dir/sys/fs/cgroup"
+		mountpoint -q "$dir/sys/fs/cgroup" || mount --rbind /sys/fs/cgroup "$dir/sys/fs/cgroup"
+	fi
 }
 
 mounts_down() {
 	local dir=$1 m
-	for m in dev/pts dev/shm proc; do
+	for m in sys/fs/cgroup dev/pts dev/shm proc; do
 		mountpoint -q "$dir/$m" && umount -l "$dir/$m"
 	done
 	return 0

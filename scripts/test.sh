@@ -12,6 +12,8 @@ pgb_build_install_old
 
 work=$(pgb_user_copy)
 status=0
+pgb_cgroup_up || status=1
+trap pgb_cgroup_down EXIT
 echo "== tests run in $work as $( pgb_root && echo "$RUN_USER" || id -un )"
 
 echo "== unit tests (no server)"

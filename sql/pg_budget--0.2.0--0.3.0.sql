@@ -118,6 +118,69 @@ GRANT EXECUTE ON FUNCTION pg_budget_events() TO pg_read_all_stats;
 GRANT SELECT ON pg_budget_events TO pg_read_all_stats;
 
 ------------------------------------------------------------------------
+-- CPU by class: the weights in force and each session's cgroup
+------------------------------------------------------------------------
+
+-- pg_budget_status gains cpu_weight (the class key cpu, NULL when its
+-- cgroup has no weight in force: no pg_budget.cgroup, a directory that
+-- could not be set up, or cpu=idle), cpu_idle, and cpu_ms and
+-- run_delay_ms (the CPU time of its sessions since reset, and the time
+-- they were runnable but waiting for a CPU); pg_budget_backends
+-- gains cgroup (the session's cgroup for the cpu controller, as
+-- /proc/<pid>/cgroup gives it).  The views are replaced, not dropped:
+-- their columns, comments and grants stay, new columns come last.
+CREATE FUNCTION pg_budget_cpu(
+	OUT class text,
+	OUT cpu_weight int,
+	OUT cpu_idle bool,
+	OUT cgroup text,
+	OUT cpu_ms float8,
+	OUT run_delay_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_cpu'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_cpu() IS
+	'pg_budget: by class, the CPU weight in force (NULL for none or cpu=idle), idle, directory, and the CPU time and run delay of its sessions since reset';
+
+CREATE FUNCTION pg_budget_backend_cgroups(
+	OUT pid int,
+	OUT cgroup text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_backend_cgroups'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_backend_cgroups() IS
+	'pg_budget: the cgroup (cpu controller) of every counted session';
+
+CREATE OR REPLACE VIEW pg_budget_status AS
+	SELECT s.*,
+		   c.cpu_weight,
+		   c.cpu_idle,
+		   c.cpu_ms,
+		   c.run_delay_ms
+	  FROM pg_budget_status() s
+	  LEFT JOIN pg_budget_cpu() c ON c.class = s.class;
+
+CREATE OR REPLACE VIEW pg_budget_backends AS
+	SELECT b.pid,
+		   b.class,
+		   a.usename::text AS role,
+		   a.datname::text AS database,
+		   b.superuser,
+		   a.state,
+		   a.wait_event_type,
+		   a.wait_event,
+		   a.backend_start,
+		   b.admitted_at,
+		   a.state_change AS since,
+		   b.queued,
+		   g.cgroup
+	  FROM pg_budget_backend_classes() b
+	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
+	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid;
+
+------------------------------------------------------------------------
 -- (sections of later changes of 0.3.0 go here, above the epilogue)
 ------------------------------------------------------------------------
 

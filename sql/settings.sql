@@ -43,6 +43,13 @@ ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/h';
 ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-0.5)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=1d1ms)';
 ALTER SYSTEM SET pg_budget.classes = 'bulk(wal=0.1B/s)';
+-- The cpu key: a weight from 1 to 10000, or idle; pg_budget.cgroup: an
+-- absolute path (whether it is a cgroup is judged at start, never fatal).
+ALTER SYSTEM SET pg_budget.classes = 'web(cpu=100), ai(cpu=0)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=10001)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=Idle)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=1, cpu=idle)';
+ALTER SYSTEM SET pg_budget.cgroup = 'sys/fs/cgroup/cpu/pg';
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
 -- Good values are written: 10MB/s as the wal key writes it, -1 and 1.5s.
@@ -51,6 +58,11 @@ ALTER SYSTEM SET pg_budget.queue_timeout = '1.5s';
 ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-1), b(queue_timeout=1.5s, wal=1B/s)';
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM SET pg_budget.classes = 'web(cpu=10000), ai(cpu=1), bulk(cpu=idle)';
+ALTER SYSTEM SET pg_budget.cgroup = '/sys/fs/cgroup/cpu/pg';
+SELECT name, setting FROM pg_file_settings
+ WHERE name IN ('pg_budget.classes', 'pg_budget.cgroup') AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM RESET pg_budget.cgroup;
 ALTER SYSTEM SET pg_budget.queue_timeout = -1;
 SELECT name, setting FROM pg_file_settings
  WHERE name = 'pg_budget.queue_timeout' AND sourcefile LIKE '%postgresql.auto.conf';

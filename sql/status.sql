@@ -11,6 +11,13 @@ SELECT class, active_limit, effective_active, queue_timeout_ms, in_progress,
   FROM pg_budget_status ORDER BY priority DESC, class;
 SELECT queued FROM pg_budget_backends WHERE pid = pg_backend_pid();
 
+-- Without pg_budget.cgroup no CPU weight is in force.
+SELECT class, cpu_weight, cpu_idle FROM pg_budget_status ORDER BY priority DESC, class;
+SELECT count(*) AS weights_in_force FROM pg_budget_cpu() WHERE cpu_weight IS NOT NULL OR cpu_idle;
+-- CPU time and run delay by class, since reset (a superuser reads them).
+SELECT class, cpu_ms >= 0 AS cpu_ms, run_delay_ms >= 0 AS run_delay_ms
+  FROM pg_budget_status ORDER BY priority DESC, class;
+
 -- This superuser session has no class: it is counted in the default class.
 SHOW pg_budget.class;
 SELECT class, superuser, role = current_user AS is_me

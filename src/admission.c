@@ -166,6 +166,7 @@ admit_login(void)
 	PgbClassState *entry;
 	PgbBackendSlot *slot;
 	char		reason[PGB_REASON_LEN];
+	bool		cpu_weighted = false;
 	int			i;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -257,6 +258,8 @@ admit_login(void)
 			slot->pid = MyProcPid;
 		}
 		refusal.verdict = PGB_ADMIT;
+		/* walsenders stay with the server (DESIGN: CPU by class) */
+		cpu_weighted = !am_walsender && pgb_cgroup_in_force(table->classes[self].name);
 	}
 	else
 	{
@@ -280,6 +283,10 @@ admit_login(void)
 					"reject", pgb_verdict_name(refusal.verdict), reason);
 		report_refusal(table, self, &refusal);
 	}
+
+	/* into its class's cgroup before the first query, under no lock */
+	if (cpu_weighted)
+		pgb_cgroup_place(table->classes[self].name);
 
 	/* SHOW pg_budget.class tells the class the session was admitted under */
 	SetConfigOption("pg_budget.class", table->classes[self].name,

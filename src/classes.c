@@ -44,12 +44,13 @@ typedef enum PgbKey
 	PGB_KEY_ACTIVE,
 	PGB_KEY_QUEUE_TIMEOUT,
 	PGB_KEY_WAL,
+	PGB_KEY_CPU,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
 	"max", "reserve", "priority", "rate", "burst", "shed", "floor", "active",
-	"queue_timeout", "wal"
+	"queue_timeout", "wal", "cpu"
 };
 
 typedef enum NumResult
@@ -432,6 +433,18 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 				return parse_error(ps, "invalid value %s for key \"wal\" (expected " PGB_RATE_EXPECTED ")",
 								   quoted);
 			return true;
+		case PGB_KEY_CPU:
+			if (len == 4 && memcmp(val, "idle", 4) == 0)
+			{
+				cls->cpu_idle = true;
+				return true;
+			}
+			res = parse_int(val, len, PGB_CPU_WEIGHT_MIN, PGB_CPU_WEIGHT_MAX,
+							&cls->cpu_weight);
+			if (res != NUM_OK)
+				return parse_error(ps, "invalid value %s for key \"cpu\" (expected a weight from %d to %d, or idle)",
+								   quoted, PGB_CPU_WEIGHT_MIN, PGB_CPU_WEIGHT_MAX);
+			return true;
 		case PGB_KEY_QUEUE_TIMEOUT:
 			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
 				return parse_error(ps, "invalid value %s for key \"queue_timeout\" (expected " PGB_DURATION_EXPECTED ")",
@@ -515,6 +528,8 @@ parse_class(ParseState *ps, PgbClassTable *table)
 	cls->floor = 1;
 	cls->active = PGB_UNLIMITED;
 	cls->queue_timeout = PGB_QUEUE_TIMEOUT_DEFAULT;
+	cls->cpu_weight = PGB_CPU_WEIGHT_DEFAULT;
+	cls->cpu_idle = false;
 	cls->implicit = false;
 	table->nclasses++;
 
@@ -771,6 +786,8 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	cls->floor = 1;
 	cls->active = PGB_UNLIMITED;
 	cls->queue_timeout = PGB_QUEUE_TIMEOUT_DEFAULT;
+	cls->cpu_weight = PGB_CPU_WEIGHT_DEFAULT;
+	cls->cpu_idle = false;
 	cls->implicit = true;
 	table->nclasses++;
 	return idx;

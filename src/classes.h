@@ -38,6 +38,11 @@
 #define PGB_WAL_RATE_MIN	1.0
 #define PGB_WAL_RATE_MAX	(1024.0 * 1024 * 1024 * 1024)
 
+/* The cpu key: a weight in [MIN, MAX] (cgroup v2's cpu.weight range). */
+#define PGB_CPU_WEIGHT_MIN	1
+#define PGB_CPU_WEIGHT_MAX	10000
+#define PGB_CPU_WEIGHT_DEFAULT	100
+
 /* Longest queue_timeout: one day, in ms. */
 #define PGB_QUEUE_TIMEOUT_MAX	(24 * 3600 * 1000)
 
@@ -64,6 +69,9 @@ typedef struct PgbClass
 								 * PGB_QUEUE_TIMEOUT_NONE: no limit;
 								 * PGB_QUEUE_TIMEOUT_DEFAULT: the GUC's */
 	double		wal;			/* WAL budget, bytes per second; 0 = none */
+	int			cpu_weight;		/* CPU weight, PGB_CPU_WEIGHT_MIN..MAX */
+	bool		cpu_idle;		/* cpu=idle: only CPU nobody else wants
+								 * (cpu_weight is then the default, unused) */
 	bool		implicit;		/* not in the table: the default class */
 } PgbClass;
 

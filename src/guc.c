@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "cgroup_math.h"
 #include "compat.h"
 #include "pg_budget.h"
 
@@ -44,6 +45,7 @@ int			pgb_queue_timeout = 10000;
 double		pgb_cpu_pressure_threshold = 1.5;
 double		pgb_commit_latency_target = 5.0;
 double		pgb_wal_rate_floor = 1024.0 * 1024;
+char	   *pgb_cgroup = NULL;
 
 static const struct config_enum_entry shedding_options[] = {
 	{"off", PGB_SHEDDING_OFF, false},
@@ -89,6 +91,7 @@ static const char *const start_checked[] = {
 	"pg_budget.cpu_pressure_threshold",
 	"pg_budget.commit_latency_target",
 	"pg_budget.wal_rate_floor",
+	"pg_budget.cgroup",
 };
 
 #define NUM_START_CHECKED	lengthof(start_checked)
@@ -215,6 +218,27 @@ static void
 assign_wal_rate_floor(const char *newval pg_attribute_unused(), void *extra)
 {
 	pgb_wal_rate_floor = *(const double *) extra;
+}
+
+/*
+ * pg_budget.cgroup: empty, or an absolute path short enough for a class
+ * directory and its files.  Whether it is a usable cgroup is judged when
+ * it is used (cgroup.c): a WARNING then, never a refused start.
+ */
+static bool
+check_cgroup(char **newval, void **extra pg_attribute_unused(),
+			 GucSource source pg_attribute_unused())
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if ((*newval)[0] != '/' || strchr(*newval, '\n') != NULL ||
+		strlen(*newval) > PGB_CGROUP_PATH_LEN - NAMEDATALEN - 64)
+	{
+		GUC_check_errdetail("Expected the absolute path of a cgroup directory (at most %d bytes), or an empty string for no CPU weights.",
+							PGB_CGROUP_PATH_LEN - NAMEDATALEN - 64);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -567,6 +591,15 @@ pgb_guc_init(void)
 							   PGC_SIGHUP,
 							   0,
 							   check_wal_rate_floor, assign_wal_rate_floor, NULL);
+
+	DefineCustomStringVariable("pg_budget.cgroup",
+							   "cgroup directory in which each class gets a child with its CPU weight (the class key cpu); empty: no CPU weights.",
+							   "cgroup v2: a delegated subtree, such as the service's own cgroup under systemd with Delegate=yes; cgroup v1: a directory of the cpu hierarchy owned by the server's OS user.",
+							   &pgb_cgroup,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   check_cgroup, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_budget");
 

@@ -32,6 +32,7 @@ _PG_init(void)
 		return;
 
 	pgb_guc_init();
+	pgb_cgroup_init();
 	pgb_shmem_init();
 	pgb_admission_init();
 	pgb_act_init();

@@ -39,6 +39,7 @@ extern int	pgb_queue_timeout;
 extern double pgb_cpu_pressure_threshold;
 extern double pgb_commit_latency_target;
 extern double pgb_wal_rate_floor;	/* bytes a second */
+extern char *pgb_cgroup;		/* "" = no CPU weights */
 extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
 
@@ -83,6 +84,14 @@ extern void pgb_wait_stats_forget(int group);
 extern void pgb_act_init(void);
 extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 							   int *refused);
+
+/* cgroup.c: CPU weights by class (rules in cgroup.c and state.h) */
+extern void pgb_cgroup_init(void);
+extern void pgb_cgroup_shmem_startup(PgbCpuState *cpu);
+extern void pgb_cgroup_worker_start(void);
+extern void pgb_cgroup_reload(void);
+extern bool pgb_cgroup_in_force(const char *class_name);
+extern void pgb_cgroup_place(const char *class_name);
 
 /* altersystem.c */
 extern void pgb_altersystem_init(void);

@@ -51,6 +51,9 @@ extern void pgb_sample(PgbTick *tick);
 extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
 extern void pgb_history_tick(PgbTick *tick, int nclasses);
 
+/* cgroup.c: CPU time and run delay of the sampled sessions, by class */
+extern void pgb_cpu_sample(const PgbSnapshot *snap);
+
 /* lockwatch.c: bounded blocker lookups into tick->snap.lookups */
 extern void pgb_lookup_blockers(PgbTick *tick);
 

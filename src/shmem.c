@@ -108,6 +108,7 @@ pgb_shmem_startup(void)
 			pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
 		for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
 			pgb_shared->waits[i].group = -1;
+		pgb_cgroup_shmem_startup(&pgb_shared->cpu);
 	}
 	pgb_history = ShmemInitStruct("pg_budget history", pgb_history_size(), &found);
 	if (!found)

@@ -403,6 +403,8 @@ pg_budget_reset(PG_FUNCTION_ARGS)
 		memset(s->rejected, 0, sizeof(s->rejected));
 		s->shed_cancel = 0;
 		s->shed_terminate = 0;
+		s->cpu_ms = 0;
+		s->run_delay_ms = 0;
 	}
 	for (i = 0; i < PGB_NUM_GROUPS; i++)
 	{

@@ -67,6 +67,20 @@
  *	 PGB_FOLD_SCAN entries (a few string compares each) and one copy; the
  *	 event is made before the lock is taken.  No refusal ever writes to
  *	 pgb_actions, so a flood of them can not push an action out.
+ * - The CPU weights in force (cpu: what cgroup.c last set up under
+ *	 pg_budget.cgroup) are written by the postmaster when it creates
+ *	 shared memory (no other process exists then) and by the worker after
+ *	 each reload, in one exclusive hold of the main lock that copies a
+ *	 struct built in local memory.  The file work (mkdir, writes, rmdir)
+ *	 is done before, under no lock.  Admission reads its class's entry
+ *	 in the exclusive hold it takes anyway (a name lookup); the views read
+ *	 it under the shared lock.  A backend moves itself into its class's
+ *	 cgroup after admission has released the lock: one write(2) to
+ *	 cgroup.procs, under no pg_budget lock.
+ *
+ * - A class entry's cpu_ms and run_delay_ms are added to by the worker
+ *	 once a second (cgroup.c: the files of /proc are read under no lock,
+ *	 the sums added in one exclusive hold) and zeroed by reset.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
  * every count starts again from zero together with the sessions.
@@ -128,6 +142,8 @@ typedef struct PgbClassState
 	uint64		rejected[PGB_NUM_REJECT_REASONS];	/* by PgbVerdict - 1 */
 	uint64		shed_cancel;
 	uint64		shed_terminate;
+	double		cpu_ms;			/* CPU time of its sessions since reset */
+	double		run_delay_ms;	/* time they were runnable, not running */
 } PgbClassState;
 
 /* What the sampler saw of a group, published each tick. */
@@ -179,6 +195,22 @@ typedef struct PgbBackendSlot
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
 } PgbBackendSlot;
 
+/* A class whose cgroup has its weight in force. */
+typedef struct PgbCpuClass
+{
+	char		name[NAMEDATALEN];
+	int			weight;			/* the cpu key's W */
+	bool		idle;			/* cpu=idle */
+} PgbCpuClass;
+
+/* The CPU weights in force: version 0 (PGB_CGROUP_NONE) = none. */
+typedef struct PgbCpuState
+{
+	int			version;		/* PgbCgroupVersion */
+	int			nclasses;
+	PgbCpuClass classes[PGB_MAX_CLASSES + 1];
+} PgbCpuState;
+
 /* Ring entries a reader copies per hold of rings_lock. */
 #define PGB_RING_PIECE			64
 
@@ -196,6 +228,7 @@ typedef struct PgbShared
 	int			nwaits;
 	PgbLockStat locks[PGB_NUM_GROUPS][PGB_NUM_GROUPS];
 	pg_atomic_uint64 hist[PGB_HIST_BUCKETS];
+	PgbCpuState cpu;			/* CPU weights in force (cgroup.c) */
 	int			nslots;
 	PgbBackendSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PgbShared;

@@ -229,6 +229,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 		(void) map_and_count(table, snap->map, snap->connected, LW_EXCLUSIVE);
 
 	pgb_history_tick(tick, table->nclasses);
+	pgb_cpu_sample(snap);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
 	pgb_lookup_blockers(tick);
@@ -268,6 +269,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	pgstat_report_appname("pg_budget worker");
 
 	pgb_require_shmem();
+	pgb_cgroup_worker_start();
 	pgb_plan_state_init(&plan_state);
 	memset(&tick, 0, sizeof(tick));
 	pgb_sampler_init(&tick);
@@ -299,6 +301,8 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* the cgroups follow the table here, never in a login */
+			pgb_cgroup_reload();
 			now_classes = GetConfigOption("pg_budget.classes", false, false);
 			if (strcmp(now_classes, classes_seen) != 0)
 			{

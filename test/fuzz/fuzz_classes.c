@@ -6,7 +6,8 @@
  * Per input: the parser must not crash and must give the same verdict and
  * table with error buffers of every small size; a table it accepts has
  * every field in range, reserve and floor at most max, valid and unique
- * names.  The trailing bytes of the input then drive one admission
+ * names, a CPU weight in range and cgroup writes the kernel takes.  The
+ * readers of /proc files take the same input without crashing.  The trailing bytes of the input then drive one admission
  * decision and one retry-after hint over that table, whose verdict must
  * agree with the numbers it was given.  The same input is also read as a
  * duration (the queue_timeout key and setting) and as a WAL rate setting:
@@ -16,7 +17,7 @@
  * a UTF-8 boundary never gives back more than three bytes, and a cut of
  * valid UTF-8 is valid UTF-8.
  *
- * SOURCES: src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c
+ * SOURCES: src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 
 #include "admit_math.h"
+#include "cgroup_math.h"
 #include "classes.h"
 #include "queue_math.h"
 #include "text_math.h"
@@ -62,6 +64,20 @@ check_table(const PgbClassTable *t)
 		CHECK(c->queue_timeout == PGB_QUEUE_TIMEOUT_DEFAULT ||
 			  c->queue_timeout == PGB_QUEUE_TIMEOUT_NONE ||
 			  (c->queue_timeout >= 0 && c->queue_timeout <= PGB_QUEUE_TIMEOUT_MAX));
+		CHECK(c->cpu_weight >= PGB_CPU_WEIGHT_MIN && c->cpu_weight <= PGB_CPU_WEIGHT_MAX);
+		CHECK(c->cpu_idle == true || c->cpu_idle == false);
+		/* what a class's cgroup gets: in the kernel's ranges */
+		{
+			PgbCgroupWrite w[PGB_CGROUP_MAX_WRITES];
+			int			n1 = pgb_cgroup_class_writes(PGB_CGROUP_V1, c, w);
+			int			n2 = pgb_cgroup_class_writes(PGB_CGROUP_V2, c, w);
+
+			CHECK(n1 >= 1 && n1 <= PGB_CGROUP_MAX_WRITES);
+			CHECK(n2 >= 1 && n2 <= PGB_CGROUP_MAX_WRITES);
+			CHECK(pgb_cpu_shares(c->cpu_weight) >= 2 &&
+				  pgb_cpu_shares(c->cpu_weight) <= 262144);
+			CHECK(!pgb_cgroup_stale(c->name, t));
+		}
 		for (j = 0; j < i; j++)
 			CHECK(strcmp(c->name, t->classes[j].name) != 0);
 		CHECK(pgb_find_class(t, c->name) == i);
@@ -344,6 +360,24 @@ check_rate_setting(const char *str)
 		CHECK(r == -1);
 }
 
+/*
+ * The readers of /proc/<pid>/cgroup, stat and schedstat on any text: no
+ * crash, a path that fits its buffer and is a suffix of a line.
+ */
+static void
+check_proc_files(const char *str)
+{
+	char		path[16];
+	uint64		v;
+
+	if (pgb_cgroup_cpu_path(str, path, sizeof(path)))
+		CHECK(strlen(path) < sizeof(path));
+	if (pgb_proc_stat_cpu_ticks(str, &v))
+		CHECK(strrchr(str, ')') != NULL);
+	if (pgb_proc_schedstat_delay_ns(str, &v))
+		CHECK(str[0] >= '0' && str[0] <= '9');
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -382,6 +416,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_duration(str, len);
 	check_rate_setting(str);
 	check_utf8_cut(str, len);
+	check_proc_files(str);
 
 	if (ok1)
 	{

@@ -26,6 +26,9 @@ while IFS= read -r line; do
 	printf '%s' "$line" >"$build/corpus/seed-$n"
 done < <(grep -ohE "classes = '[^']+'" README.md t/*.pl test/regress.conf 2>/dev/null |
 	sed -E "s/^classes = '(.*)'$/\1/" | sort -u)
+printf 'web(cpu=100), ai(cpu=1, max=4), bulk(cpu=idle)' >"$build/corpus/seed-cpu"
+printf '4:cpu,cpuacct:/pgb/web\n0::/x\n' >"$build/corpus/seed-cgroup"
+printf '42 (post gres) S 1 1 1 0 -1 0 0 0 0 0 37 5 0 0 20' >"$build/corpus/seed-stat"
 printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$build/corpus/seed-admit"
 # durations and rates, as the queue_timeout and wal_rate_floor settings read them
 for d in -1 0 0.4ms 1.5s 1d 24h ' 10 s ' 10MB/s 1MB 1024 0.1B/s $'s\xe6\xbc\xa2\xc3\xa9\xf0\x9f\x98\x80'; do
@@ -35,7 +38,7 @@ done
 
 $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
-	test/fuzz/fuzz_classes.c src/classes.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c \
+	test/fuzz/fuzz_classes.c src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c \
 	-L"$libdir" -lpgcommon -lpgport -lm
 
 cat >"$build/classes.dict" <<'DICT'
@@ -49,6 +52,8 @@ cat >"$build/classes.dict" <<'DICT'
 "active="
 "queue_timeout="
 "wal="
+"cpu="
+"idle"
 "kB/s"
 "MB/s"
 "GB/min"

@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(167);
+SELECT plan(181);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -60,7 +60,11 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('wal_rate'),
 			   ('wal_bytes'),
 			   ('wal_throttles'),
-			   ('wal_throttled_ms')) v(c);
+			   ('wal_throttled_ms'),
+			   ('cpu_weight'),
+			   ('cpu_idle'),
+			   ('cpu_ms'),
+			   ('run_delay_ms')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -111,11 +115,15 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('wal_rate', 'double precision'),
 			   ('wal_bytes', 'bigint'),
 			   ('wal_throttles', 'bigint'),
-			   ('wal_throttled_ms', 'double precision')) v(c, t);
+			   ('wal_throttled_ms', 'double precision'),
+			   ('cpu_weight', 'integer'),
+			   ('cpu_idle', 'boolean'),
+			   ('cpu_ms', 'double precision'),
+			   ('run_delay_ms', 'double precision')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle', 'cpu_ms', 'run_delay_ms'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -123,7 +131,7 @@ SELECT has_view('public', 'pg_budget_backends', 'view pg_budget_backends exists'
 SELECT has_column('public', 'pg_budget_backends', c, 'pg_budget_backends has column ' || c)
   FROM (VALUES ('pid'), ('class'), ('role'), ('database'), ('superuser'), ('state'),
 			   ('wait_event_type'), ('wait_event'), ('backend_start'),
-			   ('admitted_at'), ('since'), ('queued')) v(c);
+			   ('admitted_at'), ('since'), ('queued'), ('cgroup')) v(c);
 SELECT col_type_is('public', 'pg_budget_backends', c, t,
 		'pg_budget_backends.' || c || ' is ' || t)
   FROM (VALUES ('pid', 'integer'), ('class', 'text'), ('role', 'text'),
@@ -132,13 +140,14 @@ SELECT col_type_is('public', 'pg_budget_backends', c, t,
 			   ('backend_start', 'timestamp with time zone'),
 			   ('admitted_at', 'timestamp with time zone'),
 			   ('since', 'timestamp with time zone'),
-			   ('queued', 'boolean')) v(c, t);
+			   ('queued', 'boolean'),
+			   ('cgroup', 'text')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_backends'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
 		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
-		  'queued'],
+		  'queued', 'cgroup'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result
@@ -186,13 +195,21 @@ SELECT function_returns('public', 'pg_budget_gate_histogram', '{}'::name[], 'set
 SELECT is(pg_get_function_arguments('public.pg_budget_gate_histogram()'::regprocedure),
 	'OUT lower_us double precision, OUT upper_us double precision, OUT transactions bigint',
 	'pg_budget_gate_histogram() has columns lower_us, upper_us, transactions');
+SELECT has_function('public', 'pg_budget_cpu', '{}'::name[], 'pg_budget_cpu() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_cpu()'::regprocedure),
+	'OUT class text, OUT cpu_weight integer, OUT cpu_idle boolean, OUT cgroup text, OUT cpu_ms double precision, OUT run_delay_ms double precision',
+	'pg_budget_cpu() has columns class, cpu_weight, cpu_idle, cgroup, cpu_ms, run_delay_ms');
+SELECT has_function('public', 'pg_budget_backend_cgroups', '{}'::name[], 'pg_budget_backend_cgroups() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_backend_cgroups()'::regprocedure),
+	'OUT pid integer, OUT cgroup text',
+	'pg_budget_backend_cgroups() has columns pid, cgroup');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
 				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_budget')
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
-	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_classes()',
-		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
+	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_cgroups()', 'pg_budget_backend_classes()',
+		  'pg_budget_cpu()', 'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
 		  'pg_budget_status()', 'pg_budget_wait_stats()', 'pg_budget_wal()'],
 	'the extension has exactly these functions');

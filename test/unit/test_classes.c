@@ -59,7 +59,7 @@ static const PgbClass *
 cls(const char *name)
 {
 	static PgbClass missing = {"(missing)", -999, -999, -999, -999.0, -999,
-	PGB_SHED_NEVER, -999, -999, -999, -999.0, true};
+	PGB_SHED_NEVER, -999, -999, -999, -999.0, -999, false, true};
 	int			i = pgb_find_class(&tab, name);
 
 	return i >= 0 ? &tab.classes[i] : &missing;
@@ -792,9 +792,43 @@ test_byte_rates(void)
 	ok(!rate_setting("MB/s"), "setting: a number is needed");
 }
 
+static void
+test_cpu(void)
+{
+	ok(parses("web(cpu=100), ai(cpu=1), bulk(cpu=idle), top(cpu=10000), d()"),
+	   "cpu forms parse");
+	is_int(cls("web")->cpu_weight, 100, "cpu=100");
+	ok(!cls("web")->cpu_idle, "cpu=100 is not idle");
+	is_int(cls("ai")->cpu_weight, 1, "cpu=1 is the least");
+	is_int(cls("top")->cpu_weight, 10000, "cpu=10000 is the most");
+	ok(cls("bulk")->cpu_idle, "cpu=idle");
+	is_int(cls("d")->cpu_weight, PGB_CPU_WEIGHT_DEFAULT, "no cpu key: weight 100");
+	ok(!cls("d")->cpu_idle, "no cpu key: not idle");
+	ok(parses("a(cpu=007)"), "cpu: leading zeros accepted");
+	is_int(cls("a")->cpu_weight, 7, "cpu=007 is 7");
+	is_str(error_of("ai(cpu=0)"),
+		   "class \"ai\": invalid value \"0\" for key \"cpu\" (expected a weight from 1 to 10000, or idle)",
+		   "cpu=0 refused, naming the class and the token");
+	is_str(error_of("web(max=5), ai(cpu=10001)"),
+		   "class \"ai\": invalid value \"10001\" for key \"cpu\" (expected a weight from 1 to 10000, or idle)",
+		   "cpu=10001 refused");
+	like(error_of("ai(cpu=-5)"), "invalid value \"-5\" for key \"cpu\"", "cpu=-5 refused");
+	like(error_of("ai(cpu=Idle)"), "class \"ai\": invalid value \"Idle\" for key \"cpu\"", "cpu=Idle refused (case matters)");
+	like(error_of("ai(cpu=1.5)"), "invalid value \"1.5\" for key \"cpu\"", "cpu=1.5 refused");
+	like(error_of("ai(cpu=99999999999999999999)"), "invalid value \"99999999999999999999\" for key \"cpu\"",
+		 "a huge cpu refused");
+	is_str(error_of("ai(cpu=5, cpu=idle)"), "class \"ai\": duplicate key \"cpu\"",
+		   "cpu twice refused");
+	like(error_of("ai(cpu=)"), "class \"ai\": expected a value for key \"cpu\"", "cpu without a value");
+	ok(pgb_ensure_default_class(&tab, "zz") >= 0 &&
+	   cls("zz")->cpu_weight == PGB_CPU_WEIGHT_DEFAULT && !cls("zz")->cpu_idle,
+	   "the implicit default class has weight 100");
+}
+
 int
 main(void)
 {
+	test_cpu();
 	test_durations();
 	test_byte_rates();
 	test_example();

@@ -1,0 +1,288 @@
+/*-------------------------------------------------------------------------
+ *
+ * cgroup_math.c
+ *	  Weights, versions, paths and /proc/<pid>/cgroup for CPU weights by
+ *	  class.  Pure C with no server calls, so it is unit-tested alone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cgroup_math.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+pgb_cpu_shares(int weight)
+{
+	int64		shares = (int64) weight * 1024 / 100;
+
+	return (int) Max(shares, 2);
+}
+
+int
+pgb_cpu_weight_v2(int weight)
+{
+	return weight;
+}
+
+PgbCgroupVersion
+pgb_cgroup_version(bool has_controllers, bool has_cpu_shares)
+{
+	if (has_controllers)
+		return PGB_CGROUP_V2;
+	if (has_cpu_shares)
+		return PGB_CGROUP_V1;
+	return PGB_CGROUP_NONE;
+}
+
+const char *
+pgb_cgroup_version_name(PgbCgroupVersion version)
+{
+	switch (version)
+	{
+		case PGB_CGROUP_V1:
+			return "v1";
+		case PGB_CGROUP_V2:
+			return "v2";
+		case PGB_CGROUP_NONE:
+			break;
+	}
+	return "none";
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool
+pgb_cgroup_word_listed(const char *list, const char *name)
+{
+	size_t		len = strlen(name);
+	const char *p = list;
+
+	if (list == NULL || len == 0)
+		return false;
+	while (*p)
+	{
+		size_t		n = 0;
+
+		while (is_space(*p))
+			p++;
+		while (p[n] && !is_space(p[n]))
+			n++;
+		if (n == len && memcmp(p, name, len) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+int
+pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
+						PgbCgroupWrite *out)
+{
+	int			n = 0;
+
+	if (version == PGB_CGROUP_NONE)
+		return 0;
+	if (cls->cpu_idle)
+	{
+		out[n].file = "cpu.idle";
+		snprintf(out[n].value, sizeof(out[n].value), "1");
+		out[n].optional = false;
+		return n + 1;
+	}
+	out[n].file = "cpu.idle";
+	snprintf(out[n].value, sizeof(out[n].value), "0");
+	out[n].optional = true;
+	n++;
+	if (version == PGB_CGROUP_V2)
+	{
+		out[n].file = "cpu.weight";
+		snprintf(out[n].value, sizeof(out[n].value), "%d",
+				 pgb_cpu_weight_v2(cls->cpu_weight));
+	}
+	else
+	{
+		out[n].file = "cpu.shares";
+		snprintf(out[n].value, sizeof(out[n].value), "%d",
+				 pgb_cpu_shares(cls->cpu_weight));
+	}
+	out[n].optional = false;
+	return n + 1;
+}
+
+bool
+pgb_cgroup_join(const char *dir, const char *name, char *buf, size_t buflen)
+{
+	size_t		dlen = strlen(dir);
+	int			n;
+
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	if (dlen == 0)
+		return false;
+	n = snprintf(buf, buflen, "%.*s%s%s", (int) dlen, dir,
+				 dir[dlen - 1] == '/' ? "" : "/", name);
+	return n >= 0 && (size_t) n < buflen;
+}
+
+bool
+pgb_cgroup_stale(const char *name, const PgbClassTable *table)
+{
+	return pgb_valid_class_name(name) && pgb_find_class(table, name) < 0;
+}
+
+/* Does the comma-separated controller list [p, end) name "cpu"? */
+static bool
+lists_cpu(const char *p, const char *end)
+{
+	while (p < end)
+	{
+		const char *comma = memchr(p, ',', end - p);
+		const char *stop = comma ? comma : end;
+
+		if (stop - p == 3 && memcmp(p, "cpu", 3) == 0)
+			return true;
+		p = stop + 1;
+	}
+	return false;
+}
+
+bool
+pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf, size_t buflen)
+{
+	const char *line = proc_cgroup;
+	const char *v2 = NULL;
+	size_t		v2len = 0;
+	const char *found = NULL;
+	size_t		foundlen = 0;
+
+	if (proc_cgroup == NULL || buflen == 0)
+		return false;
+	while (*line && found == NULL)
+	{
+		const char *eol = strchr(line, '\n');
+		const char *end = eol ? eol : line + strlen(line);
+		const char *c1 = memchr(line, ':', end - line);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', end - c1 - 1) : NULL;
+
+		if (c2 != NULL)
+		{
+			if (c2 == c1 + 1 && c1 - line == 1 && line[0] == '0')
+			{
+				v2 = c2 + 1;
+				v2len = end - v2;
+			}
+			else if (lists_cpu(c1 + 1, c2))
+			{
+				found = c2 + 1;
+				foundlen = end - found;
+			}
+		}
+		line = eol ? eol + 1 : end;
+	}
+	if (found == NULL)
+	{
+		found = v2;
+		foundlen = v2len;
+	}
+	if (found == NULL)
+		return false;
+	if (foundlen >= buflen)
+		foundlen = buflen - 1;
+	memcpy(buf, found, foundlen);
+	buf[foundlen] = '\0';
+	return true;
+}
+
+/* Read an unsigned decimal at *p, then skip blanks; false if none. */
+static bool
+read_u64(const char **p, uint64 *v)
+{
+	const char *q = *p;
+	uint64		n = 0;
+
+	if (*q < '0' || *q > '9')
+		return false;
+	while (*q >= '0' && *q <= '9')
+	{
+		/* no kernel counter of these is near 2^64: stop growing, no UB */
+		if (n < PG_UINT64_MAX / 10 - 10)
+			n = n * 10 + (uint64) (*q - '0');
+		q++;
+	}
+	while (*q == ' ')
+		q++;
+	*p = q;
+	*v = n;
+	return true;
+}
+
+/* Skip one blank-separated field at *p; false at the end. */
+static bool
+skip_field(const char **p)
+{
+	const char *q = *p;
+
+	if (*q == '\0' || *q == '\n')
+		return false;
+	while (*q && *q != ' ' && *q != '\n')
+		q++;
+	while (*q == ' ')
+		q++;
+	*p = q;
+	return true;
+}
+
+bool
+pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks)
+{
+	const char *p;
+	uint64		utime;
+	uint64		stime;
+	int			f;
+
+	if (stat == NULL || (p = strrchr(stat, ')')) == NULL)
+		return false;
+	p++;
+	while (*p == ' ')
+		p++;
+	/* fields 3 (state) to 13 (cmajflt), then utime and stime */
+	for (f = 3; f <= 13; f++)
+		if (!skip_field(&p))
+			return false;
+	if (!read_u64(&p, &utime) || !read_u64(&p, &stime))
+		return false;
+	*ticks = utime + stime;
+	return true;
+}
+
+bool
+pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns)
+{
+	const char *p = schedstat;
+	uint64		runtime;
+
+	if (p == NULL)
+		return false;
+	return read_u64(&p, &runtime) && read_u64(&p, ns);
+}
+
+void
+pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 ticks, uint64 delay_ns,
+			  bool priming, uint64 *dticks, uint64 *ddelay_ns)
+{
+	if (t->pid != pid)
+	{
+		t->pid = pid;
+		t->ticks = priming ? ticks : 0;
+		t->delay_ns = priming ? delay_ns : 0;
+	}
+	*dticks = ticks > t->ticks ? ticks - t->ticks : 0;
+	*ddelay_ns = delay_ns > t->delay_ns ? delay_ns - t->delay_ns : 0;
+	t->ticks = Max(t->ticks, ticks);
+	t->delay_ns = Max(t->delay_ns, delay_ns);
+}
