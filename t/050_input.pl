@@ -64,7 +64,7 @@ my @bad_start = (
 	],
 	[
 		'pg_budget.history_size', '5s', '600s',
-		qr/FATAL:  22023: 5 s is outside the valid range for parameter "pg_budget.history_size" \(10 \.\. 86400\)/
+		qr/FATAL:  22023: 5 s is outside the valid range for parameter "pg_budget.history_size" \(10( s)? \.\. 86400( s)?\)/
 	],
 	[
 		'pg_budget.classes', 'bulk(wal=0.1B/s)', '',
