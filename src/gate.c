@@ -159,8 +159,8 @@ my_procno(void)
 }
 
 /* The class of an entry in this backend's table, or NULL. */
-static const PgbClass *
-class_of_entry(int entry)
+const PgbClass *
+pgb_gate_class_of(int entry)
 {
 	const PgbClassTable *table = pgb_current_table(NULL);
 	int			i;
@@ -304,7 +304,7 @@ gate_leave(void)
 		/* a full barrier above; see gate.h for why this read suffices */
 		if (pg_atomic_read_u32(&gc->queued) > 0)
 		{
-			const PgbClass *c = class_of_entry(entry);
+			const PgbClass *c = pgb_gate_class_of(entry);
 
 			LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 			(void) grant_locked(entry, pgb_gate_limit(c ? c->active : PGB_UNLIMITED,
@@ -552,7 +552,7 @@ wal_wait_loop(int entry, int procno, double rate, double wait_ms)
 		check_client();
 
 		/* the budget may have moved (a reload, the worker): read it anew */
-		rate = pgb_wal_budget_of(entry, class_of_entry(entry));
+		rate = pgb_wal_budget_of(entry, pgb_gate_class_of(entry));
 		LWLockAcquire(pgb_gate->lock, LW_EXCLUSIVE);
 		done = slot->let_through || !(rate > 0);
 		if (slot->let_through)
@@ -679,7 +679,7 @@ gate_enter(void)
 		INSTR_TIME_SET_ZERO(start);
 	entry = bslot->class_idx;
 	gc = &pgb_gate->classes[entry];
-	c = class_of_entry(entry);
+	c = pgb_gate_class_of(entry);
 
 	/* WAL written before the gate (SET, VACUUM ...): counted, not debited */
 	pgb_wal_charge(false);
@@ -948,22 +948,25 @@ pgb_gate_let_through(int procno, int pid, int waiter_pid)
 	return done;
 }
 
-/* Does the session hold a place of its class (a lock-free hint)? */
-bool
-pgb_gate_is_holding(int procno)
+/*
+ * What the sampler reads of a backend's gate slot, without the lock (a
+ * hint, gate.h): queued or throttled, the waiter it was let through for
+ * (0: none), whether it holds a place.
+ */
+void
+pgb_gate_read_hints(int procno, bool *queued, int *borrowed_for, bool *holding)
 {
-	if (pgb_gate == NULL || procno < 0 || procno >= pgb_gate->nslots)
-		return false;
-	return *((volatile bool *) &pgb_gate->slots[procno].holding);
-}
+	volatile PgbGateSlot *slot;
 
-/* The waiter a session was let through for, or 0 (a lock-free hint). */
-int
-pgb_gate_borrowed_for(int procno)
-{
+	*queued = false;
+	*borrowed_for = 0;
+	*holding = false;
 	if (pgb_gate == NULL || procno < 0 || procno >= pgb_gate->nslots)
-		return 0;
-	return *((volatile int *) &pgb_gate->slots[procno].borrowed_for);
+		return;
+	slot = &pgb_gate->slots[procno];
+	*queued = slot->state != PGB_GATE_OUT;
+	*borrowed_for = slot->borrowed_for;
+	*holding = slot->holding;
 }
 
 /*

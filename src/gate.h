@@ -142,6 +142,9 @@ extern void pgb_gate_shmem_startup(void);
 /* hooks */
 extern void pgb_gate_init(void);
 
+/* The class of an entry in this backend's table, or NULL. */
+extern const PgbClass *pgb_gate_class_of(int entry);
+
 /* What the views show of an entry, read under the gate lock. */
 typedef struct PgbGateSnapshot
 {
@@ -173,8 +176,8 @@ extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg,
 extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid, int waiter_pid);
-extern int	pgb_gate_borrowed_for(int procno);
-extern bool pgb_gate_is_holding(int procno);
+extern void pgb_gate_read_hints(int procno, bool *queued, int *borrowed_for,
+								bool *holding);
 extern int	pgb_gate_release(int entry);
 extern void pgb_gate_forget(int entry);
 extern void pgb_gate_reset(void);

@@ -205,9 +205,11 @@ pgb_sample(PgbTick *tick)
 		}
 		t->category = cat;
 		/* the gate's slots are read without its lock: a hint (gate.h) */
-		r->queued = judged && pgb_gate_is_queued(procno);
-		r->borrowed_for = judged ? pgb_gate_borrowed_for(procno) : 0;
-		r->holding = judged && pgb_gate_is_holding(procno);
+		r->queued = false;
+		r->borrowed_for = 0;
+		r->holding = false;
+		if (judged)
+			pgb_gate_read_hints(procno, &r->queued, &r->borrowed_for, &r->holding);
 		if (r->queued)
 			tick->snap.nqueued++;
 		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;

@@ -65,18 +65,6 @@ my_wal_group(void)
 	return PGB_GROUP_SYSTEM;
 }
 
-/* The class of an entry in this backend's table, or NULL. */
-static const PgbClass *
-class_of_entry(int entry)
-{
-	const PgbClassTable *table = pgb_current_table(NULL);
-	int			i;
-
-	/* our entry's name is stable while we are connected (state.h) */
-	i = pgb_find_class(table, pgb_shared->classes[entry].name);
-	return i < 0 ? NULL : &table->classes[i];
-}
-
 double
 pgb_wal_budget_of(int entry, const PgbClass *c)
 {
@@ -143,7 +131,7 @@ pgb_wal_charge(bool debit)
 	pg_atomic_fetch_add_u64(&pgb_gate->wal_bytes[group], delta);
 	if (debit && group < PGB_MAX_SHARED_CLASSES)
 	{
-		double		rate = pgb_wal_budget_of(group, class_of_entry(group));
+		double		rate = pgb_wal_budget_of(group, pgb_gate_class_of(group));
 		PgbGateClass *gc = &pgb_gate->classes[group];
 
 		/* lock-free: folded into the bucket by whoever waits (gate.h) */
