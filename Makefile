@@ -10,7 +10,7 @@ DATA = $(wildcard sql/pg_budget--*.sql)
 # server headers as system headers: -Wextra judges our code, not theirs
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 
-REGRESS = setup status functions settings privileges
+REGRESS = setup status functions settings privileges rules
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_regress \
 	--temp-config=$(srcdir)/test/regress.conf
 TAP_TESTS = 1

@@ -181,6 +181,70 @@ CREATE OR REPLACE VIEW pg_budget_backends AS
 	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid;
 
 ------------------------------------------------------------------------
+-- Classes beyond the role: pg_budget.rules
+------------------------------------------------------------------------
+
+-- pg_budget_rules: one row per rule of pg_budget.rules in force, with the
+-- logins it classified and those it matched but skipped because it would
+-- have raised their priority, since reset.  Statistics, like
+-- pg_budget_wait_stats: readable by pg_read_all_stats and by whom the DBA
+-- grants.  pg_budget_backends gains classified_by (role, database,
+-- default, or the rule's text; NULL where pg_stat_activity hides the
+-- session's details), last, the view replaced as the CPU section does.
+CREATE FUNCTION pg_budget_rules(
+	OUT "position" int,
+	OUT attribute text,
+	OUT pattern text,
+	OUT class text,
+	OUT rule text,
+	OUT in_force bool,
+	OUT classified bigint,
+	OUT raised bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_rules'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_rules AS
+	SELECT * FROM pg_budget_rules();
+
+COMMENT ON VIEW pg_budget_rules IS
+	'pg_budget: the rules of pg_budget.rules in order, whether their class is defined, and the logins each classified (and skipped for raising) since reset';
+
+REVOKE ALL ON FUNCTION pg_budget_rules() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_budget_rules() TO pg_read_all_stats;
+GRANT SELECT ON pg_budget_rules TO pg_read_all_stats;
+
+CREATE FUNCTION pg_budget_backend_rules(
+	OUT pid int,
+	OUT classified_by text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_backend_rules'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_backend_rules() IS
+	'pg_budget: how every counted session got its class: role, database, default or a rule';
+
+CREATE OR REPLACE VIEW pg_budget_backends AS
+	SELECT b.pid,
+		   b.class,
+		   a.usename::text AS role,
+		   a.datname::text AS database,
+		   b.superuser,
+		   a.state,
+		   a.wait_event_type,
+		   a.wait_event,
+		   a.backend_start,
+		   b.admitted_at,
+		   a.state_change AS since,
+		   b.queued,
+		   g.cgroup,
+		   r.classified_by
+	  FROM pg_budget_backend_classes() b
+	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
+	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid
+	  LEFT JOIN pg_budget_backend_rules() r ON r.pid = b.pid;
+
+------------------------------------------------------------------------
 -- (sections of later changes of 0.3.0 go here, above the epilogue)
 ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ SELECT in_progress, queued, transactions >= 0 AS transactions
   FROM pg_budget_status WHERE class = 'ai';
 SELECT count(*) FROM pg_budget_admission_histogram();
 SELECT count(*) FROM pg_budget_gate_histogram();
+SELECT count(*) FROM pg_budget_rules;
 SELECT pg_budget_pause('ai');
 SELECT pg_budget_resume('ai');
 SELECT pg_budget_reset();

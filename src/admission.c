@@ -167,6 +167,9 @@ admit_login(void)
 	PgbBackendSlot *slot;
 	char		reason[PGB_REASON_LEN];
 	bool		cpu_weighted = false;
+	const char *classified_by;
+	int			rule;
+	uint64		raised;
 	int			i;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -186,6 +189,17 @@ admit_login(void)
 						table->classes[default_idx].name)));
 		self = default_idx;
 	}
+	classified_by = pgb_class_source(self != default_idx || (name != NULL &&
+															 strcmp(name, table->classes[default_idx].name) == 0));
+
+	/*
+	 * Then pg_budget.rules, before the class is charged: the first rule
+	 * that matches and does not raise the priority gives the class.  A
+	 * member_of rule reads the catalogs: here, under no lock.
+	 */
+	rule = pgb_rules_classify(table, &self, &raised);
+	if (rule >= 0)
+		classified_by = pgb_rules_text(rule);
 	is_superuser = superuser();
 	exempt = !pgb_enabled || (pgb_exempt_superusers && is_superuser);
 	slot = pgb_my_slot();
@@ -231,6 +245,8 @@ admit_login(void)
 	}
 
 	refusal.verdict = pgb_admit_decide(&in, &refusal.detail);
+	if (rule >= 0 || raised != 0)
+		pgb_rules_count(rule, raised);
 	if (refusal.verdict == PGB_ADMIT || exempt)
 	{
 		entry->connected++;
@@ -252,6 +268,7 @@ admit_login(void)
 			slot->walsender = am_walsender;
 			slot->admitted_at = GetCurrentTimestamp();
 			pgb_strlcpy_mb(slot->rolename, rolename, NAMEDATALEN);
+			strlcpy(slot->classified_by, classified_by, PGB_RULE_TEXT_LEN);
 			slot->shed_at = 0;
 			pg_atomic_write_u32(&slot->shed_pending, 0);
 			pg_write_barrier();

@@ -4,7 +4,9 @@
  *	  Refuses an ALTER SYSTEM after which the server would not start: a
  *	  max_connections, superuser_reserved_connections or (16+)
  *	  reserved_connections that the class table no longer fits in, or a
- *	  class table that does not fit in the connections of the next start.
+ *	  class table that does not fit in the connections of the next start;
+ *	  and rules (pg_budget.rules) that name a class the next start's table
+ *	  lacks, whichever of the settings the statement changes.
  *
  * The check is the class table's own budget check (pgb_check_budget), run
  * against what the next start will read: the configuration files as they
@@ -21,6 +23,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
+#include "rules_math.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 
@@ -31,7 +34,9 @@ typedef enum BudgetSetting
 	SETTING_MAX_CONNECTIONS,
 	SETTING_SUPERUSER_RESERVED,
 	SETTING_RESERVED,			/* reserved_connections, 16+ */
-	SETTING_CLASSES
+	SETTING_CLASSES,
+	SETTING_RULES,
+	SETTING_DEFAULT_CLASS
 } BudgetSetting;
 
 /* What the next start will read. */
@@ -41,6 +46,8 @@ typedef struct NextStart
 	int			superuser_reserved;
 	int			reserved;
 	const char *classes;		/* NULL: the table in force now */
+	const char *rules;			/* NULL: the rules in force now */
+	const char *default_class;	/* NULL: the one in force now */
 } NextStart;
 
 static BudgetSetting
@@ -56,6 +63,10 @@ budget_setting(const char *name)
 #endif
 	if (pg_strcasecmp(name, "pg_budget.classes") == 0)
 		return SETTING_CLASSES;
+	if (pg_strcasecmp(name, "pg_budget.rules") == 0)
+		return SETTING_RULES;
+	if (pg_strcasecmp(name, "pg_budget.default_class") == 0)
+		return SETTING_DEFAULT_CLASS;
 	return SETTING_OTHER;
 }
 
@@ -68,6 +79,16 @@ set_next(NextStart *ns, BudgetSetting setting, const char *value)
 	if (setting == SETTING_CLASSES)
 	{
 		ns->classes = value;
+		return true;
+	}
+	if (setting == SETTING_RULES)
+	{
+		ns->rules = value;
+		return true;
+	}
+	if (setting == SETTING_DEFAULT_CLASS)
+	{
+		ns->default_class = value;
 		return true;
 	}
 	if (!parse_int(value, &v, 0, NULL))
@@ -98,6 +119,8 @@ read_next_start(NextStart *ns)
 	pgb_connection_settings(&ns->max_connections, &ns->superuser_reserved,
 							&ns->reserved);
 	ns->classes = NULL;
+	ns->rules = NULL;
+	ns->default_class = NULL;
 	if (ConfigFileName == NULL ||
 		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail) ||
 		!ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1, &head, &tail))
@@ -132,10 +155,56 @@ budget_hint(BudgetSetting setting, const NextStart *ns, int needed)
 			return psprintf("Lower that class's max or reserve in pg_budget.classes first (a reload applies it), or keep reserved_connections at %d or less.",
 							Max(ns->max_connections - ns->superuser_reserved - needed, 0));
 		case SETTING_CLASSES:
+		case SETTING_RULES:
+		case SETTING_DEFAULT_CLASS:
 		case SETTING_OTHER:
 			break;
 	}
 	return psprintf("Raise max_connections first (it takes effect at the next start), or lower the class's max or reserve.");
+}
+
+/*
+ * The rules of the next start against its class table (and default
+ * class): a rule naming a class that table lacks would stop the start.
+ * Rules or a table in the files that do not parse stop it anyway: then
+ * the values in force are judged.
+ */
+static void
+check_next_rules(BudgetSetting setting, const char *name, const char *value,
+				 const NextStart *ns, const PgbClassTable *table)
+{
+	PgbRuleSet *rules = (PgbRuleSet *) palloc(sizeof(PgbRuleSet));
+	PgbClassTable *next = (PgbClassTable *) palloc(sizeof(PgbClassTable));
+	int			idx[PGB_MAX_RULES];
+	char		errbuf[256];
+	const char *default_class;
+
+	if (ns->rules == NULL ||
+		!pgb_parse_rules(ns->rules, rules, errbuf, sizeof(errbuf)))
+		memcpy(rules, pgb_current_rules(), sizeof(PgbRuleSet));
+	memcpy(next, table, sizeof(PgbClassTable));
+	default_class = ns->default_class != NULL &&
+		pgb_valid_class_name(ns->default_class) ? ns->default_class :
+		(pgb_default_class ? pgb_default_class : "default");
+	/* the default class of the table in force is not the next start's */
+	if (next->nclasses > 0 && next->classes[next->nclasses - 1].implicit)
+		next->nclasses--;
+	(void) pgb_ensure_default_class(next, default_class);
+
+	if (pgb_rules_resolve(rules, next, idx, errbuf, sizeof(errbuf)) == 0)
+		return;
+	if (setting == SETTING_RULES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"%s\": \"%s\"", name, value),
+				 errdetail("%s.", errbuf),
+				 errhint("Define the class in pg_budget.classes first, or name another.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for parameter \"%s\": \"%s\"", name, value),
+			 errdetail("pg_budget.rules would name a class that is not defined at the next start: %s.",
+					   errbuf),
+			 errhint("Change pg_budget.rules first.")));
 }
 
 static void
@@ -184,6 +253,15 @@ check_alter_system(AlterSystemStmt *stmt)
 	if (table == NULL)
 		table = pgb_current_table(NULL);
 	usable = ns.max_connections - ns.superuser_reserved - ns.reserved;
+
+	if (setting == SETTING_RULES || setting == SETTING_DEFAULT_CLASS ||
+		setting == SETTING_CLASSES)
+		check_next_rules(setting, set->name, value, &ns, table);
+	if (setting == SETTING_RULES || setting == SETTING_DEFAULT_CLASS)
+	{
+		FreeConfigVariables(lines);
+		return;
+	}
 
 	if (!pgb_check_budget(table, usable, errbuf, sizeof(errbuf)))
 		ereport(ERROR,

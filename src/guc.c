@@ -46,6 +46,7 @@ double		pgb_cpu_pressure_threshold = 1.5;
 double		pgb_commit_latency_target = 5.0;
 double		pgb_wal_rate_floor = 1024.0 * 1024;
 char	   *pgb_cgroup = NULL;
+uint32		pgb_classes_generation = 1;
 
 static const struct config_enum_entry shedding_options[] = {
 	{"off", PGB_SHEDDING_OFF, false},
@@ -138,6 +139,7 @@ assign_classes(const char *newval pg_attribute_unused(), void *extra)
 {
 	config_table = (const PgbClassTable *) extra;
 	effective_valid = false;
+	pgb_classes_generation++;
 }
 
 static bool
@@ -158,6 +160,7 @@ assign_default_class(const char *newval pg_attribute_unused(),
 					 void *extra pg_attribute_unused())
 {
 	effective_valid = false;
+	pgb_classes_generation++;
 }
 
 /* pg_budget.queue_timeout: the queue_timeout key's reader */
@@ -600,6 +603,9 @@ pgb_guc_init(void)
 							   PGC_POSTMASTER,
 							   0,
 							   check_cgroup, NULL, NULL);
+
+	/* after the class table, which its start check reads */
+	pgb_rules_init();
 
 	MarkGUCPrefixReserved("pg_budget");
 

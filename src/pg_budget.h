@@ -42,6 +42,7 @@ extern double pgb_wal_rate_floor;	/* bytes a second */
 extern char *pgb_cgroup;		/* "" = no CPU weights */
 extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
+extern uint32 pgb_classes_generation;	/* moves when the table may have */
 
 /* shmem.c */
 extern PgbShared *pgb_shared;
@@ -92,6 +93,17 @@ extern void pgb_cgroup_worker_start(void);
 extern void pgb_cgroup_reload(void);
 extern bool pgb_cgroup_in_force(const char *class_name);
 extern void pgb_cgroup_place(const char *class_name);
+
+/* rules.c: pg_budget.rules (counters under the main lock, state.h) */
+extern void pgb_rules_init(void);
+extern const PgbRuleSet *pgb_current_rules(void);
+extern int	pgb_rules_classify(const PgbClassTable *table, int *self,
+							   uint64 *raised);
+extern const char *pgb_rules_text(int pos);
+extern void pgb_rules_count(int pos, uint64 raised);
+extern void pgb_rules_reset(void);
+extern void pgb_rules_report(void);
+extern const char *pgb_class_source(bool named_class_found);
 
 /* altersystem.c */
 extern void pgb_altersystem_init(void);

@@ -419,6 +419,7 @@ pg_budget_reset(PG_FUNCTION_ARGS)
 	}
 	pgb_shared->nwaits = 0;
 	memset(pgb_shared->locks, 0, sizeof(pgb_shared->locks));
+	pgb_rules_reset();
 	pgb_shared->reset_at = GetCurrentTimestamp();
 	LWLockRelease(pgb_shared->lock);
 

@@ -95,6 +95,7 @@
 #include "admit_math.h"
 #include "events_math.h"
 #include "policy_math.h"
+#include "rules_math.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
@@ -193,6 +194,8 @@ typedef struct PgbBackendSlot
 	TimestampTz shed_at;
 	char		shed_reason[PGB_REASON_LEN];
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
+	/* how it got its class: role, database, default or a rule's text */
+	char		classified_by[PGB_RULE_TEXT_LEN];
 } PgbBackendSlot;
 
 /* A class whose cgroup has its weight in force. */
@@ -210,6 +213,20 @@ typedef struct PgbCpuState
 	int			nclasses;
 	PgbCpuClass classes[PGB_MAX_CLASSES + 1];
 } PgbCpuState;
+
+/*
+ * Logins a rule of pg_budget.rules classified, and those it matched but
+ * skipped because it would have raised their priority.  Counted under
+ * the exclusive lock at admission, by position, for the rule whose hash
+ * (its text and position) is stored: a different rule at that position
+ * starts again from zero (rules.c).
+ */
+typedef struct PgbRuleStat
+{
+	uint32		hash;
+	uint64		classified;
+	uint64		raised;
+} PgbRuleStat;
 
 /* Ring entries a reader copies per hold of rings_lock. */
 #define PGB_RING_PIECE			64
@@ -229,6 +246,7 @@ typedef struct PgbShared
 	PgbLockStat locks[PGB_NUM_GROUPS][PGB_NUM_GROUPS];
 	pg_atomic_uint64 hist[PGB_HIST_BUCKETS];
 	PgbCpuState cpu;			/* CPU weights in force (cgroup.c) */
+	PgbRuleStat rules[PGB_MAX_RULES];	/* pg_budget.rules (rules.c) */
 	int			nslots;
 	PgbBackendSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PgbShared;

@@ -303,6 +303,8 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 			ProcessConfigFile(PGC_SIGHUP);
 			/* the cgroups follow the table here, never in a login */
 			pgb_cgroup_reload();
+			/* once for the server: rules whose class the table lacks */
+			pgb_rules_report();
 			now_classes = GetConfigOption("pg_budget.classes", false, false);
 			if (strcmp(now_classes, classes_seen) != 0)
 			{

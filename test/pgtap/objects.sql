@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(181);
+SELECT plan(187);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -147,7 +147,7 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
 		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
-		  'queued', 'cgroup'],
+		  'queued', 'cgroup', 'classified_by'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result
@@ -203,14 +203,28 @@ SELECT has_function('public', 'pg_budget_backend_cgroups', '{}'::name[], 'pg_bud
 SELECT is(pg_get_function_arguments('public.pg_budget_backend_cgroups()'::regprocedure),
 	'OUT pid integer, OUT cgroup text',
 	'pg_budget_backend_cgroups() has columns pid, cgroup');
+SELECT has_function('public', 'pg_budget_rules', '{}'::name[], 'pg_budget_rules() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_rules()'::regprocedure),
+	'OUT "position" integer, OUT attribute text, OUT pattern text, OUT class text, OUT rule text, OUT in_force boolean, OUT classified bigint, OUT raised bigint',
+	'pg_budget_rules() has columns position, attribute, pattern, class, rule, in_force, classified, raised');
+SELECT has_function('public', 'pg_budget_backend_rules', '{}'::name[], 'pg_budget_backend_rules() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_backend_rules()'::regprocedure),
+	'OUT pid integer, OUT classified_by text',
+	'pg_budget_backend_rules() has columns pid, classified_by');
+SELECT has_view('public', 'pg_budget_rules', 'view pg_budget_rules exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_rules'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['position', 'attribute', 'pattern', 'class', 'rule', 'in_force', 'classified', 'raised'],
+	'pg_budget_rules has exactly these columns in this order');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
 				 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_budget')
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_cgroups()', 'pg_budget_backend_classes()',
-		  'pg_budget_cpu()', 'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
-		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)',
+		  'pg_budget_backend_rules()', 'pg_budget_cpu()', 'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
+		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)', 'pg_budget_rules()',
 		  'pg_budget_status()', 'pg_budget_wait_stats()', 'pg_budget_wal()'],
 	'the extension has exactly these functions');
 

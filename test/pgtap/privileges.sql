@@ -6,7 +6,7 @@
 -- for pg_read_all_stats and whom the DBA grants them.
 -- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
 BEGIN;
-SELECT plan(70);
+SELECT plan(72);
 
 CREATE ROLE pgtap_plain NOLOGIN;
 CREATE ROLE pgtap_operator NOLOGIN;
@@ -176,11 +176,11 @@ SELECT throws_ok($$ALTER ROLE pgtap_plain SET pg_budget.class = 'No Such'$$, '22
 -- pg_read_all_stats (and whom the DBA grants SELECT) may read them.
 SELECT table_privs_are('public', v, 'public', '{}'::text[], 'PUBLIC can not read ' || v)
   FROM (VALUES ('pg_budget_wait_stats'), ('pg_budget_lock_stats'),
-			   ('pg_budget_history'), ('pg_budget_events')) x(v);
+			   ('pg_budget_history'), ('pg_budget_events'), ('pg_budget_rules')) x(v);
 SELECT table_privs_are('public', v, 'pg_read_all_stats', ARRAY['SELECT'],
 		'pg_read_all_stats can read ' || v)
   FROM (VALUES ('pg_budget_wait_stats'), ('pg_budget_lock_stats'),
-			   ('pg_budget_history'), ('pg_budget_events')) x(v);
+			   ('pg_budget_history'), ('pg_budget_events'), ('pg_budget_rules')) x(v);
 
 SELECT * FROM finish();
 ROLLBACK;
