@@ -15,9 +15,15 @@
  * zero, and otherwise the written value rounded up to the millisecond; a
  * rate must be within its bounds.  Cutting the input at every length on
  * a UTF-8 boundary never gives back more than three bytes, and a cut of
- * valid UTF-8 is valid UTF-8.
+ * valid UTF-8 is valid UTF-8.  The input is also read as pg_budget.rules:
+ * the same verdict with every small error buffer; a list it accepts has
+ * at most PGB_MAX_RULES rules, each pattern within its length and a
+ * network that contains itself, and the rules' own texts joined parse
+ * back to the same rules; every glob matches itself with its wildcards
+ * written out, and the input's bytes as an address or CIDR are read
+ * within their length.
  *
- * SOURCES: src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c
+ * SOURCES: src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c src/rules_math.c
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +36,7 @@
 #include "cgroup_math.h"
 #include "classes.h"
 #include "queue_math.h"
+#include "rules_math.h"
 #include "text_math.h"
 #include "wal_math.h"
 
@@ -378,6 +385,113 @@ check_proc_files(const char *str)
 		CHECK(str[0] >= '0' && str[0] <= '9');
 }
 
+/* a glob with each * left out and each ? written as x: it must match */
+static void
+check_glob_self(const char *pattern)
+{
+	char		s[PGB_RULE_PATTERN_LEN + 1];
+	size_t		n = 0;
+	const char *p;
+
+	for (p = pattern; *p; p++)
+	{
+		if (*p == '*')
+			continue;
+		s[n++] = *p == '?' ? 'x' : *p;
+	}
+	s[n] = '\0';
+	CHECK(pgb_glob_match(pattern, s));
+	CHECK(pgb_glob_match("*", s));
+	if (strchr(pattern, '*') == NULL)
+		CHECK(strlen(s) == strlen(pattern));
+}
+
+static void
+check_rules(const char *str, size_t len)
+{
+	static PgbRuleSet r1;
+	static PgbRuleSet r2;
+	char		err1[256];
+	char		err2[16];
+	bool		ok1;
+	size_t		e;
+	int			i;
+
+	ok1 = pgb_parse_rules(str, &r1, err1, sizeof(err1));
+	if (!ok1)
+		CHECK(err1[0] != '\0' && strlen(err1) < sizeof(err1));
+	for (e = 1; e <= 8; e++)
+	{
+		memset(err2, 'x', sizeof(err2));
+		CHECK(pgb_parse_rules(str, &r2, err2, e) == ok1);
+		CHECK(strnlen(err2, e) < e);
+	}
+	if (ok1)
+	{
+		char	   *joined = malloc(PGB_MAX_RULES * (PGB_RULE_TEXT_LEN + 2) + 1);
+		size_t		used = 0;
+
+		CHECK(r1.nrules >= 0 && r1.nrules <= PGB_MAX_RULES);
+		for (i = 0; i < r1.nrules; i++)
+		{
+			const PgbRule *r = &r1.rules[i];
+			size_t		tl = strlen(r->text);
+
+			CHECK(strlen(r->pattern) >= 1 && strlen(r->pattern) <= PGB_RULE_PATTERN_LEN);
+			CHECK(pgb_valid_class_name(r->class_name));
+			CHECK(tl < PGB_RULE_TEXT_LEN);
+			if (r->attr == PGB_RULE_APPLICATION_NAME)
+				check_glob_self(r->pattern);
+			if (r->attr == PGB_RULE_CLIENT_ADDR)
+			{
+				CHECK(pgb_addr_in(&r->net, r->prefix, &r->net));
+				CHECK(r->net.family == PGB_ADDR_LOCAL ||
+					  (r->net.family == PGB_ADDR_V4 && r->prefix <= 32) ||
+					  (r->net.family == PGB_ADDR_V6 && r->prefix <= 128));
+			}
+			if (i > 0)
+			{
+				memcpy(joined + used, ", ", 2);
+				used += 2;
+			}
+			memcpy(joined + used, r->text, tl);
+			used += tl;
+		}
+		joined[used] = '\0';
+		CHECK(pgb_parse_rules(joined, &r2, err1, sizeof(err1)));
+		CHECK(r2.nrules == r1.nrules);
+		for (i = 0; i < r1.nrules; i++)
+		{
+			CHECK(strcmp(r1.rules[i].text, r2.rules[i].text) == 0);
+			CHECK(r1.rules[i].hash == r2.rules[i].hash);
+			CHECK(r1.rules[i].prefix == r2.rules[i].prefix);
+		}
+		free(joined);
+	}
+
+	/* the input as an address, read within len only */
+	{
+		char	   *exact = malloc(len > 0 ? len : 1);
+		PgbAddr		a;
+		int			prefix = -1;
+
+		memcpy(exact, str, len);
+		if (pgb_parse_cidr(exact, len, &a, &prefix))
+		{
+			CHECK(prefix >= 0 && prefix <= (a.family == PGB_ADDR_V4 ? 32 : 128));
+			CHECK(pgb_addr_in(&a, prefix, &a));
+		}
+		free(exact);
+	}
+	/* the input as a glob and as a name: no crash, * takes all */
+	if (len <= PGB_RULE_PATTERN_LEN)
+	{
+		(void) pgb_glob_match(str, "celery-worker-1");
+		CHECK(pgb_glob_match("*", str));
+		CHECK(pgb_glob_match(str, str) || strchr(str, '*') || strchr(str, '?'));
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -417,6 +531,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_rate_setting(str);
 	check_utf8_cut(str, len);
 	check_proc_files(str);
+	check_rules(str, len);
 
 	if (ok1)
 	{

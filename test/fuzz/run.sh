@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # run.sh
-#	Build the libFuzzer target (test/fuzz/fuzz_classes.c: the class table,
+#	Build the libFuzzer target (test/fuzz/fuzz_classes.c: the class table, the rules,
 #	durations, rates, admission) with clang and
 #	AddressSanitizer/UBSan, seed it from the class tables in README.md and
 #	the tests, and run it for FUZZ_SECONDS (default 60).  A crash, a failed
@@ -30,6 +30,9 @@ printf 'web(cpu=100), ai(cpu=1, max=4), bulk(cpu=idle)' >"$build/corpus/seed-cpu
 printf '4:cpu,cpuacct:/pgb/web\n0::/x\n' >"$build/corpus/seed-cgroup"
 printf '42 (post gres) S 1 1 1 0 -1 0 0 0 0 0 37 5 0 0 20' >"$build/corpus/seed-stat"
 printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$build/corpus/seed-admit"
+# rules, as pg_budget.rules reads them
+printf '%s' 'application_name=celery* => ai, database=analytics => bulk, client_addr=10.0.5.0/24 => bulk, client_addr=local => web' >"$build/corpus/seed-rules"
+printf '%s' 'member_of=analysts => bulk, client_addr=fd00::/8 => ai, application_name=w?b* => web' >"$build/corpus/seed-rules2"
 # durations and rates, as the queue_timeout and wal_rate_floor settings read them
 for d in -1 0 0.4ms 1.5s 1d 24h ' 10 s ' 10MB/s 1MB 1024 0.1B/s $'s\xe6\xbc\xa2\xc3\xa9\xf0\x9f\x98\x80'; do
 	n=$((n + 1))
@@ -38,7 +41,7 @@ done
 
 $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
-	test/fuzz/fuzz_classes.c src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c \
+	test/fuzz/fuzz_classes.c src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c src/rules_math.c \
 	-L"$libdir" -lpgcommon -lpgport -lm
 
 cat >"$build/classes.dict" <<'DICT'
@@ -69,6 +72,16 @@ cat >"$build/classes.dict" <<'DICT'
 "terminate"
 "/s"
 "/min"
+"application_name="
+"database="
+"client_addr="
+"member_of="
+"=>"
+"local"
+"::"
+"/24"
+"*"
+"?"
 "("
 ")"
 ","
