@@ -279,17 +279,25 @@ class_setting(void)
 #if PG_VERSION_NUM >= 160000
 		found = find_option("pg_budget.class", false, true, ERROR);
 #else
+		/* kept sorted by name, case-blind, as find_option searches it */
 		struct config_generic **vars = get_guc_variables();
-		int			n = GetNumConfigOptions();
-		int			i;
+		int			lo = 0;
+		int			hi = GetNumConfigOptions() - 1;
 
-		for (i = 0; i < n; i++)
+		while (lo <= hi)
 		{
-			if (strcmp(vars[i]->name, "pg_budget.class") == 0)
+			int			mid = lo + (hi - lo) / 2;
+			int			c = pg_strcasecmp(vars[mid]->name, "pg_budget.class");
+
+			if (c == 0)
 			{
-				found = vars[i];
+				found = vars[mid];
 				break;
 			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
 		}
 #endif
 	}
