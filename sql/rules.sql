@@ -25,6 +25,12 @@ ALTER SYSTEM SET pg_budget.default_class = 'web';
 ALTER SYSTEM SET pg_budget.classes = 'web(max=20), ai(max=4), admin(max=3)';
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+-- RESET too: the next start would read postgresql.conf's table, without jobs
+ALTER SYSTEM SET pg_budget.classes = 'web(max=20), ai(max=4), jobs(max=3)';
+ALTER SYSTEM SET pg_budget.rules = 'application_name=sidekiq* => jobs';
+ALTER SYSTEM RESET pg_budget.classes;
+ALTER SYSTEM SET pg_budget.classes TO DEFAULT;
+ALTER SYSTEM SET pg_budget.rules = 'application_name=sidekiq* => ai';
 ALTER SYSTEM RESET pg_budget.classes;
 ALTER SYSTEM RESET pg_budget.rules;
 SELECT count(*) FROM pg_file_settings

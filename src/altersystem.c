@@ -107,14 +107,18 @@ set_next(NextStart *ns, BudgetSetting setting, const char *value)
  * postgresql.auto.conf, the last line for a setting winning, as at start;
  * a setting the files do not name keeps the value in force now (from the
  * command line, or the default).  Returns the parsed lines, which hold
- * ns->classes, for the caller to free.
+ * ns->classes, for the caller to free.  reset: a setting of
+ * postgresql.auto.conf left out (ALTER SYSTEM RESET), its default
+ * standing unless postgresql.conf names it.
  */
 static ConfigVariable *
-read_next_start(NextStart *ns)
+read_next_start(NextStart *ns, const char *reset)
 {
 	ConfigVariable *head = NULL;
 	ConfigVariable *tail = NULL;
+	ConfigVariable *conf_tail;
 	ConfigVariable *item;
+	bool		in_auto;
 
 	pgb_connection_settings(&ns->max_connections, &ns->superuser_reserved,
 							&ns->reserved);
@@ -122,19 +126,32 @@ read_next_start(NextStart *ns)
 	ns->rules = NULL;
 	ns->default_class = NULL;
 	if (ConfigFileName == NULL ||
-		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail) ||
-		!ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1, &head, &tail))
+		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail))
 	{
 		/* a file that does not parse: judge by the values in force */
 		FreeConfigVariables(head);
 		return NULL;
 	}
+	conf_tail = tail;
+	if (!ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1, &head, &tail))
+	{
+		FreeConfigVariables(head);
+		return NULL;
+	}
+	/* the defaults of the settings RESET can bring back (rules.c, guc.c) */
+	if (reset != NULL)
+		(void) set_next(ns, budget_setting(reset),
+						budget_setting(reset) == SETTING_DEFAULT_CLASS ? "default" : "");
+	in_auto = conf_tail == NULL;
 	for (item = head; item != NULL; item = item->next)
 	{
 		BudgetSetting setting = budget_setting(item->name);
 
-		if (setting != SETTING_OTHER)
+		if (setting != SETTING_OTHER &&
+			!(in_auto && reset != NULL && pg_strcasecmp(item->name, reset) == 0))
 			(void) set_next(ns, setting, item->value);
+		if (item == conf_tail)
+			in_auto = true;
 	}
 	return head;
 }
@@ -193,6 +210,13 @@ check_next_rules(BudgetSetting setting, const char *name, const char *value,
 
 	if (pgb_rules_resolve(rules, next, idx, errbuf, sizeof(errbuf)) == 0)
 		return;
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pg_budget: ALTER SYSTEM RESET %s would leave pg_budget.rules naming a class that is not defined at the next start",
+						name),
+				 errdetail("%s.", errbuf),
+				 errhint("Change pg_budget.rules first.")));
 	if (setting == SETTING_RULES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -205,6 +229,32 @@ check_next_rules(BudgetSetting setting, const char *name, const char *value,
 			 errdetail("pg_budget.rules would name a class that is not defined at the next start: %s.",
 					   errbuf),
 			 errhint("Change pg_budget.rules first.")));
+}
+
+/* ALTER SYSTEM RESET (or SET ... TO DEFAULT) of the table or default class */
+static void
+check_reset(const char *name)
+{
+	BudgetSetting setting = budget_setting(name);
+	NextStart	ns;
+	ConfigVariable *lines;
+	PgbClassTable *next_table = (PgbClassTable *) palloc(sizeof(PgbClassTable));
+	const PgbClassTable *table = NULL;
+	char		errbuf[256];
+
+	if ((setting != SETTING_CLASSES && setting != SETTING_DEFAULT_CLASS) ||
+		!pgb_may_alter_system(name))
+		return;
+	lines = read_next_start(&ns, name);
+	if (lines == NULL)
+		return;
+	if (ns.classes != NULL &&
+		pgb_parse_classes(ns.classes, next_table, errbuf, sizeof(errbuf)))
+		table = next_table;
+	if (table == NULL)
+		table = pgb_current_table(NULL);
+	check_next_rules(setting, name, NULL, &ns, table);
+	FreeConfigVariables(lines);
 }
 
 static void
@@ -220,7 +270,16 @@ check_alter_system(AlterSystemStmt *stmt)
 	char		errbuf[256];
 	int			usable;
 
-	/* RESET and DEFAULT bring back the default: not judged */
+	/*
+	 * RESET and DEFAULT bring back the default: judged only for the class
+	 * table and the default class, which rules may name.
+	 */
+	if (set != NULL && set->name != NULL &&
+		(set->kind == VAR_RESET || set->kind == VAR_SET_DEFAULT))
+	{
+		check_reset(set->name);
+		return;
+	}
 	if (set == NULL || set->kind != VAR_SET_VALUE || set->name == NULL)
 		return;
 	setting = budget_setting(set->name);
@@ -237,7 +296,7 @@ check_alter_system(AlterSystemStmt *stmt)
 	(void) set_config_option(set->name, value, PGC_POSTMASTER, PGC_S_FILE,
 							 GUC_ACTION_SET, false, ERROR, false);
 
-	lines = read_next_start(&ns);
+	lines = read_next_start(&ns, NULL);
 	if (!set_next(&ns, setting, value))
 	{
 		FreeConfigVariables(lines);
