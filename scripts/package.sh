@@ -148,6 +148,13 @@ upgrade_test() {
 			(SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
 			(SELECT default_version FROM pg_available_extensions WHERE name = 'pg_budget')")"
 
+	# the update creates C functions that only the new library has, and
+	# the running server still has the old one loaded
+	expect "before the restart, ALTER EXTENSION pg_budget UPDATE fails and changes nothing" \
+		"could not find function|$PGB_OLD_VERSION" \
+		"$(psql_up 'ALTER EXTENSION pg_budget UPDATE' 2>&1 | grep -o 'could not find function' | head -1)|$(
+			psql_up "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'")"
+
 	step "upgrade: restart, ALTER EXTENSION pg_budget UPDATE"
 	in_chroot "$D" runuser -u postgres -- "$BIN/pg_ctl" -D /tmp/pgb-upgrade/data -l /tmp/pgb-upgrade/log -w restart \
 		>>"$W/upgrade.log" 2>&1 || { echo "not ok - restart"; FAILS=$((FAILS + 1)); }
