@@ -123,7 +123,7 @@ upgrade_test() {
 	step "upgrade: $PGB_OLD_VERSION package, a cluster, CREATE EXTENSION"
 	in_chroot "$D" dpkg -i "/pgb-pkg/old/${pkg}_$PGB_OLD_VERSION-1_$ARCH.deb" >"$W/upgrade.log" 2>&1 ||
 		{ echo "not ok - dpkg -i of $PGB_OLD_VERSION"; tail "$W/upgrade.log"; FAILS=$((FAILS + 1)); return; }
-	rm -rf "$D/tmp/pgb-upgrade"
+	upgrade_cluster_stop
 	mkdir -p "$D/tmp/pgb-upgrade"
 	in_chroot "$D" chown postgres /tmp/pgb-upgrade
 	in_chroot "$D" runuser -u postgres -- "$BIN/initdb" -D /tmp/pgb-upgrade/data -A trust >>"$W/upgrade.log" 2>&1
@@ -166,7 +166,16 @@ upgrade_test() {
 	# cpu_ms is new in 0.3.0's view
 	expect "pg_budget_status answers with the new columns after the update" "web|10|2|0" \
 		"$(psql_up "SELECT class, max, reserve, cpu_ms FROM pg_budget_status WHERE class = 'web'")"
-	in_chroot "$D" runuser -u postgres -- "$BIN/pg_ctl" -D /tmp/pgb-upgrade/data -m fast -w stop >>"$W/upgrade.log" 2>&1
+	upgrade_cluster_stop
+}
+
+# Stop the upgrade test's cluster if it runs (a run cut short may have left
+# it) and remove it.
+upgrade_cluster_stop() {
+	if [ -f "$D/tmp/pgb-upgrade/data/postmaster.pid" ]; then
+		in_chroot "$D" runuser -u postgres -- "$BIN/pg_ctl" -D /tmp/pgb-upgrade/data -m fast -w stop \
+			>>"$W/upgrade.log" 2>&1
+	fi
 	rm -rf "$D/tmp/pgb-upgrade"
 }
 
@@ -188,7 +197,7 @@ run_version() {
 	mkdir -p "$W/new"
 	lay_source "$PGB_TOP" "$W/new" "$VERSION"
 	if build_in new "$VERSION"; then
-		grep -E '^test |tests passed|failed' "$W/new/build.log" | sed 's/^/   /'
+		grep -E '^test |^(ok|not ok) +[0-9]|tests passed|failed' "$W/new/build.log" | sed 's/^/   /'
 
 		step "lintian"
 		if in_chroot "$D" sh -c "cd /pgb-pkg/new && lintian --fail-on error pg-budget_${DEBVERSION}_$ARCH.changes" \
@@ -219,6 +228,7 @@ run_version() {
 			in_chroot "$D" dpkg --purge "postgresql-$ver-pg-budget" >>"$W/install.log" 2>&1
 
 			upgrade_test
+			upgrade_cluster_stop
 
 			step "dpkg --purge"
 			in_chroot "$D" dpkg --purge "postgresql-$ver-pg-budget" >>"$W/install.log" 2>&1 ||
