@@ -47,7 +47,7 @@ packages_for() {
 		debhelper build-essential lintian"
 }
 
-step() { echo "== [$ver] $*"; }
+step() { echo "== [$ver] $(date -u +%T) $*"; }
 
 # Copy a source tree ($1, a directory) to $2/pg-budget-$3 with the orig
 # tarball beside it, as a source package is unpacked.
@@ -192,6 +192,13 @@ run_version() {
 	PGB_CHROOT_PACKAGES=$(packages_for "$ver") prepare "$ver" || return 1
 	mounts_up "$D"
 
+	# the source build's files, if scripts/matrix.sh left them here: neither
+	# the build's tests nor the installed package's may find them
+	for f in "$D/usr/lib/postgresql/$ver/lib/pg_budget.so" "$D/usr/lib/postgresql/$ver/lib/bitcode/pg_budget" \
+		"$D/usr/lib/postgresql/$ver/lib/bitcode/pg_budget.index.bc" "$D"/usr/share/postgresql/"$ver"/extension/pg_budget[.-]*; do
+		[ -e "$f" ] && ! in_chroot "$D" dpkg -S "${f#"$D"}" >/dev/null 2>&1 && rm -rf "$f"
+	done
+
 	step "building postgresql-$ver-pg-budget $DEBVERSION (the build runs the regression tests)"
 	rm -rf "$W"
 	mkdir -p "$W/new"
@@ -208,12 +215,6 @@ run_version() {
 			cat "$W/lintian.log"
 			FAILS=$((FAILS + 1))
 		fi
-
-		# the source build's files, if scripts/matrix.sh left them here
-		for f in "$D/usr/lib/postgresql/$ver/lib/pg_budget.so" "$D/usr/lib/postgresql/$ver/lib/bitcode/pg_budget" \
-			"$D/usr/lib/postgresql/$ver/lib/bitcode/pg_budget.index.bc" "$D"/usr/share/postgresql/"$ver"/extension/pg_budget[.-]*; do
-			[ -e "$f" ] && ! in_chroot "$D" dpkg -S "${f#"$D"}" >/dev/null 2>&1 && rm -rf "$f"
-		done
 
 		step "dpkg -i, the autopkgtest against the installed package"
 		if in_chroot "$D" dpkg -i "/pgb-pkg/new/postgresql-$ver-pg-budget_${DEBVERSION}_$ARCH.deb" >"$W/install.log" 2>&1; then
