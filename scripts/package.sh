@@ -21,7 +21,8 @@
 # trixie and forky chroots, scripts/matrix.sh may have installed the source
 # build: its files are removed first, so that the test sees only the
 # package's; matrix.sh installs them again at its next run.
-# The .deb files are left in $PGB_CHROOTS/<suite>/pgb-pkg/.
+# The .deb files are left in $PGB_CHROOTS/<suite>/pgb-pkg/new/ (0.2.0's in
+# pgb-pkg-old/, reused by the next run).
 set -uo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 CHROOTS=${PGB_CHROOTS:-/var/tmp/pg_budget-chroots}
@@ -64,12 +65,12 @@ lay_source() {
 		"pg-budget-$upstream")
 }
 
-# Build the source and binary packages of /pgb-pkg/$1/pg-budget-$2 in the
-# chroot; $3 are extra DEB_BUILD_OPTIONS.
+# Build the source and binary packages of $1/pg-budget-$2 ($1 a path in
+# the chroot) there; $3 are extra DEB_BUILD_OPTIONS.
 build_in() {
-	local sub=$1 upstream=$2 opts=${3:-} log=$W/$1/build.log
+	local dir=$1 upstream=$2 opts=${3:-} log=$D$1/build.log
 	if ! in_chroot "$D" env DEB_BUILD_OPTIONS="$opts" sh -c \
-		"cd /pgb-pkg/$sub/pg-budget-$upstream && pg_buildext updatecontrol && dpkg-buildpackage -us -uc" \
+		"cd $dir/pg-budget-$upstream && pg_buildext updatecontrol && dpkg-buildpackage -us -uc" \
 		>"$log" 2>&1; then
 		echo "package build failed, see $log" >&2
 		tail -60 "$log" >&2
@@ -95,33 +96,41 @@ expect() {
 
 # 0.2.0 to this version with packages, on a running cluster.
 upgrade_test() {
-	local old=$W/old pkg=postgresql-$ver-pg-budget
-	rm -rf "$old"
-	mkdir -p "$old/src"
+	local old=$D/pgb-pkg-old pkg=postgresql-$ver-pg-budget stamp
 	if ! git -C "$PGB_TOP" cat-file -e "$PGB_OLD_COMMIT^{commit}" 2>/dev/null; then
 		echo "not ok - upgrade test: commit $PGB_OLD_COMMIT of $PGB_OLD_VERSION is not in this checkout"
 		FAILS=$((FAILS + 1))
 		return
 	fi
-	step "building the $PGB_OLD_VERSION package from $PGB_OLD_COMMIT"
-	git -C "$PGB_TOP" archive "$PGB_OLD_COMMIT" | tar -xf - -C "$old/src"
-	# this debian/, with a changelog whose only entry is 0.2.0
-	cp -a "$PGB_TOP/debian" "$old/src/"
-	sed -n '/^ -- /{p;q}' "$PGB_TOP/debian/changelog" >"$old/trailer"
-	{
-		echo "pg-budget ($PGB_OLD_VERSION-1) unstable; urgency=medium"
-		echo
-		echo "  * Release $PGB_OLD_VERSION, packaged for the upgrade test."
-		echo
-		cat "$old/trailer"
-	} >"$old/src/debian/changelog"
-	lay_source "$old/src" "$old" "$PGB_OLD_VERSION"
-	rm -rf "$old/src"
-	# its tests ran in its own time: nocheck
-	build_in old "$PGB_OLD_VERSION" nocheck || { FAILS=$((FAILS + 1)); return; }
+	# the old package is kept between runs while the commit and debian/ are
+	# the same (by content: a fresh clone has new mtimes)
+	stamp="$(git -C "$PGB_TOP" rev-parse "$PGB_OLD_COMMIT") $(cd "$PGB_TOP" && find debian -type f | LC_ALL=C sort | xargs md5sum | md5sum)"
+	if [ -f "$old/${pkg}_$PGB_OLD_VERSION-1_$ARCH.deb" ] && [ "$(cat "$old/stamp" 2>/dev/null)" = "$stamp" ]; then
+		step "the $PGB_OLD_VERSION package of an earlier run (same commit, same debian/)"
+	else
+		step "building the $PGB_OLD_VERSION package from $PGB_OLD_COMMIT"
+		rm -rf "$old"
+		mkdir -p "$old/src"
+		git -C "$PGB_TOP" archive "$PGB_OLD_COMMIT" | tar -xf - -C "$old/src"
+		# this debian/, with a changelog whose only entry is 0.2.0
+		cp -a "$PGB_TOP/debian" "$old/src/"
+		sed -n '/^ -- /{p;q}' "$PGB_TOP/debian/changelog" >"$old/trailer"
+		{
+			echo "pg-budget ($PGB_OLD_VERSION-1) unstable; urgency=medium"
+			echo
+			echo "  * Release $PGB_OLD_VERSION, packaged for the upgrade test."
+			echo
+			cat "$old/trailer"
+		} >"$old/src/debian/changelog"
+		lay_source "$old/src" "$old" "$PGB_OLD_VERSION"
+		rm -rf "$old/src"
+		# its tests ran in its own time: nocheck
+		build_in /pgb-pkg-old "$PGB_OLD_VERSION" nocheck || { FAILS=$((FAILS + 1)); return; }
+		echo "$stamp" >"$old/stamp"
+	fi
 
 	step "upgrade: $PGB_OLD_VERSION package, a cluster, CREATE EXTENSION"
-	in_chroot "$D" dpkg -i "/pgb-pkg/old/${pkg}_$PGB_OLD_VERSION-1_$ARCH.deb" >"$W/upgrade.log" 2>&1 ||
+	in_chroot "$D" dpkg -i "/pgb-pkg-old/${pkg}_$PGB_OLD_VERSION-1_$ARCH.deb" >"$W/upgrade.log" 2>&1 ||
 		{ echo "not ok - dpkg -i of $PGB_OLD_VERSION"; tail "$W/upgrade.log"; FAILS=$((FAILS + 1)); return; }
 	upgrade_cluster_stop
 	mkdir -p "$D/tmp/pgb-upgrade"
@@ -203,7 +212,7 @@ run_version() {
 	rm -rf "$W"
 	mkdir -p "$W/new"
 	lay_source "$PGB_TOP" "$W/new" "$VERSION"
-	if build_in new "$VERSION"; then
+	if build_in /pgb-pkg/new "$VERSION"; then
 		grep -E '^test |^(ok|not ok) +[0-9]|tests passed|failed' "$W/new/build.log" | sed 's/^/   /'
 
 		step "lintian"
