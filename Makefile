@@ -37,3 +37,11 @@ fuzz:
 # PGXS does not track header dependencies: every object depends on every
 # header, so that a change to a shared struct rebuilds all its users.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
+
+# PGXN: `make dist` writes pg_budget-<version>.zip (DIST_OUT=dir to put it
+# elsewhere), the version read from pg_budget.control's default_version
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(srcdir)/pg_budget.control)
+DIST_OUT ?= .
+.PHONY: dist
+dist:
+	perl $(srcdir)/scripts/dist.pl $(srcdir) $(EXTENSION)-$(EXTVERSION) $(DIST_OUT)

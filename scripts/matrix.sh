@@ -9,6 +9,9 @@
 #   bash scripts/matrix.sh [15|17|18|all]     (default: all)
 #   bash scripts/matrix.sh prepare [17|18]    only make the chroots
 #
+# (prepare 15 makes a bookworm chroot: scripts/package.sh builds and tests
+# the Debian package of 15 there, with its own PGB_CHROOT_PACKAGES.)
+#
 # Runs as root.  Chroots live under $PGB_CHROOT_DIR (default
 # /var/tmp/pg_budget-chroots), about 2 GB each.
 set -uo pipefail
@@ -19,6 +22,7 @@ CHROOTS=${PGB_CHROOT_DIR:-/var/tmp/pg_budget-chroots}
 
 suite_of() {
 	case "$1" in
+		15) echo bookworm ;;
 		17) echo trixie ;;
 		18) echo forky ;;
 		*) echo "matrix.sh: no chroot for PostgreSQL $1" >&2; return 1 ;;
@@ -96,6 +100,8 @@ prepare() {
 	local pkgs
 	pkgs=$(PGB_PG_VERSION=$ver bash -c ". '$PGB_TOP/scripts/common.sh'; echo \$PGB_PACKAGES")
 	[ "$ver" = 18 ] && pkgs="$pkgs postgresql-17 postgresql-server-dev-17"
+	# scripts/package.sh names its own list (the package build and test)
+	[ -n "${PGB_CHROOT_PACKAGES:-}" ] && pkgs=$PGB_CHROOT_PACKAGES
 	# skip apt entirely when everything is there already
 	if ! in_chroot "$dir" dpkg-query -W -f='${Status}\n' $pkgs 2>/dev/null | grep -qv "ok installed" &&
 		[ "$(in_chroot "$dir" dpkg-query -W -f='${Status}\n' $pkgs 2>/dev/null | wc -l)" -eq "$(echo $pkgs | wc -w)" ]; then
@@ -138,6 +144,9 @@ run_version() {
 	RESULTS+=("PostgreSQL $ver: $([ $rc = 0 ] && echo passed || echo FAILED) ($(( $(date +%s) - start )) s)")
 	return $rc
 }
+
+# scripts/package.sh sources this file for the functions above
+[ "${PGB_MATRIX_LIB:-}" = 1 ] && return 0
 
 RESULTS=()
 case "${1:-all}" in
