@@ -277,9 +277,14 @@ suml() { awk -v s="$1" '$1 == s && $10 != "-" { l += $9; a += $10 } END { if (a 
 
 # the plot: web p99 and ai throughput (MODE=write: web's LWLock samples) by setup
 if command -v gnuplot >/dev/null; then
-	bench_plot_data "$out/runs-lw.txt" setup_name 4 6 12 >"$out/$name.dat"
+	# columns: setup, name, web p99, ai stmt/s (medians), web's LWLock
+	# samples per 1000 active over all rounds (rare and in bursts: a median
+	# of the rounds is mostly 0)
+	bench_plot_data "$out/runs.txt" setup_name 4 6 | while IFS= read -r line; do
+		printf '%s\t%s\n' "$line" "$(suml "${line%%	*}")"
+	done >"$out/$name.dat"
 	if [ "$MODE" = write ]; then
-		right="set ylabel \"web LWLock samples per 1000 active\"
+		right="set ylabel \"web LWLock samples per 1000 active (all rounds)\"
 plot '$out/$name.dat' using 5:xticlabels(2) lc rgb \"#7570b3\""
 	else
 		right="set ylabel \"ai statements per second\"
