@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# CPU weights by class (pg_budget.cgroup, the class key cpu=W) against a
+# CPU-heavy burst.  Web: WEB_CLIENTS kept connections reading one
+# pgbench_accounts row each (pgbench -S's statement), WEB_RATE reads a
+# second in all (pgbench --rate; the latency of each read from its
+# per-transaction log).  AI: AI_CLIENTS kept connections running
+# `SELECT count(*) FROM generate_series(1, AI_ROWS)` in a loop; with
+# MODE=write each of its transactions first updates WRITE_ROWS rows of the
+# HOT_ROWS that web then reads, so that ai holds buffer and index locks web
+# waits for (lock-holder preemption).  Setups, ROUNDS times in turn on
+# three throwaway clusters (stock, pg_budget, pg_budget with
+# pg_budget.cgroup):
+#
+#   1 calm: web alone (stock);  2 stock PostgreSQL (no library);
+#   3 PgBouncer in front of ai, max_user_connections = AI_ACTIVE;  4
+#   pg_budget ai(active=AI_ACTIVE);  5 pg_budget web(cpu=100), ai(cpu=1);
+#   6 weights and the gate: ai(cpu=1, active=AI_ACTIVE);  7 pg_budget
+#   classes without weights or gate (MODE=write's reference).
+#
+# MODE=read (setups 1-6) reports medians over the rounds of web p50/p99,
+# ai statements a second and web's run delay, with the goals (web p99 with
+# weights <= 1.3x calm and <= 0.5x PgBouncer's and the gate's; ai with
+# weights >= 0.95x stock's): bench/results/cpu.md, cpu.png.  MODE=write
+# (setups 1 2 7 5) adds web's LWLock wait samples (pg_budget_wait_stats)
+# and `cpu boost` events: bench/results/cpu-write.md, cpu-write.png.
+#
+# The cgroups: as root on a machine with cgroup v1's cpu hierarchy at
+# /sys/fs/cgroup/cpu, the run gets /sys/fs/cgroup/cpu/pgb_bench_<pid>
+# (cpu.shares 32768 against the rest of the machine: about what 32 busy
+# processes weigh, so that other work on the machine weighs about as much
+# against every setup as it would against stock PostgreSQL outside any
+# cgroup), owned by the run's user and removed at the end.  In it each
+# cluster has a cgroup of its own (pg_budget.cgroup is the third's) and
+# the clients (pgbench, pgbouncer) another: as if they ran on another
+# machine.  Without that hierarchy (or not root) the weights setups are
+# skipped, said so, and the others run as they are.
+#
+#   bash bench/cpu.sh                     # as root (~25 min at ROUNDS=5 RUN_SECONDS=20)
+#   MODE=write ROUNDS=5 bash bench/cpu.sh
+#   SMOKE=1 bash bench/cpu.sh             # CI: both modes, each setup for a few seconds
+#
+# Environment (defaults): MODE (read write: both, one after the other),
+# ROUNDS (5), RUN_SECONDS (20), WARM_SECONDS (3), WEB_CLIENTS (4),
+# WEB_RATE (400), AI_CLIENTS (30), AI_ROWS (1000000), AI_ACTIVE (2),
+# SCALE (10: pgbench -i -s), HOT_ROWS (2000) and WRITE_ROWS (100) for
+# MODE=write, SAMPLE_INTERVAL (1ms: pg_budget.sample_interval of MODE=write,
+# for more of web's rare LWLock waits), SETUPS (by mode, as above), RESULTS (bench/results, or
+# bench/out/cpu-smoke with SMOKE=1), PGB_BENCH_PORT (first of four ports;
+# random), PGB_BENCH_CPU_HIERARCHY (/sys/fs/cgroup/cpu: where cgroup v1's cpu
+# hierarchy is looked for; a missing one skips the weights setups).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+bench_prepare pgbouncer
+
+if [ "${SMOKE:-0}" = 1 ]; then
+	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}" "${SCALE:=1}"
+fi
+bench_results cpu
+
+# the run's cgroup, when the machine has cgroup v1's cpu hierarchy
+cpu_cgroup=""
+cpu_cgroup_note=""
+h=${PGB_BENCH_CPU_HIERARCHY:-/sys/fs/cgroup/cpu}
+if [ ! -f "$h/cpu.shares" ]; then
+	cpu_cgroup_note="no cgroup v1 cpu hierarchy at $h"
+elif ! pgb_root; then
+	cpu_cgroup_note="not root: no cgroup under $h"
+else
+	cpu_cgroup=$h/pgb_bench_$$
+	mkdir "$cpu_cgroup"
+	echo 32768 >"$cpu_cgroup/cpu.shares"
+	chown -R "$RUN_USER" "$cpu_cgroup"
+fi
+cpu_cgroup_down() {
+	[ -n "$cpu_cgroup" ] && [ -d "$cpu_cgroup" ] || return 0
+	# children first; a directory still holding a process stays and says so
+	find "$cpu_cgroup" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+	rmdir "$cpu_cgroup" || echo "== could not remove $cpu_cgroup (a process is still in it?)" >&2
+}
+trap 'cpu_cgroup_down; rm -rf "$work"' EXIT
+[ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: the CPU-weight setups (5, 6) are skipped" >&2
+
+for mode in ${MODE:-read write}; do
+	case "$mode" in
+		read) name=cpu; setups=${SETUPS:-1 2 3 4 5 6} ;;
+		write) name=cpu-write; setups=${SETUPS:-1 2 7 5} ;;
+		*) echo "MODE: read or write, not $mode" >&2; exit 1 ;;
+	esac
+	rm -rf "$work/bench-run"
+	bench_run cpu MODE="$mode" ROUNDS="${ROUNDS:-5}" RUN_SECONDS="${RUN_SECONDS:-20}" \
+		WARM_SECONDS="${WARM_SECONDS:-3}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
+		WEB_RATE="${WEB_RATE:-400}" AI_CLIENTS="${AI_CLIENTS:-30}" \
+		AI_ROWS="${AI_ROWS:-1000000}" AI_ACTIVE="${AI_ACTIVE:-2}" SCALE="${SCALE:-10}" \
+		HOT_ROWS="${HOT_ROWS:-2000}" WRITE_ROWS="${WRITE_ROWS:-100}" \
+		SAMPLE_INTERVAL="${SAMPLE_INTERVAL:-1ms}" \
+		SETUPS="$setups" CPU_CGROUP="$cpu_cgroup" CPU_CGROUP_NOTE="$cpu_cgroup_note"
+	bench_publish "$name"
+done
