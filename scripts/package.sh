@@ -97,6 +97,11 @@ expect() {
 # 0.2.0 to this version with packages, on a running cluster.
 upgrade_test() {
 	local old=$D/pgb-pkg-old pkg=postgresql-$ver-pg-budget stamp
+	# a shallow clone lacks the old release: deepen it from its origin
+	if ! git -C "$PGB_TOP" cat-file -e "$PGB_OLD_COMMIT^{commit}" 2>/dev/null &&
+		[ "$(git -C "$PGB_TOP" rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
+		git -C "$PGB_TOP" fetch -q --unshallow 2>/dev/null || true
+	fi
 	if ! git -C "$PGB_TOP" cat-file -e "$PGB_OLD_COMMIT^{commit}" 2>/dev/null; then
 		echo "not ok - upgrade test: commit $PGB_OLD_COMMIT of $PGB_OLD_VERSION is not in this checkout"
 		FAILS=$((FAILS + 1))
