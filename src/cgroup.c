@@ -4,8 +4,9 @@
  *	  CPU weights by class, through the kernel: sets up pg_budget.cgroup
  *	  at start (the postmaster, once the class table is known) and at each
  *	  reload (the worker, so that no login waits on it), moves each
- *	  admitted client backend into its class's cgroup, and shows what is
- *	  in force and where each session is.
+ *	  admitted client backend into its class's cgroup, moves the holders
+ *	  of the worker's CPU boosts (boost_math.h) there and back, and shows
+ *	  what is in force and where each session is.
  *
  * The file work is cgroup_fs.c's and runs under no lock; what is in force
  * is published in pgb_shared->cpu under the main lock (rules in state.h).
@@ -30,6 +31,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "boost_math.h"
 #include "cgroup_fs.h"
 #include "cgroup_math.h"
 #include "compat.h"
@@ -38,6 +40,8 @@
 
 PG_FUNCTION_INFO_V1(pg_budget_cpu);
 PG_FUNCTION_INFO_V1(pg_budget_backend_cgroups);
+
+static void unboost_all(void);
 
 /* What the postmaster set up at start, and for which settings. */
 static PgbCpuState start_state;
@@ -207,6 +211,7 @@ pgb_cgroup_worker_start(void)
 	sync_cgroups(pgb_current_table(NULL), &state, PostmasterPid,
 				 as_started ? DEBUG1 : WARNING);
 	publish(&state);
+	unboost_all();
 }
 
 /*
@@ -234,7 +239,9 @@ move_sessions(const PgbCpuState *before, const PgbCpuState *now)
 		PgbBackendSlot *slot = &pgb_shared->slots[i];
 		const char *name;
 
-		if (slot->pid == 0 || slot->walsender)
+		/* a boosted session goes home when its boost ends */
+		if (slot->pid == 0 || slot->walsender ||
+			pg_atomic_read_u32(&slot->cpu_boost) != 0)
 			continue;
 		name = pgb_shared->classes[slot->class_idx].name;
 		if (!state_has(now, name) || state_has(before, name))
@@ -301,13 +308,184 @@ pgb_cgroup_place(const char *class_name)
 {
 	char		dir[PGB_CGROUP_PATH_LEN];
 	char		err[PGB_CGROUP_PATH_LEN + 256];
+	PgbBackendSlot *slot = pgb_my_slot();
 
+	/* boosted by the worker already (it holds a lock of its login): stay */
+	if (slot != NULL && pg_atomic_read_u32(&slot->cpu_boost) != 0)
+		return;
 	if (!pgb_cgroup_join(pgb_cgroup, class_name, dir, sizeof(dir)))
 		return;
 	if (!pgb_cgroup_move(dir, MyProcPid, err, sizeof(err)))
 		ereport(LOG,
 				(errmsg("pg_budget: session of class \"%s\" stays in the server's cgroup: %s",
 						class_name, err)));
+}
+
+/*
+ * Each tick, in the worker: which class entries have their weight in
+ * force, for the boosts (one shared hold, names compared).
+ */
+void
+pgb_cgroup_tick(PgbSnapshot *snap)
+{
+	int			e;
+
+	memset(snap->cpu_in_force, 0, sizeof(snap->cpu_in_force));
+	if (!cgroup_configured())
+		return;
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+		snap->cpu_in_force[e] = pgb_shared->classes[e].name[0] != '\0' &&
+			state_has(&pgb_shared->cpu, pgb_shared->classes[e].name);
+	LWLockRelease(pgb_shared->lock);
+}
+
+/*
+ * Move the session of slot procno, if it is still pid, into class entry
+ * entry's cgroup (or the server's leaf when entry < 0), and set its
+ * cpu_boost to boost.  The pid is checked and written under one shared
+ * hold of the main lock (state.h), so the pid moved is the session's.
+ * Returns false with *gone when the session is no longer there, or with
+ * a message in err when the write failed.
+ */
+static bool
+move_slot(int procno, int pid, int entry, uint32 boost, bool *gone,
+		  char *err, size_t errlen)
+{
+	PgbBackendSlot *slot = &pgb_shared->slots[procno];
+	char		dir[PGB_CGROUP_PATH_LEN];
+	bool		ok;
+
+	*gone = false;
+	err[0] = '\0';
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	if (slot->pid != pid)
+	{
+		LWLockRelease(pgb_shared->lock);
+		*gone = true;
+		return false;
+	}
+	if (!pgb_cgroup_join(pgb_cgroup, entry >= 0 ? pgb_shared->classes[entry].name :
+						 PGB_CGROUP_SERVER_LEAF, dir, sizeof(dir)))
+	{
+		LWLockRelease(pgb_shared->lock);
+		snprintf(err, errlen, "the cgroup path is too long");
+		return false;
+	}
+	ok = pgb_cgroup_move(dir, pid, err, errlen);
+	if (ok)
+		pg_atomic_write_u32(&slot->cpu_boost, boost);
+	LWLockRelease(pgb_shared->lock);
+	return ok;
+}
+
+/*
+ * Carry out the worker's CPU boosts of this tick: a holder into its
+ * waiter's class's cgroup, or back into its own (into the server's leaf
+ * if its own can not take it), each move an event "cpu boost" and a LOG
+ * line; the rows learn the outcome (pgb_boost_done).
+ */
+void
+pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap)
+{
+	int			i;
+
+	for (i = 0; i < plan->nmoves; i++)
+	{
+		const PgbBoostMove *m = &plan->moves[i];
+		char		err[PGB_CGROUP_PATH_LEN + 256];
+		char		home[NAMEDATALEN];
+		bool		ok = false;
+		bool		gone = false;
+
+		strlcpy(home, pgb_group_name(m->home_entry), sizeof(home));
+		switch (m->kind)
+		{
+			case PGB_BOOST_TO:
+				ok = move_slot(m->procno, m->pid, m->to_entry,
+							   (uint32) m->to_entry + 1, &gone, err, sizeof(err));
+				break;
+			case PGB_BOOST_BACK:
+				ok = move_slot(m->procno, m->pid, m->home_entry, 0, &gone,
+							   err, sizeof(err));
+				if (!ok && !gone)
+				{
+					ereport(LOG,
+							(errmsg("pg_budget: pid %d of class \"%s\" could not go back into the cgroup of its class, so it goes to the server's: %s",
+									m->pid, home, err)));
+					ok = move_slot(m->procno, m->pid, -1, 0, &gone, err, sizeof(err));
+				}
+				break;
+			case PGB_BOOST_GONE:
+				ok = true;
+				break;
+		}
+		pgb_boost_done(snap, m, ok);
+		if (gone && m->kind == PGB_BOOST_BACK)
+		{
+			char		reason[PGB_REASON_LEN];
+
+			/* it exited (its slot cleared) before the worker saw it gone */
+			snprintf(reason, sizeof(reason),
+					 "it exited while it ran in the cgroup of class \"%s\"",
+					 pgb_group_name(m->from_entry));
+			pgb_event(home, m->pid, NULL, "cpu boost", "lock", reason);
+			continue;
+		}
+		if (gone)
+			continue;
+		if (!ok)
+		{
+			ereport(LOG,
+					(errmsg("pg_budget: pid %d of class \"%s\" could not be moved for a CPU boost: %s",
+							m->pid, home, err)));
+			continue;
+		}
+		ereport(LOG,
+				(errmsg("pg_budget: pid %d of class \"%s\": %s", m->pid, home, m->reason)));
+		pgb_event(home, m->pid, NULL, "cpu boost", "lock", m->reason);
+	}
+}
+
+/*
+ * A new worker does not know the boosts of the one before it (it exited
+ * or crashed): their sessions go back into their classes' cgroups.
+ */
+static void
+unboost_all(void)
+{
+	int			i;
+
+	for (i = 0; i < pgb_shared->nslots; i++)
+	{
+		PgbBackendSlot *slot = &pgb_shared->slots[i];
+		char		err[PGB_CGROUP_PATH_LEN + 256];
+		char		home[NAMEDATALEN];
+		char		reason[PGB_REASON_LEN];
+		int			pid = slot->pid;
+		int			entry = slot->class_idx;
+		bool		gone;
+
+		if (pid == 0 || pg_atomic_read_u32(&slot->cpu_boost) == 0)
+			continue;
+		if (!move_slot(i, pid, entry, 0, &gone, err, sizeof(err)) &&
+			!gone && !move_slot(i, pid, -1, 0, &gone, err, sizeof(err)))
+		{
+			if (!gone)
+				ereport(LOG,
+						(errmsg("pg_budget: pid %d stays in the cgroup of a CPU boost: %s",
+								pid, err)));
+			continue;
+		}
+		if (gone)
+			continue;
+		strlcpy(home, pgb_group_name(entry), sizeof(home));
+		snprintf(reason, sizeof(reason),
+				 "back in the cgroup of its class \"%s\": the worker that boosted it restarted",
+				 home);
+		ereport(LOG, (errmsg("pg_budget: pid %d of class \"%s\": %s", pid, home, reason)));
+		pgb_event(home, pid, NULL, "cpu boost", "lock", reason);
+	}
 }
 
 /* CPU time and run delay, read once a second (worker-local) */
@@ -455,7 +633,8 @@ pg_budget_cpu(PG_FUNCTION_ARGS)
 }
 
 /*
- * pid and cgroup (for the cpu controller, from /proc/<pid>/cgroup) of
+ * pid, cgroup (for the cpu controller, from /proc/<pid>/cgroup) and CPU
+ * boost (the class whose cgroup the worker moved it into, or NULL) of
  * every counted session; the files are read after the lock is released.
  */
 Datum
@@ -463,16 +642,25 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int		   *pids;
+	char	  (*boosts)[NAMEDATALEN];
 	int			n = 0;
 	int			i;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
 	pids = palloc(sizeof(int) * pgb_shared->nslots);
+	boosts = palloc(NAMEDATALEN * pgb_shared->nslots);
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < pgb_shared->nslots; i++)
 		if (pgb_shared->slots[i].pid != 0)
+		{
+			uint32		boost = pg_atomic_read_u32(&pgb_shared->slots[i].cpu_boost);
+
+			boosts[n][0] = '\0';
+			if (boost > 0 && boost <= PGB_MAX_SHARED_CLASSES)
+				strlcpy(boosts[n], pgb_shared->classes[boost - 1].name, NAMEDATALEN);
 			pids[n++] = pgb_shared->slots[i].pid;
+		}
 	LWLockRelease(pgb_shared->lock);
 
 	for (i = 0; i < n; i++)
@@ -480,8 +668,8 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 		char		path[64];
 		char		content[4096];
 		char		cgroup[PGB_CGROUP_PATH_LEN];
-		Datum		values[2];
-		bool		nulls[2] = {false, false};
+		Datum		values[3];
+		bool		nulls[3] = {false, false, true};
 
 		snprintf(path, sizeof(path), "/proc/%d/cgroup", pids[i]);
 		values[0] = Int32GetDatum(pids[i]);
@@ -490,6 +678,11 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 			values[1] = CStringGetTextDatum(cgroup);
 		else
 			nulls[1] = true;
+		if (boosts[i][0] != '\0')
+		{
+			values[2] = CStringGetTextDatum(boosts[i]);
+			nulls[2] = false;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

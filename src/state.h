@@ -78,6 +78,17 @@
  *	 cgroup after admission has released the lock: one write(2) to
  *	 cgroup.procs, under no pg_budget lock.
  *
+ * - A CPU boost (boost_math.h) is the one write of the worker into a
+ *	 backend slot: cgroup.c checks the slot's pid, writes the pid into
+ *	 the cgroup's procs file and sets cpu_boost, all under one SHARED hold
+ *	 of the main lock, so that the pid moved is the session checked (a
+ *	 slot is cleared under the exclusive lock before its process exits)
+ *	 and no login waits on more than that one write.  cpu_boost is an
+ *	 atomic, read without the lock by the session itself (which does not
+ *	 place itself once boosted) and by the views under the shared lock;
+ *	 the backend zeroes it at admission and release, under the exclusive
+ *	 lock.
+ *
  * - A class entry's cpu_ms and run_delay_ms are added to by the worker
  *	 once a second (cgroup.c: the files of /proc are read under no lock,
  *	 the sums added in one exclusive hold) and zeroed by reset.
@@ -193,6 +204,8 @@ typedef struct PgbBackendSlot
 	TimestampTz shed_at;
 	char		shed_reason[PGB_REASON_LEN];
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
+	pg_atomic_uint32 cpu_boost; /* class entry + 1 whose cgroup the worker
+								 * moved it into (a CPU boost), 0: none */
 } PgbBackendSlot;
 
 /* A class whose cgroup has its weight in force. */

@@ -250,6 +250,15 @@ worker_tick(PgbTick *tick, double dt_ms)
 	/* act */
 	(void) pgb_act_on_plan(&plan, table);
 	pgb_plan_settle(&plan, &plan_state, snap);
+
+	/* OS-level priority inheritance: holders into their waiters' cgroups */
+	pgb_cgroup_tick(snap);
+	{
+		PgbBoostPlan boosts;
+
+		pgb_plan_boosts(&boosts, snap, table);
+		pgb_cgroup_boost(&boosts, snap);
+	}
 }
 
 void
