@@ -137,11 +137,13 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 	}
 	(void) pgb_cgroup_remove_stale(pgb_cgroup, table, report_left, &elevel);
 	state->version = version;
+	state->cpu_source = pgb_cgroup_cpu_source(pgb_cgroup, version);
 	if (elevel >= LOG)
 		ereport(LOG,
-				(errmsg("pg_budget: CPU weights in force under \"%s\" (cgroup %s): %s",
+				(errmsg("pg_budget: CPU weights in force under \"%s\" (cgroup %s): %s; CPU time by class from %s",
 						pgb_cgroup, pgb_cgroup_version_name(version),
-						summary.len ? summary.data : "no class")));
+						summary.len ? summary.data : "no class",
+						pgb_cpu_source_name(state->cpu_source))));
 	pfree(summary.data);
 }
 
@@ -321,9 +323,13 @@ pgb_cgroup_place(const char *class_name)
 						class_name, err)));
 }
 
+/* Where the worker reads cpu_ms from, as of this tick (worker-local) */
+static PgbCpuSource cpu_source = PGB_CPU_SOURCE_PROC;
+
 /*
  * Each tick, in the worker: which class entries have their weight in
- * force, for the boosts (one shared hold, names compared).
+ * force, for the boosts and the CPU time, and where CPU time comes from
+ * (one shared hold, names compared).
  */
 void
 pgb_cgroup_tick(PgbSnapshot *snap)
@@ -331,12 +337,15 @@ pgb_cgroup_tick(PgbSnapshot *snap)
 	int			e;
 
 	memset(snap->cpu_in_force, 0, sizeof(snap->cpu_in_force));
+	cpu_source = PGB_CPU_SOURCE_PROC;
 	if (!cgroup_configured())
 		return;
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 		snap->cpu_in_force[e] = pgb_shared->classes[e].name[0] != '\0' &&
 			state_has(&pgb_shared->cpu, pgb_shared->classes[e].name);
+	if (pgb_shared->cpu.version != PGB_CGROUP_NONE)
+		cpu_source = (PgbCpuSource) pgb_shared->cpu.cpu_source;
 	LWLockRelease(pgb_shared->lock);
 }
 
@@ -505,12 +514,52 @@ read_proc(int pid, const char *file, char *buf, size_t buflen)
 	return pgb_cgroup_read(path, buf, buflen);
 }
 
+/* The cgroup accounting of each class entry at the last reading */
+static uint64 usage_prev[PGB_MAX_SHARED_CLASSES];
+static char usage_name[PGB_MAX_SHARED_CLASSES][NAMEDATALEN];
+
 /*
- * Once a second, in the worker: the CPU time (/proc/<pid>/stat, utime +
- * stime) and run delay (/proc/<pid>/schedstat) each counted session added
- * since the last reading, summed by class entry.  What a session used in
- * the second before it exited is not counted.  The files are read under
- * no lock; the sums are added in one exclusive hold (state.h).
+ * The CPU time (ms) class entry e's cgroup used since the last reading,
+ * into *ms; false when its cgroup is not read (not in force, the source
+ * is /proc, or the file is unreadable).  A first reading, a class entry
+ * named anew, or a counter that went back (a directory made again) counts
+ * nothing and starts from there.
+ */
+static bool
+cgroup_cpu_ms(const PgbSnapshot *snap, int e, double *ms)
+{
+	char		dir[PGB_CGROUP_PATH_LEN];
+	const char *name = pgb_group_name(e);
+	uint64		ns;
+	bool		fresh;
+
+	*ms = 0;
+	if (cpu_source == PGB_CPU_SOURCE_PROC || !snap->cpu_in_force[e] ||
+		!pgb_cgroup_join(pgb_cgroup, name, dir, sizeof(dir)) ||
+		!pgb_cgroup_read_usage(dir, cpu_source, &ns))
+	{
+		usage_name[e][0] = '\0';
+		return false;
+	}
+	fresh = strcmp(usage_name[e], name) != 0 || ns < usage_prev[e];
+	if (!fresh)
+		*ms = (double) (ns - usage_prev[e]) / 1e6;
+	usage_prev[e] = ns;
+	strlcpy(usage_name[e], name, NAMEDATALEN);
+	return true;
+}
+
+/*
+ * Once a second, in the worker: the CPU time and run delay
+ * (/proc/<pid>/schedstat) each counted session added since the last
+ * reading, summed by class entry.  CPU time is the cgroup's own
+ * accounting for a class whose cgroup has its weight in force where the
+ * hierarchy keeps one (cpu_source: the CPU time spent in the class's
+ * cgroup, that of a boosted holder included, of sessions that exited
+ * too), else /proc/<pid>/stat's utime + stime of its sessions (what a
+ * session used in the second before it exited is not counted).  The
+ * files are read under no lock; the sums are added in one exclusive hold
+ * (state.h).
  */
 void
 pgb_cpu_sample(const PgbSnapshot *snap)
@@ -518,6 +567,7 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 	static double clk_tck = 0;
 	double		cpu_ms[PGB_MAX_SHARED_CLASSES];
 	double		delay_ms[PGB_MAX_SHARED_CLASSES];
+	bool		from_cgroup[PGB_MAX_SHARED_CLASSES];
 	bool		any = false;
 	int			i;
 
@@ -535,6 +585,12 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 	}
 	memset(cpu_ms, 0, sizeof(cpu_ms));
 	memset(delay_ms, 0, sizeof(delay_ms));
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		from_cgroup[i] = cgroup_cpu_ms(snap, i, &cpu_ms[i]);
+		if (cpu_ms[i] > 0)
+			any = true;
+	}
 	for (i = 0; i < snap->nrows && i < cpu_ntracks; i++)
 	{
 		const PgbSessionRow *r = &snap->rows[i];
@@ -556,7 +612,8 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 					  &dticks, &ddelay);
 		if (dticks == 0 && ddelay == 0)
 			continue;
-		cpu_ms[r->entry] += (double) dticks * 1000.0 / clk_tck;
+		if (!from_cgroup[r->entry])
+			cpu_ms[r->entry] += (double) dticks * 1000.0 / clk_tck;
 		delay_ms[r->entry] += (double) ddelay / 1e6;
 		any = true;
 	}

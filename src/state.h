@@ -220,6 +220,7 @@ typedef struct PgbCpuClass
 typedef struct PgbCpuState
 {
 	int			version;		/* PgbCgroupVersion */
+	int			cpu_source;		/* PgbCpuSource: where cpu_ms comes from */
 	int			nclasses;
 	PgbCpuClass classes[PGB_MAX_CLASSES + 1];
 } PgbCpuState;

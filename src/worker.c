@@ -229,6 +229,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 		(void) map_and_count(table, snap->map, snap->connected, LW_EXCLUSIVE);
 
 	pgb_history_tick(tick, table->nclasses);
+	pgb_cgroup_tick(snap);
 	pgb_cpu_sample(snap);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
@@ -252,7 +253,6 @@ worker_tick(PgbTick *tick, double dt_ms)
 	pgb_plan_settle(&plan, &plan_state, snap);
 
 	/* OS-level priority inheritance: holders into their waiters' cgroups */
-	pgb_cgroup_tick(snap);
 	{
 		PgbBoostPlan boosts;
 

@@ -105,6 +105,15 @@ COMMIT;
 \\echo holder-done-$round});
 }
 
+# where cpu_ms comes from: cpuacct.usage where cpuacct is mounted with
+# cpu (v1), else each session's /proc/<pid>/stat (as on this project's
+# machines, where cpuacct is a hierarchy of its own)
+my $source = -f "$cg/cpuacct.usage" ? 'cpuacct\.usage of each class\'s cgroup' :
+  '/proc/<pid>/stat of each session';
+like(slurp_file($node->logfile),
+	qr/LOG:  pg_budget: CPU weights in force under "\Q$cg\E" \(cgroup v1\): web 200, ai 1, default 100; CPU time by class from $source/,
+	'the start says where CPU time by class comes from');
+
 my $wsess = session('w');
 my $hold = session('a');
 ok(in_cgroup("$cg/ai", $hold->{pid}), 'the ai session starts in ai/cgroup.procs');
