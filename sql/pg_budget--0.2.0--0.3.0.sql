@@ -185,6 +185,50 @@ CREATE OR REPLACE VIEW pg_budget_backends AS
 	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid;
 
 ------------------------------------------------------------------------
+-- CPU by class in the history
+------------------------------------------------------------------------
+
+-- pg_budget_history gains cpu_ms and run_delay_ms: the CPU time the
+-- class's sessions used during the second, and the time they were
+-- runnable but waiting for a CPU (NULL for the pseudo-classes, whose CPU
+-- is not counted).  New columns come last; the epilogue gives back the
+-- DBA's grants on the objects made anew.
+DROP VIEW pg_budget_history;
+DROP FUNCTION pg_budget_history();
+
+CREATE FUNCTION pg_budget_history(
+	OUT at timestamptz,
+	OUT class text,
+	OUT connected real,
+	OUT active real,
+	OUT wal_waiting real,
+	OUT lock_waiting real,
+	OUT admitted bigint,
+	OUT rejected bigint,
+	OUT shed bigint,
+	OUT admission_limit int,
+	OUT in_progress real,
+	OUT queued real,
+	OUT queue_timeouts bigint,
+	OUT active_limit int,
+	OUT wal_rate float8,
+	OUT cpu_ms float8,
+	OUT run_delay_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_history'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_history AS
+	SELECT * FROM pg_budget_history();
+
+COMMENT ON VIEW pg_budget_history IS
+	'pg_budget: one row per second and class over the last pg_budget.history_size seconds (averages over the second; admitted, rejected and shed during it)';
+
+REVOKE ALL ON FUNCTION pg_budget_history() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_budget_history() TO pg_read_all_stats;
+GRANT SELECT ON pg_budget_history TO pg_read_all_stats;
+
+------------------------------------------------------------------------
 -- (sections of later changes of 0.3.0 go here, above the epilogue)
 ------------------------------------------------------------------------
 

@@ -264,6 +264,9 @@ typedef struct PgbHistoryRow
 	uint32		queue_timeouts;
 	int32		active_limit;	/* the gate's limit in force, -1 = none */
 	float4		wal_rate;		/* WAL bytes written during the second */
+	float4		cpu_ms;			/* CPU time its sessions used in it (class
+								 * entries only; -1: none) */
+	float4		run_delay_ms;	/* time they waited for a CPU in it */
 } PgbHistoryRow;
 
 typedef struct PgbHistoryFrame

@@ -156,6 +156,16 @@ is(ctl("SELECT cpu_boost IS NULL AND cgroup LIKE '%/ai' FROM pg_budget_backends 
 	'pg_budget_backends: back in ai, no boost');
 is(ctl("SELECT v FROM t WHERE id = 1"), 11, 'both updates are in');
 
+# the history: CPU time and run delay per second of each class
+ok(wait_until(sub { ctl("SELECT coalesce(sum(cpu_ms), 0) > 0 FROM pg_budget_history WHERE class = 'ai'") eq 't' }, 'history cpu_ms'),
+	'pg_budget_history.cpu_ms shows the holder\'s computing in ai');
+is(ctl("SELECT sum(h.cpu_ms) <= max(s.cpu_ms) + 0.01 FROM pg_budget_history h, pg_budget_status s WHERE h.class = 'ai' AND s.class = 'ai'"),
+	't', 'and no more, summed, than pg_budget_status.cpu_ms');
+is(ctl("SELECT count(*) FROM pg_budget_history WHERE class NOT LIKE '(%' AND (cpu_ms IS NULL OR run_delay_ms IS NULL OR cpu_ms < 0 OR run_delay_ms < 0)"),
+	0, 'every class row has a CPU time and a run delay');
+is(ctl("SELECT count(*) > 0 AND count(*) FILTER (WHERE cpu_ms IS NOT NULL OR run_delay_ms IS NOT NULL) = 0 FROM pg_budget_history WHERE class LIKE '(%'"),
+	't', 'pseudo-class rows have none (NULL)');
+
 #
 # a worker that restarts sends the boosted home, and its successor boosts
 # them again while they still block

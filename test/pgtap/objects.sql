@@ -236,7 +236,7 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_history'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit',
-		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate'],
+		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate', 'cpu_ms', 'run_delay_ms'],
 	'pg_budget_history has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_history', '{}'::name[], 'setof record',
 	'pg_budget_history() returns setof record');
