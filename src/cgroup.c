@@ -562,11 +562,12 @@ cgroup_cpu_ms(const PgbSnapshot *snap, int e, double *ms)
  * (state.h).
  */
 void
-pgb_cpu_sample(const PgbSnapshot *snap)
+pgb_cpu_sample(PgbSnapshot *snap)
 {
 	static double clk_tck = 0;
 	double		cpu_ms[PGB_MAX_SHARED_CLASSES];
 	double		delay_ms[PGB_MAX_SHARED_CLASSES];
+	int			moved[PGB_MAX_SHARED_CLASSES];
 	bool		from_cgroup[PGB_MAX_SHARED_CLASSES];
 	bool		any = false;
 	int			i;
@@ -585,6 +586,7 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 	}
 	memset(cpu_ms, 0, sizeof(cpu_ms));
 	memset(delay_ms, 0, sizeof(delay_ms));
+	memset(moved, 0, sizeof(moved));
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 	{
 		from_cgroup[i] = cgroup_cpu_ms(snap, i, &cpu_ms[i]);
@@ -615,9 +617,18 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 		if (!from_cgroup[r->entry])
 			cpu_ms[r->entry] += (double) dticks * 1000.0 / clk_tck;
 		delay_ms[r->entry] += (double) ddelay / 1e6;
+		moved[r->entry]++;
 		any = true;
 	}
 	cpu_primed = true;
+
+	/* what the plan judges run-delay pressure from (snapshot.h) */
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		snap->entries[i].run_delay_ms += delay_ms[i];
+		snap->entries[i].run_delay_sessions = moved[i];
+		snap->entries[i].run_delay_at_ms = snap->now_ms;
+	}
 	if (!any)
 		return;
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);

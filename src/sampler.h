@@ -53,7 +53,7 @@ extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
 extern void pgb_history_tick(PgbTick *tick, int nclasses);
 
 /* cgroup.c: CPU time and run delay of the sampled sessions, by class */
-extern void pgb_cpu_sample(const PgbSnapshot *snap);
+extern void pgb_cpu_sample(PgbSnapshot *snap);
 
 /* cgroup.c: the weights in force by entry, and the CPU boosts carried out */
 extern void pgb_cgroup_tick(PgbSnapshot *snap);

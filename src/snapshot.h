@@ -85,6 +85,11 @@ typedef struct PgbEntrySample
 	uint64		commits;		/* writing commits timed (a counter) */
 	uint64		commit_us;		/* their time in commit (a counter) */
 	uint64		commits_slow;	/* slower than the target (a counter) */
+	/* run delay of its sessions, read once a second (cgroup.c) */
+	double		run_delay_ms;	/* since the worker started (a counter) */
+	int			run_delay_sessions; /* sessions that ran or waited to run
+									 * since the reading before */
+	int64		run_delay_at_ms;	/* when it was read; 0: not yet */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot

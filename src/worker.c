@@ -107,6 +107,7 @@ plan_params(PgbPlanParams *p)
 	p->calm_time_ms = pgb_calm_time;
 	p->max_actions = pgb_max_actions;
 	p->cpu_pressure_threshold = pgb_cpu_pressure_threshold;
+	p->run_delay_target_ms = pgb_run_delay_target;
 	p->wal_rate_floor = pgb_wal_rate_floor;
 	p->commit_latency_target_ms = pgb_commit_latency_target;
 }

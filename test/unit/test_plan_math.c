@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c
+// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c
 #include "plan_math.h"
 #include "unit.h"
 
@@ -651,6 +651,110 @@ test_gate_adaptive_average(void)
 	}
 }
 
+/*
+ * Run delay alone is CPU pressure: web's sessions wait for a CPU longer
+ * than run_delay_target while few sessions are on CPU per core (the
+ * sampler rarely catches short queries running); and with every class's
+ * CPU weight in force, sessions on CPU per core are no pressure, run
+ * delay is.
+ */
+static void
+rd_tick(int web_running, int ai_running, double web_delay_ms, int web_sessions,
+		int64 at_ms)
+{
+	snap.entries[WEB].run_delay_ms = web_delay_ms;
+	snap.entries[WEB].run_delay_sessions = web_sessions;
+	snap.entries[WEB].run_delay_at_ms = at_ms - at_ms % 1000;
+	gate_tick(web_running, ai_running, 8, at_ms);
+}
+
+static void
+test_gate_run_delay(void)
+{
+	int64		t = NOW;
+	int			i;
+	bool		lowered = false;
+	char		reason[PGB_REASON_LEN] = "";
+
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.cpu_pressure_threshold = 1.5;
+	params.run_delay_target_ms = 50;
+	/* 1 session on CPU per core: below 1.5; web waits 100 ms/s per session */
+	for (i = 0; i < 40 && !lowered; i++)
+	{
+		int			c;
+
+		{
+			t += 100;
+			rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+		}
+		for (c = 0; c < plan.nchanges; c++)
+			if (plan.changes[c].active && plan.changes[c].class_index == AI &&
+				plan.changes[c].after != PGB_UNLIMITED)
+			{
+				lowered = true;
+				strlcpy(reason, plan.changes[c].reason, sizeof(reason));
+			}
+	}
+	ok(lowered, "web's run delay alone (100 ms/s per session, target 50) lowers ai's active limit");
+	ok(plan.gate_pressure & PGB_PRESSURE_CPU, "as CPU pressure");
+	is_int(plan.run_delay_class, WEB, "web's run delay is named");
+	is_double(plan.run_delay_rate, 100, 1e-6, "at 100 ms/s per session");
+	like(reason, "(run delay of class \"web\" 100.0 ms/s per session, target 50.0)",
+		 "the reason says so");
+
+	/* the same with the signal off: no pressure */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 0;
+	for (i = 0; i < 40; i++)
+		{
+			t += 100;
+			rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+		}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0, "run_delay_target 0: no CPU pressure from it");
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "and no active limit");
+
+	/* below the target: none */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 200;
+	for (i = 0; i < 40; i++)
+		{
+			t += 100;
+			rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+		}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0, "100 ms/s below a target of 200: no pressure");
+
+	/* weights in force everywhere: many sessions on CPU are no pressure */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 200;
+	snap.cpu_in_force[WEB] = snap.cpu_in_force[AI] = true;
+	snap.cpu_in_force[table.nclasses - 1] = true;	/* the default's entry */
+	for (i = 0; i < 40; i++)
+		{
+			t += 100;
+			rd_tick(2, 6, 0, 4, t);
+		}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0,
+		   "every class weighted: 4 sessions on CPU per core are no pressure");
+	/* without weights they are */
+	snap.cpu_in_force[WEB] = false;
+	for (i = 0; i < 40; i++)
+		{
+			t += 100;
+			rd_tick(2, 6, 0, 4, t);
+		}
+	ok(plan.gate_pressure & PGB_PRESSURE_CPU, "one class unweighted: they are");
+}
+
 /* A queued session that blocks a waiter is let through, once per plan. */
 static void
 test_let_through(void)
@@ -991,6 +1095,7 @@ main(void)
 	test_pause();
 	test_gate_adaptive();
 	test_gate_adaptive_average();
+	test_gate_run_delay();
 	test_let_through();
 	test_let_through_bounded();
 	test_idle_holders();
