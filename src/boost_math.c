@@ -222,7 +222,7 @@ pgb_plan_boosts(PgbBoostPlan *plan, PgbSnapshot *snap,
 		{
 			if (add_move(plan, PGB_BOOST_BACK, h, h->entry) != NULL)
 				snprintf(plan->moves[plan->nmoves - 1].reason, sizeof(plan->moves[0].reason),
-						 "back in the cgroup of its class \"%s\": the weights it was boosted by are no longer in force",
+						 "back in the cgroup of its class \"%s\": the weights it was boosted by are no longer in force (or pg_budget.enabled is off)",
 						 hclass ? hclass->name : "?");
 		}
 	}

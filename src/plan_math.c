@@ -512,18 +512,13 @@ plan_over_limit(PgbPlan *plan, const PgbPlanState *st, const PgbSnapshot *snap,
  */
 #define PGB_CPU_DEMAND_MIN		0.05
 
-uint32
-pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
-					   const PgbPlanParams *p, double dt_ms,
-					   bool wal_pressure, bool *calm)
+/* Has every configured class its CPU weight in force? */
+static bool
+all_weighted(const PgbSnapshot *snap)
 {
-	uint32		bits = 0;
-	double		per_core = (double) snap->running / Max(snap->ncores, 1);
 	bool		weighted = false;
-	int			e;
 	int			i;
 
-	/* every configured class with its weight in force */
 	for (i = 0; i <= PGB_MAX_CLASSES; i++)
 		if (snap->map[i] >= 0 && snap->map[i] < PGB_MAX_SHARED_CLASSES)
 		{
@@ -531,6 +526,18 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 			if (!weighted)
 				break;
 		}
+	return weighted;
+}
+
+uint32
+pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
+					   const PgbPlanParams *p, double dt_ms,
+					   bool wal_pressure, bool *calm)
+{
+	uint32		bits = 0;
+	double		per_core = (double) snap->running / Max(snap->ncores, 1);
+	bool		weighted = all_weighted(snap);
+	int			e;
 
 	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
@@ -618,6 +625,7 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 	int			in_progress[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
 	double		rate[PGB_MAX_CLASSES + 1];
+	bool		victim_demand[PGB_MAX_CLASSES + 1];
 	int			i;
 
 	plan->gate_pressure = pgb_plan_gate_pressure(st, snap, p, dt_ms,
@@ -637,15 +645,19 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		in_progress[i] = e >= 0 ? (int) ceil(st->in_progress_avg[e]) : 0;
 		demand[i] = e >= 0 && st->running_avg[e] >= PGB_CPU_DEMAND_MIN;
 		rate[i] = e >= 0 ? st->run_delay[e].rate : 0;
+		victim_demand[i] = demand[i];
 	}
 
 	/*
-	 * The run delay of a higher class that needs the CPU: CPU pressure
-	 * where the weights (if any) do not hold it below the target.
+	 * With every class's weight in force, the run delay of a higher class
+	 * that needs the CPU is the CPU signal: pressure where the weights do
+	 * not hold it below the target.  Without, sessions on CPU per core
+	 * are, as before weights (pgb_plan_gate_pressure).
 	 */
 	{
 		bool		rd_calm;
 		bool		rd_demand[PGB_MAX_CLASSES + 1];
+		bool		other = plan->gate_pressure != 0;
 
 		/*
 		 * Sessions that waited for a CPU wanted it, however short their
@@ -654,13 +666,22 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		for (i = 0; i < table->nclasses; i++)
 			rd_demand[i] = demand[i] || rate[i] > 0;
 		plan->run_delay_class = pgb_run_delay_pressure(table, rate, rd_demand,
-													   p->run_delay_target_ms,
+													   all_weighted(snap) ?
+													   p->run_delay_target_ms : 0,
 													   &rd_calm);
 		if (plan->run_delay_class >= 0)
 		{
 			plan->gate_pressure |= PGB_PRESSURE_CPU;
 			plan->run_delay_rate = rate[plan->run_delay_class];
 			plan->gate_calm = false;
+			/*
+			 * Run delay alone: only a class below the one that waits
+			 * gives way (with another signal too, any below a class that
+			 * needs the CPU, as before).
+			 */
+			if (!other)
+				for (i = 0; i < table->nclasses; i++)
+					victim_demand[i] = i == plan->run_delay_class;
 			demand[plan->run_delay_class] = true;
 		}
 		else if (!rd_calm)
@@ -668,7 +689,7 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 	}
 	plan->active_victim_class = (plan->gate_pressure != 0 &&
 								 p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_active_class_to_decrease(table, limits, in_progress, demand) : -1;
+		pgb_active_class_to_decrease(table, limits, in_progress, victim_demand) : -1;
 
 	params.decrease = p->aimd_decrease;
 	/*

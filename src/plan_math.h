@@ -39,10 +39,11 @@ typedef struct PgbPlanParams
 	int			calm_time_ms;
 	int			max_actions;
 	double		cpu_pressure_threshold; /* sessions on CPU per core */
-	double		run_delay_target_ms;	/* CPU pressure also when a higher
-										 * class's sessions wait longer for
-										 * a CPU (ms per second per
-										 * session); 0: off */
+	double		run_delay_target_ms;	/* with every class weighted: CPU
+										 * pressure when a higher class's
+										 * sessions wait longer for a CPU
+										 * (ms per second per session);
+										 * 0: off */
 	double		wal_rate_floor; /* bytes/s the WAL budget is never below */
 	double		commit_latency_target_ms;	/* WAL pressure also when a
 											 * class's commits are slower
@@ -272,7 +273,9 @@ extern const char *pgb_round_signal(PgbRoundKind kind);
  * in force: the kernel shares those sessions by weight), WAL when
  * admission sees it; *calm when neither, with the CPU below half its
  * threshold.  It also steps each entry's run-delay rate (cpu_math.h),
- * which plan_active_limits judges against run_delay_target.
+ * which plan_active_limits judges against run_delay_target when every
+ * class has its weight in force (the signal that replaces sessions on
+ * CPU per core then).
  */
 extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									 const PgbPlanParams *p, double dt_ms,

@@ -253,7 +253,13 @@ worker_tick(PgbTick *tick, double dt_ms)
 	(void) pgb_act_on_plan(&plan, table);
 	pgb_plan_settle(&plan, &plan_state, snap);
 
-	/* OS-level priority inheritance: holders into their waiters' cgroups */
+	/*
+	 * OS-level priority inheritance: holders into their waiters' cgroups.
+	 * With pg_budget.enabled off nobody is boosted, and the boosted go
+	 * home.
+	 */
+	if (!pgb_enabled)
+		memset(snap->cpu_in_force, 0, sizeof(snap->cpu_in_force));
 	{
 		PgbBoostPlan boosts;
 

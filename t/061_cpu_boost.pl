@@ -184,6 +184,18 @@ ok(wait_until(sub { ctl("SELECT count(*) FROM pg_budget_events WHERE action = 'c
 	'and boosts it again, as it still blocks web');
 ok(in_cgroup("$cg/web", $hold->{pid}), 'so it is in web');
 
+# pg_budget.enabled off: nobody is boosted; on again: boosted again
+$node->append_conf('postgresql.conf', "pg_budget.enabled = off\n");
+$node->reload;
+ok(wait_until(sub { in_cgroup("$cg/ai", $hold->{pid}) }, 'home when disabled'),
+	'pg_budget.enabled off: the holder goes back to ai though it still blocks web');
+like(boost_events($hold->{pid}), qr/no longer in force \(or pg_budget\.enabled is off\)$/,
+	'with an event');
+$node->append_conf('postgresql.conf', "pg_budget.enabled = on\n");
+$node->reload;
+ok(wait_until(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted when enabled'),
+	'on again: it is boosted again');
+
 #
 # a boosted holder that exits: web goes on, nothing points at it
 #

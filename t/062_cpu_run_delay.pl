@@ -1,12 +1,14 @@
-# The run delay of a higher class as the gate's CPU signal: web's sessions
-# wait for a CPU (runnable, not running: /proc/<pid>/schedstat) longer than
-# pg_budget.run_delay_target while sessions on CPU per core are nowhere
-# near pg_budget.cpu_pressure_threshold (set out of reach here): that
-# alone is CPU pressure, and the lowest sheddable class below web admits
-# fewer transactions; the event names web's run delay, pg_budget_status
-# and pg_budget_history show it.  Without pg_budget.cgroup: the run delay
-# is read for every session, weights or not.  The decision itself is
-# unit-tested in test/unit/test_cpu_math.c and test_plan_math.c.
+# The run delay of a higher class as the gate's CPU signal where every
+# class has its CPU weight in force (a cgroup v1 directory given by
+# PGB_TEST_CGROUP_V1, as t/060_cpu.pl): web and ai weigh the same, so the
+# weights are not enough; web's sessions wait for a CPU (runnable, not
+# running: /proc/<pid>/schedstat) longer than pg_budget.run_delay_target,
+# which alone is CPU pressure (sessions on CPU per core are set aside with
+# weights), and ai, below web, admits fewer transactions; the event names
+# web's run delay, pg_budget_status and pg_budget_history show it; with
+# the target 0 nothing lowers it, however many sessions are on CPU.  The
+# decision itself is unit-tested in test/unit/test_cpu_math.c and
+# test_plan_math.c.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -18,19 +20,23 @@ use PgbSession;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
+my $cg = $ENV{PGB_TEST_CGROUP_V1};
+plan skip_all =>
+  'PGB_TEST_CGROUP_V1 is not set (scripts/test.sh sets it, run as root on a machine with /sys/fs/cgroup/cpu, to a directory of the cpu hierarchy owned by the server user)'
+  unless defined $cg && $cg ne '';
+
 my $node = PostgreSQL::Test::Cluster->new('run_delay');
 PgbSession::set_node($node);
 $node->init;
 $node->append_conf(
-	'postgresql.conf', q{
+	'postgresql.conf', qq{
 shared_preload_libraries = 'pg_budget'
 max_connections = 40
-pg_budget.classes = 'web(priority=100), ai(priority=10, floor=1, shed=cancel, queue_timeout=60s)'
+pg_budget.cgroup = '$cg'
+pg_budget.classes = 'web(priority=100, cpu=100), ai(priority=10, cpu=100, floor=1, shed=cancel, queue_timeout=60s)'
 pg_budget.aimd_interval = 200ms
 pg_budget.calm_time = 1s
 pg_budget.pressure_window = 500ms
-# sessions on CPU per core never reach this: only run delay is left
-pg_budget.cpu_pressure_threshold = 100
 pg_budget.run_delay_target = 20
 });
 $node->start;
@@ -45,6 +51,8 @@ ALTER ROLE a SET pg_budget.class = 'ai';
 });
 my $ctl = control_session($su);
 is(ctl('SHOW pg_budget.run_delay_target'), '20', 'pg_budget.run_delay_target is set');
+is(ctl("SELECT count(*) FROM pg_budget_status WHERE cpu_weight = 100"), 3,
+	'every class (web, ai, default) has its weight in force');
 
 my $ncores = `nproc` + 0 || 2;
 {
@@ -94,7 +102,9 @@ ok( wait_ctl(
 		't', 10),
 	'pg_budget_history shows web\'s run delay by second');
 
-# the signal off: the limit goes back up (calm), nothing lowers it again
+# the signal off: the limit goes back up (calm), and nothing lowers it
+# again, though more sessions are on CPU than cpu_pressure_threshold (1.5
+# per core) allows without weights
 $node->append_conf('postgresql.conf', "pg_budget.run_delay_target = 0\n");
 $node->reload;
 ok( wait_ctl(
@@ -109,4 +119,9 @@ is(ctl("SELECT count(*) FROM pg_budget_events WHERE class = 'ai' AND action = 'a
 $_->kill_kill for @runs;
 sess_close($ctl);
 $node->stop;
+for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
+{
+	next unless -d $d;
+	rmdir($d) or diag("could not remove $d: $!");
+}
 done_testing();
