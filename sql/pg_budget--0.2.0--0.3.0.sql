@@ -127,7 +127,9 @@ GRANT SELECT ON pg_budget_events TO pg_read_all_stats;
 -- run_delay_ms (the CPU time of its sessions since reset, and the time
 -- they were runnable but waiting for a CPU); pg_budget_backends
 -- gains cgroup (the session's cgroup for the cpu controller, as
--- /proc/<pid>/cgroup gives it).  The views are replaced, not dropped:
+-- /proc/<pid>/cgroup gives it) and cpu_boost (the class whose cgroup the
+-- worker moved it into while it blocks a session of that class, NULL
+-- when it runs in its own).  The views are replaced, not dropped:
 -- their columns, comments and grants stay, new columns come last.
 CREATE FUNCTION pg_budget_cpu(
 	OUT class text,
@@ -145,13 +147,14 @@ COMMENT ON FUNCTION pg_budget_cpu() IS
 
 CREATE FUNCTION pg_budget_backend_cgroups(
 	OUT pid int,
-	OUT cgroup text)
+	OUT cgroup text,
+	OUT cpu_boost text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_budget_backend_cgroups'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION pg_budget_backend_cgroups() IS
-	'pg_budget: the cgroup (cpu controller) of every counted session';
+	'pg_budget: the cgroup (cpu controller) of every counted session, and the class whose cgroup a CPU boost moved it into (NULL: none)';
 
 CREATE OR REPLACE VIEW pg_budget_status AS
 	SELECT s.*,
@@ -175,7 +178,8 @@ CREATE OR REPLACE VIEW pg_budget_backends AS
 		   b.admitted_at,
 		   a.state_change AS since,
 		   b.queued,
-		   g.cgroup
+		   g.cgroup,
+		   g.cpu_boost
 	  FROM pg_budget_backend_classes() b
 	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
 	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid;
@@ -238,11 +242,56 @@ CREATE OR REPLACE VIEW pg_budget_backends AS
 		   a.state_change AS since,
 		   b.queued,
 		   g.cgroup,
+		   g.cpu_boost,
 		   r.classified_by
 	  FROM pg_budget_backend_classes() b
 	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
 	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid
 	  LEFT JOIN pg_budget_backend_rules() r ON r.pid = b.pid;
+
+------------------------------------------------------------------------
+-- CPU by class in the history
+------------------------------------------------------------------------
+
+-- pg_budget_history gains cpu_ms and run_delay_ms: the CPU time the
+-- class's sessions used during the second, and the time they were
+-- runnable but waiting for a CPU (NULL for the pseudo-classes, whose CPU
+-- is not counted).  New columns come last; the epilogue gives back the
+-- DBA's grants on the objects made anew.
+DROP VIEW pg_budget_history;
+DROP FUNCTION pg_budget_history();
+
+CREATE FUNCTION pg_budget_history(
+	OUT at timestamptz,
+	OUT class text,
+	OUT connected real,
+	OUT active real,
+	OUT wal_waiting real,
+	OUT lock_waiting real,
+	OUT admitted bigint,
+	OUT rejected bigint,
+	OUT shed bigint,
+	OUT admission_limit int,
+	OUT in_progress real,
+	OUT queued real,
+	OUT queue_timeouts bigint,
+	OUT active_limit int,
+	OUT wal_rate float8,
+	OUT cpu_ms float8,
+	OUT run_delay_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_history'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pg_budget_history AS
+	SELECT * FROM pg_budget_history();
+
+COMMENT ON VIEW pg_budget_history IS
+	'pg_budget: one row per second and class over the last pg_budget.history_size seconds (averages over the second; admitted, rejected and shed during it)';
+
+REVOKE ALL ON FUNCTION pg_budget_history() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_budget_history() TO pg_read_all_stats;
+GRANT SELECT ON pg_budget_history TO pg_read_all_stats;
 
 ------------------------------------------------------------------------
 -- (sections of later changes of 0.3.0 go here, above the epilogue)

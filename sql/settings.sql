@@ -38,6 +38,7 @@ ALTER SYSTEM SET pg_budget.queue_timeout = '-0.5';
 ALTER SYSTEM SET pg_budget.queue_timeout = '-1ms';
 ALTER SYSTEM SET pg_budget.queue_timeout = '25h';
 ALTER SYSTEM SET pg_budget.cpu_pressure_threshold = -1;
+ALTER SYSTEM SET pg_budget.run_delay_target = -1;
 ALTER SYSTEM SET pg_budget.wal_rate_floor = '0.1B/s';
 ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/h';
 ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-0.5)';

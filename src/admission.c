@@ -63,6 +63,7 @@ release_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 		memset(slot, 0, sizeof(PgbBackendSlot));
 		/* signallers set it only under the lock held here */
 		pg_atomic_init_u32(&slot->shed_pending, 0);
+		pg_atomic_init_u32(&slot->cpu_boost, 0);
 	}
 	LWLockRelease(pgb_shared->lock);
 	my_class_entry = -1;
@@ -271,6 +272,7 @@ admit_login(void)
 			strlcpy(slot->classified_by, classified_by, PGB_RULE_TEXT_LEN);
 			slot->shed_at = 0;
 			pg_atomic_write_u32(&slot->shed_pending, 0);
+			pg_atomic_write_u32(&slot->cpu_boost, 0);
 			pg_write_barrier();
 			slot->pid = MyProcPid;
 		}

@@ -4,8 +4,9 @@
  *	  CPU weights by class, through the kernel: sets up pg_budget.cgroup
  *	  at start (the postmaster, once the class table is known) and at each
  *	  reload (the worker, so that no login waits on it), moves each
- *	  admitted client backend into its class's cgroup, and shows what is
- *	  in force and where each session is.
+ *	  admitted client backend into its class's cgroup, moves the holders
+ *	  of the worker's CPU boosts (boost_math.h) there and back, and shows
+ *	  what is in force and where each session is.
  *
  * The file work is cgroup_fs.c's and runs under no lock; what is in force
  * is published in pgb_shared->cpu under the main lock (rules in state.h).
@@ -30,6 +31,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "boost_math.h"
 #include "cgroup_fs.h"
 #include "cgroup_math.h"
 #include "compat.h"
@@ -38,6 +40,8 @@
 
 PG_FUNCTION_INFO_V1(pg_budget_cpu);
 PG_FUNCTION_INFO_V1(pg_budget_backend_cgroups);
+
+static void unboost_all(void);
 
 /* What the postmaster set up at start, and for which settings. */
 static PgbCpuState start_state;
@@ -133,11 +137,13 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 	}
 	(void) pgb_cgroup_remove_stale(pgb_cgroup, table, report_left, &elevel);
 	state->version = version;
+	state->cpu_source = pgb_cgroup_cpu_source(pgb_cgroup, version);
 	if (elevel >= LOG)
 		ereport(LOG,
-				(errmsg("pg_budget: CPU weights in force under \"%s\" (cgroup %s): %s",
+				(errmsg("pg_budget: CPU weights in force under \"%s\" (cgroup %s): %s; CPU time by class from %s",
 						pgb_cgroup, pgb_cgroup_version_name(version),
-						summary.len ? summary.data : "no class")));
+						summary.len ? summary.data : "no class",
+						pgb_cpu_source_name(state->cpu_source))));
 	pfree(summary.data);
 }
 
@@ -207,6 +213,7 @@ pgb_cgroup_worker_start(void)
 	sync_cgroups(pgb_current_table(NULL), &state, PostmasterPid,
 				 as_started ? DEBUG1 : WARNING);
 	publish(&state);
+	unboost_all();
 }
 
 /*
@@ -234,7 +241,9 @@ move_sessions(const PgbCpuState *before, const PgbCpuState *now)
 		PgbBackendSlot *slot = &pgb_shared->slots[i];
 		const char *name;
 
-		if (slot->pid == 0 || slot->walsender)
+		/* a boosted session goes home when its boost ends */
+		if (slot->pid == 0 || slot->walsender ||
+			pg_atomic_read_u32(&slot->cpu_boost) != 0)
 			continue;
 		name = pgb_shared->classes[slot->class_idx].name;
 		if (!state_has(now, name) || state_has(before, name))
@@ -301,13 +310,191 @@ pgb_cgroup_place(const char *class_name)
 {
 	char		dir[PGB_CGROUP_PATH_LEN];
 	char		err[PGB_CGROUP_PATH_LEN + 256];
+	PgbBackendSlot *slot = pgb_my_slot();
 
+	/* boosted by the worker already (it holds a lock of its login): stay */
+	if (slot != NULL && pg_atomic_read_u32(&slot->cpu_boost) != 0)
+		return;
 	if (!pgb_cgroup_join(pgb_cgroup, class_name, dir, sizeof(dir)))
 		return;
 	if (!pgb_cgroup_move(dir, MyProcPid, err, sizeof(err)))
 		ereport(LOG,
 				(errmsg("pg_budget: session of class \"%s\" stays in the server's cgroup: %s",
 						class_name, err)));
+}
+
+/* Where the worker reads cpu_ms from, as of this tick (worker-local) */
+static PgbCpuSource cpu_source = PGB_CPU_SOURCE_PROC;
+
+/*
+ * Each tick, in the worker: which class entries have their weight in
+ * force, for the boosts and the CPU time, and where CPU time comes from
+ * (one shared hold, names compared).
+ */
+void
+pgb_cgroup_tick(PgbSnapshot *snap)
+{
+	int			e;
+
+	memset(snap->cpu_in_force, 0, sizeof(snap->cpu_in_force));
+	cpu_source = PGB_CPU_SOURCE_PROC;
+	if (!cgroup_configured())
+		return;
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+		snap->cpu_in_force[e] = pgb_shared->classes[e].name[0] != '\0' &&
+			state_has(&pgb_shared->cpu, pgb_shared->classes[e].name);
+	if (pgb_shared->cpu.version != PGB_CGROUP_NONE)
+		cpu_source = (PgbCpuSource) pgb_shared->cpu.cpu_source;
+	LWLockRelease(pgb_shared->lock);
+}
+
+/*
+ * Move the session of slot procno, if it is still pid, into class entry
+ * entry's cgroup (or the server's leaf when entry < 0), and set its
+ * cpu_boost to boost.  The pid is checked and written under one shared
+ * hold of the main lock (state.h), so the pid moved is the session's.
+ * Returns false with *gone when the session is no longer there, or with
+ * a message in err when the write failed.
+ */
+static bool
+move_slot(int procno, int pid, int entry, uint32 boost, bool *gone,
+		  char *err, size_t errlen)
+{
+	PgbBackendSlot *slot = &pgb_shared->slots[procno];
+	char		dir[PGB_CGROUP_PATH_LEN];
+	bool		ok;
+
+	*gone = false;
+	err[0] = '\0';
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	if (slot->pid != pid)
+	{
+		LWLockRelease(pgb_shared->lock);
+		*gone = true;
+		return false;
+	}
+	if (!pgb_cgroup_join(pgb_cgroup, entry >= 0 ? pgb_shared->classes[entry].name :
+						 PGB_CGROUP_SERVER_LEAF, dir, sizeof(dir)))
+	{
+		LWLockRelease(pgb_shared->lock);
+		snprintf(err, errlen, "the cgroup path is too long");
+		return false;
+	}
+	ok = pgb_cgroup_move(dir, pid, err, errlen);
+	if (ok)
+		pg_atomic_write_u32(&slot->cpu_boost, boost);
+	LWLockRelease(pgb_shared->lock);
+	return ok;
+}
+
+/*
+ * Carry out the worker's CPU boosts of this tick: a holder into its
+ * waiter's class's cgroup, or back into its own (into the server's leaf
+ * if its own can not take it), each move an event "cpu boost" and a LOG
+ * line; the rows learn the outcome (pgb_boost_done).
+ */
+void
+pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap)
+{
+	int			i;
+
+	for (i = 0; i < plan->nmoves; i++)
+	{
+		const PgbBoostMove *m = &plan->moves[i];
+		char		err[PGB_CGROUP_PATH_LEN + 256];
+		char		home[NAMEDATALEN];
+		bool		ok = false;
+		bool		gone = false;
+
+		strlcpy(home, pgb_group_name(m->home_entry), sizeof(home));
+		switch (m->kind)
+		{
+			case PGB_BOOST_TO:
+				ok = move_slot(m->procno, m->pid, m->to_entry,
+							   (uint32) m->to_entry + 1, &gone, err, sizeof(err));
+				break;
+			case PGB_BOOST_BACK:
+				ok = move_slot(m->procno, m->pid, m->home_entry, 0, &gone,
+							   err, sizeof(err));
+				if (!ok && !gone)
+				{
+					ereport(LOG,
+							(errmsg("pg_budget: pid %d of class \"%s\" could not go back into the cgroup of its class, so it goes to the server's: %s",
+									m->pid, home, err)));
+					ok = move_slot(m->procno, m->pid, -1, 0, &gone, err, sizeof(err));
+				}
+				break;
+			case PGB_BOOST_GONE:
+				ok = true;
+				break;
+		}
+		pgb_boost_done(snap, m, ok);
+		if (gone && m->kind == PGB_BOOST_BACK)
+		{
+			char		reason[PGB_REASON_LEN];
+
+			/* it exited (its slot cleared) before the worker saw it gone */
+			snprintf(reason, sizeof(reason),
+					 "it exited while it ran in the cgroup of class \"%s\"",
+					 pgb_group_name(m->from_entry));
+			pgb_event(home, m->pid, NULL, "cpu boost", "lock", reason);
+			continue;
+		}
+		if (gone)
+			continue;
+		if (!ok)
+		{
+			ereport(LOG,
+					(errmsg("pg_budget: pid %d of class \"%s\" could not be moved for a CPU boost: %s",
+							m->pid, home, err)));
+			continue;
+		}
+		ereport(LOG,
+				(errmsg("pg_budget: pid %d of class \"%s\": %s", m->pid, home, m->reason)));
+		pgb_event(home, m->pid, NULL, "cpu boost", "lock", m->reason);
+	}
+}
+
+/*
+ * A new worker does not know the boosts of the one before it (it exited
+ * or crashed): their sessions go back into their classes' cgroups.
+ */
+static void
+unboost_all(void)
+{
+	int			i;
+
+	for (i = 0; i < pgb_shared->nslots; i++)
+	{
+		PgbBackendSlot *slot = &pgb_shared->slots[i];
+		char		err[PGB_CGROUP_PATH_LEN + 256];
+		char		home[NAMEDATALEN];
+		char		reason[PGB_REASON_LEN];
+		int			pid = slot->pid;
+		int			entry = slot->class_idx;
+		bool		gone;
+
+		if (pid == 0 || pg_atomic_read_u32(&slot->cpu_boost) == 0)
+			continue;
+		if (!move_slot(i, pid, entry, 0, &gone, err, sizeof(err)) &&
+			!gone && !move_slot(i, pid, -1, 0, &gone, err, sizeof(err)))
+		{
+			if (!gone)
+				ereport(LOG,
+						(errmsg("pg_budget: pid %d stays in the cgroup of a CPU boost: %s",
+								pid, err)));
+			continue;
+		}
+		if (gone)
+			continue;
+		strlcpy(home, pgb_group_name(entry), sizeof(home));
+		snprintf(reason, sizeof(reason),
+				 "back in the cgroup of its class \"%s\": the worker that boosted it restarted",
+				 home);
+		ereport(LOG, (errmsg("pg_budget: pid %d of class \"%s\": %s", pid, home, reason)));
+		pgb_event(home, pid, NULL, "cpu boost", "lock", reason);
+	}
 }
 
 /* CPU time and run delay, read once a second (worker-local) */
@@ -327,19 +514,61 @@ read_proc(int pid, const char *file, char *buf, size_t buflen)
 	return pgb_cgroup_read(path, buf, buflen);
 }
 
+/* The cgroup accounting of each class entry at the last reading */
+static uint64 usage_prev[PGB_MAX_SHARED_CLASSES];
+static char usage_name[PGB_MAX_SHARED_CLASSES][NAMEDATALEN];
+
 /*
- * Once a second, in the worker: the CPU time (/proc/<pid>/stat, utime +
- * stime) and run delay (/proc/<pid>/schedstat) each counted session added
- * since the last reading, summed by class entry.  What a session used in
- * the second before it exited is not counted.  The files are read under
- * no lock; the sums are added in one exclusive hold (state.h).
+ * The CPU time (ms) class entry e's cgroup used since the last reading,
+ * into *ms; false when its cgroup is not read (not in force, the source
+ * is /proc, or the file is unreadable).  A first reading, a class entry
+ * named anew, or a counter that went back (a directory made again) counts
+ * nothing and starts from there.
+ */
+static bool
+cgroup_cpu_ms(const PgbSnapshot *snap, int e, double *ms)
+{
+	char		dir[PGB_CGROUP_PATH_LEN];
+	const char *name = pgb_group_name(e);
+	uint64		ns;
+	bool		fresh;
+
+	*ms = 0;
+	if (cpu_source == PGB_CPU_SOURCE_PROC || !snap->cpu_in_force[e] ||
+		!pgb_cgroup_join(pgb_cgroup, name, dir, sizeof(dir)) ||
+		!pgb_cgroup_read_usage(dir, cpu_source, &ns))
+	{
+		usage_name[e][0] = '\0';
+		return false;
+	}
+	fresh = strcmp(usage_name[e], name) != 0 || ns < usage_prev[e];
+	if (!fresh)
+		*ms = (double) (ns - usage_prev[e]) / 1e6;
+	usage_prev[e] = ns;
+	strlcpy(usage_name[e], name, NAMEDATALEN);
+	return true;
+}
+
+/*
+ * Once a second, in the worker: the CPU time and run delay
+ * (/proc/<pid>/schedstat) each counted session added since the last
+ * reading, summed by class entry.  CPU time is the cgroup's own
+ * accounting for a class whose cgroup has its weight in force where the
+ * hierarchy keeps one (cpu_source: the CPU time spent in the class's
+ * cgroup, that of a boosted holder included, of sessions that exited
+ * too), else /proc/<pid>/stat's utime + stime of its sessions (what a
+ * session used in the second before it exited is not counted).  The
+ * files are read under no lock; the sums are added in one exclusive hold
+ * (state.h).
  */
 void
-pgb_cpu_sample(const PgbSnapshot *snap)
+pgb_cpu_sample(PgbSnapshot *snap)
 {
 	static double clk_tck = 0;
 	double		cpu_ms[PGB_MAX_SHARED_CLASSES];
 	double		delay_ms[PGB_MAX_SHARED_CLASSES];
+	int			moved[PGB_MAX_SHARED_CLASSES];
+	bool		from_cgroup[PGB_MAX_SHARED_CLASSES];
 	bool		any = false;
 	int			i;
 
@@ -357,6 +586,13 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 	}
 	memset(cpu_ms, 0, sizeof(cpu_ms));
 	memset(delay_ms, 0, sizeof(delay_ms));
+	memset(moved, 0, sizeof(moved));
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		from_cgroup[i] = cgroup_cpu_ms(snap, i, &cpu_ms[i]);
+		if (cpu_ms[i] > 0)
+			any = true;
+	}
 	for (i = 0; i < snap->nrows && i < cpu_ntracks; i++)
 	{
 		const PgbSessionRow *r = &snap->rows[i];
@@ -378,11 +614,21 @@ pgb_cpu_sample(const PgbSnapshot *snap)
 					  &dticks, &ddelay);
 		if (dticks == 0 && ddelay == 0)
 			continue;
-		cpu_ms[r->entry] += (double) dticks * 1000.0 / clk_tck;
+		if (!from_cgroup[r->entry])
+			cpu_ms[r->entry] += (double) dticks * 1000.0 / clk_tck;
 		delay_ms[r->entry] += (double) ddelay / 1e6;
+		moved[r->entry]++;
 		any = true;
 	}
 	cpu_primed = true;
+
+	/* what the plan judges run-delay pressure from (snapshot.h) */
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		snap->entries[i].run_delay_ms += delay_ms[i];
+		snap->entries[i].run_delay_sessions = moved[i];
+		snap->entries[i].run_delay_at_ms = snap->now_ms;
+	}
 	if (!any)
 		return;
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
@@ -455,7 +701,8 @@ pg_budget_cpu(PG_FUNCTION_ARGS)
 }
 
 /*
- * pid and cgroup (for the cpu controller, from /proc/<pid>/cgroup) of
+ * pid, cgroup (for the cpu controller, from /proc/<pid>/cgroup) and CPU
+ * boost (the class whose cgroup the worker moved it into, or NULL) of
  * every counted session; the files are read after the lock is released.
  */
 Datum
@@ -463,16 +710,25 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int		   *pids;
+	char	  (*boosts)[NAMEDATALEN];
 	int			n = 0;
 	int			i;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
 	pids = palloc(sizeof(int) * pgb_shared->nslots);
+	boosts = palloc(NAMEDATALEN * pgb_shared->nslots);
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < pgb_shared->nslots; i++)
 		if (pgb_shared->slots[i].pid != 0)
+		{
+			uint32		boost = pg_atomic_read_u32(&pgb_shared->slots[i].cpu_boost);
+
+			boosts[n][0] = '\0';
+			if (boost > 0 && boost <= PGB_MAX_SHARED_CLASSES)
+				strlcpy(boosts[n], pgb_shared->classes[boost - 1].name, NAMEDATALEN);
 			pids[n++] = pgb_shared->slots[i].pid;
+		}
 	LWLockRelease(pgb_shared->lock);
 
 	for (i = 0; i < n; i++)
@@ -480,8 +736,8 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 		char		path[64];
 		char		content[4096];
 		char		cgroup[PGB_CGROUP_PATH_LEN];
-		Datum		values[2];
-		bool		nulls[2] = {false, false};
+		Datum		values[3];
+		bool		nulls[3] = {false, false, true};
 
 		snprintf(path, sizeof(path), "/proc/%d/cgroup", pids[i]);
 		values[0] = Int32GetDatum(pids[i]);
@@ -490,6 +746,11 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 			values[1] = CStringGetTextDatum(cgroup);
 		else
 			nulls[1] = true;
+		if (boosts[i][0] != '\0')
+		{
+			values[2] = CStringGetTextDatum(boosts[i]);
+			nulls[2] = false;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

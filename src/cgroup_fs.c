@@ -208,6 +208,32 @@ pgb_cgroup_move(const char *dir, int pid, char *err, size_t errlen)
 	return write_file(path, value, true, false, err, errlen);
 }
 
+PgbCpuSource
+pgb_cgroup_cpu_source(const char *base, PgbCgroupVersion version)
+{
+	PgbCpuSource source = version == PGB_CGROUP_V2 ? PGB_CPU_SOURCE_CPU_STAT :
+		PGB_CPU_SOURCE_CPUACCT;
+	uint64		ns;
+
+	if (version == PGB_CGROUP_NONE || !pgb_cgroup_read_usage(base, source, &ns))
+		return PGB_CPU_SOURCE_PROC;
+	return source;
+}
+
+bool
+pgb_cgroup_read_usage(const char *dir, PgbCpuSource source, uint64 *ns)
+{
+	char		path[PGB_CGROUP_PATH_LEN];
+	char		err[PGB_CGROUP_PATH_LEN + 64];
+	char		buf[1024];
+	const char *file = pgb_cpu_source_file(source);
+
+	if (file == NULL || !join(dir, file, path, err, sizeof(err)) ||
+		!pgb_cgroup_read(path, buf, sizeof(buf)))
+		return false;
+	return pgb_cgroup_usage_ns(source, buf, ns);
+}
+
 bool
 pgb_cgroup_setup_server(const char *base, PgbCgroupVersion version,
 						int self_pid, char *err, size_t errlen)

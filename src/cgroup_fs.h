@@ -65,6 +65,19 @@ extern int	pgb_cgroup_remove_stale(const char *base, const PgbClassTable *table,
 /* Move process pid into the cgroup dir (its cgroup.procs). */
 extern bool pgb_cgroup_move(const char *dir, int pid, char *err, size_t errlen);
 
+/*
+ * Where the CPU time of base's classes comes from: PGB_CPU_SOURCE_CPU_STAT
+ * on v2 when base's cpu.stat has usage_usec, PGB_CPU_SOURCE_CPUACCT on v1
+ * when base has cpuacct.usage (cpuacct mounted with cpu), else
+ * PGB_CPU_SOURCE_PROC.
+ */
+extern PgbCpuSource pgb_cgroup_cpu_source(const char *base,
+										  PgbCgroupVersion version);
+
+/* The CPU time (ns) of the cgroup dir by source; false if unreadable. */
+extern bool pgb_cgroup_read_usage(const char *dir, PgbCpuSource source,
+								  uint64 *ns);
+
 /* Read a small file whole (cut to fit, NUL-terminated); false if unreadable. */
 extern bool pgb_cgroup_read(const char *path, char *buf, size_t buflen);
 

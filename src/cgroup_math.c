@@ -271,6 +271,75 @@ pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns)
 	return read_u64(&p, &runtime) && read_u64(&p, ns);
 }
 
+const char *
+pgb_cpu_source_file(PgbCpuSource source)
+{
+	switch (source)
+	{
+		case PGB_CPU_SOURCE_CPUACCT:
+			return "cpuacct.usage";
+		case PGB_CPU_SOURCE_CPU_STAT:
+			return "cpu.stat";
+		case PGB_CPU_SOURCE_PROC:
+			break;
+	}
+	return NULL;
+}
+
+const char *
+pgb_cpu_source_name(PgbCpuSource source)
+{
+	switch (source)
+	{
+		case PGB_CPU_SOURCE_CPUACCT:
+			return "cpuacct.usage of each class's cgroup";
+		case PGB_CPU_SOURCE_CPU_STAT:
+			return "cpu.stat (usage_usec) of each class's cgroup";
+		case PGB_CPU_SOURCE_PROC:
+			break;
+	}
+	return "/proc/<pid>/stat of each session";
+}
+
+bool
+pgb_cgroup_usage_ns(PgbCpuSource source, const char *text, uint64 *ns)
+{
+	const char *p = text;
+	uint64		v;
+
+	if (p == NULL)
+		return false;
+	switch (source)
+	{
+		case PGB_CPU_SOURCE_CPUACCT:
+			if (!read_u64(&p, &v))
+				return false;
+			*ns = v;
+			return true;
+		case PGB_CPU_SOURCE_CPU_STAT:
+			/* "key value" lines; usage_usec is the first in practice */
+			while (*p != '\0')
+			{
+				if (strncmp(p, "usage_usec ", 11) == 0)
+				{
+					p += 11;
+					if (!read_u64(&p, &v))
+						return false;
+					*ns = v * 1000;
+					return true;
+				}
+				p = strchr(p, '\n');
+				if (p == NULL)
+					break;
+				p++;
+			}
+			return false;
+		case PGB_CPU_SOURCE_PROC:
+			break;
+	}
+	return false;
+}
+
 void
 pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 ticks, uint64 delay_ns,
 			  bool priming, uint64 *dticks, uint64 *ddelay_ns)

@@ -109,6 +109,33 @@ extern bool pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks);
 extern bool pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns);
 
 /*
+ * Where the CPU time of a class comes from: the cgroup's own accounting
+ * where the hierarchy has it (v2: cpu.stat's usage_usec, always there;
+ * v1: cpuacct.usage, where cpuacct is mounted with cpu), else the sum of
+ * its sessions' /proc/<pid>/stat.
+ */
+typedef enum PgbCpuSource
+{
+	PGB_CPU_SOURCE_PROC = 0,
+	PGB_CPU_SOURCE_CPUACCT,		/* v1 cpuacct.usage, ns */
+	PGB_CPU_SOURCE_CPU_STAT		/* v2 cpu.stat usage_usec */
+} PgbCpuSource;
+
+/* The file of a source in a class's directory, NULL for PROC. */
+extern const char *pgb_cpu_source_file(PgbCpuSource source);
+
+/* How the start's LOG line names a source. */
+extern const char *pgb_cpu_source_name(PgbCpuSource source);
+
+/*
+ * The CPU time, in ns, that the text of a source's file says (cpuacct.usage:
+ * one number of ns; cpu.stat: the "usage_usec" line).  False when
+ * malformed or missing.
+ */
+extern bool pgb_cgroup_usage_ns(PgbCpuSource source, const char *text,
+								uint64 *ns);
+
+/*
  * What the sampler remembers of one process between two readings of its
  * CPU time and run delay.
  */

@@ -43,6 +43,7 @@ int			pgb_history_seconds = 600;
 int			pgb_events_max = 1000;
 int			pgb_queue_timeout = 10000;
 double		pgb_cpu_pressure_threshold = 1.5;
+double		pgb_run_delay_target = 200.0;
 double		pgb_commit_latency_target = 5.0;
 double		pgb_wal_rate_floor = 1024.0 * 1024;
 char	   *pgb_cgroup = NULL;
@@ -93,6 +94,7 @@ static const char *const start_checked[] = {
 	"pg_budget.commit_latency_target",
 	"pg_budget.wal_rate_floor",
 	"pg_budget.cgroup",
+	"pg_budget.run_delay_target",
 };
 
 #define NUM_START_CHECKED	lengthof(start_checked)
@@ -572,6 +574,16 @@ pgb_guc_init(void)
 							 &pgb_cpu_pressure_threshold,
 							 1.5,
 							 0.1, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_budget.run_delay_target",
+							 "Run delay (ms per second per session: time runnable but waiting for a CPU) of a class that needs the CPU at which, while a lower sheddable class can give way, there is CPU pressure (beside sessions on CPU per core); 0: off.",
+							 NULL,
+							 &pgb_run_delay_target,
+							 200.0,
+							 0.0, 1000.0,
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);

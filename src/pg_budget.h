@@ -37,6 +37,7 @@ extern int	pgb_history_seconds;
 extern int	pgb_events_max;
 extern int	pgb_queue_timeout;
 extern double pgb_cpu_pressure_threshold;
+extern double pgb_run_delay_target;
 extern double pgb_commit_latency_target;
 extern double pgb_wal_rate_floor;	/* bytes a second */
 extern char *pgb_cgroup;		/* "" = no CPU weights */

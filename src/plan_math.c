@@ -47,6 +47,7 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->wal_base[entry] = 0;
 	st->wal_step_ms[entry] = 0;
 	st->wal_calm_since_ms[entry] = -1;
+	memset(&st->run_delay[entry], 0, sizeof(PgbRunDelayTrack));
 	/* wal_prev is kept: the counter goes on, a forgotten entry reads 0 */
 }
 
@@ -64,6 +65,7 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 	plan->order = order;
 	plan->max_victims = max_victims;
 	plan->active_victim_class = -1;
+	plan->run_delay_class = -1;
 	plan->wal_victim_class = -1;
 	for (i = 0; i <= PGB_MAX_CLASSES; i++)
 		plan->publish_limits[i] = plan->shed_limits[i] =
@@ -510,6 +512,23 @@ plan_over_limit(PgbPlan *plan, const PgbPlanState *st, const PgbSnapshot *snap,
  */
 #define PGB_CPU_DEMAND_MIN		0.05
 
+/* Has every configured class its CPU weight in force? */
+static bool
+all_weighted(const PgbSnapshot *snap)
+{
+	bool		weighted = false;
+	int			i;
+
+	for (i = 0; i <= PGB_MAX_CLASSES; i++)
+		if (snap->map[i] >= 0 && snap->map[i] < PGB_MAX_SHARED_CLASSES)
+		{
+			weighted = snap->cpu_in_force[snap->map[i]];
+			if (!weighted)
+				break;
+		}
+	return weighted;
+}
+
 uint32
 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 					   const PgbPlanParams *p, double dt_ms,
@@ -517,23 +536,26 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 {
 	uint32		bits = 0;
 	double		per_core = (double) snap->running / Max(snap->ncores, 1);
-
+	bool		weighted = all_weighted(snap);
 	int			e;
 
 	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
+		(void) pgb_run_delay_step(&st->run_delay[e], snap->entries[e].run_delay_ms,
+								  snap->entries[e].run_delay_at_ms,
+								  snap->entries[e].run_delay_sessions);
 		st->running_avg[e] = pgb_ema(st->running_avg[e], snap->entries[e].running,
 									 dt_ms, p->pressure_window_ms);
 		st->in_progress_avg[e] = pgb_ema(st->in_progress_avg[e],
 										 snap->entries[e].in_progress,
 										 dt_ms, p->pressure_window_ms);
 	}
-	if (st->cpu_avg >= p->cpu_pressure_threshold)
+	if (!weighted && st->cpu_avg >= p->cpu_pressure_threshold)
 		bits |= PGB_PRESSURE_CPU;
 	if (wal_pressure)
 		bits |= PGB_PRESSURE_WAL;
-	*calm = bits == 0 && st->cpu_avg < p->cpu_pressure_threshold / 2;
+	*calm = bits == 0 && (weighted || st->cpu_avg < p->cpu_pressure_threshold / 2);
 	return bits;
 }
 
@@ -602,6 +624,8 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 	int			limits[PGB_MAX_CLASSES + 1];
 	int			in_progress[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
+	double		rate[PGB_MAX_CLASSES + 1];
+	bool		victim_demand[PGB_MAX_CLASSES + 1];
 	int			i;
 
 	plan->gate_pressure = pgb_plan_gate_pressure(st, snap, p, dt_ms,
@@ -620,10 +644,52 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 		 */
 		in_progress[i] = e >= 0 ? (int) ceil(st->in_progress_avg[e]) : 0;
 		demand[i] = e >= 0 && st->running_avg[e] >= PGB_CPU_DEMAND_MIN;
+		rate[i] = e >= 0 ? st->run_delay[e].rate : 0;
+		victim_demand[i] = demand[i];
+	}
+
+	/*
+	 * With every class's weight in force, the run delay of a higher class
+	 * that needs the CPU is the CPU signal: pressure where the weights do
+	 * not hold it below the target.  Without, sessions on CPU per core
+	 * are, as before weights (pgb_plan_gate_pressure).
+	 */
+	{
+		bool		rd_calm;
+		bool		rd_demand[PGB_MAX_CLASSES + 1];
+		bool		other = plan->gate_pressure != 0;
+
+		/*
+		 * Sessions that waited for a CPU wanted it, however short their
+		 * queries (the sampler may never catch them running).
+		 */
+		for (i = 0; i < table->nclasses; i++)
+			rd_demand[i] = demand[i] || rate[i] > 0;
+		plan->run_delay_class = pgb_run_delay_pressure(table, rate, rd_demand,
+													   all_weighted(snap) ?
+													   p->run_delay_target_ms : 0,
+													   &rd_calm);
+		if (plan->run_delay_class >= 0)
+		{
+			plan->gate_pressure |= PGB_PRESSURE_CPU;
+			plan->run_delay_rate = rate[plan->run_delay_class];
+			plan->gate_calm = false;
+			/*
+			 * Run delay alone: only a class below the one that waits
+			 * gives way (with another signal too, any below a class that
+			 * needs the CPU, as before).
+			 */
+			if (!other)
+				for (i = 0; i < table->nclasses; i++)
+					victim_demand[i] = i == plan->run_delay_class;
+			demand[plan->run_delay_class] = true;
+		}
+		else if (!rd_calm)
+			plan->gate_calm = false;
 	}
 	plan->active_victim_class = (plan->gate_pressure != 0 &&
 								 p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_active_class_to_decrease(table, limits, in_progress, demand) : -1;
+		pgb_active_class_to_decrease(table, limits, in_progress, victim_demand) : -1;
 
 	params.decrease = p->aimd_decrease;
 	/*
@@ -676,6 +742,12 @@ plan_active_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 			ch->after = a->limit;
 			if (a->limit == PGB_UNLIMITED)
 				snprintf(ch->reason, sizeof(ch->reason), "calm: active limit lifted (was %d)", before);
+			else if (!up && plan->run_delay_class >= 0)
+				snprintf(ch->reason, sizeof(ch->reason),
+						 "%s pressure: active limit lowered to %d (run delay of class \"%s\" %.1f ms/s per session, target %.1f)",
+						 pgb_pressure_names(plan->gate_pressure), a->limit,
+						 table->classes[plan->run_delay_class].name,
+						 plan->run_delay_rate, p->run_delay_target_ms);
 			else if (!up)
 				snprintf(ch->reason, sizeof(ch->reason), "%s pressure: active limit lowered to %d",
 						 pgb_pressure_names(plan->gate_pressure), a->limit);

@@ -15,6 +15,7 @@
 #define PGB_PLAN_MATH_H
 
 #include "classes.h"
+#include "cpu_math.h"
 #include "policy_math.h"
 #include "snapshot.h"
 
@@ -38,6 +39,11 @@ typedef struct PgbPlanParams
 	int			calm_time_ms;
 	int			max_actions;
 	double		cpu_pressure_threshold; /* sessions on CPU per core */
+	double		run_delay_target_ms;	/* with every class weighted: CPU
+										 * pressure when a higher class's
+										 * sessions wait longer for a CPU
+										 * (ms per second per session);
+										 * 0: off */
 	double		wal_rate_floor; /* bytes/s the WAL budget is never below */
 	double		commit_latency_target_ms;	/* WAL pressure also when a
 											 * class's commits are slower
@@ -52,6 +58,7 @@ typedef struct PgbPlanState
 	double		inverted_share; /* moving average */
 	PgbAimdState active_aimd[PGB_MAX_SHARED_CLASSES];	/* the gate's limits */
 	double		cpu_avg;		/* moving average of sessions on CPU per core */
+	PgbRunDelayTrack run_delay[PGB_MAX_SHARED_CLASSES];	/* by entry */
 	double		running_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: CPU demand */
 	double		in_progress_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: the
 															 * gate's load */
@@ -161,6 +168,9 @@ typedef struct PgbPlan
 	uint32		gate_pressure;	/* PGB_PRESSURE_CPU and _WAL */
 	bool		gate_calm;
 	int			active_victim_class;	/* table index, or -1 */
+	int			run_delay_class;	/* table index of the class whose run
+									 * delay is CPU pressure, or -1 */
+	double		run_delay_rate; /* its ms per second per session */
 	int			publish_active[PGB_MAX_CLASSES + 1];	/* PGB_UNLIMITED: none */
 	int			wal_victim_class;	/* table index, or -1 */
 	double		publish_wal[PGB_MAX_CLASSES + 1];	/* bytes/s, 0: none */
@@ -259,8 +269,13 @@ extern const char *pgb_round_signal(PgbRoundKind kind);
 
 /*
  * The gate's pressure: CPU when the moving average of sessions on CPU per
- * core is at cpu_pressure_threshold, WAL when admission sees it; *calm
- * when neither, with the CPU below half its threshold.
+ * core is at cpu_pressure_threshold (unless every class has its CPU weight
+ * in force: the kernel shares those sessions by weight), WAL when
+ * admission sees it; *calm when neither, with the CPU below half its
+ * threshold.  It also steps each entry's run-delay rate (cpu_math.h),
+ * which plan_active_limits judges against run_delay_target when every
+ * class has its weight in force (the signal that replaces sessions on
+ * CPU per core then).
  */
 extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									 const PgbPlanParams *p, double dt_ms,

@@ -44,6 +44,8 @@ static uint64 prev_rejected[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_shed[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_timeouts[PGB_MAX_SHARED_CLASSES];
 static uint64 prev_wal[PGB_NUM_GROUPS];
+static double prev_cpu_ms[PGB_MAX_SHARED_CLASSES];
+static double prev_delay_ms[PGB_MAX_SHARED_CLASSES];
 
 static PgbWaitCategory
 categorize(uint32 event)
@@ -452,6 +454,8 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 			for (k = 0; k < PGB_NUM_REJECT_REASONS; k++)
 				prev_rejected[i] += c->rejected[k];
 			prev_shed[i] = c->shed_cancel + c->shed_terminate;
+			prev_cpu_ms[i] = c->cpu_ms;
+			prev_delay_ms[i] = c->run_delay_ms;
 		}
 		LWLockRelease(pgb_shared->lock);
 		for (i = 0; i < PGB_NUM_GROUPS; i++)
@@ -516,8 +520,22 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 			prev_wal[i] = wal;
 		}
 		r->admitted = r->rejected = r->shed = 0;
+		r->cpu_ms = r->run_delay_ms = -1;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{
+			PgbClassState *c = &pgb_shared->classes[i];
+
+			/*
+			 * What the once-a-second CPU reading (cgroup.c) added since the
+			 * last frame; a reset in between counts from 0.
+			 */
+			r->cpu_ms = (float4) (c->cpu_ms >= prev_cpu_ms[i] ?
+								  c->cpu_ms - prev_cpu_ms[i] : c->cpu_ms);
+			r->run_delay_ms = (float4) (c->run_delay_ms >= prev_delay_ms[i] ?
+										c->run_delay_ms - prev_delay_ms[i] :
+										c->run_delay_ms);
+			prev_cpu_ms[i] = c->cpu_ms;
+			prev_delay_ms[i] = c->run_delay_ms;
 			/* a reset in between makes a counter go back: count from 0 */
 			r->admitted = (uint32) (adm >= prev_admitted[i] ? adm - prev_admitted[i] : adm);
 			r->rejected = (uint32) (rej >= prev_rejected[i] ? rej - prev_rejected[i] : rej);

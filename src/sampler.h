@@ -14,6 +14,7 @@
 
 #include "postgres.h"
 
+#include "boost_math.h"
 #include "policy_math.h"
 #include "snapshot.h"
 #include "state.h"
@@ -52,7 +53,11 @@ extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
 extern void pgb_history_tick(PgbTick *tick, int nclasses);
 
 /* cgroup.c: CPU time and run delay of the sampled sessions, by class */
-extern void pgb_cpu_sample(const PgbSnapshot *snap);
+extern void pgb_cpu_sample(PgbSnapshot *snap);
+
+/* cgroup.c: the weights in force by entry, and the CPU boosts carried out */
+extern void pgb_cgroup_tick(PgbSnapshot *snap);
+extern void pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap);
 
 /* lockwatch.c: bounded blocker lookups into tick->snap.lookups */
 extern void pgb_lookup_blockers(PgbTick *tick);

@@ -103,7 +103,10 @@ pgb_shmem_startup(void)
 		for (i = 0; i < PGB_HIST_BUCKETS; i++)
 			pg_atomic_init_u64(&pgb_shared->hist[i], 0);
 		for (i = 0; i < pgb_shared->nslots; i++)
+		{
 			pg_atomic_init_u32(&pgb_shared->slots[i].shed_pending, 0);
+			pg_atomic_init_u32(&pgb_shared->slots[i].cpu_boost, 0);
+		}
 		for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 			pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
 		for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)

@@ -15,6 +15,9 @@
 
 #include "policy_math.h"
 
+/* Waiters a boosted holder remembers (boost_math.h); more are not needed. */
+#define PGB_BOOST_WAITERS		4
+
 /*
  * One backend as the worker sees it.  Rows are indexed by procno and kept
  * from tick to tick: the sampler restarts a row when its pid changes, the
@@ -43,6 +46,13 @@ typedef struct PgbSessionRow
 	bool		holding;		/* holds a place at the gate */
 	int64		hold_noted_ms;	/* when its idle hold was last noted */
 	bool		running;		/* active with no wait event: on CPU */
+	/* OS-level priority inheritance (boost_math.h), kept by the worker */
+	bool		boosted;		/* runs in boost_entry's cgroup, not its own */
+	int			boost_entry;	/* the class entry it was boosted into */
+	int			boost_pid;		/* its pid then (the row's is 0 once it exits) */
+	int			nboost_for;
+	int			boost_for[PGB_BOOST_WAITERS];	/* procnos of its waiters */
+	int			boost_for_pid[PGB_BOOST_WAITERS];
 } PgbSessionRow;
 
 /*
@@ -75,6 +85,11 @@ typedef struct PgbEntrySample
 	uint64		commits;		/* writing commits timed (a counter) */
 	uint64		commit_us;		/* their time in commit (a counter) */
 	uint64		commits_slow;	/* slower than the target (a counter) */
+	/* run delay of its sessions, read once a second (cgroup.c) */
+	double		run_delay_ms;	/* since the worker started (a counter) */
+	int			run_delay_sessions; /* sessions that ran or waited to run
+									 * since the reading before */
+	int64		run_delay_at_ms;	/* when it was read; 0: not yet */
 } PgbEntrySample;
 
 typedef struct PgbSnapshot
@@ -94,6 +109,9 @@ typedef struct PgbSnapshot
 	int			connected[PGB_MAX_CLASSES + 1]; /* sessions counted */
 	int			nlookups;
 	PgbLookup  *lookups;		/* room for nrows */
+	bool		cpu_in_force[PGB_MAX_SHARED_CLASSES];	/* by entry: its
+														 * cgroup has its
+														 * weight */
 } PgbSnapshot;
 
 #endif							/* PGB_SNAPSHOT_H */

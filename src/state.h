@@ -78,6 +78,17 @@
  *	 cgroup after admission has released the lock: one write(2) to
  *	 cgroup.procs, under no pg_budget lock.
  *
+ * - A CPU boost (boost_math.h) is the one write of the worker into a
+ *	 backend slot: cgroup.c checks the slot's pid, writes the pid into
+ *	 the cgroup's procs file and sets cpu_boost, all under one SHARED hold
+ *	 of the main lock, so that the pid moved is the session checked (a
+ *	 slot is cleared under the exclusive lock before its process exits)
+ *	 and no login waits on more than that one write.  cpu_boost is an
+ *	 atomic, read without the lock by the session itself (which does not
+ *	 place itself once boosted) and by the views under the shared lock;
+ *	 the backend zeroes it at admission and release, under the exclusive
+ *	 lock.
+ *
  * - A class entry's cpu_ms and run_delay_ms are added to by the worker
  *	 once a second (cgroup.c: the files of /proc are read under no lock,
  *	 the sums added in one exclusive hold) and zeroed by reset.
@@ -196,6 +207,8 @@ typedef struct PgbBackendSlot
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
 	/* how it got its class: role, database, default or a rule's text */
 	char		classified_by[PGB_RULE_TEXT_LEN];
+	pg_atomic_uint32 cpu_boost; /* class entry + 1 whose cgroup the worker
+								 * moved it into (a CPU boost), 0: none */
 } PgbBackendSlot;
 
 /* A class whose cgroup has its weight in force. */
@@ -210,6 +223,7 @@ typedef struct PgbCpuClass
 typedef struct PgbCpuState
 {
 	int			version;		/* PgbCgroupVersion */
+	int			cpu_source;		/* PgbCpuSource: where cpu_ms comes from */
 	int			nclasses;
 	PgbCpuClass classes[PGB_MAX_CLASSES + 1];
 } PgbCpuState;
@@ -268,6 +282,9 @@ typedef struct PgbHistoryRow
 	uint32		queue_timeouts;
 	int32		active_limit;	/* the gate's limit in force, -1 = none */
 	float4		wal_rate;		/* WAL bytes written during the second */
+	float4		cpu_ms;			/* CPU time its sessions used in it (class
+								 * entries only; -1: none) */
+	float4		run_delay_ms;	/* time they waited for a CPU in it */
 } PgbHistoryRow;
 
 typedef struct PgbHistoryFrame

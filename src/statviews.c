@@ -181,8 +181,8 @@ pg_budget_history(PG_FUNCTION_ARGS)
 		for (r = 0; r < frames[f].nrows; r++)
 		{
 			PgbHistoryRow *row = &frames[f].rows[r];
-			Datum		values[15];
-			bool		nulls[15];
+			Datum		values[17];
+			bool		nulls[17];
 
 			memset(nulls, 0, sizeof(nulls));
 
@@ -207,6 +207,11 @@ pg_budget_history(PG_FUNCTION_ARGS)
 			else
 				nulls[13] = true;
 			values[14] = Float8GetDatum(row->wal_rate);
+			/* CPU is counted by class entry: none for the pseudo-classes */
+			values[15] = Float8GetDatum(row->cpu_ms);
+			nulls[15] = row->cpu_ms < 0;
+			values[16] = Float8GetDatum(row->run_delay_ms);
+			nulls[16] = row->run_delay_ms < 0;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

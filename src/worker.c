@@ -107,6 +107,7 @@ plan_params(PgbPlanParams *p)
 	p->calm_time_ms = pgb_calm_time;
 	p->max_actions = pgb_max_actions;
 	p->cpu_pressure_threshold = pgb_cpu_pressure_threshold;
+	p->run_delay_target_ms = pgb_run_delay_target;
 	p->wal_rate_floor = pgb_wal_rate_floor;
 	p->commit_latency_target_ms = pgb_commit_latency_target;
 }
@@ -229,6 +230,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 		(void) map_and_count(table, snap->map, snap->connected, LW_EXCLUSIVE);
 
 	pgb_history_tick(tick, table->nclasses);
+	pgb_cgroup_tick(snap);
 	pgb_cpu_sample(snap);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
@@ -250,6 +252,20 @@ worker_tick(PgbTick *tick, double dt_ms)
 	/* act */
 	(void) pgb_act_on_plan(&plan, table);
 	pgb_plan_settle(&plan, &plan_state, snap);
+
+	/*
+	 * OS-level priority inheritance: holders into their waiters' cgroups.
+	 * With pg_budget.enabled off nobody is boosted, and the boosted go
+	 * home.
+	 */
+	if (!pgb_enabled)
+		memset(snap->cpu_in_force, 0, sizeof(snap->cpu_in_force));
+	{
+		PgbBoostPlan boosts;
+
+		pgb_plan_boosts(&boosts, snap, table);
+		pgb_cgroup_boost(&boosts, snap);
+	}
 }
 
 void

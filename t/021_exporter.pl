@@ -232,6 +232,16 @@ is( scalar(grep { /^pg_budget_wait_stats_samples\{/ && !/category="(?:wal|lock|o
 is( scalar(grep { /^pg_budget_wait_stats_samples\{/ && /wait_event(?:_type)?=""/ } keys %$m),
 	0, 'no wait_stats series has an empty wait event label');
 
+# CPU by class: the web session's loop above shows in its CPU time (read
+# by the worker once a second); no pg_budget.cgroup here: no weight.
+$m = scrape_until(sub { ($_[0]->{ status_key('cpu_seconds', 'web') } // 0) > 0 });
+cmp_ok($m->{ status_key('cpu_seconds', 'web') } // 0, '>', 0,
+	'pg_budget_status_cpu_seconds{class="web"} counts the loop');
+like($text, qr/^# TYPE pg_budget_status_cpu_seconds counter$/m, 'cpu_seconds is a counter');
+like($text, qr/^# TYPE pg_budget_status_run_delay_seconds counter$/m, 'run_delay_seconds is a counter');
+ok(defined $m->{ status_key('run_delay_seconds', 'web') }, 'run_delay_seconds is there');
+is($m->{ status_key('cpu_weight', 'web') }, 'NaN', 'cpu_weight without pg_budget.cgroup: NaN');
+
 # pg_budget_reset() zeroes the counters: a counter reset to Prometheus.
 $node->safe_psql('postgres', 'SELECT pg_budget_reset()');
 $m = scrape_until(sub { ($_[0]->{ status_key('rejected', 'ai') } // '') eq '0' });

@@ -176,7 +176,7 @@ ok( wait_ctl(
 	'lowered to its floor of 2 and no lower');
 like(
 	ctl("SELECT reason FROM pg_budget_events WHERE class = 'ai' AND action = 'active limit' ORDER BY at LIMIT 1"),
-	qr/^cpu(\+wal)? pressure: active limit lowered to \d+$/,
+	qr/^cpu(\+wal)? pressure: active limit lowered to \d+( \(run delay of class "web" [\d.]+ ms\/s per session, target [\d.]+\))?$/,
 	'the event says CPU pressure lowered it');
 usleep(500_000);		# transactions begun under the last limit end
 my $peak = 0;

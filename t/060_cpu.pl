@@ -199,7 +199,7 @@ $node->append_conf('postgresql.conf',
 	"pg_budget.classes = 'web(priority=100, cpu=50), ai(priority=10, cpu=1), batch(cpu=30)'\n");
 $offset = -s $node->logfile;
 $node->reload;
-ok(wait_until(sub { -d "$cg/batch" && (read_file("$cg/web/cpu.shares") // '') eq '512' },
+ok(wait_until(sub { (read_file("$cg/batch/cpu.shares") // '') eq '307' && (read_file("$cg/web/cpu.shares") // '') eq '512' },
 		'web reweighted and batch made'),
 	'reload: web reweighted to cpu.shares 512 and batch made');
 is(read_file("$cg/batch/cpu.shares"), 307, 'batch (cpu=30): cpu.shares 307');

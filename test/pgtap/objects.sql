@@ -3,7 +3,7 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(187);
+SELECT plan(189);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -131,7 +131,7 @@ SELECT has_view('public', 'pg_budget_backends', 'view pg_budget_backends exists'
 SELECT has_column('public', 'pg_budget_backends', c, 'pg_budget_backends has column ' || c)
   FROM (VALUES ('pid'), ('class'), ('role'), ('database'), ('superuser'), ('state'),
 			   ('wait_event_type'), ('wait_event'), ('backend_start'),
-			   ('admitted_at'), ('since'), ('queued'), ('cgroup')) v(c);
+			   ('admitted_at'), ('since'), ('queued'), ('cgroup'), ('cpu_boost')) v(c);
 SELECT col_type_is('public', 'pg_budget_backends', c, t,
 		'pg_budget_backends.' || c || ' is ' || t)
   FROM (VALUES ('pid', 'integer'), ('class', 'text'), ('role', 'text'),
@@ -141,13 +141,13 @@ SELECT col_type_is('public', 'pg_budget_backends', c, t,
 			   ('admitted_at', 'timestamp with time zone'),
 			   ('since', 'timestamp with time zone'),
 			   ('queued', 'boolean'),
-			   ('cgroup', 'text')) v(c, t);
+			   ('cgroup', 'text'), ('cpu_boost', 'text')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_backends'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
 		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
-		  'queued', 'cgroup', 'classified_by'],
+		  'queued', 'cgroup', 'cpu_boost', 'classified_by'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result
@@ -201,8 +201,8 @@ SELECT is(pg_get_function_arguments('public.pg_budget_cpu()'::regprocedure),
 	'pg_budget_cpu() has columns class, cpu_weight, cpu_idle, cgroup, cpu_ms, run_delay_ms');
 SELECT has_function('public', 'pg_budget_backend_cgroups', '{}'::name[], 'pg_budget_backend_cgroups() exists');
 SELECT is(pg_get_function_arguments('public.pg_budget_backend_cgroups()'::regprocedure),
-	'OUT pid integer, OUT cgroup text',
-	'pg_budget_backend_cgroups() has columns pid, cgroup');
+	'OUT pid integer, OUT cgroup text, OUT cpu_boost text',
+	'pg_budget_backend_cgroups() has columns pid, cgroup, cpu_boost');
 SELECT has_function('public', 'pg_budget_rules', '{}'::name[], 'pg_budget_rules() exists');
 SELECT is(pg_get_function_arguments('public.pg_budget_rules()'::regprocedure),
 	'OUT "position" integer, OUT attribute text, OUT pattern text, OUT class text, OUT rule text, OUT in_force boolean, OUT classified bigint, OUT raised bigint',
@@ -250,7 +250,7 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_history'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit',
-		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate'],
+		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate', 'cpu_ms', 'run_delay_ms'],
 	'pg_budget_history has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_history', '{}'::name[], 'setof record',
 	'pg_budget_history() returns setof record');

@@ -294,6 +294,41 @@ test_detect_failures(void)
 	chmod(base, 0755);
 }
 
+/* Where CPU time comes from, and reading it, on each layout. */
+static void
+test_usage(void)
+{
+	char		base[PGB_CGROUP_PATH_LEN];
+	char		dir[PGB_CGROUP_PATH_LEN];
+	uint64		ns = 0;
+
+	make_base("usage2", PGB_CGROUP_V2, base);
+	is_int(pgb_cgroup_cpu_source(base, PGB_CGROUP_V2), PGB_CPU_SOURCE_PROC,
+		   "v2 without cpu.stat: /proc");
+	put(base, "cpu.stat", "usage_usec 1234\nuser_usec 1000\nsystem_usec 234\n");
+	is_int(pgb_cgroup_cpu_source(base, PGB_CGROUP_V2), PGB_CPU_SOURCE_CPU_STAT,
+		   "v2 with cpu.stat: cpu.stat");
+	snprintf(dir, sizeof(dir), "%s/web", base);
+	ok(fake_mkdir(dir, 0755) == 0, "v2: a class directory");
+	ok(!pgb_cgroup_read_usage(dir, PGB_CPU_SOURCE_CPU_STAT, &ns),
+	   "v2: a class without cpu.stat is not read");
+	put(dir, "cpu.stat", "usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\nnr_periods 0\n");
+	ok(pgb_cgroup_read_usage(dir, PGB_CPU_SOURCE_CPU_STAT, &ns) && ns == 5000000,
+	   "v2: the class's usage_usec, in ns");
+	ok(!pgb_cgroup_read_usage(dir, PGB_CPU_SOURCE_PROC, &ns), "the /proc source reads no file");
+
+	make_base("usage1", PGB_CGROUP_V1, base);
+	is_int(pgb_cgroup_cpu_source(base, PGB_CGROUP_V1), PGB_CPU_SOURCE_PROC,
+		   "v1 without cpuacct (mounted apart, as here): /proc");
+	put(base, "cpuacct.usage", "987654321\n");
+	is_int(pgb_cgroup_cpu_source(base, PGB_CGROUP_V1), PGB_CPU_SOURCE_CPUACCT,
+		   "v1 with cpuacct.usage (cpu,cpuacct): cpuacct.usage");
+	ok(pgb_cgroup_read_usage(base, PGB_CPU_SOURCE_CPUACCT, &ns) && ns == 987654321,
+	   "v1: cpuacct.usage in ns");
+	is_int(pgb_cgroup_cpu_source(base, PGB_CGROUP_NONE), PGB_CPU_SOURCE_PROC,
+		   "no cgroup: /proc");
+}
+
 int
 main(void)
 {
@@ -310,6 +345,7 @@ main(void)
 	pgb_cgroup_rmdir = fake_rmdir;
 	test_v2();
 	test_v1();
+	test_usage();
 	test_detect_failures();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)

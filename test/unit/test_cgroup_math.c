@@ -159,9 +159,33 @@ test_proc_cpu(void)
 	ok(dt == 10 && dd == 100, "priming: then what it adds");
 }
 
+static void
+test_usage_text(void)
+{
+	uint64		ns = 0;
+
+	ok(pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPUACCT, "123456789\n", &ns) && ns == 123456789,
+	   "cpuacct.usage: ns");
+	ok(!pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPUACCT, "", &ns), "cpuacct.usage empty: no");
+	ok(!pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPUACCT, "x1", &ns), "cpuacct.usage garbage: no");
+	ok(pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPU_STAT, "usage_usec 42\nuser_usec 40\n", &ns) && ns == 42000,
+	   "cpu.stat: usage_usec in ns");
+	ok(pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPU_STAT, "nr_periods 0\nusage_usec 7\n", &ns) && ns == 7000,
+	   "cpu.stat: usage_usec on a later line");
+	ok(!pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPU_STAT, "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n", &ns),
+	   "v1's cpu.stat (no usage_usec): no");
+	ok(!pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPU_STAT, "xusage_usec 7\n", &ns), "a longer key is not it");
+	ok(!pgb_cgroup_usage_ns(PGB_CPU_SOURCE_PROC, "1", &ns), "the /proc source parses no file");
+	ok(!pgb_cgroup_usage_ns(PGB_CPU_SOURCE_CPU_STAT, NULL, &ns), "NULL: no");
+	is_str(pgb_cpu_source_file(PGB_CPU_SOURCE_CPUACCT), "cpuacct.usage", "v1's file");
+	is_str(pgb_cpu_source_file(PGB_CPU_SOURCE_CPU_STAT), "cpu.stat", "v2's file");
+	ok(pgb_cpu_source_file(PGB_CPU_SOURCE_PROC) == NULL, "no file for /proc");
+}
+
 int
 main(void)
 {
+	test_usage_text();
 	test_proc_cpu();
 	test_weights();
 	test_versions();

@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c
+// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c
 #include "plan_math.h"
 #include "unit.h"
 
@@ -651,6 +651,212 @@ test_gate_adaptive_average(void)
 	}
 }
 
+/*
+ * With every class's CPU weight in force, run delay is the CPU signal and
+ * sessions on CPU per core are not: web's sessions wait for a CPU longer
+ * than run_delay_target while few sessions are on CPU per core (the
+ * sampler rarely catches short queries running) is CPU pressure; without
+ * weights the signal is sessions on CPU per core, as before.
+ */
+static void
+weigh_all(void)
+{
+	int			i;
+
+	for (i = 0; i < table.nclasses; i++)
+		snap.cpu_in_force[snap.map[i]] = true;
+}
+
+static void
+rd_tick(int web_running, int ai_running, double web_delay_ms, int web_sessions,
+		int64 at_ms)
+{
+	snap.entries[WEB].run_delay_ms = web_delay_ms;
+	snap.entries[WEB].run_delay_sessions = web_sessions;
+	snap.entries[WEB].run_delay_at_ms = at_ms - at_ms % 1000;
+	gate_tick(web_running, ai_running, 8, at_ms);
+}
+
+static void
+test_gate_run_delay(void)
+{
+	int64		t = NOW;
+	int			i;
+	bool		lowered = false;
+	char		reason[PGB_REASON_LEN] = "";
+
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.cpu_pressure_threshold = 1.5;
+	params.run_delay_target_ms = 50;
+	weigh_all();
+	/* 1 session on CPU per core: below 1.5; web waits 100 ms/s per session */
+	for (i = 0; i < 40 && !lowered; i++)
+	{
+		int			c;
+
+		{
+			t += 100;
+			rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+		}
+		for (c = 0; c < plan.nchanges; c++)
+			if (plan.changes[c].active && plan.changes[c].class_index == AI &&
+				plan.changes[c].after != PGB_UNLIMITED)
+			{
+				lowered = true;
+				strlcpy(reason, plan.changes[c].reason, sizeof(reason));
+			}
+	}
+	ok(lowered, "web's run delay alone (100 ms/s per session, target 50) lowers ai's active limit");
+	ok(plan.gate_pressure & PGB_PRESSURE_CPU, "as CPU pressure");
+	is_int(plan.run_delay_class, WEB, "web's run delay is named");
+	is_double(plan.run_delay_rate, 100, 1e-6, "at 100 ms/s per session");
+	like(reason, "(run delay of class \"web\" 100.0 ms/s per session, target 50.0)",
+		 "the reason says so");
+
+	/* the same with the signal off: no pressure */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 0;
+	weigh_all();
+	for (i = 0; i < 40; i++)
+	{
+		t += 100;
+		rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+	}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0, "run_delay_target 0: no CPU pressure from it");
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "and no active limit");
+
+	/* below the target: none */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 200;
+	weigh_all();
+	for (i = 0; i < 40; i++)
+	{
+		t += 100;
+		rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+	}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0, "100 ms/s below a target of 200: no pressure");
+
+	/* without weights, run delay is not judged */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 50;
+	for (i = 0; i < 40; i++)
+	{
+		t += 100;
+		rd_tick(0, 2, (double) (t / 1000) * 400, 4, t);
+	}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0,
+		   "no weights: 100 ms/s of run delay over a target of 50 is not judged");
+	is_int(plan.run_delay_class, -1, "and names no class");
+
+	/* weights in force everywhere: many sessions on CPU are no pressure */
+	setup("web(priority=100), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.run_delay_target_ms = 200;
+	weigh_all();
+	for (i = 0; i < 40; i++)
+	{
+		t += 100;
+		rd_tick(2, 6, 0, 4, t);
+	}
+	is_int(plan.gate_pressure & PGB_PRESSURE_CPU, 0,
+		   "every class weighted: 4 sessions on CPU per core are no pressure");
+	/* without weights they are */
+	snap.cpu_in_force[WEB] = false;
+	for (i = 0; i < 40; i++)
+	{
+		t += 100;
+		rd_tick(2, 6, 0, 4, t);
+	}
+	ok(plan.gate_pressure & PGB_PRESSURE_CPU, "one class unweighted: they are");
+
+	/*
+	 * Run delay alone gives way below the class that waits: mid (priority
+	 * 50) waits, web above it is busy too; ai, below mid, gives way, mid
+	 * itself never does for its own wait.
+	 */
+	setup("web(priority=100, shed=cancel), mid(priority=50, shed=cancel), ai(priority=10, floor=1, shed=cancel)");
+	snap.ncores = 2;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.run_delay_target_ms = 50;
+	weigh_all();
+	{
+		bool		ai_lowered = false;
+		bool		mid_lowered = false;
+
+		for (i = 0; i < 40; i++)
+		{
+			int			c;
+
+			t += 100;
+			snap.now_ms = t;
+			snap.entries[0].running = 1;
+			snap.entries[1].running = 0;
+			snap.entries[1].in_progress = 8;
+			snap.entries[2].in_progress = 8;
+			snap.running = 1;
+			snap.entries[1].run_delay_ms = (double) (t / 1000) * 400;
+			snap.entries[1].run_delay_sessions = 4;
+			snap.entries[1].run_delay_at_ms = t - t % 1000;
+			pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+			pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+			for (c = 0; c < plan.nchanges; c++)
+				if (plan.changes[c].active && plan.changes[c].after != PGB_UNLIMITED &&
+					plan.changes[c].after < 8)
+				{
+					if (plan.changes[c].class_index == 2)
+						ai_lowered = true;
+					if (plan.changes[c].class_index == 1)
+						mid_lowered = true;
+				}
+		}
+		ok(ai_lowered, "mid's run delay: ai, below it, gives way");
+		ok(!mid_lowered, "mid itself does not");
+		is_int(plan.run_delay_class, 1, "mid's run delay is named");
+
+		/* ai has nothing to give: mid is still not held back for its own wait */
+		setup("web(priority=100, shed=cancel), mid(priority=50, shed=cancel), ai(priority=10, floor=1, shed=cancel)");
+		snap.ncores = 2;
+		params.pressure_window_ms = 500;
+		params.aimd_interval_ms = 200;
+		params.run_delay_target_ms = 50;
+		weigh_all();
+		mid_lowered = false;
+		for (i = 0; i < 40; i++)
+		{
+			int			c;
+
+			t += 100;
+			snap.now_ms = t;
+			snap.entries[0].running = 1;
+			snap.entries[1].in_progress = 8;
+			snap.entries[2].in_progress = 0;
+			snap.running = 1;
+			snap.entries[1].run_delay_ms = (double) (t / 1000) * 400;
+			snap.entries[1].run_delay_sessions = 4;
+			snap.entries[1].run_delay_at_ms = t - t % 1000;
+			pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+			pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+			for (c = 0; c < plan.nchanges; c++)
+				if (plan.changes[c].active && plan.changes[c].class_index == 1 &&
+					plan.changes[c].after != PGB_UNLIMITED)
+					mid_lowered = true;
+		}
+		ok(plan.gate_pressure & PGB_PRESSURE_CPU, "mid waits: CPU pressure");
+		ok(!mid_lowered, "ai idle: nobody below mid gives way, and mid is not held back for its own wait");
+	}
+}
+
 /* A queued session that blocks a waiter is let through, once per plan. */
 static void
 test_let_through(void)
@@ -991,6 +1197,7 @@ main(void)
 	test_pause();
 	test_gate_adaptive();
 	test_gate_adaptive_average();
+	test_gate_run_delay();
 	test_let_through();
 	test_let_through_bounded();
 	test_idle_holders();

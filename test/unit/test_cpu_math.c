@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_cpu_math.c
+ *	  Unit tests of CPU pressure from run delay (src/cpu_math.c): the
+ *	  rate per second and session from the worker's readings, and which
+ *	  class's run delay is pressure.  No server needed.
+ *
+ *-------------------------------------------------------------------------
+ */
+// SOURCES: src/cpu_math.c src/classes.c src/text_math.c
+#include "cpu_math.h"
+
+#include <string.h>
+
+#include "unit.h"
+
+static void
+test_step(void)
+{
+	PgbRunDelayTrack t;
+
+	memset(&t, 0, sizeof(t));
+	is_double(pgb_run_delay_step(&t, 0, 0, 4), 0, 0, "no reading yet: 0");
+	is_double(pgb_run_delay_step(&t, 500, 1000, 4), 0, 0, "a first reading: 0 (counts from now)");
+	is_double(pgb_run_delay_step(&t, 900, 2000, 4), 100, 1e-9,
+			  "400 ms of run delay in 1 s over 4 sessions: 100 ms/s per session");
+	is_double(pgb_run_delay_step(&t, 900, 2000, 4), 100, 1e-9,
+			  "the same reading again: the rate stays");
+	is_double(pgb_run_delay_step(&t, 1100, 4000, 1), 100, 1e-9,
+			  "200 ms in 2 s by one session: 100 ms/s");
+	is_double(pgb_run_delay_step(&t, 1100, 5000, 3), 0, 0, "nothing more: 0");
+	is_double(pgb_run_delay_step(&t, 1200, 6000, 0), 0, 0, "no session ran: 0");
+	is_double(pgb_run_delay_step(&t, 100, 7000, 2), 0, 0, "a counter that went back: 0, from there");
+	is_double(pgb_run_delay_step(&t, 3100, 8000, 1), PGB_RUN_DELAY_MAX_MS, 0,
+			  "never more than a second per second");
+}
+
+static void
+test_pressure(void)
+{
+	PgbClassTable table;
+	char		err[256];
+	double		rate[PGB_MAX_CLASSES + 1];
+	bool		demand[PGB_MAX_CLASSES + 1];
+	bool		calm;
+
+	/* web = 0, mid = 1, ai = 2, keep = 3 (shed=never) */
+	ok(pgb_parse_classes("web(priority=100), mid(priority=50), ai(priority=10, shed=cancel), keep(priority=5, shed=never)",
+						 &table, err, sizeof(err)), "table parses");
+	memset(rate, 0, sizeof(rate));
+	memset(demand, 0, sizeof(demand));
+	demand[0] = demand[1] = demand[2] = true;
+
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), -1, "no run delay: none");
+	ok(calm, "and calm");
+	rate[0] = 250;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), 0,
+		   "web's 250 ms/s over a target of 200: web's run delay is pressure");
+	ok(!calm, "not calm");
+	rate[1] = 300;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), 1,
+		   "mid's higher: mid's is named");
+	rate[0] = rate[1] = 150;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), -1, "below the target: none");
+	ok(!calm, "but above half of it: not calm");
+	rate[0] = rate[1] = 99;
+	(void) pgb_run_delay_pressure(&table, rate, demand, 200, &calm);
+	ok(calm, "below half: calm");
+	rate[2] = 900;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), -1,
+		   "ai's run delay is no pressure: below it only keep, which is never shed");
+}
+
+static void
+test_pressure_lowest(void)
+{
+	PgbClassTable table;
+	char		err[256];
+	double		rate[PGB_MAX_CLASSES + 1];
+	bool		demand[PGB_MAX_CLASSES + 1];
+	bool		calm;
+
+	ok(pgb_parse_classes("web(priority=100), ai(priority=10, shed=cancel), keep(priority=5, shed=never)",
+						 &table, err, sizeof(err)), "table parses");
+	memset(rate, 0, sizeof(rate));
+	memset(demand, 0, sizeof(demand));
+	demand[0] = demand[1] = demand[2] = true;
+	rate[1] = 900;
+	rate[2] = 900;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), -1,
+		   "the lowest classes' run delay, with nobody sheddable below: none");
+	ok(calm, "and calm: nothing could give way");
+	rate[0] = 300;
+	demand[0] = false;
+	rate[1] = 0;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 200, &calm), -1,
+		   "a class that does not need the CPU: not counted");
+	demand[0] = true;
+	is_int(pgb_run_delay_pressure(&table, rate, demand, 0, &calm), -1, "target 0: off");
+	ok(calm, "and calm");
+}
+
+int
+main(void)
+{
+	test_step();
+	test_pressure();
+	test_pressure_lowest();
+	return done_testing();
+}
