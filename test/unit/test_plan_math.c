@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c
+// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/wal_math.c
 #include "plan_math.h"
 #include "unit.h"
 
@@ -807,53 +807,13 @@ test_idle_holders(void)
 	is_int(plan.nnotes, 0, "idle in a transaction without a place: nothing to note");
 }
 
-/* The adaptive WAL budget: the step and the class that gives way. */
+/* The adaptive WAL budget: the class that gives way (its step: test_wal_math.c). */
 static void
 test_wal_adaptive(void)
 {
 	double		mb = 1024.0 * 1024;
-	double		limit = 0,
-				base = 0;
-	int64		last = 0,
-				calm_since = -1;
-	int64		t = NOW;
 	double		rate_avg[PGB_MAX_CLASSES + 1] = {0};
 	bool		demand[PGB_MAX_CLASSES + 1] = {false};
-	int			i;
-
-	ok(pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 40 * mb, 0,
-					mb, 0.5, 0.05, 1000, 5000, t += 1000), "pressure lowers");
-	is_double(limit, 20 * mb, 1, "from what it writes, halved");
-	is_double(base, 40 * mb, 1, "remembers the rate it had");
-	ok(!pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 20 * mb, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t + 10), "one step per interval");
-	for (i = 0; i < 10; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, true, false, limit, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, mb, 1, "never below the floor");
-	ok(!pgb_wal_step(&limit, &base, &last, &calm_since, false, true, mb, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000), "calm must last calm_time");
-	for (i = 0; i < 5; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, mb, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 3 * mb, 1, "then gives back 5% of the old rate (2 MB/s)");
-	for (i = 0; i < 4; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 3 * mb, 1, "the next step needs a calm spell of its own");
-	pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
-				 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 5 * mb, 1, "after it, 2 MB/s more");
-	for (i = 0; i < 200 && limit > 0; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 0, 0, "and lifts it at the old rate");
-
-	/* a configured budget is the ceiling and the base */
-	limit = 0;
-	ok(pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 40 * mb, 8 * mb,
-					mb, 0.5, 0.05, 1000, 5000, t += 1000), "pressure on a class with wal=8MB/s");
-	is_double(limit, 4 * mb, 1, "lowered from its budget, not from what it asks");
 
 	setup("web(priority=100), free(priority=5, shed=cancel), bulk(priority=0), keep(priority=1, shed=cancel)");
 	rate_avg[1] = 30 * mb;
@@ -968,14 +928,16 @@ test_forget_entry(void)
 	st.aimd[AI].calm_since_ms = 5;
 	st.active_aimd[AI].limit = 2;
 	st.running_avg[AI] = 4.5;
-	st.wal_limit[AI] = 1e6;
+	st.wal_aimd[AI].limit = 1e6;
+	st.wal_aimd[AI].mark = 2e6;
 	st.wal_rate_avg[AI] = 2e6;
 	pgb_plan_forget_entry(&st, AI);
 	is_int(st.aimd[AI].limit, PGB_UNLIMITED, "admission limit forgotten");
 	is_int(st.aimd[AI].calm_since_ms, -1, "calm spell forgotten");
 	is_int(st.active_aimd[AI].limit, PGB_UNLIMITED, "active limit forgotten");
 	is_double(st.running_avg[AI], 0, 0, "CPU demand forgotten");
-	is_double(st.wal_limit[AI], 0, 0, "WAL budget forgotten");
+	is_double(st.wal_aimd[AI].limit, 0, 0, "WAL budget forgotten");
+	is_double(st.wal_aimd[AI].mark, 0, 0, "and the rate its pressure came at");
 	is_double(st.wal_rate_avg[AI], 0, 0, "WAL rate forgotten");
 	is_int(st.aimd[WEB].limit, PGB_UNLIMITED, "other entries untouched");
 }
