@@ -918,7 +918,9 @@ plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 	{
 		e = snap->map[i];
 		rate_avg[i] = e >= 0 ? st->wal_rate_avg[e] : 0;
-		demand[i] = e >= 0 && snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN;
+		/* a class that commits is there, however short its transactions */
+		demand[i] = e >= 0 && (snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN ||
+							   st->commit_rate_avg[e] >= PGB_COMMITS_MIN_RATE);
 	}
 	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
 		pgb_wal_class_to_decrease(table, rate_avg, p->wal_rate_floor, demand) : -1;

@@ -147,7 +147,8 @@ pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
 	if (pressure && slow_now)
 	{
 		double		from = s->limit > 0 ? s->limit : rate_avg;
-		int64		gap = s->cuts == 0 ? Max(p->step_ms / 4, 1) : p->step_ms;
+		int64		gap = s->cuts == 0 ? Max(p->step_ms / 4, 1) :
+			p->step_ms << Min(s->cuts - 1, 16);
 
 		if (now_ms - s->last_step_ms < gap)
 			return false;
@@ -184,7 +185,7 @@ pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
 	else
 	{
 		/* probing: the first after calm_ms of calm, each next a step later */
-		double		step = p->increase * s->mark * ldexp(1.0, Min(s->probes, 30));
+		double		step = p->increase * s->limit * ldexp(1.0, Min(s->probes, 30));
 
 		if (!calm || now_ms - s->calm_since_ms < p->calm_ms ||
 			now_ms - s->last_step_ms < p->step_ms)

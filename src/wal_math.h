@@ -96,16 +96,19 @@ extern double pgb_wal_limit(double configured, double effective);
  * when it has none, and marks the rate it cut from: after a run of cuts,
  * the lowest rate still seen slow.  The first cut after a raise comes
  * step_ms / 4 after the last step, since web feels every second of a slow
- * commit; further cuts in a row only while commits are still slow now and
- * a step_ms apart, since a cut shows only once the transactions under way
- * have ended.  Each step_ms with no slow commit now, the budget goes
- * halfway up to PGB_WAL_MARK_SHARE of the mark, ground where commits were
- * not slow (a binary search between the two: one more cut there lowers
- * the mark).  Past it, after calm_ms of sustained calm, it probes: the
- * budget rises by increase x the mark, doubled at each further step_ms of
- * calm, until commits are slow again (a new mark) or the ceiling (the
- * configured budget, or the rate the class had when first lowered) is
- * reached and the budget is lifted.
+ * commit; further cuts in a row only while commits are still slow now:
+ * the second a step_ms later (a cut shows only once the transactions
+ * under way have ended), each next twice as long after the last, since
+ * commits that stay slow however far the class is cut are slow for some
+ * other reason, and the class is not taken to the floor for it in
+ * seconds.  Each step_ms with no slow commit now, the budget goes halfway
+ * up to PGB_WAL_MARK_SHARE of the mark, ground where commits were not
+ * slow (a binary search between the two: one more cut there lowers the
+ * mark).  Past it, after calm_ms of sustained calm, it probes, a step each
+ * step_ms of calm (x 1 + increase, the increase doubled at each: x 1.05,
+ * 1.10, 1.20, 1.40...), until commits are slow again (a new mark) or the
+ * ceiling (the configured budget, or the rate the class had when first
+ * lowered) is reached and the budget is lifted.
  */
 #define PGB_WAL_MARK_SHARE		0.9
 

@@ -832,6 +832,8 @@ test_wal_adaptive(void)
  * One tick of web committing (n commits of ms each) beside bulk writing
  * bulk_rate bytes a second.
  */
+static double web_active_avg = 2;
+
 static void
 commit_tick(int n, double ms, double bulk_rate, int64 at_ms)
 {
@@ -845,7 +847,7 @@ commit_tick(int n, double ms, double bulk_rate, int64 at_ms)
 	if (ms >= params.commit_latency_target_ms)
 		snap.entries[WEB].commits_slow += n - (n + 9) / 10;
 	snap.entries[BULKW].wal_bytes += (uint64) (bulk_rate * dt / 1000);
-	snap.entries[WEB].active_avg = 2;
+	snap.entries[WEB].active_avg = web_active_avg;
 	snap.entries[BULKW].active_avg = 4;
 	snap.now_ms = at_ms;
 	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
@@ -919,6 +921,37 @@ test_commit_latency(void)
 	ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0), "no commits: not slow");
 }
 
+/*
+ * Web's transactions so short that the sampler hardly sees them active:
+ * its commits still make it a class above bulk that is there, so WAL
+ * pressure is answered by bulk's WAL budget, not by its admission.
+ */
+static void
+test_commit_latency_short(void)
+{
+	double		mb = 1024.0 * 1024;
+	int64		t = NOW + 1000000;
+	int			i;
+	bool		limited = false;
+
+	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
+	params.commit_latency_target_ms = 3;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.wal_rate_floor = mb;
+	snap.connected[BULKW] = 8;
+	web_active_avg = 0.01;
+	for (i = 0; i < 30; i++)
+	{
+		commit_tick(10, 5, 40 * mb, t += 100);
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	ok(plan.pressure & PGB_PRESSURE_WAL, "web's commits take 5 ms (target 3): WAL pressure");
+	is_int(plan.wal_victim_class, BULKW, "bulk's WAL budget gives way, web hardly active or not");
+	ok(!limited, "and bulk's admission is never lowered for it");
+	web_active_avg = 2;
+}
+
 /* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
 static void
 test_forget_entry(void)
@@ -958,6 +991,7 @@ main(void)
 	test_idle_holders();
 	test_wal_adaptive();
 	test_commit_latency();
+	test_commit_latency_short();
 	test_forget_entry();
 	return done_testing();
 }

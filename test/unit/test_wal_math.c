@@ -254,12 +254,12 @@ test_wal_aimd(void)
 	ok(!STEP(false, false, true, 18 * mb, q + 5000),
 	   "at 0.9 of the mark, probing waits for calm_time of calm (calm since q + 1500)");
 	ok(STEP(false, false, true, 18 * mb, q + 6500), "then probes");
-	is_double(s.limit, 19 * mb, 1, "by 5% of the mark");
+	is_double(s.limit, 19 * mb, 1, "by 5%, at least the floor (1 MB/s)");
 	STEP(false, false, true, 19 * mb, q + 7500);
-	is_double(s.limit, 21 * mb, 1, "each probe twice the last while calm lasts");
+	is_double(s.limit, 19 * 1.1 * mb, 1, "each probe's increase twice the last while calm lasts");
 	STEP(false, false, true, 21 * mb, q + 8500);
 	STEP(false, false, true, 25 * mb, q + 9500);
-	is_double(s.limit, 33 * mb, 1, "4 then 8 MB/s more");
+	is_double(s.limit, 19 * 1.1 * 1.2 * 1.4 * mb, 1, "then 20%, 40%");
 	ok(STEP(false, false, true, 33 * mb, q + 10500), "and past the base");
 	is_double(s.limit, 0, 0, "lifts it");
 
@@ -271,19 +271,28 @@ test_wal_aimd(void)
 		STEP(false, false, true, 50 * mb, t + 10 + 1000 * i);
 	is_double(s.limit, 90 * mb, 1, "one cut: 70, 80, 85, 87.5, 88.75, 89.4, then 0.9 of the mark");
 	STEP(false, false, true, 90 * mb, t + 10 + 8000);
-	is_double(s.limit, 95 * mb, 1, "a probe");
+	is_double(s.limit, 94.5 * mb, 1, "a probe");
 	ok(!STEP(true, true, false, 95 * mb, t + 8100),
 	   "slow a tenth of a second after a raise: the quarter step is not over");
 	ok(STEP(true, true, false, 95 * mb, t + 8260), "then it cuts");
-	is_double(s.mark, 95 * mb, 1, "the new mark");
-	is_double(s.limit, 47.5 * mb, 1, "halved");
+	is_double(s.mark, 94.5 * mb, 1, "the new mark");
+	is_double(s.limit, 47.25 * mb, 1, "halved");
 	is_int(s.probes, 0, "probing starts over");
 
-	/* a long pressure goes down to the floor, and back */
+	/* cuts in a row come further and further apart */
 	pgb_wal_aimd_reset(&s);
 	t += 100000;
+	STEP(true, true, false, 100 * mb, t);
+	ok(STEP(true, true, false, 100 * mb, t + 1000), "the second cut a step later");
+	ok(!STEP(true, true, false, 100 * mb, t + 2500), "the third not 1.5 s after it");
+	ok(STEP(true, true, false, 100 * mb, t + 3000), "but 2 s after it");
+	ok(!STEP(true, true, false, 100 * mb, t + 6500), "the fourth not 3.5 s after that");
+	ok(STEP(true, true, false, 100 * mb, t + 7000), "but 4 s after it");
+	is_double(s.limit, 6.25 * mb, 1, "four cuts in 7 s: a sixteenth, not the floor");
+
+	/* a long pressure goes down to the floor, and back */
 	for (i = 0; i < 20; i++)
-		STEP(true, true, false, 100 * mb, t += 1000);
+		STEP(true, true, false, 100 * mb, t += 100000);
 	is_double(s.limit, mb, 1, "never below the floor");
 	is_double(s.mark, 1.5625 * mb, 1, "the mark: the last rate cut from");
 	q = t + 10;
