@@ -63,6 +63,7 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 	plan->max_victims = max_victims;
 	plan->active_victim_class = -1;
 	plan->wal_victim_class = -1;
+	plan->wal_spared_class = -1;
 	for (i = 0; i <= PGB_MAX_CLASSES; i++)
 		plan->publish_limits[i] = plan->shed_limits[i] =
 			plan->publish_active[i] = PGB_UNLIMITED;
@@ -924,6 +925,16 @@ plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 	}
 	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
 		pgb_wal_class_to_decrease(table, rate_avg, p->wal_rate_floor, demand) : -1;
+	plan->wal_spared_class = -1;
+	if (pressure && p->shedding != PGB_SHEDDING_OFF && plan->wal_victim_class < 0)
+	{
+		bool		anyone[PGB_MAX_CLASSES + 1];
+
+		for (i = 0; i < table->nclasses; i++)
+			anyone[i] = true;
+		plan->wal_spared_class = pgb_wal_class_to_decrease(table, rate_avg,
+														   p->wal_rate_floor, anyone);
+	}
 
 	for (i = 0; i < table->nclasses; i++)
 	{
@@ -1013,11 +1024,15 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	 * WAL pressure is answered by the WAL budget first: while a class can
 	 * still be throttled (it writes more than wal_rate_floor), it is
 	 * neither admitted fewer nor shed for WAL; only when pressure stays
-	 * with the budget at its floor does admission take WAL pressure.
+	 * with the budget at its floor does admission take WAL pressure.  Nor
+	 * while such a class has nobody above it to make way for (spared: a
+	 * bulk load alone waits on its own WAL, which slows nobody else; the
+	 * budget acts once a class above it is there).
 	 */
 	plan_wal_limits(plan, st, snap, table, p, dt_ms, slow_now);
 	full = plan->pressure;
-	if ((full & PGB_PRESSURE_WAL) != 0 && plan->wal_victim_class >= 0)
+	if ((full & PGB_PRESSURE_WAL) != 0 &&
+		(plan->wal_victim_class >= 0 || plan->wal_spared_class >= 0))
 		plan->pressure &= ~PGB_PRESSURE_WAL;
 	admission = plan->pressure;
 	plan_limits(plan, st, snap, table, p);

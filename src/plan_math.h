@@ -164,6 +164,8 @@ typedef struct PgbPlan
 	int			active_victim_class;	/* table index, or -1 */
 	int			publish_active[PGB_MAX_CLASSES + 1];	/* PGB_UNLIMITED: none */
 	int			wal_victim_class;	/* table index, or -1 */
+	/* the class that would give way were a class above it there, or -1 */
+	int			wal_spared_class;
 	double		publish_wal[PGB_MAX_CLASSES + 1];	/* bytes/s, 0: none */
 	/* idle place holders with others queued: events */
 	int			nnotes;

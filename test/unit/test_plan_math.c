@@ -950,6 +950,43 @@ test_commit_latency_short(void)
 	is_int(plan.wal_victim_class, BULKW, "bulk's WAL budget gives way, web hardly active or not");
 	ok(!limited, "and bulk's admission is never lowered for it");
 	web_active_avg = 2;
+
+	/* bulk alone, its own sessions waiting on WAL: nobody to make way for */
+	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
+	params.wal_rate_floor = mb;
+	params.pressure_window_ms = 500;
+	snap.connected[BULKW] = 8;
+	snap.entries[BULKW].active_avg = 4;
+	limited = false;
+	for (i = 0; i < 40; i++)
+	{
+		/* writing for a second before its WAL waits show */
+		snap.entries[BULKW].wal_share_avg = i < 10 ? 0 : 0.9;
+		snap.entries[BULKW].wal_bytes += (uint64) (40 * mb / 10);
+		snap.now_ms = t += 100;
+		pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+		pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	ok(plan.pressure & PGB_PRESSURE_WAL, "bulk alone, 90% of it waiting on WAL: WAL pressure");
+	is_int(plan.wal_victim_class, -1, "nobody above is there: no WAL budget");
+	is_int(plan.wal_spared_class, BULKW, "bulk is the class that would give way");
+	ok(!limited, "nor is its admission lowered: it slows nobody but itself");
+	snap.entries[BULKW].wal_share_avg = 0;
+
+	/* writing less than the floor, it is admitted fewer as before */
+	limited = false;
+	snap.entries[BULKW].wal_share_avg = 0.9;
+	for (i = 0; i < 30; i++)
+	{
+		snap.entries[BULKW].wal_bytes += (uint64) (0.01 * mb);
+		snap.now_ms = t += 100;
+		pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+		pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	ok(limited, "WAL waits of a class that writes under the floor (commits stuck): admission takes them");
+	snap.entries[BULKW].wal_share_avg = 0;
 }
 
 /* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
