@@ -170,6 +170,21 @@ publish(const PgbCpuState *state)
 }
 
 /*
+ * Shared memory is being made (postmaster): what start set up is in force.
+ * The state lives in the main struct; made anew (first), it is start's.
+ */
+static void
+cgroup_shmem_startup(bool first)
+{
+	if (first)
+		memcpy(&pgb_shared->cpu, &start_state, sizeof(PgbCpuState));
+}
+
+static const PgbShmemPart cgroup_shmem_part = {
+	.startup = cgroup_shmem_startup,
+};
+
+/*
  * At start, in the postmaster: its children, forked later, start in the
  * server's leaf.  A crash restart does not come here again: the tree is
  * left as it is and the worker's next start puts it in step.
@@ -177,6 +192,7 @@ publish(const PgbCpuState *state)
 void
 pgb_cgroup_init(void)
 {
+	pgb_shmem_register(&cgroup_shmem_part);
 	if (IsUnderPostmaster || !IsPostmasterEnvironment || !cgroup_configured())
 		return;
 	sync_cgroups(pgb_current_table(NULL), &start_state, (int) getpid(), WARNING);
@@ -184,13 +200,6 @@ pgb_cgroup_init(void)
 										GetConfigOption("pg_budget.classes", false, false));
 	start_default = MemoryContextStrdup(TopMemoryContext,
 										GetConfigOption("pg_budget.default_class", false, false));
-}
-
-/* Shared memory is being made (postmaster): what start set up is in force. */
-void
-pgb_cgroup_shmem_startup(PgbCpuState *cpu)
-{
-	memcpy(cpu, &start_state, sizeof(PgbCpuState));
 }
 
 /*

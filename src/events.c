@@ -22,6 +22,7 @@
 #include "miscadmin.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "storage/shmem.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -29,6 +30,60 @@
 #include "pg_budget.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_events);
+
+PgbEventRing *pgb_actions = NULL;
+PgbEventRing *pgb_refusals = NULL;
+
+/* pg_budget.events_size, split between the two events rings (state.h) */
+static Size
+ring_size(bool refusals)
+{
+	int			actions;
+	int			refused;
+
+	pgb_events_split(pgb_events_max, &actions, &refused);
+	return add_size(offsetof(PgbEventRing, events),
+					mul_size(refusals ? refused : actions, sizeof(PgbEvent)));
+}
+
+static Size
+events_shmem_size(void)
+{
+	return add_size(ring_size(false), ring_size(true));
+}
+
+static void
+events_shmem_startup(bool first pg_attribute_unused())
+{
+	bool		found;
+	int			actions;
+	int			refusals;
+
+	pgb_events_split(pgb_events_max, &actions, &refusals);
+	pgb_actions = ShmemInitStruct("pg_budget events", ring_size(false), &found);
+	if (!found)
+	{
+		memset(pgb_actions, 0, ring_size(false));
+		pgb_actions->size = actions;
+	}
+	pgb_refusals = ShmemInitStruct("pg_budget refusals", ring_size(true), &found);
+	if (!found)
+	{
+		memset(pgb_refusals, 0, ring_size(true));
+		pgb_refusals->size = refusals;
+	}
+}
+
+static const PgbShmemPart events_shmem_part = {
+	.size = events_shmem_size,
+	.startup = events_shmem_startup,
+};
+
+void
+pgb_events_init(void)
+{
+	pgb_shmem_register(&events_shmem_part);
+}
 
 /*
  * Record an event in ring, counted in a recent entry of its key when fold.

@@ -95,8 +95,8 @@ gate_nslots(void)
 	return MaxBackends + NUM_AUXILIARY_PROCS;
 }
 
-Size
-pgb_gate_shmem_size(void)
+static Size
+gate_shmem_size(void)
 {
 	Size		size = MAXALIGN(sizeof(PgbGateShared));
 
@@ -106,18 +106,18 @@ pgb_gate_shmem_size(void)
 }
 
 /* Called with AddinShmemInitLock held (shmem.c). */
-void
-pgb_gate_shmem_startup(void)
+static void
+gate_shmem_startup(bool first pg_attribute_unused())
 {
 	bool		found;
 	char	   *base;
 	int			i;
 
-	base = ShmemInitStruct("pg_budget gate", pgb_gate_shmem_size(), &found);
+	base = ShmemInitStruct("pg_budget gate", gate_shmem_size(), &found);
 	pgb_gate = (PgbGateShared *) base;
 	if (found)
 		return;
-	memset(base, 0, pgb_gate_shmem_size());
+	memset(base, 0, gate_shmem_size());
 	pgb_gate->lock = &(GetNamedLWLockTranche("pg_budget gate"))->lock;
 	pgb_gate->nslots = gate_nslots();
 	pgb_gate->slots = (PgbGateSlot *) (base + MAXALIGN(sizeof(PgbGateShared)));
@@ -146,6 +146,13 @@ pgb_gate_shmem_startup(void)
 	for (i = 0; i < pgb_gate->nslots; i++)
 		pgb_queue_link_init(&pgb_gate->links[i]);
 }
+
+static const PgbShmemPart gate_shmem_part = {
+	.size = gate_shmem_size,
+	.startup = gate_shmem_startup,
+	.tranche = "pg_budget gate",
+	.nlocks = 1,
+};
 
 static int
 my_procno(void)
@@ -948,6 +955,20 @@ pgb_gate_let_through(int procno, int pid, int waiter_pid)
 	return done;
 }
 
+/* An entry's counters, lock-free (gate_read.h). */
+void
+pgb_gate_read_counters(int entry, PgbGateCounters *out)
+{
+	PgbGateClass *gc = &pgb_gate->classes[entry];
+
+	out->in_progress = (int) pg_atomic_read_u32(&gc->in_progress);
+	out->queued = (int) pg_atomic_read_u32(&gc->queued);
+	out->transactions = pg_atomic_read_u64(&gc->entered);
+	out->commits = pg_atomic_read_u64(&gc->commits);
+	out->commit_us = pg_atomic_read_u64(&gc->commit_us);
+	out->commits_slow = pg_atomic_read_u64(&gc->commits_slow);
+}
+
 /*
  * What the sampler reads of a backend's gate slot, without the lock (a
  * hint, gate.h): queued or throttled, the waiter it was let through for
@@ -1063,6 +1084,7 @@ pgb_gate_reset(void)
 void
 pgb_gate_init(void)
 {
+	pgb_shmem_register(&gate_shmem_part);
 	prev_post_parse_analyze_hook = post_parse_analyze_hook;
 	post_parse_analyze_hook = gate_post_parse_analyze;
 	prev_ExecutorStart_hook = ExecutorStart_hook;

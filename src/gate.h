@@ -60,6 +60,7 @@
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
+#include "gate_read.h"
 #include "queue_math.h"
 #include "state.h"
 #include "wal_math.h"
@@ -135,36 +136,11 @@ typedef struct PgbGateShared
 
 extern PgbGateShared *pgb_gate;
 
-/* shared memory (called from shmem.c's hooks) */
-extern Size pgb_gate_shmem_size(void);
-extern void pgb_gate_shmem_startup(void);
-
-/* hooks */
+/* hooks, and the gate's part of the shared memory (shmem.c's registry) */
 extern void pgb_gate_init(void);
 
 /* The class of an entry in this backend's table, or NULL. */
 extern const PgbClass *pgb_gate_class_of(int entry);
-
-/* What the views show of an entry, read under the gate lock. */
-typedef struct PgbGateSnapshot
-{
-	int			in_progress;
-	int			queued;
-	int			peak;
-	int			effective;
-	uint64		entered;
-	uint64		waited;
-	uint64		timeouts;
-	uint64		let_through;
-	double		wait_ms;
-	double		wal_effective;
-	uint64		wal_bytes;
-	uint64		wal_throttles;
-	double		wal_throttled_ms;
-	double		wal_rate_avg;
-} PgbGateSnapshot;
-
-extern void pgb_gate_snapshot(PgbGateSnapshot *out);	/* all entries */
 
 /* Is this backend queued now (for pg_budget_backends)? */
 extern bool pgb_gate_is_queued(int procno);
@@ -173,11 +149,8 @@ extern bool pgb_gate_is_queued(int procno);
 extern void pgb_gate_set_effective(int entry, int effective);
 extern void pgb_gate_set_wal(int entry, double effective_rate, double rate_avg,
 							 double xact_bytes);
-extern uint64 pgb_gate_wal_bytes(int group);
 extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid, int waiter_pid);
-extern void pgb_gate_read_hints(int procno, bool *queued, int *borrowed_for,
-								bool *holding);
 extern int	pgb_gate_release(int entry);
 extern void pgb_gate_forget(int entry);
 extern void pgb_gate_reset(void);

@@ -33,7 +33,8 @@ _PG_init(void)
 
 	pgb_guc_init();
 	pgb_cgroup_init();
-	pgb_shmem_init();
+	pgb_events_init();
+	pgb_wait_stats_init();
 	pgb_admission_init();
 	pgb_act_init();
 	pgb_gate_init();
@@ -41,4 +42,6 @@ _PG_init(void)
 	pgb_prepwatch_init();
 	pgb_altersystem_init();
 	pgb_worker_register();
+	/* last: the files above have registered their shared memory parts */
+	pgb_shmem_init();
 }

@@ -45,11 +45,25 @@ extern void pgb_guc_init(void);
 extern const PgbClassTable *pgb_current_table(int *default_idx);
 extern uint32 pgb_classes_generation;	/* moves when the table may have */
 
-/* shmem.c */
+/*
+ * shmem.c.  A file with shared memory of its own registers its part from
+ * its init in _PG_init, before pgb_shmem_init: shmem.c requests the size
+ * and the tranche and calls startup (with AddinShmemInitLock held; first:
+ * the main struct was made now, at start or after a crash) and forget (a
+ * class entry is reused for another class: drop what the part kept of it;
+ * the main lock is held exclusively) and knows nothing else of it.
+ */
+typedef struct PgbShmemPart
+{
+	Size		(*size) (void); /* bytes it needs, or NULL */
+	void		(*startup) (bool first);
+	void		(*forget) (int group);
+	const char *tranche;		/* LWLocks of its own: the tranche, or NULL */
+	int			nlocks;
+} PgbShmemPart;
+extern void pgb_shmem_register(const PgbShmemPart *part);
 extern PgbShared *pgb_shared;
 extern PgbHistory *pgb_history;
-extern PgbEventRing *pgb_actions;
-extern PgbEventRing *pgb_refusals;
 extern const char *pgb_group_name(int group);
 extern void pgb_forget_group(int group);
 extern void pgb_shmem_init(void);
@@ -69,7 +83,10 @@ extern bool pgb_can_read_all_stats(void);
 extern bool pgb_admitted;
 extern void pgb_admission_init(void);
 
-/* events.c */
+/* events.c: the rings behind pg_budget_events */
+extern PgbEventRing *pgb_actions;
+extern PgbEventRing *pgb_refusals;
+extern void pgb_events_init(void);
 /* never with the main lock held (state.h) */
 extern void pgb_event(const char *class, int pid, const char *role,
 					  const char *action, const char *signal,
@@ -79,8 +96,8 @@ extern void pgb_refusal(const char *class, int pid, const char *role,
 						const char *action, const char *signal,
 						const char *reason);
 
-/* sampler.c (used from the lock holder's side too) */
-extern void pgb_wait_stats_forget(int group);
+/* sampler.c: the wait statistics' part of the shared memory */
+extern void pgb_wait_stats_init(void);
 
 /* act.c */
 extern void pgb_act_init(void);
@@ -89,7 +106,6 @@ extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 
 /* cgroup.c: CPU weights by class (rules in cgroup.c and state.h) */
 extern void pgb_cgroup_init(void);
-extern void pgb_cgroup_shmem_startup(PgbCpuState *cpu);
 extern void pgb_cgroup_worker_start(void);
 extern void pgb_cgroup_reload(void);
 extern bool pgb_cgroup_in_force(const char *class_name);

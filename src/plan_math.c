@@ -42,11 +42,9 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->commit_rate_avg[entry] = 0;
 	st->commit_ms_avg[entry] = 0;
 	st->commit_slow_avg[entry] = 0;
+	st->commit_slow_now[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
-	st->wal_limit[entry] = 0;
-	st->wal_base[entry] = 0;
-	st->wal_step_ms[entry] = 0;
-	st->wal_calm_since_ms[entry] = -1;
+	pgb_wal_aimd_reset(&st->wal_aimd[entry]);
 	memset(&st->run_delay[entry], 0, sizeof(PgbRunDelayTrack));
 	/* wal_prev is kept: the counter goes on, a forgotten entry reads 0 */
 }
@@ -67,6 +65,7 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 	plan->active_victim_class = -1;
 	plan->run_delay_class = -1;
 	plan->wal_victim_class = -1;
+	plan->wal_spared_class = -1;
 	for (i = 0; i <= PGB_MAX_CLASSES; i++)
 		plan->publish_limits[i] = plan->shed_limits[i] =
 			plan->publish_active[i] = PGB_UNLIMITED;
@@ -261,6 +260,9 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 			st->commit_slow_avg[i] = pgb_ema(st->commit_slow_avg[i],
 											 (double) Min(slow, n) / n, dt_ms,
 											 p->pressure_window_ms);
+			st->commit_slow_now[i] = pgb_ema(st->commit_slow_now[i],
+											 (double) Min(slow, n) / n, dt_ms,
+											 Max(p->aimd_interval_ms / 4, 1));
 		}
 	}
 	st->commits_primed = true;
@@ -286,6 +288,13 @@ pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
 		st->commit_slow_avg[entry] >= PGB_SLOW_COMMIT_SHARE * factor;
 }
 
+bool
+pgb_plan_commits_slow_now(const PgbPlanState *st, int entry, double target_ms)
+{
+	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
+		st->commit_slow_now[entry] >= PGB_SLOW_COMMIT_SHARE;
+}
+
 /*
  * WAL pressure judged by what the classes feel, beside the share of
  * sessions waiting on WAL: the commits of a class are slower than
@@ -298,25 +307,29 @@ pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
 static bool
 commit_latency_pressure(const PgbPlanState *st, const PgbSnapshot *snap,
 						const PgbClassTable *table, const PgbPlanParams *p,
-						bool *slow, bool *slowish)
+						bool *slow, bool *slowish, bool *slow_now)
 {
 	bool		pressure = false;
+	bool		now[PGB_MAX_CLASSES + 1];
 	int			i,
 				j;
 
+	*slow_now = false;
 	for (i = 0; i < table->nclasses; i++)
 	{
 		int			e = snap->map[i];
 
 		slow[i] = e >= 0 && pgb_plan_commits_slow(st, e, p->commit_latency_target_ms, 1.0);
 		slowish[i] = e >= 0 && pgb_plan_commits_slow(st, e, p->commit_latency_target_ms, 0.5);
+		now[i] = e >= 0 && pgb_plan_commits_slow_now(st, e, p->commit_latency_target_ms);
 	}
-	for (i = 0; i < table->nclasses && !pressure; i++)
-		for (j = 0; j < table->nclasses && slow[i]; j++)
+	for (i = 0; i < table->nclasses; i++)
+		for (j = 0; j < table->nclasses && (slow[i] || now[i]); j++)
 			if (table->classes[j].priority < table->classes[i].priority &&
 				table->classes[j].shed != PGB_SHED_NEVER)
 			{
-				pressure = true;
+				pressure |= slow[i];
+				*slow_now |= now[i];
 				break;
 			}
 	return pressure;
@@ -935,61 +948,6 @@ pgb_wal_class_to_decrease(const PgbClassTable *table, const double *rate_avg,
 	return best;
 }
 
-bool
-pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
-			 int64 *calm_since_ms, bool pressure, bool calm, double rate_avg,
-			 double configured, double floor_rate, double decrease,
-			 double increase, int64 step_ms, int64 calm_ms, int64 now_ms)
-{
-	double		next;
-
-	if (!calm)
-		*calm_since_ms = -1;
-	else if (*calm_since_ms < 0)
-		*calm_since_ms = now_ms;
-	if (now_ms - *last_step_ms < step_ms)
-		return false;
-
-	if (pressure)
-	{
-		double		from = rate_avg;
-
-		if (*limit > 0 && *limit < from)
-			from = *limit;
-		if (configured > 0 && configured < from)
-			from = configured;
-		if (*limit <= 0)
-			*base = from;
-		next = from * decrease;
-		if (next < floor_rate)
-			next = floor_rate;
-		if (*limit > 0 && next >= *limit)
-			return false;
-		*limit = next;
-		*last_step_ms = now_ms;
-		return true;
-	}
-	if (calm && *limit > 0 && now_ms - *calm_since_ms >= calm_ms)
-	{
-		double		ceiling = configured > 0 ? configured : *base;
-		double		step = increase * (configured > 0 ? configured : *base);
-
-		if (step < floor_rate)
-			step = floor_rate;
-		next = *limit + step;
-		*limit = next >= ceiling ? 0 : next;
-		*last_step_ms = now_ms;
-		/*
-		 * Each step up needs a calm spell of its own: the WAL's waits
-		 * answer a higher rate only after a while, and raising again
-		 * before they do brings the pressure straight back.
-		 */
-		*calm_since_ms = now_ms;
-		return true;
-	}
-	return false;
-}
-
 /*
  * The adaptive WAL budget: under WAL pressure, while a higher class is
  * active, the lowest sheddable class writing more than the floor gets a
@@ -999,7 +957,7 @@ pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
 static void
 plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 				const PgbClassTable *table, const PgbPlanParams *p,
-				double dt_ms)
+				double dt_ms, bool slow_now)
 {
 	double		rate_avg[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
@@ -1033,41 +991,49 @@ plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 	{
 		e = snap->map[i];
 		rate_avg[i] = e >= 0 ? st->wal_rate_avg[e] : 0;
-		demand[i] = e >= 0 && snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN;
+		/* a class that commits is there, however short its transactions */
+		demand[i] = e >= 0 && (snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN ||
+							   st->commit_rate_avg[e] >= PGB_COMMITS_MIN_RATE);
 	}
 	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
 		pgb_wal_class_to_decrease(table, rate_avg, p->wal_rate_floor, demand) : -1;
+	plan->wal_spared_class = -1;
+	if (pressure && p->shedding != PGB_SHEDDING_OFF && plan->wal_victim_class < 0)
+	{
+		bool		anyone[PGB_MAX_CLASSES + 1];
+
+		for (i = 0; i < table->nclasses; i++)
+			anyone[i] = true;
+		plan->wal_spared_class = pgb_wal_class_to_decrease(table, rate_avg,
+														   p->wal_rate_floor, anyone);
+	}
 
 	for (i = 0; i < table->nclasses; i++)
 	{
 		const PgbClass *c = &table->classes[i];
+		PgbWalAimdParams wp;
 		double		before;
 
 		e = snap->map[i];
 		if (e < 0)
 			continue;
-		before = st->wal_limit[e];
+		wp.configured = c->wal;
+		wp.floor_rate = p->wal_rate_floor;
+		wp.decrease = p->aimd_decrease;
+		wp.increase = p->aimd_increase;
+		wp.step_ms = p->aimd_interval_ms;
+		wp.calm_ms = p->calm_time_ms;
+		before = st->wal_aimd[e].limit;
 		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
-			st->wal_limit[e] = 0;
-		else if (pgb_wal_step(&st->wal_limit[e], &st->wal_base[e],
-							  &st->wal_step_ms[e], &st->wal_calm_since_ms[e],
-							  i == plan->wal_victim_class,
-							  !pressure || !higher_demand(table, c, demand),
-							  rate_avg[i], c->wal, p->wal_rate_floor,
-							  p->aimd_decrease, p->aimd_increase,
-							  /*
-							   * Down four times as often as up: a slow
-							   * commit shows within a tick of a cut, and
-							   * web feels every second of the wait.
-							   */
-							  i == plan->wal_victim_class ?
-							  Max(p->aimd_interval_ms / 4, 1) : p->aimd_interval_ms,
-							  p->calm_time_ms,
-							  snap->now_ms) &&
+			st->wal_aimd[e].limit = 0;
+		else if (pgb_wal_aimd_step(&st->wal_aimd[e], i == plan->wal_victim_class,
+								   slow_now && higher_demand(table, c, demand),
+								   !pressure || !higher_demand(table, c, demand),
+								   rate_avg[i], &wp, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{
 			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
-			double		after = st->wal_limit[e];
+			double		after = st->wal_aimd[e].limit;
 			bool		up = after <= 0 || (before > 0 && after > before);
 
 			ch->class_index = i;
@@ -1086,7 +1052,7 @@ plan_wal_limits(PgbPlan *plan, PgbPlanState *st, const PgbSnapshot *snap,
 			ch->action = p->shedding == PGB_SHEDDING_DRY_RUN ? "would limit wal" : "wal limit";
 			ch->signal = up ? "calm" : "wal";
 		}
-		plan->publish_wal[i] = p->shedding == PGB_SHEDDING_ON ? st->wal_limit[e] : 0;
+		plan->publish_wal[i] = p->shedding == PGB_SHEDDING_ON ? st->wal_aimd[e].limit : 0;
 	}
 }
 
@@ -1098,6 +1064,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	int			class_of[PGB_MAX_SHARED_CLASSES];
 	uint32		full;
 	uint32		admission;
+	bool		slow_now;
 
 	plan->dry_run = p->shedding == PGB_SHEDDING_DRY_RUN;
 	plan->max_actions = p->max_actions;
@@ -1107,14 +1074,19 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	plan_inversions(plan, snap, table, class_of, p);
 	plan->pressure = pgb_plan_judge_pressure(st, snap, p, dt_ms,
 											 table->nclasses, &plan->calm);
+	/* the share of sessions waiting on WAL has no faster reading */
+	slow_now = (plan->pressure & PGB_PRESSURE_WAL) != 0;
 	if (p->commit_latency_target_ms > 0)
 	{
 		bool		slow[PGB_MAX_CLASSES + 1];
 		bool		slowish[PGB_MAX_CLASSES + 1];
+		bool		commits_slow_now;
 		int			i;
 
-		if (commit_latency_pressure(st, snap, table, p, slow, slowish))
+		if (commit_latency_pressure(st, snap, table, p, slow, slowish,
+									&commits_slow_now))
 			plan->pressure |= PGB_PRESSURE_WAL;
+		slow_now |= commits_slow_now;
 		for (i = 0; i < table->nclasses; i++)
 			if (slowish[i])
 				plan->calm = false;
@@ -1124,11 +1096,15 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	 * WAL pressure is answered by the WAL budget first: while a class can
 	 * still be throttled (it writes more than wal_rate_floor), it is
 	 * neither admitted fewer nor shed for WAL; only when pressure stays
-	 * with the budget at its floor does admission take WAL pressure.
+	 * with the budget at its floor does admission take WAL pressure.  Nor
+	 * while such a class has nobody above it to make way for (spared: a
+	 * bulk load alone waits on its own WAL, which slows nobody else; the
+	 * budget acts once a class above it is there).
 	 */
-	plan_wal_limits(plan, st, snap, table, p, dt_ms);
+	plan_wal_limits(plan, st, snap, table, p, dt_ms, slow_now);
 	full = plan->pressure;
-	if ((full & PGB_PRESSURE_WAL) != 0 && plan->wal_victim_class >= 0)
+	if ((full & PGB_PRESSURE_WAL) != 0 &&
+		(plan->wal_victim_class >= 0 || plan->wal_spared_class >= 0))
 		plan->pressure &= ~PGB_PRESSURE_WAL;
 	admission = plan->pressure;
 	plan_limits(plan, st, snap, table, p);

@@ -18,6 +18,7 @@
 #include "cpu_math.h"
 #include "policy_math.h"
 #include "snapshot.h"
+#include "wal_math.h"
 
 /* A class over its limit: one round of actions per this long. */
 #define PGB_SHED_ROUND_MS		500
@@ -65,10 +66,7 @@ typedef struct PgbPlanState
 	/* the adaptive WAL budget, by entry */
 	uint64		wal_prev[PGB_MAX_SHARED_CLASSES];	/* wal_bytes last tick */
 	double		wal_rate_avg[PGB_MAX_SHARED_CLASSES];	/* bytes/s */
-	double		wal_limit[PGB_MAX_SHARED_CLASSES];	/* bytes/s, 0: none */
-	double		wal_base[PGB_MAX_SHARED_CLASSES];	/* rate when first lowered */
-	int64		wal_step_ms[PGB_MAX_SHARED_CLASSES];
-	int64		wal_calm_since_ms[PGB_MAX_SHARED_CLASSES];
+	PgbWalAimd	wal_aimd[PGB_MAX_SHARED_CLASSES];	/* the budget (wal_math.h) */
 	bool		wal_primed;		/* wal_prev holds a first reading */
 	uint64		xact_prev[PGB_MAX_SHARED_CLASSES];	/* transactions last tick */
 	double		xact_rate_avg[PGB_MAX_SHARED_CLASSES];	/* transactions/s */
@@ -79,6 +77,9 @@ typedef struct PgbPlanState
 	uint64		commits_slow_prev[PGB_MAX_SHARED_CLASSES];
 	double		commit_slow_avg[PGB_MAX_SHARED_CLASSES];	/* share slower than
 															 * the target */
+	double		commit_slow_now[PGB_MAX_SHARED_CLASSES];	/* the same over a
+															 * quarter of
+															 * aimd_interval */
 	bool		commits_primed;
 } PgbPlanState;
 
@@ -173,6 +174,8 @@ typedef struct PgbPlan
 	double		run_delay_rate; /* its ms per second per session */
 	int			publish_active[PGB_MAX_CLASSES + 1];	/* PGB_UNLIMITED: none */
 	int			wal_victim_class;	/* table index, or -1 */
+	/* the class that would give way were a class above it there, or -1 */
+	int			wal_spared_class;
 	double		publish_wal[PGB_MAX_CLASSES + 1];	/* bytes/s, 0: none */
 	/* idle place holders with others queued: events */
 	int			nnotes;
@@ -227,6 +230,15 @@ extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 #define PGB_SLOW_COMMIT_SHARE	0.05
 extern bool pgb_plan_commits_slow(const PgbPlanState *st, int entry,
 								  double target_ms, double factor);
+
+/*
+ * The same judged over the last quarter of aimd_interval, not over
+ * pressure_window: are the commits slow right now?  What the adaptive WAL
+ * budget steps by once pressure is there (wal_math.h), as it answers a cut
+ * within a second.
+ */
+extern bool pgb_plan_commits_slow_now(const PgbPlanState *st, int entry,
+									  double target_ms);
 
 /*
  * The worker's plan of one tick: marks rows whose blockers include a lower
@@ -295,21 +307,6 @@ extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 extern int	pgb_wal_class_to_decrease(const PgbClassTable *table,
 									  const double *rate_avg, double floor_rate,
 									  const bool *demand);
-
-/*
- * One step of a class's adaptive WAL budget (0: none): under pressure the
- * budget becomes decrease x the lower of itself and what the class writes
- * now, never below floor; calm for calm_ms gives back
- * max(floor, increase x the rate it had when first lowered), each further
- * step after calm_ms of calm again, and lifts it at that rate (or at the
- * configured budget).  At most one step per step_ms.  Returns true if it
- * moved.
- */
-extern bool pgb_wal_step(double *limit, double *base, int64 *last_step_ms,
-						 int64 *calm_since_ms, bool pressure, bool calm,
-						 double rate_avg, double configured, double floor_rate,
-						 double decrease, double increase, int64 step_ms,
-						 int64 calm_ms, int64 now_ms);
 
 /*
  * WAL bytes a transaction of an entry writes, on average lately (0: not

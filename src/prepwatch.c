@@ -37,26 +37,31 @@ static PgbPreparedRing *ring = NULL;
 	((a)->backend == (b)->backend && (a)->lxid == (b)->lxid)
 #endif
 
-Size
-pgb_prepwatch_shmem_size(void)
+static Size
+prepwatch_shmem_size(void)
 {
 	return add_size(offsetof(PgbPreparedRing, items),
 					mul_size(Max(max_prepared_xacts, 0), sizeof(PgbPrepared)));
 }
 
 /* Called with AddinShmemInitLock held (shmem.c). */
-void
-pgb_prepwatch_shmem_startup(void)
+static void
+prepwatch_shmem_startup(bool first pg_attribute_unused())
 {
 	bool		found;
 
-	ring = ShmemInitStruct("pg_budget prepared", pgb_prepwatch_shmem_size(), &found);
+	ring = ShmemInitStruct("pg_budget prepared", prepwatch_shmem_size(), &found);
 	if (found)
 		return;
-	memset(ring, 0, pgb_prepwatch_shmem_size());
+	memset(ring, 0, prepwatch_shmem_size());
 	SpinLockInit(&ring->mutex);
 	ring->size = Max(max_prepared_xacts, 0);
 }
+
+static const PgbShmemPart prepwatch_shmem_part = {
+	.size = prepwatch_shmem_size,
+	.startup = prepwatch_shmem_startup,
+};
 
 static void
 prepwatch_xact_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -144,5 +149,6 @@ pgb_prepwatch_blocker(int procno, PgbPrepared *out)
 void
 pgb_prepwatch_init(void)
 {
+	pgb_shmem_register(&prepwatch_shmem_part);
 	RegisterXactCallback(prepwatch_xact_callback, NULL);
 }

@@ -34,8 +34,6 @@ typedef struct PgbPrepared
 	TimestampTz prepared_at;
 } PgbPrepared;
 
-extern Size pgb_prepwatch_shmem_size(void);
-extern void pgb_prepwatch_shmem_startup(void);
 extern void pgb_prepwatch_init(void);
 
 /*

@@ -25,8 +25,9 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "gate.h"
+#include "gate_read.h"
 #include "pg_budget.h"
+#include "queue_math.h"
 #include "sampler.h"
 
 /* A tiny cache of wait-event classifications (names never change). */
@@ -320,14 +321,25 @@ count_wait(int16 group, uint32 event)
 }
 
 /* Called with the lock held exclusively (a class entry is being reused). */
-void
-pgb_wait_stats_forget(int group)
+static void
+wait_stats_forget(int group)
 {
 	int			i;
 
 	for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
 		if (pgb_shared->waits[i].group == group)
 			pgb_shared->waits[i].count = 0;
+}
+
+/* The wait statistics live in the main struct: only forget is this file's. */
+static const PgbShmemPart wait_stats_part = {
+	.forget = wait_stats_forget,
+};
+
+void
+pgb_wait_stats_init(void)
+{
+	pgb_shmem_register(&wait_stats_part);
 }
 
 /* Moving averages by group: active sessions, WAL share (worker-local). */
@@ -372,15 +384,16 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		second_sum[i][3] += g->lock_waiting;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{
-			PgbGateClass *gc = &pgb_gate->classes[i];
+			PgbGateCounters gc;
 
-			tick->snap.entries[i].in_progress = (int) pg_atomic_read_u32(&gc->in_progress);
-			tick->snap.entries[i].queued = (int) pg_atomic_read_u32(&gc->queued);
+			pgb_gate_read_counters(i, &gc);
+			tick->snap.entries[i].in_progress = gc.in_progress;
+			tick->snap.entries[i].queued = gc.queued;
 			tick->snap.entries[i].wal_bytes = pgb_gate_wal_bytes(i);
-			tick->snap.entries[i].transactions = pg_atomic_read_u64(&gc->entered);
-			tick->snap.entries[i].commits = pg_atomic_read_u64(&gc->commits);
-			tick->snap.entries[i].commit_us = pg_atomic_read_u64(&gc->commit_us);
-			tick->snap.entries[i].commits_slow = pg_atomic_read_u64(&gc->commits_slow);
+			tick->snap.entries[i].transactions = gc.transactions;
+			tick->snap.entries[i].commits = gc.commits;
+			tick->snap.entries[i].commit_us = gc.commit_us;
+			tick->snap.entries[i].commits_slow = gc.commits_slow;
 			second_sum[i][4] += tick->snap.entries[i].in_progress;
 			second_sum[i][5] += tick->snap.entries[i].queued;
 		}

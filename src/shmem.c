@@ -7,6 +7,12 @@
  * name; the callers of pgb_class_entry and pgb_map_classes hold the lock
  * (exclusively when they may create an entry).
  *
+ * The main struct and the history are made here; every other file's part
+ * (the events rings, the gate, the prepared transactions' ring, the CPU
+ * weights' state) is registered from its own init in _PG_init
+ * (pgb_shmem_register): this file calls their callbacks and knows no more
+ * of them, so that dependencies go one way, towards it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -17,14 +23,15 @@
 #include "storage/shmem.h"
 
 #include "compat.h"
-#include "gate.h"
-#include "prepwatch.h"
 #include "pg_budget.h"
 
 PgbShared  *pgb_shared = NULL;
 PgbHistory *pgb_history = NULL;
-PgbEventRing *pgb_actions = NULL;
-PgbEventRing *pgb_refusals = NULL;
+
+/* the registered parts, in the order of registration (process-local) */
+#define PGB_MAX_SHMEM_PARTS 8
+static const PgbShmemPart *parts[PGB_MAX_SHMEM_PARTS];
+static int	nparts = 0;
 
 #if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -51,41 +58,40 @@ pgb_history_size(void)
 					mul_size(pgb_history_seconds, sizeof(PgbHistoryFrame)));
 }
 
-/* pg_budget.events_size, split between the two events rings (state.h) */
-static Size
-pgb_ring_size(bool refusals)
+void
+pgb_shmem_register(const PgbShmemPart *part)
 {
-	int			actions;
-	int			refused;
-
-	pgb_events_split(pgb_events_max, &actions, &refused);
-	return add_size(offsetof(PgbEventRing, events),
-					mul_size(refusals ? refused : actions, sizeof(PgbEvent)));
+	if (nparts >= PGB_MAX_SHMEM_PARTS)
+		elog(ERROR, "pg_budget: too many shared memory parts");
+	parts[nparts++] = part;
 }
 
 static void
 pgb_shmem_request(void)
 {
+	int			i;
+
 #if PG_VERSION_NUM >= 150000
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 #endif
 	RequestAddinShmemSpace(pgb_shmem_size());
 	RequestAddinShmemSpace(pgb_history_size());
-	RequestAddinShmemSpace(pgb_ring_size(false));
-	RequestAddinShmemSpace(pgb_ring_size(true));
 	RequestNamedLWLockTranche("pg_budget", 2);
-	RequestAddinShmemSpace(pgb_gate_shmem_size());
-	RequestNamedLWLockTranche("pg_budget gate", 1);
-	RequestAddinShmemSpace(pgb_prepwatch_shmem_size());
+	for (i = 0; i < nparts; i++)
+	{
+		if (parts[i]->size)
+			RequestAddinShmemSpace(parts[i]->size());
+		if (parts[i]->tranche)
+			RequestNamedLWLockTranche(parts[i]->tranche, parts[i]->nlocks);
+	}
 }
 
 static void
 pgb_shmem_startup(void)
 {
 	bool		found;
-	int			actions;
-	int			refusals;
+	bool		first;
 	int			i;
 
 	if (prev_shmem_startup_hook)
@@ -93,6 +99,7 @@ pgb_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	pgb_shared = ShmemInitStruct("pg_budget", pgb_shmem_size(), &found);
+	first = !found;
 	if (!found)
 	{
 		memset(pgb_shared, 0, pgb_shmem_size());
@@ -111,7 +118,6 @@ pgb_shmem_startup(void)
 			pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
 		for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
 			pgb_shared->waits[i].group = -1;
-		pgb_cgroup_shmem_startup(&pgb_shared->cpu);
 	}
 	pgb_history = ShmemInitStruct("pg_budget history", pgb_history_size(), &found);
 	if (!found)
@@ -119,21 +125,9 @@ pgb_shmem_startup(void)
 		memset(pgb_history, 0, pgb_history_size());
 		pgb_history->size = pgb_history_seconds;
 	}
-	pgb_events_split(pgb_events_max, &actions, &refusals);
-	pgb_actions = ShmemInitStruct("pg_budget events", pgb_ring_size(false), &found);
-	if (!found)
-	{
-		memset(pgb_actions, 0, pgb_ring_size(false));
-		pgb_actions->size = actions;
-	}
-	pgb_refusals = ShmemInitStruct("pg_budget refusals", pgb_ring_size(true), &found);
-	if (!found)
-	{
-		memset(pgb_refusals, 0, pgb_ring_size(true));
-		pgb_refusals->size = refusals;
-	}
-	pgb_gate_shmem_startup();
-	pgb_prepwatch_shmem_startup();
+	for (i = 0; i < nparts; i++)
+		if (parts[i]->startup)
+			parts[i]->startup(first);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -276,7 +270,9 @@ pgb_forget_group(int group)
 		memset(&pgb_shared->locks[group][i], 0, sizeof(PgbLockStat));
 		memset(&pgb_shared->locks[i][group], 0, sizeof(PgbLockStat));
 	}
-	pgb_wait_stats_forget(group);
+	for (i = 0; i < nparts; i++)
+		if (parts[i]->forget)
+			parts[i]->forget(group);
 }
 
 /*

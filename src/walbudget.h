@@ -54,8 +54,6 @@ extern void pgb_wal_settle_locked(PgbGateClass *gc, double rate, TimestampTz now
 /* Lock-free: may the entry's bucket be in debt now?  (a hint; gate.h) */
 extern bool pgb_wal_may_be_in_debt(PgbGateClass *gc, double rate);
 
-extern uint64 pgb_gate_wal_bytes(int group);
-
 /* hooks: the statement-end charge */
 extern void pgb_walbudget_init(void);
 

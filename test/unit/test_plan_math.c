@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c
+// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c src/wal_math.c
 #include "plan_math.h"
 #include "unit.h"
 
@@ -1013,53 +1013,13 @@ test_idle_holders(void)
 	is_int(plan.nnotes, 0, "idle in a transaction without a place: nothing to note");
 }
 
-/* The adaptive WAL budget: the step and the class that gives way. */
+/* The adaptive WAL budget: the class that gives way (its step: test_wal_math.c). */
 static void
 test_wal_adaptive(void)
 {
 	double		mb = 1024.0 * 1024;
-	double		limit = 0,
-				base = 0;
-	int64		last = 0,
-				calm_since = -1;
-	int64		t = NOW;
 	double		rate_avg[PGB_MAX_CLASSES + 1] = {0};
 	bool		demand[PGB_MAX_CLASSES + 1] = {false};
-	int			i;
-
-	ok(pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 40 * mb, 0,
-					mb, 0.5, 0.05, 1000, 5000, t += 1000), "pressure lowers");
-	is_double(limit, 20 * mb, 1, "from what it writes, halved");
-	is_double(base, 40 * mb, 1, "remembers the rate it had");
-	ok(!pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 20 * mb, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t + 10), "one step per interval");
-	for (i = 0; i < 10; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, true, false, limit, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, mb, 1, "never below the floor");
-	ok(!pgb_wal_step(&limit, &base, &last, &calm_since, false, true, mb, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000), "calm must last calm_time");
-	for (i = 0; i < 5; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, mb, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 3 * mb, 1, "then gives back 5% of the old rate (2 MB/s)");
-	for (i = 0; i < 4; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 3 * mb, 1, "the next step needs a calm spell of its own");
-	pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
-				 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 5 * mb, 1, "after it, 2 MB/s more");
-	for (i = 0; i < 200 && limit > 0; i++)
-		pgb_wal_step(&limit, &base, &last, &calm_since, false, true, limit, 0,
-					 mb, 0.5, 0.05, 1000, 5000, t += 1000);
-	is_double(limit, 0, 0, "and lifts it at the old rate");
-
-	/* a configured budget is the ceiling and the base */
-	limit = 0;
-	ok(pgb_wal_step(&limit, &base, &last, &calm_since, true, false, 40 * mb, 8 * mb,
-					mb, 0.5, 0.05, 1000, 5000, t += 1000), "pressure on a class with wal=8MB/s");
-	is_double(limit, 4 * mb, 1, "lowered from its budget, not from what it asks");
 
 	setup("web(priority=100), free(priority=5, shed=cancel), bulk(priority=0), keep(priority=1, shed=cancel)");
 	rate_avg[1] = 30 * mb;
@@ -1078,6 +1038,8 @@ test_wal_adaptive(void)
  * One tick of web committing (n commits of ms each) beside bulk writing
  * bulk_rate bytes a second.
  */
+static double web_active_avg = 2;
+
 static void
 commit_tick(int n, double ms, double bulk_rate, int64 at_ms)
 {
@@ -1091,7 +1053,7 @@ commit_tick(int n, double ms, double bulk_rate, int64 at_ms)
 	if (ms >= params.commit_latency_target_ms)
 		snap.entries[WEB].commits_slow += n - (n + 9) / 10;
 	snap.entries[BULKW].wal_bytes += (uint64) (bulk_rate * dt / 1000);
-	snap.entries[WEB].active_avg = 2;
+	snap.entries[WEB].active_avg = web_active_avg;
 	snap.entries[BULKW].active_avg = 4;
 	snap.now_ms = at_ms;
 	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
@@ -1165,6 +1127,74 @@ test_commit_latency(void)
 	ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0), "no commits: not slow");
 }
 
+/*
+ * Web's transactions so short that the sampler hardly sees them active:
+ * its commits still make it a class above bulk that is there, so WAL
+ * pressure is answered by bulk's WAL budget, not by its admission.
+ */
+static void
+test_commit_latency_short(void)
+{
+	double		mb = 1024.0 * 1024;
+	int64		t = NOW + 1000000;
+	int			i;
+	bool		limited = false;
+
+	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
+	params.commit_latency_target_ms = 3;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.wal_rate_floor = mb;
+	snap.connected[BULKW] = 8;
+	web_active_avg = 0.01;
+	for (i = 0; i < 30; i++)
+	{
+		commit_tick(10, 5, 40 * mb, t += 100);
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	ok(plan.pressure & PGB_PRESSURE_WAL, "web's commits take 5 ms (target 3): WAL pressure");
+	is_int(plan.wal_victim_class, BULKW, "bulk's WAL budget gives way, web hardly active or not");
+	ok(!limited, "and bulk's admission is never lowered for it");
+	web_active_avg = 2;
+
+	/* bulk alone, its own sessions waiting on WAL: nobody to make way for */
+	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
+	params.wal_rate_floor = mb;
+	params.pressure_window_ms = 500;
+	snap.connected[BULKW] = 8;
+	snap.entries[BULKW].active_avg = 4;
+	limited = false;
+	for (i = 0; i < 40; i++)
+	{
+		/* writing for a second before its WAL waits show */
+		snap.entries[BULKW].wal_share_avg = i < 10 ? 0 : 0.9;
+		snap.entries[BULKW].wal_bytes += (uint64) (40 * mb / 10);
+		snap.now_ms = t += 100;
+		pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+		pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	ok(plan.pressure & PGB_PRESSURE_WAL, "bulk alone, 90% of it waiting on WAL: WAL pressure");
+	is_int(plan.wal_victim_class, -1, "nobody above is there: no WAL budget");
+	is_int(plan.wal_spared_class, BULKW, "bulk is the class that would give way");
+	ok(!limited, "nor is its admission lowered: it slows nobody but itself");
+	snap.entries[BULKW].wal_share_avg = 0;
+
+	/* writing less than the floor, it is admitted fewer as before */
+	limited = false;
+	snap.entries[BULKW].wal_share_avg = 0.9;
+	for (i = 0; i < 30; i++)
+	{
+		snap.entries[BULKW].wal_bytes += (uint64) (0.01 * mb);
+		snap.now_ms = t += 100;
+		pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+		pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	ok(limited, "WAL waits of a class that writes under the floor (commits stuck): admission takes them");
+	snap.entries[BULKW].wal_share_avg = 0;
+}
+
 /* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
 static void
 test_forget_entry(void)
@@ -1174,14 +1204,16 @@ test_forget_entry(void)
 	st.aimd[AI].calm_since_ms = 5;
 	st.active_aimd[AI].limit = 2;
 	st.running_avg[AI] = 4.5;
-	st.wal_limit[AI] = 1e6;
+	st.wal_aimd[AI].limit = 1e6;
+	st.wal_aimd[AI].mark = 2e6;
 	st.wal_rate_avg[AI] = 2e6;
 	pgb_plan_forget_entry(&st, AI);
 	is_int(st.aimd[AI].limit, PGB_UNLIMITED, "admission limit forgotten");
 	is_int(st.aimd[AI].calm_since_ms, -1, "calm spell forgotten");
 	is_int(st.active_aimd[AI].limit, PGB_UNLIMITED, "active limit forgotten");
 	is_double(st.running_avg[AI], 0, 0, "CPU demand forgotten");
-	is_double(st.wal_limit[AI], 0, 0, "WAL budget forgotten");
+	is_double(st.wal_aimd[AI].limit, 0, 0, "WAL budget forgotten");
+	is_double(st.wal_aimd[AI].mark, 0, 0, "and the rate its pressure came at");
 	is_double(st.wal_rate_avg[AI], 0, 0, "WAL rate forgotten");
 	is_int(st.aimd[WEB].limit, PGB_UNLIMITED, "other entries untouched");
 }
@@ -1203,6 +1235,7 @@ main(void)
 	test_idle_holders();
 	test_wal_adaptive();
 	test_commit_latency();
+	test_commit_latency_short();
 	test_forget_entry();
 	return done_testing();
 }
