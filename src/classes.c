@@ -17,8 +17,6 @@
 #define PGB_INT_LIMIT		1000000
 
 /* Longest token quoted verbatim in an error message. */
-#define PGB_QUOTE_MAX		64
-#define PGB_QUOTE_BUF		(PGB_QUOTE_MAX + 8)
 
 /* Digits after the decimal point that a rate keeps (the rest are ignored). */
 #define PGB_RATE_FRAC_DIGITS 9
@@ -133,20 +131,6 @@ word_len(const char *p)
 	return n;
 }
 
-/*
- * Write tok[0..len) in double quotes, shortened if very long (before the
- * character the limit falls in: the message stays valid UTF-8).
- */
-static void
-quote_token(const char *tok, size_t len, char *buf, size_t buflen)
-{
-	if (len > PGB_QUOTE_MAX)
-		snprintf(buf, buflen, "\"%.*s...\"",
-				 (int) pgb_utf8_cliplen(tok, len, PGB_QUOTE_MAX), tok);
-	else
-		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
-}
-
 /* Describe the token at p for "... but found X" messages. */
 static void
 describe_token(const char *p, char *buf, size_t buflen)
@@ -154,9 +138,9 @@ describe_token(const char *p, char *buf, size_t buflen)
 	if (*p == '\0')
 		snprintf(buf, buflen, "end of input");
 	else if (is_punct(*p))
-		quote_token(p, 1, buf, buflen);
+		pgb_quote_token(p, 1, buf, buflen);
 	else
-		quote_token(p, word_len(p), buf, buflen);
+		pgb_quote_token(p, word_len(p), buf, buflen);
 }
 
 /*
@@ -403,7 +387,7 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 	int			min = 0;
 	int			max = PGB_INT_LIMIT;
 
-	quote_token(val, len, quoted, sizeof(quoted));
+	pgb_quote_token(val, len, quoted, sizeof(quoted));
 
 	switch (key)
 	{
@@ -504,7 +488,7 @@ parse_class(ParseState *ps, PgbClassTable *table)
 		describe_token(p, found, sizeof(found));
 		return parse_error(ps, "expected a class name but found %s", found);
 	}
-	quote_token(name, namelen, quoted, sizeof(quoted));
+	pgb_quote_token(name, namelen, quoted, sizeof(quoted));
 	if (!valid_name(name, namelen))
 		return parse_error(ps, "invalid class name %s", quoted);
 	if (namelen > PGB_CLASS_NAME_LEN)
@@ -554,7 +538,7 @@ parse_class(ParseState *ps, PgbClassTable *table)
 				describe_token(p, found, sizeof(found));
 				return parse_error(ps, "expected a key but found %s", found);
 			}
-			quote_token(key, keylen, quoted, sizeof(quoted));
+			pgb_quote_token(key, keylen, quoted, sizeof(quoted));
 			k = lookup_key(key, keylen);
 			if (k < 0)
 				return parse_error(ps, "unknown key %s", quoted);

@@ -18,8 +18,6 @@
 #include <sys/socket.h>
 
 /* Longest token quoted verbatim in an error message. */
-#define QUOTE_MAX		64
-#define QUOTE_BUF		(QUOTE_MAX + 8)
 
 static const char *const attr_names[] = {
 	"application_name", "database", "client_addr", "member_of"
@@ -56,16 +54,6 @@ word_len(const char *p)
 	return n;
 }
 
-static void
-quote_token(const char *tok, size_t len, char *buf, size_t buflen)
-{
-	if (len > QUOTE_MAX)
-		snprintf(buf, buflen, "\"%.*s...\"",
-				 (int) pgb_utf8_cliplen(tok, len, QUOTE_MAX), tok);
-	else
-		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
-}
-
 /* The token at p, for "... but found X". */
 static void
 describe_token(const char *p, char *buf, size_t buflen)
@@ -77,11 +65,11 @@ describe_token(const char *p, char *buf, size_t buflen)
 	else if (p[0] == '=' && p[1] == '>')
 		snprintf(buf, buflen, "\"=>\"");
 	else if (*p == ',' || *p == '=')
-		quote_token(p, 1, buf, buflen);
+		pgb_quote_token(p, 1, buf, buflen);
 	else
 	{
 		n = word_len(p);
-		quote_token(p, n, buf, buflen);
+		pgb_quote_token(p, n, buf, buflen);
 	}
 }
 
@@ -315,10 +303,10 @@ static bool
 set_pattern(PgbRule *r, int pos, const char *pat, size_t len,
 			char *errbuf, size_t errlen)
 {
-	char		quoted[QUOTE_BUF];
+	char		quoted[PGB_QUOTE_BUF];
 	const char *attr = attr_names[r->attr];
 
-	quote_token(pat, len, quoted, sizeof(quoted));
+	pgb_quote_token(pat, len, quoted, sizeof(quoted));
 	if (len > PGB_RULE_PATTERN_LEN)
 		return rule_error(errbuf, errlen, pos,
 						  "pattern %s for %s is longer than %d bytes",
@@ -360,8 +348,8 @@ parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
 {
 	const char *p = *pp;
 	size_t		n;
-	char		quoted[QUOTE_BUF];
-	char		found[QUOTE_BUF];
+	char		quoted[PGB_QUOTE_BUF];
+	char		found[PGB_QUOTE_BUF];
 	const char *pat;
 	size_t		patlen;
 	size_t		a;
@@ -376,7 +364,7 @@ parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
 		return rule_error(errbuf, errlen, pos,
 						  "expected an attribute but found %s", found);
 	}
-	quote_token(p, n, quoted, sizeof(quoted));
+	pgb_quote_token(p, n, quoted, sizeof(quoted));
 	for (a = 0; a < NUM_ATTRS; a++)
 	{
 		if (strlen(attr_names[a]) == n && memcmp(attr_names[a], p, n) == 0)
@@ -411,7 +399,7 @@ parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
 	}
 	if (!set_pattern(r, pos, pat, patlen, errbuf, errlen))
 		return false;
-	quote_token(pat, patlen, quoted, sizeof(quoted));
+	pgb_quote_token(pat, patlen, quoted, sizeof(quoted));
 	p = skip_blanks(p + patlen);
 	if (p[0] != '=' || p[1] != '>')
 	{
@@ -430,7 +418,7 @@ parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
 						  "expected a class name after \"=>\" but found %s",
 						  found);
 	}
-	quote_token(p, n, quoted, sizeof(quoted));
+	pgb_quote_token(p, n, quoted, sizeof(quoted));
 	if (!valid_class_name(p, n))
 		return rule_error(errbuf, errlen, pos,
 						  "invalid class name %s (a lower-case identifier of at most %d characters)",
@@ -455,7 +443,7 @@ bool
 pgb_parse_rules(const char *str, PgbRuleSet *set, char *errbuf, size_t errlen)
 {
 	const char *p = str != NULL ? skip_blanks(str) : "";
-	char		found[QUOTE_BUF];
+	char		found[PGB_QUOTE_BUF];
 
 	set->nrules = 0;
 	if (errbuf != NULL && errlen > 0)

@@ -8,6 +8,7 @@
  */
 #include "text_math.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A UTF-8 continuation byte, 10xxxxxx. */
@@ -69,4 +70,14 @@ pgb_strlcpy_utf8(char *dst, const char *src, size_t size)
 	n = pgb_utf8_cliplen(src, strlen(src), size - 1);
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+void
+pgb_quote_token(const char *tok, size_t len, char *buf, size_t buflen)
+{
+	if (len > PGB_QUOTE_MAX)
+		snprintf(buf, buflen, "\"%.*s...\"",
+				 (int) pgb_utf8_cliplen(tok, len, PGB_QUOTE_MAX), tok);
+	else
+		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
 }

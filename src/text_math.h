@@ -32,4 +32,13 @@ extern void pgb_strlcpy_utf8(char *dst, const char *src, size_t size);
  */
 extern void pgb_utf8_trim_partial(char *s);
 
+/*
+ * Write tok[0..len) in double quotes into buf, for a message naming a bad
+ * token: longer than PGB_QUOTE_MAX bytes, it is cut (at a character's
+ * start) and ends in "...".  PGB_QUOTE_BUF bytes always hold the result.
+ */
+#define PGB_QUOTE_MAX		64
+#define PGB_QUOTE_BUF		(PGB_QUOTE_MAX + 8)
+extern void pgb_quote_token(const char *tok, size_t len, char *buf, size_t buflen);
+
 #endif							/* PGB_TEXT_MATH_H */
