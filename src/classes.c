@@ -16,8 +16,6 @@
 /* Bound of every integer key, and of N in rate=N/unit. */
 #define PGB_INT_LIMIT		1000000
 
-/* Longest token quoted verbatim in an error message. */
-
 /* Digits after the decimal point that a rate keeps (the rest are ignored). */
 #define PGB_RATE_FRAC_DIGITS 9
 

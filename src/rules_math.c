@@ -17,8 +17,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Longest token quoted verbatim in an error message. */
-
 static const char *const attr_names[] = {
 	"application_name", "database", "client_addr", "member_of"
 };
