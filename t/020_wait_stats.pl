@@ -229,12 +229,20 @@ wait_ctl(
 	'1 t',
 	'syncrep: ai shows wal_waiting = 1 and wal_wait_share > 0');
 # the commit may also be sampled in its WAL write before it waits for
-# the standby: the SyncRep row must be there, others may be too
-like( $ctl->query_safe(
+# the standby (then wal_waiting above was that write, and the SyncRep
+# sample comes a tick later): the SyncRep row must come, others may be
+# there too
+my $wal_rows = '';
+for (my $i = 0; $i < 100; $i++)
+{
+	$wal_rows = $ctl->query_safe(
 		q{SELECT string_agg(format('%s %s %s %s %s', class, wait_event_type,
 				wait_event, category, is_wal), ',')
-		    FROM pg_budget_wait_stats WHERE is_wal}),
-	qr/(?:^|,)ai IPC SyncRep wal t(?:,|$)/,
+		    FROM pg_budget_wait_stats WHERE is_wal});
+	last if $wal_rows =~ /(?:^|,)ai IPC SyncRep wal t(?:,|$)/;
+	usleep(100_000);
+}
+like($wal_rows, qr/(?:^|,)ai IPC SyncRep wal t(?:,|$)/,
 	'syncrep: the wait is in pg_budget_wait_stats as ai IPC/SyncRep, category wal');
 wait_ctl(
 	q{SELECT max(wal_waiting) > 0.5 FROM pg_budget_history WHERE class = 'ai'},
