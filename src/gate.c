@@ -135,6 +135,7 @@ gate_shmem_startup(bool first pg_attribute_unused())
 		pg_atomic_init_u64(&gc->commits, 0);
 		pg_atomic_init_u64(&gc->commit_us, 0);
 		pg_atomic_init_u64(&gc->commits_slow, 0);
+		pg_atomic_init_u64(&gc->commits_tail, 0);
 		pg_atomic_init_u64(&gc->wal_debit_deferred, 0);
 		gc->effective = PGB_UNLIMITED;
 		pgb_queue_init(&gc->queue);
@@ -967,6 +968,7 @@ pgb_gate_read_counters(int entry, PgbGateCounters *out)
 	out->commits = pg_atomic_read_u64(&gc->commits);
 	out->commit_us = pg_atomic_read_u64(&gc->commit_us);
 	out->commits_slow = pg_atomic_read_u64(&gc->commits_slow);
+	out->commits_tail = pg_atomic_read_u64(&gc->commits_tail);
 }
 
 /*

@@ -92,6 +92,8 @@ typedef struct PgbGateClass
 	pg_atomic_uint64 commits;	/* writing commits timed, since start */
 	pg_atomic_uint64 commit_us; /* their total time in commit */
 	pg_atomic_uint64 commits_slow;	/* those slower than the target */
+	pg_atomic_uint64 commits_tail;	/* slower than PGB_TAIL_COMMIT_FACTOR
+									 * times it */
 	pg_atomic_uint64 wal_debit_bounded; /* bytes charged, lock-free */
 	pg_atomic_uint64 wal_debit_deferred;	/* bytes charged by let-throughs */
 	uint64		wal_bounded_seen;	/* folded into wal_tokens so far */

@@ -24,6 +24,7 @@ typedef struct PgbGateCounters
 	uint64		commits;		/* writing commits timed, since start */
 	uint64		commit_us;		/* their total time in commit */
 	uint64		commits_slow;	/* those slower than the target */
+	uint64		commits_tail;	/* PGB_TAIL_COMMIT_FACTOR times slower */
 } PgbGateCounters;
 
 extern void pgb_gate_read_counters(int entry, PgbGateCounters *out);

@@ -43,6 +43,13 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->commit_ms_avg[entry] = 0;
 	st->commit_slow_avg[entry] = 0;
 	st->commit_slow_now[entry] = 0;
+	st->commit_slow_rate_avg[entry] = 0;
+	st->commit_slow_rate_now[entry] = 0;
+	st->commit_rate_now[entry] = 0;
+	st->commit_tail_avg[entry] = 0;
+	st->commit_tail_now[entry] = 0;
+	st->commit_tail_rate_avg[entry] = 0;
+	st->commit_tail_rate_now[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
 	pgb_wal_aimd_reset(&st->wal_aimd[entry]);
 	memset(&st->run_delay[entry], 0, sizeof(PgbRunDelayTrack));
@@ -198,6 +205,19 @@ blocked_share(const PgbSnapshot *snap, const PgbPlanParams *p, double active)
  * Sustained means the moving average over pg_budget.pressure_window is
  * past the threshold; calm needs every signal well below it.
  */
+/*
+ * One class of commits a second (slow, tail) moved on by this tick's
+ * rate, and its share of all commits over the same window: by commit,
+ * not by tick, so that commits that end together count each.
+ */
+static double
+share_of_commits(double *rate_avg, double rate, double all_avg,
+				 double dt_ms, double tau_ms)
+{
+	*rate_avg = pgb_ema(*rate_avg, rate, dt_ms, tau_ms);
+	return all_avg > 0 ? Min(*rate_avg / all_avg, 1.0) : 0;
+}
+
 uint32
 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 						const PgbPlanParams *p, double dt_ms, int nclasses,
@@ -237,33 +257,44 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		uint64		n = 0;
 		uint64		us = 0;
 		uint64		slow = 0;
+		uint64		tail = 0;
+		double		per_s = dt_ms > 0 ? 1000.0 / dt_ms : 0;
+		double		short_ms = Max(p->aimd_interval_ms / 4, 1);
 
 		if (st->commits_primed && g->commits >= st->commits_prev[i] &&
 			g->commit_us >= st->commit_us_prev[i] &&
-			g->commits_slow >= st->commits_slow_prev[i])
+			g->commits_slow >= st->commits_slow_prev[i] &&
+			g->commits_tail >= st->commits_tail_prev[i])
 		{
 			n = g->commits - st->commits_prev[i];
 			us = g->commit_us - st->commit_us_prev[i];
-			slow = g->commits_slow - st->commits_slow_prev[i];
+			slow = Min(g->commits_slow - st->commits_slow_prev[i], n);
+			tail = Min(g->commits_tail - st->commits_tail_prev[i], slow);
 		}
 		st->commits_prev[i] = g->commits;
 		st->commit_us_prev[i] = g->commit_us;
 		st->commits_slow_prev[i] = g->commits_slow;
-		st->commit_rate_avg[i] = pgb_ema(st->commit_rate_avg[i],
-										 dt_ms > 0 ? n * 1000.0 / dt_ms : 0,
+		st->commits_tail_prev[i] = g->commits_tail;
+		st->commit_rate_avg[i] = pgb_ema(st->commit_rate_avg[i], n * per_s,
 										 dt_ms, p->pressure_window_ms);
+		st->commit_rate_now[i] = pgb_ema(st->commit_rate_now[i], n * per_s,
+										 dt_ms, short_ms);
+		st->commit_slow_avg[i] = share_of_commits(&st->commit_slow_rate_avg[i],
+												  slow * per_s, st->commit_rate_avg[i],
+												  dt_ms, p->pressure_window_ms);
+		st->commit_slow_now[i] = share_of_commits(&st->commit_slow_rate_now[i],
+												  slow * per_s, st->commit_rate_now[i],
+												  dt_ms, short_ms);
+		st->commit_tail_avg[i] = share_of_commits(&st->commit_tail_rate_avg[i],
+												  tail * per_s, st->commit_rate_avg[i],
+												  dt_ms, p->pressure_window_ms);
+		st->commit_tail_now[i] = share_of_commits(&st->commit_tail_rate_now[i],
+												  tail * per_s, st->commit_rate_now[i],
+												  dt_ms, short_ms);
 		if (n > 0)
-		{
 			st->commit_ms_avg[i] = pgb_ema(st->commit_ms_avg[i],
 										   us / 1000.0 / n, dt_ms,
 										   p->pressure_window_ms);
-			st->commit_slow_avg[i] = pgb_ema(st->commit_slow_avg[i],
-											 (double) Min(slow, n) / n, dt_ms,
-											 p->pressure_window_ms);
-			st->commit_slow_now[i] = pgb_ema(st->commit_slow_now[i],
-											 (double) Min(slow, n) / n, dt_ms,
-											 Max(p->aimd_interval_ms / 4, 1));
-		}
 	}
 	st->commits_primed = true;
 
@@ -285,14 +316,16 @@ pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
 					  double factor)
 {
 	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
-		st->commit_slow_avg[entry] >= PGB_SLOW_COMMIT_SHARE * factor;
+		(st->commit_slow_avg[entry] >= PGB_SLOW_COMMIT_SHARE * factor ||
+		 st->commit_tail_avg[entry] >= PGB_TAIL_COMMIT_SHARE * factor);
 }
 
 bool
 pgb_plan_commits_slow_now(const PgbPlanState *st, int entry, double target_ms)
 {
 	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
-		st->commit_slow_now[entry] >= PGB_SLOW_COMMIT_SHARE;
+		(st->commit_slow_now[entry] >= PGB_SLOW_COMMIT_SHARE ||
+		 st->commit_tail_now[entry] >= PGB_TAIL_COMMIT_SHARE);
 }
 
 /*

@@ -75,11 +75,24 @@ typedef struct PgbPlanState
 	double		commit_rate_avg[PGB_MAX_SHARED_CLASSES];	/* writing commits/s */
 	double		commit_ms_avg[PGB_MAX_SHARED_CLASSES];	/* their latency */
 	uint64		commits_slow_prev[PGB_MAX_SHARED_CLASSES];
-	double		commit_slow_avg[PGB_MAX_SHARED_CLASSES];	/* share slower than
-															 * the target */
-	double		commit_slow_now[PGB_MAX_SHARED_CLASSES];	/* the same over a
-															 * quarter of
-															 * aimd_interval */
+	/*
+	 * The share of writing commits slower than the target, by commit, not
+	 * by tick: moving averages of slow commits a second over commits a
+	 * second (a flush that holds four commits slow ends them in one tick,
+	 * and counts four), over pressure_window and over a quarter of
+	 * aimd_interval ("now").
+	 */
+	double		commit_slow_rate_avg[PGB_MAX_SHARED_CLASSES];
+	double		commit_slow_rate_now[PGB_MAX_SHARED_CLASSES];
+	double		commit_rate_now[PGB_MAX_SHARED_CLASSES];
+	double		commit_slow_avg[PGB_MAX_SHARED_CLASSES];	/* the shares */
+	double		commit_slow_now[PGB_MAX_SHARED_CLASSES];
+	/* the same for the tail (PGB_TAIL_COMMIT_FACTOR times the target) */
+	uint64		commits_tail_prev[PGB_MAX_SHARED_CLASSES];
+	double		commit_tail_rate_avg[PGB_MAX_SHARED_CLASSES];
+	double		commit_tail_rate_now[PGB_MAX_SHARED_CLASSES];
+	double		commit_tail_avg[PGB_MAX_SHARED_CLASSES];
+	double		commit_tail_now[PGB_MAX_SHARED_CLASSES];
 	bool		commits_primed;
 } PgbPlanState;
 
@@ -221,13 +234,18 @@ extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 /*
  * A class's writing commits are slow: more than PGB_SLOW_COMMIT_SHARE of
  * them (factor times it) took commit_latency_target_ms or longer lately
- * (its p95 is above the target), a moving average over pressure_window,
- * with at least one commit a second: what WAL pressure means when the
- * target is set.  The tail, not the mean: most commits of a loaded
- * server are fast, and what web feels is the ones that are not.
+ * (its p95 is above the target), or more than PGB_TAIL_COMMIT_SHARE took
+ * PGB_TAIL_COMMIT_FACTOR (wal_math.h) times the target (its p99 is above
+ * four times it: a flush that holds a few commits for tens of ms every
+ * second is felt, though 95% of them are fast); moving averages over
+ * pressure_window, counted by commit, with at least one commit a second:
+ * what WAL pressure means when the target is set.  The tail, not the
+ * mean: most commits of a loaded server are fast, and what web feels is
+ * the ones that are not.
  */
 #define PGB_COMMITS_MIN_RATE	1.0
 #define PGB_SLOW_COMMIT_SHARE	0.05
+#define PGB_TAIL_COMMIT_SHARE	0.01
 extern bool pgb_plan_commits_slow(const PgbPlanState *st, int entry,
 								  double target_ms, double factor);
 

@@ -394,6 +394,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 			tick->snap.entries[i].commits = gc.commits;
 			tick->snap.entries[i].commit_us = gc.commit_us;
 			tick->snap.entries[i].commits_slow = gc.commits_slow;
+			tick->snap.entries[i].commits_tail = gc.commits_tail;
 			second_sum[i][4] += tick->snap.entries[i].in_progress;
 			second_sum[i][5] += tick->snap.entries[i].queued;
 		}

@@ -85,6 +85,7 @@ typedef struct PgbEntrySample
 	uint64		commits;		/* writing commits timed (a counter) */
 	uint64		commit_us;		/* their time in commit (a counter) */
 	uint64		commits_slow;	/* slower than the target (a counter) */
+	uint64		commits_tail;	/* PGB_TAIL_COMMIT_FACTOR times it (a counter) */
 	/* run delay of its sessions, read once a second (cgroup.c) */
 	double		run_delay_ms;	/* since the worker started (a counter) */
 	int			run_delay_sessions; /* sessions that ran or waited to run

@@ -14,6 +14,13 @@
 #include "c.h"
 
 /*
+ * A writing commit slower than this many times
+ * pg_budget.commit_latency_target is counted in the class's tail as well
+ * as slow (walbudget.c counts, plan_math.h judges).
+ */
+#define PGB_TAIL_COMMIT_FACTOR	4
+
+/*
  * The burst is one second of budget, at least 64 kB: a class writes in
  * bursts of up to a second's worth, and a transaction bigger than that
  * leaves a debt its next ones wait out.

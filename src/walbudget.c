@@ -25,6 +25,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
+#include "wal_math.h"
 #include "walbudget.h"
 
 bool		pgb_wal_xact_gated = false;
@@ -180,7 +181,8 @@ walbudget_ExecutorEnd(QueryDesc *queryDesc)
  * synchronous_commit on, waits for its flush and its standbys): what a
  * class feels of the WAL.  Counted, with their time and those slower than
  * pg_budget.commit_latency_target: two or three atomic adds per writing
- * commit, no lock.
+ * commit, no lock; a fourth for those past PGB_TAIL_COMMIT_FACTOR times
+ * the target.
  */
 static void
 walbudget_xact_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -207,7 +209,12 @@ walbudget_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				pg_atomic_fetch_add_u64(&gc->commits, 1);
 				if (pgb_commit_latency_target > 0 &&
 					INSTR_TIME_GET_MICROSEC(now) >= pgb_commit_latency_target * 1000)
+				{
 					pg_atomic_fetch_add_u64(&gc->commits_slow, 1);
+					if (INSTR_TIME_GET_MICROSEC(now) >=
+						PGB_TAIL_COMMIT_FACTOR * pgb_commit_latency_target * 1000)
+						pg_atomic_fetch_add_u64(&gc->commits_tail, 1);
+				}
 			}
 			commit_timed = false;
 			break;

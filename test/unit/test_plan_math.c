@@ -1125,6 +1125,65 @@ test_commit_latency(void)
 	for (i = 0; i < 30; i++)
 		commit_tick(0, 0, 40 * mb, t += 100);
 	ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0), "no commits: not slow");
+
+	/*
+	 * Slow commits that end together: every 250 ms one flush holds four of
+	 * web's commits for 55 ms, the others (two a tick) are fast; 7% of the
+	 * commits are slow, in one tick of every 25.  Counted by commit, that
+	 * is slow (sustained and now); counted by tick it would read 2.7%.
+	 */
+	{
+		bool		now_seen = false;
+
+		for (i = 0; i < 200; i++)
+		{
+			if (i % 25 == 0)
+			{
+				snap.entries[WEB].commits += 4;
+				snap.entries[WEB].commits_slow += 4;
+				snap.entries[WEB].commits_tail += 4;
+				snap.entries[WEB].commit_us += 4 * 55000;
+			}
+			commit_tick(2, 0.2, 40 * mb, t += 10);
+			now_seen |= pgb_plan_commits_slow_now(&st, WEB, 3);
+		}
+		is_double(st.commit_slow_avg[WEB], 4.0 / 54, 0.02,
+				  "bursts of slow commits: their share by commit, 7%");
+		ok(pgb_plan_commits_slow(&st, WEB, 3, 1.0), "over 5%: web's commits are slow");
+		ok(now_seen, "and slow now after each burst");
+		ok(plan.pressure & PGB_PRESSURE_WAL, "WAL pressure");
+
+		/* the same bursts half as often, under 5% but over 4x the target */
+		for (i = 0; i < 600; i++)
+		{
+			if (i % 50 == 0)
+			{
+				snap.entries[WEB].commits += 4;
+				snap.entries[WEB].commits_slow += 4;
+				snap.entries[WEB].commits_tail += 4;
+				snap.entries[WEB].commit_us += 4 * 55000;
+			}
+			commit_tick(2, 0.2, 40 * mb, t += 10);
+		}
+		ok(st.commit_slow_avg[WEB] < PGB_SLOW_COMMIT_SHARE,
+		   "one burst in 500 ms: under 5% of the commits are slow");
+		ok(pgb_plan_commits_slow(&st, WEB, 3, 1.0),
+		   "but over 1% take 4x the target (55 ms, target 3): slow, by the tail");
+
+		/* slow, but none past 4x the target: the tail alone does not count */
+		for (i = 0; i < 600; i++)
+		{
+			if (i % 50 == 0)
+			{
+				snap.entries[WEB].commits += 4;
+				snap.entries[WEB].commits_slow += 4;
+				snap.entries[WEB].commit_us += 4 * 6000;
+			}
+			commit_tick(2, 0.2, 40 * mb, t += 10);
+		}
+		ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0),
+		   "the same share at 6 ms (2x the target): not slow");
+	}
 }
 
 /*
