@@ -21,9 +21,9 @@ $3"
 	# a server at work recycles its WAL segments: 2 GB of them made before
 	# the runs, so that none is created (16 MB written and flushed under
 	# the commits) while bulk writes less than that in a run
-	bench_psql "$2" <<'SQL'
+	bench_psql "$2" <<SQL
 CREATE TABLE walwarm(x int);
-DO $$ BEGIN FOR i IN 1..144 LOOP INSERT INTO walwarm VALUES (i); PERFORM pg_switch_wal(); END LOOP; END $$;
+DO \$\$ BEGIN FOR i IN 1..$WARM_SEGMENTS LOOP INSERT INTO walwarm VALUES (i); PERFORM pg_switch_wal(); END LOOP; END \$\$;
 DROP TABLE walwarm;
 CHECKPOINT;
 SQL
@@ -136,7 +136,7 @@ budget_mb=$(awk -v b="$WAL_BUDGET" 'BEGIN { n = b + 0; u = b; sub(/^[0-9.]+/, ""
 {
 	echo "# The WAL budget: web commits beside a bulk load (bench/wal.sh)"
 	echo
-	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs; $(postgres -V); fsync and synchronous_commit on."
+	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs; $(postgres -V); fsync and synchronous_commit on; each cluster starts with $WARM_SEGMENTS WAL segments made and recycled (min_wal_size = 2GB)."
 	echo "Web: $WEB_CLIENTS kept connections, $WEB_RATE one-row updates a second in all (pgbench --rate; the latency of each commit from pgbench's log, its schedule lag left out)."
 	echo "Bulk: $BULK_CLIENTS kept connections inserting $BULK_ROWS rows of 1000 bytes a transaction as fast as they can."
 	echo "Bulk alone ${WARM_SECONDS} s, then both ${RUN_SECONDS} s, measured. Medians of $ROUNDS rounds, the setups taking turns."

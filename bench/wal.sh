@@ -23,6 +23,7 @@
 #   SMOKE=1 bash bench/wal.sh             # CI: each setup for a few seconds
 #
 # Environment (defaults): ROUNDS (3), RUN_SECONDS (20), WARM_SECONDS (3),
+# WARM_SEGMENTS (144: the WAL segments made and recycled first; 8 with SMOKE=1),
 # WEB_CLIENTS (4), WEB_RATE (200), BULK_CLIENTS (4), BULK_ROWS (1000),
 # WAL_BUDGET (20MB/s), SETUPS (1 2 3 4), RESULTS (bench/results, or
 # bench/out/wal-smoke with SMOKE=1), PGB_BENCH_PORT (first of two ports;
@@ -32,12 +33,12 @@ set -euo pipefail
 bench_prepare
 
 if [ "${SMOKE:-0}" = 1 ]; then
-	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}"
+	: "${ROUNDS:=1}" "${RUN_SECONDS:=2}" "${WARM_SECONDS:=1}" "${WARM_SEGMENTS:=8}"
 fi
 bench_results wal
 
 bench_run wal ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
-	WARM_SECONDS="${WARM_SECONDS:-3}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
+	WARM_SECONDS="${WARM_SECONDS:-3}" WARM_SEGMENTS="${WARM_SEGMENTS:-144}" WEB_CLIENTS="${WEB_CLIENTS:-4}" \
 	WEB_RATE="${WEB_RATE:-200}" BULK_CLIENTS="${BULK_CLIENTS:-4}" \
 	BULK_ROWS="${BULK_ROWS:-1000}" WAL_BUDGET="${WAL_BUDGET:-20MB/s}" \
 	SETUPS="${SETUPS:-1 2 3 4}"

@@ -202,10 +202,6 @@ blocked_share(const PgbSnapshot *snap, const PgbPlanParams *p, double active)
 }
 
 /*
- * Sustained means the moving average over pg_budget.pressure_window is
- * past the threshold; calm needs every signal well below it.
- */
-/*
  * One class of commits a second (slow, tail) moved on by this tick's
  * rate, and its share of all commits over the same window: by commit,
  * not by tick, so that commits that end together count each.
@@ -218,6 +214,10 @@ share_of_commits(double *rate_avg, double rate, double all_avg,
 	return all_avg > 0 ? Min(*rate_avg / all_avg, 1.0) : 0;
 }
 
+/*
+ * Sustained means the moving average over pg_budget.pressure_window is
+ * past the threshold; calm needs every signal well below it.
+ */
 uint32
 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 						const PgbPlanParams *p, double dt_ms, int nclasses,
