@@ -41,13 +41,9 @@ pgb_plan_forget_entry(PgbPlanState *st, int entry)
 	st->xact_rate_avg[entry] = 0;
 	st->commit_rate_avg[entry] = 0;
 	st->commit_ms_avg[entry] = 0;
-	st->commit_slow_avg[entry] = 0;
-	st->commit_slow_now[entry] = 0;
 	st->commit_slow_rate_avg[entry] = 0;
 	st->commit_slow_rate_now[entry] = 0;
 	st->commit_rate_now[entry] = 0;
-	st->commit_tail_avg[entry] = 0;
-	st->commit_tail_now[entry] = 0;
 	st->commit_tail_rate_avg[entry] = 0;
 	st->commit_tail_rate_now[entry] = 0;
 	st->wal_rate_avg[entry] = 0;
@@ -202,19 +198,6 @@ blocked_share(const PgbSnapshot *snap, const PgbPlanParams *p, double active)
 }
 
 /*
- * One class of commits a second (slow, tail) moved on by this tick's
- * rate, and its share of all commits over the same window: by commit,
- * not by tick, so that commits that end together count each.
- */
-static double
-share_of_commits(double *rate_avg, double rate, double all_avg,
-				 double dt_ms, double tau_ms)
-{
-	*rate_avg = pgb_ema(*rate_avg, rate, dt_ms, tau_ms);
-	return all_avg > 0 ? Min(*rate_avg / all_avg, 1.0) : 0;
-}
-
-/*
  * Sustained means the moving average over pg_budget.pressure_window is
  * past the threshold; calm needs every signal well below it.
  */
@@ -279,18 +262,14 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 										 dt_ms, p->pressure_window_ms);
 		st->commit_rate_now[i] = pgb_ema(st->commit_rate_now[i], n * per_s,
 										 dt_ms, short_ms);
-		st->commit_slow_avg[i] = share_of_commits(&st->commit_slow_rate_avg[i],
-												  slow * per_s, st->commit_rate_avg[i],
-												  dt_ms, p->pressure_window_ms);
-		st->commit_slow_now[i] = share_of_commits(&st->commit_slow_rate_now[i],
-												  slow * per_s, st->commit_rate_now[i],
-												  dt_ms, short_ms);
-		st->commit_tail_avg[i] = share_of_commits(&st->commit_tail_rate_avg[i],
-												  tail * per_s, st->commit_rate_avg[i],
-												  dt_ms, p->pressure_window_ms);
-		st->commit_tail_now[i] = share_of_commits(&st->commit_tail_rate_now[i],
-												  tail * per_s, st->commit_rate_now[i],
-												  dt_ms, short_ms);
+		st->commit_slow_rate_avg[i] = pgb_ema(st->commit_slow_rate_avg[i], slow * per_s,
+											  dt_ms, p->pressure_window_ms);
+		st->commit_slow_rate_now[i] = pgb_ema(st->commit_slow_rate_now[i], slow * per_s,
+											  dt_ms, short_ms);
+		st->commit_tail_rate_avg[i] = pgb_ema(st->commit_tail_rate_avg[i], tail * per_s,
+											  dt_ms, p->pressure_window_ms);
+		st->commit_tail_rate_now[i] = pgb_ema(st->commit_tail_rate_now[i], tail * per_s,
+											  dt_ms, short_ms);
 		if (n > 0)
 			st->commit_ms_avg[i] = pgb_ema(st->commit_ms_avg[i],
 										   us / 1000.0 / n, dt_ms,
@@ -311,21 +290,35 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 	return bits;
 }
 
+double
+pgb_plan_commit_share(double part_rate, double all_rate)
+{
+	return all_rate > 0 ? Min(part_rate / all_rate, 1.0) : 0;
+}
+
 bool
 pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
 					  double factor)
 {
-	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
-		(st->commit_slow_avg[entry] >= PGB_SLOW_COMMIT_SHARE * factor ||
-		 st->commit_tail_avg[entry] >= PGB_TAIL_COMMIT_SHARE * factor);
+	double		all = st->commit_rate_avg[entry];
+
+	return target_ms > 0 && all >= PGB_COMMITS_MIN_RATE &&
+		(pgb_plan_commit_share(st->commit_slow_rate_avg[entry], all) >=
+		 PGB_SLOW_COMMIT_SHARE * factor ||
+		 pgb_plan_commit_share(st->commit_tail_rate_avg[entry], all) >=
+		 PGB_TAIL_COMMIT_SHARE * factor);
 }
 
 bool
 pgb_plan_commits_slow_now(const PgbPlanState *st, int entry, double target_ms)
 {
+	double		all = st->commit_rate_now[entry];
+
 	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
-		(st->commit_slow_now[entry] >= PGB_SLOW_COMMIT_SHARE ||
-		 st->commit_tail_now[entry] >= PGB_TAIL_COMMIT_SHARE);
+		(pgb_plan_commit_share(st->commit_slow_rate_now[entry], all) >=
+		 PGB_SLOW_COMMIT_SHARE ||
+		 pgb_plan_commit_share(st->commit_tail_rate_now[entry], all) >=
+		 PGB_TAIL_COMMIT_SHARE);
 }
 
 /*

@@ -76,23 +76,19 @@ typedef struct PgbPlanState
 	double		commit_ms_avg[PGB_MAX_SHARED_CLASSES];	/* their latency */
 	uint64		commits_slow_prev[PGB_MAX_SHARED_CLASSES];
 	/*
-	 * The share of writing commits slower than the target, by commit, not
-	 * by tick: moving averages of slow commits a second over commits a
-	 * second (a flush that holds four commits slow ends them in one tick,
-	 * and counts four), over pressure_window and over a quarter of
-	 * aimd_interval ("now").
+	 * Slow commits (past the target) and the tail (past
+	 * PGB_TAIL_COMMIT_FACTOR times it) a second, moving averages over
+	 * pressure_window (_avg, beside commit_rate_avg) and over a quarter of
+	 * aimd_interval (_now, beside commit_rate_now): their shares of the
+	 * commits are the ratios, by commit, not by tick (a flush that holds
+	 * four commits slow ends them in one tick, and counts four).
 	 */
+	double		commit_rate_now[PGB_MAX_SHARED_CLASSES];
 	double		commit_slow_rate_avg[PGB_MAX_SHARED_CLASSES];
 	double		commit_slow_rate_now[PGB_MAX_SHARED_CLASSES];
-	double		commit_rate_now[PGB_MAX_SHARED_CLASSES];
-	double		commit_slow_avg[PGB_MAX_SHARED_CLASSES];	/* the shares */
-	double		commit_slow_now[PGB_MAX_SHARED_CLASSES];
-	/* the same for the tail (PGB_TAIL_COMMIT_FACTOR times the target) */
 	uint64		commits_tail_prev[PGB_MAX_SHARED_CLASSES];
 	double		commit_tail_rate_avg[PGB_MAX_SHARED_CLASSES];
 	double		commit_tail_rate_now[PGB_MAX_SHARED_CLASSES];
-	double		commit_tail_avg[PGB_MAX_SHARED_CLASSES];
-	double		commit_tail_now[PGB_MAX_SHARED_CLASSES];
 	bool		commits_primed;
 } PgbPlanState;
 
@@ -246,6 +242,8 @@ extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 #define PGB_COMMITS_MIN_RATE	1.0
 #define PGB_SLOW_COMMIT_SHARE	0.05
 #define PGB_TAIL_COMMIT_SHARE	0.01
+/* a share of the commits from two of those rates (0 without commits) */
+extern double pgb_plan_commit_share(double part_rate, double all_rate);
 extern bool pgb_plan_commits_slow(const PgbPlanState *st, int entry,
 								  double target_ms, double factor);
 

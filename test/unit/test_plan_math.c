@@ -1060,6 +1060,36 @@ commit_tick(int n, double ms, double bulk_rate, int64 at_ms)
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, dt);
 }
 
+/*
+ * ticks of 10 ms, web committing two fast a tick and, every so many
+ * ticks, four of ms each that end together (the target is 3 ms: slow,
+ * and in the tail past 12).  Returns whether web was slow now after any.
+ */
+static bool
+slow_bursts(int ticks, int every, double ms, int64 *t)
+{
+	bool		now_seen = false;
+	int			i;
+
+	for (i = 0; i < ticks; i++)
+	{
+		if (i % every == 0)
+		{
+			snap.entries[WEB].commits += 4;
+			snap.entries[WEB].commits_slow += 4;
+			if (ms >= PGB_TAIL_COMMIT_FACTOR * params.commit_latency_target_ms)
+				snap.entries[WEB].commits_tail += 4;
+			snap.entries[WEB].commit_us += (uint64) (4 * ms * 1000);
+		}
+		commit_tick(2, 0.2, 40 * 1024.0 * 1024, *t += 10);
+		now_seen |= pgb_plan_commits_slow_now(&st, WEB, 3);
+	}
+	return now_seen;
+}
+
+#define WEB_SLOW_SHARE \
+	pgb_plan_commit_share(st.commit_slow_rate_avg[WEB], st.commit_rate_avg[WEB])
+
 /* WAL pressure judged by web's commit latency, answered by the WAL budget. */
 static void
 test_commit_latency(void)
@@ -1068,6 +1098,7 @@ test_commit_latency(void)
 	int64		t = NOW;
 	int			i;
 	bool		shed_for_wal = false;
+	bool		now_seen;
 
 	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
 	params.commit_latency_target_ms = 3;
@@ -1132,58 +1163,24 @@ test_commit_latency(void)
 	 * commits are slow, in one tick of every 25.  Counted by commit, that
 	 * is slow (sustained and now); counted by tick it would read 2.7%.
 	 */
-	{
-		bool		now_seen = false;
+	now_seen = slow_bursts(200, 25, 55, &t);
+	is_double(WEB_SLOW_SHARE, 4.0 / 54, 0.02,
+			  "bursts of slow commits: their share by commit, 7%");
+	ok(pgb_plan_commits_slow(&st, WEB, 3, 1.0), "over 5%: web's commits are slow");
+	ok(now_seen, "and slow now after each burst");
+	ok(plan.pressure & PGB_PRESSURE_WAL, "WAL pressure");
 
-		for (i = 0; i < 200; i++)
-		{
-			if (i % 25 == 0)
-			{
-				snap.entries[WEB].commits += 4;
-				snap.entries[WEB].commits_slow += 4;
-				snap.entries[WEB].commits_tail += 4;
-				snap.entries[WEB].commit_us += 4 * 55000;
-			}
-			commit_tick(2, 0.2, 40 * mb, t += 10);
-			now_seen |= pgb_plan_commits_slow_now(&st, WEB, 3);
-		}
-		is_double(st.commit_slow_avg[WEB], 4.0 / 54, 0.02,
-				  "bursts of slow commits: their share by commit, 7%");
-		ok(pgb_plan_commits_slow(&st, WEB, 3, 1.0), "over 5%: web's commits are slow");
-		ok(now_seen, "and slow now after each burst");
-		ok(plan.pressure & PGB_PRESSURE_WAL, "WAL pressure");
+	/* the same bursts half as often, under 5% but over 4x the target */
+	slow_bursts(600, 50, 55, &t);
+	ok(WEB_SLOW_SHARE < PGB_SLOW_COMMIT_SHARE,
+	   "one burst in 500 ms: under 5% of the commits are slow");
+	ok(pgb_plan_commits_slow(&st, WEB, 3, 1.0),
+	   "but over 1% take 4x the target (55 ms, target 3): slow, by the tail");
 
-		/* the same bursts half as often, under 5% but over 4x the target */
-		for (i = 0; i < 600; i++)
-		{
-			if (i % 50 == 0)
-			{
-				snap.entries[WEB].commits += 4;
-				snap.entries[WEB].commits_slow += 4;
-				snap.entries[WEB].commits_tail += 4;
-				snap.entries[WEB].commit_us += 4 * 55000;
-			}
-			commit_tick(2, 0.2, 40 * mb, t += 10);
-		}
-		ok(st.commit_slow_avg[WEB] < PGB_SLOW_COMMIT_SHARE,
-		   "one burst in 500 ms: under 5% of the commits are slow");
-		ok(pgb_plan_commits_slow(&st, WEB, 3, 1.0),
-		   "but over 1% take 4x the target (55 ms, target 3): slow, by the tail");
-
-		/* slow, but none past 4x the target: the tail alone does not count */
-		for (i = 0; i < 600; i++)
-		{
-			if (i % 50 == 0)
-			{
-				snap.entries[WEB].commits += 4;
-				snap.entries[WEB].commits_slow += 4;
-				snap.entries[WEB].commit_us += 4 * 6000;
-			}
-			commit_tick(2, 0.2, 40 * mb, t += 10);
-		}
-		ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0),
-		   "the same share at 6 ms (2x the target): not slow");
-	}
+	/* slow, but none past 4x the target: the tail alone does not count */
+	slow_bursts(600, 50, 6, &t);
+	ok(!pgb_plan_commits_slow(&st, WEB, 3, 1.0),
+	   "the same share at 6 ms (2x the target): not slow");
 }
 
 /*
