@@ -26,7 +26,10 @@
 #include "act.h"
 #include "compat.h"
 #include "gate.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "text.h"
+#include "events.h"
 
 /* A reason older than this is not about the error being reported. */
 #define REASON_TTL_US	(10 * 1000000L)

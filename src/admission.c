@@ -24,9 +24,13 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "pg_budget.h"
-
-bool		pgb_admitted = false;
+#include "guc.h"
+#include "shmem.h"
+#include "text.h"
+#include "admission.h"
+#include "events.h"
+#include "cgroup.h"
+#include "rules.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 

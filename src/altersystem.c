@@ -22,7 +22,9 @@
 #include "utils/guc.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "rules.h"
+#include "altersystem.h"
 #include "rules_math.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;

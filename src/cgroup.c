@@ -35,7 +35,11 @@
 #include "cgroup_fs.h"
 #include "cgroup_math.h"
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "visibility.h"
+#include "events.h"
+#include "cgroup.h"
 #include "sampler.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_cpu);

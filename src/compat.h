@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * compat.h
- *	  Small shims over PostgreSQL version differences (14 through 18).
+ *	  Small shims over PostgreSQL version differences (15 through 18).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,10 +16,11 @@
 #include "postmaster/postmaster.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
-
-#if PG_VERSION_NUM >= 150000
 #include "common/pg_prng.h"
 #include "utils/acl.h"
+
+#if PG_VERSION_NUM < 150000
+#error "pg_budget needs PostgreSQL 15 or later"
 #endif
 
 /* Connections a non-superuser role may use at all. */
@@ -52,27 +53,19 @@ pgb_connection_settings(int *max_connections, int *superuser_reserved,
 #endif
 }
 
-/* May the current role ALTER SYSTEM SET name?  (Grants of it from 15.) */
+/* May the current role ALTER SYSTEM SET name? */
 static inline bool
 pgb_may_alter_system(const char *name)
 {
-#if PG_VERSION_NUM >= 150000
 	return superuser() ||
 		pg_parameter_aclcheck(name, GetUserId(), ACL_ALTER_SYSTEM) == ACLCHECK_OK;
-#else
-	return superuser();
-#endif
 }
 
 /* A uniform random number in [0, 1). */
 static inline double
 pgb_random_unit(void)
 {
-#if PG_VERSION_NUM >= 150000
 	return pg_prng_double(&pg_global_prng_state);
-#else
-	return (double) random() / ((double) MAX_RANDOM_VALUE + 1.0);
-#endif
 }
 
 /*
@@ -133,36 +126,7 @@ pgb_monotonic_ms(void)
 #define pgb_wait_event(name)	((void) (name), (uint32) PG_WAIT_EXTENSION)
 #endif
 
-#if PG_VERSION_NUM < 150000
-#define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)
-#endif
-
 /* Materialize a set-returning function's result into rsinfo's tuplestore. */
-#if PG_VERSION_NUM >= 150000
 #define pgb_init_materialized_srf(fcinfo)	InitMaterializedSRF((fcinfo), 0)
-#else
-#include "miscadmin.h"
-#include "utils/tuplestore.h"
-static inline void
-pgb_init_materialized_srf(FunctionCallInfo fcinfo)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext oldcontext;
-	TupleDesc	tupdesc;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("materialize mode required, but it is not allowed in this context")));
-	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	MemoryContextSwitchTo(oldcontext);
-}
-#endif
 
 #endif							/* PGB_COMPAT_H */

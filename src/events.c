@@ -27,7 +27,10 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "text.h"
+#include "events.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_events);
 

@@ -53,7 +53,9 @@
 
 #include "compat.h"
 #include "gate.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "events.h"
 #include "walbudget.h"
 
 PgbGateShared *pgb_gate = NULL;

@@ -62,7 +62,7 @@
 
 #include "gate_read.h"
 #include "queue_math.h"
-#include "state.h"
+#include "shmem.h"
 #include "wal_math.h"
 
 typedef enum PgbGateState

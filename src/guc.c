@@ -20,9 +20,12 @@
 
 #include "cgroup_math.h"
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "rules.h"
 
 bool		pgb_enabled = true;
+bool		pgb_admitted = false;
 bool		pgb_exempt_superusers = true;
 int			pgb_retry_after = 1000;
 char	   *pgb_default_class = NULL;
@@ -333,13 +336,17 @@ pgb_current_table(int *default_idx)
 	return &effective_table;
 }
 
+/* The start's configured values, kept from pgb_guc_init to pgb_guc_seal. */
+static char *start_values[NUM_START_CHECKED];
+static bool starting = false;
+
 void
 pgb_guc_init(void)
 {
-	char	   *start_values[NUM_START_CHECKED];
-	bool		starting = process_shared_preload_libraries_in_progress &&
-		!IsUnderPostmaster;
 	int			i;
+
+	starting = process_shared_preload_libraries_in_progress &&
+		!IsUnderPostmaster;
 
 	/* the configured values, before the definitions below consume them */
 	for (i = 0; i < (int) NUM_START_CHECKED; i++)
@@ -616,9 +623,16 @@ pgb_guc_init(void)
 							   0,
 							   check_cgroup, NULL, NULL);
 
-	/* after the class table, which its start check reads */
-	pgb_rules_init();
+}
 
+/*
+ * After every pg_budget.* setting is defined (pg_budget.rules after the
+ * class table, which its start check reads): no other pg_budget.* name
+ * may be set, and a bad value at start refuses the start.
+ */
+void
+pgb_guc_seal(void)
+{
 	MarkGUCPrefixReserved("pg_budget");
 
 	if (starting)

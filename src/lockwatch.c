@@ -20,7 +20,10 @@
 #include "utils/fmgrprotos.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "events.h"
+#include "lockwatch.h"
 #include "prepwatch.h"
 #include "sampler.h"
 

@@ -11,7 +11,16 @@
 #include "miscadmin.h"
 
 #include "gate.h"
-#include "pg_budget.h"
+#include "rules.h"
+#include "guc.h"
+#include "shmem.h"
+#include "admission.h"
+#include "events.h"
+#include "sampler.h"
+#include "act.h"
+#include "cgroup.h"
+#include "altersystem.h"
+#include "worker.h"
 #include "prepwatch.h"
 #include "walbudget.h"
 
@@ -32,6 +41,9 @@ _PG_init(void)
 		return;
 
 	pgb_guc_init();
+	/* after the class table, which its start check reads */
+	pgb_rules_init();
+	pgb_guc_seal();
 	pgb_cgroup_init();
 	pgb_events_init();
 	pgb_wait_stats_init();

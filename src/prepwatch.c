@@ -14,7 +14,8 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
 #include "prepwatch.h"
 
 typedef struct PgbPreparedRing

@@ -34,7 +34,10 @@
 #include "utils/guc_tables.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "visibility.h"
+#include "rules.h"
 #include "rules_math.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_rules);

@@ -26,7 +26,8 @@
 
 #include "compat.h"
 #include "gate_read.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
 #include "queue_math.h"
 #include "sampler.h"
 

@@ -17,7 +17,7 @@
 #include "boost_math.h"
 #include "policy_math.h"
 #include "snapshot.h"
-#include "state.h"
+#include "shmem.h"
 
 /* What the sampler and the lock watcher remember of one PGPROC. */
 typedef struct PgbProcTrack
@@ -52,14 +52,7 @@ extern void pgb_sample(PgbTick *tick);
 extern void pgb_publish_sample(PgbTick *tick, double dt_ms);
 extern void pgb_history_tick(PgbTick *tick, int nclasses);
 
-/* cgroup.c: CPU time and run delay of the sampled sessions, by class */
-extern void pgb_cpu_sample(PgbSnapshot *snap);
-
-/* cgroup.c: the weights in force by entry, and the CPU boosts carried out */
-extern void pgb_cgroup_tick(PgbSnapshot *snap);
-extern void pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap);
-
-/* lockwatch.c: bounded blocker lookups into tick->snap.lookups */
-extern void pgb_lookup_blockers(PgbTick *tick);
+/* the wait statistics' part of the shared memory */
+extern void pgb_wait_stats_init(void);
 
 #endif							/* PGB_SAMPLER_H */

@@ -23,7 +23,9 @@
 #include "storage/shmem.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "text.h"
 
 PgbShared  *pgb_shared = NULL;
 PgbHistory *pgb_history = NULL;
@@ -33,9 +35,7 @@ PgbHistory *pgb_history = NULL;
 static const PgbShmemPart *parts[PGB_MAX_SHMEM_PARTS];
 static int	nparts = 0;
 
-#if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static int
@@ -71,10 +71,8 @@ pgb_shmem_request(void)
 {
 	int			i;
 
-#if PG_VERSION_NUM >= 150000
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-#endif
 	RequestAddinShmemSpace(pgb_shmem_size());
 	RequestAddinShmemSpace(pgb_history_size());
 	RequestNamedLWLockTranche("pg_budget", 2);
@@ -134,12 +132,8 @@ pgb_shmem_startup(void)
 void
 pgb_shmem_init(void)
 {
-#if PG_VERSION_NUM >= 150000
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pgb_shmem_request;
-#else
-	pgb_shmem_request();
-#endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pgb_shmem_startup;
 }

@@ -23,7 +23,13 @@
 #include "compat.h"
 #include "gate.h"
 #include "wal_math.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
+#include "text.h"
+#include "visibility.h"
+#include "events.h"
+#include "act.h"
+#include "rules.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_status);
 PG_FUNCTION_INFO_V1(pg_budget_backend_classes);
@@ -51,29 +57,6 @@ pause_mode_name(PgbPauseMode mode)
 			return "terminate";
 	}
 	return NULL;
-}
-
-/*
- * What the sessions of other roles are doing now (the sampled columns, the
- * gate's transactions in progress and queued) is shown to whoever
- * pg_stat_activity shows all states to.
- */
-bool
-pgb_can_read_all_stats(void)
-{
-	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-}
-
-/*
- * pg_stat_activity's rule for the details of a session of role roleid
- * (HAS_PGSTAT_PERMISSIONS in pgstatfuncs.c): the caller has the
- * privileges of that role, or of pg_read_all_stats.  Catalog lookups: not
- * under the pg_budget lock.
- */
-static bool
-may_see_session(Oid roleid, bool all_stats)
-{
-	return all_stats || has_privs_of_role(GetUserId(), roleid);
 }
 
 #define PUT(expr)		(values[i++] = (expr))
@@ -268,7 +251,7 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 	{
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
-		bool		details = may_see_session(slots[i].roleid, all_stats);
+		bool		details = pgb_may_see_session(slots[i].roleid, all_stats);
 
 		values[0] = Int32GetDatum(slots[i].pid);
 		values[1] = CStringGetTextDatum(names[i]);

@@ -20,7 +20,7 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "shmem.h"
 #include "policy_math.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_wait_stats);

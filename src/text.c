@@ -19,7 +19,7 @@
 
 #include "mb/pg_wchar.h"
 
-#include "pg_budget.h"
+#include "text.h"
 #include "text_math.h"
 
 void

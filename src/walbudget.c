@@ -24,7 +24,8 @@
 #include "storage/lwlock.h"
 
 #include "compat.h"
-#include "pg_budget.h"
+#include "guc.h"
+#include "shmem.h"
 #include "wal_math.h"
 #include "walbudget.h"
 

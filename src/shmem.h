@@ -1,7 +1,11 @@
 /*-------------------------------------------------------------------------
  *
- * state.h
- *	  pg_budget's shared memory: per-class counters and per-backend slots.
+ * shmem.h
+ *	  pg_budget's main shared memory (shmem.c): per-class counters, the
+ *	  per-backend slots, the sampler's statistics and the history; and the
+ *	  registry through which other files add shared memory parts of their
+ *	  own (the gate, the events rings, the wait statistics …), each with
+ *	  its own locking rules beside its own state.
  *
  * Locking rules
  * -------------
@@ -24,15 +28,7 @@
  *	 the pid (write barrier) and clears the pid first at exit, so that the
  *	 sampler, which reads slots without the lock, can take the fields read
  *	 between two equal reads of the pid (read barriers) as that session's.
- * - Every signal goes through act.c, whoever sends it: the worker
- *	 carrying out its plan, or a backend running pg_budget_pause.  Both
- *	 write the victim slot's shed fields (shed_at, shed_reason, then
- *	 shed_pending) and send the signal, all under one exclusive hold after
- *	 checking the pid, the class and the exemption: a slot is cleared under
- *	 the lock before its process exits, so the pid signalled is the session
- *	 checked.  The LOG line and the event follow the release.  The victim's
- *	 emit_log_hook takes no lock: it swaps shed_pending to 0 and reads the
- *	 reason written before it was set (write barrier, then read barrier).
+ * - Signals, and the slot's shed fields they write: act.h.
  * - What the worker reads without the lock, and why that is safe:
  *	 PGPROC fields (pid, wait_event_info, lxid, waitStart, and waitLock only
  *	 as a key), each a single aligned load, as pg_stat_activity does: a
@@ -58,52 +54,24 @@
  *	 bounded piece (PGB_RING_PIECE entries), release it between pieces,
  *	 and skip what was overwritten meanwhile, by the entries' sequence
  *	 numbers.
- * - Events go to one of two rings (events_math.h), both under rings_lock:
- *	 pgb_actions, what operators and the worker did (pause, resume,
- *	 reload, sheds, limit changes, let through), one entry each; and
- *	 pgb_refusals, what clients cause at any rate (refused logins, queue
- *	 timeouts), counted into one entry per class, action, reason and
- *	 second.  A refused login holds rings_lock for the search of at most
- *	 PGB_FOLD_SCAN entries (a few string compares each) and one copy; the
- *	 event is made before the lock is taken.  No refusal ever writes to
- *	 pgb_actions, so a flood of them can not push an action out.
- * - The CPU weights in force (cpu: what cgroup.c last set up under
- *	 pg_budget.cgroup) are written by the postmaster when it creates
- *	 shared memory (no other process exists then) and by the worker after
- *	 each reload, in one exclusive hold of the main lock that copies a
- *	 struct built in local memory.  The file work (mkdir, writes, rmdir)
- *	 is done before, under no lock.  Admission reads its class's entry
- *	 in the exclusive hold it takes anyway (a name lookup); the views read
- *	 it under the shared lock.  A backend moves itself into its class's
- *	 cgroup after admission has released the lock: one write(2) to
- *	 cgroup.procs, under no pg_budget lock.
- *
- * - A CPU boost (boost_math.h) is the one write of the worker into a
- *	 backend slot: cgroup.c checks the slot's pid, writes the pid into
- *	 the cgroup's procs file and sets cpu_boost, all under one SHARED hold
- *	 of the main lock, so that the pid moved is the session checked (a
- *	 slot is cleared under the exclusive lock before its process exits)
- *	 and no login waits on more than that one write.  cpu_boost is an
- *	 atomic, read without the lock by the session itself (which does not
- *	 place itself once boosted) and by the views under the shared lock;
- *	 the backend zeroes it at admission and release, under the exclusive
- *	 lock.
- *
- * - A class entry's cpu_ms and run_delay_ms are added to by the worker
- *	 once a second (cgroup.c: the files of /proc are read under no lock,
- *	 the sums added in one exclusive hold) and zeroed by reset.
+ * - The CPU weights in force (cpu), CPU boosts (a slot's cpu_boost) and
+ *	 the CPU time by class (cpu_ms, run_delay_ms): cgroup.h.
+ * - The rules' counters (rules[]): rules.h.  The events rings: events.h.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
  * every count starts again from zero together with the sessions.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_STATE_H
-#define PGB_STATE_H
+#ifndef PGB_SHMEM_H
+#define PGB_SHMEM_H
 
 #include "postgres.h"
 
+#include "portability/instr_time.h"
+
 #include "admit_math.h"
+#include "classes.h"
 #include "events_math.h"
 #include "policy_math.h"
 #include "rules_math.h"
@@ -302,4 +270,34 @@ typedef struct PgbHistory
 	PgbHistoryFrame frames[FLEXIBLE_ARRAY_MEMBER];
 } PgbHistory;
 
-#endif							/* PGB_STATE_H */
+/*
+ * The registry.  A file with shared memory of its own registers its part
+ * from its init in _PG_init, before pgb_shmem_init: shmem.c requests the
+ * size and the tranche and calls startup (with AddinShmemInitLock held;
+ * first: the main struct was made now, at start or after a crash) and
+ * forget (a class entry is reused for another class: drop what the part
+ * kept of it; the main lock is held exclusively) and knows nothing else
+ * of it.
+ */
+typedef struct PgbShmemPart
+{
+	Size		(*size) (void); /* bytes it needs, or NULL */
+	void		(*startup) (bool first);
+	void		(*forget) (int group);
+	const char *tranche;		/* LWLocks of its own: the tranche, or NULL */
+	int			nlocks;
+} PgbShmemPart;
+extern void pgb_shmem_register(const PgbShmemPart *part);
+extern void pgb_shmem_init(void);
+extern void pgb_require_shmem(void);
+
+extern PgbShared *pgb_shared;
+extern PgbHistory *pgb_history;
+extern const char *pgb_group_name(int group);
+extern void pgb_forget_group(int group);
+extern int	pgb_class_entry(const char *name, bool create);
+extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
+extern PgbBackendSlot *pgb_my_slot(void);
+extern void pgb_hist_record(pg_atomic_uint64 *hist, instr_time start);
+
+#endif							/* PGB_SHMEM_H */
