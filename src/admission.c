@@ -7,7 +7,7 @@
  * The judgement runs at PRE_COMMIT of the login transaction (the
  * ClientAuthentication hook only arms it): by then the role's and the
  * database's settings are applied, so pg_budget.class is final.  Counts
- * change only under the pg_budget lock (rules in state.h).
+ * change only under the pg_budget lock (rules in shmem.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -265,7 +265,7 @@ admit_login(void)
 			/*
 			 * The sampler reads slots without the lock: every field is
 			 * written before the pid that tells it the slot is this
-			 * session's (see state.h).
+			 * session's (see shmem.h).
 			 */
 			slot->class_idx = map[self];
 			slot->roleid = GetSessionUserId();
@@ -297,7 +297,7 @@ admit_login(void)
 
 	if (refusal.verdict != PGB_ADMIT)
 	{
-		/* recorded after the main lock is released (state.h) */
+		/* recorded after the main lock is released (shmem.h) */
 		snprintf(reason, sizeof(reason), "%s: %d connections, cap %d, %d of %d usable slots free, %d held in reserve",
 				 pgb_verdict_name(refusal.verdict), refusal.connected,
 				 refusal.detail.cap, refusal.detail.free_slots,
@@ -341,7 +341,7 @@ client_auth_hook(Port *port, int status)
 	 * Physical replication (standbys, pg_basebackup) is never judged.  A
 	 * replication=database connection runs SQL as well as logical
 	 * decoding: it is judged, counted and paused like any login, but the
-	 * worker never sheds it (state.h: slot->walsender).
+	 * worker never sheds it (shmem.h: slot->walsender).
 	 */
 	if (status != STATUS_OK || (am_walsender && !am_db_walsender) ||
 		pgb_shared == NULL)

@@ -9,7 +9,7 @@
  *	  what is in force and where each session is.
  *
  * The file work is cgroup_fs.c's and runs under no lock; what is in force
- * is published in pgb_shared->cpu under the main lock (rules in state.h).
+ * is published in pgb_shared->cpu under the main lock (rules in shmem.h).
  * A directory that is missing, unwritable or without the cpu controller,
  * or a write that fails, is a WARNING naming the path and the reason;
  * pg_budget then goes on without CPU weights (for the class, or for all)
@@ -366,7 +366,7 @@ pgb_cgroup_tick(PgbSnapshot *snap)
  * Move the session of slot procno, if it is still pid, into class entry
  * entry's cgroup (or the server's leaf when entry < 0), and set its
  * cpu_boost to boost.  The pid is checked and written under one shared
- * hold of the main lock (state.h), so the pid moved is the session's.
+ * hold of the main lock (shmem.h), so the pid moved is the session's.
  * Returns false with *gone when the session is no longer there, or with
  * a message in err when the write failed.
  */
@@ -572,7 +572,7 @@ cgroup_cpu_ms(const PgbSnapshot *snap, int e, double *ms)
  * too), else /proc/<pid>/stat's utime + stime of its sessions (what a
  * session used in the second before it exited is not counted).  The
  * files are read under no lock; the sums are added in one exclusive hold
- * (state.h).
+ * (shmem.h).
  */
 void
 pgb_cpu_sample(PgbSnapshot *snap)

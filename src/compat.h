@@ -119,8 +119,8 @@ pgb_monotonic_ms(void)
  * pg_stat_activity (type Extension); before, they show as "Extension".
  * Call after shared memory is attached (it registers the name there).
  */
-#if PG_VERSION_NUM >= 170000
 #include "utils/wait_event.h"
+#if PG_VERSION_NUM >= 170000
 #define pgb_wait_event(name)	WaitEventExtensionNew(name)
 #else
 #define pgb_wait_event(name)	((void) (name), (uint32) PG_WAIT_EXTENSION)

@@ -9,7 +9,7 @@
  *
  * Both rings (pgb_actions and pgb_refusals, pg_budget.events_size split
  * between them) are guarded by rings_lock, not by the main lock that
- * logins take (state.h): a writer holds it exclusive for one entry (a
+ * logins take (events.h): a writer holds it exclusive for one entry (a
  * refusal also for the search of the entry it is counted in) and never
  * while holding the main lock; the view copies PGB_RING_PIECE entries of
  * a ring per shared hold and merges the two by time.
@@ -37,7 +37,7 @@ PG_FUNCTION_INFO_V1(pg_budget_events);
 PgbEventRing *pgb_actions = NULL;
 PgbEventRing *pgb_refusals = NULL;
 
-/* pg_budget.events_size, split between the two events rings (state.h) */
+/* pg_budget.events_size, split between the two events rings (events.h) */
 static Size
 ring_size(bool refusals)
 {

@@ -7,7 +7,7 @@
  *	  entries and never pushes an action out.
  *
  * c.h only: unit-tested without a server.  events.c keeps the rings in
- * shared memory and calls these under rings_lock (rules in state.h).
+ * shared memory and calls these under rings_lock (rules in events.h).
  *
  *-------------------------------------------------------------------------
  */

@@ -1,9 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * gate.h
- *	  The transaction gate's shared state: per class, the transactions in
- *	  progress and the FIFO queue of those waiting for their turn; per
- *	  backend, its place in a queue.
+ *	  The transaction gate's shared state (gate_shmem.c): per class, the
+ *	  transactions in progress and the FIFO queue of those waiting for
+ *	  their turn, and the WAL budget's bucket (walbudget.c); per backend,
+ *	  its place in a queue.  The gate's files: gate_hooks.c (where a
+ *	  transaction enters and leaves), gate_place.c (this backend's place
+ *	  and what both waits share), gate_queue.c (the queue), gate_walwait.c
+ *	  (the WAL wait).  Readers need only gate_read.h.
  *
  * Locking rules
  * -------------
@@ -138,14 +142,12 @@ typedef struct PgbGateShared
 
 extern PgbGateShared *pgb_gate;
 
-/* hooks, and the gate's part of the shared memory (shmem.c's registry) */
+/* hooks, and the gate's part of the shared memory (gate_hooks.c) */
 extern void pgb_gate_init(void);
 
 /* The class of an entry in this backend's table, or NULL. */
 extern const PgbClass *pgb_gate_class_of(int entry);
 
-/* Is this backend queued now (for pg_budget_backends)? */
-extern bool pgb_gate_is_queued(int procno);
 
 /* worker side: all take the gate lock themselves */
 extern void pgb_gate_set_effective(int entry, int effective);
@@ -155,6 +157,5 @@ extern int	pgb_gate_grant(int entry, int configured);
 extern bool pgb_gate_let_through(int procno, int pid, int waiter_pid);
 extern int	pgb_gate_release(int entry);
 extern void pgb_gate_forget(int entry);
-extern void pgb_gate_reset(void);
 
 #endif							/* PGB_GATE_H */

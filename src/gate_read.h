@@ -5,7 +5,7 @@
  *	  the WAL by class, without the gate's internals: counters read
  *	  lock-free (each a hint, as gate.h's rules say), a backend's slot
  *	  hints in one call, and the views' snapshot of every entry taken
- *	  under the gate lock.  The gate (gate.c, walbudget.c) writes; a reader
+ *	  under the gate lock.  The gate (gate_*.c, walbudget.c) writes; a reader
  *	  needs no more than this header.
  *
  *-------------------------------------------------------------------------
@@ -14,6 +14,10 @@
 #define PGB_GATE_READ_H
 
 #include "postgres.h"
+
+#include "port/atomics.h"
+
+#include "queue_math.h"
 
 /* An entry's counters, each read lock-free (atomics). */
 typedef struct PgbGateCounters
@@ -38,7 +42,7 @@ extern void pgb_gate_read_hints(int procno, bool *queued, int *borrowed_for,
 								bool *holding);
 
 /* WAL written by a group (class or pseudo-class) since reset (walbudget.c) */
-extern uint64 pgb_gate_wal_bytes(int group);
+extern uint64 pgb_wal_bytes_of(int group);
 
 /* What the views show of an entry, read under the gate lock. */
 typedef struct PgbGateSnapshot
@@ -60,5 +64,14 @@ typedef struct PgbGateSnapshot
 } PgbGateSnapshot;
 
 extern void pgb_gate_snapshot(PgbGateSnapshot *out);	/* all entries */
+
+/* Is this backend queued now (for pg_budget_backends)?  A hint. */
+extern bool pgb_gate_is_queued(int procno);
+
+/* pg_budget_reset(): the gate's counters start again (takes the lock). */
+extern void pgb_gate_reset(void);
+
+/* The histogram of time in the gate, unqueued (atomics, read lock-free). */
+extern pg_atomic_uint64 *pgb_gate_histogram(void);
 
 #endif							/* PGB_GATE_READ_H */

@@ -4,7 +4,7 @@
  *	  The transaction gate's arithmetic: a class's FIFO queue of waiting
  *	  backends (links by procno) and when a transaction may enter.
  *
- * c.h only: unit-tested without a server.  gate.c keeps the queues in
+ * c.h only: unit-tested without a server.  the gate (gate_shmem.c) keeps the queues in
  * shared memory and calls these under its own lock (rules in gate.h).
  *
  *-------------------------------------------------------------------------

@@ -8,7 +8,7 @@
  * and, beside it, the rules' classes resolved against its class table,
  * redone only when either setting moves; a login reads these and no
  * catalog, unless it reaches a member_of rule.  The counters in shared
- * memory (PgbShared.rules, state.h) are written under the exclusive main
+ * memory (PgbShared.rules, rules.h) are written under the exclusive main
  * lock that admission holds anyway, and read under the shared lock.
  *
  * The rules and the classes are reloaded together, and neither check hook

@@ -10,7 +10,7 @@
  * Reads of other backends are single aligned loads, as core's own
  * pg_stat_activity does; a process that changes under the sampler is seen
  * in one state or the other.  Publishing takes the pg_budget lock
- * exclusively once per tick, for stores only (rules in state.h).
+ * exclusively once per tick, for stores only (rules in shmem.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -163,7 +163,7 @@ pgb_sample(PgbTick *tick)
 			r->may_signal = true;
 		}
 		/*
-		 * Lock-free read of a slot (state.h): the pid is published last
+		 * Lock-free read of a slot (shmem.h): the pid is published last
 		 * and cleared first, so fields read between two equal reads of
 		 * the pid belong to that session.
 		 */
@@ -390,7 +390,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 			pgb_gate_read_counters(i, &gc);
 			tick->snap.entries[i].in_progress = gc.in_progress;
 			tick->snap.entries[i].queued = gc.queued;
-			tick->snap.entries[i].wal_bytes = pgb_gate_wal_bytes(i);
+			tick->snap.entries[i].wal_bytes = pgb_wal_bytes_of(i);
 			tick->snap.entries[i].transactions = gc.transactions;
 			tick->snap.entries[i].commits = gc.commits;
 			tick->snap.entries[i].commit_us = gc.commit_us;
@@ -474,7 +474,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		}
 		LWLockRelease(pgb_shared->lock);
 		for (i = 0; i < PGB_NUM_GROUPS; i++)
-			prev_wal[i] = pgb_gate_wal_bytes(i);
+			prev_wal[i] = pgb_wal_bytes_of(i);
 	}
 	if (tick->snap.now_ms - second_start_ms < 1000 || second_ticks == 0)
 		return;
@@ -513,7 +513,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 				rej += c->rejected[k];
 			shed = c->shed_cancel + c->shed_terminate;
 		}
-		else if (second_sum[i][0] == 0 && pgb_gate_wal_bytes(i) == prev_wal[i])
+		else if (second_sum[i][0] == 0 && pgb_wal_bytes_of(i) == prev_wal[i])
 			continue;
 
 		r = &f->rows[f->nrows++];
@@ -528,7 +528,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		r->queue_timeouts = 0;
 		r->active_limit = -1;
 		{
-			uint64		wal = pgb_gate_wal_bytes(i);
+			uint64		wal = pgb_wal_bytes_of(i);
 
 			/* a frame is a second; a reset in between counts from 0 */
 			r->wal_rate = (float4) (wal >= prev_wal[i] ? wal - prev_wal[i] : wal);
@@ -568,7 +568,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 	}
 	LWLockRelease(pgb_shared->lock);
 
-	/* ... then copied into the ring under rings_lock alone (state.h) */
+	/* ... then copied into the ring under rings_lock alone (shmem.h) */
 	LWLockAcquire(pgb_shared->rings_lock, LW_EXCLUSIVE);
 	memcpy(&pgb_history->frames[pgb_history->written % pgb_history->size],
 		   f, offsetof(PgbHistoryFrame, rows) + f->nrows * sizeof(PgbHistoryRow));

@@ -3,7 +3,7 @@
  * shmem.c
  *	  Creates pg_budget's shared memory and maps class names to entries.
  *
- * The layout and its locking rules are in state.h.  Entries are found by
+ * The layout and its locking rules are in shmem.h.  Entries are found by
  * name; the callers of pgb_class_entry and pgb_map_classes hold the lock
  * (exclusively when they may create an entry).
  *

@@ -5,7 +5,7 @@
  *
  * Readers copy shared state under the lock taken SHARED and build rows
  * after releasing it; pause, resume and reset take it EXCLUSIVE for a few
- * stores (rules in state.h).  Who may call what is decided by GRANTs in
+ * stores (rules in shmem.h).  Who may call what is decided by GRANTs in
  * the extension script.
  *
  *-------------------------------------------------------------------------
@@ -21,7 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "gate.h"
+#include "gate_read.h"
 #include "wal_math.h"
 #include "guc.h"
 #include "shmem.h"
@@ -452,7 +452,7 @@ Datum
 pg_budget_gate_histogram(PG_FUNCTION_ARGS)
 {
 	pgb_require_shmem();
-	histogram_rows(fcinfo, pgb_gate->hist);
+	histogram_rows(fcinfo, pgb_gate_histogram());
 	return (Datum) 0;
 }
 
@@ -477,7 +477,7 @@ pg_budget_wal(PG_FUNCTION_ARGS)
 	LWLockRelease(pgb_shared->lock);
 	for (i = 0; i < PGB_NUM_GROUPS; i++)
 	{
-		uint64		bytes = pgb_gate_wal_bytes(i);
+		uint64		bytes = pgb_wal_bytes_of(i);
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 

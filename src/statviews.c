@@ -5,7 +5,7 @@
  *	  pg_budget_history: what the sampler published, as rows.
  *
  * Each copies the shared arrays under the pg_budget lock taken SHARED,
- * releases it and then builds rows (rules in state.h).  Group names are
+ * releases it and then builds rows (rules in shmem.h).  Group names are
  * resolved in the copy, so a row never names a class that was renamed
  * while it was being built.
  *
@@ -144,7 +144,7 @@ pg_budget_history(PG_FUNCTION_ARGS)
 	LWLockRelease(pgb_shared->lock);
 
 	/*
-	 * A piece at a time under rings_lock (state.h), skipping frames the
+	 * A piece at a time under rings_lock (shmem.h), skipping frames the
 	 * worker overwrote meanwhile: a reader never holds up a login.
 	 */
 	LWLockAcquire(pgb_shared->rings_lock, LW_SHARED);

@@ -50,7 +50,7 @@ my_wal_group(void)
 {
 	PgbBackendSlot *bslot;
 
-	/* a session's class is fixed for its life (state.h) */
+	/* a session's class is fixed for its life (shmem.h) */
 	if (my_class_group >= 0)
 		return my_class_group;
 	bslot = pgb_admitted ? pgb_my_slot() : NULL;
@@ -161,7 +161,7 @@ pgb_wal_xact_end(void)
 }
 
 uint64
-pgb_gate_wal_bytes(int group)
+pgb_wal_bytes_of(int group)
 {
 	return pg_atomic_read_u64(&pgb_gate->wal_bytes[group]);
 }

@@ -5,7 +5,7 @@
  *	  WAL it wrote to its class (or pseudo-class) at every statement end,
  *	  transaction end, gate passage and exit; a transaction that passed the
  *	  gate also debits its class's bucket.  The wait of a session whose
- *	  class is in debt is the gate's (gate.c: a slot in the THROTTLED
+ *	  class is in debt is the gate's (gate_walwait.c: a slot in the THROTTLED
  *	  state); the arithmetic is in wal_math.c.
  *
  * Shared state: pgb_gate->wal_bytes[] (atomics) and the wal_* fields of

@@ -7,7 +7,7 @@
  *
  * Its snapshot of the backends and its plan state (AIMD by class entry)
  * are private.  What others see it publishes under the pg_budget lock
- * (rules in state.h): sampled counts, effective limits, pressure, events.
+ * (rules in shmem.h): sampled counts, effective limits, pressure, events.
  *
  *-------------------------------------------------------------------------
  */
