@@ -43,6 +43,7 @@
 #include "postgres.h"
 
 #include "boost_math.h"
+#include "shmem.h"
 #include "snapshot.h"
 
 /* set-up and placement (cgroup.c) */
@@ -52,9 +53,14 @@ extern void pgb_cgroup_reload(void);
 extern bool pgb_cgroup_in_force(const char *class_name);
 extern void pgb_cgroup_place(const char *class_name);
 
-/* the worker's side, each tick */
-extern void pgb_cpu_sample(PgbSnapshot *snap);
+/* what is in force, and CPU time by class (cgroup_cpu.c) */
+extern bool pgb_cgroup_configured(void);
+extern bool pgb_cpu_state_has(const PgbCpuState *state, const char *name);
 extern void pgb_cgroup_tick(PgbSnapshot *snap);
+extern void pgb_cpu_sample(PgbSnapshot *snap);
+
+/* CPU boosts (cgroup_boost.c) */
 extern void pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap);
+extern void pgb_cgroup_unboost_all(void);
 
 #endif							/* PGB_CGROUP_H */

@@ -32,4 +32,7 @@ extern void pgb_rules_reset(void);
 extern void pgb_rules_report(void);
 extern const char *pgb_class_source(bool named_class_found);
 
+/* Each rule's class in table, by position (-1: the table lacks it). */
+extern const int *pgb_rules_resolved(const PgbClassTable *table);
+
 #endif							/* PGB_RULES_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * statviews.c
+ * stats_views.c
  *	  The functions behind pg_budget_wait_stats, pg_budget_lock_stats and
  *	  pg_budget_history: what the sampler published, as rows.
  *
