@@ -281,7 +281,7 @@ admit_login(void)
 			slot->pid = MyProcPid;
 		}
 		refusal.verdict = PGB_ADMIT;
-		/* walsenders stay with the server (DESIGN: CPU by class) */
+		/* walsenders stay with the server (they are not a class's work) */
 		cpu_weighted = !am_walsender && pgb_cgroup_in_force(table->classes[self].name);
 	}
 	else

@@ -79,18 +79,6 @@ pgb_queue_pop(PgbQueue *q, PgbQueueLink *links)
 }
 
 int
-pgb_queue_position(const PgbQueue *q, const PgbQueueLink *links, int id)
-{
-	int			pos = 0;
-	int			i;
-
-	for (i = q->head; i >= 0; i = links[i].next, pos++)
-		if (i == id)
-			return pos;
-	return -1;
-}
-
-int
 pgb_gate_limit(int configured, int effective)
 {
 	if (configured == PGB_UNLIMITED)

@@ -42,8 +42,6 @@ extern bool pgb_queue_remove(PgbQueue *q, PgbQueueLink *links, int id);
 /* Remove and return the head, or -1 when empty. */
 extern int	pgb_queue_pop(PgbQueue *q, PgbQueueLink *links);
 
-/* Position of id from the head (0 = next to enter), or -1. */
-extern int	pgb_queue_position(const PgbQueue *q, const PgbQueueLink *links, int id);
 
 /*
  * The limit a class's transactions enter under: the configured active

@@ -182,7 +182,7 @@ pgb_sample(PgbTick *tick)
 			r->entry = class_idx;
 			r->judged = true;
 			r->exempt = superuser && pgb_exempt_superusers;
-			/* the worker never sheds a walsender (DESIGN: never shed) */
+			/* the worker never sheds a walsender (a replica's stream is nobody's work to shed) */
 			r->walsender = walsender;
 		}
 		else
