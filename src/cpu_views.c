@@ -89,19 +89,24 @@ pg_budget_cpu(PG_FUNCTION_ARGS)
  * pid, cgroup (for the cpu controller, from /proc/<pid>/cgroup) and CPU
  * boost (the class whose cgroup the worker moved it into, or NULL) of
  * every counted session; the files are read after the lock is released.
+ * Both are NULL for a session whose details pg_stat_activity hides from
+ * the caller.
  */
 Datum
 pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int		   *pids;
+	Oid		   *roles;
 	char	  (*boosts)[NAMEDATALEN];
+	bool		all_stats;
 	int			n = 0;
 	int			i;
 
 	pgb_require_shmem();
 	pgb_init_materialized_srf(fcinfo);
 	pids = palloc(sizeof(int) * pgb_shared->nslots);
+	roles = palloc(sizeof(Oid) * pgb_shared->nslots);
 	boosts = palloc(NAMEDATALEN * pgb_shared->nslots);
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	for (i = 0; i < pgb_shared->nslots; i++)
@@ -112,9 +117,12 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 			boosts[n][0] = '\0';
 			if (boost > 0 && boost <= PGB_MAX_SHARED_CLASSES)
 				strlcpy(boosts[n], pgb_shared->classes[boost - 1].name, NAMEDATALEN);
+			roles[n] = pgb_shared->slots[i].roleid;
 			pids[n++] = pgb_shared->slots[i].pid;
 		}
 	LWLockRelease(pgb_shared->lock);
+
+	all_stats = pgb_can_read_all_stats();
 
 	for (i = 0; i < n; i++)
 	{
@@ -126,6 +134,13 @@ pg_budget_backend_cgroups(PG_FUNCTION_ARGS)
 
 		snprintf(path, sizeof(path), "/proc/%d/cgroup", pids[i]);
 		values[0] = Int32GetDatum(pids[i]);
+		/* where a session runs is a detail pg_stat_activity would hide */
+		if (!pgb_may_see_session(roles[i], all_stats))
+		{
+			nulls[1] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			continue;
+		}
 		if (pgb_cgroup_read(path, content, sizeof(content)) &&
 			pgb_cgroup_cpu_path(content, cgroup, sizeof(cgroup)))
 			values[1] = CStringGetTextDatum(cgroup);
