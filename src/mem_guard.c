@@ -1,0 +1,148 @@
+/*-------------------------------------------------------------------------
+ *
+ * mem_guard.c
+ *	  The memory guard's decisions (mem_guard.h): marks, the query that
+ *	  gives way, sessions past their class's budget.  Pure: no server
+ *	  calls; unit-tested in test/unit/test_mem_guard.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "mem_guard.h"
+
+#include <limits.h>
+
+void
+pgb_mem_marks(uint64 limit, double guard, uint64 *mark, uint64 *last_resort)
+{
+	double		g = guard > 1.0 ? 1.0 : guard;
+	double		last = g + (1.0 - g) / 2.0;
+
+	*mark = (uint64) ((double) limit * g);
+	*last_resort = (uint64) ((double) limit * last);
+}
+
+PgbMemLevel
+pgb_mem_level(uint64 use, uint64 limit, double guard)
+{
+	uint64		mark;
+	uint64		last;
+
+	if (!(guard > 0) || limit == 0)
+		return PGB_MEM_CALM;
+	pgb_mem_marks(limit, guard, &mark, &last);
+	if (use >= last)
+		return PGB_MEM_LAST_RESORT;
+	if (use >= mark)
+		return PGB_MEM_GUARD;
+	return PGB_MEM_CALM;
+}
+
+/* May the guard cancel this session's query at all? */
+static bool
+candidate(const PgbMemSession *s)
+{
+	return s->active && !s->cancelled && s->bytes > 0;
+}
+
+/* The largest candidate for which accept says yes, or -1. */
+static int
+largest(const PgbMemSession *s, int n, bool exempt, int priority)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!candidate(&s[i]) || s[i].exempt != exempt)
+			continue;
+		if (priority != INT_MIN && (!s[i].sheddable || s[i].priority != priority))
+			continue;
+		if (best < 0 || s[i].bytes > s[best].bytes)
+			best = i;
+	}
+	return best;
+}
+
+int
+pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level)
+{
+	int			lowest = INT_MAX;
+	bool		any = false;
+	int			v;
+	int			i;
+
+	if (level == PGB_MEM_CALM)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (candidate(&s[i]) && s[i].sheddable && !s[i].exempt &&
+			s[i].priority <= lowest)
+		{
+			lowest = s[i].priority;
+			any = true;
+		}
+	if (any)
+		return largest(s, n, false, lowest);
+	if (level != PGB_MEM_LAST_RESORT)
+		return -1;
+	/* one cancelled query is better than a crash restart of all of them */
+	v = largest(s, n, false, INT_MIN);
+	return v >= 0 ? v : largest(s, n, true, INT_MIN);
+}
+
+int
+pgb_mem_budget_victims(const PgbMemSession *s, int n,
+					   const uint64 *class_limit, const uint64 *session_limit,
+					   uint64 *sums, int nentries,
+					   PgbMemBudgetVictim *victims, int max)
+{
+	int			nv = 0;
+	int			e;
+	int			i;
+
+	for (e = 0; e < nentries; e++)
+		sums[e] = 0;
+	for (i = 0; i < n; i++)
+		if (s[i].entry >= 0 && s[i].entry < nentries)
+			sums[s[i].entry] += s[i].bytes;
+
+	for (i = 0; i < n && nv < max; i++)
+	{
+		e = s[i].entry;
+		if (e < 0 || e >= nentries || s[i].exempt || !candidate(&s[i]))
+			continue;
+		if (session_limit[e] > 0 && s[i].bytes > session_limit[e])
+		{
+			victims[nv].index = i;
+			victims[nv].reason = PGB_MEM_OVER_SESSION;
+			nv++;
+		}
+	}
+	for (e = 0; e < nentries && nv < max; e++)
+	{
+		int			best = -1;
+		bool		has_victim = false;
+
+		if (class_limit[e] == 0 || sums[e] <= class_limit[e])
+			continue;
+		/* a session of it past session_mem gives way already */
+		for (i = 0; i < nv; i++)
+			if (s[victims[i].index].entry == e)
+				has_victim = true;
+		if (has_victim)
+			continue;
+		for (i = 0; i < n; i++)
+		{
+			if (s[i].entry != e || s[i].exempt || !candidate(&s[i]))
+				continue;
+			if (best < 0 || s[i].bytes > s[best].bytes)
+				best = i;
+		}
+		if (best >= 0)
+		{
+			victims[nv].index = best;
+			victims[nv].reason = PGB_MEM_OVER_CLASS;
+			nv++;
+		}
+	}
+	return nv;
+}

@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * mem_guard.h
+ *	  The memory guard's decisions: how far the server's memory is past its
+ *	  marks, which query gives way first, and which sessions are past
+ *	  their class's budget (mem=, session_mem=).
+ *
+ * Pure logic: includes nothing from the server beyond c.h; unit-tested in
+ * test/unit/test_mem_guard.c.  The worker (memory.c) reads the files and
+ * carries the decisions out.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGB_MEM_GUARD_H
+#define PGB_MEM_GUARD_H
+
+#include "c.h"
+
+typedef enum PgbMemLevel
+{
+	PGB_MEM_CALM = 0,			/* under the mark (or no guard) */
+	PGB_MEM_GUARD,				/* past memory_guard x limit */
+	PGB_MEM_LAST_RESORT			/* past the last-resort mark */
+} PgbMemLevel;
+
+/* One session as the guard sees it. */
+typedef struct PgbMemSession
+{
+	int			pid;
+	int			entry;			/* class entry */
+	int			priority;		/* its class's */
+	bool		sheddable;		/* its class may be shed (shed != never) */
+	bool		exempt;			/* a superuser while exempt_superusers is on */
+	bool		active;			/* running a query: a cancel frees its memory */
+	bool		cancelled;		/* cancelled lately, its memory not yet back */
+	uint64		bytes;			/* private memory */
+} PgbMemSession;
+
+/*
+ * The marks for a limit: guard x limit, and the last-resort mark halfway
+ * from it to the limit (0.95 of it for the default guard of 0.9).
+ */
+extern void pgb_mem_marks(uint64 limit, double guard, uint64 *mark,
+						  uint64 *last_resort);
+
+/* Where use stands against the marks; a guard of 0 (or less) is off. */
+extern PgbMemLevel pgb_mem_level(uint64 use, uint64 limit, double guard);
+
+/*
+ * The session whose query gives way, or -1: past the mark, the largest
+ * active session of the lowest-priority class among the sheddable active
+ * sessions holding memory (never an exempt one); past the last-resort
+ * mark, the largest active session of any class, exempt superusers'
+ * only when nobody else is left.  Sessions already cancelled are not
+ * chosen again.
+ */
+extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level);
+
+/* Why a session is past its class's budget. */
+typedef enum PgbMemBudgetReason
+{
+	PGB_MEM_OVER_SESSION = 1,	/* it alone is past session_mem */
+	PGB_MEM_OVER_CLASS			/* its class is past mem (it is the largest) */
+} PgbMemBudgetReason;
+
+typedef struct PgbMemBudgetVictim
+{
+	int			index;			/* into the sessions */
+	PgbMemBudgetReason reason;
+} PgbMemBudgetVictim;
+
+/*
+ * The active sessions past their class's budget, at most max of them:
+ * every one past its class's session_mem (by entry, 0: none), and for each
+ * class whose sessions hold more than its mem together (by entry, 0:
+ * none), its largest active session that is not already a victim.  Exempt
+ * and cancelled sessions are never chosen.  sums[entry] gets the memory
+ * of each class's sessions (nentries entries).  Returns the count.
+ */
+extern int	pgb_mem_budget_victims(const PgbMemSession *s, int n,
+								   const uint64 *class_limit,
+								   const uint64 *session_limit,
+								   uint64 *sums, int nentries,
+								   PgbMemBudgetVictim *victims, int max);
+
+#endif							/* PGB_MEM_GUARD_H */

@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_mem_guard.c
+ *	  Unit tests of the memory guard's decisions: the marks, the order in
+ *	  which queries give way, and the class budgets (mem=, session_mem=).
+ *
+ *-------------------------------------------------------------------------
+ */
+// SOURCES: src/mem_guard.c
+#include "mem_guard.h"
+
+#include "unit.h"
+
+#define MB(x)	((uint64) (x) * 1024 * 1024)
+
+static PgbMemSession
+sess(int pid, int entry, int priority, bool sheddable, uint64 bytes)
+{
+	PgbMemSession s;
+
+	memset(&s, 0, sizeof(s));
+	s.pid = pid;
+	s.entry = entry;
+	s.priority = priority;
+	s.sheddable = sheddable;
+	s.active = true;
+	s.bytes = bytes;
+	return s;
+}
+
+int
+main(void)
+{
+	uint64		mark;
+	uint64		last;
+	PgbMemSession s[8];
+	PgbMemBudgetVictim v[8];
+	uint64		class_limit[4] = {0, 0, 0, 0};
+	uint64		session_limit[4] = {0, 0, 0, 0};
+	uint64		sums[4];
+	int			n;
+
+	/* marks */
+	pgb_mem_marks(MB(1000), 0.9, &mark, &last);
+	ok(mark == MB(900), "the mark is guard x limit");
+	ok(last == MB(950), "the last-resort mark is halfway to the limit");
+	is_int(pgb_mem_level(MB(899), MB(1000), 0.9), PGB_MEM_CALM, "under the mark: calm");
+	is_int(pgb_mem_level(MB(900), MB(1000), 0.9), PGB_MEM_GUARD, "at the mark: guard");
+	is_int(pgb_mem_level(MB(960), MB(1000), 0.9), PGB_MEM_LAST_RESORT, "past 95%: last resort");
+	is_int(pgb_mem_level(MB(999), MB(1000), 0), PGB_MEM_CALM, "guard 0: off");
+	is_int(pgb_mem_level(MB(999), 0, 0.9), PGB_MEM_CALM, "no limit known: calm");
+
+	/* victims: web (100, never shed), ai (10, shed), bulk (0, shed) */
+	s[0] = sess(1, 0, 100, false, MB(500));	/* web, the largest of all */
+	s[1] = sess(2, 1, 10, true, MB(200));	/* ai */
+	s[2] = sess(3, 1, 10, true, MB(300));	/* ai, its largest */
+	s[3] = sess(4, 2, 0, true, MB(50));	/* bulk: the lowest priority */
+	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_CALM), -1, "calm: nobody");
+	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), 3,
+		   "the lowest-priority class gives way first, though it holds little");
+	s[3].active = false;
+	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), 2,
+		   "an idle session has no query to cancel: the next class, its largest");
+	s[2].cancelled = true;
+	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), 1,
+		   "a session cancelled already is not chosen again");
+	s[1].cancelled = true;
+	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), -1,
+		   "past the mark, a class that is never shed is left alone");
+	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_LAST_RESORT), 0,
+		   "past the last-resort mark, the largest of any class");
+	s[0].exempt = true;
+	s[4] = sess(5, 0, 100, false, MB(10));
+	is_int(pgb_mem_guard_victim(s, 5, PGB_MEM_LAST_RESORT), 4,
+		   "superusers' sessions are the very last");
+	s[4].active = false;
+	is_int(pgb_mem_guard_victim(s, 5, PGB_MEM_LAST_RESORT), 0,
+		   "... and taken when nobody else is left");
+	s[0] = sess(1, 1, 10, true, MB(100));
+	s[0].exempt = true;
+	is_int(pgb_mem_guard_victim(s, 1, PGB_MEM_GUARD), -1,
+		   "an exempt superuser of a sheddable class is not shed past the mark");
+	s[0].bytes = 0;
+	is_int(pgb_mem_guard_victim(s, 1, PGB_MEM_LAST_RESORT), -1,
+		   "a session holding nothing is never chosen");
+
+	/* class budgets */
+	s[0] = sess(1, 1, 10, true, MB(300));
+	s[1] = sess(2, 1, 10, true, MB(200));
+	s[2] = sess(3, 1, 10, true, MB(100));
+	s[3] = sess(4, 2, 0, true, MB(700));
+	s[3].active = false;
+	class_limit[1] = MB(500);
+	n = pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8);
+	ok(sums[1] == MB(600) && sums[2] == MB(700), "the sums by class count every session");
+	is_int(n, 1, "a class past mem: one victim a tick");
+	is_int(v[0].index, 0, "... its largest session");
+	is_int(v[0].reason, PGB_MEM_OVER_CLASS, "... for the class's budget");
+	class_limit[1] = MB(600);
+	is_int(pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8), 0,
+		   "at its budget exactly: nobody");
+	session_limit[1] = MB(150);
+	n = pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8);
+	is_int(n, 2, "two sessions past session_mem");
+	ok(v[0].index == 0 && v[1].index == 1 && v[0].reason == PGB_MEM_OVER_SESSION,
+	   "... each for its own budget");
+	class_limit[1] = MB(100);
+	n = pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8);
+	is_int(n, 2, "a class past both: the sessions past session_mem give way, no more");
+	session_limit[2] = MB(100);
+	n = pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8);
+	is_int(n, 2, "an idle session past session_mem has no query to cancel");
+	s[2].exempt = true;
+	session_limit[1] = MB(50);
+	n = pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 1);
+	is_int(n, 1, "at most max victims");
+
+	return done_testing();
+}
