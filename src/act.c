@@ -63,7 +63,20 @@ shed_emit_log_hook(ErrorData *edata)
 		memcpy(reason, slot->shed_reason, sizeof(reason));
 		reason[sizeof(reason) - 1] = '\0';
 
-		if (fresh)
+		if (fresh && slot->shed_memory &&
+			edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			char		message[PGB_REASON_LEN];
+
+			/* the query gave way for memory: the client sees out_of_memory */
+			memcpy(message, slot->shed_message, sizeof(message));
+			message[sizeof(message) - 1] = '\0';
+			edata->sqlerrcode = ERRCODE_OUT_OF_MEMORY;
+			edata->message = pstrdup(message);
+			edata->detail = pstrdup(reason);
+			edata->hint = pstrdup("The largest query of the lowest-priority class gives way first; the session is still usable.");
+		}
+		else if (fresh)
 		{
 			char	   *msg = psprintf("pg_budget %s this session: %s",
 									   edata->sqlerrcode == ERRCODE_QUERY_CANCELED ?
@@ -100,7 +113,8 @@ pgb_act_init(void)
  */
 static bool
 signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
-			   bool dry_run, const char *signal, const char *reason)
+			   bool dry_run, const char *signal, const char *reason,
+			   const char *memory_message, bool even_exempt)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	char		class[NAMEDATALEN];
@@ -113,7 +127,7 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 	if (slot->pid != pid ||
 		(expected_class >= 0 && slot->class_idx != expected_class) ||
-		(slot->superuser && pgb_exempt_superusers))
+		(slot->superuser && pgb_exempt_superusers && !even_exempt))
 	{
 		LWLockRelease(pgb_shared->lock);
 		return false;
@@ -125,6 +139,10 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 	{
 		slot->shed_at = GetCurrentTimestamp();
 		pgb_strlcpy_mb(slot->shed_reason, reason, sizeof(slot->shed_reason));
+		slot->shed_memory = memory_message != NULL;
+		if (memory_message != NULL)
+			pgb_strlcpy_mb(slot->shed_message, memory_message,
+						   sizeof(slot->shed_message));
 		pg_write_barrier();
 		pg_atomic_write_u32(&slot->shed_pending, 1);
 #ifdef HAVE_SETSID
@@ -164,6 +182,20 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 	return true;
 }
 
+/*
+ * The memory guard's cancel (memory.c): the victim's client gets
+ * out_of_memory with message, reason as its DETAIL.  False if the slot is
+ * no longer pid's, or the session is an exempt superuser and even_exempt
+ * (the last resort, when nobody else is left) is false.
+ */
+bool
+pgb_act_cancel_for_memory(int procno, int pid, bool dry_run, bool even_exempt,
+						  const char *message, const char *reason)
+{
+	return signal_backend(procno, pid, -1, PGB_ACTION_CANCEL, dry_run,
+						  "memory", reason, message, even_exempt);
+}
+
 /* A victim of a plan: signal it, and count an inversion acted on. */
 static bool
 signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
@@ -172,7 +204,7 @@ signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
 	if (v->action == PGB_ACTION_NONE)
 		return false;
 	if (!signal_backend(v->procno, v->pid, v->entry, v->action, plan->dry_run,
-						pgb_round_signal(round->kind), v->reason))
+						pgb_round_signal(round->kind), v->reason, NULL, false))
 		return false;
 	if (round->kind == PGB_ROUND_LOCK && !plan->dry_run && v->waiter_entry >= 0)
 	{

@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 
 #include "gate.h"
+#include "memory.h"
 #include "rules.h"
 #include "guc.h"
 #include "shmem.h"
@@ -49,6 +50,7 @@ _PG_init(void)
 	pgb_wait_stats_init();
 	pgb_admission_init();
 	pgb_act_init();
+	pgb_memory_init();
 	pgb_gate_init();
 	pgb_walbudget_init();
 	pgb_prepwatch_init();

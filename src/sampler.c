@@ -30,6 +30,7 @@
 #include "shmem.h"
 #include "queue_math.h"
 #include "sampler.h"
+#include "memory.h"
 
 /* A tiny cache of wait-event classifications (names never change). */
 #define CATEGORY_CACHE 256
@@ -535,9 +536,10 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 			prev_wal[i] = wal;
 		}
 		r->admitted = r->rejected = r->shed = 0;
-		r->cpu_ms = r->run_delay_ms = -1;
+		r->cpu_ms = r->run_delay_ms = r->mem_bytes = -1;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{
+			r->mem_bytes = (float4) pgb_memory_entry_bytes(i);
 			PgbClassState *c = &pgb_shared->classes[i];
 
 			/*

@@ -173,6 +173,9 @@ typedef struct PgbBackendSlot
 	TimestampTz shed_at;
 	char		shed_reason[PGB_REASON_LEN];
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
+	/* a cancel for memory: its error is out_of_memory with this message */
+	bool		shed_memory;
+	char		shed_message[PGB_REASON_LEN];
 	/* how it got its class: role, database, default or a rule's text */
 	char		classified_by[PGB_RULE_TEXT_LEN];
 	pg_atomic_uint32 cpu_boost; /* class entry + 1 whose cgroup the worker
@@ -253,6 +256,8 @@ typedef struct PgbHistoryRow
 	float4		cpu_ms;			/* CPU time its sessions used in it (class
 								 * entries only; -1: none) */
 	float4		run_delay_ms;	/* time they waited for a CPU in it */
+	float4		mem_bytes;		/* private memory of its sessions at the
+								 * second's end (class entries; -1: none) */
 } PgbHistoryRow;
 
 typedef struct PgbHistoryFrame

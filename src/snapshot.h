@@ -113,6 +113,7 @@ typedef struct PgbSnapshot
 	bool		cpu_in_force[PGB_MAX_SHARED_CLASSES];	/* by entry: its
 														 * cgroup has its
 														 * weight */
+	bool		mem_pressure;	/* the server's memory is past its mark */
 } PgbSnapshot;
 
 #endif							/* PGB_SNAPSHOT_H */

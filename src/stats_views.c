@@ -26,6 +26,7 @@
 PG_FUNCTION_INFO_V1(pg_budget_wait_stats);
 PG_FUNCTION_INFO_V1(pg_budget_lock_stats);
 PG_FUNCTION_INFO_V1(pg_budget_history);
+PG_FUNCTION_INFO_V1(pg_budget_memory_history);
 
 typedef char GroupName[NAMEDATALEN];
 
@@ -121,9 +122,13 @@ pg_budget_lock_stats(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Oldest second first; within a second, classes in entry order. */
-Datum
-pg_budget_history(PG_FUNCTION_ARGS)
+/*
+ * Oldest second first; within a second, classes in entry order.  With
+ * memory, the rows of pg_budget_memory_history: at, class and mem_bytes
+ * (the view pg_budget_history joins the two).
+ */
+static void
+history_rows(FunctionCallInfo fcinfo, bool memory)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgbHistoryFrame *frames;
@@ -212,8 +217,27 @@ pg_budget_history(PG_FUNCTION_ARGS)
 			nulls[15] = row->cpu_ms < 0;
 			values[16] = Float8GetDatum(row->run_delay_ms);
 			nulls[16] = row->run_delay_ms < 0;
+			if (memory)
+			{
+				/* pg_budget_memory_history: at, class, mem_bytes */
+				values[2] = Int64GetDatum((int64) row->mem_bytes);
+				nulls[2] = row->mem_bytes < 0;
+			}
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
+}
+
+Datum
+pg_budget_history(PG_FUNCTION_ARGS)
+{
+	history_rows(fcinfo, false);
+	return (Datum) 0;
+}
+
+Datum
+pg_budget_memory_history(PG_FUNCTION_ARGS)
+{
+	history_rows(fcinfo, true);
 	return (Datum) 0;
 }

@@ -35,6 +35,7 @@
 #include "rules.h"
 #include "worker.h"
 #include "lockwatch.h"
+#include "memory.h"
 #include "plan_math.h"
 #include "sampler.h"
 
@@ -238,6 +239,8 @@ worker_tick(PgbTick *tick, double dt_ms)
 	pgb_history_tick(tick, table->nclasses);
 	pgb_cgroup_tick(snap);
 	pgb_cpu_sample(snap);
+	/* memory: the server's use each tick, the guard's cancels (memory.c) */
+	pgb_memory_tick(snap, table);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
 	pgb_lookup_blockers(tick);
@@ -292,6 +295,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 
 	pgb_require_shmem();
 	pgb_cgroup_worker_start();
+	pgb_memory_reload(true);
 	pgb_plan_state_init(&plan_state);
 	memset(&tick, 0, sizeof(tick));
 	pgb_sampler_init(&tick);
@@ -325,6 +329,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 			ProcessConfigFile(PGC_SIGHUP);
 			/* the cgroups follow the table here, never in a login */
 			pgb_cgroup_reload();
+			pgb_memory_reload(false);
 			/* once for the server: rules whose class the table lacks */
 			pgb_rules_report();
 			now_classes = GetConfigOption("pg_budget.classes", false, false);

@@ -1,0 +1,122 @@
+/* pg_budget--0.3.0--0.4.0.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION pg_budget UPDATE TO '0.4.0'" to load this file. \quit
+
+-- The one update script of release 0.4.0, and a step of its install too:
+-- CREATE EXTENSION pg_budget runs pg_budget--0.2.0.sql, then
+-- pg_budget--0.2.0--0.3.0.sql, then this file, so a fresh 0.4.0 and an
+-- updated one are made by the same statements.  This release drops no
+-- object: views are replaced (their columns, comments and grants stay,
+-- new columns come last) and new functions get their grants here, so the
+-- DBA's grants need no carrying over.
+
+------------------------------------------------------------------------
+-- Memory by class
+------------------------------------------------------------------------
+
+-- pg_budget_memory: the server's memory limit (its cgroup's, the
+-- machine's, or pg_budget.memory_limit), its use as the OOM killer will
+-- count it, and the guard's marks.  pg_budget_status gains mem_bytes (the
+-- private memory of the class's sessions, shown as the sampled columns
+-- are), mem_budget and session_mem_budget (the class keys mem and
+-- session_mem, NULL when unset); pg_budget_backends gains mem_bytes (NULL
+-- where pg_stat_activity hides the session's details); pg_budget_history
+-- gains mem_bytes by second and class.
+CREATE FUNCTION pg_budget_memory(
+	OUT limit_bytes bigint,
+	OUT use_bytes bigint,
+	OUT guard_bytes bigint,
+	OUT last_resort_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_memory'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_memory() IS
+	'pg_budget: the server''s memory limit and use as the worker last read them, and the memory guard''s marks (NULL when it is off)';
+
+CREATE VIEW pg_budget_memory AS
+	SELECT * FROM pg_budget_memory();
+
+COMMENT ON VIEW pg_budget_memory IS
+	'pg_budget: the server''s memory limit, its use (less the page cache the kernel can drop) and the memory guard''s marks';
+
+GRANT SELECT ON pg_budget_memory TO PUBLIC;
+
+CREATE FUNCTION pg_budget_class_memory(
+	OUT class text,
+	OUT mem_bytes bigint,
+	OUT mem_budget bigint,
+	OUT session_mem_budget bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_class_memory'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_class_memory() IS
+	'pg_budget: by class, the private memory of its sessions and its budgets (mem, session_mem)';
+
+CREATE FUNCTION pg_budget_backend_memory(
+	OUT pid int,
+	OUT mem_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_backend_memory'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_backend_memory() IS
+	'pg_budget: the private memory of every counted session, as the worker last read it';
+
+CREATE FUNCTION pg_budget_memory_history(
+	OUT at timestamptz,
+	OUT class text,
+	OUT mem_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_memory_history'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_memory_history() IS
+	'pg_budget: the private memory of each class''s sessions at the end of each second of pg_budget_history';
+
+REVOKE ALL ON FUNCTION pg_budget_memory_history() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_budget_memory_history() TO pg_read_all_stats;
+
+CREATE OR REPLACE VIEW pg_budget_status AS
+	SELECT s.*,
+		   c.cpu_weight,
+		   c.cpu_idle,
+		   c.cpu_ms,
+		   c.run_delay_ms,
+		   m.mem_bytes,
+		   m.mem_budget,
+		   m.session_mem_budget
+	  FROM pg_budget_status() s
+	  LEFT JOIN pg_budget_cpu() c ON c.class = s.class
+	  LEFT JOIN pg_budget_class_memory() m ON m.class = s.class;
+
+CREATE OR REPLACE VIEW pg_budget_backends AS
+	SELECT b.pid,
+		   b.class,
+		   a.usename::text AS role,
+		   a.datname::text AS database,
+		   b.superuser,
+		   a.state,
+		   a.wait_event_type,
+		   a.wait_event,
+		   a.backend_start,
+		   b.admitted_at,
+		   a.state_change AS since,
+		   b.queued,
+		   g.cgroup,
+		   g.cpu_boost,
+		   r.classified_by,
+		   m.mem_bytes
+	  FROM pg_budget_backend_classes() b
+	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
+	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid
+	  LEFT JOIN pg_budget_backend_rules() r ON r.pid = b.pid
+	  LEFT JOIN pg_budget_backend_memory() m ON m.pid = b.pid;
+
+CREATE OR REPLACE VIEW pg_budget_history AS
+	SELECT h.*,
+		   m.mem_bytes
+	  FROM pg_budget_history() h
+	  LEFT JOIN pg_budget_memory_history() m ON m.at = h.at AND m.class = h.class;
