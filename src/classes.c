@@ -7,7 +7,7 @@
  *-------------------------------------------------------------------------
  */
 #include "classes.h"
-#include "text_math.h"
+#include "text_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

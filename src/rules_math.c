@@ -8,7 +8,7 @@
  *-------------------------------------------------------------------------
  */
 #include "rules_math.h"
-#include "text_math.h"
+#include "text_util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

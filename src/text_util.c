@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * text_math.c
+ * text_util.c
  *	  Cutting names and reasons to the fixed buffers they are kept in
  *	  without splitting a UTF-8 character.  Pure C, unit-tested alone.
  *
  *-------------------------------------------------------------------------
  */
-#include "text_math.h"
+#include "text_util.h"
 
 #include <stdio.h>
 #include <string.h>

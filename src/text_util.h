@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * text_math.h
+ * text_util.h
  *	  Cutting a string to a byte limit without splitting a UTF-8 character.
  *
  * Pure logic: includes nothing from the server beyond c.h.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_TEXT_MATH_H
-#define PGB_TEXT_MATH_H
+#ifndef PGB_TEXT_UTIL_H
+#define PGB_TEXT_UTIL_H
 
 #include "c.h"
 
@@ -41,4 +41,4 @@ extern void pgb_utf8_trim_partial(char *s);
 #define PGB_QUOTE_BUF		(PGB_QUOTE_MAX + 8)
 extern void pgb_quote_token(const char *tok, size_t len, char *buf, size_t buflen);
 
-#endif							/* PGB_TEXT_MATH_H */
+#endif							/* PGB_TEXT_UTIL_H */

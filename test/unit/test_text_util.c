@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * test_text_math.c
+ * test_text_util.c
  *	  Unit tests of cutting strings on UTF-8 character boundaries
- *	  (src/text_math.c).  No server needed.
+ *	  (src/text_util.c).  No server needed.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/text_math.c
-#include "text_math.h"
+// SOURCES: src/text_util.c
+#include "text_util.h"
 
 #include <stdio.h>
 #include <string.h>
