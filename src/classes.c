@@ -7,9 +7,8 @@
  *-------------------------------------------------------------------------
  */
 #include "classes.h"
-#include "text_util.h"
+#include "lexer.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,150 +55,6 @@ typedef enum NumResult
 	NUM_RANGE					/* well formed but out of range */
 } NumResult;
 
-typedef struct ParseState
-{
-	const char *p;				/* next unread character */
-	const char *cls;			/* class being parsed (message prefix) or NULL */
-	char	   *errbuf;
-	size_t		errlen;
-} ParseState;
-
-static void format_error(char *errbuf, size_t errlen, const char *cls,
-						 const char *fmt, va_list ap) pg_attribute_printf(4, 0);
-static bool set_error(char *errbuf, size_t errlen,
-					  const char *fmt,...) pg_attribute_printf(3, 4);
-static bool parse_error(ParseState *ps, const char *fmt,...) pg_attribute_printf(2, 3);
-
-/*
- * Character classes, tested by hand so that the result never depends on
- * the locale.
- */
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\f' || c == '\v';
-}
-
-/* Characters that are tokens by themselves. */
-static bool
-is_punct(char c)
-{
-	return c == '(' || c == ')' || c == ',' || c == '=';
-}
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_name_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static bool
-is_name_char(char c)
-{
-	return is_name_start(c) || is_digit(c);
-}
-
-static const char *
-skip_blanks(const char *p)
-{
-	while (is_blank(*p))
-		p++;
-	return p;
-}
-
-/*
- * Length of the word at p: everything up to a blank, a punctuation
- * character or the end of the string.  Names, keys and values are words;
- * whether a word is acceptable is decided by whoever reads it.
- */
-static size_t
-word_len(const char *p)
-{
-	size_t		n = 0;
-
-	while (p[n] != '\0' && !is_blank(p[n]) && !is_punct(p[n]))
-		n++;
-	return n;
-}
-
-/* Describe the token at p for "... but found X" messages. */
-static void
-describe_token(const char *p, char *buf, size_t buflen)
-{
-	if (*p == '\0')
-		snprintf(buf, buflen, "end of input");
-	else if (is_punct(*p))
-		pgb_quote_token(p, 1, buf, buflen);
-	else
-		pgb_quote_token(p, word_len(p), buf, buflen);
-}
-
-/*
- * Format a message into errbuf, prefixed with the class name when cls is
- * not NULL.  Always NUL-terminates a non-empty buffer.
- */
-static void
-format_error(char *errbuf, size_t errlen, const char *cls,
-			 const char *fmt, va_list ap)
-{
-	size_t		used = 0;
-
-	if (errbuf == NULL || errlen == 0)
-		return;
-	errbuf[0] = '\0';
-	if (cls != NULL)
-	{
-		int			n = snprintf(errbuf, errlen, "class \"%s\": ", cls);
-
-		if (n < 0)
-			return;
-		used = (size_t) n;
-	}
-	if (used < errlen)
-		vsnprintf(errbuf + used, errlen - used, fmt, ap);
-	errbuf[errlen - 1] = '\0';
-	/* a message cut by its buffer ends on a character boundary */
-	pgb_utf8_trim_partial(errbuf);
-}
-
-/* Report an error that names no class (or names it itself); returns false. */
-static bool
-set_error(char *errbuf, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	format_error(errbuf, errlen, NULL, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-/* Report a parse error about the current class, if any; returns false. */
-static bool
-parse_error(ParseState *ps, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	format_error(ps->errbuf, ps->errlen, ps->cls, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static void
-clear_error(char *errbuf, size_t errlen)
-{
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
-}
-
 /*
  * Parse tok[0..len) as an optionally negative decimal integer in
  * [min, max].  Both bounds must lie within +-PGB_INT_LIMIT: the value
@@ -221,7 +76,7 @@ parse_int(const char *tok, size_t len, int min, int max, int *result)
 		return NUM_SYNTAX;
 	for (; i < len; i++)
 	{
-		if (!is_digit(tok[i]))
+		if (!pgb_is_digit(tok[i]))
 			return NUM_SYNTAX;
 		if (val <= PGB_INT_LIMIT)
 			val = val * 10 + (tok[i] - '0');
@@ -250,9 +105,9 @@ parse_decimal(const char *tok, size_t len, size_t *i, int64 limit,
 	*ipart = 0;
 	*frac = 0;
 	*scale = 1;
-	if (k >= len || !is_digit(tok[k]))
+	if (k >= len || !pgb_is_digit(tok[k]))
 		return false;
-	while (k < len && is_digit(tok[k]))
+	while (k < len && pgb_is_digit(tok[k]))
 	{
 		if (*ipart <= limit)
 			*ipart = *ipart * 10 + (tok[k] - '0');
@@ -263,9 +118,9 @@ parse_decimal(const char *tok, size_t len, size_t *i, int64 limit,
 		int			ndigits = 0;
 
 		k++;
-		if (k >= len || !is_digit(tok[k]))
+		if (k >= len || !pgb_is_digit(tok[k]))
 			return false;
-		while (k < len && is_digit(tok[k]))
+		while (k < len && pgb_is_digit(tok[k]))
 		{
 			if (ndigits < PGB_RATE_FRAC_DIGITS)
 			{
@@ -334,21 +189,6 @@ default_burst(double rate)
 	return Max(burst, 1);
 }
 
-static bool
-valid_name(const char *name, size_t len)
-{
-	size_t		i;
-
-	if (len == 0 || !is_name_start(name[0]))
-		return false;
-	for (i = 1; i < len; i++)
-	{
-		if (!is_name_char(name[i]))
-			return false;
-	}
-	return true;
-}
-
 static int
 lookup_key(const char *key, size_t len)
 {
@@ -364,19 +204,19 @@ lookup_key(const char *key, size_t len)
 
 /* Report an integer value error for key; returns false. */
 static bool
-int_value_error(ParseState *ps, NumResult res, const char *quoted,
+int_value_error(PgbLexer *lex, NumResult res, const char *quoted,
 				PgbKey key, int min, int max)
 {
 	if (res == NUM_SYNTAX)
-		return parse_error(ps, "invalid value %s for key \"%s\"",
+		return pgb_lex_error(lex, "invalid value %s for key \"%s\"",
 						   quoted, key_names[key]);
-	return parse_error(ps, "invalid value %s for key \"%s\" (must be between %d and %d)",
+	return pgb_lex_error(lex, "invalid value %s for key \"%s\" (must be between %d and %d)",
 					   quoted, key_names[key], min, max);
 }
 
 /* Store the value val[0..len) of key into cls; false on error. */
 static bool
-set_value(ParseState *ps, PgbClass *cls, PgbKey key,
+set_value(PgbLexer *lex, PgbClass *cls, PgbKey key,
 		  const char *val, size_t len)
 {
 	char		quoted[PGB_QUOTE_BUF];
@@ -412,7 +252,7 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 			break;
 		case PGB_KEY_WAL:
 			if (!pgb_parse_byte_rate(val, len, &cls->wal))
-				return parse_error(ps, "invalid value %s for key \"wal\" (expected " PGB_RATE_EXPECTED ")",
+				return pgb_lex_error(lex, "invalid value %s for key \"wal\" (expected " PGB_RATE_EXPECTED ")",
 								   quoted);
 			return true;
 		case PGB_KEY_CPU:
@@ -424,21 +264,21 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 			res = parse_int(val, len, PGB_CPU_WEIGHT_MIN, PGB_CPU_WEIGHT_MAX,
 							&cls->cpu_weight);
 			if (res != NUM_OK)
-				return parse_error(ps, "invalid value %s for key \"cpu\" (expected a weight from %d to %d, or idle)",
+				return pgb_lex_error(lex, "invalid value %s for key \"cpu\" (expected a weight from %d to %d, or idle)",
 								   quoted, PGB_CPU_WEIGHT_MIN, PGB_CPU_WEIGHT_MAX);
 			return true;
 		case PGB_KEY_QUEUE_TIMEOUT:
 			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
-				return parse_error(ps, "invalid value %s for key \"queue_timeout\" (expected " PGB_DURATION_EXPECTED ")",
+				return pgb_lex_error(lex, "invalid value %s for key \"queue_timeout\" (expected " PGB_DURATION_EXPECTED ")",
 								   quoted);
 			return true;
 		case PGB_KEY_RATE:
 			res = parse_rate(val, len, &cls->rate);
 			if (res == NUM_SYNTAX)
-				return parse_error(ps, "invalid value %s for key \"rate\" (expected N/s or N/min)",
+				return pgb_lex_error(lex, "invalid value %s for key \"rate\" (expected N/s or N/min)",
 								   quoted);
 			if (res == NUM_RANGE)
-				return parse_error(ps, "invalid value %s for key \"rate\" (N must be greater than 0 and at most %d)",
+				return pgb_lex_error(lex, "invalid value %s for key \"rate\" (N must be greater than 0 and at most %d)",
 								   quoted, PGB_INT_LIMIT);
 			return true;
 		case PGB_KEY_SHED:
@@ -449,58 +289,52 @@ set_value(ParseState *ps, PgbClass *cls, PgbKey key,
 			else if (len == 9 && memcmp(val, "terminate", 9) == 0)
 				cls->shed = PGB_SHED_TERMINATE;
 			else
-				return parse_error(ps, "invalid value %s for key \"shed\" (expected never, cancel or terminate)",
+				return pgb_lex_error(lex, "invalid value %s for key \"shed\" (expected never, cancel or terminate)",
 								   quoted);
 			return true;
 		case PGB_NUM_KEYS:
 			break;
 	}
 	if (target == NULL)
-		return parse_error(ps, "internal error: unhandled key");
+		return pgb_lex_error(lex, "internal error: unhandled key");
 
 	res = parse_int(val, len, min, max, target);
 	if (res != NUM_OK)
-		return int_value_error(ps, res, quoted, key, min, max);
+		return int_value_error(lex, res, quoted, key, min, max);
 	return true;
 }
 
 /*
- * Parse one class, name(key=value, ...), starting at ps->p (not a blank)
- * and append it to table.  Leaves ps->p just after the ")".
+ * Parse one class, name(key=value, ...), at the current token and append
+ * it to table.  Leaves the lexer after the ")".
  */
 static bool
-parse_class(ParseState *ps, PgbClassTable *table)
+parse_class(PgbLexer *lex, PgbClassTable *table)
 {
-	const char *p = ps->p;
-	const char *name = p;
-	size_t		namelen = word_len(p);
+	const char *name = lex->p;
+	size_t		namelen = pgb_lex_word(lex);
 	char		quoted[PGB_QUOTE_BUF];
-	char		found[PGB_QUOTE_BUF];
 	PgbClass   *cls;
 	unsigned int seen = 0;
 
-	ps->cls = NULL;
-
 	if (namelen == 0)
-	{
-		describe_token(p, found, sizeof(found));
-		return parse_error(ps, "expected a class name but found %s", found);
-	}
+		return pgb_lex_error(lex, "expected a class name but found %s",
+							 pgb_lex_found(lex));
 	pgb_quote_token(name, namelen, quoted, sizeof(quoted));
-	if (!valid_name(name, namelen))
-		return parse_error(ps, "invalid class name %s", quoted);
+	if (!pgb_is_identifier(name, namelen))
+		return pgb_lex_error(lex, "invalid class name %s", quoted);
 	if (namelen > PGB_CLASS_NAME_LEN)
-		return parse_error(ps, "class name %s is longer than %d characters",
-						   quoted, PGB_CLASS_NAME_LEN);
+		return pgb_lex_error(lex, "class name %s is longer than %d characters",
+							 quoted, PGB_CLASS_NAME_LEN);
 	if (table->nclasses >= PGB_MAX_CLASSES)
-		return parse_error(ps, "more than %d classes", PGB_MAX_CLASSES);
+		return pgb_lex_error(lex, "more than %d classes", PGB_MAX_CLASSES);
 
 	cls = &table->classes[table->nclasses];
 	memset(cls, 0, sizeof(*cls));
 	memcpy(cls->name, name, namelen);
 	cls->name[namelen] = '\0';
 	if (pgb_find_class(table, cls->name) >= 0)
-		return parse_error(ps, "duplicate class %s", quoted);
+		return pgb_lex_error(lex, "duplicate class %s", quoted);
 	cls->max = PGB_UNLIMITED;
 	cls->reserve = 0;
 	cls->priority = 0;
@@ -515,86 +349,74 @@ parse_class(ParseState *ps, PgbClassTable *table)
 	cls->implicit = false;
 	table->nclasses++;
 
-	p = skip_blanks(p + namelen);
-	if (*p != '(')
-		return parse_error(ps, "expected \"(\" after class name %s", quoted);
-	ps->cls = cls->name;
-	p = skip_blanks(p + 1);
+	pgb_lex_advance(lex, namelen);
+	if (!pgb_lex_is(lex, "("))
+		return pgb_lex_error(lex, "expected \"(\" after class name %s", quoted);
+	pgb_lex_context(lex, "class \"%s\": ", cls->name);
+	pgb_lex_advance(lex, 1);
 
-	if (*p != ')')
+	if (!pgb_lex_is(lex, ")"))
 	{
 		for (;;)
 		{
-			const char *key = p;
-			size_t		keylen = word_len(p);
+			const char *key = lex->p;
+			size_t		keylen = pgb_lex_word(lex);
 			const char *val;
 			size_t		vallen;
 			int			k;
 
 			if (keylen == 0)
-			{
-				describe_token(p, found, sizeof(found));
-				return parse_error(ps, "expected a key but found %s", found);
-			}
+				return pgb_lex_error(lex, "expected a key but found %s",
+									 pgb_lex_found(lex));
 			pgb_quote_token(key, keylen, quoted, sizeof(quoted));
 			k = lookup_key(key, keylen);
 			if (k < 0)
-				return parse_error(ps, "unknown key %s", quoted);
+				return pgb_lex_error(lex, "unknown key %s", quoted);
 			if (seen & (1U << k))
-				return parse_error(ps, "duplicate key %s", quoted);
+				return pgb_lex_error(lex, "duplicate key %s", quoted);
 			seen |= 1U << k;
 
-			p = skip_blanks(p + keylen);
-			if (*p != '=')
-			{
-				describe_token(p, found, sizeof(found));
-				return parse_error(ps, "expected \"=\" after key %s but found %s",
-								   quoted, found);
-			}
-			p = skip_blanks(p + 1);
+			pgb_lex_advance(lex, keylen);
+			if (!pgb_lex_is(lex, "="))
+				return pgb_lex_error(lex, "expected \"=\" after key %s but found %s",
+									 quoted, pgb_lex_found(lex));
+			pgb_lex_advance(lex, 1);
 
-			val = p;
-			vallen = word_len(p);
+			val = lex->p;
+			vallen = pgb_lex_word(lex);
 			if (vallen == 0)
-			{
-				describe_token(p, found, sizeof(found));
-				return parse_error(ps, "expected a value for key %s but found %s",
-								   quoted, found);
-			}
-			if (!set_value(ps, cls, (PgbKey) k, val, vallen))
+				return pgb_lex_error(lex, "expected a value for key %s but found %s",
+									 quoted, pgb_lex_found(lex));
+			if (!set_value(lex, cls, (PgbKey) k, val, vallen))
 				return false;
 
-			p = skip_blanks(p + vallen);
-			if (*p == ')')
+			pgb_lex_advance(lex, vallen);
+			if (pgb_lex_is(lex, ")"))
 				break;
-			if (*p != ',')
-			{
-				describe_token(p, found, sizeof(found));
-				return parse_error(ps, "expected \",\" or \")\" after the value of key %s but found %s",
-								   quoted, found);
-			}
-			p = skip_blanks(p + 1);
+			if (!pgb_lex_is(lex, ","))
+				return pgb_lex_error(lex, "expected \",\" or \")\" after the value of key %s but found %s",
+									 quoted, pgb_lex_found(lex));
+			pgb_lex_advance(lex, 1);
 		}
 	}
-	p++;						/* the ")" */
 
 	if (cls->max != PGB_UNLIMITED && cls->reserve > cls->max)
-		return parse_error(ps, "reserve %d exceeds max %d",
-						   cls->reserve, cls->max);
+		return pgb_lex_error(lex, "reserve %d exceeds max %d",
+							 cls->reserve, cls->max);
 	if (cls->max != PGB_UNLIMITED && cls->floor > cls->max)
 	{
 		if (seen & (1U << PGB_KEY_FLOOR))
-			return parse_error(ps, "floor %d exceeds max %d",
-							   cls->floor, cls->max);
+			return pgb_lex_error(lex, "floor %d exceeds max %d",
+								 cls->floor, cls->max);
 		cls->floor = cls->max;
 	}
 	if ((seen & (1U << PGB_KEY_BURST)) && !(seen & (1U << PGB_KEY_RATE)))
-		return parse_error(ps, "key \"burst\" requires key \"rate\"");
+		return pgb_lex_error(lex, "key \"burst\" requires key \"rate\"");
 	if (cls->rate > 0 && !(seen & (1U << PGB_KEY_BURST)))
 		cls->burst = default_burst(cls->rate);
 
-	ps->cls = NULL;
-	ps->p = p;
+	pgb_lex_clear_context(lex);
+	pgb_lex_advance(lex, 1);	/* the ")" */
 	return true;
 }
 
@@ -609,36 +431,26 @@ bool
 pgb_parse_classes(const char *str, PgbClassTable *table,
 				  char *errbuf, size_t errlen)
 {
-	ParseState	ps;
-	char		found[PGB_QUOTE_BUF];
+	PgbLexer	lex;
 
 	memset(table, 0, sizeof(*table));
-	clear_error(errbuf, errlen);
-
-	ps.p = str != NULL ? skip_blanks(str) : "";
-	ps.cls = NULL;
-	ps.errbuf = errbuf;
-	ps.errlen = errlen;
-
-	if (*ps.p == '\0')
+	pgb_lex_init(&lex, str, "(),=", false, errbuf, errlen);
+	if (pgb_lex_at_end(&lex))
 		return true;
 
 	for (;;)
 	{
-		if (!parse_class(&ps, table))
+		if (!parse_class(&lex, table))
 			return false;
-		ps.p = skip_blanks(ps.p);
-		if (*ps.p == '\0')
+		if (pgb_lex_at_end(&lex))
 			break;
-		if (*ps.p != ',')
-		{
-			describe_token(ps.p, found, sizeof(found));
-			return parse_error(&ps, "expected \",\" after class \"%s\" but found %s",
-							   table->classes[table->nclasses - 1].name, found);
-		}
-		ps.p = skip_blanks(ps.p + 1);
-		if (*ps.p == '\0')
-			return parse_error(&ps, "unexpected \",\" at end of class list");
+		if (!pgb_lex_is(&lex, ","))
+			return pgb_lex_error(&lex, "expected \",\" after class \"%s\" but found %s",
+								 table->classes[table->nclasses - 1].name,
+								 pgb_lex_found(&lex));
+		pgb_lex_advance(&lex, 1);
+		if (pgb_lex_at_end(&lex))
+			return pgb_lex_error(&lex, "unexpected \",\" at end of class list");
 	}
 	return true;
 }
@@ -650,7 +462,7 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 	int64		total = 0;
 	int			i;
 
-	clear_error(errbuf, errlen);
+	pgb_clear_error(errbuf, errlen);
 
 	for (i = 0; i < table->nclasses; i++)
 		total += table->classes[i].reserve;
@@ -674,7 +486,7 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 				break;
 			used += (size_t) n;
 		}
-		return set_error(errbuf, errlen,
+		return pgb_error(errbuf, errlen,
 						 "reservations total " INT64_FORMAT " (%s) but only %d connections are usable (max_connections less the reserved slots)",
 						 total, held, usable);
 	}
@@ -684,7 +496,7 @@ pgb_check_budget(const PgbClassTable *table, int usable,
 		const PgbClass *cls = &table->classes[i];
 
 		if (cls->max != PGB_UNLIMITED && cls->max > usable)
-			return set_error(errbuf, errlen,
+			return pgb_error(errbuf, errlen,
 							 "class \"%s\": max %d exceeds the %d usable connections",
 							 cls->name, cls->max, usable);
 	}
@@ -718,7 +530,7 @@ pgb_valid_class_name(const char *name)
 	if (name == NULL)
 		return false;
 	len = strnlen(name, PGB_CLASS_NAME_LEN + 1);
-	return len <= PGB_CLASS_NAME_LEN && valid_name(name, len);
+	return len <= PGB_CLASS_NAME_LEN && pgb_is_identifier(name, len);
 }
 
 int
@@ -847,7 +659,7 @@ pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 bool
 pgb_parse_rate_setting(const char *str, double *bytes_per_s)
 {
-	const char *p = skip_blanks(str);
+	const char *p = pgb_skip_blanks(str);
 	size_t		len = strlen(p);
 	size_t		i = 0;
 	int64		ipart;
@@ -855,7 +667,7 @@ pgb_parse_rate_setting(const char *str, double *bytes_per_s)
 	int64		scale;
 	double		unit;
 
-	while (len > 0 && is_blank(p[len - 1]))
+	while (len > 0 && pgb_is_blank(p[len - 1]))
 		len--;
 	if (memchr(p, '/', len) != NULL)
 		return pgb_parse_byte_rate(p, len, bytes_per_s);
@@ -864,7 +676,7 @@ pgb_parse_rate_setting(const char *str, double *bytes_per_s)
 	if (!parse_decimal(p, len, &i, PGB_SIZE_LIMIT, &ipart, &frac, &scale) ||
 		ipart > PGB_SIZE_LIMIT)
 		return false;
-	while (i < len && is_blank(p[i]))
+	while (i < len && pgb_is_blank(p[i]))
 		i++;
 	if (i == len)
 		unit = 1024.0;
@@ -888,9 +700,9 @@ pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
 	const char *unit;
 	size_t		ulen;
 
-	while (i < end && is_blank(tok[i]))
+	while (i < end && pgb_is_blank(tok[i]))
 		i++;
-	while (end > i && is_blank(tok[end - 1]))
+	while (end > i && pgb_is_blank(tok[end - 1]))
 		end--;
 
 	/* -1, and only -1 written so, is "no limit"; no other negative */
@@ -900,9 +712,9 @@ pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
 		return true;
 	}
 
-	if (i >= end || !is_digit(tok[i]))
+	if (i >= end || !pgb_is_digit(tok[i]))
 		return false;
-	while (i < end && is_digit(tok[i]))
+	while (i < end && pgb_is_digit(tok[i]))
 	{
 		/* stops growing past the bound: no overflow on long inputs */
 		if (ipart <= PGB_QUEUE_TIMEOUT_MAX)
@@ -912,9 +724,9 @@ pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
 	if (i < end && tok[i] == '.')
 	{
 		i++;
-		if (i >= end || !is_digit(tok[i]))
+		if (i >= end || !pgb_is_digit(tok[i]))
 			return false;
-		while (i < end && is_digit(tok[i]))
+		while (i < end && pgb_is_digit(tok[i]))
 		{
 			if (++ndigits > PGB_DURATION_FRAC_DIGITS)
 				return false;
@@ -923,7 +735,7 @@ pgb_parse_duration_ms(const char *tok, size_t len, int *ms)
 			i++;
 		}
 	}
-	while (i < end && is_blank(tok[i]))
+	while (i < end && pgb_is_blank(tok[i]))
 		i++;
 
 	unit = tok + i;

@@ -8,11 +8,10 @@
  *-------------------------------------------------------------------------
  */
 #include "rules_math.h"
-#include "text_util.h"
+#include "lexer.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,83 +21,6 @@ static const char *const attr_names[] = {
 };
 
 #define NUM_ATTRS	lengthof(attr_names)
-
-static bool rule_error(char *errbuf, size_t errlen, int pos,
-					   const char *fmt,...) pg_attribute_printf(4, 5);
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\f' || c == '\v';
-}
-
-static const char *
-skip_blanks(const char *p)
-{
-	while (is_blank(*p))
-		p++;
-	return p;
-}
-
-/* A word ends at a blank, a comma, an "=" or the end. */
-static size_t
-word_len(const char *p)
-{
-	size_t		n = 0;
-
-	while (p[n] != '\0' && !is_blank(p[n]) && p[n] != ',' && p[n] != '=')
-		n++;
-	return n;
-}
-
-/* The token at p, for "... but found X". */
-static void
-describe_token(const char *p, char *buf, size_t buflen)
-{
-	size_t		n;
-
-	if (*p == '\0')
-		snprintf(buf, buflen, "end of input");
-	else if (p[0] == '=' && p[1] == '>')
-		snprintf(buf, buflen, "\"=>\"");
-	else if (*p == ',' || *p == '=')
-		pgb_quote_token(p, 1, buf, buflen);
-	else
-	{
-		n = word_len(p);
-		pgb_quote_token(p, n, buf, buflen);
-	}
-}
-
-/* A message about rule pos (1-based; 0: about the list); returns false. */
-static bool
-rule_error(char *errbuf, size_t errlen, int pos, const char *fmt,...)
-{
-	va_list		ap;
-	size_t		used = 0;
-
-	if (errbuf == NULL || errlen == 0)
-		return false;
-	errbuf[0] = '\0';
-	if (pos > 0)
-	{
-		int			n = snprintf(errbuf, errlen, "rule %d: ", pos);
-
-		if (n < 0)
-			return false;
-		used = (size_t) n;
-	}
-	if (used < errlen)
-	{
-		va_start(ap, fmt);
-		vsnprintf(errbuf + used, errlen - used, fmt, ap);
-		va_end(ap);
-	}
-	errbuf[errlen - 1] = '\0';
-	pgb_utf8_trim_partial(errbuf);
-	return false;
-}
 
 const char *
 pgb_rule_attr_name(PgbRuleAttr attr)
@@ -151,7 +73,7 @@ pgb_parse_cidr(const char *tok, size_t len, PgbAddr *addr, int *prefix)
 		bits = 0;
 		for (; k < len; k++)
 		{
-			if (tok[k] < '0' || tok[k] > '9')
+			if (!pgb_is_digit(tok[k]))
 				return false;
 			bits = bits * 10 + (tok[k] - '0');
 		}
@@ -265,24 +187,6 @@ valid_glob(const char *p, size_t len)
 	return true;
 }
 
-static bool
-valid_class_name(const char *name, size_t len)
-{
-	size_t		i;
-
-	if (len == 0 || len > PGB_CLASS_NAME_LEN ||
-		!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return false;
-	for (i = 1; i < len; i++)
-	{
-		char		c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || c == '_' || (c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
 /* FNV-1a of the text and the position. */
 static uint32
 rule_hash(const char *text, int pos)
@@ -298,17 +202,15 @@ rule_hash(const char *text, int pos)
 
 /* Check and store the pattern of rule r (already has its attr). */
 static bool
-set_pattern(PgbRule *r, int pos, const char *pat, size_t len,
-			char *errbuf, size_t errlen)
+set_pattern(PgbLexer *lex, PgbRule *r, const char *pat, size_t len)
 {
 	char		quoted[PGB_QUOTE_BUF];
 	const char *attr = attr_names[r->attr];
 
 	pgb_quote_token(pat, len, quoted, sizeof(quoted));
 	if (len > PGB_RULE_PATTERN_LEN)
-		return rule_error(errbuf, errlen, pos,
-						  "pattern %s for %s is longer than %d bytes",
-						  quoted, attr, PGB_RULE_PATTERN_LEN);
+		return pgb_lex_error(lex, "pattern %s for %s is longer than %d bytes",
+							 quoted, attr, PGB_RULE_PATTERN_LEN);
 	memcpy(r->pattern, pat, len);
 	r->pattern[len] = '\0';
 
@@ -316,9 +218,8 @@ set_pattern(PgbRule *r, int pos, const char *pat, size_t len,
 	{
 		case PGB_RULE_APPLICATION_NAME:
 			if (!valid_glob(pat, len))
-				return rule_error(errbuf, errlen, pos,
-								  "invalid pattern %s for application_name (expected printable ASCII with the wildcards * and ?; [, ] and \\ are not allowed)",
-								  quoted);
+				return pgb_lex_error(lex, "invalid pattern %s for application_name (expected printable ASCII with the wildcards * and ?; [, ] and \\ are not allowed)",
+									 quoted);
 			break;
 		case PGB_RULE_CLIENT_ADDR:
 			if (len == 5 && memcmp(pat, "local", 5) == 0)
@@ -328,9 +229,8 @@ set_pattern(PgbRule *r, int pos, const char *pat, size_t len,
 				r->prefix = 0;
 			}
 			else if (!pgb_parse_cidr(pat, len, &r->net, &r->prefix))
-				return rule_error(errbuf, errlen, pos,
-								  "invalid address %s for client_addr (expected an IPv4 or IPv6 address, a CIDR such as 10.0.5.0/24 with no bits set right of the mask, or local)",
-								  quoted);
+				return pgb_lex_error(lex, "invalid address %s for client_addr (expected an IPv4 or IPv6 address, a CIDR such as 10.0.5.0/24 with no bits set right of the mask, or local)",
+									 quoted);
 			break;
 		case PGB_RULE_DATABASE:
 		case PGB_RULE_MEMBER_OF:
@@ -340,32 +240,29 @@ set_pattern(PgbRule *r, int pos, const char *pat, size_t len,
 	return true;
 }
 
-/* Parse one rule at *pp (not a blank) into r; leaves *pp after its class. */
+/*
+ * Parse rule pos (1-based) at the current token into r; leaves the lexer
+ * after its class, with messages still naming the rule.
+ */
 static bool
-parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
+parse_rule(PgbLexer *lex, PgbRule *r, int pos)
 {
-	const char *p = *pp;
-	size_t		n;
+	const char *word = lex->p;
+	size_t		n = pgb_lex_word(lex);
 	char		quoted[PGB_QUOTE_BUF];
-	char		found[PGB_QUOTE_BUF];
-	const char *pat;
-	size_t		patlen;
 	size_t		a;
 	bool		known = false;
 
 	memset(r, 0, sizeof(*r));
+	pgb_lex_context(lex, "rule %d: ", pos);
 
-	n = word_len(p);
 	if (n == 0)
-	{
-		describe_token(p, found, sizeof(found));
-		return rule_error(errbuf, errlen, pos,
-						  "expected an attribute but found %s", found);
-	}
-	pgb_quote_token(p, n, quoted, sizeof(quoted));
+		return pgb_lex_error(lex, "expected an attribute but found %s",
+							 pgb_lex_found(lex));
+	pgb_quote_token(word, n, quoted, sizeof(quoted));
 	for (a = 0; a < NUM_ATTRS; a++)
 	{
-		if (strlen(attr_names[a]) == n && memcmp(attr_names[a], p, n) == 0)
+		if (strlen(attr_names[a]) == n && memcmp(attr_names[a], word, n) == 0)
 		{
 			r->attr = (PgbRuleAttr) a;
 			known = true;
@@ -373,61 +270,44 @@ parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
 		}
 	}
 	if (!known)
-		return rule_error(errbuf, errlen, pos,
-						  "unknown attribute %s (expected application_name, database, client_addr or member_of)",
-						  quoted);
-	p = skip_blanks(p + n);
-	if (*p != '=' || p[1] == '>')
-	{
-		describe_token(p, found, sizeof(found));
-		return rule_error(errbuf, errlen, pos,
-						  "expected \"=\" after attribute %s but found %s",
-						  quoted, found);
-	}
-	p = skip_blanks(p + 1);
+		return pgb_lex_error(lex, "unknown attribute %s (expected application_name, database, client_addr or member_of)",
+							 quoted);
+	pgb_lex_advance(lex, n);
+	if (!pgb_lex_is(lex, "="))
+		return pgb_lex_error(lex, "expected \"=\" after attribute %s but found %s",
+							 quoted, pgb_lex_found(lex));
+	pgb_lex_advance(lex, 1);
 
-	pat = p;
-	patlen = word_len(p);
-	if (patlen == 0)
-	{
-		describe_token(p, found, sizeof(found));
-		return rule_error(errbuf, errlen, pos,
-						  "expected a pattern for %s but found %s",
-						  attr_names[r->attr], found);
-	}
-	if (!set_pattern(r, pos, pat, patlen, errbuf, errlen))
-		return false;
-	pgb_quote_token(pat, patlen, quoted, sizeof(quoted));
-	p = skip_blanks(p + patlen);
-	if (p[0] != '=' || p[1] != '>')
-	{
-		describe_token(p, found, sizeof(found));
-		return rule_error(errbuf, errlen, pos,
-						  "expected \"=>\" after pattern %s but found %s",
-						  quoted, found);
-	}
-	p = skip_blanks(p + 2);
-
-	n = word_len(p);
+	word = lex->p;
+	n = pgb_lex_word(lex);
 	if (n == 0)
-	{
-		describe_token(p, found, sizeof(found));
-		return rule_error(errbuf, errlen, pos,
-						  "expected a class name after \"=>\" but found %s",
-						  found);
-	}
-	pgb_quote_token(p, n, quoted, sizeof(quoted));
-	if (!valid_class_name(p, n))
-		return rule_error(errbuf, errlen, pos,
-						  "invalid class name %s (a lower-case identifier of at most %d characters)",
-						  quoted, PGB_CLASS_NAME_LEN);
-	memcpy(r->class_name, p, n);
+		return pgb_lex_error(lex, "expected a pattern for %s but found %s",
+							 attr_names[r->attr], pgb_lex_found(lex));
+	if (!set_pattern(lex, r, word, n))
+		return false;
+	pgb_quote_token(word, n, quoted, sizeof(quoted));
+	pgb_lex_advance(lex, n);
+	if (!pgb_lex_is(lex, "=>"))
+		return pgb_lex_error(lex, "expected \"=>\" after pattern %s but found %s",
+							 quoted, pgb_lex_found(lex));
+	pgb_lex_advance(lex, 2);
+
+	word = lex->p;
+	n = pgb_lex_word(lex);
+	if (n == 0)
+		return pgb_lex_error(lex, "expected a class name after \"=>\" but found %s",
+							 pgb_lex_found(lex));
+	pgb_quote_token(word, n, quoted, sizeof(quoted));
+	if (n > PGB_CLASS_NAME_LEN || !pgb_is_identifier(word, n))
+		return pgb_lex_error(lex, "invalid class name %s (a lower-case identifier of at most %d characters)",
+							 quoted, PGB_CLASS_NAME_LEN);
+	memcpy(r->class_name, word, n);
 	r->class_name[n] = '\0';
 
 	snprintf(r->text, sizeof(r->text), "%s=%s => %s",
 			 attr_names[r->attr], r->pattern, r->class_name);
 	r->hash = rule_hash(r->text, pos);
-	*pp = p + n;
+	pgb_lex_advance(lex, n);
 	return true;
 }
 
@@ -440,38 +320,30 @@ parse_rule(const char **pp, PgbRule *r, int pos, char *errbuf, size_t errlen)
 bool
 pgb_parse_rules(const char *str, PgbRuleSet *set, char *errbuf, size_t errlen)
 {
-	const char *p = str != NULL ? skip_blanks(str) : "";
-	char		found[PGB_QUOTE_BUF];
+	PgbLexer	lex;
 
 	set->nrules = 0;
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
-	if (*p == '\0')
+	pgb_lex_init(&lex, str, ",=", true, errbuf, errlen);
+	if (pgb_lex_at_end(&lex))
 		return true;
 
 	for (;;)
 	{
 		if (set->nrules >= PGB_MAX_RULES)
-			return rule_error(errbuf, errlen, 0, "more than %d rules",
-							  PGB_MAX_RULES);
-		if (!parse_rule(&p, &set->rules[set->nrules], set->nrules + 1,
-						errbuf, errlen))
+			return pgb_lex_error(&lex, "more than %d rules", PGB_MAX_RULES);
+		if (!parse_rule(&lex, &set->rules[set->nrules], set->nrules + 1))
 			return false;
 		set->nrules++;
-		p = skip_blanks(p);
-		if (*p == '\0')
+		if (pgb_lex_at_end(&lex))
 			break;
-		if (*p != ',')
-		{
-			describe_token(p, found, sizeof(found));
-			return rule_error(errbuf, errlen, set->nrules,
-							  "expected \",\" after class \"%s\" but found %s",
-							  set->rules[set->nrules - 1].class_name, found);
-		}
-		p = skip_blanks(p + 1);
-		if (*p == '\0')
-			return rule_error(errbuf, errlen, 0,
-							  "unexpected \",\" at end of rule list");
+		if (!pgb_lex_is(&lex, ","))
+			return pgb_lex_error(&lex, "expected \",\" after class \"%s\" but found %s",
+								 set->rules[set->nrules - 1].class_name,
+								 pgb_lex_found(&lex));
+		pgb_lex_clear_context(&lex);
+		pgb_lex_advance(&lex, 1);
+		if (pgb_lex_at_end(&lex))
+			return pgb_lex_error(&lex, "unexpected \",\" at end of rule list");
 	}
 	return true;
 }
@@ -483,17 +355,16 @@ pgb_rules_resolve(const PgbRuleSet *set, const PgbClassTable *table,
 	int			missing = 0;
 	int			i;
 
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
+	pgb_clear_error(errbuf, errlen);
 	for (i = 0; i < set->nrules; i++)
 	{
 		class_idx[i] = pgb_find_class(table, set->rules[i].class_name);
 		if (class_idx[i] >= 0)
 			continue;
 		if (missing++ == 0)
-			rule_error(errbuf, errlen, i + 1,
-					   "class \"%s\" is not defined in pg_budget.classes",
-					   set->rules[i].class_name);
+			pgb_error(errbuf, errlen,
+					  "rule %d: class \"%s\" is not defined in pg_budget.classes",
+					  i + 1, set->rules[i].class_name);
 	}
 	return missing;
 }

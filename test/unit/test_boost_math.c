@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/boost_math.c src/classes.c src/text_util.c
+// SOURCES: src/boost_math.c src/classes.c src/lexer.c src/text_util.c
 #include "boost_math.h"
 
 #include <string.h>

@@ -6,7 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/classes.c src/text_util.c
+// SOURCES: src/classes.c src/lexer.c src/text_util.c
 #include "classes.h"
 
 #include <locale.h>

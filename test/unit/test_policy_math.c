@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/policy_math.c src/classes.c src/text_util.c
+// SOURCES: src/policy_math.c src/classes.c src/lexer.c src/text_util.c
 #include "policy_math.h"
 #include "unit.h"
 
