@@ -330,23 +330,9 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 		return pgb_lex_error(lex, "more than %d classes", PGB_MAX_CLASSES);
 
 	cls = &table->classes[table->nclasses];
-	memset(cls, 0, sizeof(*cls));
-	memcpy(cls->name, name, namelen);
-	cls->name[namelen] = '\0';
+	pgb_class_init(cls, name, namelen);
 	if (pgb_find_class(table, cls->name) >= 0)
 		return pgb_lex_error(lex, "duplicate class %s", quoted);
-	cls->max = PGB_UNLIMITED;
-	cls->reserve = 0;
-	cls->priority = 0;
-	cls->rate = 0;
-	cls->burst = 0;
-	cls->shed = PGB_SHED_NEVER;
-	cls->floor = 1;
-	cls->active = PGB_UNLIMITED;
-	cls->queue_timeout = PGB_QUEUE_TIMEOUT_DEFAULT;
-	cls->cpu_weight = PGB_CPU_WEIGHT_DEFAULT;
-	cls->cpu_idle = false;
-	cls->implicit = false;
 	table->nclasses++;
 
 	pgb_lex_advance(lex, namelen);
@@ -548,27 +534,10 @@ pgb_find_class(const PgbClassTable *table, const char *name)
 	return -1;
 }
 
-/*
- * name is assumed valid.  Returns -1 only if the table is already full
- * including the spare slot, which cannot happen for a parsed table (at
- * most PGB_MAX_CLASSES classes) given a single default class name.
- */
-int
-pgb_ensure_default_class(PgbClassTable *table, const char *name)
+void
+pgb_class_init(PgbClass *cls, const char *name, size_t len)
 {
-	int			idx = pgb_find_class(table, name);
-	PgbClass   *cls;
-	size_t		len;
-
-	if (idx >= 0)
-		return idx;
-	if (table->nclasses >= PGB_MAX_CLASSES + 1)
-		return -1;
-
-	idx = table->nclasses;
-	cls = &table->classes[idx];
 	memset(cls, 0, sizeof(*cls));
-	len = strnlen(name, PGB_CLASS_NAME_LEN);
 	memcpy(cls->name, name, len);
 	cls->name[len] = '\0';
 	cls->max = PGB_UNLIMITED;
@@ -580,8 +549,31 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	cls->floor = 1;
 	cls->active = PGB_UNLIMITED;
 	cls->queue_timeout = PGB_QUEUE_TIMEOUT_DEFAULT;
+	cls->wal = 0;
 	cls->cpu_weight = PGB_CPU_WEIGHT_DEFAULT;
 	cls->cpu_idle = false;
+	cls->implicit = false;
+}
+
+/*
+ * name is assumed valid.  Returns -1 only if the table is already full
+ * including the spare slot, which cannot happen for a parsed table (at
+ * most PGB_MAX_CLASSES classes) given a single default class name.
+ */
+int
+pgb_ensure_default_class(PgbClassTable *table, const char *name)
+{
+	int			idx = pgb_find_class(table, name);
+	PgbClass   *cls;
+
+	if (idx >= 0)
+		return idx;
+	if (table->nclasses >= PGB_MAX_CLASSES + 1)
+		return -1;
+
+	idx = table->nclasses;
+	cls = &table->classes[idx];
+	pgb_class_init(cls, name, strnlen(name, PGB_CLASS_NAME_LEN));
 	cls->implicit = true;
 	table->nclasses++;
 	return idx;

@@ -111,6 +111,14 @@ extern bool pgb_valid_class_name(const char *name);
 extern int	pgb_find_class(const PgbClassTable *table, const char *name);
 
 /*
+ * Make *cls the class called name[0..len) (len at most PGB_CLASS_NAME_LEN)
+ * with every key at its default: no cap, no reservation, priority 0, no
+ * login rate, never shed, floor 1, no limit on active transactions, the
+ * setting's queue_timeout, no WAL budget and the default CPU weight.
+ */
+extern void pgb_class_init(PgbClass *cls, const char *name, size_t len);
+
+/*
  * Add the implicit default class (no cap, no reservation, priority 0,
  * never shed) under name when the table does not define it.  Returns its
  * index (the table always has room for it).

@@ -607,6 +607,18 @@ test_helpers(void)
 	is_int(pgb_ensure_default_class(&tab, "default"), 3, "ensure_default_class: second call finds it");
 	is_int(tab.nclasses, 4, "ensure_default_class: second call adds nothing");
 
+	/* one set of defaults: for a class with no keys and the implicit one */
+	{
+		PgbClass	init;
+
+		pgb_class_init(&init, "default", 7);
+		init.implicit = true;
+		ok(memcmp(c, &init, sizeof(init)) == 0, "class_init: the implicit class");
+		pgb_class_init(&init, "ai", 2);
+		ok(parses("ai()") && memcmp(&tab.classes[0], &init, sizeof(init)) == 0,
+		   "class_init: a class with no keys");
+	}
+
 	ok(parses(""), "helpers: empty table");
 	is_int(pgb_ensure_default_class(&tab, "default"), 0, "ensure_default_class on an empty table");
 
