@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * test_classes.c
- *	  Unit tests for the pg_budget.classes parser, the budget check and the
- *	  class table helpers (src/classes.c).  No server needed.
+ *	  Unit tests for the pg_budget.classes parser (src/class_parse.c), the
+ *	  budget check and the class table helpers (src/class_table.c), and
+ *	  the readers of durations and rates (src/units.c).  No server needed.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/classes.c src/lexer.c src/text_util.c
+// SOURCES: src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "classes.h"
 
 #include <locale.h>

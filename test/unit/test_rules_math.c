@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/rules_math.c src/classes.c src/lexer.c src/text_util.c
+// SOURCES: src/rules_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "rules_math.h"
 
 #include <arpa/inet.h>
