@@ -23,7 +23,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "rules_math.h"
+#include "rules_parse.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 

@@ -35,7 +35,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "rules_math.h"
+#include "rules_match.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_rules);
 PG_FUNCTION_INFO_V1(pg_budget_backend_rules);

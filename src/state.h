@@ -106,7 +106,7 @@
 #include "admit_math.h"
 #include "events_math.h"
 #include "policy_math.h"
-#include "rules_math.h"
+#include "rules_parse.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
