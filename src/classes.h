@@ -128,8 +128,8 @@ extern int	pgb_find_class(const PgbClassTable *table, const char *name);
 extern void pgb_class_init(PgbClass *cls, const char *name, size_t len);
 
 /*
- * Add the implicit default class (no cap, no reservation, priority 0,
- * never shed) under name when the table does not define it.  Returns its
+ * Add the implicit default class (pgb_class_init's defaults, marked
+ * implicit) under name when the table does not define it.  Returns its
  * index (the table always has room for it).
  */
 extern int	pgb_ensure_default_class(PgbClassTable *table, const char *name);
