@@ -200,8 +200,8 @@ set_value(PgbLexer *lex, PgbClass *cls, PgbKey key,
 static bool
 parse_class(PgbLexer *lex, PgbClassTable *table)
 {
-	const char *name = lex->p;
-	size_t		namelen = pgb_lex_word(lex);
+	const char *name;
+	size_t		namelen = pgb_lex_word(lex, &name);
 	char		quoted[PGB_QUOTE_BUF];
 	PgbClass   *cls;
 	unsigned int seen = 0;
@@ -224,18 +224,16 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 		return pgb_lex_error(lex, "duplicate class %s", quoted);
 	table->nclasses++;
 
-	pgb_lex_advance(lex, namelen);
-	if (!pgb_lex_is(lex, "("))
+	if (!pgb_lex_accept(lex, "("))
 		return pgb_lex_error(lex, "expected \"(\" after class name %s", quoted);
 	pgb_lex_context(lex, "class \"%s\": ", cls->name);
-	pgb_lex_advance(lex, 1);
 
-	if (!pgb_lex_is(lex, ")"))
+	if (!pgb_lex_accept(lex, ")"))
 	{
 		for (;;)
 		{
-			const char *key = lex->p;
-			size_t		keylen = pgb_lex_word(lex);
+			const char *key;
+			size_t		keylen = pgb_lex_word(lex, &key);
 			const char *val;
 			size_t		vallen;
 			int			k;
@@ -251,27 +249,21 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 				return pgb_lex_error(lex, "duplicate key %s", quoted);
 			seen |= 1U << k;
 
-			pgb_lex_advance(lex, keylen);
-			if (!pgb_lex_is(lex, "="))
+			if (!pgb_lex_accept(lex, "="))
 				return pgb_lex_error(lex, "expected \"=\" after key %s but found %s",
 									 quoted, pgb_lex_found(lex));
-			pgb_lex_advance(lex, 1);
-
-			val = lex->p;
-			vallen = pgb_lex_word(lex);
+			vallen = pgb_lex_word(lex, &val);
 			if (vallen == 0)
 				return pgb_lex_error(lex, "expected a value for key %s but found %s",
 									 quoted, pgb_lex_found(lex));
 			if (!set_value(lex, cls, (PgbKey) k, val, vallen))
 				return false;
 
-			pgb_lex_advance(lex, vallen);
-			if (pgb_lex_is(lex, ")"))
+			if (pgb_lex_accept(lex, ")"))
 				break;
-			if (!pgb_lex_is(lex, ","))
+			if (!pgb_lex_accept(lex, ","))
 				return pgb_lex_error(lex, "expected \",\" or \")\" after the value of key %s but found %s",
 									 quoted, pgb_lex_found(lex));
-			pgb_lex_advance(lex, 1);
 		}
 	}
 
@@ -291,7 +283,6 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 		cls->burst = default_burst(cls->rate);
 
 	pgb_lex_clear_context(lex);
-	pgb_lex_advance(lex, 1);	/* the ")" */
 	return true;
 }
 
@@ -319,11 +310,10 @@ pgb_parse_classes(const char *str, PgbClassTable *table,
 			return false;
 		if (pgb_lex_at_end(&lex))
 			break;
-		if (!pgb_lex_is(&lex, ","))
+		if (!pgb_lex_accept(&lex, ","))
 			return pgb_lex_error(&lex, "expected \",\" after class \"%s\" but found %s",
 								 table->classes[table->nclasses - 1].name,
 								 pgb_lex_found(&lex));
-		pgb_lex_advance(&lex, 1);
 		if (pgb_lex_at_end(&lex))
 			return pgb_lex_error(&lex, "unexpected \",\" at end of class list");
 	}

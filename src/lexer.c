@@ -64,8 +64,9 @@ pgb_lex_at_end(const PgbLexer *lex)
 	return *lex->p == '\0';
 }
 
-size_t
-pgb_lex_word(const PgbLexer *lex)
+/* Length of the word at the current token; 0 at punctuation or the end. */
+static size_t
+word_len(const PgbLexer *lex)
 {
 	const char *p = lex->p;
 	size_t		n = 0;
@@ -87,21 +88,28 @@ token_len(const PgbLexer *lex)
 		return 2;
 	if (is_punct(lex, *p))
 		return 1;
-	return pgb_lex_word(lex);
+	return word_len(lex);
+}
+
+size_t
+pgb_lex_word(PgbLexer *lex, const char **word)
+{
+	size_t		n = word_len(lex);
+
+	*word = lex->p;
+	lex->p = pgb_skip_blanks(lex->p + n);
+	return n;
 }
 
 bool
-pgb_lex_is(const PgbLexer *lex, const char *tok)
+pgb_lex_accept(PgbLexer *lex, const char *tok)
 {
 	size_t		n = token_len(lex);
 
-	return n > 0 && strlen(tok) == n && memcmp(lex->p, tok, n) == 0;
-}
-
-void
-pgb_lex_advance(PgbLexer *lex, size_t n)
-{
+	if (n == 0 || strlen(tok) != n || memcmp(lex->p, tok, n) != 0)
+		return false;
 	lex->p = pgb_skip_blanks(lex->p + n);
+	return true;
 }
 
 const char *

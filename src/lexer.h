@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * lexer.h
- *	  The tokenizer of the list settings, pg_budget.classes and
- *	  pg_budget.rules: blanks, words, punctuation and "=>", and the
- *	  messages that name the token at fault.
+ *	  The one tokenizer of pg_budget.classes and pg_budget.rules: blanks,
+ *	  words, punctuation and "=>", and the messages that name the token
+ *	  at fault.
  *
  * Pure logic: includes nothing from the server beyond c.h.  A word runs
  * up to a blank, a punctuation character or the end of the string; what
- * makes a word acceptable is decided by the parser that reads it.
+ * makes a word acceptable is decided by the parser that reads it.  The
+ * parsers read a PgbLexer only through the functions below.
  *
  *-------------------------------------------------------------------------
  */
@@ -65,14 +66,18 @@ extern void pgb_lex_init(PgbLexer *lex, const char *str, const char *punct,
 /* Is the input used up? */
 extern bool pgb_lex_at_end(const PgbLexer *lex);
 
-/* Length of the word at the current token; 0 at punctuation or the end. */
-extern size_t pgb_lex_word(const PgbLexer *lex);
+/*
+ * Take the word at the current token: *word points at it, the lexer moves
+ * past it and the blanks after it, and its length is returned.  At
+ * punctuation or the end, returns 0 and does not move.
+ */
+extern size_t pgb_lex_word(PgbLexer *lex, const char **word);
 
-/* Is the current token tok, a punctuation character or "=>"? */
-extern bool pgb_lex_is(const PgbLexer *lex, const char *tok);
-
-/* Step over n bytes of the current token and the blanks after them. */
-extern void pgb_lex_advance(PgbLexer *lex, size_t n);
+/*
+ * Take the current token when it is tok (a punctuation character or
+ * "=>"), and the blanks after it; false, not moving, when it is not.
+ */
+extern bool pgb_lex_accept(PgbLexer *lex, const char *tok);
 
 /*
  * The current token for "... but found X" messages: end of input, or the

@@ -167,8 +167,8 @@ set_pattern(PgbLexer *lex, PgbRule *r, const char *pat, size_t len)
 static bool
 parse_rule(PgbLexer *lex, PgbRule *r, int pos)
 {
-	const char *word = lex->p;
-	size_t		n = pgb_lex_word(lex);
+	const char *word;
+	size_t		n;
 	char		quoted[PGB_QUOTE_BUF];
 	size_t		a;
 	bool		known = false;
@@ -176,6 +176,7 @@ parse_rule(PgbLexer *lex, PgbRule *r, int pos)
 	memset(r, 0, sizeof(*r));
 	pgb_lex_context(lex, "rule %d: ", pos);
 
+	n = pgb_lex_word(lex, &word);
 	if (n == 0)
 		return pgb_lex_error(lex, "expected an attribute but found %s",
 							 pgb_lex_found(lex));
@@ -192,28 +193,22 @@ parse_rule(PgbLexer *lex, PgbRule *r, int pos)
 	if (!known)
 		return pgb_lex_error(lex, "unknown attribute %s (expected application_name, database, client_addr or member_of)",
 							 quoted);
-	pgb_lex_advance(lex, n);
-	if (!pgb_lex_is(lex, "="))
+	if (!pgb_lex_accept(lex, "="))
 		return pgb_lex_error(lex, "expected \"=\" after attribute %s but found %s",
 							 quoted, pgb_lex_found(lex));
-	pgb_lex_advance(lex, 1);
 
-	word = lex->p;
-	n = pgb_lex_word(lex);
+	n = pgb_lex_word(lex, &word);
 	if (n == 0)
 		return pgb_lex_error(lex, "expected a pattern for %s but found %s",
 							 attr_names[r->attr], pgb_lex_found(lex));
 	if (!set_pattern(lex, r, word, n))
 		return false;
 	pgb_quote_token(word, n, quoted, sizeof(quoted));
-	pgb_lex_advance(lex, n);
-	if (!pgb_lex_is(lex, "=>"))
+	if (!pgb_lex_accept(lex, "=>"))
 		return pgb_lex_error(lex, "expected \"=>\" after pattern %s but found %s",
 							 quoted, pgb_lex_found(lex));
-	pgb_lex_advance(lex, 2);
 
-	word = lex->p;
-	n = pgb_lex_word(lex);
+	n = pgb_lex_word(lex, &word);
 	if (n == 0)
 		return pgb_lex_error(lex, "expected a class name after \"=>\" but found %s",
 							 pgb_lex_found(lex));
@@ -227,7 +222,6 @@ parse_rule(PgbLexer *lex, PgbRule *r, int pos)
 	snprintf(r->text, sizeof(r->text), "%s=%s => %s",
 			 attr_names[r->attr], r->pattern, r->class_name);
 	r->hash = rule_hash(r->text, pos);
-	pgb_lex_advance(lex, n);
 	return true;
 }
 
@@ -256,12 +250,11 @@ pgb_parse_rules(const char *str, PgbRuleSet *set, char *errbuf, size_t errlen)
 		set->nrules++;
 		if (pgb_lex_at_end(&lex))
 			break;
-		if (!pgb_lex_is(&lex, ","))
+		if (!pgb_lex_accept(&lex, ","))
 			return pgb_lex_error(&lex, "expected \",\" after class \"%s\" but found %s",
 								 set->rules[set->nrules - 1].class_name,
 								 pgb_lex_found(&lex));
 		pgb_lex_clear_context(&lex);
-		pgb_lex_advance(&lex, 1);
 		if (pgb_lex_at_end(&lex))
 			return pgb_lex_error(&lex, "unexpected \",\" at end of rule list");
 	}
