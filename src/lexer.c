@@ -3,7 +3,7 @@
  * lexer.c
  *	  The one tokenizer of pg_budget.classes and pg_budget.rules, and the
  *	  messages naming the token at fault.  Pure: no server calls,
- *	  unit-tested through test/unit/test_classes.c and test_rules_parse.c.
+ *	  unit-tested in test/unit/test_lexer.c and through the parsers'.
  *
  *-------------------------------------------------------------------------
  */
