@@ -25,7 +25,7 @@
 #include "guc.h"
 #include "rules.h"
 #include "altersystem.h"
-#include "rules_math.h"
+#include "rules_parse.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
 

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * classes.h
- *	  The class table: what pg_budget.classes parses into, and the parser.
+ *	  The class table: what pg_budget.classes parses into, its grammar
+ *	  (class_parse.c), the operations on a table (class_table.c) and the
+ *	  readers of durations, rates and sizes (units.c).
  *
  * Pure logic: includes nothing from the server beyond c.h, so the parser
  * and the budget check are unit-tested without a running server.
@@ -46,6 +48,9 @@
 /* Longest queue_timeout: one day, in ms. */
 #define PGB_QUEUE_TIMEOUT_MAX	(24 * 3600 * 1000)
 
+/* Bound of every integer key, and of N in rate=N/unit. */
+#define PGB_INT_LIMIT		1000000
+
 typedef enum PgbShedMode
 {
 	PGB_SHED_NEVER = 0,
@@ -82,6 +87,8 @@ typedef struct PgbClassTable
 	PgbClass	classes[PGB_MAX_CLASSES + 1];
 } PgbClassTable;
 
+/* class_parse.c */
+
 /*
  * Parse a pg_budget.classes string into *table.  On failure returns false
  * and writes a one-line message naming the class and the token at fault
@@ -89,6 +96,8 @@ typedef struct PgbClassTable
  */
 extern bool pgb_parse_classes(const char *str, PgbClassTable *table,
 							  char *errbuf, size_t errlen);
+
+/* class_table.c */
 
 /*
  * Check that the table fits in usable = max_connections minus the slots
@@ -111,13 +120,38 @@ extern bool pgb_valid_class_name(const char *name);
 extern int	pgb_find_class(const PgbClassTable *table, const char *name);
 
 /*
- * Add the implicit default class (no cap, no reservation, priority 0,
- * never shed) under name when the table does not define it.  Returns its
+ * Make *cls the class called name[0..len) (len at most PGB_CLASS_NAME_LEN)
+ * with every key at its default: no cap, no reservation, priority 0, no
+ * login rate, never shed, floor 1, no limit on active transactions, the
+ * setting's queue_timeout, no WAL budget and the default CPU weight.
+ */
+extern void pgb_class_init(PgbClass *cls, const char *name, size_t len);
+
+/*
+ * Add the implicit default class (pgb_class_init's defaults, marked
+ * implicit) under name when the table does not define it.  Returns its
  * index (the table always has room for it).
  */
 extern int	pgb_ensure_default_class(PgbClassTable *table, const char *name);
 
 extern const char *pgb_shed_mode_name(PgbShedMode mode);
+
+/* units.c */
+
+/* What a reader made of a number. */
+typedef enum PgbNumResult
+{
+	PGB_NUM_OK,
+	PGB_NUM_SYNTAX,				/* not a number of the expected form */
+	PGB_NUM_RANGE				/* well formed but out of range */
+} PgbNumResult;
+
+/*
+ * Parse a login rate, N/s, N/min or N/m, where N is digits with an
+ * optional fraction and 0 < N <= PGB_INT_LIMIT, into logins a second.
+ */
+extern PgbNumResult pgb_parse_login_rate(const char *tok, size_t len,
+										 double *per_s);
 
 /*
  * Parse a duration, the one reader of both the queue_timeout key and
@@ -148,9 +182,9 @@ extern bool pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s
 
 /*
  * Parse pg_budget.wal_rate_floor: a rate as pgb_parse_byte_rate reads it,
- * or, as that setting took in 0.2.0, a size taken as a second's (B, kB,
- * MB, GB or TB, a bare number being kB), with blanks allowed around the
- * value (and between number and unit of a size).  Same bounds.
+ * or a size taken as a second's worth (B, kB, MB, GB or TB, a bare number
+ * being kB), with blanks allowed around the value (and between number and
+ * unit of a size).  Same bounds.
  */
 extern bool pgb_parse_rate_setting(const char *str, double *bytes_per_s);
 

@@ -10,7 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include "plan_math.h"
-#include "text_math.h"
+#include "text_util.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -38,7 +38,7 @@
 #include "shmem.h"
 #include "visibility.h"
 #include "rules.h"
-#include "rules_math.h"
+#include "rules_match.h"
 
 static char *pgb_rules_string = NULL;
 

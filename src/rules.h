@@ -20,7 +20,7 @@
 #include "postgres.h"
 
 #include "classes.h"
-#include "rules_math.h"
+#include "rules_match.h"
 
 extern void pgb_rules_init(void);
 extern const PgbRuleSet *pgb_current_rules(void);

@@ -74,7 +74,7 @@
 #include "classes.h"
 #include "events_math.h"
 #include "policy_math.h"
-#include "rules_math.h"
+#include "rules_parse.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"

@@ -20,7 +20,7 @@
 #include "mb/pg_wchar.h"
 
 #include "text.h"
-#include "text_math.h"
+#include "text_util.h"
 
 void
 pgb_strlcpy_mb(char *dst, const char *src, size_t size)

@@ -4,7 +4,7 @@
 #	Build and run the server-free unit tests (test/unit/test_*.c) under prove.
 #
 # Each test file names the project sources it links with on a comment line
-#	// SOURCES: src/classes.c src/other.c
+#	// SOURCES: src/class_parse.c src/other.c
 # (or /* SOURCES: ... */); paths are relative to the repository root, and
 # several SOURCES lines add up.  Binaries go to test/unit/build/.
 # Environment: PG_CONFIG (default pg_config), CC (default cc),

@@ -6,7 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/admit_math.c src/classes.c src/text_math.c
+// SOURCES: src/admit_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "admit_math.h"
 #include <math.h>
 

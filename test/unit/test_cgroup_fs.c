@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/cgroup_fs.c src/cgroup_math.c src/classes.c src/text_math.c
+// SOURCES: src/cgroup_fs.c src/cgroup_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "cgroup_fs.h"
 
 #include <errno.h>

@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * test_classes.c
- *	  Unit tests for the pg_budget.classes parser, the budget check and the
- *	  class table helpers (src/classes.c).  No server needed.
+ *	  Unit tests for the pg_budget.classes parser (src/class_parse.c), the
+ *	  budget check and the class table helpers (src/class_table.c), and
+ *	  the readers of durations and rates (src/units.c).  No server needed.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/classes.c src/text_math.c
+// SOURCES: src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "classes.h"
 
 #include <locale.h>
@@ -607,6 +608,18 @@ test_helpers(void)
 	is_int(pgb_ensure_default_class(&tab, "default"), 3, "ensure_default_class: second call finds it");
 	is_int(tab.nclasses, 4, "ensure_default_class: second call adds nothing");
 
+	/* one set of defaults: for a class with no keys and the implicit one */
+	{
+		PgbClass	init;
+
+		pgb_class_init(&init, "default", 7);
+		init.implicit = true;
+		ok(memcmp(c, &init, sizeof(init)) == 0, "class_init: the implicit class");
+		pgb_class_init(&init, "ai", 2);
+		ok(parses("ai()") && memcmp(&tab.classes[0], &init, sizeof(init)) == 0,
+		   "class_init: a class with no keys");
+	}
+
 	ok(parses(""), "helpers: empty table");
 	is_int(pgb_ensure_default_class(&tab, "default"), 0, "ensure_default_class on an empty table");
 
@@ -774,9 +787,9 @@ test_byte_rates(void)
 	ok(rate_setting("10MB/s") && rate_bps == 10 * mb, "setting: 10MB/s");
 	ok(rate_setting("600MB/min") && rate_bps == 10 * mb, "setting: 600MB/min");
 	ok(rate_setting(" 10MB/s ") && rate_bps == 10 * mb, "setting: blanks around");
-	ok(rate_setting("1MB") && rate_bps == mb, "setting: 1MB (as in 0.2.0) is a second's");
+	ok(rate_setting("1MB") && rate_bps == mb, "setting: a size, 1MB, is a second's");
 	ok(rate_setting("1 MB") && rate_bps == mb, "setting: 1 MB");
-	ok(rate_setting("1024") && rate_bps == mb, "setting: a bare number is kB (as in 0.2.0)");
+	ok(rate_setting("1024") && rate_bps == mb, "setting: a bare number is kB");
 	ok(rate_setting("512B") && rate_bps == 512, "setting: 512B");
 	ok(rate_setting("1.5GB") && rate_bps == 1.5 * 1024 * mb, "setting: 1.5GB");
 	ok(!rate_setting("0.1B/s"), "setting: 0.1B/s refused");

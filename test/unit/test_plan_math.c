@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c src/wal_math.c
+// SOURCES: src/plan_math.c src/policy_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c src/cpu_math.c src/wal_math.c
 #include "plan_math.h"
 #include "unit.h"
 

@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/policy_math.c src/classes.c src/text_math.c
+// SOURCES: src/policy_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "policy_math.h"
 #include "unit.h"
 

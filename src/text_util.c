@@ -1,13 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * text_math.c
- *	  Cutting names and reasons to the fixed buffers they are kept in
- *	  without splitting a UTF-8 character.  Pure C, unit-tested alone.
+ * text_util.c
+ *	  Cutting names, reasons and messages to the fixed buffers they are
+ *	  kept in without splitting a UTF-8 character.  Pure: no server calls,
+ *	  unit-tested in test/unit/test_text_util.c.
  *
  *-------------------------------------------------------------------------
  */
-#include "text_math.h"
+#include "text_util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,4 +82,45 @@ pgb_quote_token(const char *tok, size_t len, char *buf, size_t buflen)
 				 (int) pgb_utf8_cliplen(tok, len, PGB_QUOTE_MAX), tok);
 	else
 		snprintf(buf, buflen, "\"%.*s\"", (int) len, tok);
+}
+
+void
+pgb_vformat_error(char *errbuf, size_t errlen, const char *prefix,
+				  const char *fmt, va_list ap)
+{
+	size_t		used = 0;
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	errbuf[0] = '\0';
+	if (prefix != NULL)
+	{
+		int			n = snprintf(errbuf, errlen, "%s", prefix);
+
+		if (n < 0)
+			return;
+		used = (size_t) n;
+	}
+	if (used < errlen)
+		vsnprintf(errbuf + used, errlen - used, fmt, ap);
+	errbuf[errlen - 1] = '\0';
+	pgb_utf8_trim_partial(errbuf);
+}
+
+bool
+pgb_error(char *errbuf, size_t errlen, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	pgb_vformat_error(errbuf, errlen, NULL, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+void
+pgb_clear_error(char *errbuf, size_t errlen)
+{
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 }

@@ -1,16 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * text_math.h
- *	  Cutting a string to a byte limit without splitting a UTF-8 character.
+ * text_util.h
+ *	  Cutting a string to a byte limit without splitting a UTF-8 character,
+ *	  quoting a token and writing a message into a fixed buffer.
  *
  * Pure logic: includes nothing from the server beyond c.h.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_TEXT_MATH_H
-#define PGB_TEXT_MATH_H
+#ifndef PGB_TEXT_UTIL_H
+#define PGB_TEXT_UTIL_H
 
 #include "c.h"
+
+#include <stdarg.h>
 
 /*
  * The bytes of s[0..len) to keep within limit bytes: len when it fits,
@@ -41,4 +44,19 @@ extern void pgb_utf8_trim_partial(char *s);
 #define PGB_QUOTE_BUF		(PGB_QUOTE_MAX + 8)
 extern void pgb_quote_token(const char *tok, size_t len, char *buf, size_t buflen);
 
-#endif							/* PGB_TEXT_MATH_H */
+/*
+ * Write a one-line message, prefix (none when NULL) and then fmt, into
+ * errbuf[0..errlen): cut by the buffer at a character's start, and always
+ * terminated when errlen > 0.  Nothing is written when errbuf is NULL.
+ */
+extern void pgb_vformat_error(char *errbuf, size_t errlen, const char *prefix,
+							  const char *fmt, va_list ap) pg_attribute_printf(4, 0);
+
+/* pgb_vformat_error with no prefix; returns false, for "return pgb_error(...)". */
+extern bool pgb_error(char *errbuf, size_t errlen,
+					  const char *fmt,...) pg_attribute_printf(3, 4);
+
+/* Empty errbuf (when not NULL and errlen > 0). */
+extern void pgb_clear_error(char *errbuf, size_t errlen);
+
+#endif							/* PGB_TEXT_UTIL_H */

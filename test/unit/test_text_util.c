@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * test_text_math.c
- *	  Unit tests of cutting strings on UTF-8 character boundaries
- *	  (src/text_math.c).  No server needed.
+ * test_text_util.c
+ *	  Unit tests of cutting strings on UTF-8 character boundaries and of
+ *	  writing messages into fixed buffers (src/text_util.c).  No server
+ *	  needed.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/text_math.c
-#include "text_math.h"
+// SOURCES: src/text_util.c
+#include "text_util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -125,11 +127,63 @@ test_trim(void)
 	is_str(s, "a\x80\x80\x80\x80", "not UTF-8: left alone");
 }
 
+static void
+test_error(void)
+{
+	char		buf[16];
+
+	ok(!pgb_error(buf, sizeof(buf), "%d items", 3), "pgb_error returns false");
+	is_str(buf, "3 items", "a message");
+	pgb_error(buf, sizeof(buf), "%s", "0123456789abcdefghij");
+	is_str(buf, "0123456789abcde", "cut by its buffer");
+	pgb_error(buf, 8, "ab" CJK CJK);
+	is_str(buf, "ab" CJK, "never inside a character");
+	memset(buf, 'x', sizeof(buf));
+	pgb_error(buf, 1, "abc");
+	is_str(buf, "", "a buffer of one byte holds the terminator");
+	pgb_error(NULL, 0, "abc");
+	ok(true, "no buffer: nothing is written");
+	pgb_error(buf, sizeof(buf), "x");
+	pgb_clear_error(buf, sizeof(buf));
+	is_str(buf, "", "cleared");
+}
+
+/* pgb_vformat_error through a varargs wrapper */
+static void prefixed(char *buf, size_t len, const char *prefix,
+					 const char *fmt,...) pg_attribute_printf(4, 5);
+
+static void
+prefixed(char *buf, size_t len, const char *prefix, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	pgb_vformat_error(buf, len, prefix, fmt, ap);
+	va_end(ap);
+}
+
+static void
+test_prefix(void)
+{
+	char		buf[16];
+
+	prefixed(buf, sizeof(buf), "rule 3: ", "bad %s", "x");
+	is_str(buf, "rule 3: bad x", "the prefix, then the message");
+	prefixed(buf, sizeof(buf), NULL, "bad %s", "x");
+	is_str(buf, "bad x", "no prefix");
+	prefixed(buf, 6, "rule 3: ", "bad %s", "x");
+	is_str(buf, "rule ", "a prefix longer than the buffer is cut");
+	prefixed(buf, 12, "rule 3: ", "bad %s", "xyz");
+	is_str(buf, "rule 3: bad", "so is the message after it");
+}
+
 int
 main(void)
 {
 	test_cliplen();
 	test_copy();
 	test_trim();
+	test_error();
+	test_prefix();
 	return done_testing();
 }

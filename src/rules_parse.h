@@ -1,16 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * rules_math.h
- *	  pg_budget.rules: the parser, the matcher (globs, addresses and CIDRs)
- *	  and the only-lower rule that picks a session's class by rule.
+ * rules_parse.h
+ *	  pg_budget.rules: what it parses into, the parser (rules_parse.c)
+ *	  and the reader of addresses and CIDRs it uses.
  *
  * Pure logic: includes nothing from the server beyond c.h, so the parser
- * and the matcher are unit-tested and fuzzed without a server.
+ * is unit-tested and fuzzed without a server.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_RULES_MATH_H
-#define PGB_RULES_MATH_H
+#ifndef PGB_RULES_PARSE_H
+#define PGB_RULES_PARSE_H
 
 #include "c.h"
 
@@ -65,18 +65,6 @@ typedef struct PgbRuleSet
 	PgbRule		rules[PGB_MAX_RULES];
 } PgbRuleSet;
 
-/* What a login is judged by; member_of is asked only when a rule needs it. */
-typedef bool (*PgbMemberOfFunc) (const char *role, void *arg);
-
-typedef struct PgbLoginAttrs
-{
-	const char *application_name;	/* NULL: matches no pattern */
-	const char *database;
-	PgbAddr		addr;
-	PgbMemberOfFunc member_of;
-	void	   *member_arg;
-} PgbLoginAttrs;
-
 /*
  * Parse a pg_budget.rules string into *set: a comma-separated list of
  * "attribute=pattern => class", blanks allowed around every token.  On
@@ -95,9 +83,6 @@ extern bool pgb_parse_rules(const char *str, PgbRuleSet *set,
 extern int	pgb_rules_resolve(const PgbRuleSet *set, const PgbClassTable *table,
 							  int *class_idx, char *errbuf, size_t errlen);
 
-/* Glob: "*" any run of bytes, "?" any one byte, anything else itself. */
-extern bool pgb_glob_match(const char *pattern, const char *str);
-
 /*
  * Parse tok[0..len) as an IPv4 or IPv6 address, optionally with "/bits",
  * into *addr and *prefix (the address length when there is no "/").
@@ -106,26 +91,6 @@ extern bool pgb_glob_match(const char *pattern, const char *str);
 extern bool pgb_parse_cidr(const char *tok, size_t len, PgbAddr *addr,
 						   int *prefix);
 
-/*
- * Is client inside net/prefix?  An IPv4 network also takes the same
- * address mapped into IPv6 (::ffff:a.b.c.d); LOCAL takes only LOCAL.
- */
-extern bool pgb_addr_in(const PgbAddr *net, int prefix, const PgbAddr *client);
-
-/* Does the login have the rule's attribute? */
-extern bool pgb_rule_matches(const PgbRule *rule, const PgbLoginAttrs *login);
-
-/*
- * The session's class by the rules: the first rule that matches, whose
- * class is in the table and has no higher priority than class self (the
- * class of the role and database); its position, or -1 when none.  A
- * rule that matches but would raise the priority is skipped: its bit is
- * set in *raised.  class_idx is pgb_rules_resolve's.
- */
-extern int	pgb_rules_choose(const PgbRuleSet *set, const int *class_idx,
-							 const PgbClassTable *table, int self,
-							 const PgbLoginAttrs *login, uint64 *raised);
-
 extern const char *pgb_rule_attr_name(PgbRuleAttr attr);
 
-#endif							/* PGB_RULES_MATH_H */
+#endif							/* PGB_RULES_PARSE_H */
