@@ -25,12 +25,14 @@ typedef enum PgbKey
 	PGB_KEY_QUEUE_TIMEOUT,
 	PGB_KEY_WAL,
 	PGB_KEY_CPU,
+	PGB_KEY_MEM,
+	PGB_KEY_SESSION_MEM,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
 	"max", "reserve", "priority", "rate", "burst", "shed", "floor", "active",
-	"queue_timeout", "wal", "cpu"
+	"queue_timeout", "wal", "cpu", "mem", "session_mem"
 };
 
 /*
@@ -143,6 +145,12 @@ set_value(PgbLexer *lex, PgbClass *cls, PgbKey key,
 			if (!pgb_parse_byte_rate(val, len, &cls->wal))
 				return pgb_lex_error(lex, "invalid value %s for key \"wal\" (expected " PGB_RATE_EXPECTED ")",
 									 quoted);
+			return true;
+		case PGB_KEY_MEM:
+		case PGB_KEY_SESSION_MEM:
+			if (!pgb_parse_size(val, len, key == PGB_KEY_MEM ? &cls->mem : &cls->session_mem))
+				return pgb_lex_error(lex, "invalid value %s for key \"%s\" (expected " PGB_SIZE_EXPECTED ")",
+									 quoted, key_names[key]);
 			return true;
 		case PGB_KEY_CPU:
 			if (len == 4 && memcmp(val, "idle", 4) == 0)
@@ -277,6 +285,10 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 								 cls->floor, cls->max);
 		cls->floor = cls->max;
 	}
+	if (cls->mem > 0 && cls->session_mem > cls->mem)
+		return pgb_lex_error(lex, "session_mem exceeds mem (%lld MB > %lld MB)",
+							 (long long) (cls->session_mem / (1024 * 1024)),
+							 (long long) (cls->mem / (1024 * 1024)));
 	if ((seen & (1U << PGB_KEY_BURST)) && !(seen & (1U << PGB_KEY_RATE)))
 		return pgb_lex_error(lex, "key \"burst\" requires key \"rate\"");
 	if (cls->rate > 0 && !(seen & (1U << PGB_KEY_BURST)))

@@ -125,6 +125,8 @@ pgb_class_init(PgbClass *cls, const char *name, size_t len)
 	cls->wal = 0;
 	cls->cpu_weight = PGB_CPU_WEIGHT_DEFAULT;
 	cls->cpu_idle = false;
+	cls->mem = 0;
+	cls->session_mem = 0;
 	cls->implicit = false;
 }
 

@@ -77,6 +77,9 @@ typedef struct PgbClass
 	int			cpu_weight;		/* CPU weight, PGB_CPU_WEIGHT_MIN..MAX */
 	bool		cpu_idle;		/* cpu=idle: only CPU nobody else wants
 								 * (cpu_weight is then the default, unused) */
+	int64		mem;			/* memory of its sessions together, bytes;
+								 * 0 = no budget */
+	int64		session_mem;	/* memory of any one session, bytes; 0 = none */
 	bool		implicit;		/* not in the table: the default class */
 } PgbClass;
 
@@ -175,6 +178,20 @@ extern bool pgb_parse_duration_ms(const char *tok, size_t len, int *ms);
  * bytes a second (a rate below a byte a second would round to nothing).
  */
 extern bool pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s);
+
+/*
+ * Parse a memory size: N (digits, with an optional fraction) and a unit
+ * B, kB, MB, GB or TB (powers of 1024, as the wal key reads them; the
+ * unit is required), PGB_MEM_SIZE_MIN <= size <= PGB_MEM_SIZE_MAX.
+ */
+extern bool pgb_parse_size(const char *tok, size_t len, int64 *bytes);
+
+#define PGB_MEM_SIZE_MIN		(INT64CONST(1024) * 1024)
+#define PGB_MEM_SIZE_MAX		(INT64CONST(1024) * 1024 * 1024 * 1024)
+
+/* What pgb_parse_size accepts, for error messages. */
+#define PGB_SIZE_EXPECTED \
+	"a size such as 512MB or 2GB, at least 1MB and at most 1TB"
 
 /* What pgb_parse_byte_rate accepts, for error messages. */
 #define PGB_RATE_EXPECTED \

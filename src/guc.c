@@ -21,8 +21,8 @@
 #include "cgroup_math.h"
 #include "compat.h"
 #include "guc.h"
-#include "shmem.h"
-#include "rules.h"
+#include "lexer.h"
+#include "policy_math.h"
 
 bool		pgb_enabled = true;
 bool		pgb_admitted = false;
@@ -49,6 +49,8 @@ double		pgb_cpu_pressure_threshold = 1.5;
 double		pgb_run_delay_target = 200.0;
 double		pgb_commit_latency_target = 5.0;
 double		pgb_wal_rate_floor = 1024.0 * 1024;
+uint64		pgb_memory_limit = 0;
+double		pgb_memory_guard = 0.9;
 char	   *pgb_cgroup = NULL;
 uint32		pgb_classes_generation = 1;
 
@@ -63,6 +65,7 @@ static char *pgb_classes_string = NULL;
 static char *pgb_class = NULL;
 static char *pgb_queue_timeout_string = NULL;
 static char *pgb_wal_rate_floor_string = NULL;
+static char *pgb_memory_limit_string = NULL;
 
 /*
  * Every setting but pg_budget.classes (which has a message of its own,
@@ -98,6 +101,8 @@ static const char *const start_checked[] = {
 	"pg_budget.wal_rate_floor",
 	"pg_budget.cgroup",
 	"pg_budget.run_delay_target",
+	"pg_budget.memory_limit",
+	"pg_budget.memory_guard",
 };
 
 #define NUM_START_CHECKED	lengthof(start_checked)
@@ -226,6 +231,45 @@ static void
 assign_wal_rate_floor(const char *newval pg_attribute_unused(), void *extra)
 {
 	pgb_wal_rate_floor = *(const double *) extra;
+}
+
+/* pg_budget.memory_limit: auto (0), or a size as the class key mem reads it */
+static bool
+check_memory_limit(char **newval, void **extra,
+				   GucSource source pg_attribute_unused())
+{
+	const char *p;
+	size_t		len;
+	int64		bytes = 0;
+	uint64	   *parsed;
+
+	if (*newval == NULL)
+		return false;
+	p = pgb_skip_blanks(*newval);
+	len = strlen(p);
+	while (len > 0 && pgb_is_blank(p[len - 1]))
+		len--;
+	if (!(len == 4 && pg_strncasecmp(p, "auto", 4) == 0) &&
+		!pgb_parse_size(p, len, &bytes))
+	{
+		GUC_check_errdetail("Expected auto (the server's cgroup's limit, else the machine's memory), or " PGB_SIZE_EXPECTED ".");
+		return false;
+	}
+	parsed = (uint64 *) pgb_guc_malloc(sizeof(uint64));
+	if (parsed == NULL)
+	{
+		GUC_check_errdetail("out of memory");
+		return false;
+	}
+	*parsed = (uint64) bytes;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_memory_limit(const char *newval pg_attribute_unused(), void *extra)
+{
+	pgb_memory_limit = *(const uint64 *) extra;
 }
 
 /*
@@ -613,6 +657,24 @@ pgb_guc_init(void)
 							   PGC_SIGHUP,
 							   0,
 							   check_wal_rate_floor, assign_wal_rate_floor, NULL);
+
+	DefineCustomStringVariable("pg_budget.memory_limit",
+							   "The server's memory limit: auto (its cgroup's, else the machine's memory) or a size such as 8GB.",
+							   "The memory guard cancels queries past pg_budget.memory_guard of it.",
+							   &pgb_memory_limit_string,
+							   "auto",
+							   PGC_SIGHUP,
+							   0,
+							   check_memory_limit, assign_memory_limit, NULL);
+
+	DefineCustomRealVariable("pg_budget.memory_guard",
+							 "Share of the memory limit past which the lowest sheddable class's largest query is cancelled; 0 turns the guard off.",
+							 "Past the mark halfway from it to the limit, the largest query of any class is cancelled.",
+							 &pgb_memory_guard,
+							 0.9, 0.0, 1.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pg_budget.cgroup",
 							   "cgroup directory in which each class gets a child with its CPU weight (the class key cpu); empty: no CPU weights.",

@@ -41,6 +41,8 @@ extern double pgb_run_delay_target;
 extern double pgb_commit_latency_target;
 extern double pgb_wal_rate_floor;	/* bytes a second */
 extern char *pgb_cgroup;		/* "" = no CPU weights */
+extern uint64 pgb_memory_limit;	/* bytes; 0 = auto */
+extern double pgb_memory_guard; /* share of the limit; 0 = off */
 
 /*
  * This backend was admitted (admission.c sets it once): from then on its

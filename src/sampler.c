@@ -539,8 +539,9 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		r->cpu_ms = r->run_delay_ms = r->mem_bytes = -1;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{
-			r->mem_bytes = (float4) pgb_memory_entry_bytes(i);
 			PgbClassState *c = &pgb_shared->classes[i];
+
+			r->mem_bytes = (float4) pgb_memory_entry_bytes(i);
 
 			/*
 			 * What the once-a-second CPU reading (cgroup.c) added since the

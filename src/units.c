@@ -184,6 +184,28 @@ pgb_parse_byte_rate(const char *tok, size_t len, double *bytes_per_s)
 }
 
 bool
+pgb_parse_size(const char *tok, size_t len, int64 *bytes)
+{
+	size_t		i = 0;
+	Decimal		d;
+	double		unit;
+	double		v;
+
+	if (!read_decimal(tok, len, &i, PGB_SIZE_LIMIT, &d) ||
+		d.ipart > PGB_SIZE_LIMIT)
+		return false;
+	while (i < len && pgb_is_blank(tok[i]))
+		i++;
+	if (i == len || !unit_bytes(tok + i, len - i, &unit))
+		return false;
+	v = decimal_value(&d) * unit;
+	if (!(v >= (double) PGB_MEM_SIZE_MIN) || v > (double) PGB_MEM_SIZE_MAX)
+		return false;
+	*bytes = (int64) v;
+	return true;
+}
+
+bool
 pgb_parse_rate_setting(const char *str, double *bytes_per_s)
 {
 	const char *p = pgb_skip_blanks(str);
