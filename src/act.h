@@ -11,7 +11,7 @@
 
 #include "postgres.h"
 
-#include "plan_math.h"
+#include "plan.h"
 
 extern int	pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table);
 

@@ -3,7 +3,7 @@
  * worker.c
  *	  The pg_budget background worker.  Each pg_budget.sample_interval its
  *	  tick flows down once: sample (sampler.c, lockwatch.c), decide
- *	  (plan_math.c, pure), publish limits and pressure, act (act.c).
+ *	  (plan.c, pure), publish limits and pressure, act (act.c).
  *
  * Its snapshot of the backends and its plan state (AIMD by class entry)
  * are private.  What others see it publishes under the pg_budget lock
@@ -29,7 +29,7 @@
 #include "compat.h"
 #include "gate.h"
 #include "pg_budget.h"
-#include "plan_math.h"
+#include "plan.h"
 #include "sampler.h"
 
 PGDLLEXPORT void pgb_worker_main(Datum main_arg);

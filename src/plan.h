@@ -1,18 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * plan_math.h
+ * plan.h
  *	  The worker's decisions of one tick as a plan: pressure, limit
  *	  changes, and the ordered victims of priority inversions, of classes
  *	  over their limit and of a pause, each with its action and reason.
  *
- * Pure (c.h only): decided from a snapshot (snapshot.h), the class table
- * and the policy state the worker keeps; carried out by act.c, which is
- * the one file that signals backends.  Unit-tested without a server.
+ * Pure: no server calls, no locks; unit-tested in test/unit/test_plan*.c.
+ * Decided from a snapshot (snapshot.h), the class table and the state the
+ * worker keeps (plan.c and the plan_*.c files of each step); carried out
+ * by act.c, which is the one file that signals backends.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGB_PLAN_MATH_H
-#define PGB_PLAN_MATH_H
+#ifndef PGB_PLAN_H
+#define PGB_PLAN_H
 
 #include "classes.h"
 #include "cpu_math.h"
@@ -336,4 +337,59 @@ extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
 										 const int *in_progress,
 										 const bool *demand);
 
-#endif							/* PGB_PLAN_MATH_H */
+/*
+ * Between the plan files: the steps of pgb_plan_decide (plan.c), each in
+ * the file of its concern.
+ */
+
+/*
+ * A class "needs the CPU" when it has had sessions on CPU lately: the
+ * moving average of its sessions on CPU (active, no wait event) over
+ * pressure_window is at least this.  Sessions waiting on a lock, the WAL
+ * or the client are no demand for the CPU.
+ */
+#define PGB_CPU_DEMAND_MIN		0.05
+
+/* plan.c: does a class of higher priority than c need the CPU? */
+extern bool pgb_higher_demand(const PgbClassTable *table, const PgbClass *c,
+							  const bool *demand);
+
+/* plan_pressure.c */
+extern bool pgb_plan_commit_latency_pressure(const PgbPlanState *st,
+											 const PgbSnapshot *snap,
+											 const PgbClassTable *table,
+											 const PgbPlanParams *p, bool *slow,
+											 bool *slowish, bool *slow_now);
+extern bool pgb_all_weighted(const PgbSnapshot *snap);
+
+/* plan_rounds.c */
+extern void pgb_plan_inversions(PgbPlan *plan, PgbSnapshot *snap,
+								const PgbClassTable *table, const int *class_of,
+								const PgbPlanParams *p);
+extern void pgb_plan_over_limit(PgbPlan *plan, const PgbPlanState *st,
+								const PgbSnapshot *snap,
+								const PgbClassTable *table);
+
+/* plan_admit.c, plan_active.c, plan_wal.c */
+extern void pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
+									  const PgbSnapshot *snap,
+									  const PgbClassTable *table,
+									  const PgbPlanParams *p);
+extern void pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
+								   const PgbSnapshot *snap,
+								   const PgbClassTable *table,
+								   const PgbPlanParams *p, double dt_ms);
+extern void pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
+								const PgbSnapshot *snap,
+								const PgbClassTable *table,
+								const PgbPlanParams *p, double dt_ms,
+								bool slow_now);
+
+/* plan_inherit.c */
+extern void pgb_plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
+								 const PgbClassTable *table, const int *class_of);
+extern void pgb_plan_idle_holders(PgbPlan *plan, const PgbSnapshot *snap,
+								  const PgbClassTable *table,
+								  const int *class_of);
+
+#endif							/* PGB_PLAN_H */

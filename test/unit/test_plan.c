@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * test_plan_math.c
+ * test_plan.c
  *	  Unit tests of the worker's plan, without a server: victim order and
  *	  actions over a limit, inversion victims, AIMD limit changes, the
  *	  max_actions bound, pause victims and pressure.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c src/wal_math.c
-#include "plan_math.h"
+// SOURCES: src/plan.c src/plan_rounds.c src/plan_pressure.c src/plan_admit.c src/plan_active.c src/plan_wal.c src/plan_inherit.c
+// SOURCES: src/policy_math.c src/classes.c src/text_math.c src/cpu_math.c src/wal_math.c
+#include "plan.h"
 #include "unit.h"
 
 #define NROWS		32

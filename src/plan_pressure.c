@@ -1,0 +1,246 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_pressure.c
+ *	  The pressure a tick judges: connections, WAL (sessions waiting on
+ *	  it, slow commits), lock (sessions blocked by a lower class), and the
+ *	  gate's CPU pressure (sessions on CPU per core).
+ *
+ * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "plan.h"
+
+/*
+ * Lock pressure: the share of active sessions blocked past the threshold
+ * by a lower class.  Shedding a blocker ends such a wait within a tick or
+ * two, so the share stays low while shedding keeps up; it rises when it
+ * can not (a shed=cancel class idle in a transaction, more blockers than
+ * max_actions), and then the lowest class must admit fewer.
+ */
+static double
+blocked_share(const PgbSnapshot *snap, const PgbPlanParams *p, double active)
+{
+	int64		action_us = (int64) p->lock_wait_threshold_ms * 1000;
+	int			blocked = 0;
+	int			i;
+
+	for (i = 0; i < snap->nrows; i++)
+		if (snap->rows[i].pid != 0 && snap->rows[i].inverted &&
+			snap->rows[i].blocked_us >= action_us)
+			blocked++;
+	return Min(1.0, blocked / Max(active, 1.0));
+}
+
+/*
+ * Sustained means the moving average over pg_budget.pressure_window is
+ * past the threshold; calm needs every signal well below it.
+ */
+uint32
+pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
+						const PgbPlanParams *p, double dt_ms, int nclasses,
+						bool *calm)
+{
+	uint32		bits = 0;
+	double		wal_share = 0;
+	double		active = 0;
+	double		active_now = 0;
+	int			total = 0;
+	int			usable = snap->usable;
+	int			i;
+
+	for (i = 0; i < nclasses; i++)
+		total += snap->connected[i];
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		const PgbEntrySample *g = &snap->entries[i];
+
+		wal_share += g->wal_share_avg * g->active_avg;
+		active += g->active_avg;
+		active_now += g->active;
+	}
+	if (active > 0.5)
+		wal_share /= active;
+	else
+		wal_share = 0;
+
+	st->inverted_share = pgb_ema(st->inverted_share,
+								 blocked_share(snap, p, active_now),
+								 dt_ms, p->pressure_window_ms);
+
+	/* the commit latency of each entry: its writing commits this tick */
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+	{
+		const PgbEntrySample *g = &snap->entries[i];
+		uint64		n = 0;
+		uint64		us = 0;
+		uint64		slow = 0;
+		uint64		tail = 0;
+		double		per_s = dt_ms > 0 ? 1000.0 / dt_ms : 0;
+		double		short_ms = Max(p->aimd_interval_ms / 4, 1);
+
+		if (st->commits_primed && g->commits >= st->commits_prev[i] &&
+			g->commit_us >= st->commit_us_prev[i] &&
+			g->commits_slow >= st->commits_slow_prev[i] &&
+			g->commits_tail >= st->commits_tail_prev[i])
+		{
+			n = g->commits - st->commits_prev[i];
+			us = g->commit_us - st->commit_us_prev[i];
+			slow = Min(g->commits_slow - st->commits_slow_prev[i], n);
+			tail = Min(g->commits_tail - st->commits_tail_prev[i], slow);
+		}
+		st->commits_prev[i] = g->commits;
+		st->commit_us_prev[i] = g->commit_us;
+		st->commits_slow_prev[i] = g->commits_slow;
+		st->commits_tail_prev[i] = g->commits_tail;
+		st->commit_rate_avg[i] = pgb_ema(st->commit_rate_avg[i], n * per_s,
+										 dt_ms, p->pressure_window_ms);
+		st->commit_rate_now[i] = pgb_ema(st->commit_rate_now[i], n * per_s,
+										 dt_ms, short_ms);
+		st->commit_slow_rate_avg[i] = pgb_ema(st->commit_slow_rate_avg[i], slow * per_s,
+											  dt_ms, p->pressure_window_ms);
+		st->commit_slow_rate_now[i] = pgb_ema(st->commit_slow_rate_now[i], slow * per_s,
+											  dt_ms, short_ms);
+		st->commit_tail_rate_avg[i] = pgb_ema(st->commit_tail_rate_avg[i], tail * per_s,
+											  dt_ms, p->pressure_window_ms);
+		st->commit_tail_rate_now[i] = pgb_ema(st->commit_tail_rate_now[i], tail * per_s,
+											  dt_ms, short_ms);
+		if (n > 0)
+			st->commit_ms_avg[i] = pgb_ema(st->commit_ms_avg[i],
+										   us / 1000.0 / n, dt_ms,
+										   p->pressure_window_ms);
+	}
+	st->commits_primed = true;
+
+	if (total >= p->saturation_threshold * usable)
+		bits |= PGB_PRESSURE_CONNECTIONS;
+	if (wal_share >= p->wal_pressure_threshold)
+		bits |= PGB_PRESSURE_WAL;
+	if (st->inverted_share >= p->lock_pressure_threshold)
+		bits |= PGB_PRESSURE_LOCK;
+
+	*calm = bits == 0 && st->inverted_share < p->lock_pressure_threshold / 2 &&
+		total < pgb_connection_calm_line(p->saturation_threshold) * usable &&
+		wal_share < p->wal_pressure_threshold / 2;
+	return bits;
+}
+
+double
+pgb_plan_commit_share(double part_rate, double all_rate)
+{
+	return all_rate > 0 ? Min(part_rate / all_rate, 1.0) : 0;
+}
+
+bool
+pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
+					  double factor)
+{
+	double		all = st->commit_rate_avg[entry];
+
+	return target_ms > 0 && all >= PGB_COMMITS_MIN_RATE &&
+		(pgb_plan_commit_share(st->commit_slow_rate_avg[entry], all) >=
+		 PGB_SLOW_COMMIT_SHARE * factor ||
+		 pgb_plan_commit_share(st->commit_tail_rate_avg[entry], all) >=
+		 PGB_TAIL_COMMIT_SHARE * factor);
+}
+
+bool
+pgb_plan_commits_slow_now(const PgbPlanState *st, int entry, double target_ms)
+{
+	double		all = st->commit_rate_now[entry];
+
+	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
+		(pgb_plan_commit_share(st->commit_slow_rate_now[entry], all) >=
+		 PGB_SLOW_COMMIT_SHARE ||
+		 pgb_plan_commit_share(st->commit_tail_rate_now[entry], all) >=
+		 PGB_TAIL_COMMIT_SHARE);
+}
+
+/*
+ * WAL pressure judged by what the classes feel, beside the share of
+ * sessions waiting on WAL: the commits of a class are slower than
+ * commit_latency_target (slow[i]), and a sheddable class of lower priority
+ * is there to give way.  The share still sees commits that do not end
+ * (a synchronous standby gone); the latency sees slow commits when the
+ * share reads calm (a bulk class throttled to tens of MB/s).  No calm
+ * while some class's commits are slower than half the target (slowish).
+ */
+bool
+pgb_plan_commit_latency_pressure(const PgbPlanState *st,
+								 const PgbSnapshot *snap,
+								 const PgbClassTable *table,
+								 const PgbPlanParams *p, bool *slow,
+								 bool *slowish, bool *slow_now)
+{
+	bool		pressure = false;
+	bool		now[PGB_MAX_CLASSES + 1];
+	int			i,
+				j;
+
+	*slow_now = false;
+	for (i = 0; i < table->nclasses; i++)
+	{
+		int			e = snap->map[i];
+
+		slow[i] = e >= 0 && pgb_plan_commits_slow(st, e, p->commit_latency_target_ms, 1.0);
+		slowish[i] = e >= 0 && pgb_plan_commits_slow(st, e, p->commit_latency_target_ms, 0.5);
+		now[i] = e >= 0 && pgb_plan_commits_slow_now(st, e, p->commit_latency_target_ms);
+	}
+	for (i = 0; i < table->nclasses; i++)
+		for (j = 0; j < table->nclasses && (slow[i] || now[i]); j++)
+			if (table->classes[j].priority < table->classes[i].priority &&
+				table->classes[j].shed != PGB_SHED_NEVER)
+			{
+				pressure |= slow[i];
+				*slow_now |= now[i];
+				break;
+			}
+	return pressure;
+}
+
+/* Has every configured class its CPU weight in force? */
+bool
+pgb_all_weighted(const PgbSnapshot *snap)
+{
+	bool		weighted = false;
+	int			i;
+
+	for (i = 0; i <= PGB_MAX_CLASSES; i++)
+		if (snap->map[i] >= 0 && snap->map[i] < PGB_MAX_SHARED_CLASSES)
+		{
+			weighted = snap->cpu_in_force[snap->map[i]];
+			if (!weighted)
+				break;
+		}
+	return weighted;
+}
+
+uint32
+pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
+					   const PgbPlanParams *p, double dt_ms,
+					   bool wal_pressure, bool *calm)
+{
+	uint32		bits = 0;
+	double		per_core = (double) snap->running / Max(snap->ncores, 1);
+	bool		weighted = pgb_all_weighted(snap);
+	int			e;
+
+	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
+		(void) pgb_run_delay_step(&st->run_delay[e], snap->entries[e].run_delay_ms,
+								  snap->entries[e].run_delay_at_ms,
+								  snap->entries[e].run_delay_sessions);
+		st->running_avg[e] = pgb_ema(st->running_avg[e], snap->entries[e].running,
+									 dt_ms, p->pressure_window_ms);
+		st->in_progress_avg[e] = pgb_ema(st->in_progress_avg[e],
+										 snap->entries[e].in_progress,
+										 dt_ms, p->pressure_window_ms);
+	}
+	if (!weighted && st->cpu_avg >= p->cpu_pressure_threshold)
+		bits |= PGB_PRESSURE_CPU;
+	if (wal_pressure)
+		bits |= PGB_PRESSURE_WAL;
+	*calm = bits == 0 && (weighted || st->cpu_avg < p->cpu_pressure_threshold / 2);
+	return bits;
+}

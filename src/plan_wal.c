@@ -1,0 +1,152 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_wal.c
+ *	  The adaptive WAL budget: under WAL pressure the lowest sheddable
+ *	  class writing more than the floor gets a lower WAL rate; calm gives
+ *	  it back.  The rates a class writes and commits at, by entry.
+ *
+ * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "plan.h"
+
+#include <stdio.h>
+
+double
+pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry)
+{
+	if (!(st->xact_rate_avg[entry] > 0.01) || !(st->wal_rate_avg[entry] > 0))
+		return 0;
+	return st->wal_rate_avg[entry] / st->xact_rate_avg[entry];
+}
+
+int
+pgb_wal_class_to_decrease(const PgbClassTable *table, const double *rate_avg,
+						  double floor_rate, const bool *demand)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+
+		if (c->shed == PGB_SHED_NEVER || !pgb_higher_demand(table, c, demand) ||
+			rate_avg[i] <= floor_rate)
+			continue;
+		if (best < 0 || c->priority < table->classes[best].priority ||
+			(c->priority == table->classes[best].priority &&
+			 rate_avg[i] > rate_avg[best]))
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * The adaptive WAL budget: under WAL pressure, while a higher class is
+ * active, the lowest sheddable class writing more than the floor gets a
+ * lower WAL rate (AIMD on bytes/s, never below pg_budget.wal_rate_floor);
+ * calm gives it back.
+ */
+void
+pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
+					const PgbSnapshot *snap, const PgbClassTable *table,
+					const PgbPlanParams *p, double dt_ms, bool slow_now)
+{
+	double		rate_avg[PGB_MAX_CLASSES + 1];
+	bool		demand[PGB_MAX_CLASSES + 1];
+	bool		pressure = (plan->pressure & PGB_PRESSURE_WAL) != 0;
+	int			e,
+				i;
+
+	/* the rate of every entry, whether a class of this table or not */
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
+		uint64		now = snap->entries[e].wal_bytes;
+		double		rate = 0;
+
+		/* the first reading is a baseline, not a burst since start */
+		if (st->wal_primed && now >= st->wal_prev[e] && dt_ms > 0)
+			rate = (double) (now - st->wal_prev[e]) * 1000.0 / dt_ms;
+		st->wal_prev[e] = now;
+		st->wal_rate_avg[e] = pgb_ema(st->wal_rate_avg[e], rate, dt_ms,
+									  p->pressure_window_ms);
+		/* transactions a second, for the WAL a transaction writes */
+		now = snap->entries[e].transactions;
+		rate = 0;
+		if (st->wal_primed && now >= st->xact_prev[e] && dt_ms > 0)
+			rate = (double) (now - st->xact_prev[e]) * 1000.0 / dt_ms;
+		st->xact_prev[e] = now;
+		st->xact_rate_avg[e] = pgb_ema(st->xact_rate_avg[e], rate, dt_ms,
+									   p->pressure_window_ms);
+	}
+	st->wal_primed = true;
+	for (i = 0; i < table->nclasses; i++)
+	{
+		e = snap->map[i];
+		rate_avg[i] = e >= 0 ? st->wal_rate_avg[e] : 0;
+		/* a class that commits is there, however short its transactions */
+		demand[i] = e >= 0 && (snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN ||
+							   st->commit_rate_avg[e] >= PGB_COMMITS_MIN_RATE);
+	}
+	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
+		pgb_wal_class_to_decrease(table, rate_avg, p->wal_rate_floor, demand) : -1;
+	plan->wal_spared_class = -1;
+	if (pressure && p->shedding != PGB_SHEDDING_OFF && plan->wal_victim_class < 0)
+	{
+		bool		anyone[PGB_MAX_CLASSES + 1];
+
+		for (i = 0; i < table->nclasses; i++)
+			anyone[i] = true;
+		plan->wal_spared_class = pgb_wal_class_to_decrease(table, rate_avg,
+														   p->wal_rate_floor, anyone);
+	}
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		PgbWalAimdParams wp;
+		double		before;
+
+		e = snap->map[i];
+		if (e < 0)
+			continue;
+		wp.configured = c->wal;
+		wp.floor_rate = p->wal_rate_floor;
+		wp.decrease = p->aimd_decrease;
+		wp.increase = p->aimd_increase;
+		wp.step_ms = p->aimd_interval_ms;
+		wp.calm_ms = p->calm_time_ms;
+		before = st->wal_aimd[e].limit;
+		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
+			st->wal_aimd[e].limit = 0;
+		else if (pgb_wal_aimd_step(&st->wal_aimd[e], i == plan->wal_victim_class,
+								   slow_now && pgb_higher_demand(table, c, demand),
+								   !pressure || !pgb_higher_demand(table, c, demand),
+								   rate_avg[i], &wp, snap->now_ms) &&
+				 plan->nchanges < (int) lengthof(plan->changes))
+		{
+			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+			double		after = st->wal_aimd[e].limit;
+			bool		up = after <= 0 || (before > 0 && after > before);
+
+			ch->class_index = i;
+			ch->wal = true;
+			ch->before = (int) Min(before, (double) PG_INT32_MAX);
+			ch->after = (int) Min(after, (double) PG_INT32_MAX);
+			if (after <= 0)
+				snprintf(ch->reason, sizeof(ch->reason), "calm: WAL budget lifted (was %.1f MB/s)",
+						 before / (1024 * 1024));
+			else if (!up)
+				snprintf(ch->reason, sizeof(ch->reason), "wal pressure: WAL budget lowered to %.1f MB/s (writing %.1f MB/s)",
+						 after / (1024 * 1024), rate_avg[i] / (1024 * 1024));
+			else
+				snprintf(ch->reason, sizeof(ch->reason), "calm: WAL budget raised to %.1f MB/s",
+						 after / (1024 * 1024));
+			ch->action = p->shedding == PGB_SHEDDING_DRY_RUN ? "would limit wal" : "wal limit";
+			ch->signal = up ? "calm" : "wal";
+		}
+		plan->publish_wal[i] = p->shedding == PGB_SHEDDING_ON ? st->wal_aimd[e].limit : 0;
+	}
+}
