@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * test_cpu_math.c
- *	  Unit tests of CPU pressure from run delay (src/cpu_math.c): the
+ * test_plan_pressure.c
+ *	  Unit tests of CPU pressure from run delay (src/plan_pressure.c): the
  *	  rate per second and session from the worker's readings, and which
  *	  class's run delay is pressure.  No server needed.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/cpu_math.c src/classes.c src/text_math.c
-#include "cpu_math.h"
+// SOURCES: src/plan.c src/plan_rounds.c src/plan_pressure.c src/plan_admit.c src/plan_active.c src/plan_wal.c src/plan_inherit.c
+// SOURCES: src/policy_math.c src/classes.c src/text_math.c src/wal_math.c
+#include "plan.h"
 
 #include <string.h>
 
