@@ -552,7 +552,7 @@ wal_wait_loop(int entry, int procno, double rate, double wait_ms)
 	{
 		bool		done;
 
-		/* never more than a second at a time: see wal_math.h */
+		/* never more than a second at a time: see wal_bucket.h */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 pgb_wal_sleep_ms(wait_ms), wal_wait_event);
 		ResetLatch(MyLatch);

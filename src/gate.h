@@ -63,7 +63,7 @@
 #include "gate_read.h"
 #include "queue_math.h"
 #include "state.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 
 typedef enum PgbGateState
 {

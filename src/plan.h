@@ -18,7 +18,7 @@
 #include "classes.h"
 #include "policy_math.h"
 #include "snapshot.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 
 /* A class over its limit: one round of actions per this long. */
 #define PGB_SHED_ROUND_MS		500
@@ -65,6 +65,69 @@ extern int	pgb_run_delay_pressure(const PgbClassTable *table, const double *rate
 								   const bool *demand, double target,
 								   bool *calm);
 
+/*
+ * The adaptive WAL budget of one class, stepped by the worker's plan
+ * (plan_wal.c).  Two signals: pressure, sustained (the moving averages
+ * over pg_budget.pressure_window: this class is the one to give way), and
+ * slow_now, the same judged over the last quarter of aimd_interval (a
+ * higher class's commits are slow right now), which answers a cut within
+ * a second where the sustained one takes several.
+ *
+ * A cut halves (decrease) the budget in force, or what the class writes
+ * when it has none, and marks the rate it cut from: after a run of cuts,
+ * the lowest rate still seen slow.  The first cut after a raise comes
+ * step_ms / 4 after the last step, since web feels every second of a slow
+ * commit; further cuts in a row only while commits are still slow now:
+ * the second a step_ms later (a cut shows only once the transactions
+ * under way have ended), each next twice as long after the last, since
+ * commits that stay slow however far the class is cut are slow for some
+ * other reason, and the class is not taken to the floor for it in
+ * seconds.  Each step_ms with no slow commit now, the budget goes halfway
+ * up to PGB_WAL_MARK_SHARE of the mark, ground where commits were not
+ * slow (a binary search between the two: one more cut there lowers the
+ * mark).  Past it, after calm_ms of sustained calm, it probes, a step each
+ * step_ms of calm (x 1 + increase, the increase doubled at each: x 1.05,
+ * 1.10, 1.20, 1.40...), until commits are slow again (a new mark) or the
+ * ceiling (the configured budget, or the rate the class had when first
+ * lowered) is reached and the budget is lifted.
+ */
+#define PGB_WAL_MARK_SHARE		0.9
+
+typedef struct PgbWalAimd
+{
+	double		limit;			/* bytes/s in force; 0: none */
+	double		base;			/* the rate when first lowered */
+	double		mark;			/* the rate the last cut came at */
+	int64		last_step_ms;	/* when it last moved */
+	int64		calm_since_ms;	/* -1: not calm */
+	int64		quiet_since_ms; /* no slow commit now since; -1: slow */
+	int			cuts;			/* in a row, since the last raise */
+	int			probes;			/* raises past the mark's share, in a row */
+} PgbWalAimd;
+
+typedef struct PgbWalAimdParams
+{
+	double		configured;		/* the class's wal key, 0: none */
+	double		floor_rate;		/* never below (pg_budget.wal_rate_floor) */
+	double		decrease;		/* pg_budget.aimd_decrease */
+	double		increase;		/* pg_budget.aimd_increase */
+	int64		step_ms;		/* pg_budget.aimd_interval */
+	int64		calm_ms;		/* pg_budget.calm_time */
+} PgbWalAimdParams;
+
+/* A budget that was never lowered. */
+extern void pgb_wal_aimd_reset(PgbWalAimd *s);
+
+/*
+ * One step at now_ms: pressure (this class gives way), slow_now (commits
+ * above it are slow right now), calm (no WAL pressure, or nobody above it
+ * active), rate_avg (what it writes, bytes/s).
+ * Returns true if the budget moved.
+ */
+extern bool pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now,
+							  bool calm, double rate_avg,
+							  const PgbWalAimdParams *p, int64 now_ms);
+
 /* The tunables the plan reads (GUCs, copied each tick). */
 typedef struct PgbPlanParams
 {
@@ -106,7 +169,7 @@ typedef struct PgbPlanState
 	/* the adaptive WAL budget, by entry */
 	uint64		wal_prev[PGB_MAX_SHARED_CLASSES];	/* wal_bytes last tick */
 	double		wal_rate_avg[PGB_MAX_SHARED_CLASSES];	/* bytes/s */
-	PgbWalAimd	wal_aimd[PGB_MAX_SHARED_CLASSES];	/* the budget (wal_math.h) */
+	PgbWalAimd	wal_aimd[PGB_MAX_SHARED_CLASSES];	/* the budget (wal_bucket.h) */
 	bool		wal_primed;		/* wal_prev holds a first reading */
 	uint64		xact_prev[PGB_MAX_SHARED_CLASSES];	/* transactions last tick */
 	double		xact_rate_avg[PGB_MAX_SHARED_CLASSES];	/* transactions/s */
@@ -271,7 +334,7 @@ extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
  * A class's writing commits are slow: more than PGB_SLOW_COMMIT_SHARE of
  * them (factor times it) took commit_latency_target_ms or longer lately
  * (its p95 is above the target), or more than PGB_TAIL_COMMIT_SHARE took
- * PGB_TAIL_COMMIT_FACTOR (wal_math.h) times the target (its p99 is above
+ * PGB_TAIL_COMMIT_FACTOR (wal_bucket.h) times the target (its p99 is above
  * four times it: a flush that holds a few commits for tens of ms every
  * second is felt, though 95% of them are fast); moving averages over
  * pressure_window, counted by commit, with at least one commit a second:
@@ -290,7 +353,7 @@ extern bool pgb_plan_commits_slow(const PgbPlanState *st, int entry,
 /*
  * The same judged over the last quarter of aimd_interval, not over
  * pressure_window: are the commits slow right now?  What the adaptive WAL
- * budget steps by once pressure is there (wal_math.h), as it answers a cut
+ * budget steps by once pressure is there (plan_wal.c), as it answers a cut
  * within a second.
  */
 extern bool pgb_plan_commits_slow_now(const PgbPlanState *st, int entry,
@@ -367,7 +430,7 @@ extern int	pgb_wal_class_to_decrease(const PgbClassTable *table,
 /*
  * WAL bytes a transaction of an entry writes, on average lately (0: not
  * known): what a throttled session released from its wait is expected to
- * write, so that the next is released that much later (wal_math.c).
+ * write, so that the next is released that much later (wal_bucket.c).
  */
 extern double pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry);
 

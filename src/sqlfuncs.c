@@ -22,7 +22,7 @@
 
 #include "compat.h"
 #include "gate.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 #include "pg_budget.h"
 
 PG_FUNCTION_INFO_V1(pg_budget_status);

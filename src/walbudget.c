@@ -25,7 +25,7 @@
 
 #include "compat.h"
 #include "pg_budget.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 #include "walbudget.h"
 
 bool		pgb_wal_xact_gated = false;

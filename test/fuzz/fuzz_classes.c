@@ -23,7 +23,7 @@
  * written out, and the input's bytes as an address or CIDR are read
  * within their length.
  *
- * SOURCES: src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_math.c src/rules_math.c
+ * SOURCES: src/classes.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_math.c src/rules_math.c
  *
  *-------------------------------------------------------------------------
  */
@@ -38,7 +38,7 @@
 #include "queue_math.h"
 #include "rules_math.h"
 #include "text_math.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

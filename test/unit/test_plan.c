@@ -8,7 +8,7 @@
  *-------------------------------------------------------------------------
  */
 // SOURCES: src/plan.c src/plan_rounds.c src/plan_pressure.c src/plan_admit.c src/plan_active.c src/plan_wal.c src/plan_inherit.c
-// SOURCES: src/policy_math.c src/classes.c src/text_math.c src/wal_math.c
+// SOURCES: src/policy_math.c src/classes.c src/text_math.c
 #include "plan.h"
 #include "unit.h"
 
@@ -1014,7 +1014,7 @@ test_idle_holders(void)
 	is_int(plan.nnotes, 0, "idle in a transaction without a place: nothing to note");
 }
 
-/* The adaptive WAL budget: the class that gives way (its step: test_wal_math.c). */
+/* The adaptive WAL budget: the class that gives way (its step: test_plan_wal.c). */
 static void
 test_wal_adaptive(void)
 {

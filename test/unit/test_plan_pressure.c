@@ -8,7 +8,7 @@
  *-------------------------------------------------------------------------
  */
 // SOURCES: src/plan.c src/plan_rounds.c src/plan_pressure.c src/plan_admit.c src/plan_active.c src/plan_wal.c src/plan_inherit.c
-// SOURCES: src/policy_math.c src/classes.c src/text_math.c src/wal_math.c
+// SOURCES: src/policy_math.c src/classes.c src/text_math.c
 #include "plan.h"
 
 #include <string.h>

@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/queue_math.c src/classes.c src/wal_math.c src/text_math.c
+// SOURCES: src/queue_math.c src/classes.c src/wal_bucket.c src/text_math.c
 #include "queue_math.h"
 #include "classes.h"
 
