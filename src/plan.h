@@ -20,6 +20,65 @@
 #include "snapshot.h"
 #include "wal_bucket.h"
 
+/* A session the worker may shed, and what it may do to it. */
+typedef struct PgbVictim
+{
+	int			procno;
+	int			pid;
+	PgbSessionState state;
+	int64		state_since_ms; /* when it entered its state */
+	bool		cancelled;		/* already cancelled once (active only) */
+} PgbVictim;
+
+typedef enum PgbShedAction
+{
+	PGB_ACTION_NONE = 0,
+	PGB_ACTION_CANCEL,
+	PGB_ACTION_TERMINATE
+} PgbShedAction;
+
+/*
+ * Order victims: idle in transaction first, then idle, then active; in
+ * each group the longest in its state first.
+ */
+extern void pgb_order_victims(PgbVictim *victims, int n);
+
+/*
+ * The action allowed on a victim by the class's shed mode: an idle session
+ * (in a transaction or not) can only be terminated (a cancel does not reach
+ * a backend waiting for its client), an active one is cancelled first and
+ * terminated only if it was cancelled before and the mode allows it.
+ */
+extern PgbShedAction pgb_shed_action(PgbShedMode mode, const PgbVictim *v);
+
+/* Tunables of the AIMD admission limit (GUCs). */
+typedef struct PgbAimdParams
+{
+	double		decrease;		/* multiply by this under pressure (0..1) */
+	int			increase;		/* add this many slots per step when calm */
+	int64		step_ms;		/* at most one step per this many ms */
+	int64		calm_ms;		/* calm for this long before increasing */
+} PgbAimdParams;
+
+/* Per-class AIMD state, kept by the worker. */
+typedef struct PgbAimdState
+{
+	int			limit;			/* effective limit, PGB_UNLIMITED = none */
+	int64		last_step_ms;	/* time of the last change */
+	int64		calm_since_ms;	/* start of the current calm spell, or -1 */
+} PgbAimdState;
+
+/*
+ * One AIMD step for a class.  pressure: this class is the one that must
+ * give way now; calm: no pressure signal at all.  connected: sessions of
+ * the class; max: its configured cap (PGB_UNLIMITED: none); floor: never
+ * below this; usable: connections usable at all.  Returns true if the
+ * limit changed.
+ */
+extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
+						  bool pressure, bool calm, int connected, int max,
+						  int floor_limit, int usable, int64 now_ms);
+
 /* A class over its limit: one round of actions per this long. */
 #define PGB_SHED_ROUND_MS		500
 /* A victim signalled this recently is still being dealt with. */
@@ -329,6 +388,23 @@ extern int	pgb_plan_victims_needed(const PgbSnapshot *snap);
 extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									  const PgbPlanParams *p, double dt_ms,
 									  int nclasses, bool *calm);
+
+/*
+ * The share of usable connections below which connections count as calm:
+ * 0.1 below the saturation threshold, but never below half of it, so that
+ * calm stays reachable at the smallest threshold allowed.
+ */
+extern double pgb_connection_calm_line(double saturation_threshold);
+
+/*
+ * The class that gives way under pressure: the lowest-priority class whose
+ * shed mode is not never and whose effective limit is still above its floor
+ * (limits[i] == PGB_UNLIMITED counts as above).  connected[] bounds the
+ * effective limit from above.  Ties go to the class with more sessions.
+ * Returns -1 if none can give way.
+ */
+extern int	pgb_class_to_decrease(const PgbClassTable *table, const int *limits,
+								  const int *connected);
 
 /*
  * A class's writing commits are slow: more than PGB_SLOW_COMMIT_SHARE of

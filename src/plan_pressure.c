@@ -127,6 +127,12 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 }
 
 double
+pgb_connection_calm_line(double saturation_threshold)
+{
+	return Max(saturation_threshold - 0.1, saturation_threshold / 2);
+}
+
+double
 pgb_plan_commit_share(double part_rate, double all_rate)
 {
 	return all_rate > 0 ? Min(part_rate / all_rate, 1.0) : 0;

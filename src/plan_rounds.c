@@ -13,7 +13,40 @@
 #include "text_math.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static int
+victim_cmp(const void *a, const void *b)
+{
+	const PgbVictim *x = (const PgbVictim *) a;
+	const PgbVictim *y = (const PgbVictim *) b;
+
+	if (x->state != y->state)
+		return (int) x->state - (int) y->state;
+	if (x->state_since_ms != y->state_since_ms)
+		return x->state_since_ms < y->state_since_ms ? -1 : 1;
+	return x->pid - y->pid;
+}
+
+void
+pgb_order_victims(PgbVictim *victims, int n)
+{
+	if (n > 1)
+		qsort(victims, n, sizeof(PgbVictim), victim_cmp);
+}
+
+PgbShedAction
+pgb_shed_action(PgbShedMode mode, const PgbVictim *v)
+{
+	if (mode == PGB_SHED_NEVER)
+		return PGB_ACTION_NONE;
+	if (v->state != PGB_STATE_ACTIVE)
+		return mode == PGB_SHED_TERMINATE ? PGB_ACTION_TERMINATE : PGB_ACTION_NONE;
+	if (!v->cancelled)
+		return PGB_ACTION_CANCEL;
+	return mode == PGB_SHED_TERMINATE ? PGB_ACTION_TERMINATE : PGB_ACTION_CANCEL;
+}
 
 const char *
 pgb_round_signal(PgbRoundKind kind)

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * test_plan_pressure.c
- *	  Unit tests of CPU pressure from run delay (src/plan_pressure.c): the
- *	  rate per second and session from the worker's readings, and which
- *	  class's run delay is pressure.  No server needed.
+ *	  Unit tests of pressure (src/plan_pressure.c): the line below which
+ *	  connections are calm; CPU pressure from run delay, the rate per
+ *	  second and session from the worker's readings, and which class's run
+ *	  delay is pressure.  No server needed.
  *
  *-------------------------------------------------------------------------
  */
@@ -101,9 +102,20 @@ test_pressure_lowest(void)
 	ok(calm, "and calm");
 }
 
+static void
+test_calm_line(void)
+{
+	is_double(pgb_connection_calm_line(0.9), 0.8, 1e-12, "calm line: 0.1 below the default threshold");
+	is_double(pgb_connection_calm_line(0.1), 0.05, 1e-12,
+			  "calm line: half the smallest threshold, not 0 (calm was never reached)");
+	is_double(pgb_connection_calm_line(1.0), 0.9, 1e-12, "calm line: at threshold 1");
+	ok(1 < pgb_connection_calm_line(0.1) * 97, "calm line: one session left is calm at threshold 0.1");
+}
+
 int
 main(void)
 {
+	test_calm_line();
 	test_step();
 	test_pressure();
 	test_pressure_lowest();
