@@ -112,6 +112,38 @@ pgb_higher_demand(const PgbClassTable *table, const PgbClass *c,
 	return false;
 }
 
+int
+pgb_class_to_give_way(const PgbClassTable *table, const bool *gives,
+					  const double *use, const bool *demand)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+
+		if (c->shed == PGB_SHED_NEVER || !gives[i] ||
+			(demand != NULL && !pgb_higher_demand(table, c, demand)))
+			continue;
+		if (best < 0 || c->priority < table->classes[best].priority ||
+			(c->priority == table->classes[best].priority &&
+			 use[i] > use[best]))
+			best = i;
+	}
+	return best;
+}
+
+bool
+pgb_above_floor(int limit, int use, int floor_limit)
+{
+	int			eff = limit;
+
+	if (eff == PGB_UNLIMITED || eff > use)
+		eff = use;
+	return eff > floor_limit;
+}
+
 void
 pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 				const PgbClassTable *table, const PgbPlanParams *p,

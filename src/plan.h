@@ -7,8 +7,12 @@
  *
  * Pure: no server calls, no locks; unit-tested in test/unit/test_plan*.c.
  * Decided from a snapshot (snapshot.h), the class table and the state the
- * worker keeps (plan.c and the plan_*.c files of each step); carried out
- * by act.c, which is the one file that signals backends.
+ * worker keeps; carried out by act.c, which is the one file that signals
+ * backends.  plan.c holds the tick and what the limits share; each step is
+ * in the file of its concern: plan_rounds.c (victims), plan_pressure.c,
+ * plan_admit.c (the admission limit), plan_active.c (the gate's active
+ * limit), plan_wal.c (the WAL budget), plan_inherit.c (the gate's
+ * let-throughs).
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +23,32 @@
 #include "policy_math.h"
 #include "snapshot.h"
 #include "wal_bucket.h"
+
+/* The tunables the plan reads (GUCs, copied each tick). */
+typedef struct PgbPlanParams
+{
+	PgbShedding shedding;
+	int			lock_wait_threshold_ms;
+	int			pressure_window_ms;
+	double		wal_pressure_threshold;
+	double		saturation_threshold;
+	double		lock_pressure_threshold;
+	double		aimd_decrease;
+	double		aimd_increase;
+	int			aimd_interval_ms;
+	int			calm_time_ms;
+	int			max_actions;
+	double		cpu_pressure_threshold; /* sessions on CPU per core */
+	double		run_delay_target_ms;	/* with every class weighted: CPU
+										 * pressure when a higher class's
+										 * sessions wait longer for a CPU
+										 * (ms per second per session);
+										 * 0: off */
+	double		wal_rate_floor; /* bytes/s the WAL budget is never below */
+	double		commit_latency_target_ms;	/* WAL pressure also when a
+											 * class's commits are slower
+											 * than this; 0: share only */
+} PgbPlanParams;
 
 /* A session the worker may shed, and what it may do to it. */
 typedef struct PgbVictim
@@ -36,20 +66,6 @@ typedef enum PgbShedAction
 	PGB_ACTION_CANCEL,
 	PGB_ACTION_TERMINATE
 } PgbShedAction;
-
-/*
- * Order victims: idle in transaction first, then idle, then active; in
- * each group the longest in its state first.
- */
-extern void pgb_order_victims(PgbVictim *victims, int n);
-
-/*
- * The action allowed on a victim by the class's shed mode: an idle session
- * (in a transaction or not) can only be terminated (a cancel does not reach
- * a backend waiting for its client), an active one is cancelled first and
- * terminated only if it was cancelled before and the mode allows it.
- */
-extern PgbShedAction pgb_shed_action(PgbShedMode mode, const PgbVictim *v);
 
 /* Tunables of the AIMD admission limit (GUCs). */
 typedef struct PgbAimdParams
@@ -69,22 +85,6 @@ typedef struct PgbAimdState
 } PgbAimdState;
 
 /*
- * One AIMD step for a class.  pressure: this class is the one that must
- * give way now; calm: no pressure signal at all.  connected: sessions of
- * the class; max: its configured cap (PGB_UNLIMITED: none); floor: never
- * below this; usable: connections usable at all.  Returns true if the
- * limit changed.
- */
-extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
-						  bool pressure, bool calm, int connected, int max,
-						  int floor_limit, int usable, int64 now_ms);
-
-/* A class over its limit: one round of actions per this long. */
-#define PGB_SHED_ROUND_MS		500
-/* A victim signalled this recently is still being dealt with. */
-#define PGB_SETTLING_MS			1000
-
-/*
  * CPU pressure from run delay: how long the sessions of a class waited
  * for a CPU (runnable, not running) per second and per session.  A
  * session can not wait for a CPU more than all of a second.
@@ -98,31 +98,6 @@ typedef struct PgbRunDelayTrack
 	int64		at_ms;			/* when it was read; 0: never */
 	double		rate;			/* ms of run delay per second per session */
 } PgbRunDelayTrack;
-
-/*
- * A reading of a class entry's run-delay counter (delay_ms, the sum over
- * its sessions, read at at_ms; 0: not yet read) by sessions, the number of
- * its sessions that ran or waited to run since the reading before.
- * Updates t->rate, the run delay per second of wall time per such
- * session (0 when none), and returns it.  A first reading, or a counter
- * that went back (the entry was named anew), gives 0; the same reading
- * again leaves the rate as it was.
- */
-extern double pgb_run_delay_step(PgbRunDelayTrack *t, double delay_ms,
-								 int64 at_ms, int sessions);
-
-/*
- * Run-delay pressure: among the classes (by table index) that need the
- * CPU (demand[i]) and have a sheddable class of lower priority below
- * them, the one whose rate[i] is highest if it is at target or above,
- * else -1.  *calm when every such class is below half the target.
- * target <= 0: the signal is off (-1, calm).  The gate lowers the active
- * limit of a lower class when a higher class's rate is past
- * pg_budget.run_delay_target.
- */
-extern int	pgb_run_delay_pressure(const PgbClassTable *table, const double *rate,
-								   const bool *demand, double target,
-								   bool *calm);
 
 /*
  * The adaptive WAL budget of one class, stepped by the worker's plan
@@ -173,45 +148,6 @@ typedef struct PgbWalAimdParams
 	int64		step_ms;		/* pg_budget.aimd_interval */
 	int64		calm_ms;		/* pg_budget.calm_time */
 } PgbWalAimdParams;
-
-/* A budget that was never lowered. */
-extern void pgb_wal_aimd_reset(PgbWalAimd *s);
-
-/*
- * One step at now_ms: pressure (this class gives way), slow_now (commits
- * above it are slow right now), calm (no WAL pressure, or nobody above it
- * active), rate_avg (what it writes, bytes/s).
- * Returns true if the budget moved.
- */
-extern bool pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now,
-							  bool calm, double rate_avg,
-							  const PgbWalAimdParams *p, int64 now_ms);
-
-/* The tunables the plan reads (GUCs, copied each tick). */
-typedef struct PgbPlanParams
-{
-	PgbShedding shedding;
-	int			lock_wait_threshold_ms;
-	int			pressure_window_ms;
-	double		wal_pressure_threshold;
-	double		saturation_threshold;
-	double		lock_pressure_threshold;
-	double		aimd_decrease;
-	double		aimd_increase;
-	int			aimd_interval_ms;
-	int			calm_time_ms;
-	int			max_actions;
-	double		cpu_pressure_threshold; /* sessions on CPU per core */
-	double		run_delay_target_ms;	/* with every class weighted: CPU
-										 * pressure when a higher class's
-										 * sessions wait longer for a CPU
-										 * (ms per second per session);
-										 * 0: off */
-	double		wal_rate_floor; /* bytes/s the WAL budget is never below */
-	double		commit_latency_target_ms;	/* WAL pressure also when a
-											 * class's commits are slower
-											 * than this; 0: share only */
-} PgbPlanParams;
 
 /* What the plan remembers from tick to tick (the worker's own). */
 typedef struct PgbPlanState
@@ -363,6 +299,8 @@ typedef struct PgbPlan
 	PgbVictim  *order;			/* max_victims, to order a class's sessions */
 } PgbPlan;
 
+/* plan.c: the plan and its state, the tick, what the limits share */
+
 extern void pgb_plan_state_init(PgbPlanState *st);
 
 /* A class entry named anew: its AIMD state starts afresh. */
@@ -381,6 +319,90 @@ extern int	pgb_plan_rounds_needed(const PgbSnapshot *snap, int nclasses);
 extern int	pgb_plan_victims_needed(const PgbSnapshot *snap);
 
 /*
+ * The worker's plan of one tick: marks rows whose blockers include a lower
+ * class as inverted, judges pressure, steps the AIMD limits, then lists the
+ * rounds: the inversions of this tick's lookups first, then the classes
+ * over their limit (only under connection or WAL pressure).
+ */
+extern void pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
+							const PgbClassTable *table, const PgbPlanParams *p,
+							double dt_ms);
+
+/*
+ * The class that gives way: of the sheddable classes (shed is not never)
+ * that have something to give (gives[i]) and, unless demand is NULL, a
+ * class of higher priority that needs it (demand[j]), the one of lowest
+ * priority; ties go to the class that uses more (use[i]).  By table index;
+ * -1 if none.  Each limit says what giving means: sessions above the
+ * floor (admission), transactions in progress above the active floor (the
+ * gate), bytes/s above pg_budget.wal_rate_floor (the WAL budget).
+ */
+extern int	pgb_class_to_give_way(const PgbClassTable *table, const bool *gives,
+								  const double *use, const bool *demand);
+
+/*
+ * Has a class something to give: is what it uses, capped by its limit
+ * (PGB_UNLIMITED: none), above floor_limit?
+ */
+extern bool pgb_above_floor(int limit, int use, int floor_limit);
+
+/* Does a class of higher priority than c need it (demand[j])? */
+extern bool pgb_higher_demand(const PgbClassTable *table, const PgbClass *c,
+							  const bool *demand);
+
+/* plan_rounds.c: the rounds of victims */
+
+/* A class over its limit: one round of actions per this long. */
+#define PGB_SHED_ROUND_MS		500
+/* A victim signalled this recently is still being dealt with. */
+#define PGB_SETTLING_MS			1000
+
+/*
+ * Order victims: idle in transaction first, then idle, then active; in
+ * each group the longest in its state first.
+ */
+extern void pgb_order_victims(PgbVictim *victims, int n);
+
+/*
+ * The action allowed on a victim by the class's shed mode: an idle session
+ * (in a transaction or not) can only be terminated (a cancel does not reach
+ * a backend waiting for its client), an active one is cancelled first and
+ * terminated only if it was cancelled before and the mode allows it.
+ */
+extern PgbShedAction pgb_shed_action(PgbShedMode mode, const PgbVictim *v);
+
+/*
+ * pg_budget_pause with action cancel or terminate: every session of the
+ * entry but the caller's and exempt superusers'; those the caller may not
+ * signal are counted in *refused; cancel reaches only sessions that are
+ * not idle.
+ */
+extern void pgb_plan_pause(PgbPlan *plan, const PgbSessionRow *rows, int nrows,
+						   int entry, PgbShedAction action, int self_pid,
+						   const char *reason, int *refused);
+
+/*
+ * Carry out a plan, round after round, in order: a round stops when it has
+ * the actions it needs, bounded rounds when max_actions were taken in all.
+ * A victim that fails (gone, changed class) gives its turn to the next.
+ * signal returns whether it acted.  Returns the number of actions.
+ */
+typedef bool (*PgbSignalFunc) (const PgbPlan *plan, const PgbPlanRound *round,
+							   const PgbPlanVictim *victim, void *arg);
+extern int	pgb_plan_carry_out(PgbPlan *plan, PgbSignalFunc signal, void *arg);
+
+/*
+ * After carrying out: rows signalled get action_ms (and cancelled), classes
+ * shed get their round time.
+ */
+extern void pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st,
+							PgbSnapshot *snap);
+
+extern const char *pgb_round_signal(PgbRoundKind kind);
+
+/* plan_pressure.c */
+
+/*
  * Pressure signals of this tick, updating the moving average of the share
  * of sessions blocked by a lower class; *calm when every signal is well
  * below its threshold (the hysteresis of the additive increase).
@@ -395,16 +417,6 @@ extern uint32 pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
  * calm stays reachable at the smallest threshold allowed.
  */
 extern double pgb_connection_calm_line(double saturation_threshold);
-
-/*
- * The class that gives way under pressure: the lowest-priority class whose
- * shed mode is not never and whose effective limit is still above its floor
- * (limits[i] == PGB_UNLIMITED counts as above).  connected[] bounds the
- * effective limit from above.  Ties go to the class with more sessions.
- * Returns -1 if none can give way.
- */
-extern int	pgb_class_to_decrease(const PgbClassTable *table, const int *limits,
-								  const int *connected);
 
 /*
  * A class's writing commits are slow: more than PGB_SLOW_COMMIT_SHARE of
@@ -436,45 +448,6 @@ extern bool pgb_plan_commits_slow_now(const PgbPlanState *st, int entry,
 									  double target_ms);
 
 /*
- * The worker's plan of one tick: marks rows whose blockers include a lower
- * class as inverted, judges pressure, steps the AIMD limits, then lists the
- * rounds: the inversions of this tick's lookups first, then the classes
- * over their limit (only under connection or WAL pressure).
- */
-extern void pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
-							const PgbClassTable *table, const PgbPlanParams *p,
-							double dt_ms);
-
-/*
- * pg_budget_pause with action cancel or terminate: every session of the
- * entry but the caller's and exempt superusers'; those the caller may not
- * signal are counted in *refused; cancel reaches only sessions that are
- * not idle.
- */
-extern void pgb_plan_pause(PgbPlan *plan, const PgbSessionRow *rows, int nrows,
-						   int entry, PgbShedAction action, int self_pid,
-						   const char *reason, int *refused);
-
-/*
- * Carry out a plan, round after round, in order: a round stops when it has
- * the actions it needs, bounded rounds when max_actions were taken in all.
- * A victim that fails (gone, changed class) gives its turn to the next.
- * signal returns whether it acted.  Returns the number of actions.
- */
-typedef bool (*PgbSignalFunc) (const PgbPlan *plan, const PgbPlanRound *round,
-							   const PgbPlanVictim *victim, void *arg);
-extern int	pgb_plan_carry_out(PgbPlan *plan, PgbSignalFunc signal, void *arg);
-
-/*
- * After carrying out: rows signalled get action_ms (and cancelled), classes
- * shed get their round time.
- */
-extern void pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st,
-							PgbSnapshot *snap);
-
-extern const char *pgb_round_signal(PgbRoundKind kind);
-
-/*
  * The gate's pressure: CPU when the moving average of sessions on CPU per
  * core is at cpu_pressure_threshold (unless every class has its CPU weight
  * in force: the kernel shares those sessions by weight), WAL when
@@ -489,19 +462,62 @@ extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									 bool wal_pressure, bool *calm);
 
 /*
- * The class whose active limit gives way: the lowest-priority sheddable
- * class with transactions to give (above its floor) below a class that
- * needs the CPU now (demand[i]: it has had sessions on CPU lately).  -1 if
- * none.
+ * A reading of a class entry's run-delay counter (delay_ms, the sum over
+ * its sessions, read at at_ms; 0: not yet read) by sessions, the number of
+ * its sessions that ran or waited to run since the reading before.
+ * Updates t->rate, the run delay per second of wall time per such
+ * session (0 when none), and returns it.  A first reading, or a counter
+ * that went back (the entry was named anew), gives 0; the same reading
+ * again leaves the rate as it was.
  */
+extern double pgb_run_delay_step(PgbRunDelayTrack *t, double delay_ms,
+								 int64 at_ms, int sessions);
+
 /*
- * The class whose WAL budget gives way under WAL pressure: the
- * lowest-priority sheddable class writing more than floor bytes/s, below
- * a class that is active (demand[i]).  -1 if none.
+ * Run-delay pressure: among the classes (by table index) that need the
+ * CPU (demand[i]) and have a sheddable class of lower priority below
+ * them, the one whose rate[i] is highest if it is at target or above,
+ * else -1.  *calm when every such class is below half the target.
+ * target <= 0: the signal is off (-1, calm).  The gate lowers the active
+ * limit of a lower class when a higher class's rate is past
+ * pg_budget.run_delay_target.
  */
-extern int	pgb_wal_class_to_decrease(const PgbClassTable *table,
-									  const double *rate_avg, double floor_rate,
-									  const bool *demand);
+extern int	pgb_run_delay_pressure(const PgbClassTable *table, const double *rate,
+								   const bool *demand, double target,
+								   bool *calm);
+
+/* plan_admit.c: the admission limit, and the AIMD step of the gate's too */
+
+/*
+ * One AIMD step for a class.  pressure: this class is the one that must
+ * give way now; calm: no pressure signal at all.  connected: sessions of
+ * the class; max: its configured cap (PGB_UNLIMITED: none); floor: never
+ * below this; usable: connections usable at all.  Returns true if the
+ * limit changed.
+ */
+extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
+						  bool pressure, bool calm, int connected, int max,
+						  int floor_limit, int usable, int64 now_ms);
+
+/* plan_active.c: the gate's active limit */
+
+/* The lowest active limit the worker may set: the floor, at least 1. */
+extern int	pgb_active_floor(const PgbClass *c);
+
+/* plan_wal.c: the adaptive WAL budget */
+
+/* A budget that was never lowered. */
+extern void pgb_wal_aimd_reset(PgbWalAimd *s);
+
+/*
+ * One step at now_ms: pressure (this class gives way), slow_now (commits
+ * above it are slow right now), calm (no WAL pressure, or nobody above it
+ * active), rate_avg (what it writes, bytes/s).
+ * Returns true if the budget moved.
+ */
+extern bool pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now,
+							  bool calm, double rate_avg,
+							  const PgbWalAimdParams *p, int64 now_ms);
 
 /*
  * WAL bytes a transaction of an entry writes, on average lately (0: not
@@ -509,11 +525,6 @@ extern int	pgb_wal_class_to_decrease(const PgbClassTable *table,
  * write, so that the next is released that much later (wal_bucket.c).
  */
 extern double pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry);
-
-extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
-										 const int *limits,
-										 const int *in_progress,
-										 const bool *demand);
 
 /*
  * Between the plan files: the steps of pgb_plan_decide (plan.c), each in
@@ -527,10 +538,6 @@ extern int	pgb_active_class_to_decrease(const PgbClassTable *table,
  * or the client are no demand for the CPU.
  */
 #define PGB_CPU_DEMAND_MIN		0.05
-
-/* plan.c: does a class of higher priority than c need the CPU? */
-extern bool pgb_higher_demand(const PgbClassTable *table, const PgbClass *c,
-							  const bool *demand);
 
 /* plan_pressure.c */
 extern bool pgb_plan_commit_latency_pressure(const PgbPlanState *st,

@@ -14,42 +14,14 @@
 #include <math.h>
 #include <stdio.h>
 
-/* The lowest active limit the worker may set: the floor, at least 1. */
-static int
-active_floor(const PgbClass *c)
+int
+pgb_active_floor(const PgbClass *c)
 {
 	int			f = c->floor;
 
 	if (c->active != PGB_UNLIMITED && c->active < f)
 		f = c->active;
 	return Max(f, 1);
-}
-
-int
-pgb_active_class_to_decrease(const PgbClassTable *table, const int *limits,
-							 const int *in_progress, const bool *demand)
-{
-	int			best = -1;
-	int			i;
-
-	for (i = 0; i < table->nclasses; i++)
-	{
-		const PgbClass *c = &table->classes[i];
-		int			eff = limits[i];
-
-		if (c->shed == PGB_SHED_NEVER || !pgb_higher_demand(table, c, demand))
-			continue;
-		if (eff == PGB_UNLIMITED || eff > in_progress[i])
-			eff = in_progress[i];
-		if (eff <= active_floor(c))
-			continue;
-		if (best < 0 ||
-			c->priority < table->classes[best].priority ||
-			(c->priority == table->classes[best].priority &&
-			 in_progress[i] > in_progress[best]))
-			best = i;
-	}
-	return best;
 }
 
 /*
@@ -64,7 +36,8 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 					   const PgbPlanParams *p, double dt_ms)
 {
 	PgbAimdParams params;
-	int			limits[PGB_MAX_CLASSES + 1];
+	bool		gives[PGB_MAX_CLASSES + 1];
+	double		use[PGB_MAX_CLASSES + 1];
 	int			in_progress[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
 	double		rate[PGB_MAX_CLASSES + 1];
@@ -77,8 +50,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 	for (i = 0; i < table->nclasses; i++)
 	{
 		int			e = snap->map[i];
-
-		limits[i] = e >= 0 ? st->active_aimd[e].limit : PGB_UNLIMITED;
+		int			limit = e >= 0 ? st->active_aimd[e].limit : PGB_UNLIMITED;
 
 		/*
 		 * The load the limit is cut from is the moving average: a class of
@@ -86,6 +58,9 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 		 * progress at that instant, and must not drop to its floor.
 		 */
 		in_progress[i] = e >= 0 ? (int) ceil(st->in_progress_avg[e]) : 0;
+		gives[i] = pgb_above_floor(limit, in_progress[i],
+								   pgb_active_floor(&table->classes[i]));
+		use[i] = in_progress[i];
 		demand[i] = e >= 0 && st->running_avg[e] >= PGB_CPU_DEMAND_MIN;
 		rate[i] = e >= 0 ? st->run_delay[e].rate : 0;
 		victim_demand[i] = demand[i];
@@ -132,7 +107,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 	}
 	plan->active_victim_class = (plan->gate_pressure != 0 &&
 								 p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_active_class_to_decrease(table, limits, in_progress, victim_demand) : -1;
+		pgb_class_to_give_way(table, gives, use, victim_demand) : -1;
 
 	params.decrease = p->aimd_decrease;
 	/*
@@ -165,13 +140,13 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 		 * recovers in as many steps as a small one.
 		 */
 		ceiling = c->active == PGB_UNLIMITED ?
-			Max(2 * Max(snap->ncores, 1), active_floor(c) + 1) : snap->usable;
+			Max(2 * Max(snap->ncores, 1), pgb_active_floor(c) + 1) : snap->usable;
 		params.increase = Max(1, (int) ceil(p->aimd_increase *
 											(c->active == PGB_UNLIMITED ? ceiling : c->active)));
 		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
 			a->limit = PGB_UNLIMITED;
 		else if (pgb_aimd_step(a, &params, i == plan->active_victim_class, calm,
-							   in_progress[i], c->active, active_floor(c),
+							   in_progress[i], c->active, pgb_active_floor(c),
 							   ceiling, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{

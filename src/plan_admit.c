@@ -56,33 +56,6 @@ pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p, bool pressure,
 	return false;
 }
 
-int
-pgb_class_to_decrease(const PgbClassTable *table, const int *limits,
-					  const int *connected)
-{
-	int			best = -1;
-	int			i;
-
-	for (i = 0; i < table->nclasses; i++)
-	{
-		const PgbClass *c = &table->classes[i];
-		int			eff = limits[i];
-
-		if (c->shed == PGB_SHED_NEVER)
-			continue;
-		if (eff == PGB_UNLIMITED || eff > connected[i])
-			eff = connected[i];
-		if (eff <= c->floor)
-			continue;
-		if (best < 0 ||
-			c->priority < table->classes[best].priority ||
-			(c->priority == table->classes[best].priority &&
-			 connected[i] > connected[best]))
-			best = i;
-	}
-	return best;
-}
-
 /* AIMD: the lowest-priority class that can give way takes the decrease. */
 void
 pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
@@ -90,16 +63,24 @@ pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
 						  const PgbPlanParams *p)
 {
 	PgbAimdParams params;
-	int			limits[PGB_MAX_CLASSES + 1];
+	bool		gives[PGB_MAX_CLASSES + 1];
+	double		connected[PGB_MAX_CLASSES + 1];
 	int			i;
 
 	params.decrease = p->aimd_decrease;
 	params.step_ms = p->aimd_interval_ms;
 	params.calm_ms = p->calm_time_ms;
 	for (i = 0; i < table->nclasses; i++)
-		limits[i] = snap->map[i] >= 0 ? st->aimd[snap->map[i]].limit : PGB_UNLIMITED;
+	{
+		int			e = snap->map[i];
+		int			limit = e >= 0 ? st->aimd[e].limit : PGB_UNLIMITED;
+
+		gives[i] = pgb_above_floor(limit, snap->connected[i],
+								   table->classes[i].floor);
+		connected[i] = snap->connected[i];
+	}
 	plan->victim_class = (plan->pressure != 0 && p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_class_to_decrease(table, limits, snap->connected) : -1;
+		pgb_class_to_give_way(table, gives, connected, NULL) : -1;
 
 	for (i = 0; i < table->nclasses; i++)
 	{

@@ -22,28 +22,6 @@ pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry)
 	return st->wal_rate_avg[entry] / st->xact_rate_avg[entry];
 }
 
-int
-pgb_wal_class_to_decrease(const PgbClassTable *table, const double *rate_avg,
-						  double floor_rate, const bool *demand)
-{
-	int			best = -1;
-	int			i;
-
-	for (i = 0; i < table->nclasses; i++)
-	{
-		const PgbClass *c = &table->classes[i];
-
-		if (c->shed == PGB_SHED_NEVER || !pgb_higher_demand(table, c, demand) ||
-			rate_avg[i] <= floor_rate)
-			continue;
-		if (best < 0 || c->priority < table->classes[best].priority ||
-			(c->priority == table->classes[best].priority &&
-			 rate_avg[i] > rate_avg[best]))
-			best = i;
-	}
-	return best;
-}
-
 /*
  * The adaptive WAL budget: under WAL pressure, while a higher class is
  * active, the lowest sheddable class writing more than the floor gets a
@@ -56,6 +34,7 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 					const PgbPlanParams *p, double dt_ms, bool slow_now)
 {
 	double		rate_avg[PGB_MAX_CLASSES + 1];
+	bool		gives[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
 	bool		pressure = (plan->pressure & PGB_PRESSURE_WAL) != 0;
 	int			e,
@@ -87,12 +66,14 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 	{
 		e = snap->map[i];
 		rate_avg[i] = e >= 0 ? st->wal_rate_avg[e] : 0;
+		/* more than the floor to give (a NaN rate is not known to be less) */
+		gives[i] = !(rate_avg[i] <= p->wal_rate_floor);
 		/* a class that commits is there, however short its transactions */
 		demand[i] = e >= 0 && (snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN ||
 							   st->commit_rate_avg[e] >= PGB_COMMITS_MIN_RATE);
 	}
 	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_wal_class_to_decrease(table, rate_avg, p->wal_rate_floor, demand) : -1;
+		pgb_class_to_give_way(table, gives, rate_avg, demand) : -1;
 	plan->wal_spared_class = -1;
 	if (pressure && p->shedding != PGB_SHEDDING_OFF && plan->wal_victim_class < 0)
 	{
@@ -100,8 +81,8 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 
 		for (i = 0; i < table->nclasses; i++)
 			anyone[i] = true;
-		plan->wal_spared_class = pgb_wal_class_to_decrease(table, rate_avg,
-														   p->wal_rate_floor, anyone);
+		plan->wal_spared_class = pgb_class_to_give_way(table, gives, rate_avg,
+													   anyone);
 	}
 
 	for (i = 0; i < table->nclasses; i++)

@@ -478,6 +478,24 @@ gate_tick(int web_running, int ai_running, int ai_in_progress, int64 at_ms)
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
 }
 
+/* The gate's choice: transactions in progress above the active floor. */
+static int
+active_class_to_decrease(const PgbClassTable *t, const int *limits,
+						 const int *in_progress, const bool *demand)
+{
+	bool		gives[PGB_MAX_CLASSES + 1];
+	double		use[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	for (i = 0; i < t->nclasses; i++)
+	{
+		gives[i] = pgb_above_floor(limits[i], in_progress[i],
+								   pgb_active_floor(&t->classes[i]));
+		use[i] = in_progress[i];
+	}
+	return pgb_class_to_give_way(t, gives, use, demand);
+}
+
 static void
 test_gate_adaptive(void)
 {
@@ -494,20 +512,20 @@ test_gate_adaptive(void)
 	/* the choice */
 	in_progress[AI] = 8;
 	in_progress[KEEP] = 4;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), -1,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), -1,
 		   "nobody needs the CPU: nobody gives way");
 	demand[WEB] = true;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
 		   "web needs it: the lowest sheddable class (keep, 5) gives way, not bulk (never)");
 	limits[KEEP] = 1;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), AI,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), AI,
 		   "keep at its floor: ai is next");
 	demand[WEB] = false;
 	demand[AI] = true;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), -1,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), -1,
 		   "only ai needs the CPU and keep, below it, is at its floor");
 	limits[KEEP] = PGB_UNLIMITED;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
 		   "a class gives way to any higher class that needs the CPU");
 
 	/* pressure over time: 6 ai on CPU and a web session on 2 cores */
@@ -1014,6 +1032,19 @@ test_idle_holders(void)
 	is_int(plan.nnotes, 0, "idle in a transaction without a place: nothing to note");
 }
 
+/* The WAL budget's choice: bytes/s above the floor. */
+static int
+wal_class_to_decrease(const PgbClassTable *t, const double *rate_avg,
+					  double floor_rate, const bool *demand)
+{
+	bool		gives[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	for (i = 0; i < t->nclasses; i++)
+		gives[i] = rate_avg[i] > floor_rate;
+	return pgb_class_to_give_way(t, gives, rate_avg, demand);
+}
+
 /* The adaptive WAL budget: the class that gives way (its step: test_plan_wal.c). */
 static void
 test_wal_adaptive(void)
@@ -1025,13 +1056,13 @@ test_wal_adaptive(void)
 	setup("web(priority=100), free(priority=5, shed=cancel), bulk(priority=0), keep(priority=1, shed=cancel)");
 	rate_avg[1] = 30 * mb;
 	rate_avg[3] = 0.5 * mb;
-	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), -1,
+	is_int(wal_class_to_decrease(&table, rate_avg, mb, demand), -1,
 		   "nobody above is active: nobody gives way");
 	demand[WEB] = true;
-	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), 1,
+	is_int(wal_class_to_decrease(&table, rate_avg, mb, demand), 1,
 		   "free gives way: keep writes less than the floor, bulk is shed=never");
 	rate_avg[3] = 5 * mb;
-	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), 3,
+	is_int(wal_class_to_decrease(&table, rate_avg, mb, demand), 3,
 		   "keep (priority 1) before free (5) once it writes more than the floor");
 }
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * test_plan_limits.c
- *	  Unit tests of what the limits share: the AIMD step and the class
- *	  that gives way (src/plan_admit.c).
+ *	  Unit tests of what the limits share: the AIMD step (src/plan_admit.c)
+ *	  and the class that gives way (src/plan.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -64,6 +64,88 @@ test_aimd(void)
 	is_int(st.limit, 5, "growth is limited to the floor, sessions are not shed");
 }
 
+/* The one selector: the rules every limit shares. */
+static void
+test_give_way(void)
+{
+	PgbClassTable t;
+	char		err[256];
+	bool		gives[PGB_MAX_CLASSES + 1];
+	double		use[PGB_MAX_CLASSES + 1];
+	bool		demand[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	/* web = 0, ai = 1, bulk = 2, keep = 3, never = 4 (shed=never) */
+	if (!pgb_parse_classes("web(priority=100), ai(priority=10, shed=cancel), "
+						   "bulk(priority=0, shed=cancel), keep(priority=0, shed=cancel), "
+						   "never(priority=-5)",
+						   &t, err, sizeof(err)))
+	{
+		printf("Bail out! %s\n", err);
+		exit(1);
+	}
+	for (i = 0; i < t.nclasses; i++)
+	{
+		gives[i] = true;
+		use[i] = 1;
+		demand[i] = false;
+	}
+	is_int(pgb_class_to_give_way(&t, gives, use, NULL), 2,
+		   "the lowest-priority sheddable class; of equal use, the first");
+	use[3] = 5;
+	is_int(pgb_class_to_give_way(&t, gives, use, NULL), 3,
+		   "of equal priority, the one that uses more");
+	gives[3] = false;
+	is_int(pgb_class_to_give_way(&t, gives, use, NULL), 2,
+		   "a class with nothing to give is passed over");
+	gives[2] = false;
+	is_int(pgb_class_to_give_way(&t, gives, use, NULL), 1,
+		   "then the next priority up");
+	is_int(pgb_class_to_give_way(&t, gives, use, demand), -1,
+		   "with demand asked for, nobody in demand: nobody gives way");
+	gives[2] = true;
+	demand[1] = true;
+	is_int(pgb_class_to_give_way(&t, gives, use, demand), 2,
+		   "a class below one in demand gives way");
+	demand[1] = false;
+	demand[2] = true;
+	gives[3] = true;
+	is_int(pgb_class_to_give_way(&t, gives, use, demand), -1,
+		   "demand counts from a higher class only: not its own, nor an equal's");
+	demand[2] = false;
+	demand[4] = true;
+	is_int(pgb_class_to_give_way(&t, gives, use, demand), -1,
+		   "nothing sheddable below the class in demand");
+	for (i = 1; i < t.nclasses; i++)
+		gives[i] = false;
+	gives[4] = true;
+	is_int(pgb_class_to_give_way(&t, gives, use, NULL), -1,
+		   "shed=never classes never give way, whatever they have");
+
+	ok(pgb_above_floor(PGB_UNLIMITED, 10, 2), "no limit: what it uses is above the floor");
+	ok(!pgb_above_floor(PGB_UNLIMITED, 2, 2), "use at the floor: nothing to give");
+	ok(pgb_above_floor(3, 10, 2), "a limit above the floor: something to give");
+	ok(!pgb_above_floor(2, 10, 2), "a limit at the floor: nothing to give");
+	ok(!pgb_above_floor(8, 2, 2), "use below the limit is what counts");
+}
+
+/* The admission limit's choice: sessions above the class's floor. */
+static int
+class_to_decrease(const PgbClassTable *t, const int *limits,
+				  const int *connected)
+{
+	bool		gives[PGB_MAX_CLASSES + 1];
+	double		use[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	for (i = 0; i < t->nclasses; i++)
+	{
+		gives[i] = pgb_above_floor(limits[i], connected[i], t->classes[i].floor);
+		use[i] = connected[i];
+	}
+	return pgb_class_to_give_way(t, gives, use, NULL);
+}
+
 static void
 test_class_to_decrease(void)
 {
@@ -85,23 +167,24 @@ test_class_to_decrease(void)
 		limits[i] = PGB_UNLIMITED;
 		connected[i] = 10;
 	}
-	is_int(pgb_class_to_decrease(&t, limits, connected), 2, "the lowest-priority sheddable class first");
+	is_int(class_to_decrease(&t, limits, connected), 2, "the lowest-priority sheddable class first");
 	limits[2] = 1;
-	is_int(pgb_class_to_decrease(&t, limits, connected), 1, "then the next when it is at its floor");
+	is_int(class_to_decrease(&t, limits, connected), 1, "then the next when it is at its floor");
 	connected[2] = 0;
 	limits[2] = PGB_UNLIMITED;
-	is_int(pgb_class_to_decrease(&t, limits, connected), 1, "a class with no sessions has nothing to give");
+	is_int(class_to_decrease(&t, limits, connected), 1, "a class with no sessions has nothing to give");
 	limits[1] = 2;
-	is_int(pgb_class_to_decrease(&t, limits, connected), -1, "shed=never classes never give way");
+	is_int(class_to_decrease(&t, limits, connected), -1, "shed=never classes never give way");
 	limits[1] = 8;
 	connected[1] = 2;
-	is_int(pgb_class_to_decrease(&t, limits, connected), -1, "use at the floor counts as at the floor");
+	is_int(class_to_decrease(&t, limits, connected), -1, "use at the floor counts as at the floor");
 }
 
 int
 main(void)
 {
 	test_aimd();
+	test_give_way();
 	test_class_to_decrease();
 	return done_testing();
 }
