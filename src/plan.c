@@ -25,26 +25,28 @@ pgb_plan_state_init(PgbPlanState *st)
 void
 pgb_plan_forget_entry(PgbPlanState *st, int entry)
 {
+	PgbPlanEntry *pe = &st->entries[entry];
+
 	/* a recycled entry starts afresh, not with the last class's limit */
-	st->aimd[entry].limit = PGB_UNLIMITED;
-	st->aimd[entry].calm_since_ms = -1;
-	st->aimd[entry].last_step_ms = 0;
-	st->active_aimd[entry].limit = PGB_UNLIMITED;
-	st->active_aimd[entry].calm_since_ms = -1;
-	st->active_aimd[entry].last_step_ms = 0;
-	st->running_avg[entry] = 0;
-	st->in_progress_avg[entry] = 0;
-	st->xact_rate_avg[entry] = 0;
-	st->commit_rate_avg[entry] = 0;
-	st->commit_ms_avg[entry] = 0;
-	st->commit_slow_rate_avg[entry] = 0;
-	st->commit_slow_rate_now[entry] = 0;
-	st->commit_rate_now[entry] = 0;
-	st->commit_tail_rate_avg[entry] = 0;
-	st->commit_tail_rate_now[entry] = 0;
-	st->wal_rate_avg[entry] = 0;
-	pgb_wal_aimd_reset(&st->wal_aimd[entry]);
-	memset(&st->run_delay[entry], 0, sizeof(PgbRunDelayTrack));
+	pe->aimd.limit = PGB_UNLIMITED;
+	pe->aimd.calm_since_ms = -1;
+	pe->aimd.last_step_ms = 0;
+	pe->active_aimd.limit = PGB_UNLIMITED;
+	pe->active_aimd.calm_since_ms = -1;
+	pe->active_aimd.last_step_ms = 0;
+	pe->running_avg = 0;
+	pe->in_progress_avg = 0;
+	pe->xact_rate_avg = 0;
+	pe->commit_rate_avg = 0;
+	pe->commit_ms_avg = 0;
+	pe->commit_slow_rate_avg = 0;
+	pe->commit_slow_rate_now = 0;
+	pe->commit_rate_now = 0;
+	pe->commit_tail_rate_avg = 0;
+	pe->commit_tail_rate_now = 0;
+	pe->wal_rate_avg = 0;
+	pgb_wal_aimd_reset(&pe->wal_aimd);
+	memset(&pe->run_delay, 0, sizeof(PgbRunDelayTrack));
 	/* wal_prev is kept: the counter goes on, a forgotten entry reads 0 */
 }
 

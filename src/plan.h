@@ -149,30 +149,31 @@ typedef struct PgbWalAimdParams
 	int64		calm_ms;		/* pg_budget.calm_time */
 } PgbWalAimdParams;
 
-/* What the plan remembers from tick to tick (the worker's own). */
-typedef struct PgbPlanState
+/* What the plan remembers of a class entry from tick to tick. */
+typedef struct PgbPlanEntry
 {
-	PgbAimdState aimd[PGB_MAX_SHARED_CLASSES];	/* by class entry */
-	int64		class_action_ms[PGB_MAX_SHARED_CLASSES];	/* last limit round */
-	double		inverted_share; /* moving average */
-	PgbAimdState active_aimd[PGB_MAX_SHARED_CLASSES];	/* the gate's limits */
-	double		cpu_avg;		/* moving average of sessions on CPU per core */
-	PgbRunDelayTrack run_delay[PGB_MAX_SHARED_CLASSES];	/* by entry */
-	double		running_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: CPU demand */
-	double		in_progress_avg[PGB_MAX_SHARED_CLASSES];	/* by entry: the
-															 * gate's load */
-	/* the adaptive WAL budget, by entry */
-	uint64		wal_prev[PGB_MAX_SHARED_CLASSES];	/* wal_bytes last tick */
-	double		wal_rate_avg[PGB_MAX_SHARED_CLASSES];	/* bytes/s */
-	PgbWalAimd	wal_aimd[PGB_MAX_SHARED_CLASSES];	/* the budget (wal_bucket.h) */
-	bool		wal_primed;		/* wal_prev holds a first reading */
-	uint64		xact_prev[PGB_MAX_SHARED_CLASSES];	/* transactions last tick */
-	double		xact_rate_avg[PGB_MAX_SHARED_CLASSES];	/* transactions/s */
-	uint64		commits_prev[PGB_MAX_SHARED_CLASSES];
-	uint64		commit_us_prev[PGB_MAX_SHARED_CLASSES];
-	double		commit_rate_avg[PGB_MAX_SHARED_CLASSES];	/* writing commits/s */
-	double		commit_ms_avg[PGB_MAX_SHARED_CLASSES];	/* their latency */
-	uint64		commits_slow_prev[PGB_MAX_SHARED_CLASSES];
+	/* the admission limit (plan_admit.c) */
+	PgbAimdState aimd;
+	int64		class_action_ms;	/* its last round over the limit */
+	/* the gate's active limit (plan_active.c) */
+	PgbAimdState active_aimd;
+	PgbRunDelayTrack run_delay;
+	double		running_avg;	/* CPU demand */
+	double		in_progress_avg;	/* the gate's load */
+	/* the adaptive WAL budget (plan_wal.c) */
+	PgbWalAimd	wal_aimd;
+	uint64		wal_prev;		/* wal_bytes last tick */
+	double		wal_rate_avg;	/* bytes/s */
+	uint64		xact_prev;		/* transactions last tick */
+	double		xact_rate_avg;	/* transactions/s */
+	/* its writing commits (plan_pressure.c) */
+	uint64		commits_prev;	/* the counters last tick */
+	uint64		commit_us_prev;
+	uint64		commits_slow_prev;
+	uint64		commits_tail_prev;
+	double		commit_rate_avg;	/* writing commits/s */
+	double		commit_ms_avg;	/* their latency */
+
 	/*
 	 * Slow commits (past the target) and the tail (past
 	 * PGB_TAIL_COMMIT_FACTOR times it) a second, moving averages over
@@ -181,13 +182,21 @@ typedef struct PgbPlanState
 	 * commits are the ratios, by commit, not by tick (a flush that holds
 	 * four commits slow ends them in one tick, and counts four).
 	 */
-	double		commit_rate_now[PGB_MAX_SHARED_CLASSES];
-	double		commit_slow_rate_avg[PGB_MAX_SHARED_CLASSES];
-	double		commit_slow_rate_now[PGB_MAX_SHARED_CLASSES];
-	uint64		commits_tail_prev[PGB_MAX_SHARED_CLASSES];
-	double		commit_tail_rate_avg[PGB_MAX_SHARED_CLASSES];
-	double		commit_tail_rate_now[PGB_MAX_SHARED_CLASSES];
-	bool		commits_primed;
+	double		commit_rate_now;
+	double		commit_slow_rate_avg;
+	double		commit_slow_rate_now;
+	double		commit_tail_rate_avg;
+	double		commit_tail_rate_now;
+} PgbPlanEntry;
+
+/* What the plan remembers from tick to tick (the worker's own). */
+typedef struct PgbPlanState
+{
+	PgbPlanEntry entries[PGB_MAX_SHARED_CLASSES];	/* by class entry */
+	double		inverted_share; /* moving average */
+	double		cpu_avg;		/* moving average of sessions on CPU per core */
+	bool		wal_primed;		/* wal_prev holds a first reading */
+	bool		commits_primed; /* commits_prev and the like do */
 } PgbPlanState;
 
 typedef enum PgbRoundKind

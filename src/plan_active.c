@@ -50,19 +50,19 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 	for (i = 0; i < table->nclasses; i++)
 	{
 		int			e = snap->map[i];
-		int			limit = e >= 0 ? st->active_aimd[e].limit : PGB_UNLIMITED;
+		int			limit = e >= 0 ? st->entries[e].active_aimd.limit : PGB_UNLIMITED;
 
 		/*
 		 * The load the limit is cut from is the moving average: a class of
 		 * short transactions sampled between two of them has none in
 		 * progress at that instant, and must not drop to its floor.
 		 */
-		in_progress[i] = e >= 0 ? (int) ceil(st->in_progress_avg[e]) : 0;
+		in_progress[i] = e >= 0 ? (int) ceil(st->entries[e].in_progress_avg) : 0;
 		gives[i] = pgb_above_floor(limit, in_progress[i],
 								   pgb_active_floor(&table->classes[i]));
 		use[i] = in_progress[i];
-		demand[i] = e >= 0 && st->running_avg[e] >= PGB_CPU_DEMAND_MIN;
-		rate[i] = e >= 0 ? st->run_delay[e].rate : 0;
+		demand[i] = e >= 0 && st->entries[e].running_avg >= PGB_CPU_DEMAND_MIN;
+		rate[i] = e >= 0 ? st->entries[e].run_delay.rate : 0;
 		victim_demand[i] = demand[i];
 	}
 
@@ -128,7 +128,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 
 		if (e < 0)
 			continue;
-		a = &st->active_aimd[e];
+		a = &st->entries[e].active_aimd;
 		before = a->limit;
 		/* nobody above it needs the CPU: it may have the whole machine */
 		calm = plan->gate_calm || !pgb_higher_demand(table, c, demand);

@@ -73,7 +73,7 @@ pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
 	for (i = 0; i < table->nclasses; i++)
 	{
 		int			e = snap->map[i];
-		int			limit = e >= 0 ? st->aimd[e].limit : PGB_UNLIMITED;
+		int			limit = e >= 0 ? st->entries[e].aimd.limit : PGB_UNLIMITED;
 
 		gives[i] = pgb_above_floor(limit, snap->connected[i],
 								   table->classes[i].floor);
@@ -91,7 +91,7 @@ pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
 
 		if (e < 0)
 			continue;
-		a = &st->aimd[e];
+		a = &st->entries[e].aimd;
 		before = a->limit;
 		/* additive step sized to the class: a share of its cap */
 		params.increase = Max(1, (int) ceil(p->aimd_increase *

@@ -73,6 +73,7 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 	{
 		const PgbEntrySample *g = &snap->entries[i];
+		PgbPlanEntry *pe = &st->entries[i];
 		uint64		n = 0;
 		uint64		us = 0;
 		uint64		slow = 0;
@@ -80,36 +81,35 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		double		per_s = dt_ms > 0 ? 1000.0 / dt_ms : 0;
 		double		short_ms = Max(p->aimd_interval_ms / 4, 1);
 
-		if (st->commits_primed && g->commits >= st->commits_prev[i] &&
-			g->commit_us >= st->commit_us_prev[i] &&
-			g->commits_slow >= st->commits_slow_prev[i] &&
-			g->commits_tail >= st->commits_tail_prev[i])
+		if (st->commits_primed && g->commits >= pe->commits_prev &&
+			g->commit_us >= pe->commit_us_prev &&
+			g->commits_slow >= pe->commits_slow_prev &&
+			g->commits_tail >= pe->commits_tail_prev)
 		{
-			n = g->commits - st->commits_prev[i];
-			us = g->commit_us - st->commit_us_prev[i];
-			slow = Min(g->commits_slow - st->commits_slow_prev[i], n);
-			tail = Min(g->commits_tail - st->commits_tail_prev[i], slow);
+			n = g->commits - pe->commits_prev;
+			us = g->commit_us - pe->commit_us_prev;
+			slow = Min(g->commits_slow - pe->commits_slow_prev, n);
+			tail = Min(g->commits_tail - pe->commits_tail_prev, slow);
 		}
-		st->commits_prev[i] = g->commits;
-		st->commit_us_prev[i] = g->commit_us;
-		st->commits_slow_prev[i] = g->commits_slow;
-		st->commits_tail_prev[i] = g->commits_tail;
-		st->commit_rate_avg[i] = pgb_ema(st->commit_rate_avg[i], n * per_s,
-										 dt_ms, p->pressure_window_ms);
-		st->commit_rate_now[i] = pgb_ema(st->commit_rate_now[i], n * per_s,
-										 dt_ms, short_ms);
-		st->commit_slow_rate_avg[i] = pgb_ema(st->commit_slow_rate_avg[i], slow * per_s,
-											  dt_ms, p->pressure_window_ms);
-		st->commit_slow_rate_now[i] = pgb_ema(st->commit_slow_rate_now[i], slow * per_s,
-											  dt_ms, short_ms);
-		st->commit_tail_rate_avg[i] = pgb_ema(st->commit_tail_rate_avg[i], tail * per_s,
-											  dt_ms, p->pressure_window_ms);
-		st->commit_tail_rate_now[i] = pgb_ema(st->commit_tail_rate_now[i], tail * per_s,
-											  dt_ms, short_ms);
+		pe->commits_prev = g->commits;
+		pe->commit_us_prev = g->commit_us;
+		pe->commits_slow_prev = g->commits_slow;
+		pe->commits_tail_prev = g->commits_tail;
+		pe->commit_rate_avg = pgb_ema(pe->commit_rate_avg, n * per_s,
+									  dt_ms, p->pressure_window_ms);
+		pe->commit_rate_now = pgb_ema(pe->commit_rate_now, n * per_s,
+									  dt_ms, short_ms);
+		pe->commit_slow_rate_avg = pgb_ema(pe->commit_slow_rate_avg, slow * per_s,
+										   dt_ms, p->pressure_window_ms);
+		pe->commit_slow_rate_now = pgb_ema(pe->commit_slow_rate_now, slow * per_s,
+										   dt_ms, short_ms);
+		pe->commit_tail_rate_avg = pgb_ema(pe->commit_tail_rate_avg, tail * per_s,
+										   dt_ms, p->pressure_window_ms);
+		pe->commit_tail_rate_now = pgb_ema(pe->commit_tail_rate_now, tail * per_s,
+										   dt_ms, short_ms);
 		if (n > 0)
-			st->commit_ms_avg[i] = pgb_ema(st->commit_ms_avg[i],
-										   us / 1000.0 / n, dt_ms,
-										   p->pressure_window_ms);
+			pe->commit_ms_avg = pgb_ema(pe->commit_ms_avg, us / 1000.0 / n,
+										dt_ms, p->pressure_window_ms);
 	}
 	st->commits_primed = true;
 
@@ -142,24 +142,26 @@ bool
 pgb_plan_commits_slow(const PgbPlanState *st, int entry, double target_ms,
 					  double factor)
 {
-	double		all = st->commit_rate_avg[entry];
+	const PgbPlanEntry *pe = &st->entries[entry];
+	double		all = pe->commit_rate_avg;
 
 	return target_ms > 0 && all >= PGB_COMMITS_MIN_RATE &&
-		(pgb_plan_commit_share(st->commit_slow_rate_avg[entry], all) >=
+		(pgb_plan_commit_share(pe->commit_slow_rate_avg, all) >=
 		 PGB_SLOW_COMMIT_SHARE * factor ||
-		 pgb_plan_commit_share(st->commit_tail_rate_avg[entry], all) >=
+		 pgb_plan_commit_share(pe->commit_tail_rate_avg, all) >=
 		 PGB_TAIL_COMMIT_SHARE * factor);
 }
 
 bool
 pgb_plan_commits_slow_now(const PgbPlanState *st, int entry, double target_ms)
 {
-	double		all = st->commit_rate_now[entry];
+	const PgbPlanEntry *pe = &st->entries[entry];
+	double		all = pe->commit_rate_now;
 
-	return target_ms > 0 && st->commit_rate_avg[entry] >= PGB_COMMITS_MIN_RATE &&
-		(pgb_plan_commit_share(st->commit_slow_rate_now[entry], all) >=
+	return target_ms > 0 && pe->commit_rate_avg >= PGB_COMMITS_MIN_RATE &&
+		(pgb_plan_commit_share(pe->commit_slow_rate_now, all) >=
 		 PGB_SLOW_COMMIT_SHARE ||
-		 pgb_plan_commit_share(st->commit_tail_rate_now[entry], all) >=
+		 pgb_plan_commit_share(pe->commit_tail_rate_now, all) >=
 		 PGB_TAIL_COMMIT_SHARE);
 }
 
@@ -235,14 +237,15 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
-		(void) pgb_run_delay_step(&st->run_delay[e], snap->entries[e].run_delay_ms,
-								  snap->entries[e].run_delay_at_ms,
-								  snap->entries[e].run_delay_sessions);
-		st->running_avg[e] = pgb_ema(st->running_avg[e], snap->entries[e].running,
-									 dt_ms, p->pressure_window_ms);
-		st->in_progress_avg[e] = pgb_ema(st->in_progress_avg[e],
-										 snap->entries[e].in_progress,
-										 dt_ms, p->pressure_window_ms);
+		const PgbEntrySample *g = &snap->entries[e];
+		PgbPlanEntry *pe = &st->entries[e];
+
+		(void) pgb_run_delay_step(&pe->run_delay, g->run_delay_ms,
+								  g->run_delay_at_ms, g->run_delay_sessions);
+		pe->running_avg = pgb_ema(pe->running_avg, g->running,
+								  dt_ms, p->pressure_window_ms);
+		pe->in_progress_avg = pgb_ema(pe->in_progress_avg, g->in_progress,
+									  dt_ms, p->pressure_window_ms);
 	}
 	if (!weighted && st->cpu_avg >= p->cpu_pressure_threshold)
 		bits |= PGB_PRESSURE_CPU;

@@ -202,7 +202,7 @@ pgb_plan_over_limit(PgbPlan *plan, const PgbPlanState *st,
 
 		if (e < 0 || limit == PGB_UNLIMITED || c->shed == PGB_SHED_NEVER)
 			continue;
-		if (snap->now_ms - st->class_action_ms[e] < PGB_SHED_ROUND_MS)
+		if (snap->now_ms - st->entries[e].class_action_ms < PGB_SHED_ROUND_MS)
 			continue;
 		for (r = 0; r < snap->nrows && n < plan->max_victims; r++)
 		{
@@ -358,7 +358,7 @@ pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap)
 		int			i;
 
 		if (round->kind == PGB_ROUND_LIMIT && round->done > 0)
-			st->class_action_ms[round->entry] = snap->now_ms;
+			st->entries[round->entry].class_action_ms = snap->now_ms;
 		for (i = round->first; i < round->first + round->nvictims; i++)
 		{
 			const PgbPlanVictim *v = &plan->victims[i];

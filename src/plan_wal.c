@@ -17,9 +17,11 @@
 double
 pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry)
 {
-	if (!(st->xact_rate_avg[entry] > 0.01) || !(st->wal_rate_avg[entry] > 0))
+	const PgbPlanEntry *pe = &st->entries[entry];
+
+	if (!(pe->xact_rate_avg > 0.01) || !(pe->wal_rate_avg > 0))
 		return 0;
-	return st->wal_rate_avg[entry] / st->xact_rate_avg[entry];
+	return pe->wal_rate_avg / pe->xact_rate_avg;
 }
 
 /*
@@ -43,34 +45,35 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 	/* the rate of every entry, whether a class of this table or not */
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
+		PgbPlanEntry *pe = &st->entries[e];
 		uint64		now = snap->entries[e].wal_bytes;
 		double		rate = 0;
 
 		/* the first reading is a baseline, not a burst since start */
-		if (st->wal_primed && now >= st->wal_prev[e] && dt_ms > 0)
-			rate = (double) (now - st->wal_prev[e]) * 1000.0 / dt_ms;
-		st->wal_prev[e] = now;
-		st->wal_rate_avg[e] = pgb_ema(st->wal_rate_avg[e], rate, dt_ms,
-									  p->pressure_window_ms);
+		if (st->wal_primed && now >= pe->wal_prev && dt_ms > 0)
+			rate = (double) (now - pe->wal_prev) * 1000.0 / dt_ms;
+		pe->wal_prev = now;
+		pe->wal_rate_avg = pgb_ema(pe->wal_rate_avg, rate, dt_ms,
+								   p->pressure_window_ms);
 		/* transactions a second, for the WAL a transaction writes */
 		now = snap->entries[e].transactions;
 		rate = 0;
-		if (st->wal_primed && now >= st->xact_prev[e] && dt_ms > 0)
-			rate = (double) (now - st->xact_prev[e]) * 1000.0 / dt_ms;
-		st->xact_prev[e] = now;
-		st->xact_rate_avg[e] = pgb_ema(st->xact_rate_avg[e], rate, dt_ms,
-									   p->pressure_window_ms);
+		if (st->wal_primed && now >= pe->xact_prev && dt_ms > 0)
+			rate = (double) (now - pe->xact_prev) * 1000.0 / dt_ms;
+		pe->xact_prev = now;
+		pe->xact_rate_avg = pgb_ema(pe->xact_rate_avg, rate, dt_ms,
+									p->pressure_window_ms);
 	}
 	st->wal_primed = true;
 	for (i = 0; i < table->nclasses; i++)
 	{
 		e = snap->map[i];
-		rate_avg[i] = e >= 0 ? st->wal_rate_avg[e] : 0;
+		rate_avg[i] = e >= 0 ? st->entries[e].wal_rate_avg : 0;
 		/* more than the floor to give (a NaN rate is not known to be less) */
 		gives[i] = !(rate_avg[i] <= p->wal_rate_floor);
 		/* a class that commits is there, however short its transactions */
 		demand[i] = e >= 0 && (snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN ||
-							   st->commit_rate_avg[e] >= PGB_COMMITS_MIN_RATE);
+							   st->entries[e].commit_rate_avg >= PGB_COMMITS_MIN_RATE);
 	}
 	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
 		pgb_class_to_give_way(table, gives, rate_avg, demand) : -1;
@@ -89,28 +92,30 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 	{
 		const PgbClass *c = &table->classes[i];
 		PgbWalAimdParams wp;
+		PgbWalAimd *budget;
 		double		before;
 
 		e = snap->map[i];
 		if (e < 0)
 			continue;
+		budget = &st->entries[e].wal_aimd;
 		wp.configured = c->wal;
 		wp.floor_rate = p->wal_rate_floor;
 		wp.decrease = p->aimd_decrease;
 		wp.increase = p->aimd_increase;
 		wp.step_ms = p->aimd_interval_ms;
 		wp.calm_ms = p->calm_time_ms;
-		before = st->wal_aimd[e].limit;
+		before = budget->limit;
 		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
-			st->wal_aimd[e].limit = 0;
-		else if (pgb_wal_aimd_step(&st->wal_aimd[e], i == plan->wal_victim_class,
+			budget->limit = 0;
+		else if (pgb_wal_aimd_step(budget, i == plan->wal_victim_class,
 								   slow_now && pgb_higher_demand(table, c, demand),
 								   !pressure || !pgb_higher_demand(table, c, demand),
 								   rate_avg[i], &wp, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{
 			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
-			double		after = st->wal_aimd[e].limit;
+			double		after = budget->limit;
 			bool		up = after <= 0 || (before > 0 && after > before);
 
 			ch->class_index = i;
@@ -129,7 +134,7 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 			ch->action = p->shedding == PGB_SHEDDING_DRY_RUN ? "would limit wal" : "wal limit";
 			ch->signal = up ? "calm" : "wal";
 		}
-		plan->publish_wal[i] = p->shedding == PGB_SHEDDING_ON ? st->wal_aimd[e].limit : 0;
+		plan->publish_wal[i] = p->shedding == PGB_SHEDDING_ON ? budget->limit : 0;
 	}
 }
 

@@ -153,7 +153,7 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 			if (plan->publish_wal[i] != wal_published[e] ||
 				snap->now_ms - wal_published_ms >= 250)
 			{
-				pgb_gate_set_wal(e, plan->publish_wal[i], plan_state.wal_rate_avg[e],
+				pgb_gate_set_wal(e, plan->publish_wal[i], plan_state.entries[e].wal_rate_avg,
 								 pgb_plan_wal_xact_bytes(&plan_state, e));
 				wal_published[e] = plan->publish_wal[i];
 			}
