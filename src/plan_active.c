@@ -70,7 +70,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 	 * With every class's weight in force, the run delay of a higher class
 	 * that needs the CPU is the CPU signal: pressure where the weights do
 	 * not hold it below the target.  Without, sessions on CPU per core
-	 * are, as before weights (pgb_plan_gate_pressure).
+	 * are (pgb_plan_gate_pressure).
 	 */
 	{
 		bool		rd_calm;
@@ -95,7 +95,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 			/*
 			 * Run delay alone: only a class below the one that waits
 			 * gives way (with another signal too, any below a class that
-			 * needs the CPU, as before).
+			 * needs the CPU).
 			 */
 			if (!other)
 				for (i = 0; i < table->nclasses; i++)

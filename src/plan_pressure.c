@@ -165,6 +165,19 @@ pgb_plan_commits_slow_now(const PgbPlanState *st, int entry, double target_ms)
 		 PGB_TAIL_COMMIT_SHARE);
 }
 
+/* Is there a sheddable class of lower priority than c? */
+static bool
+has_lower(const PgbClassTable *table, const PgbClass *c)
+{
+	int			j;
+
+	for (j = 0; j < table->nclasses; j++)
+		if (table->classes[j].priority < c->priority &&
+			table->classes[j].shed != PGB_SHED_NEVER)
+			return true;
+	return false;
+}
+
 /*
  * WAL pressure judged by what the classes feel, beside the share of
  * sessions waiting on WAL: the commits of a class are slower than
@@ -183,8 +196,7 @@ pgb_plan_commit_latency_pressure(const PgbPlanState *st,
 {
 	bool		pressure = false;
 	bool		now[PGB_MAX_CLASSES + 1];
-	int			i,
-				j;
+	int			i;
 
 	*slow_now = false;
 	for (i = 0; i < table->nclasses; i++)
@@ -196,14 +208,11 @@ pgb_plan_commit_latency_pressure(const PgbPlanState *st,
 		now[i] = e >= 0 && pgb_plan_commits_slow_now(st, e, p->commit_latency_target_ms);
 	}
 	for (i = 0; i < table->nclasses; i++)
-		for (j = 0; j < table->nclasses && (slow[i] || now[i]); j++)
-			if (table->classes[j].priority < table->classes[i].priority &&
-				table->classes[j].shed != PGB_SHED_NEVER)
-			{
-				pressure |= slow[i];
-				*slow_now |= now[i];
-				break;
-			}
+		if ((slow[i] || now[i]) && has_lower(table, &table->classes[i]))
+		{
+			pressure |= slow[i];
+			*slow_now |= now[i];
+		}
 	return pressure;
 }
 
@@ -278,19 +287,6 @@ pgb_run_delay_step(PgbRunDelayTrack *t, double delay_ms, int64 at_ms,
 	t->delay_ms = delay_ms;
 	t->at_ms = at_ms;
 	return t->rate;
-}
-
-/* Is there a sheddable class of lower priority than c? */
-static bool
-has_lower(const PgbClassTable *table, const PgbClass *c)
-{
-	int			j;
-
-	for (j = 0; j < table->nclasses; j++)
-		if (table->classes[j].priority < c->priority &&
-			table->classes[j].shed != PGB_SHED_NEVER)
-			return true;
-	return false;
 }
 
 int

@@ -14,20 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
+/* Is name in the NULL-terminated list, as cmp (strcmp, strcasecmp) sees? */
 static bool
-name_in(const char *name, const char *const *list)
+name_in(const char *name, const char *const *list,
+		int (*cmp) (const char *, const char *))
 {
 	for (; *list; list++)
-		if (strcmp(name, *list) == 0)
-			return true;
-	return false;
-}
-
-static bool
-name_in_nocase(const char *name, const char *const *list)
-{
-	for (; *list; list++)
-		if (strcasecmp(name, *list) == 0)
+		if (cmp(name, *list) == 0)
 			return true;
 	return false;
 }
@@ -55,10 +48,11 @@ pgb_wait_category(const char *type, const char *name)
 	if (type == NULL || name == NULL)
 		return PGB_WAIT_RUNNING;
 	if (strcmp(type, "LWLock") == 0)
-		return name_in(name, wal_lwlocks) ? PGB_WAIT_WAL : PGB_WAIT_OTHER;
+		return name_in(name, wal_lwlocks, strcmp) ? PGB_WAIT_WAL : PGB_WAIT_OTHER;
 	/* IO names are spelt WALSync before 17 and WalSync from 17 on */
 	if (strcmp(type, "IO") == 0)
-		return (name_in_nocase(name, wal_io) || strncasecmp(name, "WALInit", 7) == 0) ?
+		return (name_in(name, wal_io, strcasecmp) ||
+				strncasecmp(name, "WALInit", 7) == 0) ?
 			PGB_WAIT_WAL : PGB_WAIT_OTHER;
 	if (strcmp(type, "IPC") == 0)
 		return strcmp(name, "SyncRep") == 0 ? PGB_WAIT_WAL : PGB_WAIT_OTHER;

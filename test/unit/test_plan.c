@@ -675,7 +675,7 @@ test_gate_adaptive_average(void)
  * sessions on CPU per core are not: web's sessions wait for a CPU longer
  * than run_delay_target while few sessions are on CPU per core (the
  * sampler rarely catches short queries running) is CPU pressure; without
- * weights the signal is sessions on CPU per core, as before.
+ * weights the signal is sessions on CPU per core.
  */
 static void
 weigh_all(void)
@@ -908,7 +908,7 @@ test_let_through(void)
 
 /*
  * Inheritance is bounded: a blocked waiter lends one place at a time.
- * The attack of 0.2.0: eight ai sessions hold a shared advisory lock and
+ * The attack it bounds: eight ai sessions hold a shared advisory lock and
  * are queued; a ninth holds ai's one place and waits for it exclusively.
  */
 static void
@@ -1268,7 +1268,7 @@ test_commit_latency_short(void)
 	ok(!limited, "nor is its admission lowered: it slows nobody but itself");
 	snap.entries[BULKW].wal_share_avg = 0;
 
-	/* writing less than the floor, it is admitted fewer as before */
+	/* writing less than the floor, admission takes its WAL waits */
 	limited = false;
 	snap.entries[BULKW].wal_share_avg = 0.9;
 	for (i = 0; i < 30; i++)
