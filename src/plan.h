@@ -461,10 +461,10 @@ extern bool pgb_plan_commits_slow_now(const PgbPlanState *st, int entry,
  * core is at cpu_pressure_threshold (unless every class has its CPU weight
  * in force: the kernel shares those sessions by weight), WAL when
  * admission sees it; *calm when neither, with the CPU below half its
- * threshold.  It also steps each entry's run-delay rate (above),
- * which pgb_plan_active_limits judges against run_delay_target when every
- * class has its weight in force (the signal that replaces sessions on
- * CPU per core then).
+ * threshold.  It also steps each entry's run-delay rate
+ * (pgb_run_delay_step), which pgb_plan_active_limits judges against
+ * run_delay_target when every class has its weight in force (the signal
+ * that replaces sessions on CPU per core then).
  */
 extern uint32 pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 									 const PgbPlanParams *p, double dt_ms,
@@ -548,18 +548,19 @@ extern double pgb_plan_wal_xact_bytes(const PgbPlanState *st, int entry);
  */
 #define PGB_CPU_DEMAND_MIN		0.05
 
-/* plan_pressure.c */
+/* plan_pressure.c; and has every class its CPU weight in force? */
 extern bool pgb_plan_commit_latency_pressure(const PgbPlanState *st,
 											 const PgbSnapshot *snap,
 											 const PgbClassTable *table,
-											 const PgbPlanParams *p, bool *slow,
-											 bool *slowish, bool *slow_now);
+											 const PgbPlanParams *p,
+											 bool *slow, bool *slowish,
+											 bool *slow_now);
 extern bool pgb_all_weighted(const PgbSnapshot *snap);
 
 /* plan_rounds.c */
 extern void pgb_plan_inversions(PgbPlan *plan, PgbSnapshot *snap,
-								const PgbClassTable *table, const int *class_of,
-								const PgbPlanParams *p);
+								const PgbClassTable *table,
+								const int *class_of, const PgbPlanParams *p);
 extern void pgb_plan_over_limit(PgbPlan *plan, const PgbPlanState *st,
 								const PgbSnapshot *snap,
 								const PgbClassTable *table);
@@ -581,7 +582,8 @@ extern void pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 
 /* plan_inherit.c */
 extern void pgb_plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
-								 const PgbClassTable *table, const int *class_of);
+								 const PgbClassTable *table,
+								 const int *class_of);
 extern void pgb_plan_idle_holders(PgbPlan *plan, const PgbSnapshot *snap,
 								  const PgbClassTable *table,
 								  const int *class_of);

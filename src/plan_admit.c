@@ -2,9 +2,11 @@
  *
  * plan_admit.c
  *	  The admission limit: under pressure the lowest-priority class that
- *	  can give way admits fewer sessions (AIMD), calm gives them back.
+ *	  can give way admits fewer sessions (AIMD), calm gives them back; and
+ *	  the AIMD step, which the gate's active limit takes too.
  *
- * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c.
+ * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c
+ * and test_plan_limits.c.
  *
  *-------------------------------------------------------------------------
  */

@@ -5,7 +5,8 @@
  *	  inversion, the sessions of a class over its limit, a pause; carrying
  *	  them out and settling the snapshot after.
  *
- * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c.
+ * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c
+ * and test_plan_rounds.c.
  *
  *-------------------------------------------------------------------------
  */

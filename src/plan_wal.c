@@ -2,10 +2,11 @@
  *
  * plan_wal.c
  *	  The adaptive WAL budget: under WAL pressure the lowest sheddable
- *	  class writing more than the floor gets a lower WAL rate; calm gives
- *	  it back.  The rates a class writes and commits at, by entry.
+ *	  class writing more than the floor gets a lower WAL rate, by the step
+ *	  of pgb_wal_aimd_step; calm gives it back.
  *
- * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c.
+ * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c
+ * and test_plan_wal.c.
  *
  *-------------------------------------------------------------------------
  */
