@@ -23,7 +23,7 @@
 
 #include "postgres.h"
 
-#include "plan_math.h"
+#include "plan.h"
 #include "shmem.h"
 
 extern void pgb_act_init(void);

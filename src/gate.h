@@ -67,7 +67,7 @@
 #include "gate_read.h"
 #include "queue_math.h"
 #include "shmem.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 
 typedef enum PgbGateState
 {

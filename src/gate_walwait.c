@@ -5,7 +5,7 @@
  *	  debt waits at its start, before it takes a place, until the bucket
  *	  has room; throttled sessions are released a transaction's worth of
  *	  budget apart.  Under the gate lock (gate.h); the bucket is
- *	  walbudget.c's, the arithmetic wal_math.c's.
+ *	  walbudget.c's, the arithmetic wal_bucket.c's.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +53,7 @@ wal_wait_loop(int entry, int procno, double rate, double wait_ms)
 	{
 		bool		done;
 
-		/* never more than a second at a time: see wal_math.h */
+		/* never more than a second at a time: see wal_bucket.h */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 pgb_wal_sleep_ms(wait_ms), wal_wait_event);
 		ResetLatch(MyLatch);

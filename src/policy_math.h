@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * policy_math.h
- *	  The shedding worker's decisions as pure functions: what a wait event
- *	  means, moving averages, the AIMD admission limit, which class gives
- *	  way first and in what order a class's sessions are shed.
+ *	  The words the worker's policy shares with the sampler and the shared
+ *	  state: pg_budget.shedding, the pressure signals and their names, a
+ *	  session's state, what a wait event means, and moving averages.
  *
- * c.h only: unit-tested without a server.  The worker feeds them numbers
- * it sampled and acts on what they return.
+ * Pure: no server calls, unit-tested in test/unit/test_policy_math.c.  The
+ * plan that decides with them is plan.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,13 +58,6 @@ extern double pgb_ema(double avg, double sample, double dt_ms, double tau_ms);
 /* The weight a new sample gets after dt_ms: pgb_ema's step, for loops. */
 extern double pgb_ema_alpha(double dt_ms, double tau_ms);
 
-/*
- * The share of usable connections below which connections count as calm:
- * 0.1 below the saturation threshold, but never below half of it, so that
- * calm stays reachable at the smallest threshold allowed.
- */
-extern double pgb_connection_calm_line(double saturation_threshold);
-
 /* Session states as the worker sees them. */
 typedef enum PgbSessionState
 {
@@ -72,74 +65,5 @@ typedef enum PgbSessionState
 	PGB_STATE_IDLE,
 	PGB_STATE_ACTIVE
 } PgbSessionState;
-
-/* A session the worker may shed, and what it may do to it. */
-typedef struct PgbVictim
-{
-	int			procno;
-	int			pid;
-	PgbSessionState state;
-	int64		state_since_ms; /* when it entered its state */
-	bool		cancelled;		/* already cancelled once (active only) */
-} PgbVictim;
-
-typedef enum PgbShedAction
-{
-	PGB_ACTION_NONE = 0,
-	PGB_ACTION_CANCEL,
-	PGB_ACTION_TERMINATE
-} PgbShedAction;
-
-/*
- * Order victims: idle in transaction first, then idle, then active; in
- * each group the longest in its state first.
- */
-extern void pgb_order_victims(PgbVictim *victims, int n);
-
-/*
- * The action allowed on a victim by the class's shed mode: an idle session
- * (in a transaction or not) can only be terminated (a cancel does not reach
- * a backend waiting for its client), an active one is cancelled first and
- * terminated only if it was cancelled before and the mode allows it.
- */
-extern PgbShedAction pgb_shed_action(PgbShedMode mode, const PgbVictim *v);
-
-/* Tunables of the AIMD admission limit (GUCs). */
-typedef struct PgbAimdParams
-{
-	double		decrease;		/* multiply by this under pressure (0..1) */
-	int			increase;		/* add this many slots per step when calm */
-	int64		step_ms;		/* at most one step per this many ms */
-	int64		calm_ms;		/* calm for this long before increasing */
-} PgbAimdParams;
-
-/* Per-class AIMD state, kept by the worker. */
-typedef struct PgbAimdState
-{
-	int			limit;			/* effective limit, PGB_UNLIMITED = none */
-	int64		last_step_ms;	/* time of the last change */
-	int64		calm_since_ms;	/* start of the current calm spell, or -1 */
-} PgbAimdState;
-
-/*
- * One AIMD step for a class.  pressure: this class is the one that must
- * give way now; calm: no pressure signal at all.  connected: sessions of
- * the class; max: its configured cap (PGB_UNLIMITED: none); floor: never
- * below this; usable: connections usable at all.  Returns true if the
- * limit changed.
- */
-extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
-						  bool pressure, bool calm, int connected, int max,
-						  int floor_limit, int usable, int64 now_ms);
-
-/*
- * The class that gives way under pressure: the lowest-priority class whose
- * shed mode is not never and whose effective limit is still above its floor
- * (limits[i] == PGB_UNLIMITED counts as above).  connected[] bounds the
- * effective limit from above.  Ties go to the class with more sessions.
- * Returns -1 if none can give way.
- */
-extern int	pgb_class_to_decrease(const PgbClassTable *table, const int *limits,
-								  const int *connected);
 
 #endif							/* PGB_POLICY_MATH_H */

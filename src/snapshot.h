@@ -3,7 +3,7 @@
  * snapshot.h
  *	  What one tick of the worker saw, as plain numbers: a row per backend
  *	  and the blockers the lock watcher looked up.  The sampler and the
- *	  lock watcher fill it; the plan (plan_math.c) decides from it alone.
+ *	  lock watcher fill it; the plan (plan.c) decides from it alone.
  *
  * Pure (c.h only), so that plans are unit-tested without a server.  It
  * lives in the worker's private memory; nothing here is in shared memory.

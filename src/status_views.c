@@ -22,7 +22,7 @@
 
 #include "compat.h"
 #include "gate_read.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 #include "guc.h"
 #include "shmem.h"
 #include "text.h"

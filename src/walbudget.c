@@ -26,7 +26,7 @@
 #include "compat.h"
 #include "guc.h"
 #include "shmem.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 #include "walbudget.h"
 
 bool		pgb_wal_xact_gated = false;

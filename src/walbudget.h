@@ -6,7 +6,7 @@
  *	  transaction end, gate passage and exit; a transaction that passed the
  *	  gate also debits its class's bucket.  The wait of a session whose
  *	  class is in debt is the gate's (gate_walwait.c: a slot in the THROTTLED
- *	  state); the arithmetic is in wal_math.c.
+ *	  state); the arithmetic is in wal_bucket.c.
  *
  * Shared state: pgb_gate->wal_bytes[] (atomics) and the wal_* fields of
  * PgbGateClass, under the locking rules of gate.h.

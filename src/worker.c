@@ -3,7 +3,7 @@
  * worker.c
  *	  The pg_budget background worker.  Each pg_budget.sample_interval its
  *	  tick flows down once: sample (sampler.c, lockwatch.c), decide
- *	  (plan_math.c, pure), publish limits and pressure, act (act.c).
+ *	  (plan.c, pure), publish limits and pressure, act (act.c).
  *
  * Its snapshot of the backends and its plan state (AIMD by class entry)
  * are private.  What others see it publishes under the pg_budget lock
@@ -36,7 +36,7 @@
 #include "worker.h"
 #include "lockwatch.h"
 #include "memory.h"
-#include "plan_math.h"
+#include "plan.h"
 #include "sampler.h"
 
 PGDLLEXPORT void pgb_worker_main(Datum main_arg);
@@ -160,7 +160,7 @@ publish_plan(const PgbPlan *plan, const PgbSnapshot *snap,
 			if (plan->publish_wal[i] != wal_published[e] ||
 				snap->now_ms - wal_published_ms >= 250)
 			{
-				pgb_gate_set_wal(e, plan->publish_wal[i], plan_state.wal_rate_avg[e],
+				pgb_gate_set_wal(e, plan->publish_wal[i], plan_state.entries[e].wal_rate_avg,
 								 pgb_plan_wal_xact_bytes(&plan_state, e));
 				wal_published[e] = plan->publish_wal[i];
 			}

@@ -23,7 +23,7 @@
  * written out, and the input's bytes as an address or CIDR are read
  * within their length.
  *
- * SOURCES: src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_util.c src/rules_parse.c src/rules_match.c
+ * SOURCES: src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_util.c src/rules_parse.c src/rules_match.c
  *
  *-------------------------------------------------------------------------
  */
@@ -39,7 +39,7 @@
 #include "rules_match.h"
 #include "rules_parse.h"
 #include "text_util.h"
-#include "wal_math.h"
+#include "wal_bucket.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

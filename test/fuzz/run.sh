@@ -41,7 +41,7 @@ done
 
 $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
-	test/fuzz/fuzz_classes.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_math.c src/text_util.c src/rules_parse.c src/rules_match.c \
+	test/fuzz/fuzz_classes.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_util.c src/rules_parse.c src/rules_match.c \
 	-L"$libdir" -lpgcommon -lpgport -lm
 
 cat >"$build/classes.dict" <<'DICT'

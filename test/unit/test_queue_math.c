@@ -7,7 +7,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/queue_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/wal_math.c src/text_util.c
+// SOURCES: src/queue_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/wal_bucket.c src/text_util.c
 #include "queue_math.h"
 #include "classes.h"
 

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * wal_math.c
- *	  The WAL budget's bucket arithmetic (see wal_math.h).
+ * wal_bucket.c
+ *	  The WAL budget's bucket arithmetic (see wal_bucket.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -9,7 +9,7 @@
 
 #include <math.h>
 
-#include "wal_math.h"
+#include "wal_bucket.h"
 
 double
 pgb_wal_burst(double rate)
@@ -112,89 +112,4 @@ pgb_wal_limit(double configured, double effective)
 	if (!(effective > 0))
 		return configured;
 	return configured < effective ? configured : effective;
-}
-
-void
-pgb_wal_aimd_reset(PgbWalAimd *s)
-{
-	s->limit = 0;
-	s->base = 0;
-	s->mark = 0;
-	s->last_step_ms = 0;
-	s->calm_since_ms = -1;
-	s->quiet_since_ms = -1;
-	s->cuts = 0;
-	s->probes = 0;
-}
-
-bool
-pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
-				  double rate_avg, const PgbWalAimdParams *p, int64 now_ms)
-{
-	double		next;
-	double		ceiling;
-	double		share;
-
-	if (!calm)
-		s->calm_since_ms = -1;
-	else if (s->calm_since_ms < 0)
-		s->calm_since_ms = now_ms;
-	if (slow_now)
-		s->quiet_since_ms = -1;
-	else if (s->quiet_since_ms < 0)
-		s->quiet_since_ms = now_ms;
-
-	if (pressure && slow_now)
-	{
-		double		from = s->limit > 0 ? s->limit : rate_avg;
-		int64		gap = s->cuts == 0 ? Max(p->step_ms / 4, 1) :
-			p->step_ms << Min(s->cuts - 1, 16);
-
-		if (now_ms - s->last_step_ms < gap)
-			return false;
-		if (p->configured > 0 && !(from <= p->configured))
-			from = p->configured;
-		next = from * p->decrease;
-		if (!(next >= p->floor_rate))
-			next = p->floor_rate;
-		if (s->limit > 0 && next >= s->limit)
-			return false;
-		if (s->limit <= 0)
-			s->base = from;
-		s->mark = from;
-		s->limit = next;
-		s->cuts++;
-		s->probes = 0;
-		s->last_step_ms = now_ms;
-		return true;
-	}
-	if (s->limit <= 0 || slow_now)
-		return false;
-	ceiling = p->configured > 0 ? p->configured : s->base;
-	share = PGB_WAL_MARK_SHARE * s->mark;
-	if (s->limit < share)
-	{
-		/* halfway to known ground at each step of quiet */
-		if (now_ms - s->quiet_since_ms < p->step_ms ||
-			now_ms - s->last_step_ms < p->step_ms)
-			return false;
-		next = s->limit + (share - s->limit) / 2;
-		if (share - next < p->floor_rate)
-			next = share;
-	}
-	else
-	{
-		/* probing: the first after calm_ms of calm, each next a step later */
-		double		step = p->increase * s->limit * ldexp(1.0, Min(s->probes, 30));
-
-		if (!calm || now_ms - s->calm_since_ms < p->calm_ms ||
-			now_ms - s->last_step_ms < p->step_ms)
-			return false;
-		next = s->limit + Max(step, p->floor_rate);
-		s->probes++;
-	}
-	s->limit = next >= ceiling ? 0 : next;
-	s->cuts = 0;
-	s->last_step_ms = now_ms;
-	return true;
 }

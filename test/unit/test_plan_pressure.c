@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * test_cpu_math.c
- *	  Unit tests of CPU pressure from run delay (src/cpu_math.c): the
- *	  rate per second and session from the worker's readings, and which
- *	  class's run delay is pressure.  No server needed.
+ * test_plan_pressure.c
+ *	  Unit tests of pressure (src/plan_pressure.c): the line below which
+ *	  connections are calm; CPU pressure from run delay, the rate per
+ *	  second and session from the worker's readings, and which class's run
+ *	  delay is pressure.  No server needed.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/cpu_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
-#include "cpu_math.h"
+// SOURCES: src/plan.c src/plan_rounds.c src/plan_pressure.c src/plan_admit.c src/plan_active.c src/plan_wal.c src/plan_inherit.c
+// SOURCES: src/policy_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
+#include "plan.h"
 
 #include <string.h>
 
@@ -100,9 +102,20 @@ test_pressure_lowest(void)
 	ok(calm, "and calm");
 }
 
+static void
+test_calm_line(void)
+{
+	is_double(pgb_connection_calm_line(0.9), 0.8, 1e-12, "calm line: 0.1 below the default threshold");
+	is_double(pgb_connection_calm_line(0.1), 0.05, 1e-12,
+			  "calm line: half the smallest threshold, not 0 (calm was never reached)");
+	is_double(pgb_connection_calm_line(1.0), 0.9, 1e-12, "calm line: at threshold 1");
+	ok(1 < pgb_connection_calm_line(0.1) * 97, "calm line: one session left is calm at threshold 0.1");
+}
+
 int
 main(void)
 {
+	test_calm_line();
 	test_step();
 	test_pressure();
 	test_pressure_lowest();

@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * test_plan_math.c
+ * test_plan.c
  *	  Unit tests of the worker's plan, without a server: victim order and
  *	  actions over a limit, inversion victims, AIMD limit changes, the
  *	  max_actions bound, pause victims and pressure.
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/plan_math.c src/policy_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c src/cpu_math.c src/wal_math.c
-#include "plan_math.h"
+// SOURCES: src/plan.c src/plan_rounds.c src/plan_pressure.c src/plan_admit.c src/plan_active.c src/plan_wal.c src/plan_inherit.c
+// SOURCES: src/policy_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
+#include "plan.h"
 #include "unit.h"
 
 #define NROWS		32
@@ -158,8 +159,8 @@ over_limit_setup(const char *classes)
 	setup(classes);
 	snap.usable = 10;
 	snap.connected[AI] = 10;
-	st.aimd[AI].limit = 2;
-	st.aimd[AI].last_step_ms = NOW;	/* no AIMD step this tick */
+	st.entries[AI].aimd.limit = 2;
+	st.entries[AI].aimd.last_step_ms = NOW;	/* no AIMD step this tick */
 	row(0, 100, AI, PGB_STATE_ACTIVE, 100);
 	row(1, 101, AI, PGB_STATE_IDLE, 500);
 	row(2, 102, AI, PGB_STATE_IDLE, 200);
@@ -206,7 +207,7 @@ test_victim_order(void)
 	is_int(plan.nvictims, 0, "over the limit without connection or WAL pressure: no victim");
 
 	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
-	st.class_action_ms[AI] = NOW - 100;
+	st.entries[AI].class_action_ms = NOW - 100;
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	is_int(plan.nvictims, 0, "a class shed 100 ms ago waits for its next round");
 
@@ -231,17 +232,17 @@ test_carry_out(void)
 	is_str(signalled_str(), "103 102 101", "max_actions = 3: three signals");
 
 	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
-	st.aimd[AI].limit = 5;		/* 2 over */
+	st.entries[AI].aimd.limit = 5;	/* 2 over */
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	carry_out(&fail);
 	is_str(signalled_str(), "103 101", "a victim that fails gives its turn to the next");
 	pgb_plan_settle(&plan, &st, &snap);
 	is_int(rows[3].action_ms, NOW, "settle: the victim's action time");
 	is_int(rows[2].action_ms, 0, "settle: not the one that failed");
-	is_int(st.class_action_ms[AI], NOW, "settle: the class's round time");
+	is_int(st.entries[AI].class_action_ms, NOW, "settle: the class's round time");
 
 	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate)");
-	st.aimd[AI].limit = 6;		/* 1 over: the active ones only if needed */
+	st.entries[AI].aimd.limit = 6;	/* 1 over: the active ones only if needed */
 	rows[3].pid = 0;
 	rows[1].pid = rows[2].pid = 0;
 	snap.entries[AI].sessions = 7;
@@ -335,8 +336,8 @@ test_inversions(void)
 	snap.nlookups = 1;
 	snap.usable = 10;
 	snap.connected[AI] = 10;
-	st.aimd[AI].limit = 1;
-	st.aimd[AI].last_step_ms = NOW;
+	st.entries[AI].aimd.limit = 1;
+	st.entries[AI].aimd.last_step_ms = NOW;
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	is_int(plan.nrounds, 2, "a lock round, then a limit round");
 	is_int(plan.rounds[1].kind, PGB_ROUND_LIMIT, "the limit round comes second");
@@ -350,8 +351,8 @@ static void
 test_aimd(void)
 {
 	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=2)");
-	st.aimd[AI].limit = PGB_UNLIMITED;
-	st.aimd[AI].last_step_ms = 0;
+	st.entries[AI].aimd.limit = PGB_UNLIMITED;
+	st.entries[AI].aimd.last_step_ms = 0;
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	is_int(plan.victim_class, AI, "ai gives way");
 	is_int(plan.nchanges, 1, "one limit change");
@@ -364,8 +365,8 @@ test_aimd(void)
 	is_int(plan.rounds[0].need, 2, "7 sessions over the new limit of 5: 2 to shed");
 
 	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=2)");
-	st.aimd[AI].limit = PGB_UNLIMITED;
-	st.aimd[AI].last_step_ms = 0;
+	st.entries[AI].aimd.limit = PGB_UNLIMITED;
+	st.entries[AI].aimd.last_step_ms = 0;
 	params.shedding = PGB_SHEDDING_DRY_RUN;
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	is_str(plan.changes[0].action, "would limit", "dry run: would limit");
@@ -375,7 +376,7 @@ test_aimd(void)
 
 	/* calm: after calm_time, the limit rises by a share of the cap */
 	setup("web(priority=100), ai(max=60, priority=10, shed=terminate)");
-	st.aimd[AI].limit = 5;
+	st.entries[AI].aimd.limit = 5;
 	snap.connected[AI] = 5;
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	ok(plan.calm, "calm");
@@ -386,7 +387,7 @@ test_aimd(void)
 	is_int(plan.nchanges, 1, "calm for calm_time: a change");
 	is_str(plan.changes[0].reason, "calm: limit raised to 8", "raised by 5% of 60, rounded up");
 	is_str(plan.changes[0].signal, "calm", "signal calm");
-	st.aimd[AI].limit = 59;
+	st.entries[AI].aimd.limit = 59;
 	snap.now_ms += 1000;
 	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
@@ -394,8 +395,8 @@ test_aimd(void)
 
 	/* the floor */
 	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=8)");
-	st.aimd[AI].limit = PGB_UNLIMITED;
-	st.aimd[AI].last_step_ms = 0;
+	st.entries[AI].aimd.limit = PGB_UNLIMITED;
+	st.entries[AI].aimd.last_step_ms = 0;
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
 	is_int(plan.changes[0].after, 8, "never below the floor");
 }
@@ -477,6 +478,24 @@ gate_tick(int web_running, int ai_running, int ai_in_progress, int64 at_ms)
 	pgb_plan_decide(&plan, &st, &snap, &table, &params, 100);
 }
 
+/* The gate's choice: transactions in progress above the active floor. */
+static int
+active_class_to_decrease(const PgbClassTable *t, const int *limits,
+						 const int *in_progress, const bool *demand)
+{
+	bool		gives[PGB_MAX_CLASSES + 1];
+	double		use[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	for (i = 0; i < t->nclasses; i++)
+	{
+		gives[i] = pgb_above_floor(limits[i], in_progress[i],
+								   pgb_active_floor(&t->classes[i]));
+		use[i] = in_progress[i];
+	}
+	return pgb_class_to_give_way(t, gives, use, demand);
+}
+
 static void
 test_gate_adaptive(void)
 {
@@ -493,20 +512,20 @@ test_gate_adaptive(void)
 	/* the choice */
 	in_progress[AI] = 8;
 	in_progress[KEEP] = 4;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), -1,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), -1,
 		   "nobody needs the CPU: nobody gives way");
 	demand[WEB] = true;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
 		   "web needs it: the lowest sheddable class (keep, 5) gives way, not bulk (never)");
 	limits[KEEP] = 1;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), AI,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), AI,
 		   "keep at its floor: ai is next");
 	demand[WEB] = false;
 	demand[AI] = true;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), -1,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), -1,
 		   "only ai needs the CPU and keep, below it, is at its floor");
 	limits[KEEP] = PGB_UNLIMITED;
-	is_int(pgb_active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
+	is_int(active_class_to_decrease(&table, limits, in_progress, demand), KEEP,
 		   "a class gives way to any higher class that needs the CPU");
 
 	/* pressure over time: 6 ai on CPU and a web session on 2 cores */
@@ -578,7 +597,7 @@ test_gate_adaptive(void)
 	params.aimd_interval_ms = 200;
 	for (i = 0; i < 60; i++)
 		gate_tick(1, 6, 6, t += 100);
-	is_int(st.active_aimd[AI].limit, 2, "dry run: the limit is computed");
+	is_int(st.entries[AI].active_aimd.limit, 2, "dry run: the limit is computed");
 	is_int(plan.publish_active[AI], PGB_UNLIMITED, "dry run: not enforced");
 
 	/* shedding off: no limit */
@@ -625,7 +644,7 @@ test_gate_adaptive_average(void)
 	params.aimd_interval_ms = 200;
 	params.calm_time_ms = 1000;
 	params.aimd_increase = 0.05;
-	st.active_aimd[AI].limit = 10;
+	st.entries[AI].active_aimd.limit = 10;
 	{
 		int			steps = 0;
 		int			first_step = 0;
@@ -656,7 +675,7 @@ test_gate_adaptive_average(void)
  * sessions on CPU per core are not: web's sessions wait for a CPU longer
  * than run_delay_target while few sessions are on CPU per core (the
  * sampler rarely catches short queries running) is CPU pressure; without
- * weights the signal is sessions on CPU per core, as before.
+ * weights the signal is sessions on CPU per core.
  */
 static void
 weigh_all(void)
@@ -889,7 +908,7 @@ test_let_through(void)
 
 /*
  * Inheritance is bounded: a blocked waiter lends one place at a time.
- * The attack of 0.2.0: eight ai sessions hold a shared advisory lock and
+ * The attack it bounds: eight ai sessions hold a shared advisory lock and
  * are queued; a ninth holds ai's one place and waits for it exclusively.
  */
 static void
@@ -1013,7 +1032,20 @@ test_idle_holders(void)
 	is_int(plan.nnotes, 0, "idle in a transaction without a place: nothing to note");
 }
 
-/* The adaptive WAL budget: the class that gives way (its step: test_wal_math.c). */
+/* The WAL budget's choice: bytes/s above the floor. */
+static int
+wal_class_to_decrease(const PgbClassTable *t, const double *rate_avg,
+					  double floor_rate, const bool *demand)
+{
+	bool		gives[PGB_MAX_CLASSES + 1];
+	int			i;
+
+	for (i = 0; i < t->nclasses; i++)
+		gives[i] = rate_avg[i] > floor_rate;
+	return pgb_class_to_give_way(t, gives, rate_avg, demand);
+}
+
+/* The adaptive WAL budget: the class that gives way (its step: test_plan_wal.c). */
 static void
 test_wal_adaptive(void)
 {
@@ -1024,13 +1056,13 @@ test_wal_adaptive(void)
 	setup("web(priority=100), free(priority=5, shed=cancel), bulk(priority=0), keep(priority=1, shed=cancel)");
 	rate_avg[1] = 30 * mb;
 	rate_avg[3] = 0.5 * mb;
-	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), -1,
+	is_int(wal_class_to_decrease(&table, rate_avg, mb, demand), -1,
 		   "nobody above is active: nobody gives way");
 	demand[WEB] = true;
-	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), 1,
+	is_int(wal_class_to_decrease(&table, rate_avg, mb, demand), 1,
 		   "free gives way: keep writes less than the floor, bulk is shed=never");
 	rate_avg[3] = 5 * mb;
-	is_int(pgb_wal_class_to_decrease(&table, rate_avg, mb, demand), 3,
+	is_int(wal_class_to_decrease(&table, rate_avg, mb, demand), 3,
 		   "keep (priority 1) before free (5) once it writes more than the floor");
 }
 
@@ -1088,7 +1120,7 @@ slow_bursts(int ticks, int every, double ms, int64 *t)
 }
 
 #define WEB_SLOW_SHARE \
-	pgb_plan_commit_share(st.commit_slow_rate_avg[WEB], st.commit_rate_avg[WEB])
+	pgb_plan_commit_share(st.entries[WEB].commit_slow_rate_avg, st.entries[WEB].commit_rate_avg)
 
 /* WAL pressure judged by web's commit latency, answered by the WAL budget. */
 static void
@@ -1114,12 +1146,12 @@ test_commit_latency(void)
 	for (i = 0; i < 20; i++)
 		commit_tick(10, 0.2, 40 * mb, t += 100);
 	ok(!(plan.pressure & PGB_PRESSURE_WAL), "web commits in 0.2 ms, a tenth in 2: no WAL pressure");
-	is_double(st.commit_ms_avg[WEB], 0.2, 0.05, "web's mean commit latency is 0.2 ms");
+	is_double(st.entries[WEB].commit_ms_avg, 0.2, 0.05, "web's mean commit latency is 0.2 ms");
 
 	/* a tenth of web's commits over the target, the mean under it */
 	for (i = 0; i < 30; i++)
 		commit_tick(10, 0.4, 40 * mb, t += 100);
-	ok(st.commit_ms_avg[WEB] < 3, "the mean stays under the target");
+	ok(st.entries[WEB].commit_ms_avg < 3, "the mean stays under the target");
 	ok(plan.pressure & PGB_PRESSURE_WAL,
 	   "a tenth of web's commits take 4 ms (target 3): WAL pressure, judged by the tail");
 
@@ -1236,7 +1268,7 @@ test_commit_latency_short(void)
 	ok(!limited, "nor is its admission lowered: it slows nobody but itself");
 	snap.entries[BULKW].wal_share_avg = 0;
 
-	/* writing less than the floor, it is admitted fewer as before */
+	/* writing less than the floor, admission takes its WAL waits */
 	limited = false;
 	snap.entries[BULKW].wal_share_avg = 0.9;
 	for (i = 0; i < 30; i++)
@@ -1256,22 +1288,22 @@ static void
 test_forget_entry(void)
 {
 	setup("web(priority=100), ai(priority=10, shed=cancel)");
-	st.aimd[AI].limit = 3;
-	st.aimd[AI].calm_since_ms = 5;
-	st.active_aimd[AI].limit = 2;
-	st.running_avg[AI] = 4.5;
-	st.wal_aimd[AI].limit = 1e6;
-	st.wal_aimd[AI].mark = 2e6;
-	st.wal_rate_avg[AI] = 2e6;
+	st.entries[AI].aimd.limit = 3;
+	st.entries[AI].aimd.calm_since_ms = 5;
+	st.entries[AI].active_aimd.limit = 2;
+	st.entries[AI].running_avg = 4.5;
+	st.entries[AI].wal_aimd.limit = 1e6;
+	st.entries[AI].wal_aimd.mark = 2e6;
+	st.entries[AI].wal_rate_avg = 2e6;
 	pgb_plan_forget_entry(&st, AI);
-	is_int(st.aimd[AI].limit, PGB_UNLIMITED, "admission limit forgotten");
-	is_int(st.aimd[AI].calm_since_ms, -1, "calm spell forgotten");
-	is_int(st.active_aimd[AI].limit, PGB_UNLIMITED, "active limit forgotten");
-	is_double(st.running_avg[AI], 0, 0, "CPU demand forgotten");
-	is_double(st.wal_aimd[AI].limit, 0, 0, "WAL budget forgotten");
-	is_double(st.wal_aimd[AI].mark, 0, 0, "and the rate its pressure came at");
-	is_double(st.wal_rate_avg[AI], 0, 0, "WAL rate forgotten");
-	is_int(st.aimd[WEB].limit, PGB_UNLIMITED, "other entries untouched");
+	is_int(st.entries[AI].aimd.limit, PGB_UNLIMITED, "admission limit forgotten");
+	is_int(st.entries[AI].aimd.calm_since_ms, -1, "calm spell forgotten");
+	is_int(st.entries[AI].active_aimd.limit, PGB_UNLIMITED, "active limit forgotten");
+	is_double(st.entries[AI].running_avg, 0, 0, "CPU demand forgotten");
+	is_double(st.entries[AI].wal_aimd.limit, 0, 0, "WAL budget forgotten");
+	is_double(st.entries[AI].wal_aimd.mark, 0, 0, "and the rate its pressure came at");
+	is_double(st.entries[AI].wal_rate_avg, 0, 0, "WAL rate forgotten");
+	is_int(st.entries[WEB].aimd.limit, PGB_UNLIMITED, "other entries untouched");
 }
 
 int
