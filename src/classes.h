@@ -77,10 +77,10 @@ typedef struct PgbClass
 	int			cpu_weight;		/* CPU weight, PGB_CPU_WEIGHT_MIN..MAX */
 	bool		cpu_idle;		/* cpu=idle: only CPU nobody else wants
 								 * (cpu_weight is then the default, unused) */
+	bool		implicit;		/* not in the table: the default class */
 	int64		mem;			/* memory of its sessions together, bytes;
 								 * 0 = no budget */
 	int64		session_mem;	/* memory of any one session, bytes; 0 = none */
-	bool		implicit;		/* not in the table: the default class */
 } PgbClass;
 
 typedef struct PgbClassTable

@@ -74,6 +74,10 @@ check_table(const PgbClassTable *t)
 			  (c->queue_timeout >= 0 && c->queue_timeout <= PGB_QUEUE_TIMEOUT_MAX));
 		CHECK(c->cpu_weight >= PGB_CPU_WEIGHT_MIN && c->cpu_weight <= PGB_CPU_WEIGHT_MAX);
 		CHECK(c->cpu_idle == true || c->cpu_idle == false);
+		CHECK(c->mem == 0 || (c->mem >= PGB_MEM_SIZE_MIN && c->mem <= PGB_MEM_SIZE_MAX));
+		CHECK(c->session_mem == 0 ||
+			  (c->session_mem >= PGB_MEM_SIZE_MIN && c->session_mem <= PGB_MEM_SIZE_MAX));
+		CHECK(c->mem == 0 || c->session_mem <= c->mem);
 		/* what a class's cgroup gets: in the kernel's ranges */
 		{
 			PgbCgroupWrite w[PGB_CGROUP_MAX_WRITES];

@@ -24,9 +24,10 @@ n=0
 while IFS= read -r line; do
 	n=$((n + 1))
 	printf '%s' "$line" >"$build/corpus/seed-$n"
-done < <(grep -ohE "classes = '[^']+'" README.md t/*.pl test/regress.conf 2>/dev/null |
+done < <(grep -ohE "classes = '[^']+'" README.md doc/*.md t/*.pl test/regress.conf 2>/dev/null |
 	sed -E "s/^classes = '(.*)'$/\1/" | sort -u)
 printf 'web(cpu=100), ai(cpu=1, max=4), bulk(cpu=idle)' >"$build/corpus/seed-cpu"
+printf 'web(session_mem=200MB), ai(mem=1.5GB, session_mem=512MB)' >"$build/corpus/seed-mem"
 printf '4:cpu,cpuacct:/pgb/web\n0::/x\n' >"$build/corpus/seed-cgroup"
 printf '42 (post gres) S 1 1 1 0 -1 0 0 0 0 0 37 5 0 0 20' >"$build/corpus/seed-stat"
 printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$build/corpus/seed-admit"
@@ -57,6 +58,10 @@ cat >"$build/classes.dict" <<'DICT'
 "wal="
 "cpu="
 "idle"
+"mem="
+"session_mem="
+"MB"
+"GB"
 "kB/s"
 "MB/s"
 "GB/min"

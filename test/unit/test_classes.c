@@ -60,7 +60,7 @@ static const PgbClass *
 cls(const char *name)
 {
 	static PgbClass missing = {"(missing)", -999, -999, -999, -999.0, -999,
-	PGB_SHED_NEVER, -999, -999, -999, -999.0, -999, false, true};
+	PGB_SHED_NEVER, -999, -999, -999, -999.0, -999, false, true, -999, -999};
 	int			i = pgb_find_class(&tab, name);
 
 	return i >= 0 ? &tab.classes[i] : &missing;
@@ -838,9 +838,46 @@ test_cpu(void)
 	   "the implicit default class has weight 100");
 }
 
+static void
+test_memory(void)
+{
+	int64		b = 0;
+
+	ok(parses("web(session_mem=200MB), ai(mem=1.5GB, session_mem=512MB), bulk(mem=1TB), d()"),
+	   "mem and session_mem parse");
+	ok(cls("ai")->mem == INT64CONST(1536) * 1024 * 1024, "mem=1.5GB in bytes");
+	ok(cls("ai")->session_mem == INT64CONST(512) * 1024 * 1024, "session_mem=512MB in bytes");
+	ok(cls("web")->mem == 0 && cls("web")->session_mem == INT64CONST(200) * 1024 * 1024,
+	   "session_mem alone: no class budget");
+	ok(cls("bulk")->mem == INT64CONST(1024) * 1024 * 1024 * 1024, "mem=1TB is the most");
+	ok(cls("d")->mem == 0 && cls("d")->session_mem == 0, "no key: no budget");
+	ok(pgb_ensure_default_class(&tab, "zz") >= 0 && cls("zz")->mem == 0 &&
+	   cls("zz")->session_mem == 0, "the implicit default class has no memory budget");
+	is_str(error_of("ai(mem=12)"),
+		   "class \"ai\": invalid value \"12\" for key \"mem\" (expected a size such as 512MB or 2GB, at least 1MB and at most 1TB)",
+		   "a size needs its unit");
+	is_str(error_of("ai(session_mem=0.5MB)"),
+		   "class \"ai\": invalid value \"0.5MB\" for key \"session_mem\" (expected a size such as 512MB or 2GB, at least 1MB and at most 1TB)",
+		   "below 1MB refused");
+	like(error_of("ai(mem=2TB)"), "invalid value \"2TB\" for key \"mem\"", "above 1TB refused");
+	like(error_of("ai(mem=5mb)"), "invalid value \"5mb\" for key \"mem\"", "units are case-sensitive");
+	like(error_of("ai(mem=-5MB)"), "invalid value \"-5MB\" for key \"mem\"", "negative refused");
+	like(error_of("ai(mem=5MB/s)"), "invalid value \"5MB/s\" for key \"mem\"", "a rate is not a size");
+	is_str(error_of("ai(mem=100MB, session_mem=200MB)"),
+		   "class \"ai\": session_mem exceeds mem (200 MB > 100 MB)",
+		   "session_mem above mem refused");
+	is_str(error_of("ai(mem=1GB, mem=2GB)"), "class \"ai\": duplicate key \"mem\"",
+		   "mem twice refused");
+	ok(pgb_parse_size("1MB", 3, &b) && b == 1024 * 1024, "1MB, the least");
+	ok(pgb_parse_size("2048 kB", 7, &b) && b == 2048 * 1024, "a blank between number and unit");
+	ok(!pgb_parse_size("1023kB", 6, &b), "1023kB is below the least");
+	ok(!pgb_parse_size("1GBx", 4, &b), "junk after the unit refused");
+}
+
 int
 main(void)
 {
+	test_memory();
 	test_cpu();
 	test_durations();
 	test_byte_rates();
