@@ -282,7 +282,7 @@ typedef struct PgbPlan
 	int			nchanges;
 	PgbLimitChange changes[2 * (PGB_MAX_CLASSES + 1)];
 	/* the transaction gate: pressure on it, and its limits by table index */
-	uint32		gate_pressure;	/* PGB_PRESSURE_CPU and _WAL */
+	uint32		gate_pressure;	/* PGB_PRESSURE_CPU, _WAL and _MEMORY */
 	bool		gate_calm;
 	int			active_victim_class;	/* table index, or -1 */
 	int			run_delay_class;	/* table index of the class whose run

@@ -105,9 +105,15 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 		else if (!rd_calm)
 			plan->gate_calm = false;
 	}
+	/*
+	 * Memory past its mark threatens every class: the lowest sheddable
+	 * class gives way whoever else runs.
+	 */
 	plan->active_victim_class = (plan->gate_pressure != 0 &&
 								 p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_class_to_give_way(table, gives, use, victim_demand) : -1;
+		pgb_class_to_give_way(table, gives, use,
+							  (plan->gate_pressure & PGB_PRESSURE_MEMORY) ?
+							  NULL : victim_demand) : -1;
 
 	params.decrease = p->aimd_decrease;
 	/*

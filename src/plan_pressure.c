@@ -260,6 +260,9 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		bits |= PGB_PRESSURE_CPU;
 	if (wal_pressure)
 		bits |= PGB_PRESSURE_WAL;
+	/* the server's memory past its mark (memory.c): fewer transactions */
+	if (snap->mem_pressure)
+		bits |= PGB_PRESSURE_MEMORY;
 	*calm = bits == 0 && (weighted || st->cpu_avg < p->cpu_pressure_threshold / 2);
 	return bits;
 }

@@ -28,15 +28,26 @@ name_in(const char *name, const char *const *list,
 const char *
 pgb_pressure_names(uint32 bits)
 {
-	static const char *const names[] = {
-		"none", "connections", "wal", "connections+wal", "lock",
-		"connections+lock", "wal+lock", "connections+wal+lock",
-		"cpu", "connections+cpu", "wal+cpu", "connections+wal+cpu",
-		"lock+cpu", "connections+lock+cpu", "wal+lock+cpu",
-		"connections+wal+lock+cpu"
-	};
+	static const char *const words[] = {"connections", "wal", "lock", "cpu", "memory"};
+	static char names[1 << lengthof(words)][64];
+	uint32		b = bits & ((1 << lengthof(words)) - 1);
+	char	   *out = names[b];
 
-	return names[bits & 15];
+	if (out[0] == '\0')
+	{
+		size_t		i;
+
+		/* made once per combination: "none", or the words joined by + */
+		strcpy(out, b == 0 ? "none" : "");
+		for (i = 0; i < lengthof(words); i++)
+			if (b & (1U << i))
+			{
+				if (out[0] != '\0')
+					strcat(out, "+");
+				strcat(out, words[i]);
+			}
+	}
+	return out;
 }
 
 PgbWaitCategory

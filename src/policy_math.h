@@ -28,6 +28,7 @@ typedef enum PgbShedding
 #define PGB_PRESSURE_WAL			0x02
 #define PGB_PRESSURE_LOCK			0x04
 #define PGB_PRESSURE_CPU			0x08	/* the gate's limits only */
+#define PGB_PRESSURE_MEMORY			0x10	/* the gate's limits only */
 
 /* "connections+wal" and the like, for the bits set; "none" for 0. */
 extern const char *pgb_pressure_names(uint32 bits);

@@ -600,6 +600,25 @@ test_gate_adaptive(void)
 	is_int(st.entries[AI].active_aimd.limit, 2, "dry run: the limit is computed");
 	is_int(plan.publish_active[AI], PGB_UNLIMITED, "dry run: not enforced");
 
+	/* memory past its mark: ai gives way though nobody needs the CPU */
+	setup("web(priority=100), ai(priority=10, floor=2, shed=cancel), bulk(priority=0)");
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.calm_time_ms = 1000;
+	snap.mem_pressure = true;
+	for (i = 0; i < 60; i++)
+		gate_tick(0, 0, 6, t += 100);
+	ok(plan.gate_pressure & PGB_PRESSURE_MEMORY, "memory past its mark: memory pressure");
+	is_str(pgb_pressure_names(plan.gate_pressure), "memory", "... named memory");
+	is_int(plan.publish_active[AI], 2, "ai lowered to its floor under memory pressure alone");
+	is_int(plan.publish_active[BULK], PGB_UNLIMITED, "bulk (shed=never) is never limited");
+	snap.mem_pressure = false;
+	for (i = 0; i < 200; i++)
+		gate_tick(0, 0, 2, t += 100);
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "memory back under its mark: the limit is lifted");
+	is_str(pgb_pressure_names(PGB_PRESSURE_WAL | PGB_PRESSURE_MEMORY), "wal+memory",
+		   "pressure names with memory");
+
 	/* shedding off: no limit */
 	setup("web(priority=100), ai(priority=10, floor=2, shed=cancel)");
 	params.shedding = PGB_SHEDDING_OFF;
