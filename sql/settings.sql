@@ -51,6 +51,15 @@ ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=10001)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=Idle)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=1, cpu=idle)';
 ALTER SYSTEM SET pg_budget.cgroup = 'sys/fs/cgroup/cpu/pg';
+-- Memory: the mem and session_mem keys and pg_budget.memory_limit read a
+-- size with its unit, 1MB to 1TB; session_mem at most mem; the guard is a
+-- share of the limit.
+ALTER SYSTEM SET pg_budget.classes = 'ai(mem=12)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(session_mem=0.5MB)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(mem=100MB, session_mem=200MB)';
+ALTER SYSTEM SET pg_budget.memory_limit = 'lots';
+ALTER SYSTEM SET pg_budget.memory_limit = '512';
+ALTER SYSTEM SET pg_budget.memory_guard = 1.5;
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
 -- Good values are written: 10MB/s as the wal key writes it, -1 and 1.5s.
@@ -64,6 +73,14 @@ ALTER SYSTEM SET pg_budget.cgroup = '/sys/fs/cgroup/cpu/pg';
 SELECT name, setting FROM pg_file_settings
  WHERE name IN ('pg_budget.classes', 'pg_budget.cgroup') AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
 ALTER SYSTEM RESET pg_budget.cgroup;
+ALTER SYSTEM SET pg_budget.classes = 'ai(mem=1.5GB, session_mem=512MB), web(session_mem=1TB)';
+ALTER SYSTEM SET pg_budget.memory_limit = '16GB';
+ALTER SYSTEM SET pg_budget.memory_guard = 0.8;
+SELECT name, setting FROM pg_file_settings
+ WHERE name IN ('pg_budget.classes', 'pg_budget.memory_limit', 'pg_budget.memory_guard')
+   AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
+ALTER SYSTEM RESET pg_budget.memory_limit;
+ALTER SYSTEM RESET pg_budget.memory_guard;
 ALTER SYSTEM SET pg_budget.queue_timeout = -1;
 SELECT name, setting FROM pg_file_settings
  WHERE name = 'pg_budget.queue_timeout' AND sourcefile LIKE '%postgresql.auto.conf';

@@ -10,7 +10,8 @@ SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS result
 SELECT table_name, column_name, data_type
   FROM information_schema.columns
  WHERE table_name IN ('pg_budget_status', 'pg_budget_backends', 'pg_budget_wait_stats',
-					  'pg_budget_lock_stats', 'pg_budget_history', 'pg_budget_events')
+					  'pg_budget_lock_stats', 'pg_budget_history', 'pg_budget_events',
+					  'pg_budget_memory')
  ORDER BY table_name, ordinal_position;
 
 -- the extension creates no role
