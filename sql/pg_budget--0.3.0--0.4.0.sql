@@ -76,8 +76,9 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pg_budget_memory_history() IS
 	'pg_budget: the private memory of each class''s sessions at the end of each second of pg_budget_history';
 
-REVOKE ALL ON FUNCTION pg_budget_memory_history() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pg_budget_memory_history() TO pg_read_all_stats;
+-- Executable by PUBLIC: who reads pg_budget_history is decided by the
+-- grants on the view and on pg_budget_history() as before, so that a role
+-- the DBA granted them to keeps reading the view after the update.
 
 CREATE OR REPLACE VIEW pg_budget_status AS
 	SELECT s.*,

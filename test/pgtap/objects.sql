@@ -3,11 +3,11 @@
 -- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(189);
+SELECT plan(197);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
-	'0.3.0', 'pg_budget is at version 0.3.0');
+	'0.4.0', 'pg_budget is at version 0.4.0');
 
 -- pg_budget_status
 SELECT has_view('public', 'pg_budget_status', 'view pg_budget_status exists');
@@ -64,7 +64,10 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('cpu_weight'),
 			   ('cpu_idle'),
 			   ('cpu_ms'),
-			   ('run_delay_ms')) v(c);
+			   ('run_delay_ms'),
+			   ('mem_bytes'),
+			   ('mem_budget'),
+			   ('session_mem_budget')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -119,11 +122,14 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('cpu_weight', 'integer'),
 			   ('cpu_idle', 'boolean'),
 			   ('cpu_ms', 'double precision'),
-			   ('run_delay_ms', 'double precision')) v(c, t);
+			   ('run_delay_ms', 'double precision'),
+			   ('mem_bytes', 'bigint'),
+			   ('mem_budget', 'bigint'),
+			   ('session_mem_budget', 'bigint')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle', 'cpu_ms', 'run_delay_ms'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle', 'cpu_ms', 'run_delay_ms', 'mem_bytes', 'mem_budget', 'session_mem_budget'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -147,7 +153,7 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
 		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
-		  'queued', 'cgroup', 'cpu_boost', 'classified_by'],
+		  'queued', 'cgroup', 'cpu_boost', 'classified_by', 'mem_bytes'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result
@@ -223,7 +229,9 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_cgroups()', 'pg_budget_backend_classes()',
-		  'pg_budget_backend_rules()', 'pg_budget_cpu()', 'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
+		  'pg_budget_backend_memory()', 'pg_budget_backend_rules()', 'pg_budget_class_memory()', 'pg_budget_cpu()',
+		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
+		  'pg_budget_memory()', 'pg_budget_memory_history()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)', 'pg_budget_rules()',
 		  'pg_budget_status()', 'pg_budget_wait_stats()', 'pg_budget_wal()'],
 	'the extension has exactly these functions');
@@ -250,7 +258,7 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_history'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['at', 'class', 'connected', 'active', 'wal_waiting', 'lock_waiting', 'admitted', 'rejected', 'shed', 'admission_limit',
-		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate', 'cpu_ms', 'run_delay_ms'],
+		  'in_progress', 'queued', 'queue_timeouts', 'active_limit', 'wal_rate', 'cpu_ms', 'run_delay_ms', 'mem_bytes'],
 	'pg_budget_history has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_history', '{}'::name[], 'setof record',
 	'pg_budget_history() returns setof record');
@@ -262,6 +270,13 @@ SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 	'pg_budget_events has exactly these columns in this order');
 SELECT function_returns('public', 'pg_budget_events', '{}'::name[], 'setof record',
 	'pg_budget_events() returns setof record');
+
+SELECT has_view('public', 'pg_budget_memory', 'view pg_budget_memory exists');
+SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
+				 WHERE attrelid = 'public.pg_budget_memory'::regclass AND attnum > 0
+				 ORDER BY attnum),
+	ARRAY['limit_bytes', 'use_bytes', 'guard_bytes', 'last_resort_bytes'],
+	'pg_budget_memory has exactly these columns in this order');
 
 SELECT has_view('public', 'pg_budget_wal', 'view pg_budget_wal exists');
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
