@@ -2,8 +2,8 @@
  *
  * plan.c
  *	  The worker's plan of one tick (pgb_plan_decide), each step in the
- *	  plan_*.c file of its concern; the state it keeps from tick to tick;
- *	  and the class that gives way, the one choice the three limits share.
+ *	  plan_*.c file of its concern, and the state it keeps from tick to
+ *	  tick.
  *
  * Pure: no server calls, no locks; unit-tested in test/unit/test_plan.c
  * and test_plan_limits.c.
@@ -169,48 +169,4 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	if (p->shedding != PGB_SHEDDING_OFF &&
 		(admission & (PGB_PRESSURE_CONNECTIONS | PGB_PRESSURE_WAL)) != 0)
 		pgb_plan_over_limit(plan, st, snap, table);
-}
-
-bool
-pgb_higher_demand(const PgbClassTable *table, const PgbClass *c,
-				  const bool *demand)
-{
-	int			j;
-
-	for (j = 0; j < table->nclasses; j++)
-		if (demand[j] && table->classes[j].priority > c->priority)
-			return true;
-	return false;
-}
-
-int
-pgb_class_to_give_way(const PgbClassTable *table, const bool *gives,
-					  const double *use, const bool *demand)
-{
-	int			best = -1;
-	int			i;
-
-	for (i = 0; i < table->nclasses; i++)
-	{
-		const PgbClass *c = &table->classes[i];
-
-		if (c->shed == PGB_SHED_NEVER || !gives[i] ||
-			(demand != NULL && !pgb_higher_demand(table, c, demand)))
-			continue;
-		if (best < 0 || c->priority < table->classes[best].priority ||
-			(c->priority == table->classes[best].priority &&
-			 use[i] > use[best]))
-			best = i;
-	}
-	return best;
-}
-
-bool
-pgb_above_floor(int limit, int use, int floor_limit)
-{
-	int			eff = limit;
-
-	if (eff == PGB_UNLIMITED || eff > use)
-		eff = use;
-	return eff > floor_limit;
 }

@@ -15,49 +15,6 @@
 #include <math.h>
 #include <stdio.h>
 
-bool
-pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p, bool pressure,
-			  bool calm, int connected, int max, int floor_limit, int usable,
-			  int64 now_ms)
-{
-	int			ceiling = (max == PGB_UNLIMITED || max > usable) ? usable : max;
-	int			current = st->limit == PGB_UNLIMITED ? ceiling : st->limit;
-	int			next;
-
-	if (!calm)
-		st->calm_since_ms = -1;
-	else if (st->calm_since_ms < 0)
-		st->calm_since_ms = now_ms;
-
-	if (now_ms - st->last_step_ms < p->step_ms)
-		return false;
-
-	if (pressure)
-	{
-		/* start from what the class really uses, or halving does nothing */
-		if (connected < current)
-			current = connected;
-		next = (int) floor(current * p->decrease);
-		if (next < floor_limit)
-			next = floor_limit;
-		if (next >= (st->limit == PGB_UNLIMITED ? ceiling + 1 : st->limit))
-			return false;
-		st->limit = next;
-		st->last_step_ms = now_ms;
-		return true;
-	}
-
-	if (calm && st->limit != PGB_UNLIMITED &&
-		now_ms - st->calm_since_ms >= p->calm_ms)
-	{
-		next = st->limit + p->increase;
-		st->limit = next >= ceiling ? PGB_UNLIMITED : next;
-		st->last_step_ms = now_ms;
-		return true;
-	}
-	return false;
-}
-
 /* AIMD: the lowest-priority class that can give way takes the decrease. */
 void
 pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
