@@ -8,7 +8,8 @@ PGB_PG_VERSION=${PGB_PG_VERSION:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PGB_PG_VERSION/bin/pg_config}
 PGB_PACKAGES="postgresql-$PGB_PG_VERSION postgresql-server-dev-$PGB_PG_VERSION libkrb5-dev
 	libipc-run-perl postgresql-$PGB_PG_VERSION-pgtap libtap-parser-sourcehandler-pgtap-perl
-	make gcc libc6-dev rsync gnuplot-nox prometheus-postgres-exporter clang libclang-rt-dev"
+	make gcc libc6-dev rsync gnuplot-nox prometheus-postgres-exporter clang libclang-rt-dev
+	python3"
 RUN_USER=${PGB_RUN_USER:-postgres}
 
 pgb_root() { [ "$(id -u)" = 0 ]; }

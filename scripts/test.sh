@@ -16,6 +16,8 @@ pgb_cgroup_up || status=1
 trap pgb_cgroup_down EXIT
 echo "== tests run in $work as $( pgb_root && echo "$RUN_USER" || id -un )"
 
+echo "== layers: doc/architecture.md's table, includes one way, no cycle of calls"
+bash "$work/test/layers.sh" || status=1
 echo "== unit tests (no server)"
 pgb_as_user make -s -C "$work" unittest || status=1
 echo "== unit tests under ASan and UBSan"

@@ -40,7 +40,6 @@
 #include "visibility.h"
 #include "events.h"
 #include "cgroup.h"
-#include "sampler.h"
 
 /* What the postmaster set up at start, and for which settings. */
 static PgbCpuState start_state;
