@@ -105,5 +105,23 @@ status
 echo "== side by side ($AI_WORKERS ai logins that hold ${BURST_SECONDS}s; web requests from ${LEAD_SECONDS}s before the burst to ${LEAD_SECONDS}s after; max_connections=50)"
 cat "$dir/table"
 
-# both bursts as pg_budget_history saw them (it samples with enforcement off too)
+# The picture: web served and refused per second in each run, beside the ai
+# sessions connected as pg_budget_history saw them (it samples with
+# enforcement off too; a row averages the second before its "at").
+sleep 1.5
+for run in off on; do
+	read -r t0 _ _ t1 <"$dir/$run/times"
+	psql -XqAtU postgres -F ' ' >"$dir/$run/ai.history" <<SQL
+SELECT round(extract(epoch FROM at)::numeric, 3), connected
+  FROM pg_budget_history
+ WHERE class = 'ai' AND at BETWEEN to_timestamp($t0) AND to_timestamp($t1) + interval '1 second'
+ ORDER BY at;
+SQL
+done
+bash "$(dirname "$0")/plot-demo.sh" -o "$dir/demo.png" \
+	-t "$AI_WORKERS ai-worker logins burst in while web opens a connection per request (max_connections = 50)" \
+	-b "ai burst: $AI_WORKERS logins" \
+	"stock PostgreSQL (pg_budget off)=$dir/off" "with pg_budget (ai capped at 20, web reserved 10)=$dir/on"
+
+# every class and column of pg_budget_history over both bursts
 bash "$(dirname "$0")/plot-history.sh" -o "$dir/history.png" -U postgres
