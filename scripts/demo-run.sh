@@ -5,6 +5,7 @@ set -eu
 dir=$1
 AI_WORKERS=${AI_WORKERS:-60}
 BURST_SECONDS=${BURST_SECONDS:-6}
+LEAD_SECONDS=${LEAD_SECONDS:-2}
 
 mkdir -p "$dir"
 export PGHOST=$dir PGDATABASE=postgres
@@ -35,32 +36,45 @@ status() {
 }
 
 # One burst: AI_WORKERS ai logins that each hold their connection while they
-# "call the model", and two web clients that open a connection per request.
+# "call the model", and two web clients that open a connection per request,
+# from LEAD_SECONDS before the burst until LEAD_SECONDS after its last
+# worker left.  What the picture (plot-demo.sh) is drawn from goes in the
+# run's directory: web.N.log, a line per web request (the time it ended,
+# ok or refused), and times (web start, burst start, burst end, web end).
 burst() {
-	local label=$1 out=$dir/$2 i
+	local label=$1 out=$dir/$2 i t0 burst_start burst_end ai_pids=() web_pids=()
 	mkdir -p "$out"
-	for i in $(seq "$AI_WORKERS"); do
-		psql -XqAt -U ai_worker -c "SELECT pg_sleep($BURST_SECONDS)" >"$out/ai.$i" 2>&1 &
-	done
+	t0=$EPOCHREALTIME
 	for i in 1 2; do
 		(
-			end=$(( SECONDS + BURST_SECONDS ))
-			while [ $SECONDS -lt $end ]; do
+			while [ ! -e "$out/stop" ]; do
 				if psql -XqAt -U web_app -c "SELECT 1" >/dev/null 2>>"$out/web.err.$i"; then
-					echo ok >>"$out/web.ok.$i"
+					echo "$EPOCHREALTIME ok"
 				else
-					echo fail >>"$out/web.fail.$i"
-				fi
+					echo "$EPOCHREALTIME refused"
+				fi >>"$out/web.$i.log"
 			done
 		) &
+		web_pids+=($!)
 	done
-	wait
+	sleep "$LEAD_SECONDS"
+	burst_start=$EPOCHREALTIME
+	for i in $(seq "$AI_WORKERS"); do
+		psql -XqAt -U ai_worker -c "SELECT pg_sleep($BURST_SECONDS)" >"$out/ai.$i" 2>&1 &
+		ai_pids+=($!)
+	done
+	wait "${ai_pids[@]}" || true
+	burst_end=$EPOCHREALTIME
+	sleep "$LEAD_SECONDS"
+	touch "$out/stop"
+	wait "${web_pids[@]}"
+	echo "$t0 $burst_start $burst_end $EPOCHREALTIME" >"$out/times"
 	local ai_ok ai_budget ai_core web_ok web_fail
 	ai_budget=$(cat "$out"/ai.* | grep -c 'pg_budget: class "ai"' || true)
 	ai_core=$(cat "$out"/ai.* | grep -Ec 'too many clients|remaining connection slots' || true)
 	ai_ok=$(( AI_WORKERS - ai_budget - ai_core ))
-	web_ok=$(cat "$out"/web.ok.* 2>/dev/null | wc -l)
-	web_fail=$(cat "$out"/web.fail.* 2>/dev/null | wc -l)
+	web_ok=$(cat "$out"/web.*.log | awk '$2 == "ok"' | wc -l)
+	web_fail=$(cat "$out"/web.*.log | awk '$2 == "refused"' | wc -l)
 	printf '| %-30s | %9s | %12s | %12s | %9s | %11s |\n' \
 		"$label" "$ai_ok" "$ai_budget" "$ai_core" "$web_ok" "$web_fail" >>"$dir/table"
 	if [ "$web_fail" -gt 0 ]; then
@@ -88,8 +102,26 @@ burst "pg_budget (enabled=on)" on
 echo "-- pg_budget_status after the burst"
 status
 
-echo "== side by side ($AI_WORKERS ai logins, ${BURST_SECONDS}s of web requests, max_connections=50)"
+echo "== side by side ($AI_WORKERS ai logins that hold ${BURST_SECONDS}s; web requests from ${LEAD_SECONDS}s before the burst to ${LEAD_SECONDS}s after; max_connections=50)"
 cat "$dir/table"
 
-# both bursts as pg_budget_history saw them (it samples with enforcement off too)
+# The picture: web served and refused per second in each run, beside the ai
+# sessions connected as pg_budget_history saw them (it samples with
+# enforcement off too; a row averages the second before its "at").
+sleep 1.5
+for run in off on; do
+	read -r t0 _ _ t1 <"$dir/$run/times"
+	psql -XqAtU postgres -F ' ' >"$dir/$run/ai.history" <<SQL
+SELECT round(extract(epoch FROM at)::numeric, 3), connected
+  FROM pg_budget_history
+ WHERE class = 'ai' AND at BETWEEN to_timestamp($t0) AND to_timestamp($t1) + interval '1 second'
+ ORDER BY at;
+SQL
+done
+bash "$(dirname "$0")/plot-demo.sh" -o "$dir/demo.png" \
+	-t "$AI_WORKERS ai-worker logins burst in while web opens a connection per request (max_connections = 50)" \
+	-b "ai burst: $AI_WORKERS logins" \
+	"stock PostgreSQL (pg_budget off)=$dir/off" "with pg_budget (ai capped at 20, web reserved 10)=$dir/on"
+
+# every class and column of pg_budget_history over both bursts
 bash "$(dirname "$0")/plot-history.sh" -o "$dir/history.png" -U postgres

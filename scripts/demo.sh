@@ -3,7 +3,10 @@
 #  1. two classes, web (high priority, a reservation) and ai (low priority,
 #     a cap); a burst of ai-worker logins comes in while web requests keep
 #     opening connections, once with pg_budget off and once on; prints
-#     pg_budget_status, a side-by-side table and a plot of the history;
+#     pg_budget_status and a side-by-side table, and draws the picture
+#     (demo-output/demo.png: web requests served and refused per second,
+#     stock beside pg_budget, the burst shaded) and every column of
+#     pg_budget_history (demo-output/history.png);
 #  2. a short bad day (bench/badday.sh with short phases): web traffic
 #     that updates job rows while an AI fleet holds them, against stock
 #     PostgreSQL, CONNECTION LIMIT, PgBouncer, pg_budget and PgBouncer in
@@ -18,11 +21,13 @@ work=$(pgb_user_copy)
 trap 'rm -rf "$work"' EXIT
 pgb_as_user bash "$work/scripts/demo-run.sh" "$work/demo"
 
-# the picture of the run, drawn from pg_budget_history
+# the pictures of the run
 out=${DEMO_OUT:-$PGB_TOP/demo-output}
 mkdir -p "$out"
+cp "$work/demo/demo.png" "$out/demo.png"
 cp "$work/demo/history.png" "$out/history.png"
-echo "== pg_budget_history of the run, plotted: $out/history.png"
+echo "== the picture of the run, web served and refused per second, stock beside pg_budget: $out/demo.png"
+echo "== every class and column of pg_budget_history over both bursts: $out/history.png"
 
 if [ "${DEMO_BADDAY:-1}" = 1 ]; then
 	echo
