@@ -135,16 +135,18 @@ pgb_cgroup_stale(const char *name, const PgbClassTable *table)
 	return pgb_valid_class_name(name) && pgb_find_class(table, name) < 0;
 }
 
-/* Does the comma-separated controller list [p, end) name "cpu"? */
+/* Does the comma-separated controller list [p, end) name controller? */
 static bool
-lists_cpu(const char *p, const char *end)
+lists_controller(const char *p, const char *end, const char *controller)
 {
+	size_t		clen = strlen(controller);
+
 	while (p < end)
 	{
 		const char *comma = memchr(p, ',', end - p);
 		const char *stop = comma ? comma : end;
 
-		if (stop - p == 3 && memcmp(p, "cpu", 3) == 0)
+		if ((size_t) (stop - p) == clen && memcmp(p, controller, clen) == 0)
 			return true;
 		p = stop + 1;
 	}
@@ -152,17 +154,16 @@ lists_cpu(const char *p, const char *end)
 }
 
 bool
-pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf, size_t buflen)
+pgb_cgroup_line_path(const char *proc_cgroup, const char *controller,
+					 const char **path, size_t *len, bool *v2)
 {
 	const char *line = proc_cgroup;
-	const char *v2 = NULL;
+	const char *v2path = NULL;
 	size_t		v2len = 0;
-	const char *found = NULL;
-	size_t		foundlen = 0;
 
-	if (proc_cgroup == NULL || buflen == 0)
+	if (proc_cgroup == NULL)
 		return false;
-	while (*line && found == NULL)
+	while (*line)
 	{
 		const char *eol = strchr(line, '\n');
 		const char *end = eol ? eol : line + strlen(line);
@@ -173,23 +174,36 @@ pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf, size_t buflen)
 		{
 			if (c2 == c1 + 1 && c1 - line == 1 && line[0] == '0')
 			{
-				v2 = c2 + 1;
-				v2len = end - v2;
+				v2path = c2 + 1;
+				v2len = end - v2path;
 			}
-			else if (lists_cpu(c1 + 1, c2))
+			else if (lists_controller(c1 + 1, c2, controller))
 			{
-				found = c2 + 1;
-				foundlen = end - found;
+				*path = c2 + 1;
+				*len = end - *path;
+				*v2 = false;
+				return true;
 			}
 		}
 		line = eol ? eol + 1 : end;
 	}
-	if (found == NULL)
-	{
-		found = v2;
-		foundlen = v2len;
-	}
-	if (found == NULL)
+	if (v2path == NULL)
+		return false;
+	*path = v2path;
+	*len = v2len;
+	*v2 = true;
+	return true;
+}
+
+bool
+pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf, size_t buflen)
+{
+	const char *found;
+	size_t		foundlen;
+	bool		v2;
+
+	if (buflen == 0 ||
+		!pgb_cgroup_line_path(proc_cgroup, "cpu", &found, &foundlen, &v2))
 		return false;
 	if (foundlen >= buflen)
 		foundlen = buflen - 1;

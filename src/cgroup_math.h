@@ -95,6 +95,14 @@ extern bool pgb_cgroup_stale(const char *name, const PgbClassTable *table);
  * "cpu", else the v2 line ("0::path").  Copies it into buf (cut to fit)
  * and returns true; false when there is neither.
  */
+/*
+ * The path of a controller's line in /proc/<pid>/cgroup: v1's line that
+ * lists controller, else v2's "0::" line; *v2 says which.  Points into
+ * proc_cgroup (len bytes, no newline).  False if there is neither.
+ */
+extern bool pgb_cgroup_line_path(const char *proc_cgroup, const char *controller,
+								 const char **path, size_t *len, bool *v2);
+
 extern bool pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf,
 								size_t buflen);
 

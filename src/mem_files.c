@@ -8,6 +8,7 @@
  *-------------------------------------------------------------------------
  */
 #include "mem_files.h"
+#include "cgroup_math.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -107,65 +108,16 @@ pgb_mem_limit_value(const char *text, uint64 *bytes)
 	return true;
 }
 
-/* Does the comma-separated list [from, to) name "memory"? */
-static bool
-lists_memory(const char *from, const char *to)
-{
-	const char *w = from;
-
-	while (w < to)
-	{
-		const char *comma = memchr(w, ',', to - w);
-		const char *end = comma ? comma : to;
-
-		if (end - w == 6 && strncmp(w, "memory", 6) == 0)
-			return true;
-		w = end + 1;
-	}
-	return false;
-}
-
 bool
 pgb_cgroup_memory_path(const char *proc_cgroup, char *buf, size_t buflen,
 					   bool *v2)
 {
-	const char *line = proc_cgroup;
-	const char *v2path = NULL;
-	size_t		v2len = 0;
-	const char *found = NULL;
-	size_t		foundlen = 0;
+	const char *found;
+	size_t		foundlen;
 
-	if (proc_cgroup == NULL || buflen == 0)
-		return false;
-	while (*line && found == NULL)
-	{
-		const char *eol = strchr(line, '\n');
-		const char *end = eol ? eol : line + strlen(line);
-		const char *c1 = memchr(line, ':', end - line);
-		const char *c2 = c1 ? memchr(c1 + 1, ':', end - c1 - 1) : NULL;
-
-		if (c2 != NULL)
-		{
-			if (c2 == c1 + 1 && c1 - line == 1 && line[0] == '0')
-			{
-				v2path = c2 + 1;
-				v2len = end - v2path;
-			}
-			else if (lists_memory(c1 + 1, c2))
-			{
-				found = c2 + 1;
-				foundlen = end - found;
-			}
-		}
-		line = eol ? eol + 1 : end;
-	}
-	*v2 = found == NULL;
-	if (found == NULL)
-	{
-		found = v2path;
-		foundlen = v2len;
-	}
-	if (found == NULL || foundlen >= buflen)
+	/* a path cut short would name another cgroup: refused */
+	if (!pgb_cgroup_line_path(proc_cgroup, "memory", &found, &foundlen, v2) ||
+		foundlen >= buflen)
 		return false;
 	memcpy(buf, found, foundlen);
 	buf[foundlen] = '\0';

@@ -23,7 +23,7 @@
  * written out, and the input's bytes as an address or CIDR are read
  * within their length.
  *
- * SOURCES: src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_util.c src/rules_parse.c src/rules_match.c
+ * SOURCES: src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_util.c src/rules_parse.c src/rules_match.c src/mem_files.c
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +35,7 @@
 #include "admit_math.h"
 #include "cgroup_math.h"
 #include "classes.h"
+#include "mem_files.h"
 #include "queue_math.h"
 #include "rules_match.h"
 #include "rules_parse.h"
@@ -373,7 +374,8 @@ check_rate_setting(const char *str)
 }
 
 /*
- * The readers of /proc/<pid>/cgroup, stat and schedstat on any text: no
+ * The readers of /proc/<pid>/cgroup, stat, schedstat and statm, and of the
+ * cgroup memory files, on any text: no
  * crash, a path that fits its buffer and is a suffix of a line.
  */
 static void
@@ -388,6 +390,18 @@ check_proc_files(const char *str)
 		CHECK(strrchr(str, ')') != NULL);
 	if (pgb_proc_schedstat_delay_ns(str, &v))
 		CHECK(str[0] >= '0' && str[0] <= '9');
+	/* the memory files: statm, memory.stat and meminfo, limits, the path */
+	{
+		bool		v2;
+
+		if (pgb_cgroup_memory_path(str, path, sizeof(path), &v2))
+			CHECK(strlen(path) < sizeof(path) && strstr(str, path) != NULL);
+		if (pgb_statm_private_bytes(str, 4096, &v))
+			CHECK(v % 4096 == 0);
+		if (pgb_mem_limit_value(str, &v))
+			CHECK(v == PGB_MEM_UNLIMITED || v < (UINT64CONST(1) << 62));
+		(void) pgb_mem_keyed_value(str, "inactive_file", &v);
+	}
 }
 
 /* a glob with each * left out and each ? written as x: it must match */

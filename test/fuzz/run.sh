@@ -30,6 +30,9 @@ printf 'web(cpu=100), ai(cpu=1, max=4), bulk(cpu=idle)' >"$build/corpus/seed-cpu
 printf 'web(session_mem=200MB), ai(mem=1.5GB, session_mem=512MB)' >"$build/corpus/seed-mem"
 printf '4:cpu,cpuacct:/pgb/web\n0::/x\n' >"$build/corpus/seed-cgroup"
 printf '42 (post gres) S 1 1 1 0 -1 0 0 0 0 0 37 5 0 0 20' >"$build/corpus/seed-stat"
+printf '52000 30000 1000 200 0 40000 0\n' >"$build/corpus/seed-statm"
+printf '11:memory:/pg/srv\n0::/x\n' >"$build/corpus/seed-memcg"
+printf 'cache 10\ninactive_file 4096\n' >"$build/corpus/seed-memstat"
 printf 'web(max=80, reserve=50, priority=100)\0\001\002\003\004\005\006\007' >"$build/corpus/seed-admit"
 # rules, as pg_budget.rules reads them
 printf '%s' 'application_name=celery* => ai, database=analytics => bulk, client_addr=10.0.5.0/24 => bulk, client_addr=local => web' >"$build/corpus/seed-rules"
@@ -42,7 +45,7 @@ done
 
 $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-isystem "$incdir" -Isrc -Wall -Wextra -Werror -Wno-ignored-attributes -o "$build/fuzz_classes" \
-	test/fuzz/fuzz_classes.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_util.c src/rules_parse.c src/rules_match.c \
+	test/fuzz/fuzz_classes.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/cgroup_math.c src/admit_math.c src/queue_math.c src/wal_bucket.c src/text_util.c src/rules_parse.c src/rules_match.c src/mem_files.c \
 	-L"$libdir" -lpgcommon -lpgport -lm
 
 cat >"$build/classes.dict" <<'DICT'

@@ -6,7 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
-// SOURCES: src/mem_files.c
+// SOURCES: src/mem_files.c src/cgroup_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "mem_files.h"
 
 #include "unit.h"
