@@ -81,6 +81,7 @@ static MemSource source = MEM_NONE;
 static char usage_file[PGB_CGROUP_PATH_LEN];
 static char stat_file[PGB_CGROUP_PATH_LEN];
 static uint64 limit_bytes = 0;
+static double logged_guard = -1.0;	/* pg_budget.memory_guard when last said */
 static char limit_how[PGB_CGROUP_PATH_LEN + 128];
 
 /* The worker's readings, by procno. */
@@ -329,11 +330,14 @@ pgb_memory_reload(bool at_start)
 		strlcpy(limit_how, how, sizeof(limit_how));
 	}
 	pg_atomic_write_u64(&pgb_mem->limit, limit_bytes);
-	if (at_start || was != source || was_limit != limit_bytes)
+	/* said at start, and again when the limit, its source or the guard changed */
+	if (at_start || was != source || was_limit != limit_bytes ||
+		logged_guard != pgb_memory_guard)
 	{
 		uint64		mark;
 		uint64		last;
 
+		logged_guard = pgb_memory_guard;
 		pgb_mem_marks(limit_bytes, pgb_memory_guard, &mark, &last);
 		if (pgb_memory_guard > 0)
 			ereport(LOG,
