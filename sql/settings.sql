@@ -51,12 +51,23 @@ ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=10001)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=Idle)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(cpu=1, cpu=idle)';
 ALTER SYSTEM SET pg_budget.cgroup = 'sys/fs/cgroup/cpu/pg';
+-- The mem and session_mem keys and pg_budget.memory_limit: a size with its
+-- unit, from 1MB to 1TB, session_mem no larger than mem; memory_guard a
+-- share from 0 to 1.
+ALTER SYSTEM SET pg_budget.classes = 'ai(mem=12)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(mem=0.5MB)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(session_mem=2TB)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(mem=64MB, session_mem=128MB)';
+ALTER SYSTEM SET pg_budget.memory_limit = 'lots';
+ALTER SYSTEM SET pg_budget.memory_limit = '12';
+ALTER SYSTEM SET pg_budget.memory_guard = 1.5;
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
 -- Good values are written: 10MB/s as the wal key writes it, -1 and 1.5s.
 ALTER SYSTEM SET pg_budget.wal_rate_floor = '10MB/s';
 ALTER SYSTEM SET pg_budget.queue_timeout = '1.5s';
 ALTER SYSTEM SET pg_budget.classes = 'ai(queue_timeout=-1), b(queue_timeout=1.5s, wal=1B/s)';
+ALTER SYSTEM SET pg_budget.memory_limit = '1.5GB';
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
 ALTER SYSTEM SET pg_budget.classes = 'web(cpu=10000), ai(cpu=1), bulk(cpu=idle)';
@@ -68,6 +79,7 @@ ALTER SYSTEM SET pg_budget.queue_timeout = -1;
 SELECT name, setting FROM pg_file_settings
  WHERE name = 'pg_budget.queue_timeout' AND sourcefile LIKE '%postgresql.auto.conf';
 ALTER SYSTEM RESET pg_budget.wal_rate_floor;
+ALTER SYSTEM RESET pg_budget.memory_limit;
 ALTER SYSTEM RESET pg_budget.queue_timeout;
 ALTER SYSTEM RESET pg_budget.classes;
 SELECT count(*) FROM pg_file_settings
