@@ -68,11 +68,13 @@ pgb_as_user() {
 	if pgb_root; then
 		runuser -u "$RUN_USER" -- env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" \
 			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" \
-			PGB_TEST_CGROUP_V1="${PGB_TEST_CGROUP_V1:-}" "$@"
+			PGB_TEST_CGROUP_V1="${PGB_TEST_CGROUP_V1:-}" \
+			PGB_TEST_MEMCG_V1="${PGB_TEST_MEMCG_V1:-}" "$@"
 	else
 		env PATH="$bindir:$PATH" PG_CONFIG="$PG_CONFIG" \
 			PGB_OLD_PG_CONFIG="${PGB_OLD_PG_CONFIG:-}" \
-			PGB_TEST_CGROUP_V1="${PGB_TEST_CGROUP_V1:-}" "$@"
+			PGB_TEST_CGROUP_V1="${PGB_TEST_CGROUP_V1:-}" \
+			PGB_TEST_MEMCG_V1="${PGB_TEST_MEMCG_V1:-}" "$@"
 	fi
 }
 
@@ -88,12 +90,21 @@ pgb_user_copy() {
 	echo "$dir"
 }
 
+# The cgroups of the tests that need one (t/060_cpu.pl and the others of
+# the cpu hierarchy, t/080_memory.pl); pgb_cgroup_down removes them (a
+# cgroup directory is removed with rmdir once it has no processes).
+pgb_cgroup_up() {
+	local rc=0
+	pgb_cpucg_up || rc=1
+	pgb_memcg_up || rc=1
+	return $rc
+}
+
 # For t/060_cpu.pl: a directory of cgroup v1's cpu hierarchy that the test
 # user owns, made when run as root where /sys/fs/cgroup/cpu exists (the
 # host, or a chroot that has it bind-mounted), and exported as
-# PGB_TEST_CGROUP_V1; pgb_cgroup_down removes it (a cgroup directory is
-# removed with rmdir once it has no processes).  Without it the test skips.
-pgb_cgroup_up() {
+# PGB_TEST_CGROUP_V1.  Without it the test skips.
+pgb_cpucg_up() {
 	local h=/sys/fs/cgroup/cpu
 	[ -f "$h/cpu.shares" ] || { echo "== no $h: t/060_cpu.pl will skip"; return 0; }
 	pgb_root || { echo "== not root: no cgroup for t/060_cpu.pl, it will skip"; return 0; }
@@ -108,10 +119,29 @@ pgb_cgroup_up() {
 }
 
 pgb_cgroup_down() {
-	local d=${PGB_TEST_CGROUP_V1:-}
-	[ -n "$d" ] && [ -d "$d" ] || return 0
-	# children first; a directory still holding a process stays and says so
-	find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
-	rmdir "$d" || echo "== could not remove $d (a process is still in it?)" >&2
+	local d
+	for d in "${PGB_TEST_CGROUP_V1:-}" "${PGB_TEST_MEMCG_V1:-}"; do
+		[ -n "$d" ] && [ -d "$d" ] || continue
+		# children first; a directory still holding a process stays and says so
+		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+		rmdir "$d" || echo "== could not remove $d (a process is still in it?)" >&2
+	done
 	return 0
+}
+
+# For t/080_memory.pl: a directory of cgroup v1's memory hierarchy that the
+# test user owns (chown -R: it makes a child per server, writes the child's
+# memory.limit_in_bytes and starts the server in its cgroup.procs), made
+# as pgb_cpucg_up makes the cpu one and exported as PGB_TEST_MEMCG_V1.
+# Without it the test skips.  It sets no limit itself: each server's child
+# does, so that a test's memory hog is bounded by its own server's limit.
+pgb_memcg_up() {
+	local h=/sys/fs/cgroup/memory
+	[ -f "$h/memory.limit_in_bytes" ] || { echo "== no $h: t/080_memory.pl will skip"; return 0; }
+	pgb_root || { echo "== not root: no memory cgroup for t/080_memory.pl, it will skip"; return 0; }
+	PGB_TEST_MEMCG_V1=$h/pgb_test_$$
+	mkdir -p "$PGB_TEST_MEMCG_V1" &&
+		chown -R "$RUN_USER" "$PGB_TEST_MEMCG_V1" || { echo "could not make $PGB_TEST_MEMCG_V1" >&2; return 1; }
+	export PGB_TEST_MEMCG_V1
+	echo "== memory cgroup for t/080_memory.pl: $PGB_TEST_MEMCG_V1"
 }

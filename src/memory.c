@@ -81,6 +81,7 @@ static MemSource source = MEM_NONE;
 static char usage_file[PGB_CGROUP_PATH_LEN];
 static char stat_file[PGB_CGROUP_PATH_LEN];
 static uint64 limit_bytes = 0;
+static double logged_guard = -1.0;	/* pg_budget.memory_guard when last said */
 static char limit_how[PGB_CGROUP_PATH_LEN + 128];
 
 /* The worker's readings, by procno. */
@@ -89,6 +90,7 @@ typedef struct MemRow
 	int			pid;			/* whose bytes these are */
 	uint64		bytes;
 	int64		read_ms;		/* when they were read */
+	bool		read_active;	/* read while its statement ran */
 	int64		cancelled_spell;	/* the active spell (its start) a cancel
 									 * was sent in, or 0 */
 } MemRow;
@@ -328,11 +330,14 @@ pgb_memory_reload(bool at_start)
 		strlcpy(limit_how, how, sizeof(limit_how));
 	}
 	pg_atomic_write_u64(&pgb_mem->limit, limit_bytes);
-	if (at_start || was != source || was_limit != limit_bytes)
+	/* said at start, and again when the limit, its source or the guard changed */
+	if (at_start || was != source || was_limit != limit_bytes ||
+		logged_guard != pgb_memory_guard)
 	{
 		uint64		mark;
 		uint64		last;
 
+		logged_guard = pgb_memory_guard;
 		pgb_mem_marks(limit_bytes, pgb_memory_guard, &mark, &last);
 		if (pgb_memory_guard > 0)
 			ereport(LOG,
@@ -348,7 +353,7 @@ pgb_memory_reload(bool at_start)
 
 /* Read one session's private memory into its row; false if it is gone. */
 static bool
-read_session(int procno, int pid, int64 now_ms)
+read_session(int procno, int pid, bool active, int64 now_ms)
 {
 	char		path[64];
 	char		buf[256];
@@ -363,6 +368,7 @@ read_session(int procno, int pid, int64 now_ms)
 	rows[procno].pid = pid;
 	rows[procno].bytes = bytes;
 	rows[procno].read_ms = now_ms;
+	rows[procno].read_active = active;
 	pg_atomic_write_u32(&pgb_mem->procs[procno].pid, (uint32) pid);
 	pg_atomic_write_u64(&pgb_mem->procs[procno].bytes, bytes);
 	return true;
@@ -444,7 +450,10 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	/*
 	 * Read the sessions that may have grown: the active ones, and the idle
 	 * ones now and then for the views.  Past the mark or at a budget's
-	 * turn only the active ones, whose queries a cancel frees.
+	 * turn only the active ones, whose queries a cancel frees, and those
+	 * whose statement ended since they were read: the memory it gave back
+	 * (a cancelled query's above all) must not count in its class's sum
+	 * until the next idle reading, PGB_MEM_IDLE_MS later.
 	 */
 	sess = palloc(sizeof(PgbMemSession) * snap->nrows);
 	procnos = palloc(sizeof(int) * snap->nrows);
@@ -465,9 +474,10 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			continue;
 		}
 		if (rows[i].pid != r->pid)
-			fresh = read_session(i, r->pid, snap->now_ms);
-		else if (active || (view_due && snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS))
-			fresh = read_session(i, r->pid, snap->now_ms);
+			fresh = read_session(i, r->pid, active, snap->now_ms);
+		else if (active || rows[i].read_active ||
+				 (view_due && snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS))
+			fresh = read_session(i, r->pid, active, snap->now_ms);
 		else
 			fresh = true;
 		if (!fresh)
