@@ -462,6 +462,7 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		const PgbSessionRow *r = &snap->rows[i];
 		bool		active = r->state == PGB_STATE_ACTIVE;
 		bool		fresh;
+		bool		due;
 		const PgbClass *c;
 
 		if (r->pid == 0 || !r->judged || r->entry >= PGB_MAX_SHARED_CLASSES)
@@ -473,9 +474,12 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			}
 			continue;
 		}
+		/* at a budget's turn alone, only the classes with a budget */
+		due = level != PGB_MEM_CALM || view_due ||
+			(budget_due && (class_limit[r->entry] > 0 || session_limit[r->entry] > 0));
 		if (rows[i].pid != r->pid)
 			fresh = read_session(i, r->pid, active, snap->now_ms);
-		else if (active || rows[i].read_active ||
+		else if ((active && due) || rows[i].read_active ||
 				 (view_due && snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS))
 			fresh = read_session(i, r->pid, active, snap->now_ms);
 		else
