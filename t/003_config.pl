@@ -6,16 +6,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use Time::HiRes qw(usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('config');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-superuser_reserved_connections = 3
-});
+my $node = pgb_node(
+	'config',
+	conf => "max_connections = 40\nsuperuser_reserved_connections = 3\n",
+	start => 0);
 
 #
 # (a) a bad table in postgresql.conf stops the server; the log names the
@@ -62,16 +61,7 @@ ok($node->start(fail_ok => 1), 'server starts once the table is fixed');
 is($node->safe_psql('postgres', 'SHOW pg_budget.classes'),
 	$good, 'the fixed table is in force');
 
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE r LOGIN;
-CREATE ROLE k LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE r SET pg_budget.class = 'x';
-ALTER ROLE k SET pg_budget.class = 'keep';
-});
+pgb_setup($node, roles => [ w => 'web', r => 'x', k => 'keep' ]);
 my $ctl = $node->background_psql('postgres');
 
 sub login

@@ -13,43 +13,30 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('gate');
-PgbSession::set_node($node);
-$node->init(allows_streaming => 'logical');
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'gate',
+	session => 1,
+	init => { allows_streaming => 'logical' },
+	conf => q{
 max_connections = 60
 max_prepared_transactions = 4
 restart_after_crash = on
 log_error_verbosity = verbose
 autovacuum_naptime = 1s
-pg_budget.classes = 'web(priority=100), ai(active=3, priority=10, queue_timeout=30s), one(active=1, priority=5, queue_timeout=30s), quick(active=1, queue_timeout=500ms), now(active=1, queue_timeout=0), default(active=1, queue_timeout=30s)'
-});
-$node->append_conf('pg_hba.conf',
-	"local replication all trust\nhost replication all 127.0.0.1/32 trust\n");
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
-my $queue_event = $v >= 170000 ? 'PgBudgetQueue' : 'Extension';
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN;
-CREATE ROLE o LOGIN REPLICATION;
-CREATE ROLE q LOGIN;
-CREATE ROLE n LOGIN;
-CREATE ROLE suone LOGIN SUPERUSER;
-CREATE ROLE plain LOGIN;
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE o SET pg_budget.class = 'one';
-ALTER ROLE suone SET pg_budget.class = 'one';
-ALTER ROLE q SET pg_budget.class = 'quick';
-ALTER ROLE n SET pg_budget.class = 'now';
+},
+	classes => 'web(priority=100), ai(active=3, priority=10, queue_timeout=30s), '
+	  . 'one(active=1, priority=5, queue_timeout=30s), quick(active=1, queue_timeout=500ms), '
+	  . 'now(active=1, queue_timeout=0), default(active=1, queue_timeout=30s)',
+	hba => "local replication all trust\nhost replication all 127.0.0.1/32 trust\n",
+	roles => [
+		a => 'ai', o => [ 'one', 'REPLICATION' ], q => 'quick', n => 'now',
+		suone => [ 'one', 'SUPERUSER' ], plain => undef
+	],
+	sql => q{
 CREATE TABLE fifo(id serial PRIMARY KEY, who text);
 CREATE TABLE t(id int PRIMARY KEY, v int);
 CREATE TABLE big AS SELECT g AS id FROM generate_series(1, 200000) g;
@@ -57,6 +44,9 @@ ANALYZE big;
 INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;
 GRANT ALL ON fifo, fifo_id_seq, t, big TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
+my $queue_event = $v >= 170000 ? 'PgBudgetQueue' : 'Extension';
 
 my $ctl = control_session($su);
 

@@ -13,38 +13,29 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('gate_adaptive');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'gate_adaptive',
+	session => 1,
+	conf => q{
 max_connections = 60
 log_error_verbosity = verbose
-pg_budget.classes = 'web(priority=100), one(active=1, priority=5, queue_timeout=60s), ai(priority=10, floor=2, shed=cancel, queue_timeout=60s)'
 pg_budget.aimd_interval = 200ms
 pg_budget.calm_time = 1s
 pg_budget.pressure_window = 500ms
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE o LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE o SET pg_budget.class = 'one';
-ALTER ROLE a SET pg_budget.class = 'ai';
+},
+	classes => 'web(priority=100), one(active=1, priority=5, queue_timeout=60s), '
+	  . 'ai(priority=10, floor=2, shed=cancel, queue_timeout=60s)',
+	roles => [ w => 'web', o => 'one', a => 'ai' ],
+	sql => q{
 CREATE TABLE t(id int PRIMARY KEY, v int);
 INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g;
 GRANT ALL ON t TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 my $ctl = control_session($su);
 

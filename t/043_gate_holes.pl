@@ -16,6 +16,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 
 my $classes =
@@ -24,28 +25,13 @@ my $classes =
   . 'rem(active=1, queue_timeout=60s)';
 (my $without_rem = $classes) =~ s/, rem\(.*\)$//;
 
-my $node = PostgreSQL::Test::Cluster->new('holes');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-log_error_verbosity = verbose
-pg_budget.classes = '$classes'
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE o LOGIN; ALTER ROLE o SET pg_budget.class = 'one';
-CREATE ROLE q LOGIN; ALTER ROLE q SET pg_budget.class = 'quick';
-CREATE ROLE g LOGIN; ALTER ROLE g SET pg_budget.class = 'gone';
-CREATE ROLE b LOGIN; ALTER ROLE b SET pg_budget.class = 'bulk';
-CREATE ROLE w LOGIN; ALTER ROLE w SET pg_budget.class = 'walc';
-CREATE ROLE r LOGIN; ALTER ROLE r SET pg_budget.class = 'rem';
+my $node = pgb_node(
+	'holes',
+	session => 1,
+	conf => "max_connections = 40\nlog_error_verbosity = verbose\n",
+	classes => $classes,
+	roles => [ o => 'one', q => 'quick', g => 'gone', b => 'bulk', w => 'walc', r => 'rem' ],
+	sql => q{
 CREATE TABLE fifo(id serial PRIMARY KEY, who text);
 CREATE TABLE big(x text);
 GRANT ALL ON fifo, fifo_id_seq, big TO PUBLIC;
@@ -56,6 +42,7 @@ CREATE PROCEDURE commit_then_expr() LANGUAGE plpgsql AS
 GRANT EXECUTE ON FUNCTION note(text) TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE commit_then_expr() TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 my $ctl = control_session($su);
 my $v = ctl('SHOW server_version_num');

@@ -13,30 +13,22 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 
-my $conf = q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-log_error_verbosity = verbose
-max_standby_streaming_delay = 30s
-pg_budget.classes = 'ai(active=1, priority=10, queue_timeout=120s), web(priority=100)'
-};
-my $primary = PostgreSQL::Test::Cluster->new('inherit');
-PgbSession::set_node($primary);
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', $conf);
-$primary->start;
-
-my $su = $primary->safe_psql('postgres', 'SELECT current_user');
-$primary->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN; ALTER ROLE a SET pg_budget.class = 'ai';
+my $primary = pgb_node(
+	'inherit',
+	session => 1,
+	init => { allows_streaming => 1 },
+	conf => "max_connections = 40\nlog_error_verbosity = verbose\nmax_standby_streaming_delay = 30s\n",
+	classes => 'ai(active=1, priority=10, queue_timeout=120s), web(priority=100)',
+	roles => [ a => 'ai' ],
+	sql => q{
 CREATE TABLE t(id int);
 INSERT INTO t SELECT generate_series(1, 10);
 GRANT SELECT ON t TO PUBLIC;
 });
+my $su = $primary->safe_psql('postgres', 'SELECT current_user');
 my $ctl = control_session($su);
 
 #

@@ -11,31 +11,19 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('audit');
-PgbSession::set_node($node);
-$node->init;
 # events_size at its default, 1000: before 0.3.0 the flood below pushed
 # everything else out of it
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-pg_budget.shedding = off
-pg_budget.classes = 'web(priority=100), ai(priority=10), now(active=1, queue_timeout=0)'
-});
-$node->start;
+my $node = pgb_node(
+	'audit',
+	session => 1,
+	conf => "max_connections = 40\npg_budget.shedding = off\n",
+	classes => 'web(priority=100), ai(priority=10), now(active=1, queue_timeout=0)',
+	roles => [ a => 'ai', n => 'now' ]);
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN;
-CREATE ROLE n LOGIN;
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE n SET pg_budget.class = 'now';
-});
 my $ctl = control_session($su);
 
 ctl(q{SELECT pg_budget_pause('ai')});

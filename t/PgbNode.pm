@@ -1,0 +1,96 @@
+# A budgeted node for the TAP tests, from a compact description:
+#
+#   my $node = pgb_node('gate',
+#       init    => { allows_streaming => 1 },   # options of init, or a
+#                                               # sub of the node giving them
+#       conf    => "max_connections = 40\n",    # postgresql.conf lines
+#       classes => 'web(priority=100), ai(active=3, priority=10)',
+#       hba     => "local replication all trust\n",   # pg_hba.conf lines
+#       roles   => [ w => 'web', a => 'ai', suai => [ 'ai', 'SUPERUSER' ],
+#                    plain => undef, mon => [ undef, 'IN ROLE pg_monitor' ] ],
+#       sql     => 'CREATE TABLE t (i int);',    # after the roles
+#       session => 1);                           # PgbSession's default node
+#
+# makes PostgreSQL::Test::Cluster->new($name), init, writes
+# shared_preload_libraries = 'pg_budget', conf and pg_budget.classes,
+# starts it, and in one psql: CREATE EXTENSION pg_budget, CREATE ROLE
+# name LOGIN [attributes] for each role, ALTER ROLE name SET
+# pg_budget.class for each role that has a class, then sql.  roles is a
+# list of pairs (created in that order) or a hash (in name order); a
+# role's value is its class, or [ class, attributes ], the class undef for
+# none.
+#
+# start => 0 leaves the node stopped and runs no SQL (pgb_setup($node,
+# roles => ..., sql => ...) does that part later); extension => 0 leaves
+# out CREATE EXTENSION; install_path is passed to new.
+package PgbNode;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PgbSession ();
+
+our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql);
+
+sub ident
+{
+	my ($name) = @_;
+	return $name if $name =~ /^[a-z_][a-z0-9_]*$/;
+	(my $q = $name) =~ s/"/""/g;
+	return qq{"$q"};
+}
+
+# The CREATE ROLE and ALTER ROLE statements of a roles description.
+sub pgb_roles_sql
+{
+	my ($roles) = @_;
+	my @pairs =
+	  ref $roles eq 'HASH'
+	  ? map { ($_ => $roles->{$_}) } sort keys %$roles
+	  : @{ $roles // [] };
+	my ($create, $alter) = ('', '');
+	while (my ($name, $spec) = splice(@pairs, 0, 2))
+	{
+		my ($class, $attrs) = ref $spec eq 'ARRAY' ? @$spec : ($spec, undef);
+		$create .= 'CREATE ROLE ' . ident($name) . ' LOGIN' . (defined $attrs ? " $attrs" : '') . ";\n";
+		$alter .= 'ALTER ROLE ' . ident($name) . " SET pg_budget.class = '$class';\n"
+		  if defined $class;
+	}
+	return $create . $alter;
+}
+
+# On a running node: the extension, the roles and sql, in one psql.
+sub pgb_setup
+{
+	my ($node, %opt) = @_;
+	my $sql = '';
+	$sql .= "CREATE EXTENSION pg_budget;\n" if $opt{extension} // 1;
+	$sql .= pgb_roles_sql($opt{roles});
+	$sql .= $opt{sql} if defined $opt{sql};
+	$node->safe_psql('postgres', $sql) if $sql ne '';
+	return $node;
+}
+
+sub pgb_node
+{
+	my ($name, %opt) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		defined $opt{install_path} ? (install_path => $opt{install_path}) : ());
+	PgbSession::set_node($node) if $opt{session};
+	$node->init(ref $opt{init} eq 'CODE' ? $opt{init}->($node) : %{ $opt{init} // {} });
+	my $conf = "shared_preload_libraries = 'pg_budget'\n";
+	if (defined $opt{conf})
+	{
+		$conf .= $opt{conf};
+		$conf .= "\n" unless $conf =~ /\n\z/;
+	}
+	$conf .= "pg_budget.classes = '$opt{classes}'\n" if defined $opt{classes};
+	$node->append_conf('postgresql.conf', $conf);
+	$node->append_conf('pg_hba.conf', $opt{hba}) if defined $opt{hba};
+	return $node if defined $opt{start} && !$opt{start};
+	$node->start;
+	return pgb_setup($node, %opt);
+}
+
+1;
