@@ -69,8 +69,7 @@ my $web = session('w');
 # reject: sessions are left alone, new logins refused.
 #
 my $a1 = session('a');
-my $a2 = session('a');
-sess_query($a2, 'BEGIN; SELECT 1');
+my $a2 = holding('a');
 is(ctl("SELECT pg_budget_pause('ai')"), '0', 'reject: no session signalled');
 is(status('ai', qw(paused pause_mode connected)),
 	'paused=true pause_mode=reject connected=2',

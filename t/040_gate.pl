@@ -132,8 +132,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # retry-after; the session stays usable.  queue_timeout=0 refuses at once.
 #
 {
-	my $h = session('q');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('q');
 	my $w = gated_session('q');
 	sess_send($w, "\\set VERBOSITY verbose\n");
 	my $t0 = time;
@@ -174,8 +173,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # queue entry leak.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $w = gated_session('o');
 	sess_query($w, 'SET statement_timeout = 5');
 	my $sql = join('', map { "SELECT $_;\n" } 1 .. 900);
@@ -186,7 +184,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	for my $i (1 .. 50)
 	{
 		sess_send($w, "SELECT 'c$i';");
-		wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $w->{pid}", 't', 10);
+		queued($w, 10);
 		ctl("SELECT pg_cancel_backend($w->{pid})");
 		my $deadline = time + 10;
 		while (time < $deadline)
@@ -204,7 +202,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	{
 		my $x = gated_session('o');
 		sess_send($x, 'SELECT 1;');
-		wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}", 't', 10);
+		queued($x, 10);
 		ctl("SELECT pg_terminate_backend($x->{pid})");
 		$terminated++ if sess_wait_exit($x, 10);
 		$x->{run}->finish;
@@ -226,8 +224,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # are cancelled with the running ones, and told why.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my @q = map { gated_session('o') } 1 .. 2;
 	sess_send($_, 'SELECT 1;') for @q;
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", 2),
@@ -295,10 +292,9 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 		'the FETCH in its own transaction entered the gate');
 	sess_query($s, 'CLOSE c');
 
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	sess_send($s, "COPY fifo(who) FROM STDIN;\ncopy\n\\.");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $s->{pid}", 't'),
+	ok(queued($s),
 		'COPY waits in the queue');
 	sess_query($h, 'COMMIT');
 	ok(wait_ctl("SELECT count(*) FROM fifo WHERE who = 'copy'", 1), 'then copies');
@@ -342,8 +338,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	sess_close($sup);
 
 	# autovacuum is never gated, even with the default class held
-	my $d = session('plain');
-	sess_query($d, 'BEGIN; SELECT 1');
+	my $d = holding('plain');
 	is(status('default', 'in_progress'), 'in_progress=1', 'the default class is held');
 	$node->safe_psql('postgres', 'UPDATE t SET v = v + 1');
 	ok( $node->poll_query_until(
@@ -360,8 +355,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # A crash restart while sessions are queued starts with nothing in progress.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my @q = map { my $x = gated_session('o'); sess_send($x, 'SELECT 1;'); $x } 1 .. 3;
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", 3),
 		'three queued before the crash');

@@ -23,10 +23,8 @@ my $node = pgb_node(
 	conf => q{
 max_connections = 60
 log_error_verbosity = verbose
-pg_budget.aimd_interval = 200ms
-pg_budget.calm_time = 1s
-pg_budget.pressure_window = 500ms
 },
+	quick_worker => 1,
 	classes => 'web(priority=100), one(active=1, priority=5, queue_timeout=60s), '
 	  . 'ai(priority=10, floor=2, shed=cancel, queue_timeout=60s)',
 	roles => [ w => 'web', o => 'one', a => 'ai' ],
@@ -45,10 +43,9 @@ my $ctl = control_session($su);
 {
 	my $q = session('o');
 	sess_query($q, 'SELECT pg_advisory_lock(42)');
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	sess_send($q, "SELECT 'q-done';");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $q->{pid}", 't'),
+	ok(queued($q),
 		'the session holding the advisory lock is queued');
 	my $w = session('w');
 	my $t0 = time;
@@ -75,11 +72,10 @@ my $ctl = control_session($su);
 # AccessShareLock, and a reader queued behind the DDL.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $r = gated_session('o');
 	sess_send($r, "SELECT count(*) || ' rows' FROM t;");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $r->{pid}", 't'),
+	ok(queued($r),
 		'a reader of t is queued (its parse analysis locked t)');
 	my $ddl = session($su);
 	my $t0 = time;
@@ -147,13 +143,19 @@ for (1 .. 20)
 is($held, 0, 'and none for the next 2 s while it has the machine to itself');
 
 my ($wout, $werr) = ('', '');
-my $web = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '4', '-T', '60', '-f',
-		"$PostgreSQL::Test::Utils::tmp_check/web.sql", '-U', 'w', '-h',
-		$node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$wout, '2>', \$werr);
+
+# web's load: four pgbench clients for up to a minute
+sub web_load
+{
+	return IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', '4', '-T', '60', '-f',
+			"$PostgreSQL::Test::Utils::tmp_check/web.sql", '-U', 'w', '-h',
+			$node->host, '-p', $node->port, 'postgres'
+		],
+		'>', \$wout, '2>', \$werr);
+}
+my $web = web_load();
 ok( wait_ctl(
 		"SELECT effective_active IS NOT NULL FROM pg_budget_status WHERE class = 'ai'",
 		't', 20),
@@ -194,13 +196,7 @@ like(
 # dry run: computed and recorded, never enforced
 $node->append_conf('postgresql.conf', "pg_budget.shedding = dry_run\n");
 $node->reload;
-$web = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '4', '-T', '60', '-f',
-		"$PostgreSQL::Test::Utils::tmp_check/web.sql", '-U', 'w', '-h',
-		$node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$wout, '2>', \$werr);
+$web = web_load();
 ok( wait_ctl(
 		"SELECT count(*) > 0 FROM pg_budget_events WHERE class = 'ai' AND action = 'would limit active'",
 		't', 20),

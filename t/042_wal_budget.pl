@@ -27,10 +27,8 @@ max_connections = 40
 log_error_verbosity = verbose
 autovacuum = off
 max_wal_size = 1GB
-pg_budget.aimd_interval = 200ms
-pg_budget.calm_time = 1s
-pg_budget.pressure_window = 500ms
 },
+	quick_worker => 1,
 	classes => 'web(priority=100), bulk(priority=0, wal=4MB/s, shed=cancel), '
 	  . 'slow(priority=0, wal=256kB/s, shed=cancel), free(priority=5, shed=cancel)',
 	hba => "local replication all trust\nhost replication all 127.0.0.1/32 trust\n",
@@ -130,7 +128,7 @@ sub put_slow_in_debt
 	my $x = session('s');
 	put_slow_in_debt();
 	sess_send($x, 'SELECT 1;');
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}", 't', 5),
+	ok(queued($x, 5),
 		'the next transaction of slow is throttled');
 	is(ctl("SELECT wait_event FROM pg_stat_activity WHERE pid = $x->{pid}"),
 		$wal_event, "it shows the wait event $wal_event");
@@ -140,7 +138,7 @@ sub put_slow_in_debt
 	is(ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}"), 'f',
 		'and is no longer waiting');
 	sess_send($x, 'SELECT 1;');
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}", 't', 5),
+	ok(queued($x, 5),
 		'throttled again');
 	ctl("SELECT pg_terminate_backend($x->{pid})");
 	ok(sess_wait_exit($x, 5), 'a throttled session can be terminated');
@@ -160,7 +158,7 @@ sub put_slow_in_debt
 	sess_query($q, 'SELECT pg_advisory_lock(7)');
 	put_slow_in_debt();
 	sess_send($q, "SELECT 'q-done';");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $q->{pid}", 't', 5),
+	ok(queued($q, 5),
 		'the lock holder is throttled');
 	my $w = session('w');
 	my $t0 = time;

@@ -37,8 +37,7 @@ my $ctl = control_session($su);
 {
 	my @lockers = map { session('a') } 1 .. 8;
 	sess_query($_, 'SELECT pg_advisory_lock_shared(42)') for @lockers;
-	my $holder = session('a');
-	sess_query($holder, 'BEGIN; SELECT 1');
+	my $holder = holding('a');
 	ctl('SELECT pg_budget_reset()');
 	# each locker's next transaction: a quarter second or so of CPU
 	sess_send($_, 'SELECT count(*) FROM generate_series(1, 1500000);') for @lockers;
@@ -89,8 +88,7 @@ my $ctl = control_session($su);
 
 	my $sctl = session($standby, $su);
 	my $q = session($standby, 'a');
-	my $h = session($standby, 'a');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding($standby, 'a');
 	sess_send($q, 'SELECT count(*) FROM t;');
 	ok( wait_sess($sctl, "SELECT queued FROM pg_budget_status WHERE class = 'ai'", '1'),
 		'on the standby a read of t is queued, holding its AccessShareLock');

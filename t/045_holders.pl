@@ -37,8 +37,7 @@ my $ctl = control_session($su);
 # An idle place holder with others queued: one event per idle spell.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $q = gated_session('o');
 	sess_send($q, 'SELECT 2;');
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", '1'), 'one queued');

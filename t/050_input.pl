@@ -108,8 +108,7 @@ is(ctl("SELECT class || ' ' || queue_timeout_ms || ' ' || coalesce(wal_budget::t
 # once as 0 would; queue_timeout=-1 in the class waits without limit
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $w = gated_session('o');
 	sess_send($w, "\\set VERBOSITY verbose\n");
 	my ($out, $err) = sess_query_err($w, 'SELECT 42');

@@ -85,8 +85,7 @@ is("$ret $out", '0 1', 'after the resume a logs in');
 
 # Queue timeouts: 500 transactions refused at once by one session
 {
-	my $h = session('n');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('n');
 	my $w = gated_session('n');
 	sess_query($w, join('', map { "SELECT $_;\n" } 1 .. 500));
 	# the errors come on stderr, which may trail the marker on stdout

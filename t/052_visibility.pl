@@ -31,11 +31,10 @@ my $node = pgb_node(
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 my $ctl = control_session($su);
-my $holder = session('owner');
-sess_query($holder, 'BEGIN; SELECT 1');
+my $holder = holding('owner');
 my $queued = gated_session('owner');
 sess_send($queued, 'SELECT 2;');
-ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $queued->{pid}", 't'),
+ok(queued($queued),
 	'a session of owner is queued behind the one idle in transaction');
 my $web = session('other');
 my %watched = (
