@@ -67,15 +67,7 @@ sub quit_all
 # little after their client is gone.
 sub wait_ctl
 {
-	my ($sql, $expected, $name) = @_;
-	my $got;
-	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
-	{
-		$got = $ctl->query_safe($sql);
-		last if $got eq $expected;
-		usleep(100_000);
-	}
-	is($got, $expected, $name);
+	poll_is($ctl, @_);
 }
 
 sub wait_connected

@@ -9,7 +9,6 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbNode;
-use Time::HiRes qw(usleep);
 
 my $node = pgb_node(
 	'config',
@@ -84,15 +83,7 @@ sub hold
 # Poll through the control session until $sql returns $expected.
 sub wait_ctl
 {
-	my ($sql, $expected, $name) = @_;
-	my $got;
-	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
-	{
-		$got = $ctl->query_safe($sql);
-		last if $got eq $expected;
-		usleep(100_000);
-	}
-	is($got, $expected, $name);
+	poll_is($ctl, @_);
 }
 
 # Reload and wait until new sessions see $setting = $value.

@@ -258,9 +258,5 @@ my ($rc, $out) = login('a', 'SHOW pg_budget.class');
 is($out, 'ai', 'without pg_budget.cgroup logins are as before');
 $node->stop;
 chmod(0755, "$cg/ro");
-for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
-{
-	next unless -d $d;
-	rmdir($d) or diag("could not remove $d: $!");
-}
+cgroup_clean($cg);
 done_testing();

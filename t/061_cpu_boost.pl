@@ -182,9 +182,5 @@ eval { sess_close($hold) };    # terminated above
 sess_close($ctl);
 
 $node->stop;
-for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
-{
-	next unless -d $d;
-	rmdir($d) or diag("could not remove $d: $!");
-}
+cgroup_clean($cg);
 done_testing();

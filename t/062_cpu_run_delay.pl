@@ -30,11 +30,9 @@ my $node = pgb_node(
 	conf => qq{
 max_connections = 40
 pg_budget.cgroup = '$cg'
-pg_budget.aimd_interval = 200ms
-pg_budget.calm_time = 1s
-pg_budget.pressure_window = 500ms
 pg_budget.run_delay_target = 20
 },
+	quick_worker => 1,
 	classes => 'web(priority=100, cpu=100), ai(priority=10, cpu=100, floor=1, shed=cancel, queue_timeout=60s)',
 	roles => [ w => 'web', a => 'ai' ]);
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
@@ -108,9 +106,5 @@ is(ctl("SELECT count(*) FROM pg_budget_events WHERE class = 'ai' AND action = 'a
 $_->kill_kill for @runs;
 sess_close($ctl);
 $node->stop;
-for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
-{
-	next unless -d $d;
-	rmdir($d) or diag("could not remove $d: $!");
-}
+cgroup_clean($cg);
 done_testing();

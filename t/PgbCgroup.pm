@@ -9,7 +9,7 @@ use Exporter 'import';
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(cgroup_v1_dir read_file in_cgroup wait_until);
+our @EXPORT = qw(cgroup_v1_dir read_file in_cgroup wait_until cgroup_clean);
 
 # The directory; the whole test is skipped without one.  writable => 1:
 # given, it must be usable (one test): a broken set-up fails, it does not
@@ -63,6 +63,18 @@ sub wait_until
 	}
 	diag("timed out waiting for $what");
 	return 0;
+}
+
+# Once the server has stopped: remove the directories it made in $cg
+# (those of the classes and the server's leaf), children first.
+sub cgroup_clean
+{
+	my ($cg) = @_;
+	for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
+	{
+		next unless -d $d;
+		rmdir($d) or diag("could not remove $d: $!");
+	}
 }
 
 1;

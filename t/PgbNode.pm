@@ -5,6 +5,8 @@
 #                                               # sub of the node giving them
 #       conf    => "max_connections = 40\n",    # postgresql.conf lines
 #       classes => 'web(priority=100), ai(active=3, priority=10)',
+#       quick_worker => 1,      # aimd_interval 200ms, calm_time 1s,
+#                               # pressure_window 500ms
 #       hba     => "local replication all trust\n",   # pg_hba.conf lines
 #       roles   => [ w => 'web', a => 'ai', suai => [ 'ai', 'SUPERUSER' ],
 #                    plain => undef, mon => [ undef, 'IN ROLE pg_monitor' ] ],
@@ -30,8 +32,17 @@ use warnings;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PgbSession ();
+use Test::More;
+use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql);
+our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql poll_is);
+
+# quick_worker => 1: the worker's pressure and AIMD at a pace a test can
+# wait for
+my $quick_worker = q{pg_budget.aimd_interval = 200ms
+pg_budget.calm_time = 1s
+pg_budget.pressure_window = 500ms
+};
 
 sub ident
 {
@@ -85,12 +96,29 @@ sub pgb_node
 		$conf .= $opt{conf};
 		$conf .= "\n" unless $conf =~ /\n\z/;
 	}
+	$conf .= $quick_worker if $opt{quick_worker};
 	$conf .= "pg_budget.classes = '$opt{classes}'\n" if defined $opt{classes};
 	$node->append_conf('postgresql.conf', $conf);
 	$node->append_conf('pg_hba.conf', $opt{hba}) if defined $opt{hba};
 	return $node if defined $opt{start} && !$opt{start};
 	$node->start;
 	return pgb_setup($node, %opt);
+}
+
+# Poll $sql through the BackgroundPsql session $bg (a new session would
+# count itself) until it returns $expected, ten times a second for up to
+# ten times the default timeout; then test that it did.
+sub poll_is
+{
+	my ($bg, $sql, $expected, $name) = @_;
+	my $got;
+	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
+	{
+		$got = $bg->query_safe($sql);
+		last if $got eq $expected;
+		usleep(100_000);
+	}
+	is($got, $expected, $name);
 }
 
 1;
