@@ -48,10 +48,7 @@ my @bad_start = (
 for my $case (@bad_start)
 {
 	my ($table, $re, $what) = @$case;
-	$node->append_conf('postgresql.conf', "pg_budget.classes = '$table'");
-	my $offset = -s $node->logfile // 0;
-	ok(!$node->start(fail_ok => 1), "server does not start: $what");
-	like(slurp_file($node->logfile, $offset), $re, "start log names it: $what");
+	start_fails($node, "pg_budget.classes = '$table'", $re, $what);
 }
 
 my $good = 'web(max=2), ai(max=1), x(max=3), keep(max=5)';

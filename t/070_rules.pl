@@ -55,10 +55,7 @@ my @bad_start = (
 for my $case (@bad_start)
 {
 	my ($rules, $re, $what) = @$case;
-	$node->append_conf('postgresql.conf', "pg_budget.rules = '$rules'");
-	my $offset = -s $node->logfile // 0;
-	ok(!$node->start(fail_ok => 1), "server does not start: $what");
-	like(slurp_file($node->logfile, $offset), $re, "start log names it: $what");
+	start_fails($node, "pg_budget.rules = '$rules'", $re, $what);
 }
 
 my $rules =

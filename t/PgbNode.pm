@@ -25,6 +25,11 @@
 # start => 0 leaves the node stopped and runs no SQL (pgb_setup($node,
 # roles => ..., sql => ...) does that part later); extension => 0 leaves
 # out CREATE EXTENSION; install_path is passed to new.
+#
+# Also: pgb_roles_sql(roles) the role statements alone; poll_is($bg,
+# $sql, $expected, $name) polls a BackgroundPsql session; start_fails(
+# $node, $line, $re, $what) tests that a line of postgresql.conf stops
+# the start, saying why in the log.
 package PgbNode;
 
 use strict;
@@ -34,8 +39,9 @@ use PostgreSQL::Test::Cluster;
 use PgbSession ();
 use Test::More;
 use Time::HiRes qw(usleep);
+use PostgreSQL::Test::Utils qw(slurp_file);
 
-our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql poll_is);
+our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql poll_is start_fails);
 
 # quick_worker => 1: the worker's pressure and AIMD at a pace a test can
 # wait for
@@ -119,6 +125,17 @@ sub poll_is
 		usleep(100_000);
 	}
 	is($got, $expected, $name);
+}
+
+# With $line added to postgresql.conf the stopped $node does not start,
+# and the log of the attempt matches $re: two tests, named after $what.
+sub start_fails
+{
+	my ($node, $line, $re, $what) = @_;
+	$node->append_conf('postgresql.conf', $line);
+	my $offset = -s $node->logfile // 0;
+	ok(!$node->start(fail_ok => 1), "server does not start: $what");
+	like(slurp_file($node->logfile, $offset), $re, "start log names it: $what");
 }
 
 1;
