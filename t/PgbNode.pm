@@ -112,8 +112,8 @@ sub pgb_node
 }
 
 # Poll $sql through the BackgroundPsql session $bg (a new session would
-# count itself) until it returns $expected, ten times a second for up to
-# ten times the default timeout; then test that it did.
+# count itself) until it returns $expected, ten times a second for about
+# the default timeout; then test that it did.
 sub poll_is
 {
 	my ($bg, $sql, $expected, $name) = @_;
