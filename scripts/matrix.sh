@@ -4,7 +4,7 @@
 # version.  15 runs on the host (Debian 12); 17 and 18 run in Debian chroots
 # (trixie, forky) made here from the host's own apt mirror and reused
 # between runs.  The forky chroot also carries PostgreSQL 17 from trixie, so
-# that the cross-version pg_upgrade test (t/031_upgrade_17_18.pl) runs there.
+# that the cross-version pg_upgrade test (t/031_upgrade.pl) runs there.
 #
 #   bash scripts/matrix.sh [15|17|18|all]     (default: all)
 #   bash scripts/matrix.sh prepare [17|18]    only make the chroots

@@ -8,7 +8,7 @@
 -- pg_budget--0.2.0.sql and then this file.  A fresh 0.3.0 and an updated
 -- 0.2.0 are thus made by the same statements, and a change is written
 -- once.  t/030_dump_restore.pl compares the two (members, ACLs, initial
--- privileges) and t/009_release.pl the versions of the control file,
+-- privileges) and t/034_release.pl the versions of the control file,
 -- META.json and the chain of scripts.
 --
 -- Layout: the prologue notes the privileges as they are; then one section

@@ -9,41 +9,27 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession qw(psql_c);
+use PgbNode;
 use Time::HiRes qw(usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('admission');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'admission',
+	conf => q{
 max_connections = 40
 superuser_reserved_connections = 3
 log_error_verbosity = verbose
 pg_budget.retry_after = 1000
-pg_budget.classes = 'web(max=20, reserve=5, priority=100), admin(max=3, reserve=2, priority=1000), ai(max=4, priority=10, shed=terminate), bulk(max=30, priority=0), slow(max=10, priority=5, rate=2/s, burst=2)'
-});
-$node->start;
+},
+	classes =>
+	  'web(max=20, reserve=5, priority=100), admin(max=3, reserve=2, priority=1000), ai(max=4, priority=10, shed=terminate), bulk(max=30, priority=0), slow(max=10, priority=5, rate=2/s, burst=2)',
+	roles => [
+		w => 'web', a => 'ai', b => 'bulk', s => 'slow', p => undef, m => 'admin',
+		suai => [ 'ai', 'SUPERUSER' ]
+	]);
 
 # The bootstrap superuser (no class, so "default") runs the checks from one
 # session held all along: it is counted once, and only once, in "default".
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-CREATE ROLE b LOGIN;
-CREATE ROLE s LOGIN;
-CREATE ROLE p LOGIN;
-CREATE ROLE m LOGIN;
-CREATE ROLE suai LOGIN SUPERUSER;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE b SET pg_budget.class = 'bulk';
-ALTER ROLE s SET pg_budget.class = 'slow';
-ALTER ROLE m SET pg_budget.class = 'admin';
-ALTER ROLE suai SET pg_budget.class = 'ai';
-});
 my $ctl = $node->background_psql('postgres');
 
 sub connstr_for
@@ -81,15 +67,7 @@ sub quit_all
 # little after their client is gone.
 sub wait_ctl
 {
-	my ($sql, $expected, $name) = @_;
-	my $got;
-	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
-	{
-		$got = $ctl->query_safe($sql);
-		last if $got eq $expected;
-		usleep(100_000);
-	}
-	is($got, $expected, $name);
+	poll_is($ctl, @_);
 }
 
 sub wait_connected

@@ -5,19 +5,21 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 
-my $node = PostgreSQL::Test::Cluster->new('slots');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'slots',
+	conf => q{
 max_connections = 20
 log_error_verbosity = verbose
 # connect_fails with log_like waits for the backend's exit at DEBUG2 (18)
 log_min_messages = debug2
 restart_after_crash = on
-pg_budget.classes = 'ai(max=3, priority=10), web(max=10)'
-});
+},
+	classes => 'ai(max=3, priority=10), web(max=10)',
+	start => 0);
 
 # apw is an ai role that must give a password, so that a login can fail
 # authentication; every other local login is trusted.
@@ -29,17 +31,14 @@ close $fh;
 
 $node->start;
 
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN;
-ALTER ROLE a SET pg_budget.class = 'ai';
+pgb_setup(
+	$node,
+	roles => [ a => 'ai', b => 'ai' ],
+	sql => q{
+ALTER ROLE b SET session_preload_libraries = 'pgb_no_such_lib';
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE apw LOGIN PASSWORD 'right';
 ALTER ROLE apw SET pg_budget.class = 'ai';
-CREATE ROLE b LOGIN;
-ALTER ROLE b SET pg_budget.class = 'ai';
-ALTER ROLE b SET session_preload_libraries = 'pgb_no_such_lib';
 CREATE DATABASE noconnect;
 REVOKE CONNECT ON DATABASE noconnect FROM PUBLIC;
 });

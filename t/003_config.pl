@@ -6,16 +6,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 
-my $node = PostgreSQL::Test::Cluster->new('config');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-superuser_reserved_connections = 3
-});
+my $node = pgb_node(
+	'config',
+	conf => "max_connections = 40\nsuperuser_reserved_connections = 3\n",
+	start => 0);
 
 #
 # (a) a bad table in postgresql.conf stops the server; the log names the
@@ -50,10 +48,7 @@ my @bad_start = (
 for my $case (@bad_start)
 {
 	my ($table, $re, $what) = @$case;
-	$node->append_conf('postgresql.conf', "pg_budget.classes = '$table'");
-	my $offset = -s $node->logfile // 0;
-	ok(!$node->start(fail_ok => 1), "server does not start: $what");
-	like(slurp_file($node->logfile, $offset), $re, "start log names it: $what");
+	start_fails($node, "pg_budget.classes = '$table'", $re, $what);
 }
 
 my $good = 'web(max=2), ai(max=1), x(max=3), keep(max=5)';
@@ -62,16 +57,7 @@ ok($node->start(fail_ok => 1), 'server starts once the table is fixed');
 is($node->safe_psql('postgres', 'SHOW pg_budget.classes'),
 	$good, 'the fixed table is in force');
 
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE r LOGIN;
-CREATE ROLE k LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE r SET pg_budget.class = 'x';
-ALTER ROLE k SET pg_budget.class = 'keep';
-});
+pgb_setup($node, roles => [ w => 'web', r => 'x', k => 'keep' ]);
 my $ctl = $node->background_psql('postgres');
 
 sub login
@@ -94,15 +80,7 @@ sub hold
 # Poll through the control session until $sql returns $expected.
 sub wait_ctl
 {
-	my ($sql, $expected, $name) = @_;
-	my $got;
-	for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
-	{
-		$got = $ctl->query_safe($sql);
-		last if $got eq $expected;
-		usleep(100_000);
-	}
-	is($got, $expected, $name);
+	poll_is($ctl, @_);
 }
 
 # Reload and wait until new sessions see $setting = $value.

@@ -6,6 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use IPC::Run;
 use POSIX ();
 use Time::HiRes qw(usleep time);
@@ -14,26 +17,11 @@ my $cap = 25;
 my $lock = 4242;         # admitted sessions wait on it
 my $stop_lock = 4243;    # the sampler runs until it is free
 
-my $node = PostgreSQL::Test::Cluster->new('storm');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
-max_connections = 400
-log_error_verbosity = verbose
-log_statement = none
-pg_budget.classes = 'ai(max=$cap), web(max=50, reserve=10)'
-});
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN;
-ALTER ROLE a SET pg_budget.class = 'ai';
-CREATE ROLE w LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-});
+my $node = pgb_node(
+	'storm',
+	conf => "max_connections = 400\nlog_error_verbosity = verbose\nlog_statement = none\n",
+	classes => "ai(max=$cap), web(max=50, reserve=10)",
+	roles => [ a => 'ai', w => 'web' ]);
 
 # Polls ai's connected count, its rows in pg_budget_backends and web's
 # connected count until stop_lock can be taken; returns the extremes.

@@ -12,27 +12,27 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession qw(psql_c);
+use PgbNode;
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 'logical');
-$primary->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-log_error_verbosity = verbose
-pg_budget.classes = 'nobody(max=0), admin(max=3), logi(max=1, shed=terminate)'
-});
+my $primary = pgb_node(
+	'primary',
+	init => { allows_streaming => 'logical' },
+	conf => 'log_error_verbosity = verbose',
+	classes => 'nobody(max=0), admin(max=3), logi(max=1, shed=terminate)',
+	start => 0);
 $primary->start;
 
 # The test's own superuser gets class admin before superusers lose their
 # exemption and the default class becomes nobody.
 my $su = $primary->safe_psql('postgres', 'SELECT current_user');
-$primary->safe_psql(
-	'postgres', qq{
-CREATE EXTENSION pg_budget;
-CREATE ROLE repl LOGIN REPLICATION;
-CREATE ROLE lrepl LOGIN REPLICATION;
-ALTER ROLE lrepl SET pg_budget.class = 'logi';
-CREATE ROLE u LOGIN;
+pgb_setup(
+	$primary,
+	roles => [
+		repl => [ undef, 'REPLICATION' ],
+		lrepl => [ 'logi', 'REPLICATION' ],
+		u => undef
+	],
+	sql => qq{
 ALTER ROLE "$su" SET pg_budget.class = 'admin';
 CREATE TABLE t (i int);
 });

@@ -13,42 +13,26 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
 my $threshold_ms = 300;
 
-my $node = PostgreSQL::Test::Cluster->new('inversion');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-log_error_verbosity = verbose
-pg_budget.lock_wait_threshold = ${threshold_ms}ms
-pg_budget.classes = 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate), soft(max=10, priority=5, shed=cancel), batch(max=10, priority=1)'
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-CREATE ROLE sc LOGIN;
-CREATE ROLE bt LOGIN;
-CREATE ROLE suai LOGIN SUPERUSER;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE sc SET pg_budget.class = 'soft';
-ALTER ROLE bt SET pg_budget.class = 'batch';
-ALTER ROLE suai SET pg_budget.class = 'ai';
+my $node = pgb_node(
+	'inversion',
+	session => 1,
+	conf => "max_connections = 40\nlog_error_verbosity = verbose\n"
+	  . "pg_budget.lock_wait_threshold = ${threshold_ms}ms\n",
+	classes => 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate), '
+	  . 'soft(max=10, priority=5, shed=cancel), batch(max=10, priority=1)',
+	roles => [ w => 'web', a => 'ai', sc => 'soft', bt => 'batch', suai => [ 'ai', 'SUPERUSER' ] ],
+	sql => q{
 CREATE TABLE jobs (id int PRIMARY KEY, owner text);
 INSERT INTO jobs SELECT g, 'nobody' FROM generate_series(1, 20) g;
 GRANT SELECT, UPDATE ON jobs TO w, a, sc, bt;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 #
 # Sessions (t/PgbSession.pm): a psql reading SQL from a pipe, whose

@@ -13,36 +13,26 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('aimd');
-PgbSession::set_node($node);
-$node->init(allows_streaming => 1);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'aimd',
+	session => 1,
+	init => { allows_streaming => 1 },
+	conf => q{
 max_connections = 40
 log_error_verbosity = verbose
 pg_budget.pressure_window = 500ms
 pg_budget.aimd_interval = 300ms
 pg_budget.calm_time = 1000ms
 pg_budget.wal_pressure_threshold = 0.3
-pg_budget.classes = 'web(max=20, priority=100), ai(max=8, priority=10, floor=2, shed=terminate)'
-});
-$node->start;
-
+},
+	classes => 'web(max=20, priority=100), ai(max=8, priority=10, floor=2, shed=terminate)',
+	roles => [ w => 'web', a => 'ai' ],
+	sql => 'CREATE TABLE t (i int); GRANT SELECT, INSERT ON t TO a;');
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-CREATE TABLE t (i int);
-GRANT SELECT, INSERT ON t TO a;
-});
 
 #
 # Sessions (t/PgbSession.pm): a psql reading SQL from a pipe, whose

@@ -12,36 +12,18 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('pause');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-log_error_verbosity = verbose
-pg_budget.classes = 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)'
-});
-$node->start;
-
+my $node = pgb_node(
+	'pause',
+	session => 1,
+	conf => "max_connections = 40\nlog_error_verbosity = verbose\n",
+	classes => 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)',
+	roles => [ w => 'web', a => 'ai', suai => [ 'ai', 'SUPERUSER' ], plain => undef, opr => 'ai' ],
+	sql => 'GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO opr;');
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-CREATE ROLE suai LOGIN SUPERUSER;
-CREATE ROLE plain LOGIN;
-CREATE ROLE opr LOGIN;
-GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO opr;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE suai SET pg_budget.class = 'ai';
-ALTER ROLE opr SET pg_budget.class = 'ai';
-});
 
 #
 # Sessions (t/PgbSession.pm): a psql reading SQL from a pipe, whose
@@ -87,8 +69,7 @@ my $web = session('w');
 # reject: sessions are left alone, new logins refused.
 #
 my $a1 = session('a');
-my $a2 = session('a');
-sess_query($a2, 'BEGIN; SELECT 1');
+my $a2 = holding('a');
 is(ctl("SELECT pg_budget_pause('ai')"), '0', 'reject: no session signalled');
 is(status('ai', qw(paused pause_mode connected)),
 	'paused=true pause_mode=reject connected=2',

@@ -10,35 +10,28 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-PgbSession::set_node($node);
-$node->init(allows_streaming => 1);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'primary',
+	session => 1,
+	init => { allows_streaming => 1 },
+	conf => q{
 max_connections = 40
 log_error_verbosity = verbose
 restart_after_crash = on
 pg_budget.lock_wait_threshold = 300ms
-pg_budget.classes = 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)'
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
+},
+	classes => 'web(max=20, priority=100), ai(max=10, priority=10, shed=terminate)',
+	roles => [ w => 'web', a => 'ai' ],
+	sql => q{
 CREATE TABLE jobs (id int PRIMARY KEY, owner text);
 INSERT INTO jobs SELECT g, 'nobody' FROM generate_series(1, 10) g;
 GRANT SELECT, UPDATE ON jobs TO w, a;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 #
 # Sessions (t/PgbSession.pm): a psql reading SQL from a pipe, whose

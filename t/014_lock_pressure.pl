@@ -11,32 +11,25 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use Time::HiRes qw(usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('lockpressure');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'lockpressure',
+	conf => q{
 max_connections = 40
 pg_budget.lock_wait_threshold = 200ms
 pg_budget.pressure_window = 300ms
 pg_budget.aimd_interval = 200ms
 pg_budget.calm_time = 500ms
 pg_budget.aimd_increase = 1.0
-pg_budget.classes = 'web(max=20, priority=100), soft(max=8, priority=5, shed=cancel), ai(max=8, priority=10, shed=terminate)'
-});
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE s LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE s SET pg_budget.class = 'soft';
-ALTER ROLE a SET pg_budget.class = 'ai';
+},
+	classes =>
+	  'web(max=20, priority=100), soft(max=8, priority=5, shed=cancel), ai(max=8, priority=10, shed=terminate)',
+	roles => [ w => 'web', s => 'soft', a => 'ai' ],
+	sql => q{
 CREATE TABLE jobs (id int PRIMARY KEY, v int);
 INSERT INTO jobs SELECT g, 0 FROM generate_series(1, 10) g;
 GRANT SELECT, UPDATE ON jobs TO w, s, a;

@@ -8,38 +8,33 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('wait_stats');
-# max_wal_senders > 0, or commits never wait for a synchronous standby
-$node->init(allows_streaming => 1);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'wait_stats',
+	# max_wal_senders > 0, or commits never wait for a synchronous standby
+	init => { allows_streaming => 1 },
+	conf => q{
 max_connections = 30
 pg_budget.shedding = off
 pg_budget.history_size = 10
 pg_budget.lock_stats_threshold = 100
 pg_budget.lock_wait_threshold = 1000
-pg_budget.classes = 'web(max=10, priority=100), ai(max=10, priority=10, shed=terminate)'
-});
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-CREATE ROLE plain LOGIN;
-CREATE ROLE mon LOGIN IN ROLE pg_read_all_stats;
-CREATE ROLE adm LOGIN;
+},
+	classes => 'web(max=10, priority=100), ai(max=10, priority=10, shed=terminate)',
+	roles => [
+		w => 'web', a => 'ai', plain => undef,
+		mon => [ undef, 'IN ROLE pg_read_all_stats' ], adm => undef
+	],
+	sql => q{
 -- what a DBA grants a role to read one view: SELECT on it, EXECUTE on its function
 GRANT SELECT ON pg_budget_wait_stats, pg_budget_lock_stats, pg_budget_history,
 	pg_budget_events TO adm;
 GRANT EXECUTE ON FUNCTION pg_budget_wait_stats(), pg_budget_lock_stats(),
 	pg_budget_history(), pg_budget_events() TO adm;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
 CREATE TABLE t (id int PRIMARY KEY, v int);
 INSERT INTO t VALUES (1, 0);
 CREATE TABLE t2 (id int);

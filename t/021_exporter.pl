@@ -7,6 +7,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use HTTP::Tiny;
@@ -23,24 +26,11 @@ my $queries =
   abs_path(dirname(__FILE__) . '/../contrib/postgres_exporter/pg_budget.yaml');
 ok(defined $queries && -f $queries, 'the query file is in contrib/');
 
-my $node = PostgreSQL::Test::Cluster->new('exporter');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-pg_budget.shedding = off
-pg_budget.classes = 'web(max=10, priority=100), ai(max=2, priority=10)'
-});
-$node->start;
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-CREATE ROLE prom LOGIN IN ROLE pg_monitor;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-});
+my $node = pgb_node(
+	'exporter',
+	conf => 'pg_budget.shedding = off',
+	classes => 'web(max=10, priority=100), ai(max=2, priority=10)',
+	roles => [ w => 'web', a => 'ai', prom => [ undef, 'IN ROLE pg_monitor' ] ]);
 
 # The exporter as a child process; its connection (role prom, in pg_monitor
 # so that it sees the sampled columns) counts in class "default".

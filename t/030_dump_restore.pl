@@ -13,38 +13,31 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
+use PgbNode;
 use PgbExtension;
-
-my $conf = q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 30
-pg_budget.shedding = off
-};
 
 sub server
 {
 	my ($name, $classes) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf('postgresql.conf',
-		$conf . "pg_budget.classes = '$classes'\n");
-	$node->start;
-	return $node;
+	return pgb_node($name,
+		conf => "max_connections = 30\npg_budget.shedding = off\n",
+		classes => $classes,
+		extension => 0);
 }
 
 my $src = server('src', 'web(max=10, priority=100), maint(max=3, priority=50), ai(max=2, priority=10)');
 my $su = $src->safe_psql('postgres', 'SELECT current_user');
-$src->safe_psql(
-	'postgres', q{
-CREATE ROLE oncall LOGIN;
-CREATE ROLE pager LOGIN IN ROLE oncall;
-CREATE ROLE mon LOGIN IN ROLE pg_monitor;
-CREATE ROLE w LOGIN;
-CREATE ROLE m LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE m SET pg_budget.class = 'maint';
-CREATE DATABASE app;
-});
+pgb_setup(
+	$src,
+	extension => 0,
+	roles => [
+		oncall => undef,
+		pager => [ undef, 'IN ROLE oncall' ],
+		mon => [ undef, 'IN ROLE pg_monitor' ],
+		w => 'web',
+		m => 'maint'
+	],
+	sql => 'CREATE DATABASE app;');
 for my $db (qw(postgres app))
 {
 	$src->safe_psql(

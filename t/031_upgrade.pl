@@ -15,6 +15,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession qw(psql_c);
+use PgbNode;
 use PgbExtension;
 use File::Basename qw(dirname);
 
@@ -30,46 +31,37 @@ chomp $old_lib;
 plan skip_all => "pg_budget is not installed for the old server ($old_lib)"
   unless -f "$old_lib/pg_budget.so";
 
-my $conf = q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 30
-pg_budget.shedding = off
-pg_budget.classes = 'web(max=10, priority=100), ai(max=2, priority=10)'
-};
-
-my $old = PostgreSQL::Test::Cluster->new('old',
-	install_path => dirname($old_bindir));
-$old->init;
-$old->append_conf('postgresql.conf', $conf);
-$old->start;
-my $old_version = $old->safe_psql('postgres', 'SHOW server_version_num');
+my %conf = (
+	conf => "max_connections = 30\npg_budget.shedding = off\n",
+	classes => 'web(max=10, priority=100), ai(max=2, priority=10)');
 my $grants = q{
 GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO oncall;
 GRANT SELECT ON pg_budget_events TO reader;
 GRANT EXECUTE ON FUNCTION pg_budget_events() TO reader;
 GRANT EXECUTE ON FUNCTION pg_budget_admission_histogram() TO reader;
 };
-$old->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget VERSION '0.2.0';
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-CREATE ROLE oncall LOGIN;
-CREATE ROLE mon LOGIN IN ROLE pg_monitor;
-CREATE ROLE reader LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a IN DATABASE postgres SET pg_budget.class = 'ai';
-} . $grants);
+
+my $old = pgb_node(
+	'old', %conf,
+	install_path => dirname($old_bindir),
+	extension => 0,
+	sql => "CREATE EXTENSION pg_budget VERSION '0.2.0';\n"
+	  . pgb_roles_sql([ w => 'web', a => undef, oncall => undef, mon => [ undef, 'IN ROLE pg_monitor' ], reader => undef ])
+	  . "ALTER ROLE a IN DATABASE postgres SET pg_budget.class = 'ai';\n"
+	  . $grants);
+my $old_version = $old->safe_psql('postgres', 'SHOW server_version_num');
 is($old->safe_psql('postgres', 'SHOW pg_budget.class', extra_params => [ '-U', 'a' ]),
 	'ai', 'old server: a logs in under class ai');
 $old->stop;
 
-my $new = PostgreSQL::Test::Cluster->new('new');
 # 18's initdb turns data checksums on by default; pg_upgrade needs both
 # sides alike
-$new->init(extra => ($new->pg_version >= 18 && $old_version < 180000)
-	? [ '--no-data-checksums' ] : []);
-$new->append_conf('postgresql.conf', $conf);
+my $new = pgb_node(
+	'new', %conf,
+	init => sub {
+		extra => ($_[0]->pg_version >= 18 && $old_version < 180000) ? ['--no-data-checksums'] : [];
+	},
+	start => 0);
 my $new_version = $new->pg_version;
 note("pg_upgrade from $old_version ($old_bindir) to $new_version ($new_bindir)");
 

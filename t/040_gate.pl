@@ -13,43 +13,30 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('gate');
-PgbSession::set_node($node);
-$node->init(allows_streaming => 'logical');
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'gate',
+	session => 1,
+	init => { allows_streaming => 'logical' },
+	conf => q{
 max_connections = 60
 max_prepared_transactions = 4
 restart_after_crash = on
 log_error_verbosity = verbose
 autovacuum_naptime = 1s
-pg_budget.classes = 'web(priority=100), ai(active=3, priority=10, queue_timeout=30s), one(active=1, priority=5, queue_timeout=30s), quick(active=1, queue_timeout=500ms), now(active=1, queue_timeout=0), default(active=1, queue_timeout=30s)'
-});
-$node->append_conf('pg_hba.conf',
-	"local replication all trust\nhost replication all 127.0.0.1/32 trust\n");
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
-my $queue_event = $v >= 170000 ? 'PgBudgetQueue' : 'Extension';
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN;
-CREATE ROLE o LOGIN REPLICATION;
-CREATE ROLE q LOGIN;
-CREATE ROLE n LOGIN;
-CREATE ROLE suone LOGIN SUPERUSER;
-CREATE ROLE plain LOGIN;
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE o SET pg_budget.class = 'one';
-ALTER ROLE suone SET pg_budget.class = 'one';
-ALTER ROLE q SET pg_budget.class = 'quick';
-ALTER ROLE n SET pg_budget.class = 'now';
+},
+	classes => 'web(priority=100), ai(active=3, priority=10, queue_timeout=30s), '
+	  . 'one(active=1, priority=5, queue_timeout=30s), quick(active=1, queue_timeout=500ms), '
+	  . 'now(active=1, queue_timeout=0), default(active=1, queue_timeout=30s)',
+	hba => "local replication all trust\nhost replication all 127.0.0.1/32 trust\n",
+	roles => [
+		a => 'ai', o => [ 'one', 'REPLICATION' ], q => 'quick', n => 'now',
+		suone => [ 'one', 'SUPERUSER' ], plain => undef
+	],
+	sql => q{
 CREATE TABLE fifo(id serial PRIMARY KEY, who text);
 CREATE TABLE t(id int PRIMARY KEY, v int);
 CREATE TABLE big AS SELECT g AS id FROM generate_series(1, 200000) g;
@@ -57,6 +44,9 @@ ANALYZE big;
 INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;
 GRANT ALL ON fifo, fifo_id_seq, t, big TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
+my $queue_event = $v >= 170000 ? 'PgBudgetQueue' : 'Extension';
 
 my $ctl = control_session($su);
 
@@ -142,8 +132,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # retry-after; the session stays usable.  queue_timeout=0 refuses at once.
 #
 {
-	my $h = session('q');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('q');
 	my $w = gated_session('q');
 	sess_send($w, "\\set VERBOSITY verbose\n");
 	my $t0 = time;
@@ -184,8 +173,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # queue entry leak.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $w = gated_session('o');
 	sess_query($w, 'SET statement_timeout = 5');
 	my $sql = join('', map { "SELECT $_;\n" } 1 .. 900);
@@ -196,7 +184,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	for my $i (1 .. 50)
 	{
 		sess_send($w, "SELECT 'c$i';");
-		wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $w->{pid}", 't', 10);
+		queued($w, 10);
 		ctl("SELECT pg_cancel_backend($w->{pid})");
 		my $deadline = time + 10;
 		while (time < $deadline)
@@ -214,7 +202,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	{
 		my $x = gated_session('o');
 		sess_send($x, 'SELECT 1;');
-		wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}", 't', 10);
+		queued($x, 10);
 		ctl("SELECT pg_terminate_backend($x->{pid})");
 		$terminated++ if sess_wait_exit($x, 10);
 		$x->{run}->finish;
@@ -236,8 +224,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # are cancelled with the running ones, and told why.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my @q = map { gated_session('o') } 1 .. 2;
 	sess_send($_, 'SELECT 1;') for @q;
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", 2),
@@ -305,10 +292,9 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 		'the FETCH in its own transaction entered the gate');
 	sess_query($s, 'CLOSE c');
 
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	sess_send($s, "COPY fifo(who) FROM STDIN;\ncopy\n\\.");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $s->{pid}", 't'),
+	ok(queued($s),
 		'COPY waits in the queue');
 	sess_query($h, 'COMMIT');
 	ok(wait_ctl("SELECT count(*) FROM fifo WHERE who = 'copy'", 1), 'then copies');
@@ -352,8 +338,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 	sess_close($sup);
 
 	# autovacuum is never gated, even with the default class held
-	my $d = session('plain');
-	sess_query($d, 'BEGIN; SELECT 1');
+	my $d = holding('plain');
 	is(status('default', 'in_progress'), 'in_progress=1', 'the default class is held');
 	$node->safe_psql('postgres', 'UPDATE t SET v = v + 1');
 	ok( $node->poll_query_until(
@@ -370,8 +355,7 @@ is(status('one', 'in_progress', 'queued'), 'in_progress=0 queued=0',
 # A crash restart while sessions are queued starts with nothing in progress.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my @q = map { my $x = gated_session('o'); sess_send($x, 'SELECT 1;'); $x } 1 .. 3;
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", 3),
 		'three queued before the crash');

@@ -13,38 +13,27 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('gate_adaptive');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'gate_adaptive',
+	session => 1,
+	conf => q{
 max_connections = 60
 log_error_verbosity = verbose
-pg_budget.classes = 'web(priority=100), one(active=1, priority=5, queue_timeout=60s), ai(priority=10, floor=2, shed=cancel, queue_timeout=60s)'
-pg_budget.aimd_interval = 200ms
-pg_budget.calm_time = 1s
-pg_budget.pressure_window = 500ms
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE o LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE o SET pg_budget.class = 'one';
-ALTER ROLE a SET pg_budget.class = 'ai';
+},
+	quick_worker => 1,
+	classes => 'web(priority=100), one(active=1, priority=5, queue_timeout=60s), '
+	  . 'ai(priority=10, floor=2, shed=cancel, queue_timeout=60s)',
+	roles => [ w => 'web', o => 'one', a => 'ai' ],
+	sql => q{
 CREATE TABLE t(id int PRIMARY KEY, v int);
 INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g;
 GRANT ALL ON t TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 my $ctl = control_session($su);
 
@@ -54,10 +43,9 @@ my $ctl = control_session($su);
 {
 	my $q = session('o');
 	sess_query($q, 'SELECT pg_advisory_lock(42)');
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	sess_send($q, "SELECT 'q-done';");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $q->{pid}", 't'),
+	ok(queued($q),
 		'the session holding the advisory lock is queued');
 	my $w = session('w');
 	my $t0 = time;
@@ -84,11 +72,10 @@ my $ctl = control_session($su);
 # AccessShareLock, and a reader queued behind the DDL.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $r = gated_session('o');
 	sess_send($r, "SELECT count(*) || ' rows' FROM t;");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $r->{pid}", 't'),
+	ok(queued($r),
 		'a reader of t is queued (its parse analysis locked t)');
 	my $ddl = session($su);
 	my $t0 = time;
@@ -156,13 +143,19 @@ for (1 .. 20)
 is($held, 0, 'and none for the next 2 s while it has the machine to itself');
 
 my ($wout, $werr) = ('', '');
-my $web = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '4', '-T', '60', '-f',
-		"$PostgreSQL::Test::Utils::tmp_check/web.sql", '-U', 'w', '-h',
-		$node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$wout, '2>', \$werr);
+
+# web's load: four pgbench clients for up to a minute
+sub web_load
+{
+	return IPC::Run::start(
+		[
+			'pgbench', '-n', '-c', '4', '-T', '60', '-f',
+			"$PostgreSQL::Test::Utils::tmp_check/web.sql", '-U', 'w', '-h',
+			$node->host, '-p', $node->port, 'postgres'
+		],
+		'>', \$wout, '2>', \$werr);
+}
+my $web = web_load();
 ok( wait_ctl(
 		"SELECT effective_active IS NOT NULL FROM pg_budget_status WHERE class = 'ai'",
 		't', 20),
@@ -203,13 +196,7 @@ like(
 # dry run: computed and recorded, never enforced
 $node->append_conf('postgresql.conf', "pg_budget.shedding = dry_run\n");
 $node->reload;
-$web = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '4', '-T', '60', '-f',
-		"$PostgreSQL::Test::Utils::tmp_check/web.sql", '-U', 'w', '-h',
-		$node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$wout, '2>', \$werr);
+$web = web_load();
 ok( wait_ctl(
 		"SELECT count(*) > 0 FROM pg_budget_events WHERE class = 'ai' AND action = 'would limit active'",
 		't', 20),

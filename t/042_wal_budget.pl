@@ -14,47 +14,34 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('wal_budget');
-PgbSession::set_node($node);
-$node->init(allows_streaming => 'logical');
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'wal_budget',
+	session => 1,
+	init => { allows_streaming => 'logical' },
+	conf => q{
 max_connections = 40
 log_error_verbosity = verbose
 autovacuum = off
 max_wal_size = 1GB
-pg_budget.classes = 'web(priority=100), bulk(priority=0, wal=4MB/s, shed=cancel), slow(priority=0, wal=256kB/s, shed=cancel), free(priority=5, shed=cancel)'
-pg_budget.aimd_interval = 200ms
-pg_budget.calm_time = 1s
-pg_budget.pressure_window = 500ms
-});
-$node->append_conf('pg_hba.conf',
-	"local replication all trust\nhost replication all 127.0.0.1/32 trust\n");
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
-my $wal_event = $v >= 170000 ? 'PgBudgetWal' : 'Extension';
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE b LOGIN;
-CREATE ROLE s LOGIN REPLICATION;
-CREATE ROLE f LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE b SET pg_budget.class = 'bulk';
-ALTER ROLE s SET pg_budget.class = 'slow';
-ALTER ROLE f SET pg_budget.class = 'free';
+},
+	quick_worker => 1,
+	classes => 'web(priority=100), bulk(priority=0, wal=4MB/s, shed=cancel), '
+	  . 'slow(priority=0, wal=256kB/s, shed=cancel), free(priority=5, shed=cancel)',
+	hba => "local replication all trust\nhost replication all 127.0.0.1/32 trust\n",
+	roles => [ w => 'web', b => 'bulk', s => [ 'slow', 'REPLICATION' ], f => 'free' ],
+	sql => q{
 CREATE TABLE big(id bigserial, x text);
 CREATE TABLE t(id int PRIMARY KEY, v int);
 INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g;
 GRANT ALL ON big, big_id_seq, t TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+my $v = $node->safe_psql('postgres', 'SHOW server_version_num');
+my $wal_event = $v >= 170000 ? 'PgBudgetWal' : 'Extension';
 
 my $ctl = control_session($su);
 my $tmp = $PostgreSQL::Test::Utils::tmp_check;
@@ -141,7 +128,7 @@ sub put_slow_in_debt
 	my $x = session('s');
 	put_slow_in_debt();
 	sess_send($x, 'SELECT 1;');
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}", 't', 5),
+	ok(queued($x, 5),
 		'the next transaction of slow is throttled');
 	is(ctl("SELECT wait_event FROM pg_stat_activity WHERE pid = $x->{pid}"),
 		$wal_event, "it shows the wait event $wal_event");
@@ -151,7 +138,7 @@ sub put_slow_in_debt
 	is(ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}"), 'f',
 		'and is no longer waiting');
 	sess_send($x, 'SELECT 1;');
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $x->{pid}", 't', 5),
+	ok(queued($x, 5),
 		'throttled again');
 	ctl("SELECT pg_terminate_backend($x->{pid})");
 	ok(sess_wait_exit($x, 5), 'a throttled session can be terminated');
@@ -171,7 +158,7 @@ sub put_slow_in_debt
 	sess_query($q, 'SELECT pg_advisory_lock(7)');
 	put_slow_in_debt();
 	sess_send($q, "SELECT 'q-done';");
-	ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $q->{pid}", 't', 5),
+	ok(queued($q, 5),
 		'the lock holder is throttled');
 	my $w = session('w');
 	my $t0 = time;

@@ -16,6 +16,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 
 my $classes =
@@ -24,28 +25,13 @@ my $classes =
   . 'rem(active=1, queue_timeout=60s)';
 (my $without_rem = $classes) =~ s/, rem\(.*\)$//;
 
-my $node = PostgreSQL::Test::Cluster->new('holes');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-log_error_verbosity = verbose
-pg_budget.classes = '$classes'
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE o LOGIN; ALTER ROLE o SET pg_budget.class = 'one';
-CREATE ROLE q LOGIN; ALTER ROLE q SET pg_budget.class = 'quick';
-CREATE ROLE g LOGIN; ALTER ROLE g SET pg_budget.class = 'gone';
-CREATE ROLE b LOGIN; ALTER ROLE b SET pg_budget.class = 'bulk';
-CREATE ROLE w LOGIN; ALTER ROLE w SET pg_budget.class = 'walc';
-CREATE ROLE r LOGIN; ALTER ROLE r SET pg_budget.class = 'rem';
+my $node = pgb_node(
+	'holes',
+	session => 1,
+	conf => "max_connections = 40\nlog_error_verbosity = verbose\n",
+	classes => $classes,
+	roles => [ o => 'one', q => 'quick', g => 'gone', b => 'bulk', w => 'walc', r => 'rem' ],
+	sql => q{
 CREATE TABLE fifo(id serial PRIMARY KEY, who text);
 CREATE TABLE big(x text);
 GRANT ALL ON fifo, fifo_id_seq, big TO PUBLIC;
@@ -56,23 +42,17 @@ CREATE PROCEDURE commit_then_expr() LANGUAGE plpgsql AS
 GRANT EXECUTE ON FUNCTION note(text) TO PUBLIC;
 GRANT EXECUTE ON PROCEDURE commit_then_expr() TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 
 my $ctl = control_session($su);
 my $v = ctl('SHOW server_version_num');
-
-sub queued_pid
-{
-	my ($pid) = @_;
-	return wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $pid", 't', 10);
-}
 
 #
 # 1. A wait cancelled inside a savepoint leaves the queue; the rest of the
 # transaction waits for a place at its next work, never runs without one.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $s = gated_session('o');
 	sess_query($s, 'BEGIN; SAVEPOINT a');
 	my ($out, $err) = sess_query_err($s,
@@ -83,7 +63,7 @@ sub queued_pid
 	is(status('one', 'queued', 'in_progress'), 'queued=0 in_progress=1',
 		'after ROLLBACK TO the session is out of the queue and holds no place');
 	sess_send($s, "INSERT INTO fifo(who) VALUES ('after-savepoint');");
-	ok(queued_pid($s->{pid}), 'its next statement waits for a place');
+	ok(queued($s, 10), 'its next statement waits for a place');
 	is(ctl("SELECT state FROM pg_stat_activity WHERE pid = $s->{pid}"), 'active',
 		'and has not run while the class is at its limit');
 	is(status('one', 'in_progress', 'queued'), 'in_progress=1 queued=1', 'one in, one queued');
@@ -99,7 +79,7 @@ sub queued_pid
 	sess_query($h, 'BEGIN; SELECT 1');
 	sess_query($s, 'BEGIN; SAVEPOINT a');
 	sess_send($s, "INSERT INTO fifo(who) VALUES ('cancelled');");
-	ok(queued_pid($s->{pid}), 'queued inside a savepoint');
+	ok(queued($s, 10), 'queued inside a savepoint');
 	ctl("SELECT pg_cancel_backend($s->{pid})");
 	ok(sess_wait($s, qr/canceling statement due to user request/, 10), 'cancelled');
 	sess_query($s, 'ROLLBACK TO a');
@@ -115,8 +95,7 @@ sub queued_pid
 # 2. PREPARE does no work and never waits; EXECUTE does.
 #
 {
-	my $h = session('q');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('q');
 	my $s = gated_session('q');
 	my $t0 = time;
 	my ($out, $err) = sess_query_err($s, 'PREPARE p AS SELECT count(*) FROM fifo');
@@ -146,8 +125,7 @@ sub queued_pid
 	my ($out, $err) = sess_query_err($s, "\\lo_import '$file'");
 	is($err, '', 'with the class free a large object is imported');
 	is(ctl('SELECT count(*) FROM pg_largeobject_metadata'), '1', 'one large object');
-	my $h = session('q');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('q');
 	ctl('SELECT pg_budget_reset()');
 	($out, $err) = sess_query_err($s, "\\lo_import '$file'");
 	like($err, qr/pg_budget: class "quick" is at its limit of 1 active transactions/,
@@ -175,8 +153,8 @@ sub queued_pid
 		'the procedure holds the place');
 	my $h = gated_session('o');
 	sess_send($h, 'BEGIN; SELECT 1;');
-	ok(queued_pid($h->{pid}), 'a second session queues behind it');
-	ok(queued_pid($s->{pid}), 'after its COMMIT the procedure\'s expression waits for its turn');
+	ok(queued($h, 10), 'a second session queues behind it');
+	ok(queued($s, 10), 'after its COMMIT the procedure\'s expression waits for its turn');
 	is(ctl("SELECT count(*) FROM fifo WHERE who = 'expr'"), '0', 'the expression has not run');
 	is(status('one', 'in_progress', 'queued'), 'in_progress=1 queued=1', 'one in, one queued');
 	sess_query($h, 'COMMIT');
@@ -191,8 +169,7 @@ sub queued_pid
 # releases its queue at once, with the holder still holding.
 #
 {
-	my $h = session('r');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('r');
 	my @w = map { my $x = gated_session('r'); sess_send($x, "INSERT INTO fifo(who) VALUES ('rem');"); $x }
 	  1 .. 2;
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'rem'", '2'), 'two queued');
@@ -247,8 +224,7 @@ sub queued_pid
 
 	ctl('SELECT pg_budget_reset()');
 	my $unjudged0 = ctl("SELECT wal_bytes FROM pg_budget_wal WHERE class = '(unjudged)'");
-	my $t = session('b');
-	sess_query($t, 'BEGIN; SELECT 1');
+	my $t = holding('b');
 	# one statement that writes 3 MB, then sleeps before its end
 	sess_send($t,
 		"INSERT INTO big SELECT repeat('y', 1000) || CASE WHEN g = 3000 THEN pg_sleep(60)::text ELSE '' END FROM generate_series(1, 3000) g;"
@@ -280,11 +256,10 @@ sub queued_pid
 # backend sees the closed socket and ends.
 #
 {
-	my $h = session('g');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('g');
 	my $s = gated_session('g');
 	sess_send($s, "INSERT INTO fifo(who) VALUES ('ghost');");
-	ok(queued_pid($s->{pid}), 'a statement is queued');
+	ok(queued($s, 10), 'a statement is queued');
 	$s->{run}->kill_kill;
 	ok(wait_ctl("SELECT count(*) FROM pg_stat_activity WHERE pid = $s->{pid}", '0', 10),
 		'when its client is killed the queued backend ends');

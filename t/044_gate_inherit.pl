@@ -13,30 +13,22 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 
-my $conf = q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-log_error_verbosity = verbose
-max_standby_streaming_delay = 30s
-pg_budget.classes = 'ai(active=1, priority=10, queue_timeout=120s), web(priority=100)'
-};
-my $primary = PostgreSQL::Test::Cluster->new('inherit');
-PgbSession::set_node($primary);
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', $conf);
-$primary->start;
-
-my $su = $primary->safe_psql('postgres', 'SELECT current_user');
-$primary->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE a LOGIN; ALTER ROLE a SET pg_budget.class = 'ai';
+my $primary = pgb_node(
+	'inherit',
+	session => 1,
+	init => { allows_streaming => 1 },
+	conf => "max_connections = 40\nlog_error_verbosity = verbose\nmax_standby_streaming_delay = 30s\n",
+	classes => 'ai(active=1, priority=10, queue_timeout=120s), web(priority=100)',
+	roles => [ a => 'ai' ],
+	sql => q{
 CREATE TABLE t(id int);
 INSERT INTO t SELECT generate_series(1, 10);
 GRANT SELECT ON t TO PUBLIC;
 });
+my $su = $primary->safe_psql('postgres', 'SELECT current_user');
 my $ctl = control_session($su);
 
 #
@@ -45,8 +37,7 @@ my $ctl = control_session($su);
 {
 	my @lockers = map { session('a') } 1 .. 8;
 	sess_query($_, 'SELECT pg_advisory_lock_shared(42)') for @lockers;
-	my $holder = session('a');
-	sess_query($holder, 'BEGIN; SELECT 1');
+	my $holder = holding('a');
 	ctl('SELECT pg_budget_reset()');
 	# each locker's next transaction: a quarter second or so of CPU
 	sess_send($_, 'SELECT count(*) FROM generate_series(1, 1500000);') for @lockers;
@@ -97,8 +88,7 @@ my $ctl = control_session($su);
 
 	my $sctl = session($standby, $su);
 	my $q = session($standby, 'a');
-	my $h = session($standby, 'a');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding($standby, 'a');
 	sess_send($q, 'SELECT count(*) FROM t;');
 	ok( wait_sess($sctl, "SELECT queued FROM pg_budget_status WHERE class = 'ai'", '1'),
 		'on the standby a read of t is queued, holding its AccessShareLock');

@@ -11,41 +11,33 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('holders');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'holders',
+	session => 1,
+	conf => q{
 max_connections = 30
 max_prepared_transactions = 4
 log_error_verbosity = verbose
 pg_budget.lock_stats_threshold = 100
-pg_budget.classes = 'one(active=1, priority=5, queue_timeout=60s), web(priority=100), bulk(priority=0)'
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE o LOGIN; ALTER ROLE o SET pg_budget.class = 'one';
-CREATE ROLE w LOGIN; ALTER ROLE w SET pg_budget.class = 'web';
-CREATE ROLE b LOGIN; ALTER ROLE b SET pg_budget.class = 'bulk';
+},
+	classes => 'one(active=1, priority=5, queue_timeout=60s), web(priority=100), bulk(priority=0)',
+	roles => [ o => 'one', w => 'web', b => 'bulk' ],
+	sql => q{
 CREATE TABLE t(id int PRIMARY KEY, v int);
 INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g;
 GRANT ALL ON t TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 my $ctl = control_session($su);
 
 #
 # An idle place holder with others queued: one event per idle spell.
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $q = gated_session('o');
 	sess_send($q, 'SELECT 2;');
 	ok(wait_ctl("SELECT queued FROM pg_budget_status WHERE class = 'one'", '1'), 'one queued');

@@ -11,6 +11,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
@@ -20,27 +21,13 @@ my $classes_a =
   . 'bulk(max=5, priority=0, wal=2MB/s, shed=terminate), lo(max=2, active=1, priority=50)';
 (my $classes_b = $classes_a) =~ s/active=2/active=3/;
 
-my $node = PostgreSQL::Test::Cluster->new('soak');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
-max_connections = 50
-max_prepared_transactions = 4
-pg_budget.classes = '$classes_a'
-pg_budget.shedding = on
-});
-$node->start;
-
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN; ALTER ROLE w SET pg_budget.class = 'web';
-CREATE ROLE a LOGIN; ALTER ROLE a SET pg_budget.class = 'ai';
-CREATE ROLE b LOGIN; ALTER ROLE b SET pg_budget.class = 'bulk';
-CREATE ROLE l LOGIN; ALTER ROLE l SET pg_budget.class = 'lo';
+my $node = pgb_node(
+	'soak',
+	session => 1,
+	conf => "max_connections = 50\nmax_prepared_transactions = 4\npg_budget.shedding = on\n",
+	classes => $classes_a,
+	roles => [ w => 'web', a => 'ai', b => 'bulk', l => 'lo' ],
+	sql => q{
 CREATE TABLE ledger(id bigserial PRIMARY KEY, tag text NOT NULL, at timestamptz DEFAULT now());
 CREATE TABLE filler(x text);
 GRANT ALL ON ledger, ledger_id_seq, filler TO PUBLIC;
@@ -48,6 +35,7 @@ CREATE PROCEDURE two_commits() LANGUAGE plpgsql AS
   $$ BEGIN INSERT INTO ledger(tag) VALUES ('proc'); COMMIT; INSERT INTO ledger(tag) VALUES ('proc'); END $$;
 GRANT EXECUTE ON PROCEDURE two_commits() TO PUBLIC;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 my $ctl = control_session($su);
 my $dir = $PostgreSQL::Test::Utils::tmp_check;
 

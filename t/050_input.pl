@@ -12,6 +12,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 use Time::HiRes qw(time usleep);
 use Encode ();
 
@@ -25,17 +26,13 @@ sub valid_utf8
 	return eval { Encode::decode('UTF-8', $bytes, Encode::FB_CROAK); 1 } ? 1 : 0;
 }
 
-my $node = PostgreSQL::Test::Cluster->new('input');
-PgbSession::set_node($node);
-# UTF-8, so that the server checks every text value it is given or returns
-$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-superuser_reserved_connections = 3
-log_error_verbosity = verbose
-});
+my $node = pgb_node(
+	'input',
+	session => 1,
+	# UTF-8, so that the server checks every text value it is given or returns
+	init => { extra => [ '--encoding=UTF8', '--locale=C' ] },
+	conf => "max_connections = 40\nsuperuser_reserved_connections = 3\nlog_error_verbosity = verbose\n",
+	start => 0);
 
 #
 # (a) at start: a bad value stops the server, the log names the setting
@@ -100,14 +97,7 @@ is($node->safe_psql('postgres', 'SHOW pg_budget.wal_rate_floor'),
 	'10MB/s', 'wal_rate_floor takes 10MB/s, as the wal key writes it');
 
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE o LOGIN;
-CREATE ROLE f LOGIN;
-ALTER ROLE o SET pg_budget.class = 'one';
-ALTER ROLE f SET pg_budget.class = 'forever';
-});
+pgb_setup($node, roles => [ o => 'one', f => 'forever' ]);
 my $ctl = control_session($su);
 is(ctl("SELECT class || ' ' || queue_timeout_ms || ' ' || coalesce(wal_budget::text, 'null') FROM pg_budget_status WHERE class IN ('one', 'forever', 'bulk') ORDER BY class"),
 	"bulk 1 1\nforever -1 null\none 1 null",
@@ -118,8 +108,7 @@ is(ctl("SELECT class || ' ' || queue_timeout_ms || ' ' || coalesce(wal_budget::t
 # once as 0 would; queue_timeout=-1 in the class waits without limit
 #
 {
-	my $h = session('o');
-	sess_query($h, 'BEGIN; SELECT 1');
+	my $h = holding('o');
 	my $w = gated_session('o');
 	sess_send($w, "\\set VERBOSITY verbose\n");
 	my ($out, $err) = sess_query_err($w, 'SELECT 42');

@@ -18,80 +18,29 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
+use PgbCgroup;
 use Time::HiRes qw(time usleep);
 
-my $cg = $ENV{PGB_TEST_CGROUP_V1};
-plan skip_all =>
-  'PGB_TEST_CGROUP_V1 is not set (scripts/test.sh sets it, run as root on a machine with /sys/fs/cgroup/cpu, to a directory of the cpu hierarchy owned by the server user)'
-  unless defined $cg && $cg ne '';
-# given, it must be usable: a broken set-up fails, it does not skip
-ok(-d $cg && -f "$cg/cpu.shares" && -w "$cg/cgroup.procs",
-	"PGB_TEST_CGROUP_V1=$cg is a cpu cgroup the server user may write")
-  or BAIL_OUT("$cg is not a writable cgroup v1 cpu directory");
+my $cg = cgroup_v1_dir(writable => 1);
 my $has_idle = -f "$cg/cpu.idle";
 my $leaf = "$cg/pg_budget.server";
 
-sub read_file
-{
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return undef;
-	local $/;
-	my $s = <$fh>;
-	close $fh;
-	$s =~ s/\s+\z// if defined $s;
-	return $s;
-}
-
-# Is $pid listed in the cgroup.procs of $dir?
-sub in_cgroup
-{
-	my ($dir, $pid) = @_;
-	my $procs = read_file("$dir/cgroup.procs") // '';
-	return scalar grep { $_ eq $pid } split /\n/, $procs;
-}
-
-# Poll until $cond returns true (a reload is carried out by the worker).
-sub wait_until
-{
-	my ($cond, $what) = @_;
-	my $deadline = time + 30;
-	while (time < $deadline)
-	{
-		return 1 if $cond->();
-		usleep(50_000);
-	}
-	diag("timed out waiting for $what");
-	return 0;
-}
-
-my $node = PostgreSQL::Test::Cluster->new('cpu');
-PgbSession::set_node($node);
-$node->init(allows_streaming => 'logical');
-$node->append_conf('pg_hba.conf', "local replication all trust\n");
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'cpu',
+	session => 1,
+	init => { allows_streaming => 'logical' },
+	hba => "local replication all trust\n",
+	conf => qq{
 max_connections = 30
 restart_after_crash = on
 log_min_messages = debug1
 pg_budget.cgroup = '$cg'
-pg_budget.classes = 'web(priority=100, cpu=200), ai(priority=10, cpu=1), bulk(cpu=idle)'
-});
+},
+	classes => 'web(priority=100, cpu=200), ai(priority=10, cpu=1), bulk(cpu=idle)',
+	roles => [ w => 'web', a => [ 'ai', 'REPLICATION' ], b => 'bulk', x => 'batch' ]);
 my $offset = 0;
-$node->start;
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN REPLICATION;
-CREATE ROLE b LOGIN;
-CREATE ROLE x LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-ALTER ROLE b SET pg_budget.class = 'bulk';
-ALTER ROLE x SET pg_budget.class = 'batch';
-});
 my $ctl = control_session($su);
 
 #
@@ -309,9 +258,5 @@ my ($rc, $out) = login('a', 'SHOW pg_budget.class');
 is($out, 'ai', 'without pg_budget.cgroup logins are as before');
 $node->stop;
 chmod(0755, "$cg/ro");
-for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
-{
-	next unless -d $d;
-	rmdir($d) or diag("could not remove $d: $!");
-}
+cgroup_clean($cg);
 done_testing();

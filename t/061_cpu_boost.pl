@@ -14,73 +14,37 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
+use PgbCgroup;
 use Time::HiRes qw(time usleep);
 
-my $cg = $ENV{PGB_TEST_CGROUP_V1};
-plan skip_all =>
-  'PGB_TEST_CGROUP_V1 is not set (scripts/test.sh sets it, run as root on a machine with /sys/fs/cgroup/cpu, to a directory of the cpu hierarchy owned by the server user)'
-  unless defined $cg && $cg ne '';
-ok(-d $cg && -f "$cg/cpu.shares" && -w "$cg/cgroup.procs",
-	"PGB_TEST_CGROUP_V1=$cg is a cpu cgroup the server user may write")
-  or BAIL_OUT("$cg is not a writable cgroup v1 cpu directory");
+my $cg = cgroup_v1_dir(writable => 1);
 
-sub read_file
-{
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return undef;
-	local $/;
-	my $s = <$fh>;
-	close $fh;
-	return $s;
-}
-
-# Is $pid listed in the cgroup.procs of $dir (the kernel's own file)?
-sub in_cgroup
-{
-	my ($dir, $pid) = @_;
-	my $procs = read_file("$dir/cgroup.procs") // '';
-	return scalar grep { $_ eq $pid } split /\n/, $procs;
-}
-
-sub wait_until
+# polled every 20 ms
+sub wait_for
 {
 	my ($cond, $what) = @_;
-	my $deadline = time + 30;
-	while (time < $deadline)
-	{
-		return 1 if $cond->();
-		usleep(20_000);
-	}
-	diag("timed out waiting for $what");
-	return 0;
+	return wait_until($cond, $what, 20);
 }
 
-my $node = PostgreSQL::Test::Cluster->new('cpu_boost');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'cpu_boost',
+	session => 1,
+	conf => qq{
 max_connections = 20
 pg_budget.cgroup = '$cg'
-pg_budget.classes = 'web(priority=100, cpu=200), ai(priority=10, cpu=1)'
 # no shedding of the holder: this test is about its CPU, not its query
 pg_budget.lock_wait_threshold = '10min'
-});
-$node->start;
-my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
+},
+	classes => 'web(priority=100, cpu=200), ai(priority=10, cpu=1)',
+	roles => [ w => 'web', a => 'ai' ],
+	sql => q{
 CREATE TABLE t (id int PRIMARY KEY, v int);
 INSERT INTO t VALUES (1, 0);
 CREATE TABLE go (n int);
 GRANT ALL ON t, go TO w, a;
 });
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
 my $ctl = control_session($su);
 my $last_event = 0;
 
@@ -123,11 +87,11 @@ ok(in_cgroup("$cg/web", $wsess->{pid}), 'the web session in web/cgroup.procs');
 # a web session waits for a row an ai session holds while it computes
 #
 hold_and_compute($hold);
-ok(wait_until(sub { ctl("SELECT state = 'active' AND wait_event IS NULL FROM pg_stat_activity WHERE pid = $hold->{pid}") eq 't' }, 'holder on CPU'),
+ok(wait_for(sub { ctl("SELECT state = 'active' AND wait_event IS NULL FROM pg_stat_activity WHERE pid = $hold->{pid}") eq 't' }, 'holder on CPU'),
 	'the ai holder computes');
 ok(!in_cgroup("$cg/web", $hold->{pid}), 'blocking nobody, it is not in web');
 sess_send($wsess, "UPDATE t SET v = v + 10 WHERE id = 1;\n\\echo web-done-1");
-ok(wait_until(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'holder in web'),
+ok(wait_for(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'holder in web'),
 	"while web waits for the row, the holder's pid is in web/cgroup.procs");
 ok(!in_cgroup("$cg/ai", $hold->{pid}), 'and no longer in ai/cgroup.procs');
 is(ctl("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $wsess->{pid}"), 'Lock',
@@ -147,17 +111,17 @@ like(slurp_file($node->logfile),
 ctl('INSERT INTO go VALUES (1)');
 ok(sess_wait($hold, qr/holder-done-1/, 30), 'the holder commits');
 ok(sess_wait($wsess, qr/web-done-1/, 30), 'web gets the row');
-ok(wait_until(sub { in_cgroup("$cg/ai", $hold->{pid}) }, 'holder back in ai'),
+ok(wait_for(sub { in_cgroup("$cg/ai", $hold->{pid}) }, 'holder back in ai'),
 	"then the holder's pid is back in ai/cgroup.procs");
 ok(!in_cgroup("$cg/web", $hold->{pid}), 'and not in web');
-ok(wait_until(sub { boost_events($hold->{pid}) =~ /\nai: back in the cgroup of its class "ai": it no longer blocks a session of a higher class$/ }, 'back event'),
+ok(wait_for(sub { boost_events($hold->{pid}) =~ /\nai: back in the cgroup of its class "ai": it no longer blocks a session of a higher class$/ }, 'back event'),
 	'a cpu boost event says it is back');
 is(ctl("SELECT cpu_boost IS NULL AND cgroup LIKE '%/ai' FROM pg_budget_backends WHERE pid = $hold->{pid}"), 't',
 	'pg_budget_backends: back in ai, no boost');
 is(ctl("SELECT v FROM t WHERE id = 1"), 11, 'both updates are in');
 
 # the history: CPU time and run delay per second of each class
-ok(wait_until(sub { ctl("SELECT coalesce(sum(cpu_ms), 0) > 0 FROM pg_budget_history WHERE class = 'ai'") eq 't' }, 'history cpu_ms'),
+ok(wait_for(sub { ctl("SELECT coalesce(sum(cpu_ms), 0) > 0 FROM pg_budget_history WHERE class = 'ai'") eq 't' }, 'history cpu_ms'),
 	'pg_budget_history.cpu_ms shows the holder\'s computing in ai');
 is(ctl("SELECT sum(h.cpu_ms) <= max(s.cpu_ms) + 0.01 FROM pg_budget_history h, pg_budget_status s WHERE h.class = 'ai' AND s.class = 'ai'"),
 	't', 'and no more, summed, than pg_budget_status.cpu_ms');
@@ -171,29 +135,29 @@ is(ctl("SELECT count(*) > 0 AND count(*) FILTER (WHERE cpu_ms IS NOT NULL OR run
 # them again while they still block
 #
 hold_and_compute($hold);
-ok(wait_until(sub { ctl("SELECT state = 'active' AND wait_event IS NULL FROM pg_stat_activity WHERE pid = $hold->{pid}") eq 't' }, 'holder on CPU'),
+ok(wait_for(sub { ctl("SELECT state = 'active' AND wait_event IS NULL FROM pg_stat_activity WHERE pid = $hold->{pid}") eq 't' }, 'holder on CPU'),
 	'the ai holder computes again');
 sess_send($wsess, "UPDATE t SET v = v + 10 WHERE id = 1;\n\\echo web-done-2");
-ok(wait_until(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted again'),
+ok(wait_for(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted again'),
 	'a second wait: the holder is in web again');
 my $worker = ctl("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_budget worker'");
 kill 'TERM', $worker;
-ok(wait_until(sub { boost_events($hold->{pid}) =~ /back in the cgroup of its class "ai": the worker that boosted it restarted/ }, 'restart event'),
+ok(wait_for(sub { boost_events($hold->{pid}) =~ /back in the cgroup of its class "ai": the worker that boosted it restarted/ }, 'restart event'),
 	'the next worker sends the boosted holder home (event)');
-ok(wait_until(sub { ctl("SELECT count(*) FROM pg_budget_events WHERE action = 'cpu boost' AND pid = $hold->{pid} AND reason LIKE 'runs in%'") eq '3' }, 'boosted by the new worker'),
+ok(wait_for(sub { ctl("SELECT count(*) FROM pg_budget_events WHERE action = 'cpu boost' AND pid = $hold->{pid} AND reason LIKE 'runs in%'") eq '3' }, 'boosted by the new worker'),
 	'and boosts it again, as it still blocks web');
 ok(in_cgroup("$cg/web", $hold->{pid}), 'so it is in web');
 
 # pg_budget.enabled off: nobody is boosted; on again: boosted again
 $node->append_conf('postgresql.conf', "pg_budget.enabled = off\n");
 $node->reload;
-ok(wait_until(sub { in_cgroup("$cg/ai", $hold->{pid}) }, 'home when disabled'),
+ok(wait_for(sub { in_cgroup("$cg/ai", $hold->{pid}) }, 'home when disabled'),
 	'pg_budget.enabled off: the holder goes back to ai though it still blocks web');
 like(boost_events($hold->{pid}), qr/no longer in force \(or pg_budget\.enabled is off\)$/,
 	'with an event');
 $node->append_conf('postgresql.conf', "pg_budget.enabled = on\n");
 $node->reload;
-ok(wait_until(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted when enabled'),
+ok(wait_for(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted when enabled'),
 	'on again: it is boosted again');
 
 #
@@ -202,7 +166,7 @@ ok(wait_until(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted when enabled'
 my $hold_pid = $hold->{pid};
 ctl("SELECT pg_terminate_backend($hold_pid)");
 ok(sess_wait($wsess, qr/web-done-2/, 30), 'the holder terminated: web gets the row');
-ok(wait_until(sub { boost_events($hold_pid) =~ /exited while it ran in the cgroup of (a higher class|class "web")/ }, 'exit event'),
+ok(wait_for(sub { boost_events($hold_pid) =~ /exited while it ran in the cgroup of (a higher class|class "web")/ }, 'exit event'),
 	'a cpu boost event says it exited');
 ok(!in_cgroup("$cg/web", $hold_pid) && !in_cgroup("$cg/ai", $hold_pid),
 	'its pid is in no class cgroup');
@@ -218,9 +182,5 @@ eval { sess_close($hold) };    # terminated above
 sess_close($ctl);
 
 $node->stop;
-for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
-{
-	next unless -d $d;
-	rmdir($d) or diag("could not remove $d: $!");
-}
+cgroup_clean($cg);
 done_testing();

@@ -17,38 +17,25 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
+use PgbCgroup;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $cg = $ENV{PGB_TEST_CGROUP_V1};
-plan skip_all =>
-  'PGB_TEST_CGROUP_V1 is not set (scripts/test.sh sets it, run as root on a machine with /sys/fs/cgroup/cpu, to a directory of the cpu hierarchy owned by the server user)'
-  unless defined $cg && $cg ne '';
+my $cg = cgroup_v1_dir();
 
-my $node = PostgreSQL::Test::Cluster->new('run_delay');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'run_delay',
+	session => 1,
+	conf => qq{
 max_connections = 40
 pg_budget.cgroup = '$cg'
-pg_budget.classes = 'web(priority=100, cpu=100), ai(priority=10, cpu=100, floor=1, shed=cancel, queue_timeout=60s)'
-pg_budget.aimd_interval = 200ms
-pg_budget.calm_time = 1s
-pg_budget.pressure_window = 500ms
 pg_budget.run_delay_target = 20
-});
-$node->start;
+},
+	quick_worker => 1,
+	classes => 'web(priority=100, cpu=100), ai(priority=10, cpu=100, floor=1, shed=cancel, queue_timeout=60s)',
+	roles => [ w => 'web', a => 'ai' ]);
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-});
 my $ctl = control_session($su);
 is(ctl('SHOW pg_budget.run_delay_target'), '20', 'pg_budget.run_delay_target is set');
 is(ctl("SELECT count(*) FROM pg_budget_status WHERE cpu_weight = 100"), 3,
@@ -119,9 +106,5 @@ is(ctl("SELECT count(*) FROM pg_budget_events WHERE class = 'ai' AND action = 'a
 $_->kill_kill for @runs;
 sess_close($ctl);
 $node->stop;
-for my $d (sort { length($b) <=> length($a) } glob("$cg/*/*"), glob("$cg/*"))
-{
-	next unless -d $d;
-	rmdir($d) or diag("could not remove $d: $!");
-}
+cgroup_clean($cg);
 done_testing();

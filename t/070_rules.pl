@@ -9,22 +9,24 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 
-my $node = PostgreSQL::Test::Cluster->new('rules');
-$node->init;
 my $classes =
   'web(max=10, priority=100), ai(max=2, priority=10), bulk(max=10, priority=0), admin(priority=1000)';
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'rules',
+	conf => q{
 max_connections = 40
 superuser_reserved_connections = 3
 listen_addresses = '127.0.0.1'
 wal_level = replica
 max_wal_senders = 4
-pg_budget.classes = '$classes'
-});
-$node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
+},
+	classes => $classes,
+	hba => "host all all 127.0.0.1/32 trust\n",
+	start => 0);
 
 #
 # (a) bad rules in postgresql.conf stop the server, naming the token
@@ -53,10 +55,7 @@ my @bad_start = (
 for my $case (@bad_start)
 {
 	my ($rules, $re, $what) = @$case;
-	$node->append_conf('postgresql.conf', "pg_budget.rules = '$rules'");
-	my $offset = -s $node->logfile // 0;
-	ok(!$node->start(fail_ok => 1), "server does not start: $what");
-	like(slurp_file($node->logfile, $offset), $re, "start log names it: $what");
+	start_fails($node, "pg_budget.rules = '$rules'", $re, $what);
 }
 
 my $rules =
@@ -66,16 +65,10 @@ my $rules =
 $node->append_conf('postgresql.conf', "pg_budget.rules = '$rules'");
 ok($node->start(fail_ok => 1), 'server starts once the rules are fixed');
 
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE app LOGIN REPLICATION;
-ALTER ROLE app SET pg_budget.class = 'web';
-CREATE ROLE loader LOGIN;
-ALTER ROLE loader SET pg_budget.class = 'bulk';
-CREATE ROLE plain LOGIN;
-CREATE ROLE analyst LOGIN;
-ALTER ROLE analyst SET pg_budget.class = 'web';
+pgb_setup(
+	$node,
+	roles => [ app => [ 'web', 'REPLICATION' ], loader => 'bulk', plain => undef, analyst => 'web' ],
+	sql => q{
 CREATE ROLE analysts;
 GRANT analysts TO analyst;
 CREATE DATABASE analytics;

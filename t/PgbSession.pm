@@ -13,7 +13,7 @@ use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(session gated_session alive sess_send sess_wait sess_wait_exit
   sess_query sess_query_err sess_close control_session ctl wait_ctl status
-  login psql_c);
+  login psql_c holding queued);
 
 my $default_node;
 my $marker = 0;
@@ -170,6 +170,24 @@ sub wait_ctl
 	}
 	Test::More::diag("waited for [$sql] to return [$expected], last got [$got]");
 	return 0;
+}
+
+# A session of $role in a transaction (BEGIN; SELECT 1): at the gate it
+# holds a place of its class until it ends the transaction.
+sub holding
+{
+	my $s = session(@_);
+	sess_query($s, 'BEGIN; SELECT 1');
+	return $s;
+}
+
+# Poll until the session $s (or the backend of pid $s) is queued at the
+# gate, for at most $secs (30).
+sub queued
+{
+	my ($s, $secs) = @_;
+	my $pid = ref $s ? $s->{pid} : $s;
+	return wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $pid", 't', $secs);
 }
 
 # "col=value col=value" of a class's row in pg_budget_status.

@@ -1,6 +1,6 @@
 -- The objects CREATE EXTENSION pg_budget makes: views, their columns and
 -- types, the functions with their signatures and results, the admin role.
--- Run by t/005_pgtap.pl through pg_prove in a database that has pgtap and
+-- Run by t/053_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
 SELECT plan(197);

@@ -4,7 +4,7 @@
 -- other roles' sessions a role sees what pg_stat_activity shows it, and the
 -- statistics (histograms, wait and lock statistics, history, events) are
 -- for pg_read_all_stats and whom the DBA grants them.
--- Needs a class "ai" in pg_budget.classes (t/005_pgtap.pl sets it up).
+-- Needs a class "ai" in pg_budget.classes (t/053_pgtap.pl sets it up).
 BEGIN;
 SELECT plan(72);
 

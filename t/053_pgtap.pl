@@ -5,6 +5,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use IPC::Run;
 
 my @suites = sort glob('test/pgtap/*.sql');
@@ -12,17 +15,12 @@ ok(scalar(grep { m{/objects\.sql$} } @suites)
 	  && scalar(grep { m{/privileges\.sql$} } @suites),
 	'the pgTAP suites are there: ' . join(' ', @suites));
 
-my $node = PostgreSQL::Test::Cluster->new('pgtap');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
-max_connections = 40
-pg_budget.classes = 'web(max=20, reserve=5), ai(max=4, priority=10)'
-});
-$node->start;
-
-$node->safe_psql('postgres', 'CREATE EXTENSION pgtap; CREATE EXTENSION pg_budget;');
+my $node = pgb_node(
+	'pgtap',
+	conf => 'max_connections = 40',
+	classes => 'web(max=20, reserve=5), ai(max=4, priority=10)',
+	extension => 0,
+	sql => 'CREATE EXTENSION pgtap; CREATE EXTENSION pg_budget;');
 
 # the bootstrap superuser is the OS user that ran initdb
 my $os_user = getpwuid($<);

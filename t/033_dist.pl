@@ -1,10 +1,10 @@
-# The release files, without a server (runs alone too: prove t/008_dist.pl):
+# The release files, without a server (runs alone too: prove t/033_dist.pl):
 # META.json has what the PGXN meta spec 1.0.0 requires; the version is one
 # (pg_budget.control's default_version) and META.json, debian/changelog, the
 # newest update script and the package name in README's Install section
 # agree with it; `make dist` makes pg_budget-<version>.zip with everything
 # under pg_budget-<version>/, META.json, the scripts, sources and tests,
-# and no .git or build output.  t/009_release.pl checks what the server
+# and no .git or build output.  t/034_release.pl checks what the server
 # makes of the scripts.
 use strict;
 use warnings;
@@ -100,7 +100,7 @@ for my $mode ('', 'PGB_DIST_NO_GIT=1')
 	my @outside = grep { !m{^pg_budget-\Q$version\E/} } keys %names;
 	is("@outside", '', "($label) every file is under pg_budget-$version/");
 	my @want = ('META.json', 'pg_budget.control', 'Makefile', 'README.md', 'LICENSE',
-		'test/regress.conf', 'debian/control.in', 't/008_dist.pl',
+		'test/regress.conf', 'debian/control.in', 't/033_dist.pl',
 		map { s{^\./}{}r } glob('sql/pg_budget--*.sql src/*.c src/*.h sql/*.sql expected/*.out'));
 	my @missing = grep { !$names{"pg_budget-$version/$_"} } @want;
 	is("@missing", '', "($label) META.json, the install and update scripts, sources and tests are in");

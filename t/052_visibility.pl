@@ -13,38 +13,28 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
 
-my $node = PostgreSQL::Test::Cluster->new('visibility');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 30
-pg_budget.shedding = off
-pg_budget.classes = 'web(priority=100), one(active=1, priority=5, queue_timeout=120s)'
-});
-$node->start;
+my $node = pgb_node(
+	'visibility',
+	session => 1,
+	conf => "max_connections = 30\npg_budget.shedding = off\n",
+	classes => 'web(priority=100), one(active=1, priority=5, queue_timeout=120s)',
+	roles => [
+		owner => 'one',
+		other => 'web',
+		plain => undef,
+		member => [ undef, 'IN ROLE owner' ],
+		noinherit => [ undef, 'NOINHERIT IN ROLE owner' ],
+		mon => [ undef, 'IN ROLE pg_read_all_stats' ]
+	]);
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE owner LOGIN;
-CREATE ROLE other LOGIN;
-CREATE ROLE plain LOGIN;
-CREATE ROLE member LOGIN IN ROLE owner;
-CREATE ROLE noinherit LOGIN NOINHERIT IN ROLE owner;
-CREATE ROLE mon LOGIN IN ROLE pg_read_all_stats;
-ALTER ROLE owner SET pg_budget.class = 'one';
-ALTER ROLE other SET pg_budget.class = 'web';
-});
 
 my $ctl = control_session($su);
-my $holder = session('owner');
-sess_query($holder, 'BEGIN; SELECT 1');
+my $holder = holding('owner');
 my $queued = gated_session('owner');
 sess_send($queued, 'SELECT 2;');
-ok(wait_ctl("SELECT queued FROM pg_budget_backends WHERE pid = $queued->{pid}", 't'),
+ok(queued($queued),
 	'a session of owner is queued behind the one idle in transaction');
 my $web = session('other');
 my %watched = (

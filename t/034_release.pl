@@ -10,6 +10,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 use JSON::PP;
 
 sub vcmp
@@ -80,14 +83,11 @@ like(slurp_file('test/pgtap/objects.sql'), qr/'\Q$default\E', 'pg_budget is at v
 	"the pgTAP suite expects $default");
 
 # what the server makes of it
-my $node = PostgreSQL::Test::Cluster->new('release');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_budget'\n");
-$node->start;
+my $node = pgb_node('release', extension => 0);
 is($node->safe_psql('postgres',
 		q{SELECT default_version FROM pg_available_extensions WHERE name = 'pg_budget'}),
 	$default, 'the installed control file says the same');
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_budget');
+pgb_setup($node);
 is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'}),
 	$default, "CREATE EXTENSION pg_budget installs $default");
 is($node->safe_psql('postgres',

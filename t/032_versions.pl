@@ -9,21 +9,19 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbNode;
 
-my $node = PostgreSQL::Test::Cluster->new('versions');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_budget'
-max_connections = 20
-superuser_reserved_connections = 3
-pg_budget.sample_interval = 10
-pg_budget.classes = 'web(max=10, priority=100)'
-});
+my $node = pgb_node(
+	'versions',
+	conf => "max_connections = 20\nsuperuser_reserved_connections = 3\npg_budget.sample_interval = 10\n",
+	classes => 'web(max=10, priority=100)',
+	start => 0);
 my $v16 = $node->pg_version >= 16;
 $node->append_conf('postgresql.conf', "reserved_connections = 2\n") if $v16;
 $node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_budget');
+pgb_setup($node);
 my $version = $node->safe_psql('postgres', 'SHOW server_version_num');
 note("server_version_num $version");
 
