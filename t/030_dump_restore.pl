@@ -143,7 +143,7 @@ is($ret, 0, 'ALTER EXTENSION pg_budget UPDATE from 0.1.0');
 like($err, qr/WARNING:  pg_budget: role "pg_budget_admin" is kept: it has 1 members/,
 	'... keeps pg_budget_admin, which has a member, with a WARNING');
 is($src->safe_psql('old1', "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
-	'0.3.0', '... the extension is at 0.3.0, through 0.2.0');
+	'0.4.0', '... the extension is at 0.4.0, through 0.2.0 and 0.3.0');
 is($src->safe_psql('old1',
 		q{SELECT count(*) FROM pg_proc p, aclexplode(p.proacl) a
 		   WHERE p.proname LIKE 'pg\_budget%' AND a.grantee = 'pg_budget_admin'::regrole}),
@@ -171,8 +171,9 @@ unlike(slurp_file($again), qr/pg_budget_admin/, '... names no pg_budget_admin');
 
 # (e) ALTER EXTENSION UPDATE from a real 0.2.0 install with the DBA's
 # grants and revokes (on objects 0.3.0 makes anew, changes the privileges
-# of, and leaves alone): the same objects, ACLs and initial privileges as
-# a fresh 0.3.0 given the same statements, and a dump of it restores so.
+# of, and leaves alone, and 0.4.0 replaces): the same objects, ACLs and
+# initial privileges as a fresh 0.4.0 given the same statements, and a dump
+# of it restores so.
 my $dba = q{
 GRANT EXECUTE ON FUNCTION pg_budget_pause(text, text), pg_budget_resume(text) TO oncall;
 GRANT SELECT ON pg_budget_events TO w;
@@ -198,7 +199,7 @@ my $at020 = extension_listing($src, 'v020');
 ($ret, $out, $err) = $src->psql('v020', 'ALTER EXTENSION pg_budget UPDATE');
 is("$ret $err", '0 ', "ALTER EXTENSION pg_budget UPDATE from 0.2.0 with the DBA's grants, without a word");
 is($src->safe_psql('v020', "SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
-	'0.3.0', '... the extension is at 0.3.0');
+	'0.4.0', '... the extension is at 0.4.0');
 $src->safe_psql('v030', "CREATE EXTENSION pg_budget;\n$dba");
 my $fresh = extension_listing($src, 'v030');
 like($fresh, qr/^acl function pg_budget_events\(\) w EXECUTE WITH GRANT OPTION by /m,
@@ -207,9 +208,9 @@ like($fresh, qr/^acl function pg_budget_events\(\) "On Call" EXECUTE by /m,
 	'... also to a role whose name needs quotes');
 like($fresh, qr/^acl function pg_budget_events\(\) pager EXECUTE by w$/m,
 	'... and grants made on a grant option, with their grantor');
-isnt($at020, $fresh, '0.2.0 and 0.3.0 differ (the comparison below is not empty)');
+isnt($at020, $fresh, '0.2.0 and 0.4.0 differ (the comparison below is not empty)');
 my $updated = extension_listing($src, 'v020');
-is($updated, $fresh, 'updated from 0.2.0: the objects, ACLs and initial privileges of a fresh 0.3.0')
+is($updated, $fresh, 'updated from 0.2.0: the objects, ACLs and initial privileges of a fresh 0.4.0')
   or diag(join("\n", '--- updated', $updated, '--- fresh', $fresh));
 unlike($updated, qr/^init .* (w|m|oncall|mon|pager|"On Call") /m,
 	'no grant of the DBA became an initial privilege (pg_dump would leave it out)');

@@ -85,7 +85,7 @@ my ($ret, $out, $err) = psql_c($new, 'postgres', 'ALTER EXTENSION pg_budget UPDA
 is("$ret $err", '0 ', 'new server: ALTER EXTENSION pg_budget UPDATE');
 is($new->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'"),
-	'0.3.0', '... to 0.3.0');
+	'0.4.0', '... to 0.4.0');
 $new->safe_psql('postgres', 'CREATE DATABASE fresh');
 $new->safe_psql('fresh', "CREATE EXTENSION pg_budget;\n$grants");
 is(extension_listing($new, 'postgres'), extension_listing($new, 'fresh'),

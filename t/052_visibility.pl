@@ -45,7 +45,7 @@ my $pids = join(',', sort keys %watched);
 
 # One statement, one snapshot of pg_stat_activity for both sides.
 my @cols = qw(role database state wait_event_type wait_event backend_start since
-  admitted_at queued class superuser);
+  admitted_at queued class superuser cgroup mem_bytes);
 my $sql = qq{
 SELECT b.pid, @{[ join(', ', map { "coalesce(b.$_\::text, '<null>')" } @cols) ]},
 	   coalesce(a.usename::text, '<null>'), coalesce(a.datname::text, '<null>'),
@@ -100,6 +100,11 @@ for my $viewer (sort keys %sees)
 		is($b{queued},
 			!$full ? '<null>' : $who eq 'queued' ? 'true' : 'false',
 			"$tag: queued " . (!$full ? 'NULL, as state' : 'shown'));
+		# where it runs and what it holds are details too
+		is($b{cgroup} ne '<null>' ? 1 : 0, $full,
+			"$tag: cgroup " . ($full ? 'shown' : 'NULL') . ', as backend_start');
+		is($b{mem_bytes}, '<null>', "$tag: mem_bytes NULL, as backend_start")
+		  unless $full;
 		is("$f{admitted_at} $f{queued}", "$b{admitted_at} $b{queued}",
 			"$tag: pg_budget_backend_classes() called directly shows the same");
 	}
