@@ -74,7 +74,9 @@ shed_emit_log_hook(ErrorData *edata)
 			edata->sqlerrcode = ERRCODE_OUT_OF_MEMORY;
 			edata->message = pstrdup(message);
 			edata->detail = pstrdup(reason);
-			edata->hint = pstrdup("The largest query of the lowest-priority class gives way first; the session is still usable.");
+			edata->hint = pstrdup(strncmp(message, "pg_budget: query of class", 25) == 0 ?
+								  "The largest query of the lowest-priority class gives way first; the session is still usable." :
+								  "The class's memory budget (mem, session_mem in pg_budget.classes) bounds its queries; the session is still usable.");
 		}
 		else if (fresh)
 		{

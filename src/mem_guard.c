@@ -128,6 +128,10 @@ pgb_mem_budget_victims(const PgbMemSession *s, int n,
 		for (i = 0; i < nv; i++)
 			if (s[victims[i].index].entry == e)
 				has_victim = true;
+		/* one cancelled and not yet stopped is giving its memory back */
+		for (i = 0; i < n; i++)
+			if (s[i].entry == e && s[i].cancelled && s[i].active)
+				has_victim = true;
 		if (has_victim)
 			continue;
 		for (i = 0; i < n; i++)

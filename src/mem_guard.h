@@ -73,8 +73,9 @@ typedef struct PgbMemBudgetVictim
  * The active sessions past their class's budget, at most max of them:
  * every one past its class's session_mem (by entry, 0: none), and for each
  * class whose sessions hold more than its mem together (by entry, 0:
- * none), its largest active session that is not already a victim.  Exempt
- * and cancelled sessions are never chosen.  sums[entry] gets the memory
+ * none), its largest active session, unless one of its sessions gives way
+ * already (a victim, or cancelled and still stopping).  Exempt and
+ * cancelled sessions are never chosen.  sums[entry] gets the memory
  * of each class's sessions (nentries entries).  Returns the count.
  */
 extern int	pgb_mem_budget_victims(const PgbMemSession *s, int n,

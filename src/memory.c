@@ -524,17 +524,23 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		if (c == NULL)
 			continue;
 		if (victims[i].reason == PGB_MEM_OVER_SESSION)
+		{
 			snprintf(message, sizeof(message),
 					 "pg_budget: query cancelled: the session holds more than session_mem of class \"%s\"",
 					 c->name);
+			snprintf(reason, sizeof(reason),
+					 "memory: the session held %.0f MB, past session_mem=%.0f MB of class \"%s\"",
+					 mb(s->bytes), mb(session_limit[s->entry]), c->name);
+		}
 		else
+		{
 			snprintf(message, sizeof(message),
 					 "pg_budget: query cancelled: class \"%s\" holds more than its mem budget",
 					 c->name);
-		snprintf(reason, sizeof(reason),
-				 "memory: the session held %.0f MB (session_mem %.0f MB); class \"%s\" %.0f MB (mem %.0f MB)",
-				 mb(s->bytes), mb(session_limit[s->entry]), c->name,
-				 mb(sums[s->entry]), mb(class_limit[s->entry]));
+			snprintf(reason, sizeof(reason),
+					 "memory: class \"%s\" held %.0f MB, past mem=%.0f MB; the session, its largest, %.0f MB",
+					 c->name, mb(sums[s->entry]), mb(class_limit[s->entry]), mb(s->bytes));
+		}
 		cancel(snap, s, procnos[victims[i].index], message, reason, false,
 			   dry_run);
 	}

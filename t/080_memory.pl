@@ -412,8 +412,10 @@ sub web_done
 	is(sess_query($p1, "SELECT 'pool usable'"), 'pool usable', 'and stays usable');
 	like(error_text($p1), qr/ERROR:  53200: pg_budget: query cancelled: class "pool" holds more than its mem budget\n/,
 		'mem: 53200 with the class budget\'s message');
-	like(error_text($p1), qr/DETAIL:  memory: the session held 4\d MB \(session_mem 0 MB\); class "pool" \d+ MB \(mem 64 MB\)/,
+	like(error_text($p1), qr/DETAIL:  memory: class "pool" held \d+ MB, past mem=64 MB; the session, its largest, 4\d MB/,
 		'its DETAIL gives the session\'s and the class\'s memory');
+	like(error_text($p1), qr/HINT:  The class's memory budget \(mem, session_mem in pg_budget.classes\) bounds its queries; the session is still usable\./,
+		'its HINT names the class budget');
 	ok(sess_wait($p2, qr/^25165824\|$/m, 10), 'the second pool session, under the budget once the first gave way, returns its result');
 	is($p2->{stderr}, '', 'and saw no error');
 	ok(use_bytes() < 512 * $MB, 'the server was far below its mark all along');
@@ -435,7 +437,7 @@ sub web_done
 	is(sess_query($s1, "SELECT 'solo usable'"), 'solo usable', 'and stays usable');
 	like(error_text($s1), qr/ERROR:  53200: pg_budget: query cancelled: the session holds more than session_mem of class "solo"\n/,
 		'session_mem: 53200 with the session budget\'s message');
-	like(error_text($s1), qr/DETAIL:  memory: the session held (\d+) MB \(session_mem 32 MB\); class "solo" \d+ MB \(mem 256 MB\)/,
+	like(error_text($s1), qr/DETAIL:  memory: the session held (\d+) MB, past session_mem=32 MB of class "solo"/,
 		'its DETAIL gives the numbers');
 	# past 32 MB, said rounded to the MB
 	my ($held) = error_text($s1) =~ /the session held (\d+) MB/;

@@ -96,6 +96,10 @@ main(void)
 	is_int(n, 1, "a class past mem: one victim a tick");
 	is_int(v[0].index, 0, "... its largest session");
 	is_int(v[0].reason, PGB_MEM_OVER_CLASS, "... for the class's budget");
+	s[0].cancelled = true;
+	is_int(pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8), 0,
+		   "a class whose cancelled session is still stopping is left alone meanwhile");
+	s[0].cancelled = false;
 	class_limit[1] = MB(600);
 	is_int(pgb_mem_budget_victims(s, 4, class_limit, session_limit, sums, 4, v, 8), 0,
 		   "at its budget exactly: nobody");
