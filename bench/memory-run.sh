@@ -81,7 +81,7 @@ hog_text() {
 	case "$1" in
 		slow) echo "hash aggregate of integers from a generate_series in the select list (the hash table grows by doubling)" ;;
 		mid) echo "hash aggregate of integers from generate_series in FROM (its rows kept first in a tuplestore in work_mem)" ;;
-		fast) echo "hash aggregate of md5 text keys from generate_series in FROM" ;;
+		fast) echo "hash aggregate of md5 text keys from generate_series in FROM (its rows kept first in a tuplestore too)" ;;
 	esac
 }
 for h in $RATES; do hog_sql "$h" >/dev/null; done
@@ -283,6 +283,8 @@ maxc() { colv "$@" >"$dir/col"; [ -s "$dir/col" ] && bench_pct "$dir/col" 100 ||
 {
 	echo "# Memory by class: a growing query beside web sessions (bench/memory.sh)"
 	echo
+	echo "Command (as root; every setting in force): \`ROUNDS=$ROUNDS RATES=\"$RATES\" LIMIT_MB=$LIMIT_MB MEM_GUARD=$MEM_GUARD WEB_CLIENTS=$WEB_CLIENTS WEB_SLEEP=$WEB_SLEEP FIT_ROWS=$FIT_ROWS FIT_SLEEP=$FIT_SLEEP WARM_SECONDS=$WARM_SECONDS HOG_TIMEOUT=$HOG_TIMEOUT AFTER_SECONDS=$AFTER_SECONDS SAMPLE_US=$SAMPLE_US bash bench/memory.sh\`."
+	echo
 	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r), $(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo) GB of memory, $(awk '/^SwapTotal:/ { print ($2 > 0 ? "swap " $2 " kB" : "no swap") }' /proc/meminfo); $(postgres -V)."
 	echo "Each server in a cgroup v1 memory cgroup of its own, \`memory.limit_in_bytes\` = $LIMIT_MB MB; shared_buffers 128MB; restart_after_crash on."
 	echo "pg_budget: \`pg_budget.classes = '$classes'\`, pg_budget.memory_guard = $MEM_GUARD (the mark: $(awk -v m="$mark" 'BEGIN { printf "%.1f", m / 1048576 }') MB), pg_budget.sample_interval 10 ms (its default); roles web and ai in their classes. Stock: the same roles, no library."
@@ -308,9 +310,9 @@ maxc() { colv "$@" >"$dir/col"; [ -s "$dir/col" ] && bench_pct "$dir/col" 100 ||
 		done
 	done
 	echo
-	echo "pg_budget's reaction, over its runs whose hog it cancelled (ms; the sampler reads every ~$((SAMPLE_US / 1000)) ms, the LOG line has millisecond resolution):"
+	echo "pg_budget's reaction, over its runs whose hog it cancelled and whose crossing the sampler saw (ms; the sampler reads every ~$((SAMPLE_US / 1000)) ms, the LOG line has millisecond resolution; a hog cancelled on a reading of the worker's past the mark that no reading of the sampler's reached is left out):"
 	echo
-	echo "| hog | cancels | mark to back under it, p50 | max | mark to LOG line, p50 | max | LOG line to back under the mark, p50 | max | sampler's gap before its reading past the mark, p50 | max | hog's private memory after, MB (median) |"
+	echo "| hog | cancels seen past the mark | mark to back under it, p50 | max | mark to LOG line, p50 | max | LOG line to back under the mark, p50 | max | sampler's gap before its reading past the mark, p50 | max | hog's private memory after, MB (median) |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for h in $RATES ""; do
 		k=$(colv 2 "$h" 18 | wc -l)
