@@ -56,9 +56,11 @@ my %scripts = (
 		"BEGIN;\nINSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 100);\nINSERT INTO ledger(tag) VALUES ('bulk');\nCOMMIT;\n"),
 );
 
-# the pgbench runs: one per class, each with its transaction log; a run
-# that ends early (its clients cancelled, terminated or refused while
-# paused) is started again until the time is up
+# the pgbench runs: one client each, so that a client refused at login (the
+# worker lowers a class's admission limit while the machine is busy) does
+# not take the others down with it; each has its transaction log, and a run
+# that ends early (its client cancelled, terminated or refused) is started
+# again until the time is up
 my $end = time + $seconds;
 my %runs;
 my %clients = (web => [ 'w', 4 ], ai => [ 'a', 8 ], bulk => [ 'b', 3 ]);
@@ -67,20 +69,23 @@ my $nruns = 0;
 sub start_run
 {
 	my ($class) = @_;
-	my ($role, $n) = @{ $clients{$class} };
+	my $role = $clients{$class}[0];
 	my $left = int($end - time);
 	return undef if $left < 1;
 	my ($out, $err) = ('', '');
 	$nruns++;
 	return IPC::Run::start(
 		[
-			'pgbench', '-n', '-c', $n, '-j', 2, '-T', $left,
+			'pgbench', '-n', '-c', 1, '-T', $left,
 			'-f', $scripts{$class}, '-l', "--log-prefix=$dir/soak_${class}_$nruns",
 			'-U', $role, '-h', $node->host, '-p', $node->port, 'postgres'
 		],
 		'>', \$out, '2>', \$err);
 }
-$runs{$_} = start_run($_) for keys %clients;
+for my $class (keys %clients)
+{
+	$runs{"$class:$_"} = start_run($class) for 1 .. $clients{$class}[1];
+}
 
 # procedures, two-phase commit and large objects in a class nobody sheds
 my $lofile = "$dir/lo.txt";
@@ -139,13 +144,13 @@ while (time < $end)
 		ctl('SELECT pg_reload_conf()');
 		$did{reload}++;
 	}
-	for my $class (keys %runs)
+	for my $run (keys %runs)
 	{
-		next unless defined $runs{$class};
-		$runs{$class}->pump_nb if $runs{$class}->pumpable;
-		next if $runs{$class}->pumpable;
-		$runs{$class}->finish;
-		$runs{$class} = start_run($class);
+		next unless defined $runs{$run};
+		$runs{$run}->pump_nb if $runs{$run}->pumpable;
+		next if $runs{$run}->pumpable;
+		$runs{$run}->finish;
+		$runs{$run} = start_run((split /:/, $run)[0]);
 	}
 	$lo->pump_nb if $lo->pumpable;
 	usleep(100_000);

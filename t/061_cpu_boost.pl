@@ -168,7 +168,7 @@ ctl("SELECT pg_terminate_backend($hold_pid)");
 ok(sess_wait($wsess, qr/web-done-2/, 30), 'the holder terminated: web gets the row');
 ok(wait_for(sub { boost_events($hold_pid) =~ /exited while it ran in the cgroup of (a higher class|class "web")/ }, 'exit event'),
 	'a cpu boost event says it exited');
-ok(!in_cgroup("$cg/web", $hold_pid) && !in_cgroup("$cg/ai", $hold_pid),
+ok(wait_for(sub { !in_cgroup("$cg/web", $hold_pid) && !in_cgroup("$cg/ai", $hold_pid) }, 'holder gone'),
 	'its pid is in no class cgroup');
 is(ctl("SELECT count(*) FROM pg_budget_backends WHERE cpu_boost IS NOT NULL"), 0,
 	'no session shows a boost');
