@@ -37,11 +37,30 @@ pgb_mem_level(uint64 use, uint64 limit, double guard)
 	return PGB_MEM_CALM;
 }
 
+uint64
+pgb_mem_freeable(const PgbMemSession *s)
+{
+	return s->bytes > s->idle_bytes ? s->bytes - s->idle_bytes : 0;
+}
+
+uint64
+pgb_mem_returning(const PgbMemSession *s, int n)
+{
+	uint64		sum = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (s[i].active && s[i].cancelled)
+			sum += pgb_mem_freeable(&s[i]);
+	return sum;
+}
+
 /* May the guard cancel this session's query at all? */
 static bool
 candidate(const PgbMemSession *s)
 {
-	return s->active && !s->cancelled && s->bytes > 0;
+	return s->active && !s->cancelled &&
+		pgb_mem_freeable(s) >= PGB_MEM_MIN_FREEABLE;
 }
 
 /* The largest candidate for which accept says yes, or -1. */
@@ -64,13 +83,17 @@ largest(const PgbMemSession *s, int n, bool exempt, int priority)
 }
 
 int
-pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level)
+pgb_mem_guard_victim(const PgbMemSession *s, int n, uint64 use, uint64 limit,
+					 double guard)
 {
+	uint64		returning = pgb_mem_returning(s, n);
+	PgbMemLevel level;
 	int			lowest = INT_MAX;
 	bool		any = false;
 	int			v;
 	int			i;
 
+	level = pgb_mem_level(use > returning ? use - returning : 0, limit, guard);
 	if (level == PGB_MEM_CALM)
 		return -1;
 	for (i = 0; i < n; i++)

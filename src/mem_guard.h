@@ -32,9 +32,18 @@ typedef struct PgbMemSession
 	bool		sheddable;		/* its class may be shed (shed != never) */
 	bool		exempt;			/* a superuser while exempt_superusers is on */
 	bool		active;			/* running a query: a cancel frees its memory */
-	bool		cancelled;		/* cancelled lately, its memory not yet back */
+	bool		cancelled;		/* cancelled lately and still in that
+								 * statement: its memory is on the way back */
 	uint64		bytes;			/* private memory */
+	uint64		idle_bytes;		/* what it holds idle (0: unknown): a cancel
+								 * gives back bytes - idle_bytes */
 } PgbMemSession;
+
+/*
+ * A query whose cancel would give back less than this is never chosen: a
+ * 3 MB web read can not bring the server under its mark.
+ */
+#define PGB_MEM_MIN_FREEABLE	((uint64) 1024 * 1024)
 
 /*
  * The marks for a limit: guard x limit, and the last-resort mark halfway
@@ -46,15 +55,24 @@ extern void pgb_mem_marks(uint64 limit, double guard, uint64 *mark,
 /* Where use stands against the marks; a guard of 0 (or less) is off. */
 extern PgbMemLevel pgb_mem_level(uint64 use, uint64 limit, double guard);
 
+/* What a cancel of this session's query would give back. */
+extern uint64 pgb_mem_freeable(const PgbMemSession *s);
+
+/* The memory on the way back: what the cancelled sessions' queries hold. */
+extern uint64 pgb_mem_returning(const PgbMemSession *s, int n);
+
 /*
- * The session whose query gives way, or -1: past the mark, the largest
- * active session of the lowest-priority class among the sheddable active
- * sessions holding memory (never an exempt one); past the last-resort
- * mark, the largest active session of any class, exempt superusers'
- * only when nobody else is left.  Sessions already cancelled are not
- * chosen again.
+ * The session whose query gives way, or -1.  The level is that of the use
+ * once the memory on the way back is back (a cancelled query may take a
+ * second to stop, growing meanwhile: nobody else pays for it).  Past the
+ * mark, the largest active session of the lowest-priority class among the
+ * sheddable active sessions whose cancel gives back at least
+ * PGB_MEM_MIN_FREEABLE (never an exempt one); past the last-resort mark,
+ * the largest such session of any class, exempt superusers' only when
+ * nobody else is left.  Sessions already cancelled are not chosen again.
  */
-extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level);
+extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, uint64 use,
+								 uint64 limit, double guard);
 
 /* Why a session is past its class's budget. */
 typedef enum PgbMemBudgetReason

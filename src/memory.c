@@ -42,10 +42,12 @@
 #define PGB_MEM_IDLE_MS			10000
 
 /*
- * After a cancel, the next victim waits until the last one's statement
- * ended (its memory given back) or this long (ms) went by.
+ * A cancelled query's memory counts as on the way back (nobody else is
+ * cancelled for it) until its statement ends, or for this long (ms): a
+ * hash table being doubled when the cancel comes is copied to its end
+ * first, which took up to 1.1 s in bench/memory.sh.
  */
-#define PGB_MEM_PACE_MS			250
+#define PGB_MEM_RETURN_MS		2000
 
 /* Where the v1 and v2 hierarchies are mounted. */
 #define CGROUP_V1_MEMORY		"/sys/fs/cgroup/memory"
@@ -91,8 +93,10 @@ typedef struct MemRow
 	uint64		bytes;
 	int64		read_ms;		/* when they were read */
 	bool		read_active;	/* read while its statement ran */
+	uint64		idle_bytes;		/* last read while idle; 0: never */
 	int64		cancelled_spell;	/* the active spell (its start) a cancel
 									 * was sent in, or 0 */
+	int64		cancelled_ms;	/* when */
 } MemRow;
 
 static MemRow *rows = NULL;
@@ -100,8 +104,9 @@ static int	nrows = 0;
 static uint64 page_size = 4096;
 static int64 last_view_ms = 0;
 static int64 last_budget_ms = 0;
-static int64 last_cancel_ms = 0;
-static int	last_cancel_procno = -1;
+
+/* The least an idle session held at the last readings (0: none read). */
+static uint64 idle_floor = 0;
 
 static int
 mem_nprocs(void)
@@ -364,9 +369,14 @@ read_session(int procno, int pid, bool active, int64 now_ms)
 		!pgb_statm_private_bytes(buf, page_size, &bytes))
 		return false;
 	if (rows[procno].pid != pid)
+	{
 		rows[procno].cancelled_spell = 0;
+		rows[procno].idle_bytes = 0;
+	}
 	rows[procno].pid = pid;
 	rows[procno].bytes = bytes;
+	if (!active)
+		rows[procno].idle_bytes = bytes;
 	rows[procno].read_ms = now_ms;
 	rows[procno].read_active = active;
 	pg_atomic_write_u32(&pgb_mem->procs[procno].pid, (uint32) pid);
@@ -396,8 +406,7 @@ cancel(const PgbSnapshot *snap, const PgbMemSession *s, int procno,
 								  message, reason) && !dry_run)
 	{
 		rows[procno].cancelled_spell = snap->rows[procno].state_since_ms;
-		last_cancel_ms = snap->now_ms;
-		last_cancel_procno = procno;
+		rows[procno].cancelled_ms = snap->now_ms;
 	}
 }
 
@@ -417,6 +426,7 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	bool		view_due;
 	bool		budget_due;
 	bool		dry_run;
+	uint64		floor_now = 0;
 	int			n = 0;
 	int			nv;
 	int			e;
@@ -494,11 +504,19 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		sess[n].exempt = r->exempt;
 		sess[n].active = active;
 		sess[n].cancelled = active && rows[i].cancelled_spell != 0 &&
-			rows[i].cancelled_spell == r->state_since_ms;
+			rows[i].cancelled_spell == r->state_since_ms &&
+			snap->now_ms - rows[i].cancelled_ms < PGB_MEM_RETURN_MS;
 		sess[n].bytes = rows[i].bytes;
+		/* never seen idle: as much as the least idle session holds */
+		sess[n].idle_bytes = rows[i].idle_bytes > 0 ? rows[i].idle_bytes : idle_floor;
+		if (rows[i].idle_bytes > 0 &&
+			(floor_now == 0 || rows[i].idle_bytes < floor_now))
+			floor_now = rows[i].idle_bytes;
 		procnos[n] = i;
 		n++;
 	}
+	if (floor_now > 0)
+		idle_floor = floor_now;
 	if (view_due)
 		last_view_ms = snap->now_ms;
 	if (budget_due)
@@ -547,17 +565,14 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 
 	if (level != PGB_MEM_CALM)
 	{
-		int			v;
-		bool		pending;
+		/* past the mark even once what is on the way back is back */
+		int			v = pgb_mem_guard_victim(sess, n, use, limit_bytes,
+											 pgb_memory_guard);
+		uint64		returning = pgb_mem_returning(sess, n);
 
-		/* one at a time: the last victim's memory may not be back yet */
-		pending = last_cancel_procno >= 0 &&
-			snap->now_ms - last_cancel_ms < PGB_MEM_PACE_MS &&
-			snap->rows[last_cancel_procno].pid == rows[last_cancel_procno].pid &&
-			snap->rows[last_cancel_procno].state == PGB_STATE_ACTIVE &&
-			snap->rows[last_cancel_procno].state_since_ms ==
-			rows[last_cancel_procno].cancelled_spell;
-		v = pending ? -1 : pgb_mem_guard_victim(sess, n, level);
+		/* the level it was chosen at: the use less what is on the way back */
+		level = pgb_mem_level(use > returning ? use - returning : 0,
+							  limit_bytes, pgb_memory_guard);
 		if (v >= 0)
 		{
 			const PgbMemSession *s = &sess[v];

@@ -55,34 +55,64 @@ main(void)
 	s[1] = sess(2, 1, 10, true, MB(200));	/* ai */
 	s[2] = sess(3, 1, 10, true, MB(300));	/* ai, its largest */
 	s[3] = sess(4, 2, 0, true, MB(50));	/* bulk: the lowest priority */
-	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_CALM), -1, "calm: nobody");
-	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), 3,
+	is_int(pgb_mem_guard_victim(s, 4, MB(800), MB(1000), 0.9), -1, "calm: nobody");
+	is_int(pgb_mem_guard_victim(s, 4, MB(920), MB(1000), 0.9), 3,
 		   "the lowest-priority class gives way first, though it holds little");
 	s[3].active = false;
-	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), 2,
+	is_int(pgb_mem_guard_victim(s, 4, MB(920), MB(1000), 0.9), 2,
 		   "an idle session has no query to cancel: the next class, its largest");
-	s[2].cancelled = true;
-	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), 1,
+	s[2].cancelled = true;		/* from here on, its 300 MB on the way back */
+	is_int(pgb_mem_guard_victim(s, 4, MB(920) + MB(300), MB(1000), 0.9), 1,
 		   "a session cancelled already is not chosen again");
-	s[1].cancelled = true;
-	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_GUARD), -1,
+	s[1].cancelled = true;		/* and its 200 MB */
+	is_int(pgb_mem_guard_victim(s, 4, MB(920) + MB(500), MB(1000), 0.9), -1,
 		   "past the mark, a class that is never shed is left alone");
-	is_int(pgb_mem_guard_victim(s, 4, PGB_MEM_LAST_RESORT), 0,
+	is_int(pgb_mem_guard_victim(s, 4, MB(960) + MB(500), MB(1000), 0.9), 0,
 		   "past the last-resort mark, the largest of any class");
 	s[0].exempt = true;
 	s[4] = sess(5, 0, 100, false, MB(10));
-	is_int(pgb_mem_guard_victim(s, 5, PGB_MEM_LAST_RESORT), 4,
+	is_int(pgb_mem_guard_victim(s, 5, MB(960) + MB(500), MB(1000), 0.9), 4,
 		   "superusers' sessions are the very last");
 	s[4].active = false;
-	is_int(pgb_mem_guard_victim(s, 5, PGB_MEM_LAST_RESORT), 0,
+	is_int(pgb_mem_guard_victim(s, 5, MB(960) + MB(500), MB(1000), 0.9), 0,
 		   "... and taken when nobody else is left");
 	s[0] = sess(1, 1, 10, true, MB(100));
 	s[0].exempt = true;
-	is_int(pgb_mem_guard_victim(s, 1, PGB_MEM_GUARD), -1,
+	is_int(pgb_mem_guard_victim(s, 1, MB(920), MB(1000), 0.9), -1,
 		   "an exempt superuser of a sheddable class is not shed past the mark");
 	s[0].bytes = 0;
-	is_int(pgb_mem_guard_victim(s, 1, PGB_MEM_LAST_RESORT), -1,
+	is_int(pgb_mem_guard_victim(s, 1, MB(960), MB(1000), 0.9), -1,
 		   "a session holding nothing is never chosen");
+
+	/* what a cancel gives back, and what is on the way back */
+	s[0] = sess(1, 1, 10, true, MB(3));
+	s[0].idle_bytes = MB(3) - 4096;
+	s[1] = sess(2, 0, 100, false, MB(3));
+	s[1].idle_bytes = MB(2) + MB(1) / 2;
+	is_int(pgb_mem_guard_victim(s, 2, MB(990), MB(1000), 0.9), -1,
+		   "a query holding less than 1 MB above what its session holds idle is never cancelled");
+	s[1].bytes = MB(4);
+	is_int(pgb_mem_guard_victim(s, 2, MB(990), MB(1000), 0.9), 1,
+		   "... 1.5 MB above it is, past the last-resort mark");
+	ok(pgb_mem_freeable(&s[1]) == MB(1) + MB(1) / 2, "freeable: its bytes less its idle bytes");
+	s[1].idle_bytes = MB(5);
+	ok(pgb_mem_freeable(&s[1]) == 0, "freeable: never below 0");
+	s[0] = sess(1, 1, 10, true, MB(800));	/* the hog, cancelled, still growing */
+	s[0].cancelled = true;
+	s[0].idle_bytes = MB(3);
+	s[1] = sess(2, 1, 10, true, MB(80));	/* a query that fits */
+	s[1].idle_bytes = MB(3);
+	s[2] = sess(3, 0, 100, false, MB(4));	/* a web read */
+	s[2].idle_bytes = MB(3);
+	ok(pgb_mem_returning(s, 3) == MB(797), "on the way back: the cancelled query's memory");
+	is_int(pgb_mem_guard_victim(s, 3, MB(990), MB(1000), 0.9), -1,
+		   "while a cancelled query gives its memory back, past the last-resort mark, nobody else is cancelled");
+	is_int(pgb_mem_guard_victim(s, 3, MB(1800), MB(2000), 0.5), 1,
+		   "... unless the use without it is still past the mark: the next victim");
+	s[0].active = false;
+	ok(pgb_mem_returning(s, 3) == 0, "a cancelled session back to idle returns nothing more");
+	is_int(pgb_mem_guard_victim(s, 3, MB(920), MB(1000), 0.9), 1,
+		   "then the next victim, if the use is still past the mark");
 
 	/* class budgets */
 	s[0] = sess(1, 1, 10, true, MB(300));
