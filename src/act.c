@@ -63,7 +63,7 @@ shed_emit_log_hook(ErrorData *edata)
 		memcpy(reason, slot->shed_reason, sizeof(reason));
 		reason[sizeof(reason) - 1] = '\0';
 
-		if (fresh && slot->shed_memory &&
+		if (fresh && slot->shed_kind == PGB_SHED_KIND_MEMORY &&
 			edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		{
 			char		message[PGB_REASON_LEN];
@@ -77,6 +77,20 @@ shed_emit_log_hook(ErrorData *edata)
 			edata->hint = pstrdup(strncmp(message, "pg_budget: query of class", 25) == 0 ?
 								  "The largest query of the lowest-priority class gives way first; the session is still usable." :
 								  "The class's memory budget (mem, session_mem in pg_budget.classes) bounds its queries; the session is still usable.");
+		}
+		else if (fresh && (slot->shed_kind == PGB_SHED_KIND_IDLE_BLOCKER ||
+						   slot->shed_kind == PGB_SHED_KIND_RUNAWAY))
+		{
+			char		message[PGB_REASON_LEN];
+
+			/* the class's own limit: its message, core's SQLSTATE */
+			memcpy(message, slot->shed_message, sizeof(message));
+			message[sizeof(message) - 1] = '\0';
+			edata->message = pstrdup(message);
+			edata->detail = pstrdup(reason);
+			edata->hint = pstrdup(slot->shed_kind == PGB_SHED_KIND_IDLE_BLOCKER ?
+								  "A transaction left idle while others wait on its locks is ended after the class's idle_blocker_timeout (pg_budget.classes)." :
+								  "A statement of the class may use switch_time of CPU (pg_budget.classes); the session is still usable.");
 		}
 		else if (fresh)
 		{
@@ -116,7 +130,7 @@ pgb_act_init(void)
 static bool
 signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 			   bool dry_run, const char *signal, const char *reason,
-			   const char *memory_message, bool even_exempt)
+			   PgbShedKind kind, const char *message, bool even_exempt)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	char		class[NAMEDATALEN];
@@ -141,9 +155,9 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 	{
 		slot->shed_at = GetCurrentTimestamp();
 		pgb_strlcpy_mb(slot->shed_reason, reason, sizeof(slot->shed_reason));
-		slot->shed_memory = memory_message != NULL;
-		if (memory_message != NULL)
-			pgb_strlcpy_mb(slot->shed_message, memory_message,
+		slot->shed_kind = message != NULL ? (uint8) kind : PGB_SHED_KIND_PLAIN;
+		if (message != NULL)
+			pgb_strlcpy_mb(slot->shed_message, message,
 						   sizeof(slot->shed_message));
 		pg_write_barrier();
 		pg_atomic_write_u32(&slot->shed_pending, 1);
@@ -195,7 +209,8 @@ pgb_act_cancel_for_memory(int procno, int pid, bool dry_run, bool even_exempt,
 						  const char *message, const char *reason)
 {
 	return signal_backend(procno, pid, -1, PGB_ACTION_CANCEL, dry_run,
-						  "memory", reason, message, even_exempt);
+						  "memory", reason, PGB_SHED_KIND_MEMORY, message,
+						  even_exempt);
 }
 
 /* A victim of a plan: signal it, and count an inversion acted on. */
@@ -203,10 +218,15 @@ static bool
 signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
 			  const PgbPlanVictim *v, void *arg pg_attribute_unused())
 {
+	PgbShedKind kind = round->kind == PGB_ROUND_IDLE_BLOCKER ?
+		PGB_SHED_KIND_IDLE_BLOCKER : round->kind == PGB_ROUND_RUNAWAY ?
+		PGB_SHED_KIND_RUNAWAY : PGB_SHED_KIND_PLAIN;
+
 	if (v->action == PGB_ACTION_NONE)
 		return false;
 	if (!signal_backend(v->procno, v->pid, v->entry, v->action, plan->dry_run,
-						pgb_round_signal(round->kind), v->reason, NULL, false))
+						pgb_round_signal(round->kind), v->reason, kind,
+						v->message[0] != '\0' ? v->message : NULL, false))
 		return false;
 	if (round->kind == PGB_ROUND_LOCK && !plan->dry_run && v->waiter_entry >= 0)
 	{

@@ -285,6 +285,14 @@ pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns)
 	return read_u64(&p, &runtime) && read_u64(&p, ns);
 }
 
+bool
+pgb_proc_schedstat_cpu_ns(const char *schedstat, uint64 *ns)
+{
+	const char *p = schedstat;
+
+	return p != NULL && read_u64(&p, ns);
+}
+
 const char *
 pgb_cpu_source_file(PgbCpuSource source)
 {

@@ -116,6 +116,9 @@ extern bool pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks);
 /* The run delay (second field, ns) of the text of /proc/<pid>/schedstat. */
 extern bool pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns);
 
+/* The time on CPU (first field, ns) of the text of /proc/<pid>/schedstat. */
+extern bool pgb_proc_schedstat_cpu_ns(const char *schedstat, uint64 *ns);
+
 /*
  * Where the CPU time of a class comes from: the cgroup's own accounting
  * where the hierarchy has it (v2: cpu.stat's usage_usec, always there;

@@ -27,12 +27,16 @@ typedef enum PgbKey
 	PGB_KEY_CPU,
 	PGB_KEY_MEM,
 	PGB_KEY_SESSION_MEM,
+	PGB_KEY_SWITCH_TIME,
+	PGB_KEY_SWITCH_TO,
+	PGB_KEY_IDLE_BLOCKER_TIMEOUT,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
 	"max", "reserve", "priority", "rate", "burst", "shed", "floor", "active",
-	"queue_timeout", "wal", "cpu", "mem", "session_mem"
+	"queue_timeout", "wal", "cpu", "mem", "session_mem", "switch_time",
+	"switch_to", "idle_blocker_timeout"
 };
 
 /*
@@ -164,6 +168,32 @@ set_value(PgbLexer *lex, PgbClass *cls, PgbKey key,
 				return pgb_lex_error(lex, "invalid value %s for key \"cpu\" (expected a weight from %d to %d, or idle)",
 									 quoted, PGB_CPU_WEIGHT_MIN, PGB_CPU_WEIGHT_MAX);
 			return true;
+		case PGB_KEY_SWITCH_TIME:
+		case PGB_KEY_IDLE_BLOCKER_TIMEOUT:
+			{
+				int			ms;
+
+				/* a duration, more than 0: -1 (no limit) is the key left out */
+				if (!pgb_parse_duration_ms(val, len, &ms) || ms <= 0)
+					return pgb_lex_error(lex, "invalid value %s for key \"%s\" (expected a duration greater than 0 such as 500ms, 30s or 5min)",
+										 quoted, key_names[key]);
+				if (key == PGB_KEY_SWITCH_TIME)
+					cls->switch_time = ms;
+				else
+					cls->idle_blocker_timeout = ms;
+				return true;
+			}
+		case PGB_KEY_SWITCH_TO:
+			if (len == 6 && memcmp(val, "cancel", 6) == 0)
+			{
+				cls->switch_to = PGB_SWITCH_CANCEL;
+				return true;
+			}
+			if (pgb_is_identifier(val, len))
+				return pgb_lex_error(lex, "invalid value %s for key \"switch_to\" (this version can only cancel a statement past switch_time: switch_to=cancel)",
+									 quoted);
+			return pgb_lex_error(lex, "invalid value %s for key \"switch_to\" (expected cancel)",
+								 quoted);
 		case PGB_KEY_QUEUE_TIMEOUT:
 			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
 				return pgb_lex_error(lex, "invalid value %s for key \"queue_timeout\" (expected " PGB_DURATION_EXPECTED ")",
@@ -289,6 +319,10 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 		return pgb_lex_error(lex, "session_mem exceeds mem (%lld MB > %lld MB)",
 							 (long long) (cls->session_mem / (1024 * 1024)),
 							 (long long) (cls->mem / (1024 * 1024)));
+	if ((seen & (1U << PGB_KEY_SWITCH_TIME)) && !(seen & (1U << PGB_KEY_SWITCH_TO)))
+		return pgb_lex_error(lex, "key \"switch_time\" requires key \"switch_to\"");
+	if ((seen & (1U << PGB_KEY_SWITCH_TO)) && !(seen & (1U << PGB_KEY_SWITCH_TIME)))
+		return pgb_lex_error(lex, "key \"switch_to\" requires key \"switch_time\"");
 	if ((seen & (1U << PGB_KEY_BURST)) && !(seen & (1U << PGB_KEY_RATE)))
 		return pgb_lex_error(lex, "key \"burst\" requires key \"rate\"");
 	if (cls->rate > 0 && !(seen & (1U << PGB_KEY_BURST)))

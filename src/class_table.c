@@ -127,6 +127,9 @@ pgb_class_init(PgbClass *cls, const char *name, size_t len)
 	cls->cpu_idle = false;
 	cls->mem = 0;
 	cls->session_mem = 0;
+	cls->switch_time = 0;
+	cls->switch_to = PGB_SWITCH_NONE;
+	cls->idle_blocker_timeout = 0;
 	cls->implicit = false;
 }
 

@@ -58,6 +58,13 @@ typedef enum PgbShedMode
 	PGB_SHED_TERMINATE
 } PgbShedMode;
 
+/* What happens to a statement past its class's switch_time. */
+typedef enum PgbSwitchTo
+{
+	PGB_SWITCH_NONE = 0,		/* no switch_time */
+	PGB_SWITCH_CANCEL			/* it is cancelled (57014) */
+} PgbSwitchTo;
+
 typedef struct PgbClass
 {
 	char		name[PGB_CLASS_NAME_LEN + 1];
@@ -81,6 +88,12 @@ typedef struct PgbClass
 	int64		mem;			/* memory of its sessions together, bytes;
 								 * 0 = no budget */
 	int64		session_mem;	/* memory of any one session, bytes; 0 = none */
+	int			switch_time;	/* CPU time one statement may use, ms; 0 =
+								 * no limit */
+	PgbSwitchTo switch_to;		/* what happens past it */
+	int			idle_blocker_timeout;	/* ms a session may stay idle in a
+										 * transaction while another waits
+										 * on its lock; 0 = no limit */
 } PgbClass;
 
 typedef struct PgbClassTable

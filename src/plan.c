@@ -77,17 +77,19 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 int
 pgb_plan_rounds_needed(const PgbSnapshot *snap, int nclasses)
 {
-	return snap->nlookups + nclasses + 1;
+	/* idle blockers and runaways: a round each */
+	return snap->nlookups + nclasses + 3;
 }
 
 int
 pgb_plan_victims_needed(const PgbSnapshot *snap)
 {
-	int			n = snap->nrows + 1;
+	/* a class's round, and the idle blockers' and runaways' */
+	int			n = 2 * snap->nrows + 1;
 	int			i;
 
 	for (i = 0; i < snap->nlookups; i++)
-		n += snap->lookups[i].nblockers;
+		n += 2 * snap->lookups[i].nblockers;
 	return n;
 }
 
@@ -120,6 +122,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 
 	/* inversions first: they are part of the lock pressure */
 	pgb_plan_inversions(plan, snap, table, class_of, p);
+	pgb_plan_runaways(plan, snap, table, class_of, p);
 	plan->pressure = pgb_plan_judge_pressure(st, snap, p, dt_ms,
 											 table->nclasses, &plan->calm);
 	/* the share of sessions waiting on WAL has no faster reading */

@@ -203,7 +203,9 @@ typedef enum PgbRoundKind
 {
 	PGB_ROUND_LOCK = 0,			/* the blockers of one waiter */
 	PGB_ROUND_LIMIT,			/* a class over its limit */
-	PGB_ROUND_PAUSE				/* pg_budget_pause */
+	PGB_ROUND_PAUSE,			/* pg_budget_pause */
+	PGB_ROUND_IDLE_BLOCKER,		/* past a class's idle_blocker_timeout */
+	PGB_ROUND_RUNAWAY			/* past a class's switch_time */
 } PgbRoundKind;
 
 typedef struct PgbPlanVictim
@@ -217,6 +219,8 @@ typedef struct PgbPlanVictim
 								 * signalled less than PGB_SETTLING_MS ago */
 	bool		done;			/* set when carried out */
 	char		reason[PGB_REASON_LEN];
+	/* what its client sees instead of core's message; "": core's */
+	char		message[PGB_REASON_LEN];
 } PgbPlanVictim;
 
 typedef struct PgbPlanRound
@@ -408,6 +412,33 @@ extern void pgb_plan_settle(const PgbPlan *plan, PgbPlanState *st,
 							PgbSnapshot *snap);
 
 extern const char *pgb_round_signal(PgbRoundKind kind);
+
+/*
+ * A new round, and a victim of the last round added (a round's victims
+ * follow it, before any other round); NULL when the caller's arrays are
+ * full.
+ */
+extern PgbPlanRound *pgb_plan_add_round(PgbPlan *plan, PgbRoundKind kind,
+										int entry, int need, bool bounded);
+extern PgbPlanVictim *pgb_plan_add_victim(PgbPlan *plan, PgbPlanRound *r,
+										  const PgbSessionRow *row,
+										  PgbShedAction action);
+
+/* plan_runaway.c */
+
+/*
+ * Idle blockers and runaway statements.  From this tick's lookups, a
+ * session idle in a transaction that blocks a waiter is marked (row's
+ * blocking_*), and stays marked while it stays idle in that transaction
+ * and the waiter still waits; past its class's idle_blocker_timeout of
+ * blocking it is terminated.  A statement whose CPU time (stmt_cpu_ms) is
+ * past its class's switch_time is cancelled (switch_to=cancel).  Each
+ * victim once per PGB_SETTLING_MS; exempt superusers and walsenders
+ * never; nothing with pg_budget.shedding off.
+ */
+extern void pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
+							  const PgbClassTable *table, const int *class_of,
+							  const PgbPlanParams *p);
 
 /* plan_pressure.c */
 

@@ -60,12 +60,16 @@ pgb_round_signal(PgbRoundKind kind)
 			return "limit";
 		case PGB_ROUND_PAUSE:
 			return "pause";
+		case PGB_ROUND_IDLE_BLOCKER:
+			return "idle blocker";
+		case PGB_ROUND_RUNAWAY:
+			return "runaway";
 	}
 	return "?";
 }
 
-static PgbPlanRound *
-add_round(PgbPlan *plan, PgbRoundKind kind, int entry, int need, bool bounded)
+PgbPlanRound *
+pgb_plan_add_round(PgbPlan *plan, PgbRoundKind kind, int entry, int need, bool bounded)
 {
 	PgbPlanRound *r;
 
@@ -81,9 +85,8 @@ add_round(PgbPlan *plan, PgbRoundKind kind, int entry, int need, bool bounded)
 	return r;
 }
 
-/* The victims of a round are added right after it, before any other round. */
-static PgbPlanVictim *
-add_victim(PgbPlan *plan, PgbPlanRound *r, const PgbSessionRow *row,
+PgbPlanVictim *
+pgb_plan_add_victim(PgbPlan *plan, PgbPlanRound *r, const PgbSessionRow *row,
 		   PgbShedAction action)
 {
 	PgbPlanVictim *v;
@@ -165,8 +168,8 @@ pgb_plan_inversions(PgbPlan *plan, PgbSnapshot *snap,
 			if (action == PGB_ACTION_NONE)
 				continue;
 			if (round == NULL)
-				round = add_round(plan, PGB_ROUND_LOCK, waiter->entry, -1, true);
-			pv = add_victim(plan, round, blocker, action);
+				round = pgb_plan_add_round(plan, PGB_ROUND_LOCK, waiter->entry, -1, true);
+			pv = pgb_plan_add_victim(plan, round, blocker, action);
 			if (pv == NULL)
 				break;
 			pv->waiter_entry = waiter->entry;
@@ -219,7 +222,7 @@ pgb_plan_over_limit(PgbPlan *plan, const PgbPlanState *st,
 		if (excess <= 0 || n == 0)
 			continue;
 		pgb_order_victims(plan->order, n);
-		round = add_round(plan, PGB_ROUND_LIMIT, e, excess, true);
+		round = pgb_plan_add_round(plan, PGB_ROUND_LIMIT, e, excess, true);
 		for (v = 0; v < n; v++)
 		{
 			const PgbSessionRow *row = &snap->rows[plan->order[v].procno];
@@ -231,7 +234,7 @@ pgb_plan_over_limit(PgbPlan *plan, const PgbPlanState *st,
 			settled = snap->now_ms - row->action_ms < PGB_SETTLING_MS;
 			if (!settled && action == PGB_ACTION_NONE)
 				continue;
-			pv = add_victim(plan, round, row, action);
+			pv = pgb_plan_add_victim(plan, round, row, action);
 			if (pv == NULL)
 				break;
 			pv->settled = settled;
@@ -247,7 +250,7 @@ pgb_plan_pause(PgbPlan *plan, const PgbSessionRow *rows, int nrows,
 			   int entry, PgbShedAction action, int self_pid,
 			   const char *reason, int *refused)
 {
-	PgbPlanRound *round = add_round(plan, PGB_ROUND_PAUSE, entry, -1, false);
+	PgbPlanRound *round = pgb_plan_add_round(plan, PGB_ROUND_PAUSE, entry, -1, false);
 	int			i;
 
 	*refused = 0;
@@ -267,7 +270,7 @@ pgb_plan_pause(PgbPlan *plan, const PgbSessionRow *rows, int nrows,
 		/* a cancel reaches only a session running a query */
 		if (action == PGB_ACTION_CANCEL && row->state != PGB_STATE_ACTIVE)
 			continue;
-		pv = add_victim(plan, round, row, action);
+		pv = pgb_plan_add_victim(plan, round, row, action);
 		if (pv == NULL)
 			break;
 		pgb_strlcpy_utf8(pv->reason, reason, sizeof(pv->reason));

@@ -159,6 +159,15 @@ typedef struct PgbLockStat
 	uint64		inversions;		/* blockers shed for it */
 } PgbLockStat;
 
+/* What the client of a session the worker signals sees (shed_kind). */
+typedef enum PgbShedKind
+{
+	PGB_SHED_KIND_PLAIN = 0,	/* core's message, the reason in the DETAIL */
+	PGB_SHED_KIND_MEMORY,		/* the memory guard's or a budget's cancel */
+	PGB_SHED_KIND_IDLE_BLOCKER, /* past idle_blocker_timeout */
+	PGB_SHED_KIND_RUNAWAY		/* past switch_time */
+} PgbShedKind;
+
 typedef struct PgbBackendSlot
 {
 	int			pid;			/* 0 = slot not in use */
@@ -173,8 +182,12 @@ typedef struct PgbBackendSlot
 	TimestampTz shed_at;
 	char		shed_reason[PGB_REASON_LEN];
 	pg_atomic_uint32 shed_pending;	/* 1: shed_reason is for the signal sent */
-	/* a cancel for memory: its error is out_of_memory with this message */
-	bool		shed_memory;
+	/*
+	 * What its client sees instead of core's message (PgbShedKind): for
+	 * memory, out_of_memory with shed_message; for an idle blocker or a
+	 * runaway, shed_message with core's SQLSTATE (57P01, 57014).
+	 */
+	uint8		shed_kind;
 	char		shed_message[PGB_REASON_LEN];
 	/* how it got its class: role, database, default or a rule's text */
 	char		classified_by[PGB_RULE_TEXT_LEN];

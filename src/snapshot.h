@@ -53,6 +53,17 @@ typedef struct PgbSessionRow
 	int			nboost_for;
 	int			boost_for[PGB_BOOST_WAITERS];	/* procnos of its waiters */
 	int			boost_for_pid[PGB_BOOST_WAITERS];
+	/* runaways (runaway.c reads, plan_runaway.c judges) */
+	int64		stmt_cpu_ms;	/* CPU time of this active spell, -1: not
+								 * read (its class has no switch_time) */
+	/* idle blockers (plan_runaway.c, from this and earlier lookups) */
+	int64		blocking_spell; /* the idle-in-transaction spell (its start)
+								 * it was seen blocking in, or 0 */
+	int64		blocking_since_ms;	/* since when it blocks (the later of
+									 * its idle spell's and the wait's
+									 * start) */
+	int			blocking_waiter;	/* procno of the waiter seen, and pid */
+	int			blocking_waiter_pid;
 } PgbSessionRow;
 
 /*

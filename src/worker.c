@@ -33,6 +33,7 @@
 #include "events.h"
 #include "cgroup.h"
 #include "rules.h"
+#include "runaway.h"
 #include "worker.h"
 #include "lockwatch.h"
 #include "memory.h"
@@ -241,6 +242,8 @@ worker_tick(PgbTick *tick, double dt_ms)
 	pgb_cpu_sample(snap);
 	/* memory: the server's use each tick, the guard's cancels (memory.c) */
 	pgb_memory_tick(snap, table);
+	/* runaways: the CPU time of statements of classes with switch_time */
+	pgb_runaway_sample(snap, table);
 
 	/* lock statistics are kept whatever pg_budget.shedding says */
 	pgb_lookup_blockers(tick);

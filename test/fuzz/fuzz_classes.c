@@ -79,6 +79,11 @@ check_table(const PgbClassTable *t)
 		CHECK(c->session_mem == 0 ||
 			  (c->session_mem >= PGB_MEM_SIZE_MIN && c->session_mem <= PGB_MEM_SIZE_MAX));
 		CHECK(c->mem == 0 || c->session_mem <= c->mem);
+		/* switch_time and switch_to come together; durations above 0 */
+		CHECK((c->switch_time == 0) == (c->switch_to == PGB_SWITCH_NONE));
+		CHECK(c->switch_time >= 0 && c->switch_time <= PGB_QUEUE_TIMEOUT_MAX);
+		CHECK(c->idle_blocker_timeout >= 0 &&
+			  c->idle_blocker_timeout <= PGB_QUEUE_TIMEOUT_MAX);
 		/* what a class's cgroup gets: in the kernel's ranges */
 		{
 			PgbCgroupWrite w[PGB_CGROUP_MAX_WRITES];

@@ -142,6 +142,9 @@ test_proc_cpu(void)
 	   "schedstat: the second field is the run delay");
 	ok(!pgb_proc_schedstat_delay_ns("184327467\n", &ns), "schedstat: one field only");
 	ok(!pgb_proc_schedstat_delay_ns("", &ns), "schedstat: empty");
+	ok(pgb_proc_schedstat_cpu_ns("184327467 7814933 374\n", &ns) && ns == 184327467,
+	   "schedstat: the time on CPU is the first field");
+	ok(!pgb_proc_schedstat_cpu_ns("", &ns), "schedstat: no time on CPU in an empty file");
 
 	pgb_cpu_track(&t, 100, 50, 7000, false, &dt, &dd);
 	ok(dt == 50 && dd == 7000, "a new session counts all it has");
