@@ -106,6 +106,8 @@ like(
 	$a1->{stderr},
 	qr/ERROR:  canceling statement due to user request\nDETAIL:  pg_budget cancelled the query of this session: class "ai" paused \(mode cancel\) by role "$su"/,
 	'cancel: the client sees the cancel and why');
+# psql goes on to the \echo after the error: read it before the next query
+sess_wait($a1, qr/a1-after-sleep/, 10);
 is(sess_query($a1, "SELECT 'a1 alive'"), 'a1 alive',
 	'cancel: the cancelled session is still connected');
 is(sess_query($a2, "SELECT 'a2 alive'"), 'a2 alive',
