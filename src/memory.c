@@ -97,6 +97,7 @@ typedef struct MemRow
 	int64		cancelled_spell;	/* the active spell (its start) a cancel
 									 * was sent in, or 0 */
 	int64		cancelled_ms;	/* when */
+	bool		cancel_open;	/* not seen out of that statement since */
 } MemRow;
 
 static MemRow *rows = NULL;
@@ -371,6 +372,7 @@ read_session(int procno, int pid, bool active, int64 now_ms)
 	if (rows[procno].pid != pid)
 	{
 		rows[procno].cancelled_spell = 0;
+		rows[procno].cancel_open = false;
 		rows[procno].idle_bytes = 0;
 	}
 	rows[procno].pid = pid;
@@ -407,6 +409,7 @@ cancel(const PgbSnapshot *snap, const PgbMemSession *s, int procno,
 	{
 		rows[procno].cancelled_spell = snap->rows[procno].state_since_ms;
 		rows[procno].cancelled_ms = snap->now_ms;
+		rows[procno].cancel_open = true;
 	}
 }
 
@@ -491,11 +494,16 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			fresh = read_session(i, r->pid, active, snap->now_ms);
 		else if ((active && due) || rows[i].read_active ||
 				 (view_due && snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS))
-			fresh = read_session(i, r->pid, active, snap->now_ms);
+			/* a reading that fails keeps the last one: it is still there */
+			fresh = read_session(i, r->pid, active, snap->now_ms) ||
+				rows[i].pid == r->pid;
 		else
 			fresh = true;
 		if (!fresh)
 			continue;
+		/* out of the statement it was cancelled in: its memory is back */
+		if (!active)
+			rows[i].cancel_open = false;
 		c = classes[r->entry];
 		sess[n].pid = r->pid;
 		sess[n].entry = r->entry;
@@ -504,7 +512,8 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		sess[n].exempt = r->exempt;
 		sess[n].active = active;
 		sess[n].cancelled = active && rows[i].cancelled_spell != 0 &&
-			rows[i].cancelled_spell == r->state_since_ms &&
+			(rows[i].cancelled_spell == r->state_since_ms ||
+			 rows[i].cancel_open) &&
 			snap->now_ms - rows[i].cancelled_ms < PGB_MEM_RETURN_MS;
 		sess[n].bytes = rows[i].bytes;
 		/* never seen idle: as much as the least idle session holds */
