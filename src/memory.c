@@ -597,9 +597,14 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 					 "pg_budget: query of class \"%s\" cancelled: the server's memory is past %s (%.0f MB)",
 					 name, level == PGB_MEM_LAST_RESORT ? "its last-resort mark" :
 					 "pg_budget.memory_guard", mb(level == PGB_MEM_LAST_RESORT ? last : mark));
-			snprintf(reason, sizeof(reason),
-					 "memory: the session held %.0f MB; the server used %.0f MB of its %.0f MB limit",
-					 mb(s->bytes), mb(use), mb(limit_bytes));
+			if (returning > 0)
+				snprintf(reason, sizeof(reason),
+						 "memory: the session held %.0f MB; the server used %.0f MB of its %.0f MB limit, %.0f MB of it on the way back from cancelled queries",
+						 mb(s->bytes), mb(use), mb(limit_bytes), mb(returning));
+			else
+				snprintf(reason, sizeof(reason),
+						 "memory: the session held %.0f MB; the server used %.0f MB of its %.0f MB limit",
+						 mb(s->bytes), mb(use), mb(limit_bytes));
 			cancel(snap, s, procnos[v], message, reason,
 				   level == PGB_MEM_LAST_RESORT, dry_run);
 		}
