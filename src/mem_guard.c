@@ -82,18 +82,40 @@ largest(const PgbMemSession *s, int n, bool exempt, int priority)
 	return best;
 }
 
-int
-pgb_mem_guard_victim(const PgbMemSession *s, int n, uint64 use, uint64 limit,
-					 double guard)
+uint64
+pgb_mem_early_mark(uint64 limit, double guard)
 {
-	uint64		returning = pgb_mem_returning(s, n);
-	PgbMemLevel level;
+	uint64		mark;
+	uint64		last;
+
+	pgb_mem_marks(limit, guard, &mark, &last);
+	return mark > limit - mark ? mark - (limit - mark) : 0;
+}
+
+PgbMemLevel
+pgb_mem_decide(uint64 use, uint64 returning, double rate, uint64 limit,
+			   double guard)
+{
+	PgbMemLevel level = pgb_mem_level(use > returning ? use - returning : 0,
+									  limit, guard);
+
+	if (!(guard > 0) || limit == 0)
+		return PGB_MEM_CALM;
+	if (level == PGB_MEM_CALM && returning == 0 && rate > 0 &&
+		use >= pgb_mem_early_mark(limit, guard) &&
+		(double) use + rate * PGB_MEM_HORIZON_MS / 1000.0 >= (double) limit)
+		level = PGB_MEM_EARLY;
+	return level;
+}
+
+int
+pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level)
+{
 	int			lowest = INT_MAX;
 	bool		any = false;
 	int			v;
 	int			i;
 
-	level = pgb_mem_level(use > returning ? use - returning : 0, limit, guard);
 	if (level == PGB_MEM_CALM)
 		return -1;
 	for (i = 0; i < n; i++)

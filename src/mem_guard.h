@@ -19,6 +19,7 @@
 typedef enum PgbMemLevel
 {
 	PGB_MEM_CALM = 0,			/* under the mark (or no guard) */
+	PGB_MEM_EARLY,				/* under it, but on course to the limit */
 	PGB_MEM_GUARD,				/* past memory_guard x limit */
 	PGB_MEM_LAST_RESORT			/* past the last-resort mark */
 } PgbMemLevel;
@@ -62,17 +63,37 @@ extern uint64 pgb_mem_freeable(const PgbMemSession *s);
 extern uint64 pgb_mem_returning(const PgbMemSession *s, int n);
 
 /*
- * The session whose query gives way, or -1.  The level is that of the use
- * once the memory on the way back is back (a cancelled query may take a
- * second to stop, growing meanwhile: nobody else pays for it).  Past the
- * mark, the largest active session of the lowest-priority class among the
- * sheddable active sessions whose cancel gives back at least
+ * How long a query may take to honour its cancel while it keeps growing
+ * (a hash table being doubled is copied to its end first: up to 1.1 s in
+ * bench/memory.sh), the horizon of the early mark (ms).
+ */
+#define PGB_MEM_HORIZON_MS		1000
+
+/*
+ * The level the guard acts at: that of the use once the memory on the way
+ * back (returning) is back, since a cancelled query may take a second to
+ * stop, growing meanwhile, and nobody else pays for it.  Besides, with
+ * nothing on the way back, PGB_MEM_EARLY when the use is past the early
+ * mark (the guard's mark less its headroom again: 80% for a guard of 0.9)
+ * and, growing at rate bytes/s, would reach the limit within
+ * PGB_MEM_HORIZON_MS: then the cancel lands before the query that grows
+ * can pass the limit while it takes its time to stop.
+ */
+extern PgbMemLevel pgb_mem_decide(uint64 use, uint64 returning, double rate,
+								  uint64 limit, double guard);
+
+/* The early mark for a limit and a guard. */
+extern uint64 pgb_mem_early_mark(uint64 limit, double guard);
+
+/*
+ * The session whose query gives way at level, or -1.  Past the mark (or
+ * early), the largest active session of the lowest-priority class among
+ * the sheddable active sessions whose cancel gives back at least
  * PGB_MEM_MIN_FREEABLE (never an exempt one); past the last-resort mark,
  * the largest such session of any class, exempt superusers' only when
  * nobody else is left.  Sessions already cancelled are not chosen again.
  */
-extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, uint64 use,
-								 uint64 limit, double guard);
+extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level);
 
 /* Why a session is past its class's budget. */
 typedef enum PgbMemBudgetReason

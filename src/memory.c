@@ -30,6 +30,7 @@
 #include "mem_files.h"
 #include "mem_guard.h"
 #include "memory.h"
+#include "policy_math.h"
 #include "shmem.h"
 
 /* Sessions of classes with a budget are read this often (ms). */
@@ -108,6 +109,15 @@ static int64 last_budget_ms = 0;
 
 /* The least an idle session held at the last readings (0: none read). */
 static uint64 idle_floor = 0;
+
+/*
+ * How fast the server's use grows: a moving average over
+ * PGB_MEM_RATE_WINDOW_MS of its change from tick to tick (bytes/s).
+ */
+#define PGB_MEM_RATE_WINDOW_MS	100
+static double use_rate = 0;
+static uint64 rate_use = 0;
+static int64 rate_ms = 0;
 
 static int
 mem_nprocs(void)
@@ -443,9 +453,25 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		nrows = snap->nrows;
 	}
 	if (read_use(&use))
+	{
 		pg_atomic_write_u64(&pgb_mem->use, use);
+		if (rate_ms > 0 && snap->now_ms > rate_ms)
+		{
+			double		dt = (double) (snap->now_ms - rate_ms);
+
+			use_rate = pgb_ema(use_rate,
+							   ((double) use - (double) rate_use) * 1000.0 / dt,
+							   dt, PGB_MEM_RATE_WINDOW_MS);
+		}
+		rate_use = use;
+		rate_ms = snap->now_ms;
+	}
 	level = pgb_mem_level(use, limit_bytes, pgb_memory_guard);
 	snap->mem_pressure = level != PGB_MEM_CALM;
+	/* on course to the limit: read the sessions as past the mark */
+	if (level == PGB_MEM_CALM &&
+		pgb_mem_decide(use, 0, use_rate, limit_bytes, pgb_memory_guard) == PGB_MEM_EARLY)
+		level = PGB_MEM_EARLY;
 
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
@@ -574,14 +600,13 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 
 	if (level != PGB_MEM_CALM)
 	{
-		/* past the mark even once what is on the way back is back */
-		int			v = pgb_mem_guard_victim(sess, n, use, limit_bytes,
-											 pgb_memory_guard);
+		/* past the mark even once what is on the way back is back, or early */
 		uint64		returning = pgb_mem_returning(sess, n);
+		int			v;
 
-		/* the level it was chosen at: the use less what is on the way back */
-		level = pgb_mem_level(use > returning ? use - returning : 0,
-							  limit_bytes, pgb_memory_guard);
+		level = pgb_mem_decide(use, returning, use_rate, limit_bytes,
+							   pgb_memory_guard);
+		v = pgb_mem_guard_victim(sess, n, level);
 		if (v >= 0)
 		{
 			const PgbMemSession *s = &sess[v];
@@ -593,10 +618,16 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			uint64		last;
 
 			pgb_mem_marks(limit_bytes, pgb_memory_guard, &mark, &last);
-			snprintf(message, sizeof(message),
-					 "pg_budget: query of class \"%s\" cancelled: the server's memory is past %s (%.0f MB)",
-					 name, level == PGB_MEM_LAST_RESORT ? "its last-resort mark" :
-					 "pg_budget.memory_guard", mb(level == PGB_MEM_LAST_RESORT ? last : mark));
+			if (level == PGB_MEM_EARLY)
+				snprintf(message, sizeof(message),
+						 "pg_budget: query of class \"%s\" cancelled: the server's memory, past %.0f MB and growing %.0f MB/s, would reach its limit (%.0f MB) within %d s",
+						 name, mb(pgb_mem_early_mark(limit_bytes, pgb_memory_guard)),
+						 mb((uint64) use_rate), mb(limit_bytes), PGB_MEM_HORIZON_MS / 1000);
+			else
+				snprintf(message, sizeof(message),
+						 "pg_budget: query of class \"%s\" cancelled: the server's memory is past %s (%.0f MB)",
+						 name, level == PGB_MEM_LAST_RESORT ? "its last-resort mark" :
+						 "pg_budget.memory_guard", mb(level == PGB_MEM_LAST_RESORT ? last : mark));
 			if (returning > 0)
 				snprintf(reason, sizeof(reason),
 						 "memory: the session held %.0f MB; the server used %.0f MB of its %.0f MB limit, %.0f MB of it on the way back from cancelled queries",

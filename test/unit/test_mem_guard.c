@@ -28,6 +28,15 @@ sess(int pid, int entry, int priority, bool sheddable, uint64 bytes)
 	return s;
 }
 
+/* The victim as the worker picks it: at the level of the use less what is
+ * on the way back, the use not growing. */
+static int
+victim(const PgbMemSession *s, int n, uint64 use, uint64 limit, double guard)
+{
+	return pgb_mem_guard_victim(s, n, pgb_mem_decide(use, pgb_mem_returning(s, n),
+													 0, limit, guard));
+}
+
 int
 main(void)
 {
@@ -55,33 +64,33 @@ main(void)
 	s[1] = sess(2, 1, 10, true, MB(200));	/* ai */
 	s[2] = sess(3, 1, 10, true, MB(300));	/* ai, its largest */
 	s[3] = sess(4, 2, 0, true, MB(50));	/* bulk: the lowest priority */
-	is_int(pgb_mem_guard_victim(s, 4, MB(800), MB(1000), 0.9), -1, "calm: nobody");
-	is_int(pgb_mem_guard_victim(s, 4, MB(920), MB(1000), 0.9), 3,
+	is_int(victim(s, 4, MB(800), MB(1000), 0.9), -1, "calm: nobody");
+	is_int(victim(s, 4, MB(920), MB(1000), 0.9), 3,
 		   "the lowest-priority class gives way first, though it holds little");
 	s[3].active = false;
-	is_int(pgb_mem_guard_victim(s, 4, MB(920), MB(1000), 0.9), 2,
+	is_int(victim(s, 4, MB(920), MB(1000), 0.9), 2,
 		   "an idle session has no query to cancel: the next class, its largest");
 	s[2].cancelled = true;		/* from here on, its 300 MB on the way back */
-	is_int(pgb_mem_guard_victim(s, 4, MB(920) + MB(300), MB(1000), 0.9), 1,
+	is_int(victim(s, 4, MB(920) + MB(300), MB(1000), 0.9), 1,
 		   "a session cancelled already is not chosen again");
 	s[1].cancelled = true;		/* and its 200 MB */
-	is_int(pgb_mem_guard_victim(s, 4, MB(920) + MB(500), MB(1000), 0.9), -1,
+	is_int(victim(s, 4, MB(920) + MB(500), MB(1000), 0.9), -1,
 		   "past the mark, a class that is never shed is left alone");
-	is_int(pgb_mem_guard_victim(s, 4, MB(960) + MB(500), MB(1000), 0.9), 0,
+	is_int(victim(s, 4, MB(960) + MB(500), MB(1000), 0.9), 0,
 		   "past the last-resort mark, the largest of any class");
 	s[0].exempt = true;
 	s[4] = sess(5, 0, 100, false, MB(10));
-	is_int(pgb_mem_guard_victim(s, 5, MB(960) + MB(500), MB(1000), 0.9), 4,
+	is_int(victim(s, 5, MB(960) + MB(500), MB(1000), 0.9), 4,
 		   "superusers' sessions are the very last");
 	s[4].active = false;
-	is_int(pgb_mem_guard_victim(s, 5, MB(960) + MB(500), MB(1000), 0.9), 0,
+	is_int(victim(s, 5, MB(960) + MB(500), MB(1000), 0.9), 0,
 		   "... and taken when nobody else is left");
 	s[0] = sess(1, 1, 10, true, MB(100));
 	s[0].exempt = true;
-	is_int(pgb_mem_guard_victim(s, 1, MB(920), MB(1000), 0.9), -1,
+	is_int(victim(s, 1, MB(920), MB(1000), 0.9), -1,
 		   "an exempt superuser of a sheddable class is not shed past the mark");
 	s[0].bytes = 0;
-	is_int(pgb_mem_guard_victim(s, 1, MB(960), MB(1000), 0.9), -1,
+	is_int(victim(s, 1, MB(960), MB(1000), 0.9), -1,
 		   "a session holding nothing is never chosen");
 
 	/* what a cancel gives back, and what is on the way back */
@@ -89,10 +98,10 @@ main(void)
 	s[0].idle_bytes = MB(3) - 4096;
 	s[1] = sess(2, 0, 100, false, MB(3));
 	s[1].idle_bytes = MB(2) + MB(1) / 2;
-	is_int(pgb_mem_guard_victim(s, 2, MB(990), MB(1000), 0.9), -1,
+	is_int(victim(s, 2, MB(990), MB(1000), 0.9), -1,
 		   "a query holding less than 1 MB above what its session holds idle is never cancelled");
 	s[1].bytes = MB(4);
-	is_int(pgb_mem_guard_victim(s, 2, MB(990), MB(1000), 0.9), 1,
+	is_int(victim(s, 2, MB(990), MB(1000), 0.9), 1,
 		   "... 1.5 MB above it is, past the last-resort mark");
 	ok(pgb_mem_freeable(&s[1]) == MB(1) + MB(1) / 2, "freeable: its bytes less its idle bytes");
 	s[1].idle_bytes = MB(5);
@@ -105,14 +114,33 @@ main(void)
 	s[2] = sess(3, 0, 100, false, MB(4));	/* a web read */
 	s[2].idle_bytes = MB(3);
 	ok(pgb_mem_returning(s, 3) == MB(797), "on the way back: the cancelled query's memory");
-	is_int(pgb_mem_guard_victim(s, 3, MB(990), MB(1000), 0.9), -1,
+	is_int(victim(s, 3, MB(990), MB(1000), 0.9), -1,
 		   "while a cancelled query gives its memory back, past the last-resort mark, nobody else is cancelled");
-	is_int(pgb_mem_guard_victim(s, 3, MB(1800), MB(2000), 0.5), 1,
+	is_int(victim(s, 3, MB(1800), MB(2000), 0.5), 1,
 		   "... unless the use without it is still past the mark: the next victim");
 	s[0].active = false;
 	ok(pgb_mem_returning(s, 3) == 0, "a cancelled session back to idle returns nothing more");
-	is_int(pgb_mem_guard_victim(s, 3, MB(920), MB(1000), 0.9), 1,
+	is_int(victim(s, 3, MB(920), MB(1000), 0.9), 1,
 		   "then the next victim, if the use is still past the mark");
+
+	/* early: on course to the limit within the horizon */
+	ok(pgb_mem_early_mark(MB(1000), 0.9) == MB(800), "the early mark: the guard's less its headroom again");
+	is_int(pgb_mem_decide(MB(850), 0, MB(100), MB(1000), 0.9), PGB_MEM_CALM,
+		   "850 of 1000 MB growing 100 MB/s: calm (the limit 1.5 s away)");
+	is_int(pgb_mem_decide(MB(850), 0, MB(200), MB(1000), 0.9), PGB_MEM_EARLY,
+		   "850 MB growing 200 MB/s: early (the limit within a second)");
+	is_int(pgb_mem_decide(MB(790), 0, MB(500), MB(1000), 0.9), PGB_MEM_CALM,
+		   "below the early mark, however fast: calm");
+	is_int(pgb_mem_decide(MB(850), MB(100), MB(500), MB(1000), 0.9), PGB_MEM_CALM,
+		   "with a cancelled query on the way back: no early cancel (its own growth is in the rate)");
+	is_int(pgb_mem_decide(MB(930), 0, -50.0 * 1024 * 1024, MB(1000), 0.9), PGB_MEM_GUARD,
+		   "past the mark: the guard, whatever the rate");
+	is_int(pgb_mem_decide(MB(990), 0, MB(900), MB(1000), 0), PGB_MEM_CALM, "guard 0: off, early too");
+	s[0] = sess(1, 1, 10, true, MB(500));
+	s[1] = sess(2, 0, 100, false, MB(300));
+	is_int(pgb_mem_guard_victim(s, 2, PGB_MEM_EARLY), 0, "early: the lowest sheddable class's largest");
+	s[0].sheddable = false;
+	is_int(pgb_mem_guard_victim(s, 2, PGB_MEM_EARLY), -1, "early: never a class that is never shed");
 
 	/* class budgets */
 	s[0] = sess(1, 1, 10, true, MB(300));
