@@ -220,6 +220,7 @@ pgb_sample(PgbTick *tick)
 		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
 		if (r->running)
 		{
+			r->ran_ms = now_ms;
 			tick->snap.running++;
 			if (r->entry < PGB_MAX_SHARED_CLASSES)
 				tick->snap.entries[r->entry].running++;

@@ -46,6 +46,9 @@ typedef struct PgbSessionRow
 	bool		holding;		/* holds a place at the gate */
 	int64		hold_noted_ms;	/* when its idle hold was last noted */
 	bool		running;		/* active with no wait event: on CPU */
+	int64		ran_ms;			/* the last tick that saw it running, 0:
+								 * none: whose /proc files may have moved
+								 * (cgroup_cpu.c, memory.c) */
 	/* OS-level priority inheritance (boost_math.h), kept by the worker */
 	bool		boosted;		/* runs in boost_entry's cgroup, not its own */
 	int			boost_entry;	/* the class entry it was boosted into */
