@@ -146,9 +146,9 @@ stopped=""
 per_session_kb=0
 setup_done=0
 for n in $SESSIONS; do
-	# enough memory for both servers' sessions, judged from the last step
+	# enough memory for the sessions, judged from the last step
 	avail=$(mem_available)
-	need=$((per_session_kb * 2 * n / 1024))
+	need=$((per_session_kb * n / 1024))
 	if [ "$per_session_kb" -gt 0 ] && [ $((avail - need)) -lt "$MEM_MARGIN_MB" ]; then
 		stopped="$n sessions would take about $need MB of the $avail MB available (less a margin of $MEM_MARGIN_MB MB): not run"
 		say "$stopped"
@@ -163,22 +163,37 @@ for n in $SESSIONS; do
 	[ "$maxc" -lt 100 ] && maxc=100
 	set_connections stock "$maxc"
 	set_connections budget "$maxc"
-	start stock "$stock_port"
-	start budget "$budget_port"
 	if [ "$setup_done" = 0 ]; then
+		start stock "$stock_port"
+		start budget "$budget_port"
 		setup_roles
 		setup_done=1
+		stop_all
 	fi
-	wpid=$(bench_worker_pid "$budget_port")
+
+	# stock first, alone: N sessions, pg_stat_activity, logins
+	start stock "$stock_port"
 	before=$(mem_available)
-	say "$n sessions (max_connections $maxc): connecting"
+	say "$n sessions (max_connections $maxc): stock, connecting"
 	hold "$stock_port" "$n"
-	hold "$budget_port" "$n"
 	wait_sessions "$stock_port" "$n"
-	wait_sessions "$budget_port" "$n"
 	sleep "$SETTLE_SECONDS"
 	held=$(( before - $(mem_available) ))
-	[ "$held" -gt 0 ] && per_session_kb=$((held * 1024 / (2 * n)))
+	[ "$held" -gt 0 ] && per_session_kb=$((held * 1024 / n))
+	psa_stock_ms=$(read_ms "$stock_port" "SELECT * FROM pg_stat_activity")
+	say "$n sessions: stock, $LOGINS logins"
+	client logins "$dir" app "$LOGINS" "$stock_port" >"$dir/logins.txt"
+	awk '{ print $2 }' "$dir/logins.txt" >"$dir/logins-stock"
+	[ "$(wc -l <"$dir/logins-stock")" = "$LOGINS" ] || { echo "logins failed" >&2; exit 1; }
+	stop_all
+
+	# then pg_budget, alone: the same, the worker and the views
+	start budget "$budget_port"
+	wpid=$(bench_worker_pid "$budget_port")
+	say "$n sessions: pg_budget, connecting"
+	hold "$budget_port" "$n"
+	wait_sessions "$budget_port" "$n"
+	sleep "$SETTLE_SECONDS"
 
 	say "$n sessions: the worker's CPU for ${MEASURE_SECONDS}s"
 	t_start=$(bench_sql "$budget_port" "SELECT now()")
@@ -193,12 +208,10 @@ for n in $SESSIONS; do
 	history_ms=$(read_ms "$budget_port" "SELECT * FROM pg_budget_history")
 	history_rows=$(awk 'END { print $2 }' "$dir/reads.txt")
 	psa_ms=$(read_ms "$budget_port" "SELECT * FROM pg_stat_activity")
-	psa_stock_ms=$(read_ms "$stock_port" "SELECT * FROM pg_stat_activity")
 
-	say "$n sessions: $LOGINS logins on each server, in turn"
-	client logins "$dir" app "$LOGINS" "$stock_port" "$budget_port" >"$dir/logins.txt"
-	awk -v p="$stock_port" '$1 == p { print $2 }' "$dir/logins.txt" >"$dir/logins-stock"
-	awk -v p="$budget_port" '$1 == p { print $2 }' "$dir/logins.txt" >"$dir/logins-budget"
+	say "$n sessions: pg_budget, $LOGINS logins"
+	client logins "$dir" app "$LOGINS" "$budget_port" >"$dir/logins.txt"
+	awk '{ print $2 }' "$dir/logins.txt" >"$dir/logins-budget"
 	[ "$(wc -l <"$dir/logins-budget")" = "$LOGINS" ] || { echo "logins failed" >&2; exit 1; }
 	ls50=$(bench_pct "$dir/logins-stock" 50)
 	ls99=$(bench_pct "$dir/logins-stock" 99)
@@ -230,7 +243,7 @@ stop_all
 {
 	echo "## Scale${LABEL:+: $LABEL}"
 	echo
-	echo "Each row: N held sessions of role app (class web) on each of two servers side by side, stock and pg_budget, max_connections = 1.3 N (at least 100); the sessions alternate a random idle spell and one second of \`SELECT pg_sleep(1)\`, $ACTIVE_SHARE% of the time active. Worker CPU over ${MEASURE_SECONDS}s in % of one core (schedstat; /proc/<pid>/stat ticks in brackets), and its ticks a second (its voluntary context switches: it sleeps once a tick; 100 at the default 10 ms when it keeps up); view times: median of $READS reads of every row (\`SELECT *\`, fetched by the client), as postgres; logins: $LOGINS on each server in turn (connect, \`SELECT 1\`, close), role app."
+	echo "Each row: N held sessions of role app (class web) on a stock server, then on one with pg_budget (one server at a time), max_connections = 1.3 N (at least 100); the sessions alternate a random idle spell and one second of \`SELECT pg_sleep(1)\`, $ACTIVE_SHARE% of the time active. Worker CPU over ${MEASURE_SECONDS}s in % of one core (schedstat; /proc/<pid>/stat ticks in brackets), and its ticks a second (its voluntary context switches: it sleeps once a tick; 100 at the default 10 ms when it keeps up); view times: median of $READS reads of every row (\`SELECT *\`, fetched by the client), as postgres; logins: $LOGINS on each server while it holds the N sessions (connect, \`SELECT 1\`, close), role app."
 	echo
 	echo "| sessions | max_connections | worker CPU % | worker ticks/s | web connected / active (worker's view) | pg_budget_status ms | pg_budget_backends ms (rows) | pg_budget_history ms (rows) | pg_stat_activity ms (pg_budget / stock) | backends / pg_stat_activity | login p50 ms stock / pg_budget | login p99 ms stock / pg_budget | p99 ratio |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -266,7 +279,7 @@ stop_all
 	else
 		echo "No CPU weights: ${CPU_CGROUP_NOTE:-no cgroup given}; classes \`$classes\`."
 	fi
-	echo "Memory: about $per_session_kb kB per held session (MemAvailable before and after connecting, both servers). $version; $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo) GB."
+	echo "Memory: about $per_session_kb kB per held session (MemAvailable before and after the stock server's sessions connected). $version; $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo) GB."
 	echo
 	bench_every_run "$out/rows.txt" "sessions, max_connections, worker CPU % (stat, schedstat), web connected and active, status ms, backends ms and rows, history ms and rows, pg_stat_activity ms (pg_budget, stock), login p50 and p99 stock, p50 and p99 pg_budget, kB per session, worker ticks/s"
 } >"$out/scale.md"

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# pg_budget with thousands of sessions.  For each count N of SESSIONS, two
-# servers side by side, stock and pg_budget (preloaded with doc/cpu.md's
+# pg_budget with thousands of sessions.  For each count N of SESSIONS, a
+# stock server, then one with pg_budget (preloaded with doc/cpu.md's
 # classes, CPU weights on where the machine has cgroup v1's cpu
-# hierarchy), each with max_connections = 1.3 N and N held sessions of a
-# role in class web (pgbench -c N running bench/scale-run.sh's script: a
-# random idle spell, then one second in pg_sleep, ACTIVE_SHARE percent of
-# the time active).  Measured at each N: the pg_budget worker's CPU (% of
-# one core over MEASURE_SECONDS), the time to read pg_budget_status,
-# pg_budget_backends, pg_budget_history and pg_stat_activity (median of
-# READS reads of every row), and login p50 and p99 on both servers
-# (LOGINS each, in turn: connect, SELECT 1, close, timed by
+# hierarchy), one at a time (two servers' thousands of backends at once
+# swamp a 2-core machine), each with max_connections = 1.3 N and N held
+# sessions of a role in class web (pgbench -c N running bench/scale-run.sh's
+# script: a random idle spell, then one second in pg_sleep, ACTIVE_SHARE
+# percent of the time active).  Measured at each N: the pg_budget worker's
+# CPU (% of one core over MEASURE_SECONDS) and ticks a second, the time to
+# read pg_budget_status, pg_budget_backends, pg_budget_history and
+# pg_stat_activity (median of READS reads of every row), and login p50 and
+# p99 on both servers (LOGINS each: connect, SELECT 1, close, timed by
 # bench/scale_client.py).  Then the shared memory pg_budget takes at
 # max_connections = SHMEM_CONNECTIONS.  The goals, at 2000 sessions: the
 # worker <= 2% of a core, login p99 <= 1.1x stock's, pg_budget_backends
 # <= 2x pg_stat_activity, pg_budget_status <= 5 ms.
 #
-#   bash bench/scale.sh                  # as root (~20 min; ~4 GB of memory per 1000 sessions)
+#   bash bench/scale.sh                  # as root (~30 min)
 #   SESSIONS="100 1000 2000 4000" bash bench/scale.sh
 #   SMOKE=1 bash bench/scale.sh          # CI: 20 and 60 sessions, a few seconds each
 #
