@@ -37,6 +37,7 @@ typedef struct PgbSessionRow
 	int64		action_ms;		/* when the worker last signalled it */
 	bool		judged;			/* a session admitted by pg_budget */
 	bool		exempt;			/* superuser exempt from shedding */
+	bool		superuser;		/* a judged session of a superuser */
 	bool		walsender;		/* never shed by the worker */
 	bool		may_signal;		/* pause: the caller may signal it */
 	bool		cancelled;		/* cancelled during this active spell */
