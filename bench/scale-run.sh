@@ -15,7 +15,7 @@ cg=${CPU_CGROUP:-}
 hz=$(getconf CLK_TCK)
 : "${SESSIONS:=100 500 1000 2000 3000}" "${ACTIVE_SHARE:=25}" "${MEASURE_SECONDS:=30}"
 : "${SETTLE_SECONDS:=5}" "${LOGINS:=300}" "${READS:=9}" "${SHMEM_CONNECTIONS:=5000}"
-: "${MEM_MARGIN_MB:=4096}" "${LABEL:=}"
+: "${MEM_MARGIN_MB:=4096}" "${LABEL:=}" "${MEM_WINDOW:=20}"
 
 client() { python3 "$here/scale_client.py" "$@"; }
 
@@ -133,6 +133,46 @@ worker_cpu() {
 	}'
 }
 
+# The memory sampling's cost, apart from the rest of the worker: the files
+# its memory part opens over MEM_WINDOW seconds (strace of openat alone,
+# attached to the worker: each session's /proc/<pid>/statm, and the
+# server's use, memory.usage_in_bytes and memory.stat of its memory cgroup
+# or /proc/meminfo), times the CPU time of one read of each as the worker
+# reads them (bench/procread.c, a few thousand reads of the same files).
+# Without strace or a C compiler: not measured.
+procread=""
+if command -v strace >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 &&
+	cc -O2 -o "$dir/procread" "$here/procread.c" 2>/dev/null; then
+	procread=$dir/procread
+fi
+# mem_sampling PID PORT: "statm/s use/s statm-us use-us %-of-a-core schedstat/s"
+mem_sampling() {
+	local pid=$1 port=$2 st us sc statm_us=nan use_us=nan rounds
+	if [ -z "$procread" ]; then
+		echo "nan nan nan nan nan nan"
+		return 0
+	fi
+	timeout -s INT "$MEM_WINDOW" strace -qq -e trace=openat -e signal=none \
+		-o "$dir/strace.txt" -p "$pid" 2>/dev/null || true
+	st=$(grep -c '/statm"' "$dir/strace.txt" || true)
+	us=$(grep -cE 'memory\.(usage_in_bytes|stat|current)"|/proc/meminfo"' "$dir/strace.txt" || true)
+	sc=$(grep -c '/schedstat"' "$dir/strace.txt" || true)
+	bench_sql "$port" "SELECT '/proc/' || pid || '/statm' FROM pg_stat_activity WHERE usename = 'app'" >"$dir/statm.list"
+	rounds=$(( 20000 / $(wc -l <"$dir/statm.list") + 1 ))
+	# shellcheck disable=SC2046
+	statm_us=$("$procread" "$rounds" $(cat "$dir/statm.list") | awk '{ print $1 }') || statm_us=nan
+	grep -oE '"[^"]*(memory\.(usage_in_bytes|stat|current)|/proc/meminfo)"' "$dir/strace.txt" |
+		tr -d '"' | sort -u >"$dir/use.list" || true
+	if [ -s "$dir/use.list" ]; then
+		# shellcheck disable=SC2046
+		use_us=$("$procread" 5000 $(cat "$dir/use.list") | awk '{ print $1 }') || use_us=nan
+	fi
+	awk -v st="$st" -v us="$us" -v sc="$sc" -v w="$MEM_WINDOW" -v a="$statm_us" -v b="$use_us" 'BEGIN {
+		if (b == "nan") b = 0
+		printf "%.0f %.0f %s %s %.3f %.0f\n", st / w, us / w, a, b, (st / w * a + us / w * b) / 1e4, sc / w
+	}'
+}
+
 # read_ms PORT SQL: the median time of READS reads, in ms
 read_ms() {
 	client reads "$dir" "$1" "$READS" "$2" >"$dir/reads.txt"
@@ -200,6 +240,8 @@ for n in $SESSIONS; do
 	read -r cpu_stat cpu_sched wakeups <<<"$(worker_cpu "$wpid")"
 	seen=$(bench_sql "$budget_port" "SELECT coalesce(round(avg(connected)), 0) || ' ' || coalesce(round(avg(active)::numeric, 1), 0)
 		FROM pg_budget_history WHERE class = 'web' AND at > '$t_start'")
+	say "$n sessions: the memory sampling's file reads for ${MEM_WINDOW}s"
+	read -r statm_rate use_rate statm_us use_us mem_pct sched_rate <<<"$(mem_sampling "$wpid" "$budget_port")"
 
 	say "$n sessions: reading the views ($READS times each)"
 	status_ms=$(read_ms "$budget_port" "SELECT * FROM pg_budget_status")
@@ -219,8 +261,8 @@ for n in $SESSIONS; do
 	lb99=$(bench_pct "$dir/logins-budget" 99)
 	[ "$(bench_worker_pid "$budget_port")" = "$wpid" ] || { echo "the worker restarted" >&2; exit 1; }
 
-	echo "$n $maxc $cpu_stat $cpu_sched $seen $status_ms $backends_ms $backends_rows $history_ms $history_rows $psa_ms $psa_stock_ms $ls50 $ls99 $lb50 $lb99 $per_session_kb $wakeups" >>"$out/rows.txt"
-	say "$n sessions: worker ${cpu_sched}% (schedstat), backends ${backends_ms} ms (pg_stat_activity ${psa_ms} ms), status ${status_ms} ms, login p99 ${ls99}/${lb99} ms"
+	echo "$n $maxc $cpu_stat $cpu_sched $seen $status_ms $backends_ms $backends_rows $history_ms $history_rows $psa_ms $psa_stock_ms $ls50 $ls99 $lb50 $lb99 $per_session_kb $wakeups $statm_rate $use_rate $statm_us $use_us $mem_pct $sched_rate" >>"$out/rows.txt"
+	say "$n sessions: worker ${cpu_sched}% (schedstat), memory sampling ${mem_pct}% ($statm_rate statm reads/s), backends ${backends_ms} ms (pg_stat_activity ${psa_ms} ms), status ${status_ms} ms, login p99 ${ls99}/${lb99} ms"
 	stop_all
 done
 
@@ -252,10 +294,32 @@ stop_all
 	done <"$out/rows.txt"
 	[ -n "$stopped" ] && { echo; echo "Stopped: $stopped."; }
 	echo
+	echo "Before and after: pg_budget 0.3.0 as measured in issue 27 (the same machine and set-up, one reading of each, as this script's first version measured it) against this run."
+	echo
+	echo "| sessions | worker CPU % 0.3.0 | worker CPU % now | pg_budget_backends ms 0.3.0 | pg_budget_backends ms now |"
+	echo "|---|---|---|---|---|"
+	while read -r n _ _ cd _ _ _ be _; do
+		case $n in
+			100) b_cpu=1.0 b_be=2.5 ;;
+			1000) b_cpu=3.4 b_be=24.6 ;;
+			2000) b_cpu=5.8 b_be=65.9 ;;
+			*) b_cpu=- b_be=- ;;
+		esac
+		echo "| $n | $b_cpu | $cd | $b_be | $be |"
+	done <"$out/rows.txt"
+	echo
+	echo "The memory sampling apart from the rest of the worker: the files the worker's memory part opened over ${MEM_WINDOW}s (strace of openat alone attached to the worker, after the CPU was measured: each session's \`/proc/<pid>/statm\`, and the server's use, \`memory.usage_in_bytes\` and \`memory.stat\` of its memory cgroup or \`/proc/meminfo\`, every tick), times the CPU time of one read of the same files as the worker reads them (open, read, close: \`bench/procread.c\`, some 20000 reads), in % of one core. The sessions' \`schedstat\` reads (CPU time, cgroup_cpu.c) are shown for comparison, not counted."
+	echo
+	echo "| sessions | statm reads/s | µs CPU each | use-file reads/s | µs CPU each | memory sampling, % of a core | schedstat reads/s |"
+	echo "|---|---|---|---|---|---|---|"
+	while read -r n _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ msr mur msu muu mpc msc; do
+		echo "| $n | $msr | $msu | $mur | $muu | **$mpc** | $msc |"
+	done <"$out/rows.txt"
+	echo
 	# the goals, at 2000 sessions (or the largest count run, if fewer)
 	goal_n=$(awk '$1 <= 2000 { n = $1 } END { print n + 0 }' "$out/rows.txt")
 	if [ "$goal_n" -gt 0 ]; then
-		read -r _ _ _ cd _ _ st be _ _ _ pa _ _ ls99 _ lb99 _ <<<"$(awk -v n="$goal_n" '$1 == n' "$out/rows.txt")"
+		read -r _ _ _ cd _ _ st be _ _ _ pa _ _ ls99 _ lb99 _ _ _ _ _ _ mpc _ <<<"$(awk -v n="$goal_n" '$1 == n' "$out/rows.txt")"
 		r99=$(bench_ratio "$lb99" "$ls99")
 		rbe=$(bench_ratio "$be" "$pa")
 		echo "Goals at $goal_n sessions:"
@@ -266,6 +330,7 @@ stop_all
 		echo "| login p99 <= 1.1x stock's | ${r99}x ($lb99 / $ls99 ms) | $(bench_verdict "$r99" "<=" 1.1) |"
 		echo "| pg_budget_backends <= 2x pg_stat_activity | ${rbe}x ($be / $pa ms) | $(bench_verdict "$rbe" "<=" 2) |"
 		echo "| pg_budget_status <= 5 ms | $st ms | $(bench_verdict "$st" "<=" 5) |"
+		echo "| memory sampling <= 1% of a core (issue 24) | $mpc% | $(bench_verdict "$mpc" "<=" 1) |"
 		echo
 	fi
 	echo "Shared memory at max_connections = $SHMEM_CONNECTIONS (shared_buffers 128MB): \`shared_memory_size\` stock $shm_stock, with pg_budget $shm_budget; pg_budget's own structures $shm_parts MB:"
@@ -281,5 +346,5 @@ stop_all
 	fi
 	echo "Memory: about $per_session_kb kB per held session (MemAvailable before and after the stock server's sessions connected). $version; $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo) GB."
 	echo
-	bench_every_run "$out/rows.txt" "sessions, max_connections, worker CPU % (stat, schedstat), web connected and active, status ms, backends ms and rows, history ms and rows, pg_stat_activity ms (pg_budget, stock), login p50 and p99 stock, p50 and p99 pg_budget, kB per session, worker ticks/s"
+	bench_every_run "$out/rows.txt" "sessions, max_connections, worker CPU % (stat, schedstat), web connected and active, status ms, backends ms and rows, history ms and rows, pg_stat_activity ms (pg_budget, stock), login p50 and p99 stock, p50 and p99 pg_budget, kB per session, worker ticks/s, statm reads/s, use-file reads/s, µs CPU a statm read, µs CPU a use-file read, memory sampling % of a core, schedstat reads/s"
 } >"$out/scale.md"
