@@ -289,7 +289,7 @@ stop_all
 	echo
 	echo "| sessions | max_connections | worker CPU % | worker ticks/s | web connected / active (worker's view) | pg_budget_status ms | pg_budget_backends ms (rows) | pg_budget_history ms (rows) | pg_stat_activity ms (pg_budget / stock) | backends / pg_stat_activity | login p50 ms stock / pg_budget | login p99 ms stock / pg_budget | p99 ratio |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-	while read -r n maxc cs cd seen_c seen_a st be ber hi hir pa pas ls50 ls99 lb50 lb99 _ wk; do
+	while read -r n maxc cs cd seen_c seen_a st be ber hi hir pa pas ls50 ls99 lb50 lb99 _ wk _; do
 		echo "| $n | $maxc | **$cd** ($cs) | $wk | $seen_c / $seen_a | $st | $be ($ber) | $hi ($hir) | $pa / $pas | $(bench_ratio "$be" "$pa") | $ls50 / $lb50 | $ls99 / $lb99 | $(bench_ratio "$lb99" "$ls99") |"
 	done <"$out/rows.txt"
 	[ -n "$stopped" ] && { echo; echo "Stopped: $stopped."; }
