@@ -8,6 +8,7 @@
  */
 #include "cgroup_math.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -212,6 +213,46 @@ pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf, size_t buflen)
 	return true;
 }
 
+bool
+pgb_cgroup_parent_of(const char *path, const char *leaf, char *buf,
+					 size_t buflen)
+{
+	const char *slash;
+	size_t		plen;
+
+	if (path == NULL || (slash = strrchr(path, '/')) == NULL ||
+		strcmp(slash + 1, leaf) != 0 || leaf[0] == '\0')
+		return false;
+	plen = slash == path ? 1 : (size_t) (slash - path);
+	if (plen >= buflen)
+		return false;
+	memcpy(buf, path, plen);
+	buf[plen] = '\0';
+	return true;
+}
+
+int
+pgb_cgroup_parse_pids(const char *text, int *pids, int max)
+{
+	const char *p = text;
+	int			n = 0;
+
+	while (p != NULL && *p != '\0' && n < max)
+	{
+		const char *eol = strchr(p, '\n');
+		const char *end = eol ? eol : p + strlen(p);
+		long		v = 0;
+		const char *q = p;
+
+		while (q < end && *q >= '0' && *q <= '9' && v <= INT_MAX / 10)
+			v = v * 10 + (*q++ - '0');
+		if (q == end && q > p && v > 0 && v <= INT_MAX)
+			pids[n++] = (int) v;
+		p = eol ? eol + 1 : NULL;
+	}
+	return n;
+}
+
 /* Read an unsigned decimal at *p, then skip blanks; false if none. */
 static bool
 read_u64(const char **p, uint64 *v)
@@ -275,22 +316,13 @@ pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks)
 }
 
 bool
-pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns)
+pgb_proc_schedstat(const char *schedstat, uint64 *cpu_ns, uint64 *delay_ns)
 {
 	const char *p = schedstat;
-	uint64		runtime;
 
 	if (p == NULL)
 		return false;
-	return read_u64(&p, &runtime) && read_u64(&p, ns);
-}
-
-bool
-pgb_proc_schedstat_cpu_ns(const char *schedstat, uint64 *ns)
-{
-	const char *p = schedstat;
-
-	return p != NULL && read_u64(&p, ns);
+	return read_u64(&p, cpu_ns) && read_u64(&p, delay_ns);
 }
 
 const char *
@@ -363,17 +395,17 @@ pgb_cgroup_usage_ns(PgbCpuSource source, const char *text, uint64 *ns)
 }
 
 void
-pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 ticks, uint64 delay_ns,
-			  bool priming, uint64 *dticks, uint64 *ddelay_ns)
+pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 cpu_ns, uint64 delay_ns,
+			  bool priming, uint64 *dcpu_ns, uint64 *ddelay_ns)
 {
 	if (t->pid != pid)
 	{
 		t->pid = pid;
-		t->ticks = priming ? ticks : 0;
+		t->cpu_ns = priming ? cpu_ns : 0;
 		t->delay_ns = priming ? delay_ns : 0;
 	}
-	*dticks = ticks > t->ticks ? ticks - t->ticks : 0;
+	*dcpu_ns = cpu_ns > t->cpu_ns ? cpu_ns - t->cpu_ns : 0;
 	*ddelay_ns = delay_ns > t->delay_ns ? delay_ns - t->delay_ns : 0;
-	t->ticks = Max(t->ticks, ticks);
+	t->cpu_ns = Max(t->cpu_ns, cpu_ns);
 	t->delay_ns = Max(t->delay_ns, delay_ns);
 }

@@ -107,17 +107,33 @@ extern bool pgb_cgroup_cpu_path(const char *proc_cgroup, char *buf,
 								size_t buflen);
 
 /*
+ * The parent of the cgroup path (as /proc/<pid>/cgroup gives it) whose
+ * last component is leaf, into buf ("/" at the top); false when the last
+ * component is not leaf or it does not fit.
+ */
+extern bool pgb_cgroup_parent_of(const char *path, const char *leaf,
+								 char *buf, size_t buflen);
+
+/*
+ * The pids of the text of a cgroup.procs file (one a line) into pids,
+ * at most max of them; how many.  A line that is not a pid is skipped.
+ */
+extern int	pgb_cgroup_parse_pids(const char *text, int *pids, int max);
+
+/*
  * utime + stime (fields 14 and 15, clock ticks) of the text of
  * /proc/<pid>/stat; the command name, in parentheses, may hold anything,
  * so fields are counted from its last ")".  False when malformed.
  */
 extern bool pgb_proc_stat_cpu_ticks(const char *stat, uint64 *ticks);
 
-/* The run delay (second field, ns) of the text of /proc/<pid>/schedstat. */
-extern bool pgb_proc_schedstat_delay_ns(const char *schedstat, uint64 *ns);
+/*
+ * The CPU time (first field, ns: what utime + stime count, unrounded) and
+ * the run delay (second field, ns) of the text of /proc/<pid>/schedstat.
+ */
+extern bool pgb_proc_schedstat(const char *schedstat, uint64 *cpu_ns,
+							   uint64 *delay_ns);
 
-/* The time on CPU (first field, ns) of the text of /proc/<pid>/schedstat. */
-extern bool pgb_proc_schedstat_cpu_ns(const char *schedstat, uint64 *ns);
 
 /*
  * Where the CPU time of a class comes from: the cgroup's own accounting
@@ -153,20 +169,20 @@ extern bool pgb_cgroup_usage_ns(PgbCpuSource source, const char *text,
 typedef struct PgbCpuTrack
 {
 	int			pid;			/* 0: none */
-	uint64		ticks;			/* utime + stime at the last reading */
+	uint64		cpu_ns;			/* CPU time at the last reading */
 	uint64		delay_ns;		/* run delay at the last reading */
 } PgbCpuTrack;
 
 /*
- * A new reading (pid, ticks, delay_ns) of the process tracked by t: how
- * much CPU time and run delay to count (*dticks, *ddelay_ns).  A process
+ * A new reading (pid, cpu_ns, delay_ns) of the process tracked by t: how
+ * much CPU time and run delay to count (*dcpu_ns, *ddelay_ns).  A process
  * seen for the first time counts all it has, unless priming (the first
  * pass of a sampler that starts while sessions run, which counts from
  * now: they may have been counted by the sampler before it).  Counters
  * never go back: a reading below the last counts nothing.
  */
-extern void pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 ticks,
+extern void pgb_cpu_track(PgbCpuTrack *t, int pid, uint64 cpu_ns,
 						  uint64 delay_ns, bool priming,
-						  uint64 *dticks, uint64 *ddelay_ns);
+						  uint64 *dcpu_ns, uint64 *ddelay_ns);
 
 #endif							/* PGB_CGROUP_MATH_H */

@@ -41,6 +41,12 @@ extern void pgb_gate_read_counters(int entry, PgbGateCounters *out);
 extern void pgb_gate_read_hints(int procno, bool *queued, int *borrowed_for,
 								bool *holding);
 
+/*
+ * Is any session queued or WAL-throttled at the gate (the classes' queued
+ * and throttled counters, read without the lock: a hint)?
+ */
+extern bool pgb_gate_any_waiting(void);
+
 /* WAL written by a group (class or pseudo-class) since reset (walbudget.c) */
 extern uint64 pgb_wal_bytes_of(int group);
 

@@ -276,6 +276,28 @@ pgb_gate_read_hints(int procno, bool *queued, int *borrowed_for, bool *holding)
 	*holding = slot->holding;
 }
 
+bool
+pgb_gate_any_waiting(void)
+{
+	int			e;
+
+	if (pgb_gate == NULL)
+		return false;
+	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
+		PgbGateClass *gc = &pgb_gate->classes[e];
+
+		/*
+		 * Both counters are raised under the gate lock as a slot starts to
+		 * wait (gate_queue.c, gate_walwait.c), lowered as it stops.
+		 */
+		if (pg_atomic_read_u32(&gc->queued) != 0 ||
+			*((volatile int *) &gc->throttled) != 0)
+			return true;
+	}
+	return false;
+}
+
 /* A recycled entry starts with fresh counters (no session is in it). */
 void
 pgb_gate_forget(int entry)

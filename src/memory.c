@@ -4,11 +4,12 @@
  *	  Memory by class: the server's limit (pg_budget.memory_limit: its
  *	  cgroup's, else the machine's) and use, read every tick from one or
  *	  two small files; each counted session's private memory
- *	  (/proc/<pid>/statm), read once a second for the views, every
- *	  PGB_MEM_BUDGET_MS for classes with a budget, and every tick while the
- *	  server is past its mark; and the guard, which cancels the query that
- *	  gives way (mem_guard.c decides, act.c signals).  Locking rules in
- *	  memory.h.
+ *	  (/proc/<pid>/statm), read for the views once a second if the sampler
+ *	  saw it on CPU since its last reading, else every PGB_MEM_IDLE_MS;
+ *	  of active sessions every PGB_MEM_BUDGET_MS for classes with a
+ *	  budget, and every tick while the server is past its mark; and the
+ *	  guard, which cancels the query that gives way (mem_guard.c decides,
+ *	  act.c signals).  Locking rules in memory.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,10 +37,10 @@
 /* Sessions of classes with a budget are read this often (ms). */
 #define PGB_MEM_BUDGET_MS		100
 
-/* Every counted session's memory is read this often for the views (ms). */
+/* Sessions seen on CPU are read this often for the views (ms). */
 #define PGB_MEM_VIEW_MS			1000
 
-/* An idle session's memory is read again after this long (ms). */
+/* Any other session's memory is read again after this long (ms). */
 #define PGB_MEM_IDLE_MS			10000
 
 /*
@@ -487,12 +488,15 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		return;
 
 	/*
-	 * Read the sessions that may have grown: the active ones, and the idle
-	 * ones now and then for the views.  Past the mark or at a budget's
-	 * turn only the active ones, whose queries a cancel frees, and those
-	 * whose statement ended since they were read: the memory it gave back
-	 * (a cancelled query's above all) must not count in its class's sum
-	 * until the next idle reading, PGB_MEM_IDLE_MS later.
+	 * Read the sessions that may have grown or given memory back.  Past
+	 * the mark or at a budget's turn (of its class alone), every active
+	 * one, whose query a cancel frees.  Those read while their statement
+	 * ran, once it ended (or ran on, on CPU or in a new state): the memory
+	 * it gave back (a cancelled query's above all) must not count in its
+	 * class's sum until the next idle reading, PGB_MEM_IDLE_MS later.  For
+	 * the views, those the sampler saw on CPU since their last reading (a
+	 * session asleep, waiting on a lock or for its client grows nothing),
+	 * and the others now and then.
 	 */
 	sess = palloc(sizeof(PgbMemSession) * snap->nrows);
 	procnos = palloc(sizeof(int) * snap->nrows);
@@ -514,12 +518,16 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			continue;
 		}
 		/* at a budget's turn alone, only the classes with a budget */
-		due = level != PGB_MEM_CALM || view_due ||
+		due = level != PGB_MEM_CALM ||
 			(budget_due && (class_limit[r->entry] > 0 || session_limit[r->entry] > 0));
 		if (rows[i].pid != r->pid)
 			fresh = read_session(i, r->pid, active, snap->now_ms);
-		else if ((active && due) || rows[i].read_active ||
-				 (view_due && snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS))
+		else if ((active && due) ||
+				 (rows[i].read_active &&
+				  (!active || r->ran_ms > rows[i].read_ms ||
+				   r->state_since_ms > rows[i].read_ms)) ||
+				 (view_due && (r->ran_ms > rows[i].read_ms ||
+							   snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS)))
 			/* a reading that fails keeps the last one: it is still there */
 			fresh = read_session(i, r->pid, active, snap->now_ms) ||
 				rows[i].pid == r->pid;

@@ -42,10 +42,11 @@ cpu_ns(int pid, uint64 *ns)
 	char		path[64];
 	char		buf[1024];
 	uint64		ticks;
+	uint64		delay;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
 	if (pgb_cgroup_read(path, buf, sizeof(buf)) &&
-		pgb_proc_schedstat_cpu_ns(buf, ns))
+		pgb_proc_schedstat(buf, ns, &delay))
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (!pgb_cgroup_read(path, buf, sizeof(buf)) ||

@@ -32,6 +32,9 @@
 #include "sampler.h"
 #include "memory.h"
 
+/* A judged session's slot is read again every this many ticks. */
+#define PGB_SLOT_RECHECK	8
+
 /* A tiny cache of wait-event classifications (names never change). */
 #define CATEGORY_CACHE 256
 static uint32 cache_event[CATEGORY_CACHE];
@@ -116,10 +119,13 @@ pseudo_group(int procno)
 void
 pgb_sample(PgbTick *tick)
 {
+	static uint32 ticks = 0;
 	int64		now_ms = tick->snap.now_ms;
+	bool		gate_waiting = pgb_gate_any_waiting();
 	int			procno;
 	int			e;
 
+	ticks++;
 	memset(tick->groups, 0, sizeof(tick->groups));
 	tick->nwaits = 0;
 	tick->snap.nlookups = 0;
@@ -166,8 +172,24 @@ pgb_sample(PgbTick *tick)
 		/*
 		 * Lock-free read of a slot (shmem.h): the pid is published last
 		 * and cleared first, so fields read between two equal reads of
-		 * the pid belong to that session.
+		 * the pid belong to that session.  What the sampler takes from a
+		 * slot (class entry, superuser, walsender) is written once, at
+		 * admission, and stays for the session's life (shmem.h); the slot
+		 * is cleared only as its session exits.  So a session judged
+		 * already is looked at again only every PGB_SLOT_RECHECK ticks,
+		 * one row in that many each tick, and the tick does not read every
+		 * slot of thousands of sessions.  Whether a superuser is exempt
+		 * follows pg_budget.exempt_superusers, which a reload changes: it
+		 * is worked out again every tick.  (An exiting session whose slot
+		 * is already cleared stays in its class until its PGPROC goes, a
+		 * few ticks at most: whatever the worker does to a session is
+		 * checked against the slot under the lock first, act.h.)
 		 */
+		if (r->judged && (procno + ticks) % PGB_SLOT_RECHECK != 0)
+		{
+			r->exempt = r->superuser && pgb_exempt_superusers;
+			goto classified;
+		}
 		judged = false;
 		if (slot->pid == pid)
 		{
@@ -182,6 +204,7 @@ pgb_sample(PgbTick *tick)
 		{
 			r->entry = class_idx;
 			r->judged = true;
+			r->superuser = superuser;
 			r->exempt = superuser && pgb_exempt_superusers;
 			/* the worker never sheds a walsender (a replica's stream is nobody's work to shed) */
 			r->walsender = walsender;
@@ -190,9 +213,11 @@ pgb_sample(PgbTick *tick)
 		{
 			r->entry = pseudo_group(procno);
 			r->judged = false;
+			r->superuser = false;
 			r->exempt = true;
 			r->walsender = false;
 		}
+classified:
 
 		/* idle in a transaction: waiting for the client inside one */
 		if (cat == PGB_WAIT_IDLE)
@@ -209,17 +234,23 @@ pgb_sample(PgbTick *tick)
 			t->blocked_since_ms = 0;
 		}
 		t->category = cat;
-		/* the gate's slots are read without its lock: a hint (gate.h) */
+		/*
+		 * The gate's slots are read without its lock: a hint (gate.h).
+		 * While nobody waits at the gate (no class has anyone queued or
+		 * WAL-throttled), no slot is queued, and a loan or a held place
+		 * matters to no waiter (plan_inherit.c): the slots are not read.
+		 */
 		r->queued = false;
 		r->borrowed_for = 0;
 		r->holding = false;
-		if (judged)
+		if (r->judged && gate_waiting)
 			pgb_gate_read_hints(procno, &r->queued, &r->borrowed_for, &r->holding);
 		if (r->queued)
 			tick->snap.nqueued++;
 		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
 		if (r->running)
 		{
+			r->ran_ms = now_ms;
 			tick->snap.running++;
 			if (r->entry < PGB_MAX_SHARED_CLASSES)
 				tick->snap.entries[r->entry].running++;

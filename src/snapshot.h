@@ -37,6 +37,7 @@ typedef struct PgbSessionRow
 	int64		action_ms;		/* when the worker last signalled it */
 	bool		judged;			/* a session admitted by pg_budget */
 	bool		exempt;			/* superuser exempt from shedding */
+	bool		superuser;		/* a judged session of a superuser */
 	bool		walsender;		/* never shed by the worker */
 	bool		may_signal;		/* pause: the caller may signal it */
 	bool		cancelled;		/* cancelled during this active spell */
@@ -46,6 +47,9 @@ typedef struct PgbSessionRow
 	bool		holding;		/* holds a place at the gate */
 	int64		hold_noted_ms;	/* when its idle hold was last noted */
 	bool		running;		/* active with no wait event: on CPU */
+	int64		ran_ms;			/* the last tick that saw it running, 0:
+								 * none: whose /proc files may have moved
+								 * (cgroup_cpu.c, memory.c) */
 	/* OS-level priority inheritance (boost_math.h), kept by the worker */
 	bool		boosted;		/* runs in boost_entry's cgroup, not its own */
 	int			boost_entry;	/* the class entry it was boosted into */

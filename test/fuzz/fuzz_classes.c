@@ -388,12 +388,13 @@ check_proc_files(const char *str)
 {
 	char		path[16];
 	uint64		v;
+	uint64		w;
 
 	if (pgb_cgroup_cpu_path(str, path, sizeof(path)))
 		CHECK(strlen(path) < sizeof(path));
 	if (pgb_proc_stat_cpu_ticks(str, &v))
 		CHECK(strrchr(str, ')') != NULL);
-	if (pgb_proc_schedstat_delay_ns(str, &v))
+	if (pgb_proc_schedstat(str, &v, &w))
 		CHECK(str[0] >= '0' && str[0] <= '9');
 	/* the memory files: statm, memory.stat and meminfo, limits, the path */
 	{

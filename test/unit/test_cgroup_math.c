@@ -123,10 +123,37 @@ test_proc_cgroup(void)
 }
 
 static void
+test_cgroup_members(void)
+{
+	char		buf[64];
+	char		small[4];
+	int			pids[4];
+
+	ok(pgb_cgroup_parent_of("/pgb/budget/pg_budget.server", "pg_budget.server", buf, sizeof(buf)) &&
+	   strcmp(buf, "/pgb/budget") == 0, "parent of the server's leaf");
+	ok(pgb_cgroup_parent_of("/pg_budget.server", "pg_budget.server", buf, sizeof(buf)) &&
+	   strcmp(buf, "/") == 0, "parent at the top: /");
+	ok(!pgb_cgroup_parent_of("/pgb/budget/web", "pg_budget.server", buf, sizeof(buf)),
+	   "another leaf: false");
+	ok(!pgb_cgroup_parent_of("/pgb/x.pg_budget.server", "pg_budget.server", buf, sizeof(buf)),
+	   "a leaf that only ends with it: false");
+	ok(!pgb_cgroup_parent_of("/abcdef/pg_budget.server", "pg_budget.server", small, sizeof(small)),
+	   "does not fit: false");
+	ok(pgb_cgroup_parse_pids("12\n345\n6\n", pids, 4) == 3 &&
+	   pids[0] == 12 && pids[1] == 345 && pids[2] == 6, "cgroup.procs: one pid a line");
+	ok(pgb_cgroup_parse_pids("7\nx\n\n-3\n99999999999\n8", pids, 4) == 2 &&
+	   pids[0] == 7 && pids[1] == 8, "cgroup.procs: lines that are no pid are skipped");
+	ok(pgb_cgroup_parse_pids("1\n2\n3\n4\n5\n", pids, 4) == 4 && pids[3] == 4,
+	   "cgroup.procs: at most max");
+	ok(pgb_cgroup_parse_pids("", pids, 4) == 0, "cgroup.procs: empty");
+}
+
+static void
 test_proc_cpu(void)
 {
 	uint64		ticks = 0;
 	uint64		ns = 0;
+	uint64		cpu = 0;
 	uint64		dt;
 	uint64		dd;
 	PgbCpuTrack t = {0, 0, 0};
@@ -138,13 +165,11 @@ test_proc_cpu(void)
 	ok(!pgb_proc_stat_cpu_ticks("7 (short) S 1 1", &ticks), "stat: too few fields");
 	ok(!pgb_proc_stat_cpu_ticks("no parenthesis", &ticks), "stat: malformed");
 	ok(!pgb_proc_stat_cpu_ticks("7 (x) S 1 1 1 0 -1 0 0 0 0 0 x 2", &ticks), "stat: not a number");
-	ok(pgb_proc_schedstat_delay_ns("184327467 7814933 374\n", &ns) && ns == 7814933,
+	ok(pgb_proc_schedstat("184327467 7814933 374\n", &cpu, &ns) && ns == 7814933,
 	   "schedstat: the second field is the run delay");
-	ok(!pgb_proc_schedstat_delay_ns("184327467\n", &ns), "schedstat: one field only");
-	ok(!pgb_proc_schedstat_delay_ns("", &ns), "schedstat: empty");
-	ok(pgb_proc_schedstat_cpu_ns("184327467 7814933 374\n", &ns) && ns == 184327467,
-	   "schedstat: the time on CPU is the first field");
-	ok(!pgb_proc_schedstat_cpu_ns("", &ns), "schedstat: no time on CPU in an empty file");
+	ok(cpu == 184327467, "schedstat: the first field is the CPU time");
+	ok(!pgb_proc_schedstat("184327467\n", &cpu, &ns), "schedstat: one field only");
+	ok(!pgb_proc_schedstat("", &cpu, &ns), "schedstat: empty");
 
 	pgb_cpu_track(&t, 100, 50, 7000, false, &dt, &dd);
 	ok(dt == 50 && dd == 7000, "a new session counts all it has");
@@ -189,6 +214,7 @@ int
 main(void)
 {
 	test_usage_text();
+	test_cgroup_members();
 	test_proc_cpu();
 	test_weights();
 	test_versions();
