@@ -86,9 +86,11 @@ chown -R postgres "$WORK"
 rm -f "$OUT/prove.out"
 
 stage "the tests as postgres in $SERVICE: $(cat "$OUT/tests")"
+# setpriv, not runuser: runuser would stay in the service's cgroup as the
+# parent of the runner, a process of its own there for the whole run
 (
 	echo $BASHPID >"$SERVICE/cgroup.procs"
-	exec runuser -u postgres -- env -i PATH="/usr/lib/postgresql/15/bin:$PATH" LANG=C.UTF-8 \
+	exec setpriv --reuid=postgres --regid=postgres --init-groups env -i PATH="/usr/lib/postgresql/15/bin:$PATH" LANG=C.UTF-8 \
 		HOME=/tmp TMPDIR=/tmp PGB_TEST_CGROUP_V2="$SERVICE" PGB_TEST_MEMCG_V2="$SERVICE" \
 		bash /pg_budget-src/scripts/uml-init.sh runner
 ) 2>&1 | tee /tmp/prove.out
