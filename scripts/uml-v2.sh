@@ -4,27 +4,31 @@
 # package on has v2.  Debian's user-mode-linux package is a Linux kernel
 # (6.1) that runs as an ordinary process, with cgroup v2 and its cpu and
 # memory controllers and one CPU: booted with a Debian 12 chroot as its
-# root (hostfs), it runs the TAP tests of the cgroups (t/060-062, and the
-# memory tests t/08*) with pg_budget.cgroup at a service's cgroup
+# root (hostfs), it runs the TAP tests of the cgroups (t/060-062 and
+# t/085_memory_v2.pl) with pg_budget.cgroup at a service's cgroup
 # delegated to postgres as systemd's Delegate=yes does
 # (scripts/uml-init.sh, pid 1 of that machine, says how).
 #
 #   bash scripts/uml-v2.sh              the tests; exits with their status
 #   PGB_UML_TESTS='t/060_cpu.pl' bash scripts/uml-v2.sh     some of them
 #
-# Runs as root.  Installs user-mode-linux if it is missing, makes (or
-# reuses) its own bookworm chroot with scripts/matrix.sh's prepare, under
-# $PGB_CHROOT_DIR/uml (default /var/tmp/pg_budget-chroots/uml, about 1 GB),
-# builds and installs pg_budget there, boots the kernel on it (no stdin
-# needed; the console goes to $PGB_CHROOT_DIR/uml/console.log), and prints
-# what the tests printed.  PGB_UML_TIMEOUT (s, default 900) bounds the boot.
+# Runs as root.  Installs user-mode-linux if it is missing, and boots it on
+# the bookworm chroot of scripts/package.sh (and matrix.sh's prepare 15):
+# $PGB_CHROOTS/bookworm (PGB_CHROOTS, else PGB_CHROOT_DIR, else
+# /var/tmp/pg_budget-chroots), made from the host's own apt mirror if it is
+# not there yet, with what the build and the tests need added (about 1 GB
+# in all).  It builds and installs pg_budget there (package.sh removes
+# that build before it tests the package), boots the kernel on it (no
+# stdin needed; the console goes to $PGB_CHROOTS/uml-console.log), and
+# prints what the tests printed.  PGB_UML_TIMEOUT (s, default 1200) bounds
+# the boot.
 set -uo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
-BASE=${PGB_CHROOT_DIR:-/var/tmp/pg_budget-chroots}/uml
+BASE=${PGB_CHROOTS:-${PGB_CHROOT_DIR:-/var/tmp/pg_budget-chroots}}
 # suite_of, prepare, mounts_down, in_chroot; their chroots under $BASE
 PGB_MATRIX_LIB=1 PGB_CHROOT_DIR=$BASE . "$PGB_TOP/scripts/matrix.sh"
 ROOT=$BASE/bookworm
-TIMEOUT=${PGB_UML_TIMEOUT:-900}
+TIMEOUT=${PGB_UML_TIMEOUT:-1200}
 MEM=${PGB_UML_MEM:-2G}
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 # what the tests need, and no more: the chroot is booted, not only entered
@@ -55,9 +59,9 @@ mkdir -p "$ROOT/pg_budget-src"
 	--exclude='test/unit/build*' --exclude=test/fuzz/build -cf - .) | tar -xf - -C "$ROOT/pg_budget-src"
 # no JIT bitcode: the tests do not need it, and clang is not in the chroot
 if ! in_chroot "$ROOT" sh -c "make -s -j\$(nproc) -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no COPT='-Wall -Wextra -Werror' &&
-	make -s -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no install" >"$BASE/build.log" 2>&1; then
-	tail -30 "$BASE/build.log"
-	echo "uml-v2.sh: the build failed, see $BASE/build.log" >&2
+	make -s -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no install" >"$BASE/uml-build.log" 2>&1; then
+	tail -30 "$BASE/uml-build.log"
+	echo "uml-v2.sh: the build failed, see $BASE/uml-build.log" >&2
 	mounts_down "$ROOT"
 	exit 1
 fi
@@ -65,24 +69,18 @@ fi
 mounts_down "$ROOT"
 install -m 755 "$PGB_TOP/scripts/uml-init.sh" "$ROOT/pg_budget-src/scripts/uml-init.sh"
 
-tests=${PGB_UML_TESTS:-}
-if [ -z "$tests" ]; then
-	tests="t/060_cpu.pl t/061_cpu_boost.pl t/062_cpu_run_delay.pl"
-	for t in "$PGB_TOP"/t/08*.pl; do
-		[ -f "$t" ] && tests="$tests t/${t##*/}"
-	done
-fi
+tests=${PGB_UML_TESTS:-t/060_cpu.pl t/061_cpu_boost.pl t/062_cpu_run_delay.pl t/085_memory_v2.pl}
 rm -rf "$ROOT/pgb-uml"
 mkdir -p "$ROOT/pgb-uml"
 echo "$tests" >"$ROOT/pgb-uml/tests"
 
-step "booting the kernel on $ROOT ($MEM; console in $BASE/console.log): $tests"
+step "booting the kernel on $ROOT ($MEM; console in $BASE/uml-console.log): $tests"
 # con0: no input (CI has no stdin), output to the log; the other consoles
 # and serial lines off.  The memory file goes to the host's /dev/shm.
 boot_start=$(date +%s)
 timeout -k 30 "$TIMEOUT" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
 	init=/pg_budget-src/scripts/uml-init.sh con=null ssl=null con0=null,fd:1 \
-	umid="pgb-uml-$$" </dev/null >"$BASE/console.log" 2>&1
+	umid="pgb-uml-$$" </dev/null >"$BASE/uml-console.log" 2>&1
 krc=$?
 step "the kernel exited ($krc) after $(( $(date +%s) - boot_start )) s"
 [ $krc = 124 ] && echo "uml-v2.sh: timed out after $TIMEOUT s" >&2
@@ -91,8 +89,8 @@ cat "$ROOT/pgb-uml/prove.out" 2>/dev/null
 cat "$ROOT/pgb-uml/cgroup-after" 2>/dev/null
 rc=$(cat "$ROOT/pgb-uml/rc" 2>/dev/null)
 if [ "$rc" != 0 ]; then
-	echo "== the console's last lines ($BASE/console.log)"
-	tail -40 "$BASE/console.log"
+	echo "== the console's last lines ($BASE/uml-console.log)"
+	tail -40 "$BASE/uml-console.log"
 	for f in "$ROOT"/pgb-uml/log/regress_log_*; do
 		[ -f "$f" ] && { echo "== tail of $f"; tail -n 60 "$f"; }
 	done
