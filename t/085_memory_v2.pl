@@ -24,6 +24,8 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbNode;
+use PgbCgroup;
 use Time::HiRes qw(time usleep);
 
 my $svc = $ENV{PGB_TEST_MEMCG_V2};
@@ -32,38 +34,6 @@ plan skip_all =>
   unless defined $svc && $svc ne '';
 
 my $MB = 1024 * 1024;
-
-sub read_file
-{
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return undef;
-	local $/;
-	my $s = <$fh>;
-	close $fh;
-	$s =~ s/\s+\z// if defined $s;
-	return $s;
-}
-
-sub write_file
-{
-	my ($path, $text) = @_;
-	open(my $fh, '>', $path) or return 0;
-	my $ok = print $fh $text;
-	return close($fh) && $ok;
-}
-
-sub wait_until
-{
-	my ($cond, $what, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	while (time < $deadline)
-	{
-		return 1 if $cond->();
-		usleep(50_000);
-	}
-	diag("timed out waiting for $what");
-	return 0;
-}
 
 my $controllers = read_file("$svc/cgroup.controllers") // '';
 ok( -d $svc
@@ -101,12 +71,11 @@ write_file("$wrapdir/pg_ctl",
   or BAIL_OUT("could not write $wrapdir/pg_ctl");
 chmod(0755, "$wrapdir/pg_ctl");
 
-my $node = PostgreSQL::Test::Cluster->new('memory_v2');
-PgbSession::set_node($node);
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_budget'
+my $node = pgb_node(
+	'memory_v2',
+	session => 1,
+	start => 0,
+	conf => qq{
 shared_buffers = 32MB
 max_connections = 20
 restart_after_crash = on
@@ -114,8 +83,8 @@ max_parallel_workers_per_gather = 0
 jit = off
 pg_budget.cgroup = '$pg'
 pg_budget.memory_guard = 0.8
-pg_budget.classes = 'web(priority=100), ai(priority=10, shed=cancel)'
-});
+},
+	classes => 'web(priority=100), ai(priority=10, shed=cancel)');
 {
 	local $ENV{PATH} = "$wrapdir:$ENV{PATH}";
 	$node->start;
@@ -127,15 +96,8 @@ is($pm_cgroup, "0::" . substr("$pg/pg_budget.server", length('/sys/fs/cgroup')),
 ok(!-e "$pg/pg_budget.server/memory.max", 'the leaf has no memory.max of its own');
 is(read_file("$pg/cgroup.procs"), '', 'postgresql itself is left with no process');
 
+pgb_setup($node, roles => [ w => 'web', a => 'ai' ]);
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_budget;
-CREATE ROLE w LOGIN;
-CREATE ROLE a LOGIN;
-ALTER ROLE w SET pg_budget.class = 'web';
-ALTER ROLE a SET pg_budget.class = 'ai';
-});
 my $ctl = control_session($su);
 my $started = ctl('SELECT pg_postmaster_start_time()');
 
@@ -186,22 +148,7 @@ sess_close($w);
 sess_close($hog);
 sess_close($ctl);
 $node->stop;
-# a process that exited is in its cgroup until its parent reaps it (the
-# postmaster's is init): a busy directory is tried again for a few seconds
-for my $d ("$pg/pg_budget.server", "$pg/web", "$pg/ai", "$pg/default", $pg, $unit)
-{
-	next unless -d $d;
-	my $deadline = time + 10;
-	until (rmdir($d))
-	{
-		my $err = "$!";
-		if ($err =~ /busy/i && time < $deadline)
-		{
-			usleep(100_000);
-			next;
-		}
-		diag("could not remove $d: $err");
-		last;
-	}
-}
+# what the test made (a busy directory is tried again: t/PgbCgroup.pm)
+cgroup_clean($unit);
+rmdir($unit) or diag("could not remove $unit: $!");
 done_testing();
