@@ -100,6 +100,14 @@ SKIP:
 	is(read_file("$cg/bulk/cpu.idle"), 1, 'bulk (cpu=idle): cpu.idle 1');
 	is(read_file("$cg/web/cpu.idle"), 0, 'web: cpu.idle 0');
 }
+if ($v2)
+{
+	# the kernel shows each weight as the nice value whose weight is
+	# nearest (cpu.weight.nice): 200 is nice -3, 1 is nice 19, 100 nice 0
+	is(read_file("$cg/web/cpu.weight.nice"), -3, 'v2: web (cpu.weight 200): cpu.weight.nice -3');
+	is(read_file("$cg/ai/cpu.weight.nice"), 19, 'v2: ai (cpu.weight 1): cpu.weight.nice 19');
+	is(read_file("$cg/default/cpu.weight.nice"), 0, 'v2: default (cpu.weight 100): cpu.weight.nice 0');
+}
 my $pm_pid = (split /\n/, read_file($node->data_dir . '/postmaster.pid'))[0];
 ok(in_cgroup($leaf, $pm_pid), 'the postmaster is in pg_budget.server');
 my $worker = ctl("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_budget worker'");
@@ -309,6 +317,24 @@ like($log, qr{WARNING:  pg_budget: no CPU weights: "\Q$cg\E/ro" is not writable 
 $log = start_with($node->data_dir, 'a directory that is no cgroup');
 like($log, qr{WARNING:  pg_budget: no CPU weights: "\Q${\ $node->data_dir }\E" is not a cgroup with a cpu controller},
 	'a directory that is no cgroup: the WARNING says so');
+
+if ($v2)
+{
+	# a service's cgroup that is not delegated (no Delegate=yes): owned by
+	# root, as the parent of the delegated directory is
+	my $parent = $cg =~ s{/[^/]+$}{}r;
+	$log = start_with($parent, 'v2: a cgroup not delegated');
+	like($log, qr{WARNING:  pg_budget: no CPU weights: "\Q$parent\E" is not writable by the server: Permission denied},
+		'v2: a cgroup not delegated: the WARNING names the path and the reason');
+
+	# delegated, but the cpu controller not enabled for it by its parent
+	mkdir("$cg/nocpu") or die "mkdir $cg/nocpu: $!";
+	mkdir("$cg/nocpu/svc") or die "mkdir $cg/nocpu/svc: $!";
+	$log = start_with("$cg/nocpu/svc", 'v2: a cgroup without the cpu controller');
+	like($log,
+		qr{WARNING:  pg_budget: no CPU weights: the cpu controller is not available in "\Q$cg\E/nocpu/svc" \(its cgroup.controllers lists "[^"]*"\); enable it in the parent's cgroup.subtree_control},
+		'v2: a cgroup without the cpu controller: the WARNING says which and what to do');
+}
 
 #
 # back to the good directory, then clean up what the test made
