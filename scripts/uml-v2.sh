@@ -33,6 +33,8 @@ MEM=${PGB_UML_MEM:-2G}
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 # what the tests need, and no more: the chroot is booted, not only entered
 UML_PACKAGES="postgresql-15 postgresql-server-dev-15 libkrb5-dev libipc-run-perl make gcc libc6-dev"
+# and systemd, for the systemd path at the end
+UML_PACKAGES="$UML_PACKAGES systemd systemd-sysv"
 
 [ "$(id -u)" = 0 ] || { echo "uml-v2.sh: run as root" >&2; exit 1; }
 start=$(date +%s)
@@ -74,20 +76,26 @@ rm -rf "$ROOT/pgb-uml"
 mkdir -p "$ROOT/pgb-uml"
 echo "$tests" >"$ROOT/pgb-uml/tests"
 
-step "booting the kernel on $ROOT ($MEM; console in $BASE/uml-console.log): $tests"
-# con0: no input (CI has no stdin), output to the log; the other consoles
-# and serial lines off.  The memory file goes to the host's /dev/shm.
-boot_start=$(date +%s)
-timeout -k 30 "$TIMEOUT" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
-	init=/pg_budget-src/scripts/uml-init.sh con=null ssl=null con0=null,fd:1 \
-	umid="pgb-uml-$$" </dev/null >"$BASE/uml-console.log" 2>&1
-krc=$?
-step "the kernel exited ($krc) after $(( $(date +%s) - boot_start )) s"
-[ $krc = 124 ] && echo "uml-v2.sh: timed out after $TIMEOUT s" >&2
+if [ "$tests" = none ]; then
+	# (the systemd path alone)
+	echo 0 >"$ROOT/pgb-uml/rc"
+else
+	step "booting the kernel on $ROOT ($MEM; console in $BASE/uml-console.log): $tests"
+	# con0: no input (CI has no stdin), output to the log; the other consoles
+	# and serial lines off.  The memory file goes to the host's /dev/shm.
+	boot_start=$(date +%s)
+	timeout -k 30 "$TIMEOUT" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
+		init=/pg_budget-src/scripts/uml-init.sh con=null ssl=null con0=null,fd:1 \
+		umid="pgb-uml-$$" </dev/null >"$BASE/uml-console.log" 2>&1
+	krc=$?
+	step "the kernel exited ($krc) after $(( $(date +%s) - boot_start )) s"
+	[ $krc = 124 ] && echo "uml-v2.sh: timed out after $TIMEOUT s" >&2
+fi
 
 cat "$ROOT/pgb-uml/prove.out" 2>/dev/null
 cat "$ROOT/pgb-uml/cgroup-after" 2>/dev/null
 rc=$(cat "$ROOT/pgb-uml/rc" 2>/dev/null)
+status=0
 if [ "$rc" != 0 ]; then
 	echo "== the console's last lines ($BASE/uml-console.log)"
 	tail -40 "$BASE/uml-console.log"
@@ -95,6 +103,117 @@ if [ "$rc" != 0 ]; then
 		[ -f "$f" ] && { echo "== tail of $f"; tail -n 60 "$f"; }
 	done
 	echo "== cgroup v2 tests in user-mode Linux: FAILED (exit ${rc:-none})"
-	exit 1
+	status=1
+elif [ "$tests" = none ]; then
+	echo "== cgroup v2 tests in user-mode Linux: not run (PGB_UML_TESTS=none)"
+else
+	echo "== cgroup v2 tests in user-mode Linux: passed on $(sed -n 1p "$ROOT/pgb-uml/uname") ($(( $(date +%s) - start )) s)"
 fi
-echo "== cgroup v2 tests in user-mode Linux: passed on $(sed -n 1p "$ROOT/pgb-uml/uname") ($(( $(date +%s) - start )) s)"
+
+#
+# The systemd path of doc/cpu.md: the same machine booted again with
+# systemd as init, the built package postgresql-15-pg-budget installed,
+# doc/cpu.md's drop-in for postgresql@.service taken from the doc as it is,
+# postgresql@15-main started by systemd; scripts/uml-systemd-check.sh
+# checks the weights and the placement there.  PGB_UML_SYSTEMD: auto (the
+# default: when scripts/package.sh has left the package in the chroot),
+# yes, no.
+#
+SYSTEMD=${PGB_UML_SYSTEMD:-auto}
+deb=$(ls "$ROOT"/pgb-pkg/new/postgresql-15-pg-budget_*_"$(dpkg --print-architecture)".deb 2>/dev/null | head -1)
+if [ "$SYSTEMD" = no ] || { [ "$SYSTEMD" = auto ] && [ -z "$deb" ]; }; then
+	echo "== the systemd path: not run (PGB_UML_SYSTEMD=$SYSTEMD${deb:+, }${deb:-, no package built: bash scripts/package.sh 15 builds it})"
+	exit $status
+fi
+[ -n "$deb" ] || { echo "== the systemd path: FAILED: no package in $ROOT/pgb-pkg/new (bash scripts/package.sh 15 builds it)"; exit 1; }
+
+SD_UNIT=postgresql@15-main.service
+SD_DROPIN=$ROOT/etc/systemd/system/postgresql@.service.d/pg_budget.conf
+SD_TEST=$ROOT/etc/systemd/system/$SD_UNIT.d/pgb-uml.conf
+SD_CONF=$ROOT/etc/postgresql/15/main/conf.d/pgb-uml.conf
+SD_WANTS=$ROOT/etc/systemd/system/multi-user.target.wants/pgb-uml-check.service
+SD_LOG=/var/log/postgresql/postgresql-15-main.log
+sd_clean() {
+	rm -f "$SD_DROPIN" "$SD_TEST" "$SD_CONF" "$SD_WANTS" \
+		"$ROOT"/etc/systemd/system/pgb-uml-cluster.service "$ROOT"/etc/systemd/system/pgb-uml-check.service
+	rmdir "$(dirname "$SD_DROPIN")" "$(dirname "$SD_TEST")" 2>/dev/null
+	rm -rf "$ROOT/pgb-uml/sd-data"
+	in_chroot "$ROOT" dpkg --purge postgresql-15-pg-budget >/dev/null 2>&1
+	return 0
+}
+
+step "the systemd path: ${deb##*/} and doc/cpu.md's drop-in for postgresql@.service"
+sd_clean
+# the package as a user installs it (over the source build of the tests)
+in_chroot "$ROOT" dpkg -i "${deb#"$ROOT"}" >"$BASE/uml-systemd-dpkg.log" 2>&1 ||
+	{ tail -20 "$BASE/uml-systemd-dpkg.log"; sd_clean; echo "== the systemd path: FAILED (dpkg -i)"; exit 1; }
+# the drop-in exactly as doc/cpu.md shows it (the indented block under its
+# file name)
+mkdir -p "$(dirname "$SD_DROPIN")"
+awk '/^    # \/etc\/systemd\/system\/postgresql@\.service\.d\/pg_budget\.conf$/ { on = 1; next }
+	on && /^$/ { exit }
+	on { sub(/^    /, ""); print }' "$PGB_TOP/doc/cpu.md" >"$SD_DROPIN"
+grep -q '^Delegate=yes$' "$SD_DROPIN" ||
+	{ sd_clean; echo "== the systemd path: FAILED: no drop-in found in doc/cpu.md"; exit 1; }
+echo "   the drop-in, from doc/cpu.md:"
+sed 's/^/     /' "$SD_DROPIN"
+# what only this machine needs: the cluster's data on tmpfs (hostfs makes
+# every file the server writes root's), made before the server starts
+mkdir -p "$(dirname "$SD_TEST")"
+printf '%s\n' '[Unit]' 'Requires=pgb-uml-cluster.service' 'After=pgb-uml-cluster.service' >"$SD_TEST"
+printf '%s\n' '[Unit]' 'Description=pg_budget rig: the data directory of 15/main on tmpfs' \
+	'[Service]' 'Type=oneshot' 'RemainAfterExit=yes' \
+	'ExecStart=/pg_budget-src/scripts/uml-systemd-check.sh cluster' \
+	>"$ROOT/etc/systemd/system/pgb-uml-cluster.service"
+printf '%s\n' '[Unit]' 'Description=pg_budget rig: the checks of the systemd path' \
+	"Wants=$SD_UNIT" "After=$SD_UNIT" \
+	'[Service]' 'Type=oneshot' 'ExecStart=/pg_budget-src/scripts/uml-systemd-check.sh check' \
+	'StandardOutput=journal+console' \
+	'[Install]' 'WantedBy=multi-user.target' \
+	>"$ROOT/etc/systemd/system/pgb-uml-check.service"
+mkdir -p "$(dirname "$SD_WANTS")"
+ln -sf ../pgb-uml-check.service "$SD_WANTS"
+# the settings a DBA writes (doc/cpu.md), and the rig's own lines
+printf '%s\n' '# scripts/uml-v2.sh: the systemd path' \
+	"shared_preload_libraries = 'pg_budget'" \
+	"pg_budget.cgroup = '/sys/fs/cgroup/system.slice/system-postgresql.slice/$SD_UNIT'" \
+	"pg_budget.classes = 'web(priority=100, cpu=200), ai(priority=10, cpu=1)'" \
+	"data_directory = '/run/pgb-uml/data'" \
+	"hba_file = '/run/pgb-uml/data/pg_hba.conf'" \
+	'ssl = off' >"$SD_CONF"
+in_chroot "$ROOT" chown postgres:postgres "${SD_CONF#"$ROOT"}"
+: >"$ROOT$SD_LOG"
+in_chroot "$ROOT" chown postgres:adm "$SD_LOG"
+in_chroot "$ROOT" chmod 640 "$SD_LOG"
+install -m 755 "$PGB_TOP/scripts/uml-systemd-check.sh" "$ROOT/pg_budget-src/scripts/uml-systemd-check.sh"
+rm -f "$ROOT"/pgb-uml/systemd.out*
+# the cluster's data directory, made here: initdb takes a minute in the
+# kernel; scripts/uml-systemd-check.sh copies it to tmpfs at boot
+rm -rf "$ROOT/pgb-uml/sd-data"
+mkdir -m 700 "$ROOT/pgb-uml/sd-data"
+in_chroot "$ROOT" chown postgres:postgres /pgb-uml/sd-data
+mounts_up "$ROOT"
+in_chroot "$ROOT" runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D /pgb-uml/sd-data \
+	--auth=trust -U postgres --no-sync >"$BASE/uml-systemd-initdb.log" 2>&1 ||
+	{ tail -20 "$BASE/uml-systemd-initdb.log"; mounts_down "$ROOT"; sd_clean; echo "== the systemd path: FAILED (initdb)"; exit 1; }
+mounts_down "$ROOT"
+
+step "booting the kernel with systemd as init (console in $BASE/uml-systemd-console.log)"
+boot_start=$(date +%s)
+timeout -k 30 "${PGB_UML_SYSTEMD_TIMEOUT:-600}" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
+	init=/lib/systemd/systemd con=null ssl=null con0=null,fd:1 \
+	umid="pgb-uml-sd-$$" </dev/null >"$BASE/uml-systemd-console.log" 2>&1
+krc=$?
+step "the kernel exited ($krc) after $(( $(date +%s) - boot_start )) s"
+sd_clean
+if [ -f "$ROOT/pgb-uml/systemd.out" ] && ! grep -q '^not ok' "$ROOT/pgb-uml/systemd.out"; then
+	cat "$ROOT/pgb-uml/systemd.out"
+	echo "== the systemd path in user-mode Linux: passed ($(( $(date +%s) - boot_start )) s)"
+else
+	cat "$ROOT"/pgb-uml/systemd.out* 2>/dev/null
+	echo "== the console's last lines ($BASE/uml-systemd-console.log)"
+	grep -v '^\s*$' "$BASE/uml-systemd-console.log" | tail -60
+	echo "== the systemd path in user-mode Linux: FAILED"
+	status=1
+fi
+exit $status
