@@ -21,7 +21,8 @@
 # that build before it tests the package), boots the kernel on it (no
 # stdin needed; the console goes to $PGB_CHROOTS/uml-console.log), and
 # prints what the tests printed.  PGB_UML_TIMEOUT (s, default 1200) bounds
-# the boot.
+# the boot.  Then the systemd path (below): the kernel booted again with
+# systemd as init, the built package and doc/cpu.md's drop-in.
 set -uo pipefail
 PGB_TOP=$(cd "$(dirname "$0")/.." && pwd)
 BASE=${PGB_CHROOTS:-${PGB_CHROOT_DIR:-/var/tmp/pg_budget-chroots}}
@@ -147,6 +148,12 @@ sd_clean
 # the package as a user installs it (over the source build of the tests)
 in_chroot "$ROOT" dpkg -i "${deb#"$ROOT"}" >"$BASE/uml-systemd-dpkg.log" 2>&1 ||
 	{ tail -20 "$BASE/uml-systemd-dpkg.log"; sd_clean; echo "== the systemd path: FAILED (dpkg -i)"; exit 1; }
+# the cluster the package of postgresql-15 makes, if it did not
+if [ ! -f "$ROOT/etc/postgresql/15/main/postgresql.conf" ]; then
+	mounts_up "$ROOT"
+	in_chroot "$ROOT" pg_createcluster 15 main >>"$BASE/uml-systemd-dpkg.log" 2>&1
+	mounts_down "$ROOT"
+fi
 # the drop-in exactly as doc/cpu.md shows it (the indented block under its
 # file name)
 mkdir -p "$(dirname "$SD_DROPIN")"
