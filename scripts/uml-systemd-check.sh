@@ -111,6 +111,24 @@ pm=$(head -1 "$DATA/postmaster.pid")
 grep -qx "$pm" "$cg/pg_budget.server/cgroup.procs" && [ -z "$(cat "$cg/cgroup.procs")" ]
 check $? "and the new postmaster ($pm) is in pg_budget.server, the service's cgroup empty"
 
+# the memory guard's limit from the unit's MemoryMax= (memory.max of the
+# service's cgroup, above the server's leaf pg_budget.server)
+systemctl set-property --runtime "$unit" MemoryMax=400M
+check $? "systemctl set-property --runtime $unit MemoryMax=400M"
+[ "$(cat "$cg/memory.max")" = $((400 * 1024 * 1024)) ]
+check $? "the service's memory.max is 400 MB ($(cat "$cg/memory.max"))"
+: >"$log"
+systemctl restart "$unit"
+cg=/sys/fs/cgroup$(systemctl show -p ControlGroup --value "$unit")
+for _ in $(seq 100); do
+	grep -q "pg_budget: memory limit" "$log" && break
+	sleep 0.2
+done
+grep -q "LOG:  pg_budget: memory limit 400 MB, from cgroup v2 memory.max of $cg; the guard cancels queries past 360 MB (90%)" "$log"
+check $? "after a restart the memory guard's limit is the unit's MemoryMax= (400 MB, from memory.max of the service's cgroup)"
+[ "$(as_pg -c "SELECT limit_bytes FROM pg_budget_memory")" = $((400 * 1024 * 1024)) ]
+check $? "pg_budget_memory.limit_bytes says so"
+
 # a stop: systemd removes the service's cgroup, the class directories with it
 systemctl stop "$unit"
 check $? "systemctl stop $unit"
