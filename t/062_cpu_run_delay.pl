@@ -1,12 +1,13 @@
 # The run delay of a higher class as the gate's CPU signal where every
-# class has its CPU weight in force (a cgroup v1 directory given by
-# PGB_TEST_CGROUP_V1, as t/060_cpu.pl): web and ai weigh the same, so the
-# weights are not enough; web's sessions wait for a CPU (runnable, not
-# running: /proc/<pid>/schedstat) longer than pg_budget.run_delay_target,
-# which alone is CPU pressure (sessions on CPU per core are set aside with
-# weights), and ai, below web, admits fewer transactions; the event names
-# web's run delay, pg_budget_status and pg_budget_history show it; with
-# the target 0 nothing lowers it, however many sessions are on CPU.  The
+# class has its CPU weight in force (a cgroup v1 or v2 directory given by
+# PGB_TEST_CGROUP_V1 or PGB_TEST_CGROUP_V2, as t/060_cpu.pl): web and ai
+# weigh the same, so the weights are not enough; web's sessions wait for
+# a CPU (runnable, not running: /proc/<pid>/schedstat) longer than
+# pg_budget.run_delay_target, which alone is CPU pressure (sessions on CPU
+# per core are set aside with weights), and ai, below web, admits fewer
+# transactions; the event names web's run delay, pg_budget_status and
+# pg_budget_history show it; with the target 0 nothing lowers it, however
+# many sessions are on CPU.  The
 # decision itself is unit-tested in test/unit/test_cpu_math.c and
 # test_plan_math.c.
 use strict;
@@ -22,7 +23,7 @@ use PgbCgroup;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
 
-my $cg = cgroup_v1_dir();
+my ($cg) = cgroup_dir();
 
 my $node = pgb_node(
 	'run_delay',
