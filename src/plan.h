@@ -28,6 +28,9 @@
 typedef struct PgbPlanParams
 {
 	PgbShedding shedding;
+	bool		enabled;		/* pg_budget.enabled: the classes' own
+								 * limits on a session (plan_runaway.c)
+								 * apply only when on */
 	int			lock_wait_threshold_ms;
 	int			pressure_window_ms;
 	double		wal_pressure_threshold;
@@ -434,7 +437,7 @@ extern PgbPlanVictim *pgb_plan_add_victim(PgbPlan *plan, PgbPlanRound *r,
  * blocking it is terminated.  A statement whose CPU time (stmt_cpu_ms) is
  * past its class's switch_time is cancelled (switch_to=cancel).  Each
  * victim once per PGB_SETTLING_MS; exempt superusers and walsenders
- * never; nothing with pg_budget.shedding off.
+ * never; nothing with pg_budget.shedding or pg_budget.enabled off.
  */
 extern void pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 							  const PgbClassTable *table, const int *class_of,

@@ -113,7 +113,8 @@ pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 
 		if (row->blocking_spell != 0 && !still_blocks(snap, row))
 			row->blocking_spell = 0;
-		if (p->shedding == PGB_SHEDDING_OFF || !actionable(row, snap->now_ms) ||
+		if (p->shedding == PGB_SHEDDING_OFF || !p->enabled ||
+			!actionable(row, snap->now_ms) ||
 			(c = class_of_row(table, class_of, row)) == NULL ||
 			in_plan(plan, i))
 			continue;

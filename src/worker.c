@@ -104,6 +104,7 @@ static void
 plan_params(PgbPlanParams *p)
 {
 	p->shedding = (PgbShedding) pgb_shedding;
+	p->enabled = pgb_enabled;
 	p->lock_wait_threshold_ms = pgb_lock_wait_threshold;
 	p->pressure_window_ms = pgb_pressure_window;
 	p->wal_pressure_threshold = pgb_wal_pressure_threshold;

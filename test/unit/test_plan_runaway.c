@@ -52,6 +52,7 @@ setup(const char *classes)
 		snap.map[i] = i < table.nclasses ? i : -1;
 	memset(&params, 0, sizeof(params));
 	params.shedding = PGB_SHEDDING_ON;
+	params.enabled = true;
 }
 
 static PgbSessionRow *
@@ -144,6 +145,11 @@ main(void)
 	params.shedding = PGB_SHEDDING_OFF;
 	tick(100000);
 	is_int(plan.nvictims, 0, "nothing with pg_budget.shedding off");
+	params.shedding = PGB_SHEDDING_ON;
+	params.enabled = false;
+	tick(100000);
+	is_int(plan.nvictims, 0, "nothing with pg_budget.enabled off");
+	params.enabled = true;
 	params.shedding = PGB_SHEDDING_DRY_RUN;
 	tick(100000);
 	is_int(plan.nvictims, 1, "a dry run plans it (act.c only logs it)");
