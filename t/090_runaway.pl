@@ -75,7 +75,7 @@ else
 {
 	fail('the event names the CPU time');
 }
-like($node->log_content, qr/LOG:  pg_budget: cancelled pid $ai->{pid} of class "ai" \(role "a"\), signal runaway: the statement used/,
+like(slurp_file($node->logfile), qr/LOG:  pg_budget: cancelled pid $ai->{pid} of class "ai" \(role "a"\), signal runaway: the statement used/,
 	'and a LOG line');
 
 $since = ctl('SELECT clock_timestamp()');
