@@ -117,8 +117,12 @@ upgrade_test() {
 		rm -rf "$old"
 		mkdir -p "$old/src"
 		git -C "$PGB_TOP" archive "$PGB_OLD_COMMIT" | tar -xf - -C "$old/src"
-		# this debian/, with a changelog whose only entry is 0.2.0
+		# this debian/, with a changelog whose only entry is 0.2.0, and
+		# only the docs the old release has (CHANGELOG.md and doc/ came later)
 		cp -a "$PGB_TOP/debian" "$old/src/"
+		while read -r pat; do
+			compgen -G "$old/src/$pat" >/dev/null && echo "$pat"
+		done <"$PGB_TOP/debian/docs" >"$old/src/debian/docs"
 		sed -n '/^ -- /{p;q}' "$PGB_TOP/debian/changelog" >"$old/trailer"
 		{
 			echo "pg-budget ($PGB_OLD_VERSION-1) unstable; urgency=medium"
