@@ -427,6 +427,11 @@ extern PgbPlanVictim *pgb_plan_add_victim(PgbPlan *plan, PgbPlanRound *r,
 										  const PgbSessionRow *row,
 										  PgbShedAction action);
 
+/* The class of a row's entry (class_of: table index by entry), or NULL. */
+extern const PgbClass *pgb_plan_class_of_row(const PgbClassTable *table,
+											 const int *class_of,
+											 const PgbSessionRow *row);
+
 /* plan_runaway.c */
 
 /*

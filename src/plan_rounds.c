@@ -114,8 +114,8 @@ victim_of_row(PgbVictim *v, const PgbSessionRow *row)
 	v->cancelled = row->cancelled;
 }
 
-static const PgbClass *
-class_of_row(const PgbClassTable *table, const int *class_of,
+const PgbClass *
+pgb_plan_class_of_row(const PgbClassTable *table, const int *class_of,
 			 const PgbSessionRow *row)
 {
 	if (row->entry < 0 || row->entry >= PGB_MAX_SHARED_CLASSES ||
@@ -142,14 +142,14 @@ pgb_plan_inversions(PgbPlan *plan, PgbSnapshot *snap,
 	{
 		const PgbLookup *look = &snap->lookups[l];
 		PgbSessionRow *waiter = &snap->rows[look->waiter];
-		const PgbClass *wclass = class_of_row(table, class_of, waiter);
+		const PgbClass *wclass = pgb_plan_class_of_row(table, class_of, waiter);
 		PgbPlanRound *round = NULL;
 		int			b;
 
 		for (b = 0; b < look->nblockers; b++)
 		{
 			const PgbSessionRow *blocker = &snap->rows[look->blockers[b]];
-			const PgbClass *bclass = class_of_row(table, class_of, blocker);
+			const PgbClass *bclass = pgb_plan_class_of_row(table, class_of, blocker);
 			PgbShedAction action;
 			PgbVictim	v;
 			PgbPlanVictim *pv;

@@ -14,16 +14,6 @@
 
 #include "text_util.h"
 
-static const PgbClass *
-class_of_row(const PgbClassTable *table, const int *class_of,
-			 const PgbSessionRow *row)
-{
-	if (row->entry < 0 || row->entry >= PGB_MAX_SHARED_CLASSES ||
-		class_of[row->entry] < 0)
-		return NULL;
-	return &table->classes[class_of[row->entry]];
-}
-
 /* May the worker act on this session for its class's own limits? */
 static bool
 actionable(const PgbSessionRow *row, int64 now_ms)
@@ -115,7 +105,7 @@ pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 			row->blocking_spell = 0;
 		if (p->shedding == PGB_SHEDDING_OFF || !p->enabled ||
 			!actionable(row, snap->now_ms) ||
-			(c = class_of_row(table, class_of, row)) == NULL ||
+			(c = pgb_plan_class_of_row(table, class_of, row)) == NULL ||
 			in_plan(plan, i))
 			continue;
 
@@ -123,7 +113,7 @@ pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 			snap->now_ms - row->blocking_since_ms >= c->idle_blocker_timeout)
 		{
 			const PgbSessionRow *w = &snap->rows[row->blocking_waiter];
-			const PgbClass *wc = class_of_row(table, class_of, w);
+			const PgbClass *wc = pgb_plan_class_of_row(table, class_of, w);
 			char		wname[PGB_CLASS_NAME_LEN + 16];
 
 			if (wc != NULL)
