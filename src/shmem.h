@@ -56,6 +56,9 @@
  *	 numbers.
  * - The CPU weights in force (cpu), CPU boosts (a slot's cpu_boost) and
  *	 the CPU time by class (cpu_ms, run_delay_ms): cgroup.h.
+ * - A class entry's warned[] counters are atomics, added to under no lock
+ *	 (or under whatever lock the counting code holds) by logins, the gate
+ *	 and the worker, zeroed by reset, and initialised with the entry.
  * - The rules' counters (rules[]): rules.h.  The events rings: events.h.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
@@ -122,6 +125,8 @@ typedef struct PgbClassState
 	uint64		rejected[PGB_NUM_REJECT_REASONS];	/* by PgbVerdict - 1 */
 	uint64		shed_cancel;
 	uint64		shed_terminate;
+	/* what warn mode let happen, by PgbWarnReason: atomics, no lock */
+	pg_atomic_uint64 warned[PGB_NUM_WARN_REASONS];
 	double		cpu_ms;			/* CPU time of its sessions since reset */
 	double		run_delay_ms;	/* time they were runnable, not running */
 } PgbClassState;

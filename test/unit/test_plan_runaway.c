@@ -114,6 +114,21 @@ main(void)
 	ok(!pgb_parse_classes("ai(idle_blocker_timeout=-1)", &t, err, sizeof(err)), "idle_blocker_timeout=-1 is refused");
 	ok(!pgb_parse_classes("ai(idle_blocker_timeout=soon)", &t, err, sizeof(err)), "idle_blocker_timeout=soon is refused");
 
+	/* enforce */
+	ok(pgb_parse_classes("web(), ai(max=4, enforce=warn), bulk(enforce=on)", &t, err, sizeof(err)),
+	   "enforce=warn and enforce=on parse");
+	ok(!t.classes[0].warn, "enforce is on by default");
+	ok(t.classes[1].warn, "enforce=warn");
+	ok(!t.classes[2].warn, "enforce=on");
+	is_str(pgb_enforce_name(&t.classes[1]), "warn", "its name: warn");
+	is_str(pgb_enforce_name(&t.classes[2]), "on", "its name: on");
+	ok(!pgb_parse_classes("ai(enforce=off)", &t, err, sizeof(err)), "enforce=off is refused");
+	is_str(err, "class \"ai\": invalid value \"off\" for key \"enforce\" (expected on or warn)",
+		   "... naming the key and what it takes");
+	ok(!pgb_parse_classes("ai(enforce=warn, enforce=on)", &t, err, sizeof(err)), "enforce twice is refused");
+	is_str(pgb_warn_reason_name(PGB_WARN_IDLE_BLOCKER), "idle blocker", "warn reasons have names");
+	is_str(pgb_warn_reason_name(PGB_WARN_CAP), "cap", "... cap");
+
 	/* runaways */
 	setup("web(priority=100), ai(priority=10, switch_time=2s, switch_to=cancel)");
 	row(0, 100, AI, PGB_STATE_ACTIVE, 90000)->stmt_cpu_ms = 1999;
