@@ -142,13 +142,14 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 	if (slot->pid != pid ||
-		(expected_class >= 0 && slot->class_idx != expected_class) ||
+		(expected_class >= 0 && pgb_slot_entry(slot) != expected_class) ||
 		(slot->superuser && pgb_exempt_superusers && !even_exempt))
 	{
 		LWLockRelease(pgb_shared->lock);
 		return false;
 	}
-	e = slot->class_idx;
+	/* a switched statement counts as (and is shed as) its switch's class */
+	e = pgb_slot_entry(slot);
 	pgb_strlcpy_mb(class, pgb_shared->classes[e].name, sizeof(class));
 	pgb_strlcpy_mb(role, slot->rolename, sizeof(role));
 	if (!dry_run)
