@@ -121,15 +121,39 @@ like(events_since($since, $pid), qr/^ai\|switch back\|back in class "ai": the st
 #
 # how far past switch_time the switch lands: a few more statements
 #
-my @late;
+# The session's time on CPU in ms, from the kernel (/proc/<pid>/schedstat).
+sub cpu_ms
+{
+	my ($p) = @_;
+	my ($ns) = (read_file("/proc/$p/schedstat") // '') =~ /^(\d+)/;
+	return defined $ns ? $ns / 1e6 : undef;
+}
+
+# Two measures: the worker's (the CPU time the event names, read by the
+# worker when it decided) and the kernel's (the session's CPU time when
+# its pid shows in bulk's cgroup, polled every 2 ms, less what it had
+# before the statement began: it counts what the worker's baseline, taken
+# when it first sees the statement, misses).
+my (@late, @late_kernel);
 for my $i (1 .. 4)
 {
 	$since = ctl('SELECT clock_timestamp()');
-	is(sess_query($ai, 'SELECT spin_switched(0)', 60), 'bulk', "statement $i switched too");
+	my $cpu0 = cpu_ms($pid);
+	sess_send($ai, "SELECT spin_switched(0);\n\\echo spin-done-l$i");
+	my $deadline = time + 60;
+	usleep(2_000) until proc_cgroup($pid) =~ m{/bulk$} || time > $deadline;
+	my $cpu1 = cpu_ms($pid);
+	push @late_kernel, $cpu1 - $cpu0 - 300 if defined $cpu0 && defined $cpu1 && time <= $deadline;
+	ok(sess_wait($ai, qr/spin-done-l$i/, 60), "statement $i finishes");
+	like($ai->{stdout}, qr/^bulk\nspin-done-l$i$/m, "... switched to bulk too");
 	ok(wait_for(sub { ctl("SELECT switched_to IS NULL FROM pg_budget_backends WHERE pid = $pid") eq 't' }, 'not switched'),
 		"... and back");
 	push @late, 1000 * ($1 - 0.3) if events_since($since, $pid) =~ /\|switch\|used (\d+\.\d+) s of CPU/;
 }
+@late_kernel = sort { $a <=> $b } @late_kernel;
+diag(sprintf('kernel: the pid showed in bulk\'s cgroup %s ms of CPU past switch_time=300ms',
+	join(', ', map { sprintf('%.0f', $_) } @late_kernel)));
+is(scalar @late_kernel, 4, 'the kernel measure of each of the four');
 push @late, 1000 * ($1 - 0.3) if $ev =~ /\|switch\|used (\d+\.\d+) s of CPU/;
 @late = sort { $a <=> $b } @late;
 is(scalar @late, 5, 'each switch names the CPU time it landed at');
