@@ -487,7 +487,8 @@ typedef struct PgbSwitchPlan
 
 /*
  * The switches of one tick.  A switched session whose statement ended
- * (the row's active spell is not the one it was switched in), or with
+ * (the row's active spell is not the one it was switched in, or its
+ * backend cleared the mark as its next statement began), or with
  * pg_budget.enabled or shedding off, goes BACK (one that exited is
  * forgotten: its slot is gone).  An active statement of a class with
  * switch_to=CLASS whose CPU time (stmt_cpu_ms) is past switch_time goes

@@ -224,7 +224,7 @@ pgb_plan_switches(PgbSwitchPlan *plan, PgbSnapshot *snap,
 				row->entry = row->switch_home;
 				continue;
 			}
-			if (on && row->state == PGB_STATE_ACTIVE &&
+			if (on && !row->switch_cleared && row->state == PGB_STATE_ACTIVE &&
 				row->state_since_ms == row->switch_spell)
 				goto judge;		/* still the same statement */
 			m = add_switch(plan, PGB_SWITCH_MOVE_BACK, row, row->switch_home);
@@ -290,6 +290,7 @@ pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move, bool ok,
 			if (!row->switched)
 				row->switch_home = row->entry;
 			row->switched = true;
+			row->switch_cleared = false;
 			/* a chain keeps the first move's cgroup flag if this one did none */
 			row->switch_moved = moved || row->switch_moved;
 			row->switch_spell = row->state_since_ms;
@@ -300,6 +301,7 @@ pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move, bool ok,
 			row->entry = row->switch_home;
 			row->switched = false;
 			row->switch_moved = false;
+			row->switch_cleared = false;
 			break;
 		case PGB_SWITCH_MOVE_WOULD:
 			row->switch_noted = row->state_since_ms;

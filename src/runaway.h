@@ -31,6 +31,8 @@ extern void pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table);
  * its boost's cgroup, and its boost's end takes it to the class it counts
  * as then (the switch's while its statement runs).
  */
+extern void pgb_runaway_switch_init(void);
+extern void pgb_runaway_switch_sample(PgbSnapshot *snap);
 extern void pgb_runaway_switch(PgbSwitchPlan *plan, PgbSnapshot *snap);
 extern void pgb_runaway_unswitch_all(void);
 

@@ -7,11 +7,18 @@
  *	  shedding and its WAL, shmem.h), under a shared hold of the main lock
  *	  that checks the pid, and moves the pid into the class's cgroup with
  *	  the CPU boosts' move (cgroup_boost.c); the end of its statement
- *	  undoes both.  Each is a LOG line and an event.
+ *	  undoes both.  Each is a LOG line and an event.  The backend's
+ *	  part: it clears its own mark as its next statement starts
+ *	  (ExecutorStart), so that the next statement is its own class's
+ *	  even when the worker did not see it idle in between.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
 
 #include "cgroup.h"
 #include "cgroup_math.h"
@@ -20,6 +27,78 @@
 #include "guc.h"
 #include "runaway.h"
 #include "shmem.h"
+
+static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+
+/* the start of the top-level statement seen at the last ExecutorStart */
+static TimestampTz statement_seen = 0;
+
+/*
+ * A switch lasts until the statement ends.  The worker sees a statement
+ * end as the end of an active spell, which it misses when the client
+ * sends the next statement at once; the backend knows better: an
+ * ExecutorStart under a new top-level statement (its start timestamp
+ * moved) is a new statement, and a mark still on is cleared.  A mark set
+ * while this statement runs (after its first ExecutorStart) stays for it:
+ * nested executors have the same statement start.  One timestamp compare
+ * per ExecutorStart, and an atomic read and write of its own slot (no
+ * lock: only the pid check needs one, and this is its own pid) when a
+ * statement starts; the worker sees the mark gone and moves the pid back
+ * (pgb_runaway_switch_sample).  A utility statement (COMMIT) does not
+ * pass here: it keeps a mark until the worker ends it.
+ */
+static void
+switch_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	TimestampTz ts = GetCurrentStatementStartTimestamp();
+
+	if (ts != statement_seen)
+	{
+		PgbBackendSlot *slot = pgb_admitted ? pgb_my_slot() : NULL;
+
+		statement_seen = ts;
+		if (slot != NULL && slot->pid == MyProcPid &&
+			pg_atomic_read_u32(&slot->switched_to) != 0)
+			pg_atomic_write_u32(&slot->switched_to, 0);
+	}
+	if (prev_ExecutorStart_hook)
+		prev_ExecutorStart_hook(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+void
+pgb_runaway_switch_init(void)
+{
+	prev_ExecutorStart_hook = ExecutorStart_hook;
+	ExecutorStart_hook = switch_ExecutorStart;
+}
+
+/*
+ * Before the plan: a switched row whose slot's mark its backend cleared
+ * (its statement ended, above) is marked so, read without the lock (an
+ * atomic; the pid checked around it, shmem.h).
+ */
+void
+pgb_runaway_switch_sample(PgbSnapshot *snap)
+{
+	int			i;
+
+	for (i = 0; i < snap->nrows && i < pgb_shared->nslots; i++)
+	{
+		PgbSessionRow *r = &snap->rows[i];
+		PgbBackendSlot *slot = &pgb_shared->slots[i];
+		uint32		mark;
+
+		if (!r->switched || r->pid == 0 || slot->pid != r->pid)
+			continue;
+		pg_read_barrier();
+		mark = pg_atomic_read_u32(&slot->switched_to);
+		pg_read_barrier();
+		if (slot->pid == r->pid && mark == 0)
+			r->switch_cleared = true;
+	}
+}
 
 /*
  * Set slot procno's switched_to to value if it is still pid's; false if

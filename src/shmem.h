@@ -62,7 +62,8 @@
  *	 pid (a slot is cleared under the exclusive lock before its process
  *	 exits, so the mark is never left on the next session of the slot);
  *	 zeroed by the backend at admission and release under the exclusive
- *	 lock.  It is an atomic, read without the lock by the backend itself
+ *	 lock, and cleared by the backend itself, with no lock (its own slot,
+ *	 an atomic), when its next statement starts (runaway_switch.c).  It is an atomic, read without the lock by the backend itself
  *	 (the class its WAL is charged to, walbudget.c) and by the signaller
  *	 (act.c, under the lock it holds anyway); the views read it under the
  *	 shared lock.  pgb_slot_entry() is the class a slot counts as.

@@ -68,6 +68,8 @@ typedef struct PgbSessionRow
 	 */
 	bool		switched;		/* its statement runs as class entry */
 	bool		switch_moved;	/* and was moved into that class's cgroup */
+	bool		switch_cleared; /* its backend cleared the mark: a new
+								 * statement began (runaway_switch.c) */
 	int			switch_home;	/* its own class entry */
 	int64		switch_spell;	/* the active spell (its start) it was
 								 * switched in */

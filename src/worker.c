@@ -274,6 +274,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 	{
 		PgbSwitchPlan switches;
 
+		pgb_runaway_switch_sample(snap);
 		pgb_plan_switches(&switches, snap, table, &params);
 		pgb_runaway_switch(&switches, snap);
 	}

@@ -5,7 +5,8 @@
 # /proc/<pid>/cgroup says so), pg_budget_backends shows it switched, an
 # event and a LOG line say so, its WAL is bulk's; once the statement ends
 # it is back in ai's cgroup and shown switched no more; a statement that
-# sleeps past the time is not switched.  How far past switch_time of CPU
+# sleeps past the time is not switched; a switched lock holder a web
+# session waits on is boosted into web's cgroup (the boost wins).  How far past switch_time of CPU
 # a switch lands is measured here (doc/runaways.md).  The decisions
 # themselves are unit-tested in test/unit/test_plan_runaway.c.
 use strict;
@@ -36,13 +37,28 @@ my $node = pgb_node(
 max_connections = 20
 pg_budget.cgroup = '$cg'
 pg_budget.shedding = on
+# no shedding of the lock holder below: it is about its cgroup
+pg_budget.lock_wait_threshold = '10min'
 },
 	classes =>
 	  'web(priority=100, cpu=200), ai(priority=10, cpu=100, switch_time=300ms, switch_to=bulk), bulk(priority=1, cpu=1)',
 	roles => [ w => 'web', a => 'ai' ],
 	sql => q{
 CREATE TABLE w (id int);
-GRANT ALL ON w TO PUBLIC;
+CREATE TABLE t (id int PRIMARY KEY, v int);
+INSERT INTO t VALUES (1, 0);
+CREATE TABLE go (n int);
+GRANT ALL ON w, t, go TO PUBLIC;
+-- Spin on the CPU until go has a row.
+CREATE FUNCTION spin_go() RETURNS bigint LANGUAGE plpgsql AS
+$$ DECLARE n bigint := 0; t timestamptz := clock_timestamp();
+   BEGIN
+     LOOP
+       n := n + 1;
+       EXIT WHEN n % 20000 = 0 AND ((SELECT count(*) FROM go) > 0 OR clock_timestamp() > t + interval '60 s');
+     END LOOP;
+     RETURN n;
+   END $$;
 -- Spin on the CPU until pg_budget_backends shows this session switched,
 -- then hold seconds more; returns the class it was switched to.  Spinning
 -- until switched (rather than for a wall time) makes the test independent
@@ -189,6 +205,32 @@ until (sess_wait($ai, qr/sleep-done/, 0.05))
 }
 ok(!$seen_switched, 'a statement that sleeps 1.5 s stays in ai\'s cgroup and is never shown switched');
 is(events_since($since, $pid), '', 'no runaway event for it');
+
+#
+# a CPU boost wins over a switch: a switched statement that holds a row a
+# web session waits for runs in web's cgroup; when the statement ends it
+# is no longer switched but still boosted (its transaction holds the row),
+# and it goes back to ai's cgroup once the waiter has the row
+#
+my $web = session('w');
+sess_send($ai, "BEGIN;\nUPDATE t SET v = v + 1 WHERE id = 1;\nSELECT spin_go() > 0;\n\\echo spun\nSELECT pg_sleep(1);\nCOMMIT;\n\\echo holder-done");
+ok(wait_for(sub { proc_cgroup($pid) =~ m{/bulk$} }, 'holder switched'),
+	'the holder\'s spinning statement is switched into bulk\'s cgroup');
+sess_send($web, "UPDATE t SET v = v + 1 WHERE id = 1;\n\\echo web-done");
+ok(wait_for(sub { proc_cgroup($pid) =~ m{/web$} }, 'holder boosted'),
+	'while web waits for its row the switched holder runs in web\'s cgroup: the boost wins');
+is(ctl("SELECT coalesce(switched_to, '<null>') || '|' || coalesce(cpu_boost, '<null>') FROM pg_budget_backends WHERE pid = $pid"),
+	'bulk|web', 'pg_budget_backends: switched to bulk and boosted into web');
+ctl('INSERT INTO go VALUES (1)');
+ok(sess_wait($ai, qr/spun/, 60), 'the spinning statement ends');
+ok(wait_for(sub { ctl("SELECT switched_to IS NULL FROM pg_budget_backends WHERE pid = $pid") eq 't' }, 'switch ended'),
+	'its switch ends with it');
+ok(proc_cgroup($pid) =~ m{/web$}, 'but it stays in web\'s cgroup while web still waits (boosted)');
+ok(sess_wait($web, qr/web-done/, 60), 'after the commit web has its row');
+ok(wait_for(sub { proc_cgroup($pid) =~ m{/ai$} }, 'holder home'),
+	'and the holder goes back to ai\'s cgroup, neither boosted nor switched');
+ok(sess_wait($ai, qr/holder-done/, 60), 'the holder\'s transaction is done');
+sess_close($web);
 
 sess_close($ai);
 my $log = slurp_file($node->logfile);

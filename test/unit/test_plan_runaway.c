@@ -300,6 +300,19 @@ main(void)
 	   "another statement: back, with no cgroup move as none was made");
 	pgb_switch_done(&snap, &splan.moves[0], true, false);
 
+	/* the backend cleared its mark: a new statement, though the spell is the same */
+	rows[0].state_since_ms = 101700;
+	rows[0].stmt_cpu_ms = 500;
+	switches(101800);
+	pgb_switch_done(&snap, &splan.moves[0], true, true);
+	ok(rows[0].switched, "switched in a statement");
+	rows[0].switch_cleared = true;
+	switches(101900);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_BACK && splan.moves[0].cgroup,
+	   "its backend cleared the mark (its next statement began): back, within the same active spell");
+	pgb_switch_done(&snap, &splan.moves[0], true, true);
+	ok(!rows[0].switched && !rows[0].switch_cleared && rows[0].entry == AI, "... ai's again");
+
 	/* without cgroups: still switched, no cgroup move */
 	memset(snap.cpu_in_force, 0, sizeof(snap.cpu_in_force));
 	rows[0].state_since_ms = 102000;
