@@ -81,6 +81,36 @@ COMMENT ON FUNCTION pg_budget_memory_history() IS
 -- the DBA granted them to keeps reading the view after the update.
 
 ------------------------------------------------------------------------
+-- Warn mode
+------------------------------------------------------------------------
+
+-- pg_budget_status gains enforce (the class key: on or warn) and what a
+-- class in warn mode would have had done to it: warned in all, and by
+-- reason (a login refused at the cap, for others' reservations or over
+-- the rate; a transaction queued at active=N or held for the WAL budget;
+-- a session shed under pressure; a query cancelled for memory; a
+-- statement past switch_time; an idle blocker ended).
+CREATE FUNCTION pg_budget_class_warned(
+	OUT class text,
+	OUT enforce text,
+	OUT warned bigint,
+	OUT warned_cap bigint,
+	OUT warned_reserve bigint,
+	OUT warned_rate bigint,
+	OUT warned_active bigint,
+	OUT warned_wal bigint,
+	OUT warned_shed bigint,
+	OUT warned_memory bigint,
+	OUT warned_runaway bigint,
+	OUT warned_idle_blocker bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_class_warned'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_class_warned() IS
+	'pg_budget: by class, its enforce key and what its limits would have done in warn mode, in all and by reason';
+
+------------------------------------------------------------------------
 -- Runaway statements switched to a lower class (switch_to=CLASS)
 ------------------------------------------------------------------------
 
@@ -106,10 +136,22 @@ CREATE OR REPLACE VIEW pg_budget_status AS
 		   c.run_delay_ms,
 		   m.mem_bytes,
 		   m.mem_budget,
-		   m.session_mem_budget
+		   m.session_mem_budget,
+		   w.enforce,
+		   w.warned,
+		   w.warned_cap,
+		   w.warned_reserve,
+		   w.warned_rate,
+		   w.warned_active,
+		   w.warned_wal,
+		   w.warned_shed,
+		   w.warned_memory,
+		   w.warned_runaway,
+		   w.warned_idle_blocker
 	  FROM pg_budget_status() s
 	  LEFT JOIN pg_budget_cpu() c ON c.class = s.class
-	  LEFT JOIN pg_budget_class_memory() m ON m.class = s.class;
+	  LEFT JOIN pg_budget_class_memory() m ON m.class = s.class
+	  LEFT JOIN pg_budget_class_warned() w ON w.class = s.class;
 
 CREATE OR REPLACE VIEW pg_budget_backends AS
 	SELECT b.pid,

@@ -67,6 +67,8 @@ ALTER SYSTEM SET pg_budget.classes = 'ai(switch_time=0, switch_to=cancel)';
 ALTER SYSTEM SET pg_budget.classes = 'web(), ai(switch_time=30s, switch_to=web)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(priority=10, switch_time=30s, switch_to=bulk)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(idle_blocker_timeout=-1)';
+-- Warn mode: enforce=on or enforce=warn, nothing else.
+ALTER SYSTEM SET pg_budget.classes = 'ai(max=2, enforce=off)';
 SELECT name, setting FROM pg_file_settings
  WHERE name LIKE 'pg_budget.%' AND sourcefile LIKE '%postgresql.auto.conf' ORDER BY 1;
 -- Good values are written: 10MB/s as the wal key writes it, -1 and 1.5s.

@@ -30,6 +30,7 @@
 #include "shmem.h"
 #include "text.h"
 #include "events.h"
+#include "warn.h"
 
 /* A reason older than this is not about the error being reported. */
 #define REASON_TTL_US	(10 * 1000000L)
@@ -125,12 +126,15 @@ pgb_act_init(void)
  * superuser.  The check, the reason for the victim and the kill() are done
  * under one exclusive hold of the lock, so the pid can not have been
  * reused in between: a slot is cleared under that lock before its process
- * is gone.  Then the action is logged.
+ * is gone.  Then the action is logged.  With warn (its class is in warn
+ * mode), nothing is sent: the action is counted as warn_reason and
+ * recorded, as a warning, after the same checks.
  */
 static bool
 signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 			   bool dry_run, const char *signal, const char *reason,
-			   PgbShedKind kind, const char *message, bool even_exempt)
+			   PgbShedKind kind, const char *message, bool even_exempt,
+			   bool warn, PgbWarnReason warn_reason)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	char		class[NAMEDATALEN];
@@ -157,7 +161,9 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 	e = expected_class >= 0 ? expected_class : pgb_slot_entry(slot);
 	pgb_strlcpy_mb(class, pgb_shared->classes[e].name, sizeof(class));
 	pgb_strlcpy_mb(role, slot->rolename, sizeof(role));
-	if (!dry_run)
+	if (warn && !dry_run)
+		pgb_warn_count(e, warn_reason);
+	else if (!dry_run)
 	{
 		slot->shed_at = GetCurrentTimestamp();
 		pgb_strlcpy_mb(slot->shed_reason, reason, sizeof(slot->shed_reason));
@@ -193,6 +199,17 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 				(errmsg("pg_budget: could not send signal to process %d: %m", pid)));
 		return false;
 	}
+	if (warn && !dry_run)
+	{
+		/* the refusals ring: one entry per class, action, reason, second */
+		pgb_warn_event(class, pid, role, verb, warn_reason, reason);
+		ereport(LOG,
+				(errmsg("pg_budget: warn: would %s pid %d of class \"%s\" (role \"%s\"), signal %s: %s",
+						verb, pid, class, role, signal, reason),
+				 errdetail("Class \"%s\" is in warn mode (enforce=warn): nothing was sent.",
+						   class)));
+		return true;
+	}
 	pgb_event(class, pid, role,
 			  dry_run ? (action == PGB_ACTION_CANCEL ? "would cancel" : "would terminate") : verb,
 			  signal, reason);
@@ -211,30 +228,53 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
  * (the last resort, when nobody else is left) is false.
  */
 bool
-pgb_act_cancel_for_memory(int procno, int pid, bool dry_run, bool even_exempt,
-						  const char *message, const char *reason)
+pgb_act_cancel_for_memory(int procno, int pid, bool dry_run, bool warn,
+						  bool even_exempt, const char *message,
+						  const char *reason)
 {
 	return signal_backend(procno, pid, -1, PGB_ACTION_CANCEL, dry_run,
 						  "memory", reason, PGB_SHED_KIND_MEMORY, message,
-						  even_exempt);
+						  even_exempt, warn, PGB_WARN_MEMORY);
+}
+
+/* What a plan's round is counted as for a class in warn mode. */
+static PgbWarnReason
+round_warn_reason(PgbRoundKind kind)
+{
+	switch (kind)
+	{
+		case PGB_ROUND_IDLE_BLOCKER:
+			return PGB_WARN_IDLE_BLOCKER;
+		case PGB_ROUND_RUNAWAY:
+			return PGB_WARN_RUNAWAY;
+		default:
+			return PGB_WARN_SHED;
+	}
 }
 
 /* A victim of a plan: signal it, and count an inversion acted on. */
 static bool
 signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
-			  const PgbPlanVictim *v, void *arg pg_attribute_unused())
+			  const PgbPlanVictim *v, void *arg)
 {
+	const bool *warn_entry = (const bool *) arg;
+	bool		warn;
 	PgbShedKind kind = round->kind == PGB_ROUND_IDLE_BLOCKER ?
 		PGB_SHED_KIND_IDLE_BLOCKER : round->kind == PGB_ROUND_RUNAWAY ?
 		PGB_SHED_KIND_RUNAWAY : PGB_SHED_KIND_PLAIN;
 
 	if (v->action == PGB_ACTION_NONE)
 		return false;
+	/* pg_budget_pause is the operator's own act: never a warning */
+	warn = round->kind != PGB_ROUND_PAUSE && warn_entry != NULL && v->entry >= 0 &&
+		v->entry < PGB_MAX_SHARED_CLASSES && warn_entry[v->entry];
 	if (!signal_backend(v->procno, v->pid, v->entry, v->action, plan->dry_run,
 						pgb_round_signal(round->kind), v->reason, kind,
-						v->message[0] != '\0' ? v->message : NULL, false))
+						v->message[0] != '\0' ? v->message : NULL, false,
+						warn, round_warn_reason(round->kind)))
 		return false;
-	if (round->kind == PGB_ROUND_LOCK && !plan->dry_run && v->waiter_entry >= 0)
+	if (round->kind == PGB_ROUND_LOCK && !plan->dry_run && !warn &&
+		v->waiter_entry >= 0)
 	{
 		LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 		pgb_shared->locks[v->waiter_entry][v->entry].inversions++;
@@ -250,6 +290,7 @@ signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
 int
 pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table)
 {
+	bool		warn_entry[PGB_MAX_SHARED_CLASSES];
 	int			i;
 
 	for (i = 0; i < plan->nchanges; i++)
@@ -290,7 +331,21 @@ pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table)
 					  "lock", lt->reason);
 		}
 	}
-	return pgb_plan_carry_out(plan, signal_victim, NULL);
+
+	/* the class entries in warn mode, by entry */
+	memset(warn_entry, 0, sizeof(warn_entry));
+	if (plan->nrounds > 0)
+	{
+		int			map[PGB_MAX_CLASSES + 1];
+
+		LWLockAcquire(pgb_shared->lock, LW_SHARED);
+		pgb_map_classes(table, map, false);
+		LWLockRelease(pgb_shared->lock);
+		for (i = 0; i < table->nclasses; i++)
+			if (map[i] >= 0 && table->classes[i].warn)
+				warn_entry[map[i]] = true;
+	}
+	return pgb_plan_carry_out(plan, signal_victim, warn_entry);
 }
 
 /*

@@ -29,8 +29,8 @@
 extern void pgb_act_init(void);
 extern int	pgb_act_on_plan(PgbPlan *plan, const PgbClassTable *table);
 extern bool pgb_act_cancel_for_memory(int procno, int pid, bool dry_run,
-									  bool even_exempt, const char *message,
-									  const char *reason);
+									  bool warn, bool even_exempt,
+									  const char *message, const char *reason);
 extern int	pgb_pause_sessions(int entry, PgbPauseMode mode, const char *reason,
 							   int *refused);
 

@@ -31,6 +31,7 @@
 #include "events.h"
 #include "cgroup.h"
 #include "rules.h"
+#include "warn.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 
@@ -72,6 +73,21 @@ release_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	}
 	LWLockRelease(pgb_shared->lock);
 	my_class_entry = -1;
+}
+
+/* What a refusal of a class in warn mode is counted as. */
+static PgbWarnReason
+warn_reason(PgbVerdict verdict)
+{
+	switch (verdict)
+	{
+		case PGB_REJECT_RESERVE:
+			return PGB_WARN_RESERVE;
+		case PGB_REJECT_RATE:
+			return PGB_WARN_RATE;
+		default:
+			return PGB_WARN_CAP;
+	}
 }
 
 static void
@@ -176,6 +192,7 @@ admit_login(void)
 	const char *classified_by;
 	int			rule;
 	uint64		raised;
+	PgbVerdict	warned = PGB_ADMIT;
 	int			i;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -253,7 +270,20 @@ admit_login(void)
 	refusal.verdict = pgb_admit_decide(&in, &refusal.detail);
 	if (rule >= 0 || raised != 0)
 		pgb_rules_count(rule, raised);
-	if (refusal.verdict == PGB_ADMIT || exempt)
+
+	/*
+	 * A class in warn mode is judged as any, and let in: the refusal is
+	 * counted and recorded instead.  A pause is the operator's own act,
+	 * not a limit of the class, and is kept.
+	 */
+	if (refusal.verdict != PGB_ADMIT && refusal.verdict != PGB_REJECT_PAUSED &&
+		!exempt && table->classes[self].warn)
+	{
+		warned = refusal.verdict;
+		refusal.connected = connected[self];
+		pgb_warn_count(map[self], warn_reason(warned));
+	}
+	if (refusal.verdict == PGB_ADMIT || exempt || warned != PGB_ADMIT)
 	{
 		entry->connected++;
 		entry->admitted++;
@@ -297,16 +327,24 @@ admit_login(void)
 
 	pgb_hist_record(pgb_shared->hist, start);
 
-	if (refusal.verdict != PGB_ADMIT)
+	if (refusal.verdict != PGB_ADMIT || warned != PGB_ADMIT)
 	{
+		PgbVerdict	v = warned != PGB_ADMIT ? warned : refusal.verdict;
+
 		/* recorded after the main lock is released (shmem.h) */
 		snprintf(reason, sizeof(reason), "%s: %d connections, cap %d, %d of %d usable slots free, %d held in reserve",
-				 pgb_verdict_name(refusal.verdict), refusal.connected,
+				 pgb_verdict_name(v), refusal.connected,
 				 refusal.detail.cap, refusal.detail.free_slots,
 				 in.usable, refusal.detail.held);
-		pgb_refusal(table->classes[self].name, MyProcPid, rolename,
-					"reject", pgb_verdict_name(refusal.verdict), reason);
-		report_refusal(table, self, &refusal);
+		if (warned != PGB_ADMIT)
+			pgb_warn_event(table->classes[self].name, MyProcPid, rolename,
+						   "refuse", warn_reason(warned), reason);
+		else
+		{
+			pgb_refusal(table->classes[self].name, MyProcPid, rolename,
+						"reject", pgb_verdict_name(refusal.verdict), reason);
+			report_refusal(table, self, &refusal);
+		}
 	}
 
 	/* into its class's cgroup before the first query, under no lock */

@@ -119,9 +119,15 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 		}
 		in_force = &state->classes[state->nclasses++];
 		strlcpy(in_force->name, c->name, sizeof(in_force->name));
-		in_force->weight = c->cpu_weight;
-		in_force->idle = c->cpu_idle;
-		if (c->cpu_idle)
+		/* warn mode: the default weight in force, the key's only judged */
+		in_force->weight = c->warn ? PGB_CPU_WEIGHT_DEFAULT : c->cpu_weight;
+		in_force->idle = c->cpu_idle && !c->warn;
+		if (c->warn)
+			appendStringInfo(&summary, "%s%s %d (warn: %s not in force)",
+							 summary.len ? ", " : "", c->name,
+							 PGB_CPU_WEIGHT_DEFAULT,
+							 c->cpu_idle ? "idle" : psprintf("%d", c->cpu_weight));
+		else if (c->cpu_idle)
 			appendStringInfo(&summary, "%s%s idle", summary.len ? ", " : "", c->name);
 		else
 			appendStringInfo(&summary, "%s%s %d", summary.len ? ", " : "",

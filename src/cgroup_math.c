@@ -88,7 +88,8 @@ pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
 
 	if (version == PGB_CGROUP_NONE)
 		return 0;
-	if (cls->cpu_idle)
+	/* warn mode: its sessions are measured in its cgroup, at no weight */
+	if (cls->cpu_idle && !cls->warn)
 	{
 		out[n].file = "cpu.idle";
 		snprintf(out[n].value, sizeof(out[n].value), "1");
@@ -103,13 +104,13 @@ pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
 	{
 		out[n].file = "cpu.weight";
 		snprintf(out[n].value, sizeof(out[n].value), "%d",
-				 pgb_cpu_weight_v2(cls->cpu_weight));
+				 pgb_cpu_weight_v2(cls->warn ? PGB_CPU_WEIGHT_DEFAULT : cls->cpu_weight));
 	}
 	else
 	{
 		out[n].file = "cpu.shares";
 		snprintf(out[n].value, sizeof(out[n].value), "%d",
-				 pgb_cpu_shares(cls->cpu_weight));
+				 pgb_cpu_shares(cls->warn ? PGB_CPU_WEIGHT_DEFAULT : cls->cpu_weight));
 	}
 	out[n].optional = false;
 	return n + 1;

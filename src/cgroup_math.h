@@ -70,7 +70,8 @@ typedef struct PgbCgroupWrite
  * PGB_CGROUP_MAX_WRITES); returns how many.  cpu=idle: cpu.idle = 1.  A
  * weight: cpu.idle = 0 first (optional: kernels before 5.15 lack it), so
  * that a class that was idle is not any more, then cpu.weight (v2) or
- * cpu.shares (v1).
+ * cpu.shares (v1).  A class in warn mode (enforce=warn) gets the default
+ * weight: its sessions are measured in its directory, not held back.
  */
 extern int	pgb_cgroup_class_writes(PgbCgroupVersion version,
 									const PgbClass *cls, PgbCgroupWrite *out);

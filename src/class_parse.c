@@ -30,13 +30,14 @@ typedef enum PgbKey
 	PGB_KEY_SWITCH_TIME,
 	PGB_KEY_SWITCH_TO,
 	PGB_KEY_IDLE_BLOCKER_TIMEOUT,
+	PGB_KEY_ENFORCE,
 	PGB_NUM_KEYS
 } PgbKey;
 
 static const char *const key_names[PGB_NUM_KEYS] = {
 	"max", "reserve", "priority", "rate", "burst", "shed", "floor", "active",
 	"queue_timeout", "wal", "cpu", "mem", "session_mem", "switch_time",
-	"switch_to", "idle_blocker_timeout"
+	"switch_to", "idle_blocker_timeout", "enforce"
 };
 
 /*
@@ -222,6 +223,15 @@ set_value(PgbLexer *lex, PgbClass *cls, PgbKey key,
 				cls->shed = PGB_SHED_TERMINATE;
 			else
 				return pgb_lex_error(lex, "invalid value %s for key \"shed\" (expected never, cancel or terminate)",
+									 quoted);
+			return true;
+		case PGB_KEY_ENFORCE:
+			if (len == 2 && memcmp(val, "on", 2) == 0)
+				cls->warn = false;
+			else if (len == 4 && memcmp(val, "warn", 4) == 0)
+				cls->warn = true;
+			else
+				return pgb_lex_error(lex, "invalid value %s for key \"enforce\" (expected on or warn)",
 									 quoted);
 			return true;
 		case PGB_NUM_KEYS:

@@ -130,6 +130,7 @@ pgb_class_init(PgbClass *cls, const char *name, size_t len)
 	cls->switch_time = 0;
 	cls->switch_to = PGB_SWITCH_NONE;
 	cls->idle_blocker_timeout = 0;
+	cls->warn = false;
 	cls->implicit = false;
 }
 
@@ -155,6 +156,41 @@ pgb_ensure_default_class(PgbClassTable *table, const char *name)
 	cls->implicit = true;
 	table->nclasses++;
 	return idx;
+}
+
+const char *
+pgb_enforce_name(const PgbClass *cls)
+{
+	return cls->warn ? "warn" : "on";
+}
+
+const char *
+pgb_warn_reason_name(PgbWarnReason reason)
+{
+	switch (reason)
+	{
+		case PGB_WARN_CAP:
+			return "cap";
+		case PGB_WARN_RESERVE:
+			return "reserve";
+		case PGB_WARN_RATE:
+			return "rate";
+		case PGB_WARN_ACTIVE:
+			return "active";
+		case PGB_WARN_WAL:
+			return "wal";
+		case PGB_WARN_SHED:
+			return "shed";
+		case PGB_WARN_MEMORY:
+			return "memory";
+		case PGB_WARN_RUNAWAY:
+			return "runaway";
+		case PGB_WARN_IDLE_BLOCKER:
+			return "idle blocker";
+		case PGB_NUM_WARN_REASONS:
+			break;
+	}
+	return "unknown";
 }
 
 const char *

@@ -67,6 +67,26 @@ typedef enum PgbSwitchTo
 								 * ends (runaway_switch.c) */
 } PgbSwitchTo;
 
+/*
+ * What a class in warn mode (enforce=warn) would have had done to it,
+ * counted by reason instead (pg_budget_status.warned_*).
+ */
+typedef enum PgbWarnReason
+{
+	PGB_WARN_CAP = 0,			/* a login past max or the worker's limit */
+	PGB_WARN_RESERVE,			/* a login into others' reservations */
+	PGB_WARN_RATE,				/* a login over the rate */
+	PGB_WARN_ACTIVE,			/* a transaction past active=N, queued */
+	PGB_WARN_WAL,				/* a transaction held for the WAL budget */
+	PGB_WARN_SHED,				/* the worker's shedding under pressure, and
+								 * a blocker it ends for a waiter */
+	PGB_WARN_MEMORY,			/* a cancel for mem, session_mem or the
+								 * memory guard */
+	PGB_WARN_RUNAWAY,			/* a statement past switch_time */
+	PGB_WARN_IDLE_BLOCKER,		/* past idle_blocker_timeout */
+	PGB_NUM_WARN_REASONS
+} PgbWarnReason;
+
 typedef struct PgbClass
 {
 	char		name[PGB_CLASS_NAME_LEN + 1];
@@ -100,6 +120,8 @@ typedef struct PgbClass
 	int			idle_blocker_timeout;	/* ms a session may stay idle in a
 										 * transaction while another waits
 										 * on its lock; 0 = no limit */
+	bool		warn;			/* enforce=warn: every limit is judged and
+								 * what it would do counted, none done */
 } PgbClass;
 
 typedef struct PgbClassTable
@@ -157,6 +179,12 @@ extern void pgb_class_init(PgbClass *cls, const char *name, size_t len);
 extern int	pgb_ensure_default_class(PgbClassTable *table, const char *name);
 
 extern const char *pgb_shed_mode_name(PgbShedMode mode);
+
+/* The enforce key's value: "on" or "warn". */
+extern const char *pgb_enforce_name(const PgbClass *cls);
+
+/* A warn reason's name, as events and the columns warned_* name it. */
+extern const char *pgb_warn_reason_name(PgbWarnReason reason);
 
 /* units.c */
 

@@ -139,6 +139,7 @@ Datum
 pg_budget_reset(PG_FUNCTION_ARGS)
 {
 	int			i;
+	int			r;
 
 	pgb_require_shmem();
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
@@ -150,6 +151,8 @@ pg_budget_reset(PG_FUNCTION_ARGS)
 		memset(s->rejected, 0, sizeof(s->rejected));
 		s->shed_cancel = 0;
 		s->shed_terminate = 0;
+		for (r = 0; r < PGB_NUM_WARN_REASONS; r++)
+			pg_atomic_write_u64(&s->warned[r], 0);
 		s->cpu_ms = 0;
 		s->run_delay_ms = 0;
 	}

@@ -58,6 +58,7 @@
 #include "shmem.h"
 #include "events.h"
 #include "walbudget.h"
+#include "warn.h"
 
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
@@ -145,7 +146,7 @@ gate_enter(void)
 
 		/* the gate lock only when the class may be in debt */
 		if (rate > 0 && pgb_wal_may_be_in_debt(gc, rate))
-			pgb_gate_wait_for_wal(entry, procno, rate);
+			pgb_gate_wait_for_wal(c, entry, procno, rate);
 	}
 	/* a class removed from the table is counted, never held back */
 	limit = c == NULL ? PGB_UNLIMITED :
@@ -176,6 +177,25 @@ gate_enter(void)
 	if (c == NULL)
 	{
 		pgb_gate_hold_place(entry, pg_atomic_add_fetch_u32(&gc->in_progress, 1));
+		return;
+	}
+
+	/*
+	 * Warn mode: the transaction would queue (or be refused at once with
+	 * queue_timeout=0); it goes in, counted past the limit as any in
+	 * progress, and the wait is recorded instead.
+	 */
+	if (c->warn)
+	{
+		uint32		now_in = pg_atomic_add_fetch_u32(&gc->in_progress, 1);
+		char		detail[PGB_REASON_LEN];
+
+		pgb_gate_hold_place(entry, now_in);
+		snprintf(detail, sizeof(detail),
+				 "%u transactions in progress with it, past the limit of %d active",
+				 now_in, limit);
+		pgb_warn(entry, c->name, MyProcPid, bslot->rolename, "queue",
+				 PGB_WARN_ACTIVE, detail);
 		return;
 	}
 	timeout_ms = c->queue_timeout != PGB_QUEUE_TIMEOUT_DEFAULT ?

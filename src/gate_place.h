@@ -57,6 +57,7 @@ extern void pgb_gate_refuse(const PgbClass *c, int limit, int waited_ms,
 							int in_progress, int queued, int timeout_ms);
 
 /* gate_walwait.c */
-extern void pgb_gate_wait_for_wal(int entry, int procno, double rate);
+extern void pgb_gate_wait_for_wal(const PgbClass *c, int entry, int procno,
+								  double rate);
 
 #endif							/* PGB_GATE_PLACE_H */

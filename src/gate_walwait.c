@@ -19,6 +19,7 @@
 #include "gate.h"
 #include "gate_place.h"
 #include "walbudget.h"
+#include "warn.h"
 
 static uint32 wal_wait_event = 0;
 
@@ -106,7 +107,7 @@ wal_wait_run(void *arg)
  * May throw (cancel, timeouts, terminate): it leaves the wait first.
  */
 void
-pgb_gate_wait_for_wal(int entry, int procno, double rate)
+pgb_gate_wait_for_wal(const PgbClass *c, int entry, int procno, double rate)
 {
 	PgbGateClass *gc = &pgb_gate->classes[entry];
 	PgbGateSlot *slot = &pgb_gate->slots[procno];
@@ -121,6 +122,21 @@ pgb_gate_wait_for_wal(int entry, int procno, double rate)
 	if (w.wait_ms <= 0)
 	{
 		LWLockRelease(pgb_gate->lock);
+		return;
+	}
+	if (c != NULL && c->warn)
+	{
+		double		tokens = gc->wal_tokens;
+		char		detail[PGB_REASON_LEN];
+
+		/* warn mode: it goes on at once, the wait counted and recorded */
+		LWLockRelease(pgb_gate->lock);
+		snprintf(detail, sizeof(detail),
+				 "the WAL budget of %.0f kB/s was %.0f kB in debt: the transaction would have waited %.0f ms",
+				 rate / 1024.0, tokens < 0 ? -tokens / 1024.0 : 0.0, w.wait_ms);
+		pgb_warn(entry, c->name, MyProcPid,
+				 pgb_my_slot() ? pgb_my_slot()->rolename : NULL,
+				 "throttle", PGB_WARN_WAL, detail);
 		return;
 	}
 	pgb_gate_slot_wait_locked(slot, entry, PGB_GATE_THROTTLED);

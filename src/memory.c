@@ -100,6 +100,8 @@ typedef struct MemRow
 									 * was sent in, or 0 */
 	int64		cancelled_ms;	/* when */
 	bool		cancel_open;	/* not seen out of that statement since */
+	int64		warned_spell;	/* the active spell a cancel was counted in
+								 * as a warning (warn mode), or 0 */
 } MemRow;
 
 static MemRow *rows = NULL;
@@ -384,6 +386,7 @@ read_session(int procno, int pid, bool active, int64 now_ms)
 	{
 		rows[procno].cancelled_spell = 0;
 		rows[procno].cancel_open = false;
+		rows[procno].warned_spell = 0;
 		rows[procno].idle_bytes = 0;
 	}
 	rows[procno].pid = pid;
@@ -409,13 +412,28 @@ class_of_entry(const PgbSnapshot *snap, const PgbClassTable *table, int entry)
 	return NULL;
 }
 
-/* Cancel one session's query for memory; count it in its class's sheds. */
+/*
+ * Cancel one session's query for memory; count it in its class's sheds.
+ * With warn (its class is in warn mode), the cancel is counted and
+ * recorded once per statement instead, and nothing is on the way back.
+ */
 static void
 cancel(const PgbSnapshot *snap, const PgbMemSession *s, int procno,
 	   const char *message, const char *reason, bool even_exempt,
-	   bool dry_run)
+	   bool dry_run, bool warn)
 {
-	if (pgb_act_cancel_for_memory(procno, s->pid, dry_run, even_exempt,
+	int64		spell = snap->rows[procno].state_since_ms;
+
+	if (warn && !dry_run)
+	{
+		if (rows[procno].warned_spell == spell)
+			return;
+		if (pgb_act_cancel_for_memory(procno, s->pid, false, true, even_exempt,
+									  message, reason))
+			rows[procno].warned_spell = spell;
+		return;
+	}
+	if (pgb_act_cancel_for_memory(procno, s->pid, dry_run, false, even_exempt,
 								  message, reason) && !dry_run)
 	{
 		rows[procno].cancelled_spell = snap->rows[procno].state_since_ms;
@@ -603,7 +621,7 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 					 c->name, mb(sums[s->entry]), mb(class_limit[s->entry]), mb(s->bytes));
 		}
 		cancel(snap, s, procnos[victims[i].index], message, reason, false,
-			   dry_run);
+			   dry_run, c->warn);
 	}
 
 	if (level != PGB_MEM_CALM)
@@ -644,8 +662,15 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 				snprintf(reason, sizeof(reason),
 						 "memory: the session held %.0f MB; the server used %.0f MB of its %.0f MB limit",
 						 mb(s->bytes), mb(use), mb(limit_bytes));
+			/*
+			 * A class in warn mode is judged as any, and its query is
+			 * left alone; past the last-resort mark it is cancelled
+			 * whatever its class or mode: that protects the server, and
+			 * every session of every class, from a crash restart.
+			 */
 			cancel(snap, s, procnos[v], message, reason,
-				   level == PGB_MEM_LAST_RESORT, dry_run);
+				   level == PGB_MEM_LAST_RESORT, dry_run,
+				   c != NULL && c->warn && level != PGB_MEM_LAST_RESORT);
 		}
 	}
 }

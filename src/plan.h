@@ -458,7 +458,8 @@ typedef enum PgbSwitchKind
 {
 	PGB_SWITCH_MOVE_TO = 0,		/* switched to to_entry */
 	PGB_SWITCH_MOVE_BACK,		/* its statement ended: back to home_entry */
-	PGB_SWITCH_MOVE_WOULD		/* dry run: noted, nothing done */
+	PGB_SWITCH_MOVE_WOULD		/* dry run, or a class in warn mode: noted,
+								 * nothing done */
 } PgbSwitchKind;
 
 typedef struct PgbSwitchMove
@@ -471,6 +472,8 @@ typedef struct PgbSwitchMove
 	int			to_entry;		/* the class it counts as after the move */
 	bool		boosted;		/* it runs in a CPU boost's cgroup, which
 								 * wins: its cgroup is not changed now */
+	bool		warn;			/* WOULD: its class is in warn mode
+								 * (enforce=warn), not a dry run */
 	bool		cgroup;			/* TO: move it into to_entry's cgroup (its
 								 * weight is in force); BACK: it was moved */
 	int64		cpu_ms;			/* TO: its statement's CPU time */
@@ -492,7 +495,8 @@ typedef struct PgbSwitchPlan
  * pg_budget.enabled or shedding off, goes BACK (one that exited is
  * forgotten: its slot is gone).  An active statement of a class with
  * switch_to=CLASS whose CPU time (stmt_cpu_ms) is past switch_time goes
- * TO that class (dry run: WOULD, once a statement); judged sessions only,
+ * TO that class (dry run, or its class in warn mode: WOULD, once a
+ * statement); judged sessions only,
  * exempt superusers and walsenders never.  A switched session is judged
  * by the keys of the class it was switched to (a chain of switches, or a
  * cancel, from there).  The rows learn the outcome from pgb_switch_done.

@@ -252,11 +252,13 @@ judge:
 			to_entry == row->entry)
 			continue;
 		to = &table->classes[t];
-		if (p->shedding == PGB_SHEDDING_DRY_RUN)
+		if (p->shedding == PGB_SHEDDING_DRY_RUN || c->warn)
 		{
 			if (row->switch_noted == row->state_since_ms)
 				continue;		/* noted once a statement */
 			m = add_switch(plan, PGB_SWITCH_MOVE_WOULD, row, to_entry);
+			if (m != NULL)
+				m->warn = p->shedding != PGB_SHEDDING_DRY_RUN;
 		}
 		else
 			m = add_switch(plan, PGB_SWITCH_MOVE_TO, row, to_entry);

@@ -27,6 +27,7 @@
 #include "guc.h"
 #include "runaway.h"
 #include "shmem.h"
+#include "warn.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 
@@ -150,6 +151,18 @@ pgb_runaway_switch(PgbSwitchPlan *plan, PgbSnapshot *snap)
 		{
 			case PGB_SWITCH_MOVE_WOULD:
 				pgb_switch_done(snap, m, true, false);
+				if (m->warn)
+				{
+					/* warn mode: counted and recorded as act.c does a cancel */
+					pgb_warn(m->from_entry, home, m->pid, NULL, "switch",
+							 PGB_WARN_RUNAWAY, m->reason);
+					ereport(LOG,
+							(errmsg("pg_budget: warn: would switch pid %d of class \"%s\", signal runaway: %s",
+									m->pid, home, m->reason),
+							 errdetail("Class \"%s\" is in warn mode (enforce=warn): nothing was switched.",
+									   home)));
+					continue;
+				}
 				ereport(LOG,
 						(errmsg("pg_budget: dry run: would switch pid %d of class \"%s\": %s",
 								m->pid, home, m->reason)));

@@ -85,6 +85,16 @@ pgb_shmem_request(void)
 	}
 }
 
+/* A class entry's warn counters, from zero (atomics: shmem.h). */
+static void
+init_warned(PgbClassState *c)
+{
+	int			r;
+
+	for (r = 0; r < PGB_NUM_WARN_REASONS; r++)
+		pg_atomic_init_u64(&c->warned[r], 0);
+}
+
 static void
 pgb_shmem_startup(void)
 {
@@ -114,7 +124,10 @@ pgb_shmem_startup(void)
 			pg_atomic_init_u32(&pgb_shared->slots[i].switched_to, 0);
 		}
 		for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		{
 			pgb_shared->classes[i].effective_max = PGB_UNLIMITED;
+			init_warned(&pgb_shared->classes[i]);
+		}
 		for (i = 0; i < PGB_WAIT_STATS_SIZE; i++)
 			pgb_shared->waits[i].group = -1;
 	}
@@ -148,6 +161,7 @@ pgb_require_shmem(void)
 				 errmsg("pg_budget must be loaded via shared_preload_libraries"),
 				 errhint("Add pg_budget to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
+
 
 /*
  * Index of the entry called name, or -1.  With create, a missing entry is
@@ -186,6 +200,7 @@ pgb_class_entry(const char *name, bool create)
 			return -1;
 	}
 	memset(&classes[free_idx], 0, sizeof(PgbClassState));
+	init_warned(&classes[free_idx]);
 	pgb_strlcpy_mb(classes[free_idx].name, name, NAMEDATALEN);
 	classes[free_idx].effective_max = PGB_UNLIMITED;
 	classes[free_idx].incarnation = ++pgb_shared->incarnations;

@@ -57,16 +57,21 @@
  * - The CPU weights in force (cpu), CPU boosts (a slot's cpu_boost) and
  *	 the CPU time by class (cpu_ms, run_delay_ms): cgroup.h.
  * - A slot's switched_to (a runaway statement switched to a lower class,
- *	 runaway_switch.c) is, like cpu_boost, written by the worker only,
- *	 under a SHARED hold of the main lock in which it checks the slot's
- *	 pid (a slot is cleared under the exclusive lock before its process
- *	 exits, so the mark is never left on the next session of the slot);
- *	 zeroed by the backend at admission and release under the exclusive
- *	 lock, and cleared by the backend itself, with no lock (its own slot,
- *	 an atomic), when its next statement starts (runaway_switch.c).  It is an atomic, read without the lock by the backend itself
- *	 (the class its WAL is charged to, walbudget.c) and by the signaller
- *	 (act.c, under the lock it holds anyway); the views read it under the
- *	 shared lock.  pgb_slot_entry() is the class a slot counts as.
+ *	 runaway_switch.c) is set, like cpu_boost, by the worker only, under a
+ *	 SHARED hold of the main lock in which it checks the slot's pid (a
+ *	 slot is cleared under the exclusive lock before its process exits, so
+ *	 a mark is never left on the next session of the slot); the worker
+ *	 clears it the same way.  The backend zeroes it at admission and
+ *	 release under the exclusive lock, and clears it with no lock (its own
+ *	 slot, an atomic write) when its next statement starts.  It is read
+ *	 without the lock by the backend itself (the class its WAL is charged
+ *	 to, walbudget.c), by the worker (pgb_runaway_switch_sample, the pid
+ *	 checked around it) and by the signaller (act.c, under the lock it
+ *	 holds anyway); the views read it under the shared lock.
+ *	 pgb_slot_entry() is the class a slot counts as.
+ * - A class entry's warned[] counters are atomics, added to under no lock
+ *	 (or under whatever lock the counting code holds) by logins, the gate
+ *	 and the worker, zeroed by reset, and initialised with the entry.
  * - The rules' counters (rules[]): rules.h.  The events rings: events.h.
  *
  * After a crash of any backend the postmaster re-creates shared memory, so
@@ -133,6 +138,8 @@ typedef struct PgbClassState
 	uint64		rejected[PGB_NUM_REJECT_REASONS];	/* by PgbVerdict - 1 */
 	uint64		shed_cancel;
 	uint64		shed_terminate;
+	/* what warn mode let happen, by PgbWarnReason: atomics, no lock */
+	pg_atomic_uint64 warned[PGB_NUM_WARN_REASONS];
 	double		cpu_ms;			/* CPU time of its sessions since reset */
 	double		run_delay_ms;	/* time they were runnable, not running */
 } PgbClassState;

@@ -3,7 +3,7 @@
 -- Run by t/053_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(201);
+SELECT plan(223);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -67,7 +67,18 @@ SELECT has_column('public', 'pg_budget_status', c, 'pg_budget_status has column 
 			   ('run_delay_ms'),
 			   ('mem_bytes'),
 			   ('mem_budget'),
-			   ('session_mem_budget')) v(c);
+			   ('session_mem_budget'),
+			   ('enforce'),
+			   ('warned'),
+			   ('warned_cap'),
+			   ('warned_reserve'),
+			   ('warned_rate'),
+			   ('warned_active'),
+			   ('warned_wal'),
+			   ('warned_shed'),
+			   ('warned_memory'),
+			   ('warned_runaway'),
+			   ('warned_idle_blocker')) v(c);
 SELECT col_type_is('public', 'pg_budget_status', c, t,
 		'pg_budget_status.' || c || ' is ' || t)
   FROM (VALUES ('class', 'text'),
@@ -125,11 +136,22 @@ SELECT col_type_is('public', 'pg_budget_status', c, t,
 			   ('run_delay_ms', 'double precision'),
 			   ('mem_bytes', 'bigint'),
 			   ('mem_budget', 'bigint'),
-			   ('session_mem_budget', 'bigint')) v(c, t);
+			   ('session_mem_budget', 'bigint'),
+			   ('enforce', 'text'),
+			   ('warned', 'bigint'),
+			   ('warned_cap', 'bigint'),
+			   ('warned_reserve', 'bigint'),
+			   ('warned_rate', 'bigint'),
+			   ('warned_active', 'bigint'),
+			   ('warned_wal', 'bigint'),
+			   ('warned_shed', 'bigint'),
+			   ('warned_memory', 'bigint'),
+			   ('warned_runaway', 'bigint'),
+			   ('warned_idle_blocker', 'bigint')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_status'::regclass AND attnum > 0
 				 ORDER BY attnum),
-	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle', 'cpu_ms', 'run_delay_ms', 'mem_bytes', 'mem_budget', 'session_mem_budget'],
+	ARRAY['class', 'max', 'effective_max', 'reserve', 'floor', 'priority', 'rate', 'burst', 'shed_policy', 'connected', 'active', 'idle', 'idle_in_transaction', 'lock_waiting', 'wal_waiting', 'wal_wait_share', 'lock_wait_share', 'pressure', 'admitted', 'rejected', 'rejected_cap', 'rejected_reserve', 'rejected_paused', 'rejected_rate', 'shed', 'shed_cancel', 'shed_terminate', 'paused', 'pause_mode', 'paused_since', 'is_default', 'configured', 'active_limit', 'effective_active', 'in_progress', 'queued', 'queue_timeouts', 'queue_wait_ms', 'queue_timeout_ms', 'transactions', 'queue_waits', 'let_through', 'in_progress_peak', 'wal_budget', 'effective_wal', 'wal_rate', 'wal_bytes', 'wal_throttles', 'wal_throttled_ms', 'cpu_weight', 'cpu_idle', 'cpu_ms', 'run_delay_ms', 'mem_bytes', 'mem_budget', 'session_mem_budget', 'enforce', 'warned', 'warned_cap', 'warned_reserve', 'warned_rate', 'warned_active', 'warned_wal', 'warned_shed', 'warned_memory', 'warned_runaway', 'warned_idle_blocker'],
 	'pg_budget_status has exactly these columns in this order');
 
 -- pg_budget_backends
@@ -235,7 +257,7 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				 ORDER BY 1),
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_cgroups()', 'pg_budget_backend_classes()',
 		  'pg_budget_backend_memory()', 'pg_budget_backend_rules()', 'pg_budget_backend_switches()',
-		  'pg_budget_class_memory()', 'pg_budget_cpu()',
+		  'pg_budget_class_memory()', 'pg_budget_class_warned()', 'pg_budget_cpu()',
 		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_memory()', 'pg_budget_memory_history()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)', 'pg_budget_rules()',

@@ -77,6 +77,21 @@ test_writes(void)
 	ok(!pgb_cgroup_stale("cgroup.procs", &t), "a control file name is not");
 	ok(!pgb_cgroup_stale("Mine", &t), "a directory that is no class name is not");
 	ok(!pgb_valid_class_name(PGB_CGROUP_SERVER_LEAF), "no class can be called like the leaf");
+
+	/* warn mode: the class's directory at the default weight, never idle */
+	ok(pgb_parse_classes("ai(cpu=1, enforce=warn), bulk(cpu=idle, enforce=warn)", &t, err, sizeof(err)),
+	   "warn table parses");
+	n = pgb_cgroup_class_writes(PGB_CGROUP_V1, &t.classes[0], w);
+	is_int(n, 2, "warn, cpu=1: two writes");
+	is_str(w[1].file, "cpu.shares", "warn, cpu=1: cpu.shares");
+	is_str(w[1].value, "1024", "warn, cpu=1: the default shares, not 10");
+	n = pgb_cgroup_class_writes(PGB_CGROUP_V2, &t.classes[1], w);
+	is_int(n, 2, "warn, cpu=idle: two writes");
+	is_str(w[0].value, "0", "warn, cpu=idle: cpu.idle = 0");
+	is_str(w[1].value, "100", "warn, cpu=idle: cpu.weight 100");
+	ok(pgb_parse_classes("ai(cpu=1, enforce=on)", &t, err, sizeof(err)), "enforce=on parses");
+	n = pgb_cgroup_class_writes(PGB_CGROUP_V1, &t.classes[0], w);
+	is_str(w[1].value, "10", "enforce=on, cpu=1: shares 10");
 }
 
 static void

@@ -149,6 +149,21 @@ main(void)
 	ok(!pgb_parse_classes("ai(idle_blocker_timeout=-1)", &t, err, sizeof(err)), "idle_blocker_timeout=-1 is refused");
 	ok(!pgb_parse_classes("ai(idle_blocker_timeout=soon)", &t, err, sizeof(err)), "idle_blocker_timeout=soon is refused");
 
+	/* enforce */
+	ok(pgb_parse_classes("web(), ai(max=4, enforce=warn), bulk(enforce=on)", &t, err, sizeof(err)),
+	   "enforce=warn and enforce=on parse");
+	ok(!t.classes[0].warn, "enforce is on by default");
+	ok(t.classes[1].warn, "enforce=warn");
+	ok(!t.classes[2].warn, "enforce=on");
+	is_str(pgb_enforce_name(&t.classes[1]), "warn", "its name: warn");
+	is_str(pgb_enforce_name(&t.classes[2]), "on", "its name: on");
+	ok(!pgb_parse_classes("ai(enforce=off)", &t, err, sizeof(err)), "enforce=off is refused");
+	is_str(err, "class \"ai\": invalid value \"off\" for key \"enforce\" (expected on or warn)",
+		   "... naming the key and what it takes");
+	ok(!pgb_parse_classes("ai(enforce=warn, enforce=on)", &t, err, sizeof(err)), "enforce twice is refused");
+	is_str(pgb_warn_reason_name(PGB_WARN_IDLE_BLOCKER), "idle blocker", "warn reasons have names");
+	is_str(pgb_warn_reason_name(PGB_WARN_CAP), "cap", "... cap");
+
 	/* runaways */
 	setup("web(priority=100), ai(priority=10, switch_time=2s, switch_to=cancel)");
 	row(0, 100, AI, PGB_STATE_ACTIVE, 90000)->stmt_cpu_ms = 1999;
@@ -341,6 +356,17 @@ main(void)
 	ok(!rows[0].switched && rows[0].entry == AI, "... that changes nothing");
 	switches(103300);
 	is_int(splan.nmoves, 0, "... noted once a statement");
+
+	/* a class in warn mode: noted, as a dry run, and marked as a warning */
+	params.shedding = PGB_SHEDDING_ON;
+	table.classes[AI].warn = true;
+	rows[0].state_since_ms = 103500;
+	switches(103600);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_WOULD && splan.moves[0].warn,
+	   "a class in warn mode: a would-be switch, as a warning");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	ok(!rows[0].switched && rows[0].entry == AI, "... that changes nothing");
+	table.classes[AI].warn = false;
 
 	/* the session exits while switched: forgotten, no move */
 	params.shedding = PGB_SHEDDING_ON;
