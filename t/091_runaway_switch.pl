@@ -232,6 +232,27 @@ ok(wait_for(sub { proc_cgroup($pid) =~ m{/ai$} }, 'holder home'),
 ok(sess_wait($ai, qr/holder-done/, 60), 'the holder\'s transaction is done');
 sess_close($web);
 
+#
+# a class in warn mode (enforce=warn) is not switched: the switch is
+# counted as warned_runaway and recorded, once a statement
+#
+ctl(q{ALTER SYSTEM SET pg_budget.classes = 'web(priority=100, cpu=200), ai(priority=10, cpu=100, switch_time=300ms, switch_to=bulk, enforce=warn), bulk(priority=1, cpu=1)'});
+ctl('SELECT pg_reload_conf()');
+ok(wait_for(sub { ctl(q{SELECT enforce FROM pg_budget_status WHERE class = 'ai'}) eq 'warn' }, 'warn mode'),
+	'ai is in warn mode after the reload');
+$since = ctl('SELECT clock_timestamp()');
+my $warned = ctl(q{SELECT warned_runaway FROM pg_budget_status WHERE class = 'ai'});
+sess_send($ai, "SELECT spin_switched(0);\n\\echo warn-spin-done");
+ok(wait_for(sub { events_since($since, $pid) =~ /\|warn: switch\|/ }, 'warn event'),
+	'a statement past switch_time of a class in warn mode: an event "warn: switch"');
+ok(proc_cgroup($pid) =~ m{/ai$}, 'it stays in ai\'s cgroup');
+is(ctl("SELECT coalesce(switched_to, '<null>') FROM pg_budget_backends WHERE pid = $pid"), '<null>',
+	'and is not shown switched');
+is(ctl(q{SELECT warned_runaway FROM pg_budget_status WHERE class = 'ai'}), $warned + 1,
+	'pg_budget_status.warned_runaway counts it once');
+ctl("SELECT pg_cancel_backend($pid)");
+ok(sess_wait($ai, qr/warn-spin-done/, 30), 'the statement, cancelled by hand, ends');
+
 sess_close($ai);
 my $log = slurp_file($node->logfile);
 unlike($log, qr/was terminated by signal|PANIC|TRAP:/, 'no backend crashed');
