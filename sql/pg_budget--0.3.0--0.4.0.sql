@@ -110,6 +110,24 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pg_budget_class_warned() IS
 	'pg_budget: by class, its enforce key and what its limits would have done in warn mode, in all and by reason';
 
+------------------------------------------------------------------------
+-- Runaway statements switched to a lower class (switch_to=CLASS)
+------------------------------------------------------------------------
+
+-- pg_budget_backends gains switched_to: the class a session's running
+-- statement was switched to, past its class's switch_time, and counts as
+-- until it ends (NULL: not switched, or where pg_stat_activity hides the
+-- session's details).  Where it runs is the cgroup column, as before.
+CREATE FUNCTION pg_budget_backend_switches(
+	OUT pid int,
+	OUT switched_to text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_budget_backend_switches'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pg_budget_backend_switches() IS
+	'pg_budget: the class every counted session''s running statement was switched to (switch_to), NULL when it is not switched';
+
 CREATE OR REPLACE VIEW pg_budget_status AS
 	SELECT s.*,
 		   c.cpu_weight,
@@ -151,12 +169,14 @@ CREATE OR REPLACE VIEW pg_budget_backends AS
 		   g.cgroup,
 		   g.cpu_boost,
 		   r.classified_by,
-		   m.mem_bytes
+		   m.mem_bytes,
+		   w.switched_to
 	  FROM pg_budget_backend_classes() b
 	  JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
 	  LEFT JOIN pg_budget_backend_cgroups() g ON g.pid = b.pid
 	  LEFT JOIN pg_budget_backend_rules() r ON r.pid = b.pid
-	  LEFT JOIN pg_budget_backend_memory() m ON m.pid = b.pid;
+	  LEFT JOIN pg_budget_backend_memory() m ON m.pid = b.pid
+	  LEFT JOIN pg_budget_backend_switches() w ON w.pid = b.pid;
 
 CREATE OR REPLACE VIEW pg_budget_history AS
 	SELECT h.*,

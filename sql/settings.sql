@@ -60,11 +60,12 @@ ALTER SYSTEM SET pg_budget.classes = 'ai(mem=100MB, session_mem=200MB)';
 ALTER SYSTEM SET pg_budget.memory_limit = 'lots';
 ALTER SYSTEM SET pg_budget.memory_limit = '512';
 ALTER SYSTEM SET pg_budget.memory_guard = 1.5;
--- Runaways: switch_time needs switch_to (cancel only, in this version);
--- durations above 0.
+-- Runaways: switch_time needs switch_to (cancel, or a class of the table
+-- of lower priority); durations above 0.
 ALTER SYSTEM SET pg_budget.classes = 'ai(switch_time=30s)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(switch_time=0, switch_to=cancel)';
 ALTER SYSTEM SET pg_budget.classes = 'web(), ai(switch_time=30s, switch_to=web)';
+ALTER SYSTEM SET pg_budget.classes = 'ai(priority=10, switch_time=30s, switch_to=bulk)';
 ALTER SYSTEM SET pg_budget.classes = 'ai(idle_blocker_timeout=-1)';
 -- Warn mode: enforce=on or enforce=warn, nothing else.
 ALTER SYSTEM SET pg_budget.classes = 'ai(max=2, enforce=off)';

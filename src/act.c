@@ -146,13 +146,19 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 	if (slot->pid != pid ||
-		(expected_class >= 0 && slot->class_idx != expected_class) ||
+		(expected_class >= 0 && slot->class_idx != expected_class &&
+		 pgb_slot_entry(slot) != expected_class) ||
 		(slot->superuser && pgb_exempt_superusers && !even_exempt))
 	{
 		LWLockRelease(pgb_shared->lock);
 		return false;
 	}
-	e = slot->class_idx;
+	/*
+	 * The class the victim was chosen as: a session whose statement was
+	 * switched to a lower class (runaway_switch.c) is shed as that class's
+	 * by the worker's rounds, as its own class's by a pause of its class.
+	 */
+	e = expected_class >= 0 ? expected_class : pgb_slot_entry(slot);
 	pgb_strlcpy_mb(class, pgb_shared->classes[e].name, sizeof(class));
 	pgb_strlcpy_mb(role, slot->rolename, sizeof(role));
 	if (warn && !dry_run)

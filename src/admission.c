@@ -69,6 +69,7 @@ release_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 		/* signallers set it only under the lock held here */
 		pg_atomic_init_u32(&slot->shed_pending, 0);
 		pg_atomic_init_u32(&slot->cpu_boost, 0);
+		pg_atomic_init_u32(&slot->switched_to, 0);
 	}
 	LWLockRelease(pgb_shared->lock);
 	my_class_entry = -1;
@@ -307,6 +308,7 @@ admit_login(void)
 			slot->shed_at = 0;
 			pg_atomic_write_u32(&slot->shed_pending, 0);
 			pg_atomic_write_u32(&slot->cpu_boost, 0);
+			pg_atomic_write_u32(&slot->switched_to, 0);
 			pg_write_barrier();
 			slot->pid = MyProcPid;
 		}

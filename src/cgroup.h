@@ -60,7 +60,10 @@ extern void pgb_cgroup_tick(PgbSnapshot *snap);
 extern void pgb_cpu_sample(PgbSnapshot *snap);
 
 /* CPU boosts (cgroup_boost.c) */
+extern bool pgb_cgroup_move_slot(int procno, int pid, int entry, int boost,
+								 bool *gone, char *err, size_t errlen);
 extern void pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap);
 extern void pgb_cgroup_unboost_all(void);
+
 
 #endif							/* PGB_CGROUP_H */

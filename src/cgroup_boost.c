@@ -27,14 +27,15 @@
 /*
  * Move the session of slot procno, if it is still pid, into class entry
  * entry's cgroup (or the server's leaf when entry < 0), and set its
- * cpu_boost to boost.  The pid is checked and written under one shared
- * hold of the main lock (shmem.h), so the pid moved is the session's.
- * Returns false with *gone when the session is no longer there, or with
- * a message in err when the write failed.
+ * cpu_boost to boost (boost < 0: leave it; a runaway switch,
+ * runaway_switch.c, moves with this too).  The pid is checked and written
+ * under one shared hold of the main lock (shmem.h), so the pid moved is
+ * the session's.  Returns false with *gone when the session is no longer
+ * there, or with a message in err when the write failed.
  */
-static bool
-move_slot(int procno, int pid, int entry, uint32 boost, bool *gone,
-		  char *err, size_t errlen)
+bool
+pgb_cgroup_move_slot(int procno, int pid, int entry, int boost, bool *gone,
+					 char *err, size_t errlen)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	char		dir[PGB_CGROUP_PATH_LEN];
@@ -57,8 +58,8 @@ move_slot(int procno, int pid, int entry, uint32 boost, bool *gone,
 		return false;
 	}
 	ok = pgb_cgroup_move(dir, pid, err, errlen);
-	if (ok)
-		pg_atomic_write_u32(&slot->cpu_boost, boost);
+	if (ok && boost >= 0)
+		pg_atomic_write_u32(&slot->cpu_boost, (uint32) boost);
 	LWLockRelease(pgb_shared->lock);
 	return ok;
 }
@@ -86,18 +87,19 @@ pgb_cgroup_boost(PgbBoostPlan *plan, PgbSnapshot *snap)
 		switch (m->kind)
 		{
 			case PGB_BOOST_TO:
-				ok = move_slot(m->procno, m->pid, m->to_entry,
-							   (uint32) m->to_entry + 1, &gone, err, sizeof(err));
+				ok = pgb_cgroup_move_slot(m->procno, m->pid, m->to_entry,
+										  m->to_entry + 1, &gone, err, sizeof(err));
 				break;
 			case PGB_BOOST_BACK:
-				ok = move_slot(m->procno, m->pid, m->home_entry, 0, &gone,
-							   err, sizeof(err));
+				ok = pgb_cgroup_move_slot(m->procno, m->pid, m->home_entry, 0,
+										  &gone, err, sizeof(err));
 				if (!ok && !gone)
 				{
 					ereport(LOG,
 							(errmsg("pg_budget: pid %d of class \"%s\" could not go back into the cgroup of its class, so it goes to the server's: %s",
 									m->pid, home, err)));
-					ok = move_slot(m->procno, m->pid, -1, 0, &gone, err, sizeof(err));
+					ok = pgb_cgroup_move_slot(m->procno, m->pid, -1, 0, &gone,
+											  err, sizeof(err));
 				}
 				break;
 			case PGB_BOOST_GONE:
@@ -152,8 +154,8 @@ pgb_cgroup_unboost_all(void)
 
 		if (pid == 0 || pg_atomic_read_u32(&slot->cpu_boost) == 0)
 			continue;
-		if (!move_slot(i, pid, entry, 0, &gone, err, sizeof(err)) &&
-			!gone && !move_slot(i, pid, -1, 0, &gone, err, sizeof(err)))
+		if (!pgb_cgroup_move_slot(i, pid, entry, 0, &gone, err, sizeof(err)) &&
+			!gone && !pgb_cgroup_move_slot(i, pid, -1, 0, &gone, err, sizeof(err)))
 		{
 			if (!gone)
 				ereport(LOG,

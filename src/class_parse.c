@@ -190,10 +190,15 @@ set_value(PgbLexer *lex, PgbClass *cls, PgbKey key,
 				cls->switch_to = PGB_SWITCH_CANCEL;
 				return true;
 			}
-			if (pgb_is_identifier(val, len))
-				return pgb_lex_error(lex, "invalid value %s for key \"switch_to\" (this version can only cancel a statement past switch_time: switch_to=cancel)",
-									 quoted);
-			return pgb_lex_error(lex, "invalid value %s for key \"switch_to\" (expected cancel)",
+			/* a class: that it exists and is lower is checked at the end */
+			if (pgb_is_identifier(val, len) && len <= PGB_CLASS_NAME_LEN)
+			{
+				cls->switch_to = PGB_SWITCH_CLASS;
+				memcpy(cls->switch_class, val, len);
+				cls->switch_class[len] = '\0';
+				return true;
+			}
+			return pgb_lex_error(lex, "invalid value %s for key \"switch_to\" (expected cancel or the name of a class of lower priority)",
 								 quoted);
 		case PGB_KEY_QUEUE_TIMEOUT:
 			if (!pgb_parse_duration_ms(val, len, &cls->queue_timeout))
@@ -343,6 +348,43 @@ parse_class(PgbLexer *lex, PgbClassTable *table)
 }
 
 /*
+ * switch_to=CLASS names a class of the table (it may come later in the
+ * list, so this runs once the table is read) of lower priority than the
+ * class itself: a switch only ever lowers what a statement may take, as
+ * pg_budget.rules may only lower a login's class.  Its own name, a class
+ * of equal or higher priority and a class not in the table are refused
+ * (the implicit default class too: name it in the table to switch to it).
+ */
+static bool
+check_switch_classes(PgbLexer *lex, const PgbClassTable *table)
+{
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		const PgbClass *c = &table->classes[i];
+		int			t;
+
+		if (c->switch_to != PGB_SWITCH_CLASS)
+			continue;
+		pgb_lex_context(lex, "class \"%s\": ", c->name);
+		if (strcmp(c->switch_class, c->name) == 0)
+			return pgb_lex_error(lex, "invalid value \"%s\" for key \"switch_to\" (a class can not switch to itself: name a class of lower priority, or cancel)",
+								 c->switch_class);
+		t = pgb_find_class(table, c->switch_class);
+		if (t < 0)
+			return pgb_lex_error(lex, "invalid value \"%s\" for key \"switch_to\" (no class \"%s\" in the table: name a class of lower priority, or cancel)",
+								 c->switch_class, c->switch_class);
+		if (table->classes[t].priority >= c->priority)
+			return pgb_lex_error(lex, "invalid value \"%s\" for key \"switch_to\" (class \"%s\" has priority %d, not lower than %d: a statement may only be switched to a class of lower priority)",
+								 c->switch_class, c->switch_class,
+								 table->classes[t].priority, c->priority);
+	}
+	pgb_lex_clear_context(lex);
+	return true;
+}
+
+/*
  * A NULL string is treated like an empty one.  Grammar:
  *
  *	 list  := blank* [ class ( blank* "," blank* class )* ] blank*
@@ -373,5 +415,5 @@ pgb_parse_classes(const char *str, PgbClassTable *table,
 		if (pgb_lex_at_end(&lex))
 			return pgb_lex_error(&lex, "unexpected \",\" at end of class list");
 	}
-	return true;
+	return check_switch_classes(&lex, table);
 }

@@ -62,7 +62,9 @@ typedef enum PgbShedMode
 typedef enum PgbSwitchTo
 {
 	PGB_SWITCH_NONE = 0,		/* no switch_time */
-	PGB_SWITCH_CANCEL			/* it is cancelled (57014) */
+	PGB_SWITCH_CANCEL,			/* it is cancelled (57014) */
+	PGB_SWITCH_CLASS			/* it runs as class switch_class until it
+								 * ends (runaway_switch.c) */
 } PgbSwitchTo;
 
 /*
@@ -111,6 +113,10 @@ typedef struct PgbClass
 	int			switch_time;	/* CPU time one statement may use, ms; 0 =
 								 * no limit */
 	PgbSwitchTo switch_to;		/* what happens past it */
+	char		switch_class[PGB_CLASS_NAME_LEN + 1];	/* PGB_SWITCH_CLASS:
+														 * a class of the
+														 * table of lower
+														 * priority */
 	int			idle_blocker_timeout;	/* ms a session may stay idle in a
 										 * transaction while another waits
 										 * on its lock; 0 = no limit */

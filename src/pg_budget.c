@@ -13,6 +13,7 @@
 #include "gate.h"
 #include "memory.h"
 #include "rules.h"
+#include "runaway.h"
 #include "guc.h"
 #include "shmem.h"
 #include "admission.h"
@@ -53,6 +54,7 @@ _PG_init(void)
 	pgb_memory_init();
 	pgb_gate_init();
 	pgb_walbudget_init();
+	pgb_runaway_switch_init();
 	pgb_prepwatch_init();
 	pgb_altersystem_init();
 	pgb_worker_register();

@@ -448,6 +448,71 @@ extern void pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 							  const PgbClassTable *table, const int *class_of,
 							  const PgbPlanParams *p);
 
+/*
+ * Runaway switches (switch_to=CLASS): a statement past its class's
+ * switch_time runs as the lower class switch_to names until it ends.
+ * Decided here, carried out by runaway_switch.c, which marks the slot
+ * (the class it counts as) and moves the pid between cgroups.
+ */
+typedef enum PgbSwitchKind
+{
+	PGB_SWITCH_MOVE_TO = 0,		/* switched to to_entry */
+	PGB_SWITCH_MOVE_BACK,		/* its statement ended: back to home_entry */
+	PGB_SWITCH_MOVE_WOULD		/* dry run, or a class in warn mode: noted,
+								 * nothing done */
+} PgbSwitchKind;
+
+typedef struct PgbSwitchMove
+{
+	PgbSwitchKind kind;
+	int			procno;
+	int			pid;
+	int			home_entry;		/* its own class */
+	int			from_entry;		/* the class it counts as now */
+	int			to_entry;		/* the class it counts as after the move */
+	bool		boosted;		/* it runs in a CPU boost's cgroup, which
+								 * wins: its cgroup is not changed now */
+	bool		warn;			/* WOULD: its class is in warn mode
+								 * (enforce=warn), not a dry run */
+	bool		cgroup;			/* TO: move it into to_entry's cgroup (its
+								 * weight is in force); BACK: it was moved */
+	int64		cpu_ms;			/* TO: its statement's CPU time */
+	char		reason[PGB_REASON_LEN];
+} PgbSwitchMove;
+
+#define PGB_MAX_SWITCH_MOVES	32
+
+typedef struct PgbSwitchPlan
+{
+	int			nmoves;
+	PgbSwitchMove moves[PGB_MAX_SWITCH_MOVES];
+} PgbSwitchPlan;
+
+/*
+ * The switches of one tick.  A switched session whose statement ended
+ * (the row's active spell is not the one it was switched in, or its
+ * backend cleared the mark as its next statement began), or with
+ * pg_budget.enabled or shedding off, goes BACK (one that exited is
+ * forgotten: its slot is gone).  An active statement of a class with
+ * switch_to=CLASS whose CPU time (stmt_cpu_ms) is past switch_time goes
+ * TO that class (dry run, or its class in warn mode: WOULD, once a
+ * statement); judged sessions only,
+ * exempt superusers and walsenders never.  A switched session is judged
+ * by the keys of the class it was switched to (a chain of switches, or a
+ * cancel, from there).  The rows learn the outcome from pgb_switch_done.
+ */
+extern void pgb_plan_switches(PgbSwitchPlan *plan, PgbSnapshot *snap,
+							  const PgbClassTable *table,
+							  const PgbPlanParams *p);
+
+/*
+ * A move was carried out (ok: the slot was marked, whatever became of
+ * its cgroup move; moved: its cgroup was changed) or not (the session is
+ * gone): the row says so.
+ */
+extern void pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move,
+							bool ok, bool moved);
+
 /* plan_pressure.c */
 
 /*

@@ -2,7 +2,8 @@
  *
  * plan_runaway.c
  *	  Idle blockers (idle_blocker_timeout) and runaway statements
- *	  (switch_time, switch_to=cancel): rounds of the plan.  Pure: no server
+ *	  (switch_time, switch_to=cancel: rounds of the plan; switch_to=CLASS:
+ *	  the switches, carried out by runaway_switch.c).  Pure: no server
  *	  calls; unit-tested in test/unit/test_plan_runaway.c.
  *
  *-------------------------------------------------------------------------
@@ -156,5 +157,156 @@ pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 					 "pg_budget: statement of class \"%s\" cancelled: it used more than switch_time (%.2f s) of CPU",
 					 c->name, c->switch_time / 1000.0);
 		}
+	}
+}
+
+/*
+ * The switches (switch_to=CLASS).  Why the worker rather than the backend
+ * ends a switch: the end of a statement is the end of the active spell
+ * the sampler sees (as for the CPU time, runaway.c), the move back is a
+ * write to a cgroup's procs file, which the backend should not do in its
+ * executor-end hook, and one owner of the mark keeps it simple: only the
+ * worker writes it (shmem.h).  The cost is up to a tick (the sampling
+ * interval) in the lower class after the statement ends.
+ */
+static PgbSwitchMove *
+add_switch(PgbSwitchPlan *plan, PgbSwitchKind kind, const PgbSessionRow *row,
+		   int to_entry)
+{
+	PgbSwitchMove *m;
+
+	if (plan->nmoves >= PGB_MAX_SWITCH_MOVES)
+		return NULL;
+	m = &plan->moves[plan->nmoves++];
+	memset(m, 0, sizeof(PgbSwitchMove));
+	m->kind = kind;
+	m->procno = row->procno;
+	m->pid = row->pid;
+	m->home_entry = row->switched ? row->switch_home : row->entry;
+	m->from_entry = row->entry;
+	m->to_entry = to_entry;
+	m->boosted = row->boosted;
+	return m;
+}
+
+void
+pgb_plan_switches(PgbSwitchPlan *plan, PgbSnapshot *snap,
+				  const PgbClassTable *table, const PgbPlanParams *p)
+{
+	int			class_of[PGB_MAX_SHARED_CLASSES];
+	bool		on = p->enabled && p->shedding != PGB_SHEDDING_OFF;
+	int			i;
+
+	plan->nmoves = 0;
+	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
+		class_of[i] = -1;
+	for (i = 0; i < table->nclasses; i++)
+		if (snap->map[i] >= 0 && snap->map[i] < PGB_MAX_SHARED_CLASSES)
+			class_of[snap->map[i]] = i;
+
+	for (i = 0; i < snap->nrows; i++)
+	{
+		PgbSessionRow *row = &snap->rows[i];
+		const PgbClass *c;
+		const PgbClass *to;
+		PgbSwitchMove *m;
+		int			t;
+		int			to_entry;
+
+		if (row->switched)
+		{
+			const PgbClass *home;
+
+			if (row->pid == 0)
+			{
+				/* it exited: its slot, and the mark, went with it */
+				row->switched = false;
+				row->entry = row->switch_home;
+				continue;
+			}
+			if (on && !row->switch_cleared && row->state == PGB_STATE_ACTIVE &&
+				row->state_since_ms == row->switch_spell)
+				goto judge;		/* still the same statement */
+			m = add_switch(plan, PGB_SWITCH_MOVE_BACK, row, row->switch_home);
+			if (m == NULL)
+				return;
+			m->cgroup = row->switch_moved;
+			home = row->switch_home >= 0 && row->switch_home < PGB_MAX_SHARED_CLASSES &&
+				class_of[row->switch_home] >= 0 ?
+				&table->classes[class_of[row->switch_home]] : NULL;
+			snprintf(m->reason, sizeof(m->reason),
+					 "back in class \"%s\": %s",
+					 home != NULL ? home->name : "?",
+					 !on ? "pg_budget.enabled or pg_budget.shedding is off" :
+					 "the statement it was switched in ended");
+			continue;
+		}
+judge:
+		if (!on || row->pid == 0 || !row->judged || row->exempt ||
+			row->walsender || row->state != PGB_STATE_ACTIVE ||
+			(c = pgb_plan_class_of_row(table, class_of, row)) == NULL ||
+			c->switch_time <= 0 || c->switch_to != PGB_SWITCH_CLASS ||
+			row->stmt_cpu_ms < c->switch_time ||
+			(t = pgb_find_class(table, c->switch_class)) < 0 ||
+			(to_entry = snap->map[t]) < 0 || to_entry >= PGB_MAX_SHARED_CLASSES ||
+			to_entry == row->entry)
+			continue;
+		to = &table->classes[t];
+		if (p->shedding == PGB_SHEDDING_DRY_RUN || c->warn)
+		{
+			if (row->switch_noted == row->state_since_ms)
+				continue;		/* noted once a statement */
+			m = add_switch(plan, PGB_SWITCH_MOVE_WOULD, row, to_entry);
+			if (m != NULL)
+				m->warn = p->shedding != PGB_SHEDDING_DRY_RUN;
+		}
+		else
+			m = add_switch(plan, PGB_SWITCH_MOVE_TO, row, to_entry);
+		if (m == NULL)
+			return;
+		m->cgroup = snap->cpu_in_force[to_entry];
+		m->cpu_ms = row->stmt_cpu_ms;
+		snprintf(m->reason, sizeof(m->reason),
+				 "used %.2f s of CPU, past switch_time=%.2f s of class \"%s\": runs as class \"%s\" until the statement ends",
+				 row->stmt_cpu_ms / 1000.0, c->switch_time / 1000.0, c->name,
+				 to->name);
+	}
+}
+
+void
+pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move, bool ok,
+				bool moved)
+{
+	PgbSessionRow *row;
+
+	if (move->procno < 0 || move->procno >= snap->nrows)
+		return;
+	row = &snap->rows[move->procno];
+	if (row->pid != move->pid)
+		return;
+	switch (move->kind)
+	{
+		case PGB_SWITCH_MOVE_TO:
+			if (!ok)
+				break;
+			if (!row->switched)
+				row->switch_home = row->entry;
+			row->switched = true;
+			row->switch_cleared = false;
+			/* a chain keeps the first move's cgroup flag if this one did none */
+			row->switch_moved = moved || row->switch_moved;
+			row->switch_spell = row->state_since_ms;
+			row->entry = move->to_entry;
+			break;
+		case PGB_SWITCH_MOVE_BACK:
+			/* gone or back: either way it is its own class's again */
+			row->entry = row->switch_home;
+			row->switched = false;
+			row->switch_moved = false;
+			row->switch_cleared = false;
+			break;
+		case PGB_SWITCH_MOVE_WOULD:
+			row->switch_noted = row->state_since_ms;
+			break;
 	}
 }

@@ -202,7 +202,8 @@ pgb_sample(PgbTick *tick)
 		}
 		if (judged)
 		{
-			r->entry = class_idx;
+			/* a switched statement counts as its switch's class (snapshot.h) */
+			r->entry = r->switched ? r->entry : class_idx;
 			r->judged = true;
 			r->superuser = superuser;
 			r->exempt = superuser && pgb_exempt_superusers;

@@ -56,6 +56,19 @@
  *	 numbers.
  * - The CPU weights in force (cpu), CPU boosts (a slot's cpu_boost) and
  *	 the CPU time by class (cpu_ms, run_delay_ms): cgroup.h.
+ * - A slot's switched_to (a runaway statement switched to a lower class,
+ *	 runaway_switch.c) is set, like cpu_boost, by the worker only, under a
+ *	 SHARED hold of the main lock in which it checks the slot's pid (a
+ *	 slot is cleared under the exclusive lock before its process exits, so
+ *	 a mark is never left on the next session of the slot); the worker
+ *	 clears it the same way.  The backend zeroes it at admission and
+ *	 release under the exclusive lock, and clears it with no lock (its own
+ *	 slot, an atomic write) when its next statement starts.  It is read
+ *	 without the lock by the backend itself (the class its WAL is charged
+ *	 to, walbudget.c), by the worker (pgb_runaway_switch_sample, the pid
+ *	 checked around it) and by the signaller (act.c, under the lock it
+ *	 holds anyway); the views read it under the shared lock.
+ *	 pgb_slot_entry() is the class a slot counts as.
  * - A class entry's warned[] counters are atomics, added to under no lock
  *	 (or under whatever lock the counting code holds) by logins, the gate
  *	 and the worker, zeroed by reset, and initialised with the entry.
@@ -198,7 +211,22 @@ typedef struct PgbBackendSlot
 	char		classified_by[PGB_RULE_TEXT_LEN];
 	pg_atomic_uint32 cpu_boost; /* class entry + 1 whose cgroup the worker
 								 * moved it into (a CPU boost), 0: none */
+	pg_atomic_uint32 switched_to;	/* class entry + 1 its running statement
+									 * was switched to (switch_to=CLASS)
+									 * and counts as until it ends, 0: none */
 } PgbBackendSlot;
+
+/*
+ * The class entry a slot's session counts as now: the class its running
+ * statement was switched to, or its own.
+ */
+static inline int
+pgb_slot_entry(PgbBackendSlot *slot)
+{
+	uint32		s = pg_atomic_read_u32(&slot->switched_to);
+
+	return s > 0 && s <= PGB_MAX_SHARED_CLASSES ? (int) s - 1 : slot->class_idx;
+}
 
 /* A class whose cgroup has its weight in force. */
 typedef struct PgbCpuClass

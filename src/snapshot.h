@@ -60,6 +60,21 @@ typedef struct PgbSessionRow
 	/* runaways (runaway.c reads, plan_runaway.c judges) */
 	int64		stmt_cpu_ms;	/* CPU time of this active spell, -1: not
 								 * read (its class has no switch_time) */
+	/*
+	 * Runaway switches (plan_runaway.c decides, runaway_switch.c carries
+	 * out): while switched, entry is the class switched to, which the
+	 * sampler keeps, so that every count and decision of the tick takes
+	 * the session as that class's until its statement ends.
+	 */
+	bool		switched;		/* its statement runs as class entry */
+	bool		switch_moved;	/* and was moved into that class's cgroup */
+	bool		switch_cleared; /* its backend cleared the mark: a new
+								 * statement began (runaway_switch.c) */
+	int			switch_home;	/* its own class entry */
+	int64		switch_spell;	/* the active spell (its start) it was
+								 * switched in */
+	int64		switch_noted;	/* dry run: the spell a would-be switch was
+								 * noted in */
 	/* idle blockers (plan_runaway.c, from this and earlier lookups) */
 	int64		blocking_spell; /* the idle-in-transaction spell (its start)
 								 * it was seen blocking in, or 0 */

@@ -33,6 +33,7 @@
 
 PG_FUNCTION_INFO_V1(pg_budget_status);
 PG_FUNCTION_INFO_V1(pg_budget_backend_classes);
+PG_FUNCTION_INFO_V1(pg_budget_backend_switches);
 PG_FUNCTION_INFO_V1(pg_budget_admission_histogram);
 PG_FUNCTION_INFO_V1(pg_budget_gate_histogram);
 PG_FUNCTION_INFO_V1(pg_budget_wal);
@@ -258,6 +259,62 @@ pg_budget_backend_classes(PG_FUNCTION_ARGS)
 		nulls[4] = !details;
 		values[5] = BoolGetDatum(queued[i]);
 		nulls[5] = !details;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * pid and switched_to of every counted session: the class its running
+ * statement was switched to (switch_to, runaway_switch.c) and counts as
+ * until it ends, NULL when it is not switched.  Like its cgroup, a detail
+ * pg_stat_activity would hide: NULL where it hides the session's details.
+ */
+Datum
+pg_budget_backend_switches(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int		   *pids;
+	Oid		   *roles;
+	char	  (*names)[NAMEDATALEN];
+	bool		all_stats;
+	int			n = 0;
+	int			i;
+
+	pgb_require_shmem();
+	pgb_init_materialized_srf(fcinfo);
+	pids = palloc(sizeof(int) * pgb_shared->nslots);
+	roles = palloc(sizeof(Oid) * pgb_shared->nslots);
+	names = palloc(NAMEDATALEN * pgb_shared->nslots);
+
+	LWLockAcquire(pgb_shared->lock, LW_SHARED);
+	for (i = 0; i < pgb_shared->nslots; i++)
+	{
+		uint32		s;
+
+		if (pgb_shared->slots[i].pid == 0)
+			continue;
+		s = pg_atomic_read_u32(&pgb_shared->slots[i].switched_to);
+		names[n][0] = '\0';
+		if (s > 0 && s <= PGB_MAX_SHARED_CLASSES)
+			strlcpy(names[n], pgb_shared->classes[s - 1].name, NAMEDATALEN);
+		roles[n] = pgb_shared->slots[i].roleid;
+		pids[n++] = pgb_shared->slots[i].pid;
+	}
+	LWLockRelease(pgb_shared->lock);
+
+	all_stats = pgb_can_read_all_stats();
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, true};
+
+		values[0] = Int32GetDatum(pids[i]);
+		if (names[i][0] != '\0' && pgb_may_see_session(roles[i], all_stats))
+		{
+			values[1] = CStringGetTextDatum(names[i]);
+			nulls[1] = false;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -50,12 +50,22 @@ my_wal_group(void)
 {
 	PgbBackendSlot *bslot;
 
-	/* a session's class is fixed for its life (shmem.h) */
-	if (my_class_group >= 0)
-		return my_class_group;
+	/*
+	 * A session's class is fixed for its life (shmem.h), but a statement
+	 * switched to a lower class (switch_to, runaway_switch.c) counts as
+	 * that class's while the worker's mark is on: the WAL charged then (at
+	 * the statement's end, before the worker sees it end) is the lower
+	 * class's, and debits its budget.  One atomic read (pgb_slot_entry)
+	 * while admitted.
+	 */
 	bslot = pgb_admitted ? pgb_my_slot() : NULL;
 	if (bslot != NULL && bslot->pid == MyProcPid)
-		return my_class_group = bslot->class_idx;
+	{
+		my_class_group = bslot->class_idx;
+		return pgb_slot_entry(bslot);
+	}
+	if (my_class_group >= 0)
+		return my_class_group;
 	if (MyBackendType == B_AUTOVAC_WORKER)
 		return PGB_GROUP_AUTOVACUUM;
 	if (am_walsender)

@@ -267,6 +267,19 @@ worker_tick(PgbTick *tick, double dt_ms)
 	pgb_plan_settle(&plan, &plan_state, snap);
 
 	/*
+	 * Runaway statements switched to a lower class, and back when they
+	 * end: before the boosts, so that a boost's end takes a session to
+	 * the class it counts as now (cgroup.h).
+	 */
+	{
+		PgbSwitchPlan switches;
+
+		pgb_runaway_switch_sample(snap);
+		pgb_plan_switches(&switches, snap, table, &params);
+		pgb_runaway_switch(&switches, snap);
+	}
+
+	/*
 	 * OS-level priority inheritance: holders into their waiters' cgroups.
 	 * With pg_budget.enabled off nobody is boosted, and the boosted go
 	 * home.
@@ -299,6 +312,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 
 	pgb_require_shmem();
 	pgb_cgroup_worker_start();
+	pgb_runaway_unswitch_all();
 	pgb_memory_reload(true);
 	pgb_plan_state_init(&plan_state);
 	memset(&tick, 0, sizeof(tick));

@@ -3,7 +3,9 @@
 # class and the limit; the session stays usable), one that sleeps as long
 # is not; a session idle in a transaction is terminated once it has
 # blocked another for idle_blocker_timeout, and not while it blocks
-# nobody; superusers are never ended for either; bad values are refused.
+# nobody; superusers are never ended for either; bad values are refused;
+# without cgroups, switch_to=CLASS switches the class a statement counts
+# as all the same (t/091_runaway_switch.pl: with a cgroup).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -41,6 +43,19 @@ sub verbose_session
 	my $s = session($role);
 	sess_send($s, '\set VERBOSITY verbose');
 	return $s;
+}
+
+# Poll $cond every 50 ms for up to 30 s.
+sub poll_until
+{
+	my ($cond) = @_;
+	my $deadline = time + 30;
+	while (time < $deadline)
+	{
+		return 1 if $cond->();
+		usleep(50_000);
+	}
+	return 0;
 }
 
 sub events_since
@@ -166,5 +181,47 @@ is(ctl('SHOW pg_budget.classes'), $classes, 'the table in force is unchanged');
 $_->{run}->kill_kill for grep { alive($_) } ($ai, $suai, $web, $idle, $worker, $subl);
 my $log = slurp_file($node->logfile);
 unlike($log, qr/was terminated by signal|PANIC|TRAP:/, 'no backend crashed');
+sess_close($ctl);
 $node->stop;
+
+#
+# switch_to=CLASS without cgroups (pg_budget.cgroup unset): the session
+# counts as the lower class all the same, and the event says its cgroup
+# was not changed (t/091_runaway_switch.pl: with a cgroup)
+#
+my $nocg = pgb_node(
+	'runaway_nocg',
+	session => 1,
+	conf => "pg_budget.shedding = on\n",
+	classes => 'ai(priority=10, switch_time=300ms, switch_to=bulk), bulk(priority=1)',
+	roles => [ a => 'ai' ],
+	sql => q{
+CREATE FUNCTION spin_switched() RETURNS text LANGUAGE plpgsql AS
+$$ DECLARE n bigint := 0; t timestamptz := clock_timestamp(); s text;
+   BEGIN
+     LOOP
+       n := n + 1;
+       IF n % 20000 = 0 THEN
+         SELECT switched_to INTO s FROM pg_budget_backends WHERE pid = pg_backend_pid();
+         EXIT WHEN s IS NOT NULL OR clock_timestamp() > t + interval '60 s';
+       END IF;
+     END LOOP;
+     RETURN coalesce(s, 'not switched');
+   END $$;
+});
+$ctl = control_session($nocg->safe_psql('postgres', 'SELECT current_user'));
+my $sw = session('a');
+$since = ctl('SELECT clock_timestamp()');
+is(sess_query($sw, 'SELECT spin_switched()', 90), 'bulk',
+	'without pg_budget.cgroup a statement past switch_time is switched all the same');
+like(events_since($since, 'runaway'),
+	qr/^ai\|$sw->{pid}\|switch\|used \d+\.\d+ s of CPU, past switch_time=0\.30 s of class "ai": runs as class "bulk" until the statement ends; cgroup unchanged: no CPU weight in force$/m,
+	'its event says the cgroup was not changed');
+ok(poll_until(sub { ctl("SELECT switched_to IS NULL FROM pg_budget_backends WHERE pid = $sw->{pid}") eq 't' }),
+	'after the statement it is not switched');
+like(slurp_file($nocg->logfile), qr/LOG:  pg_budget: pid $sw->{pid} of class "ai" no longer switched to class "bulk": back in class "ai"/,
+	'a LOG line for its way back');
+sess_close($sw);
+sess_close($ctl);
+$nocg->stop;
 done_testing();

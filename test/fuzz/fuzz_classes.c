@@ -82,6 +82,14 @@ check_table(const PgbClassTable *t)
 		/* switch_time and switch_to come together; durations above 0 */
 		CHECK((c->switch_time == 0) == (c->switch_to == PGB_SWITCH_NONE));
 		CHECK(c->switch_time >= 0 && c->switch_time <= PGB_QUEUE_TIMEOUT_MAX);
+		/* switch_to a class: one of the table, of lower priority */
+		if (c->switch_to == PGB_SWITCH_CLASS)
+		{
+			int			k = pgb_find_class(t, c->switch_class);
+
+			CHECK(k >= 0 && k != i);
+			CHECK(k < 0 || t->classes[k].priority < c->priority);
+		}
 		CHECK(c->idle_blocker_timeout >= 0 &&
 			  c->idle_blocker_timeout <= PGB_QUEUE_TIMEOUT_MAX);
 		/* what a class's cgroup gets: in the kernel's ranges */

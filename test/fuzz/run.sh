@@ -29,6 +29,8 @@ done < <(grep -ohE "classes = '[^']+'" README.md doc/*.md t/*.pl test/regress.co
 printf 'web(cpu=100), ai(cpu=1, max=4), bulk(cpu=idle)' >"$build/corpus/seed-cpu"
 printf 'web(session_mem=200MB), ai(mem=1.5GB, session_mem=512MB)' >"$build/corpus/seed-mem"
 printf 'ai(switch_time=2.5s, switch_to=cancel, idle_blocker_timeout=30s), bulk(switch_time=1min, switch_to=web)' >"$build/corpus/seed-runaway"
+printf 'web(priority=100), ai(priority=10, switch_time=300ms, switch_to=bulk), bulk(priority=1, switch_time=1min, switch_to=cancel)' >"$build/corpus/seed-switch"
+printf 'ai(priority=10, switch_time=1s, switch_to=ai), web(priority=100, switch_time=1s, switch_to=ai)' >"$build/corpus/seed-switch-bad"
 printf 'web(enforce=on), ai(max=2, active=1, enforce=warn)' >"$build/corpus/seed-warn"
 printf '4:cpu,cpuacct:/pgb/web\n0::/x\n' >"$build/corpus/seed-cgroup"
 printf '42 (post gres) S 1 1 1 0 -1 0 0 0 0 0 37 5 0 0 20' >"$build/corpus/seed-stat"

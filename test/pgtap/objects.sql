@@ -3,7 +3,7 @@
 -- Run by t/053_pgtap.pl through pg_prove in a database that has pgtap and
 -- pg_budget installed.
 BEGIN;
-SELECT plan(219);
+SELECT plan(223);
 
 SELECT has_extension('pg_budget', 'pg_budget is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'pg_budget'),
@@ -159,7 +159,8 @@ SELECT has_view('public', 'pg_budget_backends', 'view pg_budget_backends exists'
 SELECT has_column('public', 'pg_budget_backends', c, 'pg_budget_backends has column ' || c)
   FROM (VALUES ('pid'), ('class'), ('role'), ('database'), ('superuser'), ('state'),
 			   ('wait_event_type'), ('wait_event'), ('backend_start'),
-			   ('admitted_at'), ('since'), ('queued'), ('cgroup'), ('cpu_boost')) v(c);
+			   ('admitted_at'), ('since'), ('queued'), ('cgroup'), ('cpu_boost'),
+			   ('switched_to')) v(c);
 SELECT col_type_is('public', 'pg_budget_backends', c, t,
 		'pg_budget_backends.' || c || ' is ' || t)
   FROM (VALUES ('pid', 'integer'), ('class', 'text'), ('role', 'text'),
@@ -169,13 +170,13 @@ SELECT col_type_is('public', 'pg_budget_backends', c, t,
 			   ('admitted_at', 'timestamp with time zone'),
 			   ('since', 'timestamp with time zone'),
 			   ('queued', 'boolean'),
-			   ('cgroup', 'text'), ('cpu_boost', 'text')) v(c, t);
+			   ('cgroup', 'text'), ('cpu_boost', 'text'), ('switched_to', 'text')) v(c, t);
 SELECT is(ARRAY(SELECT attname::text FROM pg_attribute
 				 WHERE attrelid = 'public.pg_budget_backends'::regclass AND attnum > 0
 				 ORDER BY attnum),
 	ARRAY['pid', 'class', 'role', 'database', 'superuser', 'state',
 		  'wait_event_type', 'wait_event', 'backend_start', 'admitted_at', 'since',
-		  'queued', 'cgroup', 'cpu_boost', 'classified_by', 'mem_bytes'],
+		  'queued', 'cgroup', 'cpu_boost', 'classified_by', 'mem_bytes', 'switched_to'],
 	'pg_budget_backends has exactly these columns in this order');
 
 -- functions: signature and result
@@ -231,6 +232,10 @@ SELECT has_function('public', 'pg_budget_backend_cgroups', '{}'::name[], 'pg_bud
 SELECT is(pg_get_function_arguments('public.pg_budget_backend_cgroups()'::regprocedure),
 	'OUT pid integer, OUT cgroup text, OUT cpu_boost text',
 	'pg_budget_backend_cgroups() has columns pid, cgroup, cpu_boost');
+SELECT has_function('public', 'pg_budget_backend_switches', '{}'::name[], 'pg_budget_backend_switches() exists');
+SELECT is(pg_get_function_arguments('public.pg_budget_backend_switches()'::regprocedure),
+	'OUT pid integer, OUT switched_to text',
+	'pg_budget_backend_switches() has columns pid, switched_to');
 SELECT has_function('public', 'pg_budget_rules', '{}'::name[], 'pg_budget_rules() exists');
 SELECT is(pg_get_function_arguments('public.pg_budget_rules()'::regprocedure),
 	'OUT "position" integer, OUT attribute text, OUT pattern text, OUT class text, OUT rule text, OUT in_force boolean, OUT classified bigint, OUT raised bigint',
@@ -251,8 +256,8 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 				   AND d.classid = 'pg_proc'::regclass
 				 ORDER BY 1),
 	ARRAY['pg_budget_admission_histogram()', 'pg_budget_backend_cgroups()', 'pg_budget_backend_classes()',
-		  'pg_budget_backend_memory()', 'pg_budget_backend_rules()', 'pg_budget_class_memory()',
-		  'pg_budget_class_warned()', 'pg_budget_cpu()',
+		  'pg_budget_backend_memory()', 'pg_budget_backend_rules()', 'pg_budget_backend_switches()',
+		  'pg_budget_class_memory()', 'pg_budget_class_warned()', 'pg_budget_cpu()',
 		  'pg_budget_events()', 'pg_budget_gate_histogram()', 'pg_budget_history()', 'pg_budget_lock_stats()',
 		  'pg_budget_memory()', 'pg_budget_memory_history()',
 		  'pg_budget_pause(text,text)', 'pg_budget_reset()', 'pg_budget_resume(text)', 'pg_budget_rules()',

@@ -61,7 +61,7 @@ cls(const char *name)
 {
 	static PgbClass missing = {"(missing)", -999, -999, -999, -999.0, -999,
 	PGB_SHED_NEVER, -999, -999, -999, -999.0, -999, false, true, -999, -999,
-	-999, PGB_SWITCH_NONE, -999, false};
+	-999, PGB_SWITCH_NONE, "", -999, false};
 	int			i = pgb_find_class(&tab, name);
 
 	return i >= 0 ? &tab.classes[i] : &missing;

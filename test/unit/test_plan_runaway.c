@@ -2,7 +2,8 @@
  *
  * test_plan_runaway.c
  *	  Unit tests of idle blockers (idle_blocker_timeout) and runaway
- *	  statements (switch_time, switch_to=cancel), without a server.
+ *	  statements (switch_time, switch_to=cancel or a class), without a
+ *	  server.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,6 +78,16 @@ tick(int64 now_ms)
 	pgb_plan_runaways(&plan, &snap, &table, class_of, &params);
 }
 
+static PgbSwitchPlan splan;
+
+/* One tick of the switches. */
+static void
+switches(int64 now_ms)
+{
+	snap.now_ms = now_ms;
+	pgb_plan_switches(&splan, &snap, &table, &params);
+}
+
 /* This tick's lookup: waiter blocked by blocker, waiting wait_ms. */
 static void
 lookup(int waiter, int blocker, int64 wait_ms)
@@ -107,10 +118,34 @@ main(void)
 	ok(!pgb_parse_classes("ai(switch_time=5s)", &t, err, sizeof(err)), "switch_time alone is refused");
 	is_str(err, "class \"ai\": key \"switch_time\" requires key \"switch_to\"", "... it needs switch_to");
 	ok(!pgb_parse_classes("ai(switch_to=cancel)", &t, err, sizeof(err)), "switch_to alone is refused");
-	ok(!pgb_parse_classes("web(priority=100), ai(switch_time=5s, switch_to=web)", &t, err, sizeof(err)),
-	   "switch_to a class is refused in this version");
-	like(err, "can only cancel", "... saying so");
-	ok(!pgb_parse_classes("ai(switch_time=5s, switch_to=kill)", &t, err, sizeof(err)), "switch_to=kill is refused");
+	/* switch_to=CLASS: a class of the table of lower priority, in any order */
+	ok(pgb_parse_classes("ai(priority=10, switch_time=300ms, switch_to=bulk), bulk(priority=1)", &t, err, sizeof(err)),
+	   "switch_to a class of lower priority, defined later, parses");
+	is_int(t.classes[0].switch_to, PGB_SWITCH_CLASS, "... switch_to a class");
+	is_str(t.classes[0].switch_class, "bulk", "... naming it");
+	is_int(t.classes[0].switch_time, 300, "... with switch_time");
+	ok(!pgb_parse_classes("web(priority=100), ai(priority=10, switch_time=5s, switch_to=web)", &t, err, sizeof(err)),
+	   "switch_to a class of higher priority is refused");
+	is_str(err, "class \"ai\": invalid value \"web\" for key \"switch_to\" (class \"web\" has priority 100, not lower than 10: a statement may only be switched to a class of lower priority)",
+		   "... naming the class, the token and both priorities");
+	ok(!pgb_parse_classes("ai(priority=10, switch_time=5s, switch_to=bulk), bulk(priority=10)", &t, err, sizeof(err)),
+	   "switch_to a class of equal priority is refused");
+	like(err, "class \"bulk\" has priority 10, not lower than 10", "... saying so");
+	ok(!pgb_parse_classes("ai(priority=10, switch_time=5s, switch_to=ai)", &t, err, sizeof(err)),
+	   "switch_to itself is refused");
+	is_str(err, "class \"ai\": invalid value \"ai\" for key \"switch_to\" (a class can not switch to itself: name a class of lower priority, or cancel)",
+		   "... saying so");
+	ok(!pgb_parse_classes("ai(priority=10, switch_time=5s, switch_to=nosuch)", &t, err, sizeof(err)),
+	   "switch_to an unknown class is refused");
+	is_str(err, "class \"ai\": invalid value \"nosuch\" for key \"switch_to\" (no class \"nosuch\" in the table: name a class of lower priority, or cancel)",
+		   "... naming it");
+	ok(!pgb_parse_classes("bulk(priority=1), ai(priority=10, switch_time=5s, switch_to=\"Bulk\")", &t, err, sizeof(err)),
+	   "switch_to a token that is no class name is refused");
+	like(err, "for key \"switch_to\" (expected cancel or the name of a class of lower priority)", "... saying what is expected");
+	ok(!pgb_parse_classes("bulk(priority=1, switch_to=bulk)", &t, err, sizeof(err)),
+	   "switch_to a class without switch_time is refused");
+	is_str(err, "class \"bulk\": key \"switch_to\" requires key \"switch_time\"", "... it needs switch_time");
+	ok(!pgb_parse_classes("ai(switch_time=5s, switch_to=kill)", &t, err, sizeof(err)), "switch_to=kill (no such class) is refused");
 	ok(!pgb_parse_classes("ai(idle_blocker_timeout=-1)", &t, err, sizeof(err)), "idle_blocker_timeout=-1 is refused");
 	ok(!pgb_parse_classes("ai(idle_blocker_timeout=soon)", &t, err, sizeof(err)), "idle_blocker_timeout=soon is refused");
 
@@ -225,6 +260,133 @@ main(void)
 	lookup(1, 0, 2000);
 	tick(100000);
 	is_int(plan.nvictims, 0, "a class without idle_blocker_timeout: left alone");
+
+	/* switch_to=CLASS: the switches */
+	setup("web(priority=100), ai(priority=10, switch_time=300ms, switch_to=bulk), bulk(priority=1)");
+	snap.cpu_in_force[1] = snap.cpu_in_force[2] = true;
+	row(0, 400, AI, PGB_STATE_ACTIVE, 90000)->stmt_cpu_ms = 299;
+	row(1, 401, AI, PGB_STATE_ACTIVE, 90000)->stmt_cpu_ms = -1;	/* sleeps: unread */
+	row(2, 402, AI, PGB_STATE_ACTIVE, 90000)->stmt_cpu_ms = 900;
+	rows[2].exempt = true;		/* a superuser */
+	switches(100000);
+	is_int(splan.nmoves, 0, "299 ms of 300, a statement not read, an exempt superuser: no switch");
+	rows[0].stmt_cpu_ms = 300;
+	switches(100100);
+	is_int(splan.nmoves, 1, "300 ms of CPU: a switch");
+	is_int(splan.moves[0].kind, PGB_SWITCH_MOVE_TO, "... to a class");
+	is_int(splan.moves[0].pid, 400, "... of the runaway");
+	is_int(splan.moves[0].to_entry, 2, "... to bulk's entry");
+	is_int(splan.moves[0].home_entry, AI, "... from its own");
+	ok(splan.moves[0].cgroup, "... into bulk's cgroup, whose weight is in force");
+	is_str(splan.moves[0].reason, "used 0.30 s of CPU, past switch_time=0.30 s of class \"ai\": runs as class \"bulk\" until the statement ends",
+		   "... the reason, for the log and the event");
+	ok(!rows[0].switched, "not switched before it is carried out");
+	pgb_switch_done(&snap, &splan.moves[0], true, true);
+	ok(rows[0].switched && rows[0].entry == 2 && rows[0].switch_home == AI,
+	   "carried out: the row counts as bulk's, its home remembered");
+	ok(pgb_plan_class_of_row(&table, class_of, &rows[0]) == &table.classes[2],
+	   "... so the plan's class of the row is bulk");
+	rows[0].stmt_cpu_ms = -1;	/* bulk has no switch_time: not read */
+	switches(100200);
+	is_int(splan.nmoves, 0, "the same statement: it stays switched, no move");
+	tick(100200);
+	is_int(plan.nvictims, 0, "... and is not cancelled either");
+	rows[0].state = PGB_STATE_IDLE;	/* the statement ended */
+	rows[0].state_since_ms = 100250;
+	switches(100300);
+	is_int(splan.nmoves, 1, "its statement ended: a move");
+	is_int(splan.moves[0].kind, PGB_SWITCH_MOVE_BACK, "... back");
+	is_int(splan.moves[0].to_entry, AI, "... to its own class");
+	ok(splan.moves[0].cgroup, "... and its cgroup, as it was moved");
+	is_str(splan.moves[0].reason, "back in class \"ai\": the statement it was switched in ended", "... the reason");
+	pgb_switch_done(&snap, &splan.moves[0], true, true);
+	ok(!rows[0].switched && rows[0].entry == AI, "carried out: ai's again");
+
+	/* a new statement straight after (a new active spell): back too */
+	rows[0].state = PGB_STATE_ACTIVE;
+	rows[0].state_since_ms = 101000;
+	rows[0].stmt_cpu_ms = 400;
+	switches(101100);
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	ok(rows[0].switched && !rows[0].switch_moved, "switched again, not moved (say the cgroup write failed)");
+	rows[0].state_since_ms = 101500;	/* the next statement, unseen idle */
+	switches(101600);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_BACK && !splan.moves[0].cgroup,
+	   "another statement: back, with no cgroup move as none was made");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+
+	/* the backend cleared its mark: a new statement, though the spell is the same */
+	rows[0].state_since_ms = 101700;
+	rows[0].stmt_cpu_ms = 500;
+	switches(101800);
+	pgb_switch_done(&snap, &splan.moves[0], true, true);
+	ok(rows[0].switched, "switched in a statement");
+	rows[0].switch_cleared = true;
+	switches(101900);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_BACK && splan.moves[0].cgroup,
+	   "its backend cleared the mark (its next statement began): back, within the same active spell");
+	pgb_switch_done(&snap, &splan.moves[0], true, true);
+	ok(!rows[0].switched && !rows[0].switch_cleared && rows[0].entry == AI, "... ai's again");
+
+	/* without cgroups: still switched, no cgroup move */
+	memset(snap.cpu_in_force, 0, sizeof(snap.cpu_in_force));
+	rows[0].state_since_ms = 102000;
+	rows[0].stmt_cpu_ms = 350;
+	switches(102100);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_TO && !splan.moves[0].cgroup,
+	   "no CPU weights in force: switched all the same, without a cgroup move");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	/* a boost wins */
+	rows[0].boosted = true;
+	params.enabled = false;
+	switches(102200);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_BACK && splan.moves[0].boosted,
+	   "pg_budget.enabled off: back at once (boosted: its cgroup left to the boost)");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	rows[0].boosted = false;
+	params.enabled = true;
+	params.shedding = PGB_SHEDDING_OFF;
+	rows[0].state_since_ms = 103000;
+	switches(103100);
+	is_int(splan.nmoves, 0, "shedding off: no switch");
+	params.shedding = PGB_SHEDDING_DRY_RUN;
+	switches(103200);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_WOULD, "dry run: a would-be switch");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	ok(!rows[0].switched && rows[0].entry == AI, "... that changes nothing");
+	switches(103300);
+	is_int(splan.nmoves, 0, "... noted once a statement");
+
+	/* a class in warn mode: noted, as a dry run, and marked as a warning */
+	params.shedding = PGB_SHEDDING_ON;
+	table.classes[AI].warn = true;
+	rows[0].state_since_ms = 103500;
+	switches(103600);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_WOULD && splan.moves[0].warn,
+	   "a class in warn mode: a would-be switch, as a warning");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	ok(!rows[0].switched && rows[0].entry == AI, "... that changes nothing");
+	table.classes[AI].warn = false;
+
+	/* the session exits while switched: forgotten, no move */
+	params.shedding = PGB_SHEDDING_ON;
+	rows[0].state_since_ms = 104000;
+	switches(104100);
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	rows[0].pid = 0;
+	switches(104200);
+	ok(splan.nmoves == 0 && !rows[0].switched && rows[0].entry == AI, "exited while switched: forgotten");
+
+	/* a chain: bulk's own switch_time applies to a switched statement */
+	setup("ai(priority=10, switch_time=1s, switch_to=bulk), bulk(priority=5, switch_time=2s, switch_to=cancel), idle(priority=0)");
+	row(0, 500, 0, PGB_STATE_ACTIVE, 90000)->stmt_cpu_ms = 1000;
+	switches(100000);
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	ok(rows[0].switched && rows[0].entry == 1, "switched from ai to bulk");
+	rows[0].stmt_cpu_ms = 2000;
+	tick(100100);
+	ok(plan.nvictims == 1 && plan.victims[0].entry == 1 && plan.victims[0].action == PGB_ACTION_CANCEL,
+	   "past bulk's switch_time: cancelled as bulk's");
 
 	return done_testing();
 }
