@@ -1,0 +1,269 @@
+# memory.high on the cgroups of classes with mem=, against a real cgroup v2
+# kernel (scripts/uml-v2.sh: Linux 6.1 in user-mode Linux), set up as in
+# t/085_memory_v2.pl: PGB_TEST_MEMCG_V2 is a directory delegated to the
+# server's OS user; in it the test makes a unit with memory.max = 1 GB
+# (a unit's MemoryMax=) and, in that, pg_budget.cgroup, where the server
+# starts.
+#
+# What is checked: without the memory controller below the unit, no
+# memory.high and a LOG line saying why, no WARNING, logins as usual;
+# with it, memory.high = mem= on the directories of classes with mem=,
+# "max" on the others, never memory.max; back to "max" when a reload
+# removes mem=; a hog of such a class cancelled with 53200, no crash
+# restart, no OOM kill.
+#
+# And what it is worth (doc/memory.md, bench/results/memory-high.md): hogs
+# of classes with mem=256MB, PGB_MEMHIGH_RUNS (3) with memory.high as
+# pg_budget writes it and as many with it set back to "max" by the test
+# (the classes n*), one class each (memory.peak can not be reset on 6.1);
+# for each, the class's memory.peak past mem=, the time from its
+# memory.current passing mem= to the client's error, memory.events' high
+# count, and a web session's query times meanwhile.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use PgbSession;
+use PgbNode;
+use PgbCgroup;
+use List::Util qw(max sum);
+use Time::HiRes qw(time usleep);
+
+my $svc = $ENV{PGB_TEST_MEMCG_V2};
+plan skip_all =>
+  'PGB_TEST_MEMCG_V2 is not set (scripts/uml-v2.sh sets it, in a user-mode Linux kernel, to a cgroup v2 directory delegated to the server user)'
+  unless defined $svc && $svc ne '';
+
+my $MB = 1024 * 1024;
+my $MEM = 256 * $MB;
+my $runs = $ENV{PGB_MEMHIGH_RUNS} // 3;
+
+my $controllers = read_file("$svc/cgroup.controllers") // '';
+ok(-d $svc && -w "$svc/cgroup.subtree_control" && $controllers =~ /(^| )memory( |$)/,
+	"PGB_TEST_MEMCG_V2=$svc is delegated, with the memory controller ($controllers)")
+  or BAIL_OUT("$svc is not a delegated cgroup v2 directory with memory");
+ok(write_file("$svc/cgroup.subtree_control", "+cpu +memory"),
+	'cpu and memory enabled for the children of the delegated directory');
+
+# unit_nomem: memory.max 1 GB, only cpu below it; unit: both below it
+my (%unit, %pg);
+for my $k ('nomem', 'mem')
+{
+	$unit{$k} = "$svc/unit_${k}_$$";
+	$pg{$k} = "$unit{$k}/postgresql";
+	mkdir($unit{$k}) or BAIL_OUT("mkdir $unit{$k}: $!");
+	write_file("$unit{$k}/memory.max", 1024 * $MB) or BAIL_OUT("memory.max of $unit{$k}: $!");
+	ok(write_file("$unit{$k}/cgroup.subtree_control", $k eq 'mem' ? '+cpu +memory' : '+cpu'),
+		"$k: controllers enabled below the unit");
+	mkdir($pg{$k}) or BAIL_OUT("mkdir $pg{$k}: $!");
+}
+unlike(read_file("$pg{nomem}/cgroup.controllers"), qr/memory/, 'nomem: no memory controller in postgresql');
+
+# pg_ctl, wrapped: the postmaster starts in the directory named in $target
+my ($bindir) = grep { -x "$_/pg_ctl" } split /:/, $ENV{PATH};
+BAIL_OUT('no pg_ctl in PATH') unless defined $bindir;
+my $wrapdir = PostgreSQL::Test::Utils::tempdir('pgctl_wrap');
+my $target = "$wrapdir/target";
+write_file("$wrapdir/pg_ctl",
+	"#!/bin/sh\necho \$\$ > \"\$(cat '$target')/cgroup.procs\" || exit 1\nexec '$bindir/pg_ctl' \"\$@\"\n")
+  or BAIL_OUT("could not write $wrapdir/pg_ctl");
+chmod(0755, "$wrapdir/pg_ctl");
+
+my @h = map { "h$_" } 1 .. $runs;    # memory.high as pg_budget writes it
+my @n = map { "n$_" } 1 .. $runs;    # memory.high set back to max by the test
+my $hog_class = 'priority=10, shed=cancel, mem=256MB';
+my $classes = join(', ', 'web(priority=100)', map { "$_($hog_class)" } @h, @n);
+
+my $node = pgb_node(
+	'memory_high_v2',
+	session => 1,
+	start => 0,
+	conf => qq{
+shared_buffers = 32MB
+max_connections = 30
+restart_after_crash = on
+max_parallel_workers_per_gather = 0
+jit = off
+pg_budget.cgroup = '$pg{nomem}'
+},
+	classes => $classes);
+
+sub start_in
+{
+	my ($k) = @_;
+	write_file($target, $pg{$k});
+	local $ENV{PATH} = "$wrapdir:$ENV{PATH}";
+	$node->start;
+}
+
+#
+# no memory controller: nothing written, a LOG line, no WARNING
+#
+start_in('nomem');
+my $log = slurp_file($node->logfile);
+like($log,
+	qr/LOG:  pg_budget: no memory\.high for the classes with mem=: the memory controller is not available in "\Q$pg{nomem}\E" \(its cgroup\.controllers lists "cpu"\)/,
+	'no memory controller: the start says there is no memory.high, and why');
+unlike($log, qr/WARNING:  pg_budget/, 'no memory controller: no WARNING');
+ok(-d "$pg{nomem}/h1" && !-e "$pg{nomem}/h1/memory.high", 'no memory controller: no memory.high on h1');
+like(read_file("$pg{nomem}/h1/cpu.weight"), qr/^\d+$/, 'no memory controller: the cpu weights as usual');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'no memory controller: logins as usual');
+$node->stop;
+
+#
+# with it
+#
+$node->append_conf('postgresql.conf', "pg_budget.cgroup = '$pg{mem}'\n");
+my $log_from = -s $node->logfile;
+start_in('mem');
+my $pg = $pg{mem};
+$log = slurp_file($node->logfile, $log_from);
+like($log, qr/LOG:  pg_budget: memory\.high in force under "\Q$pg\E": h1 256 MB, /,
+	'the start says memory.high is in force for the classes with mem=');
+unlike($log, qr/WARNING:  pg_budget|no memory\.high/, 'no WARNING, no "no memory.high"');
+like(read_file("$pg/cgroup.subtree_control"), qr/(^| )memory( |$)/, 'memory enabled below pg_budget.cgroup');
+is(read_file("$pg/h1/memory.high"), $MEM, 'h1 (mem=256MB): memory.high 268435456');
+is(read_file("$pg/web/memory.high"), 'max', 'web (no mem=): memory.high max');
+is(read_file("$pg/h1/memory.max"), 'max', 'h1: memory.max is left at max');
+is(read_file("$pg/pg_budget.server/memory.max"), 'max', 'the server leaf: memory.max max');
+like(slurp_file($node->logfile, $log_from),
+	qr/LOG:  pg_budget: memory limit 1024 MB, from cgroup v2 memory\.max of \Q$unit{mem}\E;/,
+	'the server limit is still the unit\'s memory.max (the leaf\'s "max" is passed by)');
+
+my @roles = (w => 'web', map { ($_ => $_) } @h, @n);
+pgb_setup($node, roles => \@roles);
+my $su = $node->safe_psql('postgres', 'SELECT current_user');
+my $ctl = control_session($su);
+my $started = ctl('SELECT pg_postmaster_start_time()');
+
+# the comparison's classes: memory.high back to max
+for my $c (@n)
+{
+	ok(write_file("$pg/$c/memory.high", 'max'), "$c: memory.high set back to max for the comparison");
+}
+
+my $w = session('w');
+my $webq = 'SELECT count(*) FROM generate_series(1, 20000)';
+sub web_ms
+{
+	my $t = time;
+	sess_query($w, $webq);
+	return 1000 * (time - $t);
+}
+my @base = sort { $a <=> $b } map { web_ms() } 1 .. 20;
+my $base_med = $base[ @base / 2 ];
+diag(sprintf('web query alone: median %.1f ms, max %.1f ms', $base_med, $base[-1]));
+
+sub hog_run
+{
+	my ($class) = @_;
+	my $dir = "$pg/$class";
+	my $hog = session($class);
+	sess_send($hog, '\set VERBOSITY verbose');
+	sess_query($hog, "SET work_mem = '2GB'");
+	sess_query($hog, 'SET hash_mem_multiplier = 10');
+	my $from = length $hog->{stderr};
+	my $ofrom = length $hog->{stdout};
+	my $t0 = time;
+	my ($cross, $end, $maxcur, @lat) = (undef, undef, 0);
+	sess_send($hog,
+		"SELECT count(*) FROM (SELECT g FROM generate_series(1, 50000000) g GROUP BY g) s;\n\\echo hog-done");
+	while (time - $t0 < 90)
+	{
+		$hog->{run}->pump_nb;
+		if (substr($hog->{stdout}, $ofrom) =~ /hog-done/)
+		{
+			$end = time;
+			last;
+		}
+		my $cur = read_file("$dir/memory.current") // 0;
+		$maxcur = $cur if $cur > $maxcur;
+		$cross //= time if $cur > $MEM;
+		push @lat, web_ms();
+	}
+	my $err = substr($hog->{stderr}, $from);
+	unless (defined $end)
+	{
+		ctl("SELECT pg_cancel_backend($hog->{pid})");
+		sess_wait($hog, qr/hog-done/, 60);
+	}
+	my $peak = read_file("$dir/memory.peak");
+	my ($high) = (read_file("$dir/memory.events") // '') =~ /^high (\d+)$/m;
+	my ($held) = $err =~ /held (\d+) MB, past mem=256 MB/;
+	@lat = sort { $a <=> $b } @lat;
+	my %r = (
+		class => $class,
+		cancelled => scalar($err =~ /ERROR:  53200: pg_budget: query cancelled: class "\Q$class\E" holds more than its mem budget/),
+		peak_mb => defined $peak ? ($peak - $MEM) / $MB : undef,
+		maxcur_mb => ($maxcur - $MEM) / $MB,
+		reaction_ms => defined $cross && defined $end ? 1000 * ($end - $cross) : undef,
+		to_mem_s => defined $cross ? $cross - $t0 : undef,
+		high => $high // 0,
+		held => $held,
+		web_med => @lat ? $lat[ @lat / 2 ] : 0,
+		web_max => @lat ? $lat[-1] : 0,
+		web_n => scalar @lat,
+		usable => (sess_query($hog, 'SELECT 1') // '') eq '1');
+	diag(sprintf('%s: %s; past mem=: memory.peak +%s MB, memory.current sampled +%.0f MB; worker saw %s MB; mem= reached after %s s, error %s ms later; memory.events high %d; web query median %.1f ms, max %.1f ms (%d)',
+			$class, $r{cancelled} ? 'cancelled 53200' : 'NOT cancelled by mem=',
+			defined $r{peak_mb} ? sprintf('%.0f', $r{peak_mb}) : '?', $r{maxcur_mb},
+			$held // '?', defined $r{to_mem_s} ? sprintf('%.1f', $r{to_mem_s}) : '?',
+			defined $r{reaction_ms} ? sprintf('%.0f', $r{reaction_ms}) : '?',
+			$r{high}, $r{web_med}, $r{web_max}, $r{web_n}));
+	diag("  $class error: " . join(' | ', grep { /ERROR|DETAIL/ } split /\n/, $err)) unless $r{cancelled};
+	sess_close($hog);
+	return \%r;
+}
+
+my (@with, @without);
+for my $i (0 .. $runs - 1)
+{
+	push @without, hog_run($n[$i]);
+	push @with, hog_run($h[$i]);
+}
+for my $r (@with, @without)
+{
+	ok($r->{cancelled}, "$r->{class}: the hog is cancelled with 53200 for its class's mem=");
+	ok($r->{usable}, "$r->{class}: its session is still usable");
+}
+ok($_->{high} > 0, "$_->{class}: the kernel throttled it (memory.events high $_->{high})") for @with;
+is($_->{high}, 0, "$_->{class}: not throttled (memory.high max)") for @without;
+is(ctl('SELECT pg_postmaster_start_time()'), $started, 'no crash restart');
+my ($oom_kill) = (read_file("$unit{mem}/memory.events") // '') =~ /^oom_kill (\d+)$/m;
+is($oom_kill, 0, 'the kernel killed nothing (the unit\'s memory.events: oom_kill 0)');
+
+sub avg { my @v = grep { defined } @_; return @v ? sum(@v) / @v : -1 }
+for my $set ([ 'with memory.high', \@with ], [ 'without', \@without ])
+{
+	my ($name, $rs) = @$set;
+	diag(sprintf('%s (%d runs): memory.peak past mem= %s MB (mean %.0f); error after mem= %s ms (mean %.0f); web max %s ms',
+			$name, scalar @$rs,
+			join('/', map { defined $_->{peak_mb} ? sprintf('%.0f', $_->{peak_mb}) : '?' } @$rs),
+			avg(map { $_->{peak_mb} } @$rs),
+			join('/', map { defined $_->{reaction_ms} ? sprintf('%.0f', $_->{reaction_ms}) : '?' } @$rs),
+			avg(map { $_->{reaction_ms} } @$rs),
+			join('/', map { sprintf('%.0f', $_->{web_max}) } @$rs)));
+}
+
+#
+# a reload removes mem= from h1: its memory.high back to max
+#
+(my $reloaded = $classes) =~ s/h1\(priority=10, shed=cancel, mem=256MB\)/h1(priority=10, shed=cancel)/;
+$node->append_conf('postgresql.conf', "pg_budget.classes = '$reloaded'\n");
+$node->reload;
+ok(wait_until(sub { (read_file("$pg/h1/memory.high") // '') eq 'max' }, 'h1/memory.high max'),
+	'a reload that removes mem= from h1 sets its memory.high back to max');
+is(read_file("$pg/h2/memory.high"), $MEM, 'and leaves h2\'s at its mem=') if $runs >= 2;
+
+sess_close($w);
+sess_close($ctl);
+$node->stop;
+for my $k ('nomem', 'mem')
+{
+	cgroup_clean($unit{$k});
+	rmdir($unit{$k}) or diag("could not remove $unit{$k}: $!");
+}
+done_testing();
