@@ -186,10 +186,10 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 			appendStringInfo(&summary, "%s%s %d", summary.len ? ", " : "",
 							 c->name, c->cpu_weight);
 	}
-	if (version == PGB_CGROUP_V2)
-		sync_memory_high(table, state, elevel);
 	(void) pgb_cgroup_remove_stale(pgb_cgroup, table, report_left, &elevel);
 	state->version = version;
+	if (version == PGB_CGROUP_V2)
+		sync_memory_high(table, state, elevel);
 	state->cpu_source = pgb_cgroup_cpu_source(pgb_cgroup, version);
 	if (elevel >= LOG)
 		ereport(LOG,
