@@ -17,8 +17,9 @@
 # pg_budget writes it and as many with it set back to "max" by the test
 # (the classes n*), one class each (memory.peak can not be reset on 6.1);
 # for each, the class's memory.peak past mem=, the time from its
-# memory.current passing mem= to the client's error, memory.events' high
-# count, and a web session's query times meanwhile.
+# memory.current passing mem= (read every 10 ms) to the client's error,
+# memory.events' high count, and the times of a web session's SELECT 1,
+# one every 250 ms meanwhile.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -145,7 +146,7 @@ for my $c (@n)
 }
 
 my $w = session('w');
-my $webq = 'SELECT count(*) FROM generate_series(1, 1000)';
+my $webq = 'SELECT 1';
 sub web_ms
 {
 	my $t = time;
@@ -170,7 +171,8 @@ sub hog_run
 	my ($cross, $end, $maxcur, @lat) = (undef, undef, 0);
 	sess_send($hog,
 		"SELECT count(*) FROM (SELECT g FROM generate_series(1, 50000000) g GROUP BY g) s;\n\\echo hog-done");
-	while (time - $t0 < 90)
+	my $next_web = $t0;
+	while (time - $t0 < 150)
 	{
 		$hog->{run}->pump_nb;
 		if (substr($hog->{stdout}, $ofrom) =~ /hog-done/)
@@ -181,7 +183,12 @@ sub hog_run
 		my $cur = read_file("$dir/memory.current") // 0;
 		$maxcur = $cur if $cur > $maxcur;
 		$cross //= time if $cur > $MEM;
-		push @lat, web_ms();
+		if (time >= $next_web)
+		{
+			push @lat, web_ms();
+			$next_web = time + 0.25;
+		}
+		usleep(10_000);
 	}
 	my $err = substr($hog->{stderr}, $from);
 	unless (defined $end)
