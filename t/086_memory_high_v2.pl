@@ -73,8 +73,20 @@ write_file("$wrapdir/pg_ctl",
   or BAIL_OUT("could not write $wrapdir/pg_ctl");
 chmod(0755, "$wrapdir/pg_ctl");
 
-my @h = map { "h$_" } 1 .. $runs;    # memory.high as pg_budget writes it
-my @n = map { "n$_" } 1 .. $runs;    # memory.high set back to max by the test
+# per hog: "h" classes keep memory.high as pg_budget writes it, "n" ones
+# have it set back to max by the test
+my %hogs = (
+	agg => "SET work_mem = '2GB'; SET hash_mem_multiplier = 10;\n"
+	  . 'SELECT count(*) FROM (SELECT g FROM generate_series(1, 50000000) g GROUP BY g) s;',
+	fill => q{SELECT length(repeat(repeat('x', 1048576), 600));});
+my (%h, %n);
+for my $k (sort keys %hogs)
+{
+	$h{$k} = [ map { "h${k}$_" } 1 .. $runs ];
+	$n{$k} = [ map { "n${k}$_" } 1 .. $runs ];
+}
+my @h = map { @{ $h{$_} } } sort keys %hogs;
+my @n = map { @{ $n{$_} } } sort keys %hogs;
 my $hog_class = 'priority=10, shed=cancel, mem=256MB';
 my $classes = join(', ', 'web(priority=100)', map { "$_($hog_class)" } @h, @n);
 
@@ -109,8 +121,8 @@ like($log,
 	qr/LOG:  pg_budget: no memory\.high for the classes with mem=: the memory controller is not available in "\Q$pg{nomem}\E" \(its cgroup\.controllers lists "cpu"\)/,
 	'no memory controller: the start says there is no memory.high, and why');
 unlike($log, qr/WARNING:  pg_budget/, 'no memory controller: no WARNING');
-ok(-d "$pg{nomem}/h1" && !-e "$pg{nomem}/h1/memory.high", 'no memory controller: no memory.high on h1');
-like(read_file("$pg{nomem}/h1/cpu.weight"), qr/^\d+$/, 'no memory controller: the cpu weights as usual');
+ok(-d "$pg{nomem}/hagg1" && !-e "$pg{nomem}/hagg1/memory.high", 'no memory controller: no memory.high on hagg1');
+like(read_file("$pg{nomem}/hagg1/cpu.weight"), qr/^\d+$/, 'no memory controller: the cpu weights as usual');
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'no memory controller: logins as usual');
 $node->stop;
 
@@ -122,13 +134,13 @@ my $log_from = -s $node->logfile;
 start_in('mem');
 my $pg = $pg{mem};
 $log = slurp_file($node->logfile, $log_from);
-like($log, qr/LOG:  pg_budget: memory\.high in force under "\Q$pg\E": h1 256 MB, /,
+like($log, qr/LOG:  pg_budget: memory\.high in force under "\Q$pg\E": hagg1 256 MB, /,
 	'the start says memory.high is in force for the classes with mem=');
 unlike($log, qr/WARNING:  pg_budget|no memory\.high/, 'no WARNING, no "no memory.high"');
 like(read_file("$pg/cgroup.subtree_control"), qr/(^| )memory( |$)/, 'memory enabled below pg_budget.cgroup');
-is(read_file("$pg/h1/memory.high"), $MEM, 'h1 (mem=256MB): memory.high 268435456');
+is(read_file("$pg/hagg1/memory.high"), $MEM, 'hagg1 (mem=256MB): memory.high 268435456');
 is(read_file("$pg/web/memory.high"), 'max', 'web (no mem=): memory.high max');
-is(read_file("$pg/h1/memory.max"), 'max', 'h1: memory.max is left at max');
+is(read_file("$pg/hagg1/memory.max"), 'max', 'hagg1: memory.max is left at max');
 is(read_file("$pg/pg_budget.server/memory.max"), 'max', 'the server leaf: memory.max max');
 
 my @roles = (w => 'web', map { ($_ => $_) } @h, @n);
@@ -159,18 +171,15 @@ diag(sprintf('web query alone: median %.1f ms, max %.1f ms', $base_med, $base[-1
 
 sub hog_run
 {
-	my ($class) = @_;
+	my ($class, $sql) = @_;
 	my $dir = "$pg/$class";
 	my $hog = session($class);
 	sess_send($hog, '\set VERBOSITY verbose');
-	sess_query($hog, "SET work_mem = '2GB'");
-	sess_query($hog, 'SET hash_mem_multiplier = 10');
 	my $from = length $hog->{stderr};
 	my $ofrom = length $hog->{stdout};
 	my $t0 = time;
 	my ($cross, $end, $maxcur, @lat) = (undef, undef, 0);
-	sess_send($hog,
-		"SELECT count(*) FROM (SELECT g FROM generate_series(1, 50000000) g GROUP BY g) s;\n\\echo hog-done");
+	sess_send($hog, "$sql\n\\echo hog-done");
 	my $next_web = $t0;
 	while (time - $t0 < 150)
 	{
@@ -197,6 +206,7 @@ sub hog_run
 		sess_wait($hog, qr/hog-done/, 60);
 	}
 	my $peak = read_file("$dir/memory.peak");
+	my $ev = ctl(qq{SELECT extract(epoch FROM at) FROM pg_budget_events WHERE class = '$class' AND action = 'cancel' ORDER BY at DESC LIMIT 1});
 	my ($high) = (read_file("$dir/memory.events") // '') =~ /^high (\d+)$/m;
 	my ($held) = $err =~ /held (\d+) MB, past mem=256 MB/;
 	@lat = sort { $a <=> $b } @lat;
@@ -206,6 +216,8 @@ sub hog_run
 		peak_mb => defined $peak ? ($peak - $MEM) / $MB : undef,
 		maxcur_mb => ($maxcur - $MEM) / $MB,
 		reaction_ms => defined $cross && defined $end ? 1000 * ($end - $cross) : undef,
+		landing_ms => $ev ne '' && defined $end ? 1000 * ($end - $ev) : undef,
+		rate => defined $end && $end > $t0 ? ($maxcur / $MB) / ($end - $t0) : undef,
 		to_mem_s => defined $cross ? $cross - $t0 : undef,
 		high => $high // 0,
 		held => $held,
@@ -213,56 +225,61 @@ sub hog_run
 		web_max => @lat ? $lat[-1] : 0,
 		web_n => scalar @lat,
 		usable => (sess_query($hog, 'SELECT 1') // '') eq '1');
-	diag(sprintf('%s: %s; past mem=: memory.peak +%s MB, memory.current sampled +%.0f MB; worker saw %s MB; mem= reached after %s s, error %s ms later; memory.events high %d; web query median %.1f ms, max %.1f ms (%d)',
+	diag(sprintf('%s: %s; past mem=: memory.peak %s MB, memory.current sampled %+.0f MB; worker saw %s MB; growth %s MB/s; cgroup past mem= %s s after the start, error %s ms later; worker\'s cancel to error %s ms; memory.events high %d; web SELECT 1 median %.1f ms, max %.1f ms (%d)',
 			$class, $r{cancelled} ? 'cancelled 53200' : 'NOT cancelled by mem=',
-			defined $r{peak_mb} ? sprintf('%.0f', $r{peak_mb}) : '?', $r{maxcur_mb},
-			$held // '?', defined $r{to_mem_s} ? sprintf('%.1f', $r{to_mem_s}) : '?',
-			defined $r{reaction_ms} ? sprintf('%.0f', $r{reaction_ms}) : '?',
+			defined $r{peak_mb} ? sprintf('%+.0f', $r{peak_mb}) : '?', $r{maxcur_mb},
+			$held // '?', defined $r{rate} ? sprintf('%.0f', $r{rate}) : '?',
+			defined $r{to_mem_s} ? sprintf('%.1f', $r{to_mem_s}) : '-',
+			defined $r{reaction_ms} ? sprintf('%.0f', $r{reaction_ms}) : '-',
+			defined $r{landing_ms} ? sprintf('%.0f', $r{landing_ms}) : '?',
 			$r{high}, $r{web_med}, $r{web_max}, $r{web_n}));
 	diag("  $class error: " . join(' | ', grep { /ERROR|DETAIL/ } split /\n/, $err)) unless $r{cancelled};
 	sess_close($hog);
 	return \%r;
 }
 
-my (@with, @without);
-for my $i (0 .. $runs - 1)
+my (%with, %without);
+for my $k (sort keys %hogs)
 {
-	push @without, hog_run($n[$i]);
-	push @with, hog_run($h[$i]);
+	for my $i (0 .. $runs - 1)
+	{
+		push @{ $without{$k} }, hog_run($n{$k}[$i], $hogs{$k});
+		push @{ $with{$k} }, hog_run($h{$k}[$i], $hogs{$k});
+	}
 }
-for my $r (@with, @without)
+for my $r (map { (@{ $with{$_} }, @{ $without{$_} }) } sort keys %hogs)
 {
 	ok($r->{cancelled}, "$r->{class}: the hog is cancelled with 53200 for its class's mem=");
 	ok($r->{usable}, "$r->{class}: its session is still usable");
 }
-ok($_->{high} > 0, "$_->{class}: the kernel throttled it (memory.events high $_->{high})") for @with;
-is($_->{high}, 0, "$_->{class}: not throttled (memory.high max)") for @without;
+is($_->{high}, 0, "$_->{class}: not throttled (memory.high max)") for map { @{ $without{$_} } } sort keys %hogs;
 is(ctl('SELECT pg_postmaster_start_time()'), $started, 'no crash restart');
 my ($oom_kill) = (read_file("$unit{mem}/memory.events") // '') =~ /^oom_kill (\d+)$/m;
 is($oom_kill, 0, 'the kernel killed nothing (the unit\'s memory.events: oom_kill 0)');
 
 sub avg { my @v = grep { defined } @_; return @v ? sum(@v) / @v : -1 }
-for my $set ([ 'with memory.high', \@with ], [ 'without', \@without ])
+for my $set (map { ([ "$_ with memory.high", $with{$_} ], [ "$_ without", $without{$_} ]) } sort keys %hogs)
 {
 	my ($name, $rs) = @$set;
-	diag(sprintf('%s (%d runs): memory.peak past mem= %s MB (mean %.0f); error after mem= %s ms (mean %.0f); web max %s ms',
-			$name, scalar @$rs,
+	diag(sprintf('%s (%d runs): memory.events high %s; memory.peak past mem= %s MB (mean %.0f); worker\'s cancel to error %s ms (mean %.0f); growth %s MB/s; web max %s ms',
+			$name, scalar @$rs, join('/', map { $_->{high} } @$rs),
 			join('/', map { defined $_->{peak_mb} ? sprintf('%.0f', $_->{peak_mb}) : '?' } @$rs),
 			avg(map { $_->{peak_mb} } @$rs),
-			join('/', map { defined $_->{reaction_ms} ? sprintf('%.0f', $_->{reaction_ms}) : '?' } @$rs),
-			avg(map { $_->{reaction_ms} } @$rs),
+			join('/', map { defined $_->{landing_ms} ? sprintf('%.0f', $_->{landing_ms}) : '?' } @$rs),
+			avg(map { $_->{landing_ms} } @$rs),
+			join('/', map { defined $_->{rate} ? sprintf('%.0f', $_->{rate}) : '?' } @$rs),
 			join('/', map { sprintf('%.0f', $_->{web_max}) } @$rs)));
 }
 
 #
-# a reload removes mem= from h1: its memory.high back to max
+# a reload removes mem= from hagg1: its memory.high back to max
 #
-(my $reloaded = $classes) =~ s/h1\(priority=10, shed=cancel, mem=256MB\)/h1(priority=10, shed=cancel)/;
+(my $reloaded = $classes) =~ s/hagg1\(priority=10, shed=cancel, mem=256MB\)/hagg1(priority=10, shed=cancel)/;
 $node->append_conf('postgresql.conf', "pg_budget.classes = '$reloaded'\n");
 $node->reload;
-ok(wait_until(sub { (read_file("$pg/h1/memory.high") // '') eq 'max' }, 'h1/memory.high max'),
-	'a reload that removes mem= from h1 sets its memory.high back to max');
-is(read_file("$pg/h2/memory.high"), $MEM, 'and leaves h2\'s at its mem=') if $runs >= 2;
+ok(wait_until(sub { (read_file("$pg/hagg1/memory.high") // '') eq 'max' }, 'hagg1/memory.high max'),
+	'a reload that removes mem= from hagg1 sets its memory.high back to max');
+is(read_file("$pg/hfill1/memory.high"), $MEM, 'and leaves hfill1\'s at its mem=');
 
 sess_close($w);
 sess_close($ctl);
