@@ -64,59 +64,6 @@ report_left(void *arg, const char *msg)
 }
 
 /*
- * v2: memory.high on the directories of classes with mem= (what was set
- * up of them, in state), "max" on the others, so that the kernel
- * throttles a class's allocations past its budget while the worker's
- * cancel is on its way (doc/memory.md).  Optional: without the memory
- * controller delegated, a LOG line says why there is none, when a class
- * would have had one.  Never memory.max.
- */
-static void
-sync_memory_high(const PgbClassTable *table, const PgbCpuState *state,
-				 int elevel)
-{
-	char		err[PGB_CGROUP_PATH_LEN + 256];
-	char		value[32];
-	StringInfoData summary;
-	bool		wanted = false;
-	int			i;
-
-	for (i = 0; i < table->nclasses; i++)
-		wanted |= table->classes[i].mem > 0 && !table->classes[i].warn;
-	if (!pgb_cgroup_enable_memory(pgb_cgroup, err, sizeof(err)))
-	{
-		if (wanted)
-			ereport(elevel >= LOG ? LOG : elevel,
-					(errmsg("pg_budget: no memory.high for the classes with mem=: %s", err),
-					 errdetail("Their budgets are kept by the worker's cancels alone.")));
-		return;
-	}
-	initStringInfo(&summary);
-	for (i = 0; i < table->nclasses; i++)
-	{
-		const PgbClass *c = &table->classes[i];
-
-		if (!pgb_cpu_state_has(state, c->name))
-			continue;
-		if (!pgb_cgroup_set_memory_high(pgb_cgroup, c, value, err, sizeof(err)))
-		{
-			ereport(elevel >= LOG ? LOG : elevel,
-					(errmsg("pg_budget: no memory.high for class \"%s\": %s",
-							c->name, err)));
-			continue;
-		}
-		if (strcmp(value, "max") != 0)
-			appendStringInfo(&summary, "%s%s %lld MB", summary.len ? ", " : "",
-							 c->name, (long long) (c->mem / (1024 * 1024)));
-	}
-	if (summary.len > 0 && elevel >= LOG)
-		ereport(LOG,
-				(errmsg("pg_budget: memory.high in force under \"%s\": %s",
-						pgb_cgroup, summary.data)));
-	pfree(summary.data);
-}
-
-/*
  * Set up pg_budget.cgroup for table: the server's leaf (once), a directory
  * and weight per class, the directories of removed classes gone.  What
  * ends in force is put in *state.  Failures are reported at elevel.
@@ -188,8 +135,6 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 	}
 	(void) pgb_cgroup_remove_stale(pgb_cgroup, table, report_left, &elevel);
 	state->version = version;
-	if (version == PGB_CGROUP_V2)
-		sync_memory_high(table, state, elevel);
 	state->cpu_source = pgb_cgroup_cpu_source(pgb_cgroup, version);
 	if (elevel >= LOG)
 		ereport(LOG,
@@ -289,9 +234,13 @@ move_sessions(const PgbCpuState *before, const PgbCpuState *now)
 		PgbBackendSlot *slot = &pgb_shared->slots[i];
 		const char *name;
 
-		/* a boosted session goes home when its boost ends */
+		/*
+		 * a boosted session goes home when its boost ends, a switched one
+		 * when its statement ends
+		 */
 		if (slot->pid == 0 || slot->walsender ||
-			pg_atomic_read_u32(&slot->cpu_boost) != 0)
+			pg_atomic_read_u32(&slot->cpu_boost) != 0 ||
+			pg_atomic_read_u32(&slot->switched_to) != 0)
 			continue;
 		name = pgb_shared->classes[slot->class_idx].name;
 		if (!pgb_cpu_state_has(now, name) || pgb_cpu_state_has(before, name))

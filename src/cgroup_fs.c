@@ -304,42 +304,6 @@ pgb_cgroup_setup_class(const char *base, PgbCgroupVersion version,
 	return true;
 }
 
-bool
-pgb_cgroup_enable_memory(const char *base, char *err, size_t errlen)
-{
-	char		path[PGB_CGROUP_PATH_LEN];
-	char		list[1024];
-
-	if (!join(base, "cgroup.subtree_control", path, err, errlen))
-		return false;
-	if (pgb_cgroup_read(path, list, sizeof(list)) &&
-		pgb_cgroup_word_listed(list, "memory"))
-		return true;
-	if (!join(base, "cgroup.controllers", path, err, errlen))
-		return false;
-	if (!pgb_cgroup_read(path, list, sizeof(list)))
-		return fail(err, errlen, "could not read \"%s\": %s", path, strerror(errno));
-	if (!pgb_cgroup_word_listed(list, "memory"))
-		return fail(err, errlen, "the memory controller is not available in \"%s\" (its cgroup.controllers lists \"%.*s\"); it is delegated with the cpu controller by systemd's Delegate=yes",
-					base, (int) strcspn(list, "\n"), list);
-	if (!join(base, "cgroup.subtree_control", path, err, errlen))
-		return false;
-	return write_file(path, "+memory", false, false, err, errlen);
-}
-
-bool
-pgb_cgroup_set_memory_high(const char *base, const PgbClass *cls,
-						   char *value, char *err, size_t errlen)
-{
-	char		dir[PGB_CGROUP_PATH_LEN];
-	char		path[PGB_CGROUP_PATH_LEN];
-
-	pgb_cgroup_memory_high(cls, value, 32);
-	return join(base, cls->name, dir, err, errlen) &&
-		join(dir, "memory.high", path, err, errlen) &&
-		write_file(path, value, false, false, err, errlen);
-}
-
 int
 pgb_cgroup_remove_stale(const char *base, const PgbClassTable *table,
 						PgbCgroupReport report, void *arg)

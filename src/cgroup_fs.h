@@ -54,24 +54,6 @@ extern bool pgb_cgroup_setup_class(const char *base, PgbCgroupVersion version,
 								   size_t errlen);
 
 /*
- * v2: enable the memory controller for base's children ("+memory" into
- * cgroup.subtree_control), so that the class directories have
- * memory.high.  False, with a message, when base's cgroup.controllers
- * does not list memory (not delegated) or the kernel refuses the write
- * (a process in base itself: v2's no-internal-process rule).
- */
-extern bool pgb_cgroup_enable_memory(const char *base, char *err,
-									 size_t errlen);
-
-/*
- * Write cls's memory.high (pgb_cgroup_memory_high) on base/<class>, made
- * already by pgb_cgroup_setup_class; the value written is put in value
- * (room for 32).
- */
-extern bool pgb_cgroup_set_memory_high(const char *base, const PgbClass *cls,
-									   char *value, char *err, size_t errlen);
-
-/*
  * Remove the directories of classes table no longer has (pgb_cgroup_stale);
  * one still holding processes is left as it is, and report is called
  * with a message saying so.  Returns how many were removed.

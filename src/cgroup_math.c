@@ -116,15 +116,6 @@ pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
 	return n + 1;
 }
 
-void
-pgb_cgroup_memory_high(const PgbClass *cls, char *buf, size_t buflen)
-{
-	if (cls->mem > 0 && !cls->warn)
-		snprintf(buf, buflen, INT64_FORMAT, cls->mem);
-	else
-		snprintf(buf, buflen, "max");
-}
-
 bool
 pgb_cgroup_join(const char *dir, const char *name, char *buf, size_t buflen)
 {

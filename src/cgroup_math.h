@@ -77,17 +77,6 @@ extern int	pgb_cgroup_class_writes(PgbCgroupVersion version,
 									const PgbClass *cls, PgbCgroupWrite *out);
 
 /*
- * The memory.high (cgroup v2) of cls's directory, into buf: its mem= in
- * bytes, so that the kernel throttles the class's allocations past its
- * budget while the worker's cancel is on its way; "max" (no throttling)
- * for a class without mem= or in warn mode.  Never memory.max: a class
- * past it would have a backend killed, and the postmaster would restart
- * the whole server.
- */
-extern void pgb_cgroup_memory_high(const PgbClass *cls, char *buf,
-								   size_t buflen);
-
-/*
  * dir "/" name into buf, without doubling a slash dir ends with; false
  * when it does not fit or dir is empty.
  */

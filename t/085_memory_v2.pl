@@ -5,11 +5,10 @@
 # with memory.max = 320 MB (a unit's MemoryMax=) and, in that, "postgresql"
 # (memory.max left at "max"), pg_budget.cgroup; the server starts inside
 # postgresql itself, as systemd starts a service, and pg_budget moves it
-# into postgresql/pg_budget.server, whose memory.max is "max" (pg_budget
-# enables the memory controller below postgresql for the memory.high of
-# classes with mem=, t/086_memory_high_v2.pl).  The limit is then found by
-# walking up from the postmaster's "0::" line of /proc/<pid>/cgroup: the
-# lowest memory.max on the way is unit's.
+# into postgresql/pg_budget.server, a cgroup with no memory.max file of
+# its own (no one enables the memory controller below postgresql).  The
+# limit is then found by walking up from the postmaster's "0::" line of
+# /proc/<pid>/cgroup: the lowest memory.max on the way is unit's.
 #
 # What is checked: the start's LOG line (320 MB, from unit's memory.max;
 # the marks), pg_budget_memory against the kernel's own memory.current and
@@ -94,8 +93,7 @@ my $pm_pid = (split /\n/, read_file($node->data_dir . '/postmaster.pid'))[0];
 my $pm_cgroup = read_file("/proc/$pm_pid/cgroup") // '';
 is($pm_cgroup, "0::" . substr("$pg/pg_budget.server", length('/sys/fs/cgroup')),
 	"the postmaster, started in postgresql, is in its leaf: /proc/<pid>/cgroup is \"$pm_cgroup\"");
-is(read_file("$pg/pg_budget.server/memory.max"), 'max',
-	'the leaf\'s memory.max (pg_budget enables the memory controller below postgresql, for memory.high) is "max"');
+ok(!-e "$pg/pg_budget.server/memory.max", 'the leaf has no memory.max of its own');
 is(read_file("$pg/cgroup.procs"), '', 'postgresql itself is left with no process');
 
 pgb_setup($node, roles => [ w => 'web', a => 'ai' ]);

@@ -28,7 +28,7 @@ static char reported[1024];
 
 static const char *const v2_files[] = {
 	"cgroup.procs", "cgroup.controllers", "cgroup.subtree_control",
-	"cpu.weight", "cpu.idle", "memory.high", NULL
+	"cpu.weight", "cpu.idle", NULL
 };
 static const char *const v1_files[] = {
 	"cgroup.procs", "tasks", "cpu.shares", "cpu.idle", "notify_on_release", NULL
@@ -211,68 +211,6 @@ test_v2(void)
 }
 
 static void
-test_memory_high(void)
-{
-	char		base[PGB_CGROUP_PATH_LEN];
-	char		dir[PGB_CGROUP_PATH_LEN];
-	char		err[512];
-	char		value[32];
-	PgbClassTable t;
-
-	make_base("v2mem", PGB_CGROUP_V2, base);
-	put(base, "cgroup.procs", "");
-	ok(pgb_cgroup_setup_server(base, PGB_CGROUP_V2, (int) getpid(), err, sizeof(err)),
-	   "memory: server leaf set up");
-	ok(pgb_cgroup_enable_memory(base, err, sizeof(err)), "memory: enabled");
-	is_str(got(base, "cgroup.subtree_control"), "+memory", "memory: +memory written to subtree_control");
-	put(base, "cgroup.subtree_control", "cpu memory\n");
-	put(base, "cgroup.controllers", "cpu\n");
-	ok(pgb_cgroup_enable_memory(base, err, sizeof(err)),
-	   "memory: enabled already (subtree_control lists it): nothing to do");
-	is_str(got(base, "cgroup.subtree_control"), "cpu memory\n", "memory: subtree_control not written again");
-
-	ok(pgb_parse_classes("web(priority=100), ai(mem=256MB), w(mem=1GB, enforce=warn)",
-						 &t, err, sizeof(err)), "memory: table parses");
-	ok(pgb_cgroup_setup_class(base, PGB_CGROUP_V2, &t.classes[0], err, sizeof(err)) &&
-	   pgb_cgroup_setup_class(base, PGB_CGROUP_V2, &t.classes[1], err, sizeof(err)) &&
-	   pgb_cgroup_setup_class(base, PGB_CGROUP_V2, &t.classes[2], err, sizeof(err)),
-	   "memory: class directories");
-	ok(pgb_cgroup_set_memory_high(base, &t.classes[1], value, err, sizeof(err)), "memory: ai's memory.high");
-	is_str(value, "268435456", "memory: ai's value is its mem=");
-	snprintf(dir, sizeof(dir), "%s/ai", base);
-	is_str(got(dir, "memory.high"), "268435456", "memory: ai/memory.high = 256 MB");
-	ok(pgb_cgroup_set_memory_high(base, &t.classes[0], value, err, sizeof(err)), "memory: web's memory.high");
-	snprintf(dir, sizeof(dir), "%s/web", base);
-	is_str(got(dir, "memory.high"), "max", "memory: web/memory.high = max (no mem=)");
-	ok(pgb_cgroup_set_memory_high(base, &t.classes[2], value, err, sizeof(err)), "memory: w's memory.high");
-	snprintf(dir, sizeof(dir), "%s/w", base);
-	is_str(got(dir, "memory.high"), "max", "memory: w/memory.high = max (warn mode)");
-	snprintf(dir, sizeof(dir), "%s/memory.max", base);
-	ok(access(dir, F_OK) != 0, "memory: no memory.max written anywhere");
-
-	/* a reload removes mem=: back to max */
-	ok(pgb_parse_classes("ai(priority=10)", &t, err, sizeof(err)), "memory: new table parses");
-	ok(pgb_cgroup_set_memory_high(base, &t.classes[0], value, err, sizeof(err)), "memory: ai again");
-	snprintf(dir, sizeof(dir), "%s/ai", base);
-	is_str(got(dir, "memory.high"), "max", "memory: mem= removed: ai/memory.high back to max");
-
-	/* not delegated: refused with a message, nothing written */
-	make_base("v2nomem", PGB_CGROUP_V2, base);
-	put(base, "cgroup.controllers", "cpu io pids\n");
-	ok(!pgb_cgroup_enable_memory(base, err, sizeof(err)), "no memory controller: refused");
-	like(err, "the memory controller is not available in \"", "no memory controller: says so");
-	like(err, "v2nomem\" (its cgroup.controllers lists \"cpu io pids\")", "no memory controller: names path and list");
-	is_str(got(base, "cgroup.subtree_control"), "", "no memory controller: subtree_control untouched");
-
-	/* the kernel refuses the write (a process left in base) */
-	make_base("v2membusy", PGB_CGROUP_V2, base);
-	snprintf(dir, sizeof(dir), "%s/cgroup.subtree_control", base);
-	unlink(dir);
-	ok(!pgb_cgroup_enable_memory(base, err, sizeof(err)), "memory: a refused write fails");
-	like(err, "cgroup.subtree_control\": No such file", "memory: naming the file and the reason");
-}
-
-static void
 test_v1(void)
 {
 	char		base[PGB_CGROUP_PATH_LEN];
@@ -406,7 +344,6 @@ main(void)
 	pgb_cgroup_mkdir = fake_mkdir;
 	pgb_cgroup_rmdir = fake_rmdir;
 	test_v2();
-	test_memory_high();
 	test_v1();
 	test_usage();
 	test_detect_failures();

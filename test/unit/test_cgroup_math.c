@@ -95,28 +95,6 @@ test_writes(void)
 }
 
 static void
-test_memory_high(void)
-{
-	PgbClassTable t;
-	char		err[256];
-	char		buf[32];
-
-	ok(pgb_parse_classes("web(priority=100), ai(mem=256MB), big(mem=1TB, session_mem=1GB), "
-						 "w(mem=2GB, enforce=warn), s(session_mem=64MB)",
-						 &t, err, sizeof(err)), "memory table parses");
-	pgb_cgroup_memory_high(&t.classes[0], buf, sizeof(buf));
-	is_str(buf, "max", "no mem=: memory.high max");
-	pgb_cgroup_memory_high(&t.classes[1], buf, sizeof(buf));
-	is_str(buf, "268435456", "mem=256MB: memory.high 268435456");
-	pgb_cgroup_memory_high(&t.classes[2], buf, sizeof(buf));
-	is_str(buf, "1099511627776", "mem=1TB: memory.high in bytes");
-	pgb_cgroup_memory_high(&t.classes[3], buf, sizeof(buf));
-	is_str(buf, "max", "warn mode: memory.high max (judged, not done)");
-	pgb_cgroup_memory_high(&t.classes[4], buf, sizeof(buf));
-	is_str(buf, "max", "session_mem= alone: memory.high max");
-}
-
-static void
 test_paths(void)
 {
 	char		buf[64];
@@ -256,7 +234,6 @@ main(void)
 	test_weights();
 	test_versions();
 	test_writes();
-	test_memory_high();
 	test_paths();
 	test_proc_cgroup();
 	return done_testing();
