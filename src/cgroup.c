@@ -234,13 +234,9 @@ move_sessions(const PgbCpuState *before, const PgbCpuState *now)
 		PgbBackendSlot *slot = &pgb_shared->slots[i];
 		const char *name;
 
-		/*
-		 * a boosted session goes home when its boost ends, a switched one
-		 * when its statement ends
-		 */
+		/* a boosted session goes home when its boost ends */
 		if (slot->pid == 0 || slot->walsender ||
-			pg_atomic_read_u32(&slot->cpu_boost) != 0 ||
-			pg_atomic_read_u32(&slot->switched_to) != 0)
+			pg_atomic_read_u32(&slot->cpu_boost) != 0)
 			continue;
 		name = pgb_shared->classes[slot->class_idx].name;
 		if (!pgb_cpu_state_has(now, name) || pgb_cpu_state_has(before, name))
