@@ -72,7 +72,7 @@ fi
 mounts_down "$ROOT"
 install -m 755 "$PGB_TOP/scripts/uml-init.sh" "$ROOT/pg_budget-src/scripts/uml-init.sh"
 
-tests=${PGB_UML_TESTS:-t/060_cpu.pl t/061_cpu_boost.pl t/062_cpu_run_delay.pl t/085_memory_v2.pl t/086_memory_high_v2.pl}
+tests=${PGB_UML_TESTS:-t/060_cpu.pl t/061_cpu_boost.pl t/062_cpu_run_delay.pl t/085_memory_v2.pl}
 rm -rf "$ROOT/pgb-uml"
 mkdir -p "$ROOT/pgb-uml"
 echo "$tests" >"$ROOT/pgb-uml/tests"
