@@ -37,6 +37,8 @@ if [ "${1:-}" = runner ]; then
 		exit 1
 	}
 	echo "== runner: $(id -un), in $(cat /proc/self/cgroup)"
+	# PGB_MEMHIGH_* of scripts/uml-v2.sh's environment
+	[ -f "$OUT/env" ] && { set -a; . "$OUT/env"; set +a; }
 	exec make -C "$WORK" installcheck REGRESS= PG_CONFIG="$PG_CONFIG" \
 		PROVE_FLAGS="-v --timer" PROVE_TESTS="$(cat "$OUT/tests")"
 fi

@@ -76,6 +76,8 @@ tests=${PGB_UML_TESTS:-t/060_cpu.pl t/061_cpu_boost.pl t/062_cpu_run_delay.pl t/
 rm -rf "$ROOT/pgb-uml"
 mkdir -p "$ROOT/pgb-uml"
 echo "$tests" >"$ROOT/pgb-uml/tests"
+# the settings of the measurement in t/086_memory_high_v2.pl, passed on
+for v in ${!PGB_MEMHIGH_@}; do printf '%s=%q\n' "$v" "${!v}"; done >"$ROOT/pgb-uml/env"
 
 if [ "$tests" = none ]; then
 	# (the systemd path alone)
