@@ -74,7 +74,7 @@ AS 'MODULE_PATHNAME', 'pg_budget_memory_history'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION pg_budget_memory_history() IS
-	'pg_budget: the private memory of each class''s sessions at the end of each second of pg_budget_history';
+	'pg_budget: the most private memory each class''s sessions held at a reading in each second of pg_budget_history';
 
 -- Executable by PUBLIC: who reads pg_budget_history is decided by the
 -- grants on the view and on pg_budget_history() as before, so that a role

@@ -105,6 +105,8 @@ typedef struct MemRow
 } MemRow;
 
 static MemRow *rows = NULL;
+/* The most each entry's sessions held at a reading since the last frame. */
+static uint64 entry_peak[PGB_MAX_SHARED_CLASSES];
 static int	nrows = 0;
 static uint64 page_size = 4096;
 static int64 last_view_ms = 0;
@@ -586,7 +588,11 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	nv = pgb_mem_budget_victims(sess, n, class_limit, session_limit, sums,
 								PGB_MAX_SHARED_CLASSES, victims, lengthof(victims));
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
+	{
 		pg_atomic_write_u64(&pgb_mem->entry_bytes[e], sums[e]);
+		if (sums[e] > entry_peak[e])
+			entry_peak[e] = sums[e];
+	}
 
 	/* pg_budget.enabled and pg_budget.shedding: observe only, or dry run */
 	if (!pgb_enabled || pgb_shedding == PGB_SHEDDING_OFF)
@@ -681,6 +687,19 @@ pgb_memory_entry_bytes(int entry)
 	if (pgb_mem == NULL || entry < 0 || entry >= PGB_MAX_SHARED_CLASSES)
 		return 0;
 	return pg_atomic_read_u64(&pgb_mem->entry_bytes[entry]);
+}
+
+uint64
+pgb_memory_entry_peak(int entry)
+{
+	uint64		peak;
+	uint64		now = pgb_memory_entry_bytes(entry);
+
+	if (entry < 0 || entry >= PGB_MAX_SHARED_CLASSES)
+		return 0;
+	peak = Max(entry_peak[entry], now);
+	entry_peak[entry] = 0;
+	return peak;
 }
 
 bool

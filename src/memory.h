@@ -36,6 +36,14 @@ extern void pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table);
 
 /* Readers (lock-free hints): a class entry's sessions, one session. */
 extern uint64 pgb_memory_entry_bytes(int entry);
+
+/*
+ * The worker, once a second (pg_budget_history): the most a class entry's
+ * sessions held together at any reading since the last call, and now.
+ * Worker-local: readings of a query that grew and was cancelled within
+ * the second are in it, where the second's end would miss them.
+ */
+extern uint64 pgb_memory_entry_peak(int entry);
 extern bool pgb_memory_session_bytes(int procno, int pid, uint64 *bytes);
 
 /* The server's use and limit as the worker last read them (0: unknown). */

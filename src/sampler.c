@@ -573,7 +573,7 @@ pgb_history_tick(PgbTick *tick, int nclasses)
 		{
 			PgbClassState *c = &pgb_shared->classes[i];
 
-			r->mem_bytes = (float4) pgb_memory_entry_bytes(i);
+			r->mem_bytes = (float4) pgb_memory_entry_peak(i);
 
 			/*
 			 * What the once-a-second CPU reading (cgroup.c) added since the

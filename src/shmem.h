@@ -302,8 +302,9 @@ typedef struct PgbHistoryRow
 	float4		cpu_ms;			/* CPU time its sessions used in it (class
 								 * entries only; -1: none) */
 	float4		run_delay_ms;	/* time they waited for a CPU in it */
-	float4		mem_bytes;		/* private memory of its sessions at the
-								 * second's end (class entries; -1: none) */
+	float4		mem_bytes;		/* the most private memory its sessions held
+								 * at a reading in the second (class
+								 * entries; -1: none) */
 } PgbHistoryRow;
 
 typedef struct PgbHistoryFrame

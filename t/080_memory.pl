@@ -323,7 +323,8 @@ sub web_done
 		'and a HINT');
 	ok($ai_max > $ai_before + 100 * $MB,
 		"pg_budget_status.mem_bytes of ai grew while the hog ran ($ai_before to $ai_max)");
-	# the hog grew for seconds: the ends of seconds in pg_budget_history saw it
+	# pg_budget_history keeps the most of each second: the readings that
+	# found the hog (at least the one it was cancelled on) are in it
 	ok( wait_until(sub { ctl(q{SELECT coalesce(max(mem_bytes), 0) FROM pg_budget_history WHERE class = 'ai'}) >= 100 * $MB }, 'ai in pg_budget_history', 5),
 		'pg_budget_history.mem_bytes of ai shows the hog\'s growth');
 	my @ev = memory_events($since);
