@@ -119,9 +119,8 @@ sync_cgroups(const PgbClassTable *table, PgbCpuState *state, int server_pid,
 		}
 		in_force = &state->classes[state->nclasses++];
 		strlcpy(in_force->name, c->name, sizeof(in_force->name));
-		/* warn mode: the default weight in force, the key's only judged */
-		in_force->weight = c->warn ? PGB_CPU_WEIGHT_DEFAULT : c->cpu_weight;
-		in_force->idle = c->cpu_idle && !c->warn;
+		in_force->weight = pgb_cpu_weight_in_force(c);
+		in_force->idle = pgb_cpu_idle_in_force(c);
 		if (c->warn)
 			appendStringInfo(&summary, "%s%s %d (warn: %s not in force)",
 							 summary.len ? ", " : "", c->name,

@@ -81,6 +81,18 @@ pgb_cgroup_word_listed(const char *list, const char *name)
 }
 
 int
+pgb_cpu_weight_in_force(const PgbClass *cls)
+{
+	return cls->warn ? PGB_CPU_WEIGHT_DEFAULT : cls->cpu_weight;
+}
+
+bool
+pgb_cpu_idle_in_force(const PgbClass *cls)
+{
+	return cls->cpu_idle && !cls->warn;
+}
+
+int
 pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
 						PgbCgroupWrite *out)
 {
@@ -88,8 +100,7 @@ pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
 
 	if (version == PGB_CGROUP_NONE)
 		return 0;
-	/* warn mode: its sessions are measured in its cgroup, at no weight */
-	if (cls->cpu_idle && !cls->warn)
+	if (pgb_cpu_idle_in_force(cls))
 	{
 		out[n].file = "cpu.idle";
 		snprintf(out[n].value, sizeof(out[n].value), "1");
@@ -104,13 +115,13 @@ pgb_cgroup_class_writes(PgbCgroupVersion version, const PgbClass *cls,
 	{
 		out[n].file = "cpu.weight";
 		snprintf(out[n].value, sizeof(out[n].value), "%d",
-				 pgb_cpu_weight_v2(cls->warn ? PGB_CPU_WEIGHT_DEFAULT : cls->cpu_weight));
+				 pgb_cpu_weight_v2(pgb_cpu_weight_in_force(cls)));
 	}
 	else
 	{
 		out[n].file = "cpu.shares";
 		snprintf(out[n].value, sizeof(out[n].value), "%d",
-				 pgb_cpu_shares(cls->warn ? PGB_CPU_WEIGHT_DEFAULT : cls->cpu_weight));
+				 pgb_cpu_shares(pgb_cpu_weight_in_force(cls)));
 	}
 	out[n].optional = false;
 	return n + 1;

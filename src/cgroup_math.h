@@ -66,6 +66,14 @@ typedef struct PgbCgroupWrite
 #define PGB_CGROUP_MAX_WRITES	2
 
 /*
+ * The CPU weight and idle flag a class's cgroup has in force: its cpu key,
+ * or the default weight (never idle) for a class in warn mode, whose
+ * sessions are measured in its cgroup, not held back.
+ */
+extern int	pgb_cpu_weight_in_force(const PgbClass *cls);
+extern bool pgb_cpu_idle_in_force(const PgbClass *cls);
+
+/*
  * The files to write for cls under version, into out (room for
  * PGB_CGROUP_MAX_WRITES); returns how many.  cpu=idle: cpu.idle = 1.  A
  * weight: cpu.idle = 0 first (optional: kernels before 5.15 lack it), so
