@@ -92,6 +92,21 @@ pgb_mem_early_mark(uint64 limit, double guard)
 	return mark > limit - mark ? mark - (limit - mark) : 0;
 }
 
+int64
+pgb_mem_use_gap_ms(uint64 use, uint64 limit, double guard)
+{
+	uint64		early;
+	double		gap;
+
+	if (!(guard > 0) || limit == 0)
+		return 0;
+	early = pgb_mem_early_mark(limit, guard);
+	if (use >= early)
+		return 0;
+	gap = (double) (early - use) * 1000.0 / PGB_MEM_WATCH_RATE;
+	return gap >= PGB_MEM_USE_MAX_GAP_MS ? PGB_MEM_USE_MAX_GAP_MS : (int64) gap;
+}
+
 PgbMemLevel
 pgb_mem_decide(uint64 use, uint64 returning, double rate, uint64 limit,
 			   double guard)

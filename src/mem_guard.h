@@ -86,6 +86,23 @@ extern PgbMemLevel pgb_mem_decide(uint64 use, uint64 returning, double rate,
 extern uint64 pgb_mem_early_mark(uint64 limit, double guard);
 
 /*
+ * The fastest growth the use is watched for (bytes/s: four times the
+ * 500 MB/s hog of the guard's goal), and the longest the use goes unread.
+ */
+#define PGB_MEM_WATCH_RATE		((double) 2048 * 1024 * 1024)
+#define PGB_MEM_USE_MAX_GAP_MS	100
+
+/*
+ * How long after a reading of use the next one may wait (ms): the time
+ * growth at PGB_MEM_WATCH_RATE takes to reach the early mark, at most
+ * PGB_MEM_USE_MAX_GAP_MS; 0 (every tick) within a tick's growth of the
+ * mark or past it, or without a guard's limit.  Far under its mark the
+ * server's use (a file the kernel formats on each read: /proc/meminfo,
+ * memory.stat) is read ten times a second, not a hundred.
+ */
+extern int64 pgb_mem_use_gap_ms(uint64 use, uint64 limit, double guard);
+
+/*
  * The session whose query gives way at level, or -1.  Past the mark (or
  * early), the largest active session of the lowest-priority class among
  * the sheddable active sessions whose cancel gives back at least

@@ -473,7 +473,11 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		rows = MemoryContextAllocZero(TopMemoryContext, sizeof(MemRow) * snap->nrows);
 		nrows = snap->nrows;
 	}
-	if (read_use(&use))
+	if (rate_ms > 0 && snap->now_ms >= rate_ms &&
+		snap->now_ms - rate_ms < pgb_mem_use_gap_ms(rate_use, limit_bytes,
+													 pgb_memory_guard))
+		use = rate_use;			/* far under the mark: the last reading */
+	else if (read_use(&use))
 	{
 		pg_atomic_write_u64(&pgb_mem->use, use);
 		if (rate_ms > 0 && snap->now_ms > rate_ms)

@@ -125,6 +125,18 @@ main(void)
 
 	/* early: on course to the limit within the horizon */
 	ok(pgb_mem_early_mark(MB(1000), 0.9) == MB(800), "the early mark: the guard's less its headroom again");
+	/* how often the server's use is read: by its distance to the early mark */
+	ok(pgb_mem_use_gap_ms(MB(100), MB(1000), 0.9) == PGB_MEM_USE_MAX_GAP_MS,
+	   "far under the early mark: the use is read every 100 ms");
+	ok(pgb_mem_use_gap_ms(MB(700), MB(1000), 0.9) == 48,
+	   "100 MB under it: every 48 ms (at 2 GB/s it would take 48 ms to get there)");
+	ok(pgb_mem_use_gap_ms(MB(798), MB(1000), 0.9) == 0,
+	   "within 2 MB of it: every tick");
+	ok(pgb_mem_use_gap_ms(MB(900), MB(1000), 0.9) == 0, "past it: every tick");
+	ok(pgb_mem_use_gap_ms(MB(100), MB(1000), 0) == 0, "no guard: every tick");
+	ok(pgb_mem_use_gap_ms(MB(100), 0, 0.9) == 0, "no limit: every tick");
+	ok(pgb_mem_use_gap_ms(MB(3000), (uint64) 24 * 1024 * MB(1), 0.9) == PGB_MEM_USE_MAX_GAP_MS,
+	   "a 24 GB machine using 3 GB: every 100 ms");
 	is_int(pgb_mem_decide(MB(850), 0, MB(100), MB(1000), 0.9), PGB_MEM_CALM,
 		   "850 of 1000 MB growing 100 MB/s: calm (the limit 1.5 s away)");
 	is_int(pgb_mem_decide(MB(850), 0, MB(200), MB(1000), 0.9), PGB_MEM_EARLY,
