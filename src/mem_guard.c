@@ -10,6 +10,7 @@
 #include "mem_guard.h"
 
 #include <limits.h>
+#include <string.h>
 
 void
 pgb_mem_marks(uint64 limit, double guard, uint64 *mark, uint64 *last_resort)
@@ -132,6 +133,103 @@ pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level)
 	/* one cancelled query is better than a crash restart of all of them */
 	v = largest(s, n, false, INT_MIN);
 	return v >= 0 ? v : largest(s, n, true, INT_MIN);
+}
+
+void
+pgb_mem_steps_reset(PgbMemSteps *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+void
+pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
+{
+	if (h->base_ms == 0)
+	{
+		h->peak = bytes;
+		h->base = bytes;
+		h->base_ms = now_ms;
+		h->growing = false;
+		return;
+	}
+	if (bytes > h->peak)
+		h->peak = bytes;
+	else
+	{
+		uint64		back = h->peak - bytes;
+
+		/* the old array freed, the new one, twice as large, held */
+		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back &&
+			back > h->gave_back)
+			h->gave_back = back;
+	}
+	if (now_ms - h->base_ms >= PGB_MEM_GROW_MS)
+	{
+		h->growing = bytes >= h->base + PGB_MEM_MIN_FREEABLE;
+		h->base = bytes;
+		h->base_ms = now_ms;
+	}
+}
+
+uint64
+pgb_mem_steps_next(const PgbMemSteps *h)
+{
+	return h->growing ? h->gave_back * PGB_MEM_STEP_FACTOR : 0;
+}
+
+/*
+ * The candidate with the largest next step past room (room: what is left
+ * under the last-resort mark) for which the filter says yes, or -1.
+ */
+static int
+largest_step(const PgbMemSession *s, int n, uint64 room, bool exempt,
+			 int priority)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!candidate(&s[i]) || s[i].next_step == 0 ||
+			s[i].next_step < room || s[i].exempt != exempt)
+			continue;
+		if (priority != INT_MIN && (!s[i].sheddable || s[i].priority != priority))
+			continue;
+		if (best < 0 || s[i].next_step > s[best].next_step)
+			best = i;
+	}
+	return best;
+}
+
+int
+pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
+					uint64 returning, uint64 limit, double guard)
+{
+	uint64		mark;
+	uint64		last;
+	uint64		now;
+	uint64		room;
+	int			lowest = INT_MAX;
+	bool		any = false;
+	int			v;
+	int			i;
+
+	if (!(guard > 0) || limit == 0)
+		return -1;
+	pgb_mem_marks(limit, guard, &mark, &last);
+	now = use > returning ? use - returning : 0;
+	room = last > now ? last - now : 0;
+	for (i = 0; i < n; i++)
+		if (candidate(&s[i]) && s[i].next_step > 0 && s[i].next_step >= room &&
+			s[i].sheddable && !s[i].exempt && s[i].priority <= lowest)
+		{
+			lowest = s[i].priority;
+			any = true;
+		}
+	if (any)
+		return largest_step(s, n, room, false, lowest);
+	v = largest_step(s, n, room, false, INT_MIN);
+	return v >= 0 ? v : largest_step(s, n, room, true, INT_MIN);
 }
 
 int
