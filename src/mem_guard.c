@@ -144,14 +144,30 @@ pgb_mem_steps_reset(PgbMemSteps *h)
 void
 pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 {
-	if (h->base_ms == 0)
+	if (h->base_ms == 0 || bytes + PGB_MEM_MIN_FREEABLE <= h->last)
 	{
-		h->peak = bytes;
+		/* the first reading, or a fall: growing from here on, if at all */
 		h->base = bytes;
 		h->base_ms = now_ms;
 		h->growing = false;
-		return;
+		h->pace = 0;
+		h->in_step = false;
+		h->rose = true;
 	}
+	else if (bytes <= h->last)
+		h->rose = false;
+	if (!h->in_step && h->pace > 0 && now_ms > h->last_ms && bytes > h->last &&
+		(double) (bytes - h->last) / (double) (now_ms - h->last_ms) >
+		PGB_MEM_STEP_PACE * h->pace)
+	{
+		h->in_step = true;
+		h->step_from = h->last;
+	}
+	/* grown by more than a step: no step, its pace was misjudged */
+	if (h->in_step && bytes > h->step_from + h->gave_back * PGB_MEM_STEP_FACTOR)
+		h->in_step = false;
+	h->last = bytes;
+	h->last_ms = now_ms;
 	if (bytes > h->peak)
 		h->peak = bytes;
 	else
@@ -165,7 +181,15 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 	}
 	if (now_ms - h->base_ms >= PGB_MEM_GROW_MS)
 	{
+		double		rate = bytes > h->base ?
+			(double) (bytes - h->base) / (double) (now_ms - h->base_ms) : 0;
+
 		h->growing = bytes >= h->base + PGB_MEM_MIN_FREEABLE;
+		if (h->in_step && rate <= 2.0 * h->pace)
+			h->in_step = false;
+		if (h->growing && h->rose && !h->in_step && rate > h->pace)
+			h->pace = rate;
+		h->rose = true;
 		h->base = bytes;
 		h->base_ms = now_ms;
 	}
@@ -174,7 +198,7 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 uint64
 pgb_mem_steps_next(const PgbMemSteps *h)
 {
-	return h->growing ? h->gave_back * PGB_MEM_STEP_FACTOR : 0;
+	return h->growing && !h->in_step ? h->gave_back * PGB_MEM_STEP_FACTOR : 0;
 }
 
 /*

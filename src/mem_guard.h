@@ -121,10 +121,24 @@ typedef struct PgbMemSteps
 	uint64		peak;			/* the most it held */
 	uint64		gave_back;		/* the largest give-back from the peak that
 								 * left twice as much held; 0: none */
-	uint64		base;			/* a reading PGB_MEM_GROW_MS old or more */
+	uint64		last;			/* the last reading */
+	int64		last_ms;		/* when */
+	uint64		base;			/* a reading PGB_MEM_GROW_MS old or more,
+								 * or the last fall's end */
 	int64		base_ms;		/* when; 0: no reading yet */
 	bool		growing;		/* it rose by PGB_MEM_MIN_FREEABLE or more
-								 * from base to the reading that replaced it */
+								 * from base to the reading that replaced it
+								 * (not since a fall: a table that has just
+								 * doubled for the last time is no grower) */
+	double		pace;			/* its fastest growth over a window since
+								 * the last fall, out of steps (bytes/ms; 0:
+								 * none yet): the table filling */
+	bool		in_step;		/* it grew PGB_MEM_STEP_PACE times its pace
+								 * since: a step under way, too late to stop
+								 * and perhaps its last */
+	uint64		step_from;		/* what it held as that step began */
+	bool		rose;			/* every reading of the window rose: only
+								 * such a window tells its pace */
 } PgbMemSteps;
 
 /* The window over which a session counts as growing (ms). */
@@ -132,6 +146,14 @@ typedef struct PgbMemSteps
 
 /* The next step, against the largest give-back. */
 #define PGB_MEM_STEP_FACTOR		4
+
+/*
+ * Growth this many times its pace, from one reading to the next, is a
+ * step under way (the slow hog: 40-70 MB/s between its steps, 370-960
+ * MB/s in them).  It is over at the fall that ends it, at a window of
+ * less than twice the pace, or once it grew by more than a step.
+ */
+#define PGB_MEM_STEP_PACE		3.0
 
 /* A new statement: no readings. */
 extern void pgb_mem_steps_reset(PgbMemSteps *h);
@@ -141,7 +163,9 @@ extern void pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms);
 
 /*
  * Its next step: PGB_MEM_STEP_FACTOR times its largest give-back if it
- * grows now; 0 if it is not growing or never gave memory back.
+ * grows now at its pace; 0 if it is not growing, is in a step already
+ * (the marks see it then, as they see any query), or never gave memory
+ * back.
  */
 extern uint64 pgb_mem_steps_next(const PgbMemSteps *h);
 

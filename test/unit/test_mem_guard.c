@@ -231,12 +231,26 @@ main(void)
 		pgb_mem_steps_note(&h, MB(160), 510);	/* the top of a step */
 		pgb_mem_steps_note(&h, MB(125), 520);	/* 35 MB back, 125 held */
 		ok(h.gave_back == MB(35), "memory given back leaving twice as much held: a step");
-		ok(pgb_mem_steps_next(&h) == MB(140), "the next step: four times what it gave back");
-		for (t = 530; t <= 900; t += 10)
-			pgb_mem_steps_note(&h, MB(125), t);
 		ok(!h.growing && pgb_mem_steps_next(&h) == 0,
-		   "stable since: no next step, however large its last");
-		pgb_mem_steps_note(&h, MB(40), 910);
+		   "just after a give-back, no grower (the table may have doubled for the last time)");
+		for (t = 530; t <= 900; t += 10)
+			pgb_mem_steps_note(&h, MB(125) + MB(t - 520) / 10, t);
+		ok(h.growing && pgb_mem_steps_next(&h) == MB(140),
+		   "growing again at its pace: its next step, four times what it gave back");
+		for (t = 910; t <= 950; t += 10)
+			pgb_mem_steps_note(&h, MB(163) + MB(t - 900) / 2, t);
+		ok(h.in_step && pgb_mem_steps_next(&h) == 0,
+		   "growing five times its pace: a step under way (too late to stop, perhaps its last): none");
+		pgb_mem_steps_note(&h, MB(160), 960);	/* the old array freed */
+		for (t = 970; t <= 1500; t += 10)
+			pgb_mem_steps_note(&h, MB(160), t);
+		ok(!h.growing && !h.in_step && h.gave_back == MB(35) && pgb_mem_steps_next(&h) == 0,
+		   "after its last step, holding that size: none, however large its last step");
+		for (t = 1510; t <= 1800; t += 10)
+			pgb_mem_steps_note(&h, MB(160) + MB(t - 1500) / 10, t);
+		ok(h.growing && pgb_mem_steps_next(&h) == MB(140),
+		   "growing again after a pause: its next step again");
+		pgb_mem_steps_note(&h, MB(40), 1810);
 		ok(h.gave_back == MB(35), "memory given back leaving less than twice as much: not a step");
 		pgb_mem_steps_reset(&h);
 		ok(pgb_mem_steps_next(&h) == 0 && h.gave_back == 0, "a new statement: no steps");
