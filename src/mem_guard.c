@@ -163,30 +163,33 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 		h->in_step = true;
 		h->step_from = h->last;
 	}
-	/* grown by more than a step: no step, its pace was misjudged */
-	if (h->in_step && bytes > h->step_from + h->gave_back * PGB_MEM_STEP_FACTOR)
+	/* grown by twice a step: none, its pace was misjudged */
+	if (h->in_step &&
+		bytes > h->step_from + 2 * h->gave_back * PGB_MEM_STEP_FACTOR)
 		h->in_step = false;
-	h->last = bytes;
-	h->last_ms = now_ms;
 	if (bytes > h->peak)
 		h->peak = bytes;
-	else
+	else if (bytes < h->last)
 	{
 		uint64		back = h->peak - bytes;
 
 		/* the old array freed, the new one, twice as large, held */
-		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back &&
-			back > h->gave_back)
-			h->gave_back = back;
+		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back)
+		{
+			h->last_back = back;
+			h->trough = bytes;
+			if (back > h->gave_back)
+				h->gave_back = back;
+		}
 	}
+	h->last = bytes;
+	h->last_ms = now_ms;
 	if (now_ms - h->base_ms >= PGB_MEM_GROW_MS)
 	{
 		double		rate = bytes > h->base ?
 			(double) (bytes - h->base) / (double) (now_ms - h->base_ms) : 0;
 
 		h->growing = bytes >= h->base + PGB_MEM_MIN_FREEABLE;
-		if (h->in_step && rate <= 2.0 * h->pace)
-			h->in_step = false;
 		if (h->growing && h->rose && !h->in_step && rate > h->pace)
 			h->pace = rate;
 		h->rose = true;
@@ -198,7 +201,13 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 uint64
 pgb_mem_steps_next(const PgbMemSteps *h)
 {
-	return h->growing && !h->in_step ? h->gave_back * PGB_MEM_STEP_FACTOR : 0;
+	uint64		array = h->last_back * 2;
+	uint64		rest = h->trough > array ? h->trough - array : 0;
+
+	if (!h->growing || h->in_step || h->gave_back == 0 ||
+		h->last < h->trough + rest / 2)
+		return 0;
+	return h->gave_back * PGB_MEM_STEP_FACTOR;
 }
 
 /*

@@ -121,6 +121,8 @@ typedef struct PgbMemSteps
 	uint64		peak;			/* the most it held */
 	uint64		gave_back;		/* the largest give-back from the peak that
 								 * left twice as much held; 0: none */
+	uint64		last_back;		/* the last such give-back */
+	uint64		trough;			/* what it held at its end */
 	uint64		last;			/* the last reading */
 	int64		last_ms;		/* when */
 	uint64		base;			/* a reading PGB_MEM_GROW_MS old or more,
@@ -150,8 +152,8 @@ typedef struct PgbMemSteps
 /*
  * Growth this many times its pace, from one reading to the next, is a
  * step under way (the slow hog: 40-70 MB/s between its steps, 370-960
- * MB/s in them).  It is over at the fall that ends it, at a window of
- * less than twice the pace, or once it grew by more than a step.
+ * MB/s in them).  It is over at the fall that ends it, or once it grew by
+ * twice its next step (it was none).
  */
 #define PGB_MEM_STEP_PACE		3.0
 
@@ -163,9 +165,14 @@ extern void pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms);
 
 /*
  * Its next step: PGB_MEM_STEP_FACTOR times its largest give-back if it
- * grows now at its pace; 0 if it is not growing, is in a step already
- * (the marks see it then, as they see any query), or never gave memory
- * back.
+ * grows now at its pace and is half way to that step; 0 if it is not
+ * growing, is in a step already (the marks see it then, as they see any
+ * query), or never gave memory back.  Half way: a table doubles when its
+ * entries have doubled since the last time, so the rest of what it held
+ * after its last step (all but the new array, twice that give-back) is
+ * about what it grows by before the next; only past half of that is it
+ * taken to be on its way there (the slow hog's steps came after 77-96%
+ * of it), not a query finishing its input after its last step.
  */
 extern uint64 pgb_mem_steps_next(const PgbMemSteps *h);
 

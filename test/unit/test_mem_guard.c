@@ -43,12 +43,13 @@ victim(const PgbMemSession *s, int n, uint64 use, uint64 limit, double guard)
  * the tuples reach 1.25 times it, the new array filled in over ramp_ms
  * (the copy), then the old one freed.  Beside it the server holds others
  * MB.  Returns the reading (ms) at which the step rule first cancels it,
- * or -1; *step_start gets the start of the first step that took the use
+ * or -1.  With stop > 0 its input ends once its tuples hold stop MB.
+ * *step_start gets the start of the first step that took the use
  * past the limit (-1: none within 120 s), *peak the use at the cancel.
  */
 static int64
-doubling_run(uint64 others, uint64 limit, int64 ramp_ms, int64 *step_start,
-			 uint64 *at_cancel)
+doubling_run(uint64 others, uint64 limit, int64 ramp_ms, double stop,
+			 int64 *step_start, uint64 *at_cancel)
 {
 	PgbMemSteps h;
 	PgbMemSession s[2];
@@ -81,7 +82,7 @@ doubling_run(uint64 others, uint64 limit, int64 ramp_ms, int64 *step_start,
 				filled = 0;
 			}
 		}
-		else
+		else if (stop == 0 || tuples < stop)
 		{
 			tuples += 0.4;
 			if (tuples >= 1.25 * array)
@@ -248,15 +249,19 @@ main(void)
 		   "after its last step, holding that size: none, however large its last step");
 		for (t = 1510; t <= 1800; t += 10)
 			pgb_mem_steps_note(&h, MB(160) + MB(t - 1500) / 10, t);
+		ok(h.growing && pgb_mem_steps_next(&h) == 0,
+		   "growing again by 30 MB: not half way to its next step (it held 104 MB beside its 56 MB array: 52 MB), none yet");
+		for (t = 1810; t <= 2300; t += 10)
+			pgb_mem_steps_note(&h, MB(160) + MB(t - 1500) / 10, t);
 		ok(h.growing && pgb_mem_steps_next(&h) == MB(140),
-		   "growing again after a pause: its next step again");
-		pgb_mem_steps_note(&h, MB(40), 1810);
+		   "past half way: its next step, four times its largest give-back");
+		pgb_mem_steps_note(&h, MB(40), 2310);
 		ok(h.gave_back == MB(35), "memory given back leaving less than twice as much: not a step");
 		pgb_mem_steps_reset(&h);
 		ok(pgb_mem_steps_next(&h) == 0 && h.gave_back == 0, "a new statement: no steps");
 
 		/* the slow hog of bench/memory.sh, in a 1024 MB limit */
-		cancel_ms = doubling_run(250, MB(1024), 800, &step_start, &at_cancel);
+		cancel_ms = doubling_run(250, MB(1024), 800, 0, &step_start, &at_cancel);
 		ok(step_start > 0, "uncancelled, a doubling takes the server past its limit");
 		ok(cancel_ms > 0 && cancel_ms < step_start,
 		   "the doubling grower is cancelled before the step that would pass the limit begins");
@@ -267,12 +272,15 @@ main(void)
 					 (long long) cancel_ms, (double) at_cancel / MB(1), (long long) step_start);
 			diag(msg);
 		}
-		cancel_ms = doubling_run(100, MB(4096), 800, &step_start, &at_cancel);
+		cancel_ms = doubling_run(100, MB(4096), 800, 0, &step_start, &at_cancel);
 		ok(cancel_ms > 0 && cancel_ms < step_start,
 		   "... in a 4 GB limit too");
-		cancel_ms = doubling_run(250, MB(1024), 100, &step_start, &at_cancel);
+		cancel_ms = doubling_run(250, MB(1024), 100, 0, &step_start, &at_cancel);
 		ok(cancel_ms > 0 && cancel_ms < step_start,
 		   "... with quick copies too");
+		cancel_ms = doubling_run(300, MB(1024), 800, 170, &step_start, &at_cancel);
+		ok(cancel_ms < 0 && step_start < 0,
+		   "one whose input ends soon after a step (300 MB beside it, 844 MB at that step's top, its next of 512 MB past the last-resort mark) is left alone");
 	}
 	s[0] = sess(1, 1, 10, true, MB(600));	/* stable, doubled once */
 	s[1] = sess(2, 1, 10, true, MB(100));
