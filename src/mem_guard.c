@@ -211,8 +211,8 @@ pgb_mem_steps_next(const PgbMemSteps *h)
 }
 
 /*
- * The candidate with the largest next step past room (room: what is left
- * under the last-resort mark) for which the filter says yes, or -1.
+ * The candidate with the largest next step of at least room for which the
+ * filter says yes, or -1.
  */
 static int
 largest_step(const PgbMemSession *s, int n, uint64 room, bool exempt,
@@ -242,6 +242,7 @@ pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
 	uint64		last;
 	uint64		now;
 	uint64		room;
+	uint64		last_room;
 	int			lowest = INT_MAX;
 	bool		any = false;
 	int			v;
@@ -251,7 +252,9 @@ pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
 		return -1;
 	pgb_mem_marks(limit, guard, &mark, &last);
 	now = use > returning ? use - returning : 0;
-	room = last > now ? last - now : 0;
+	room = mark > now ? mark - now : 0;
+	last_room = last > now ? last - now : 0;
+	/* past the mark: as the guard there, the sheddable classes alone */
 	for (i = 0; i < n; i++)
 		if (candidate(&s[i]) && s[i].next_step > 0 && s[i].next_step >= room &&
 			s[i].sheddable && !s[i].exempt && s[i].priority <= lowest)
@@ -261,8 +264,9 @@ pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
 		}
 	if (any)
 		return largest_step(s, n, room, false, lowest);
-	v = largest_step(s, n, room, false, INT_MIN);
-	return v >= 0 ? v : largest_step(s, n, room, true, INT_MIN);
+	/* past the last-resort mark: any class, superusers' last */
+	v = largest_step(s, n, last_room, false, INT_MIN);
+	return v >= 0 ? v : largest_step(s, n, last_room, true, INT_MIN);
 }
 
 int

@@ -179,13 +179,15 @@ extern uint64 pgb_mem_steps_next(const PgbMemSteps *h);
 /*
  * The session whose query gives way before its next step (next_step)
  * would take the server's use, less what is on the way back (returning),
- * past the last-resort mark, or -1: the step can not be stopped once it
- * has begun, and a step past the limit is a kill, the crash restart of
- * every session.  Only a session growing by doublings is chosen (never a
- * query that holds much but grows no more, nor one growing steadily: the
- * marks see those in time), in the order of the last resort: the lowest-
- * priority sheddable class first, then any class, exempt superusers'
- * last; in each, the largest next step.  A guard of 0 is off.
+ * past a mark, or -1: the step can not be stopped once it has begun, the
+ * other sessions grow meanwhile (bench/memory.sh: a step that was to end
+ * under the last-resort mark ended at 1007 MB of 1024), and past the mark
+ * the guard would cancel a query anyway.  Past the guard's mark, as the
+ * guard there: the lowest-priority sheddable class's; past the last-
+ * resort mark, as there: any class's, exempt superusers' last.  In each,
+ * the largest next step.  Only a session growing by doublings is chosen
+ * (never a query that holds much but grows no more, nor one growing
+ * steadily: the marks see those in time).  A guard of 0 is off.
  */
 extern int	pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
 								uint64 returning, uint64 limit, double guard);

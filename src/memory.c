@@ -753,16 +753,19 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			char		reason[PGB_REASON_LEN];
 			uint64		mark;
 			uint64		last;
+			uint64		now = use > returning ? use - returning : 0;
 
 			pgb_mem_marks(limit_bytes, pgb_memory_guard, &mark, &last);
+			/* the mark it would pass: the guard's, or the last resort's */
+			if (now + s->next_step < last)
+				last = mark;
 			/* both within PGB_REASON_LEN */
 			snprintf(message, sizeof(message),
 					 "pg_budget: query of class \"%s\" cancelled: it grows by doublings; its next, %.0f MB, would take the server past %.0f MB",
 					 name, mb(s->next_step), mb(last));
 			snprintf(reason, sizeof(reason),
 					 "memory: the session held %.0f MB, growing by doublings; its next, %.0f MB, with the server at %.0f of %.0f MB, would pass %.0f MB",
-					 mb(s->bytes), mb(s->next_step),
-					 mb(use > returning ? use - returning : 0),
+					 mb(s->bytes), mb(s->next_step), mb(now),
 					 mb(limit_bytes), mb(last));
 			cancel(snap, s, procnos[v], message, reason, s->exempt, dry_run,
 				   c != NULL && c->warn);

@@ -288,7 +288,7 @@ main(void)
 	is_int(pgb_mem_step_victim(s, 2, MB(700), 0, MB(1000), 0.9), -1,
 		   "700 MB and a next step of 160: room for it, nobody");
 	is_int(pgb_mem_step_victim(s, 2, MB(800), 0, MB(1000), 0.9), 1,
-		   "800 MB and a next step of 160 past the last-resort mark: the grower, not the larger stable query");
+		   "800 MB and a next step of 160 past the mark: the grower, not the larger stable query");
 	is_int(pgb_mem_step_victim(s, 2, MB(800), 0, MB(1000), 0), -1, "guard 0: off");
 	is_int(pgb_mem_step_victim(s, 2, MB(800), MB(100), MB(1000), 0.9), -1,
 		   "a cancelled query's memory on the way back: room again");
@@ -307,9 +307,19 @@ main(void)
 	s[3] = sess(4, 2, 0, true, MB(50));		/* bulk, steady */
 	is_int(pgb_mem_step_victim(s, 4, MB(800), 0, MB(1000), 0.9), 1,
 		   "the lowest sheddable class with a step past the mark first (not bulk: no step)");
-	s[1].next_step = MB(100);
+	s[1].next_step = MB(50);
 	is_int(pgb_mem_step_victim(s, 4, MB(800), 0, MB(1000), 0.9), 0,
-		   "a step that fits is left alone: then any class's");
+		   "a step that stays under the mark is left alone: then any class's past the last-resort mark");
+	s[0].next_step = MB(120);
+	s[2].next_step = MB(50);
+	is_int(pgb_mem_step_victim(s, 4, MB(800), 0, MB(1000), 0.9), -1,
+		   "a step of a class never shed that would end between the marks: left alone (the guard would not cancel it there either)");
+	s[1].next_step = MB(120);
+	is_int(pgb_mem_step_victim(s, 4, MB(800), 0, MB(1000), 0.9), 1,
+		   "a sheddable class's step that would end between the marks: cancelled");
+	s[1].next_step = MB(50);
+	s[0].next_step = MB(400);
+	s[2].next_step = MB(300);
 	s[0].next_step = 0;
 	is_int(pgb_mem_step_victim(s, 4, MB(800), 0, MB(1000), 0.9), 2,
 		   "superusers' last");
