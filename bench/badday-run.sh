@@ -187,6 +187,9 @@ $preload"
 		psql -XqAt -U web -h "$dir" -p "$bport" -d bench -c "SELECT 1" >/dev/null ;;
 	esac
 
+	# what a process start and a login cost on this machine, right now
+	"$PYTHON" "$here/badday/machine.py" --host "$dir" --port "$pgport" \
+		--out "$raw/machine.json" >&2
 	"$PYTHON" "$here/badday/driver.py" --setup "$name" --out "$raw" \
 		--host "$dir" --port "$client_port" --admin-port "$pgport" \
 		--before "$BEFORE_SECONDS" --during "$DURING_SECONDS" --after "$AFTER_SECONDS" \

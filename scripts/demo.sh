@@ -34,7 +34,9 @@ if [ "${DEMO_BADDAY:-1}" = 1 ]; then
 	echo "== a short bad day: 5 s of web traffic, a 20 s burst of 60 AI workers, 5 s after, per setup"
 	BEFORE_SECONDS=5 DURING_SECONDS=20 AFTER_SECONDS=5 AI_WORKERS=15 \
 		RESULTS="$out/badday" RAW="$out/badday/raw" \
-		bash "$PGB_TOP/bench/badday.sh" | grep -v '^== setup' || exit 1
+		bash "$PGB_TOP/bench/badday.sh" | grep -v '^== setup\|^Machine:' || exit 1
+	# the machine it ran on: on a slow one a login costs tens of ms
+	grep '^Machine:' "$out/badday/badday.md" || true
 	awk '/^## Results/ { on = 1; next } /^## / { on = 0 } on && NF' "$out/badday/badday.md"
 	awk '/^## Goals/ { on = 1; next } /^!\[/ { on = 0 } on && NF' "$out/badday/badday.md"
 	echo "== full report: $out/badday/badday.md (the long run: bash bench/badday.sh)"

@@ -115,6 +115,7 @@ void
 pgb_plan_boosts(PgbBoostPlan *plan, PgbSnapshot *snap,
 				const PgbClassTable *table)
 {
+	int			s;
 	int			l;
 	int			i;
 
@@ -129,11 +130,13 @@ pgb_plan_boosts(PgbBoostPlan *plan, PgbSnapshot *snap,
 		int			went = effective_entry(w);
 		int			b;
 
-		for (i = 0; i < snap->nrows; i++)
+		for (s = 0; s < pgb_snap_nscan(snap); s++)
 		{
-			PgbSessionRow *r = &snap->rows[i];
+			PgbSessionRow *r;
 			int			k;
 
+			i = pgb_snap_scan(snap, s);
+			r = &snap->rows[i];
 			for (k = r->nboost_for - 1; k >= 0; k--)
 				if (r->boost_for[k] == look->waiter && !listed(look, i))
 					drop_waiter(r, k);
@@ -159,6 +162,7 @@ pgb_plan_boosts(PgbBoostPlan *plan, PgbSnapshot *snap,
 				h->boost_for[h->nboost_for] = look->waiter;
 				h->boost_for_pid[h->nboost_for] = w->pid;
 				h->nboost_for++;
+				h->idle_settled = false;
 			}
 			/* where it is, or is about to go this tick */
 			m = planned(plan, h->procno);
@@ -181,11 +185,14 @@ pgb_plan_boosts(PgbBoostPlan *plan, PgbSnapshot *snap,
 	}
 
 	/* each holder: waiters gone or no longer waiting, then back or gone */
-	for (i = 0; i < snap->nrows; i++)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
 	{
-		PgbSessionRow *h = &snap->rows[i];
+		PgbSessionRow *h;
 		const PgbClass *hclass;
 		int			k;
+
+		i = pgb_snap_scan(snap, s);
+		h = &snap->rows[i];
 
 		if (!h->boosted && h->nboost_for == 0)
 			continue;
@@ -244,6 +251,7 @@ pgb_boost_done(PgbSnapshot *snap, const PgbBoostMove *move, bool ok)
 			if (ok)
 			{
 				h->boosted = true;
+				h->idle_settled = false;
 				h->boost_entry = move->to_entry;
 				h->boost_pid = move->pid;
 			}

@@ -254,6 +254,7 @@ examine(PgbTick *tick, Waiter *w)
 void
 pgb_lookup_blockers(PgbTick *tick)
 {
+	int			s;
 	static int64 last_lookup_ms = 0;
 	int64		now_ms = tick->snap.now_ms;
 	Waiter		best = {-1, 0};
@@ -270,12 +271,15 @@ pgb_lookup_blockers(PgbTick *tick)
 	 * tick or two.  These lookups draw on the same bucket.
 	 */
 	if (tick->snap.nqueued > 0)
-		for (procno = 0; procno < tick->snap.nrows; procno++)
+		for (s = 0; s < pgb_snap_nscan(&tick->snap); s++)
 		{
-			PgbSessionRow *r = &tick->snap.rows[procno];
-			PgbProcTrack *t = &tick->procs[procno];
+			PgbSessionRow *r;
+			PgbProcTrack *t;
 			Waiter		w;
 
+			procno = pgb_snap_scan(&tick->snap, s);
+			r = &tick->snap.rows[procno];
+			t = &tick->procs[procno];
 			if (r->pid == 0 || t->lock_wait_us == 0 || r->queued ||
 				(t->examined_ms != 0 && now_ms - t->examined_ms < PGB_REEXAMINE_MS))
 				continue;
@@ -285,12 +289,15 @@ pgb_lookup_blockers(PgbTick *tick)
 				break;			/* no token left: next tick */
 		}
 
-	for (procno = 0; procno < tick->snap.nrows; procno++)
+	for (s = 0; s < pgb_snap_nscan(&tick->snap); s++)
 	{
-		PgbSessionRow *r = &tick->snap.rows[procno];
-		PgbProcTrack *t = &tick->procs[procno];
+		PgbSessionRow *r;
+		PgbProcTrack *t;
 		Waiter		w;
 
+		procno = pgb_snap_scan(&tick->snap, s);
+		r = &tick->snap.rows[procno];
+		t = &tick->procs[procno];
 		if (r->pid == 0 || t->lock_wait_us == 0 || r->blocked_us < threshold_us)
 			continue;
 		w.procno = procno;

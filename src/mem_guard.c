@@ -10,6 +10,7 @@
 #include "mem_guard.h"
 
 #include <limits.h>
+#include <string.h>
 
 void
 pgb_mem_marks(uint64 limit, double guard, uint64 *mark, uint64 *last_resort)
@@ -92,6 +93,21 @@ pgb_mem_early_mark(uint64 limit, double guard)
 	return mark > limit - mark ? mark - (limit - mark) : 0;
 }
 
+int64
+pgb_mem_use_gap_ms(uint64 use, uint64 limit, double guard)
+{
+	uint64		early;
+	double		gap;
+
+	if (!(guard > 0) || limit == 0)
+		return 0;
+	early = pgb_mem_early_mark(limit, guard);
+	if (use >= early)
+		return 0;
+	gap = (double) (early - use) * 1000.0 / PGB_MEM_WATCH_RATE;
+	return gap >= PGB_MEM_USE_MAX_GAP_MS ? PGB_MEM_USE_MAX_GAP_MS : (int64) gap;
+}
+
 PgbMemLevel
 pgb_mem_decide(uint64 use, uint64 returning, double rate, uint64 limit,
 			   double guard)
@@ -132,6 +148,140 @@ pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level)
 	/* one cancelled query is better than a crash restart of all of them */
 	v = largest(s, n, false, INT_MIN);
 	return v >= 0 ? v : largest(s, n, true, INT_MIN);
+}
+
+void
+pgb_mem_steps_reset(PgbMemSteps *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+void
+pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
+{
+	if (h->base_ms == 0 || bytes + PGB_MEM_MIN_FREEABLE <= h->last)
+	{
+		/* the first reading, or a fall: growing from here on, if at all */
+		h->base = bytes;
+		h->base_ms = now_ms;
+		h->growing = false;
+		h->pace = 0;
+		h->in_step = false;
+		h->rose = true;
+	}
+	else if (bytes <= h->last)
+		h->rose = false;
+	if (!h->in_step && h->pace > 0 && now_ms > h->last_ms && bytes > h->last &&
+		(double) (bytes - h->last) / (double) (now_ms - h->last_ms) >
+		PGB_MEM_STEP_PACE * h->pace)
+	{
+		h->in_step = true;
+		h->step_from = h->last;
+	}
+	/* grown by twice a step: none, its pace was misjudged */
+	if (h->in_step &&
+		bytes > h->step_from + 2 * h->gave_back * PGB_MEM_STEP_FACTOR)
+		h->in_step = false;
+	if (bytes > h->peak)
+		h->peak = bytes;
+	else if (bytes < h->last)
+	{
+		uint64		back = h->peak - bytes;
+
+		/* the old array freed, the new one, twice as large, held */
+		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back)
+		{
+			h->last_back = back;
+			h->trough = bytes;
+			if (back > h->gave_back)
+				h->gave_back = back;
+		}
+	}
+	h->last = bytes;
+	h->last_ms = now_ms;
+	if (now_ms - h->base_ms >= PGB_MEM_GROW_MS)
+	{
+		double		rate = bytes > h->base ?
+			(double) (bytes - h->base) / (double) (now_ms - h->base_ms) : 0;
+
+		h->growing = bytes >= h->base + PGB_MEM_MIN_FREEABLE;
+		if (h->growing && h->rose && !h->in_step && rate > h->pace)
+			h->pace = rate;
+		h->rose = true;
+		h->base = bytes;
+		h->base_ms = now_ms;
+	}
+}
+
+uint64
+pgb_mem_steps_next(const PgbMemSteps *h)
+{
+	uint64		array = h->last_back * 2;
+	uint64		rest = h->trough > array ? h->trough - array : 0;
+
+	if (!h->growing || h->in_step || h->gave_back == 0 ||
+		h->last < h->trough + rest / 2)
+		return 0;
+	return h->gave_back * PGB_MEM_STEP_FACTOR;
+}
+
+/*
+ * The candidate with the largest next step of at least room for which the
+ * filter says yes, or -1.
+ */
+static int
+largest_step(const PgbMemSession *s, int n, uint64 room, bool exempt,
+			 int priority)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!candidate(&s[i]) || s[i].next_step == 0 ||
+			s[i].next_step < room || s[i].exempt != exempt)
+			continue;
+		if (priority != INT_MIN && (!s[i].sheddable || s[i].priority != priority))
+			continue;
+		if (best < 0 || s[i].next_step > s[best].next_step)
+			best = i;
+	}
+	return best;
+}
+
+int
+pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
+					uint64 returning, uint64 limit, double guard)
+{
+	uint64		mark;
+	uint64		last;
+	uint64		now;
+	uint64		room;
+	uint64		last_room;
+	int			lowest = INT_MAX;
+	bool		any = false;
+	int			v;
+	int			i;
+
+	if (!(guard > 0) || limit == 0)
+		return -1;
+	pgb_mem_marks(limit, guard, &mark, &last);
+	now = use > returning ? use - returning : 0;
+	room = mark > now ? mark - now : 0;
+	last_room = last > now ? last - now : 0;
+	/* past the mark: as the guard there, the sheddable classes alone */
+	for (i = 0; i < n; i++)
+		if (candidate(&s[i]) && s[i].next_step > 0 && s[i].next_step >= room &&
+			s[i].sheddable && !s[i].exempt && s[i].priority <= lowest)
+		{
+			lowest = s[i].priority;
+			any = true;
+		}
+	if (any)
+		return largest_step(s, n, room, false, lowest);
+	/* past the last-resort mark: any class, superusers' last */
+	v = largest_step(s, n, last_room, false, INT_MIN);
+	return v >= 0 ? v : largest_step(s, n, last_room, true, INT_MIN);
 }
 
 int

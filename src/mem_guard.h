@@ -38,6 +38,9 @@ typedef struct PgbMemSession
 	uint64		bytes;			/* private memory */
 	uint64		idle_bytes;		/* what it holds idle (0: unknown): a cancel
 								 * gives back bytes - idle_bytes */
+	uint64		next_step;		/* its next doubling, if it grows by
+								 * doublings and grows now
+								 * (pgb_mem_steps_next); 0: none */
 } PgbMemSession;
 
 /*
@@ -86,6 +89,23 @@ extern PgbMemLevel pgb_mem_decide(uint64 use, uint64 returning, double rate,
 extern uint64 pgb_mem_early_mark(uint64 limit, double guard);
 
 /*
+ * The fastest growth the use is watched for (bytes/s: four times the
+ * 500 MB/s hog of the guard's goal), and the longest the use goes unread.
+ */
+#define PGB_MEM_WATCH_RATE		((double) 2048 * 1024 * 1024)
+#define PGB_MEM_USE_MAX_GAP_MS	100
+
+/*
+ * How long after a reading of use the next one may wait (ms): the time
+ * growth at PGB_MEM_WATCH_RATE takes to reach the early mark, at most
+ * PGB_MEM_USE_MAX_GAP_MS; 0 (every tick) within a tick's growth of the
+ * mark or past it, or without a guard's limit.  Far under its mark the
+ * server's use (a file the kernel formats on each read: /proc/meminfo,
+ * memory.stat) is read ten times a second, not a hundred.
+ */
+extern int64 pgb_mem_use_gap_ms(uint64 use, uint64 limit, double guard);
+
+/*
  * The session whose query gives way at level, or -1.  Past the mark (or
  * early), the largest active session of the lowest-priority class among
  * the sheddable active sessions whose cancel gives back at least
@@ -94,6 +114,100 @@ extern uint64 pgb_mem_early_mark(uint64 limit, double guard);
  * nobody else is left.  Sessions already cancelled are not chosen again.
  */
 extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level);
+
+/*
+ * Queries that grow by doublings.  A hash table (simplehash: hash
+ * aggregates, hashed subplans, ...) grows by allocating a bucket array
+ * twice the size of the one it has, copying into it, then freeing the old
+ * one; the backend honours a cancel only once the copy ends, seconds later
+ * for a large table (bench/results/memory.md: the "slow" hog, whose steps
+ * were 110, 195, 365 and 770 MB, each ramping up over 0.3-3.5 s).  Its
+ * memory is a saw: a rise to the step's top, then the old array given
+ * back, leaving the new one, twice as large, held.  Such a give-back (at
+ * least PGB_MEM_MIN_FREEABLE, leaving at least twice as much held) is
+ * what marks a session as growing by doublings; the next step allocates
+ * twice the array it holds, four times what it gave back (the largest
+ * give-back of its statement).  A session that never gives memory back
+ * mid-statement (a sort, a tuplestore, a hash join's build: they grow
+ * steadily) has no next step and is left to the marks.
+ */
+
+/* A session's readings, as far as its steps go (one statement's). */
+typedef struct PgbMemSteps
+{
+	uint64		peak;			/* the most it held */
+	uint64		gave_back;		/* the largest give-back from the peak that
+								 * left twice as much held; 0: none */
+	uint64		last_back;		/* the last such give-back */
+	uint64		trough;			/* what it held at its end */
+	uint64		last;			/* the last reading */
+	int64		last_ms;		/* when */
+	uint64		base;			/* a reading PGB_MEM_GROW_MS old or more,
+								 * or the last fall's end */
+	int64		base_ms;		/* when; 0: no reading yet */
+	bool		growing;		/* it rose by PGB_MEM_MIN_FREEABLE or more
+								 * from base to the reading that replaced it
+								 * (not since a fall: a table that has just
+								 * doubled for the last time is no grower) */
+	double		pace;			/* its fastest growth over a window since
+								 * the last fall, out of steps (bytes/ms; 0:
+								 * none yet): the table filling */
+	bool		in_step;		/* it grew PGB_MEM_STEP_PACE times its pace
+								 * since: a step under way, too late to stop
+								 * and perhaps its last */
+	uint64		step_from;		/* what it held as that step began */
+	bool		rose;			/* every reading of the window rose: only
+								 * such a window tells its pace */
+} PgbMemSteps;
+
+/* The window over which a session counts as growing (ms). */
+#define PGB_MEM_GROW_MS			200
+
+/* The next step, against the largest give-back. */
+#define PGB_MEM_STEP_FACTOR		4
+
+/*
+ * Growth this many times its pace, from one reading to the next, is a
+ * step under way (the slow hog: 40-70 MB/s between its steps, 370-960
+ * MB/s in them).  It is over at the fall that ends it, or once it grew by
+ * twice its next step (it was none).
+ */
+#define PGB_MEM_STEP_PACE		3.0
+
+/* A new statement: no readings. */
+extern void pgb_mem_steps_reset(PgbMemSteps *h);
+
+/* A reading of the session's private memory (bytes) at now_ms. */
+extern void pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms);
+
+/*
+ * Its next step: PGB_MEM_STEP_FACTOR times its largest give-back if it
+ * grows now at its pace and is half way to that step; 0 if it is not
+ * growing, is in a step already (the marks see it then, as they see any
+ * query), or never gave memory back.  Half way: a table doubles when its
+ * entries have doubled since the last time, so the rest of what it held
+ * after its last step (all but the new array, twice that give-back) is
+ * about what it grows by before the next; only past half of that is it
+ * taken to be on its way there (the slow hog's steps came after 77-96%
+ * of it), not a query finishing its input after its last step.
+ */
+extern uint64 pgb_mem_steps_next(const PgbMemSteps *h);
+
+/*
+ * The session whose query gives way before its next step (next_step)
+ * would take the server's use, less what is on the way back (returning),
+ * past a mark, or -1: the step can not be stopped once it has begun, the
+ * other sessions grow meanwhile (bench/memory.sh: a step that was to end
+ * under the last-resort mark ended at 1007 MB of 1024), and past the mark
+ * the guard would cancel a query anyway.  Past the guard's mark, as the
+ * guard there: the lowest-priority sheddable class's; past the last-
+ * resort mark, as there: any class's, exempt superusers' last.  In each,
+ * the largest next step.  Only a session growing by doublings is chosen
+ * (never a query that holds much but grows no more, nor one growing
+ * steadily: the marks see those in time).  A guard of 0 is off.
+ */
+extern int	pgb_mem_step_victim(const PgbMemSession *s, int n, uint64 use,
+								uint64 returning, uint64 limit, double guard);
 
 /* Why a session is past its class's budget. */
 typedef enum PgbMemBudgetReason

@@ -7,9 +7,11 @@
  *	  (/proc/<pid>/statm), read for the views once a second if the sampler
  *	  saw it on CPU since its last reading, else every PGB_MEM_IDLE_MS;
  *	  of active sessions every PGB_MEM_BUDGET_MS for classes with a
- *	  budget, and every tick while the server is past its mark; and the
- *	  guard, which cancels the query that gives way (mem_guard.c decides,
- *	  act.c signals).  Locking rules in memory.h.
+ *	  budget, every tick while the server is past its mark, and every
+ *	  tick it ran for one holding a PGB_MEM_WATCH_SHARE-th of the limit
+ *	  (its steps: mem_guard.h); and the guard, which cancels the query that
+ *	  gives way (mem_guard.c decides, act.c signals).  Worker-local state
+ *	  but for the atomics of memory.h; locking rules there.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +41,16 @@
 
 /* Sessions seen on CPU are read this often for the views (ms). */
 #define PGB_MEM_VIEW_MS			1000
+
+/*
+ * An active session holding at least this share of the limit (1/16: 64
+ * MB of 1 GB) is read every tick the sampler saw it on CPU, so that its
+ * steps (mem_guard.h) are seen to the tick: at most 16 sessions can hold
+ * that much.  A smaller one's next step is under an eighth of the limit;
+ * it can pass the last-resort mark only from past the early mark, where
+ * every active session is read every tick anyway.
+ */
+#define PGB_MEM_WATCH_SHARE		16
 
 /* Any other session's memory is read again after this long (ms). */
 #define PGB_MEM_IDLE_MS			10000
@@ -102,6 +114,8 @@ typedef struct MemRow
 	bool		cancel_open;	/* not seen out of that statement since */
 	int64		warned_spell;	/* the active spell a cancel was counted in
 								 * as a warning (warn mode), or 0 */
+	int64		steps_spell;	/* the active spell the steps are of, or 0 */
+	PgbMemSteps steps;			/* its readings in that spell */
 } MemRow;
 
 static MemRow *rows = NULL;
@@ -114,6 +128,9 @@ static int64 last_budget_ms = 0;
 
 /* The least an idle session held at the last readings (0: none read). */
 static uint64 idle_floor = 0;
+
+/* Active sessions watched (past the watch share) at the last readings. */
+static int	nwatched = 0;
 
 /*
  * How fast the server's use grows: a moving average over
@@ -372,9 +389,12 @@ pgb_memory_reload(bool at_start)
 	}
 }
 
-/* Read one session's private memory into its row; false if it is gone. */
+/*
+ * Read one session's private memory into its row; false if it is gone.
+ * spell: the start of its active spell (its steps are that statement's).
+ */
 static bool
-read_session(int procno, int pid, bool active, int64 now_ms)
+read_session(int procno, int pid, bool active, int64 spell, int64 now_ms)
 {
 	char		path[64];
 	char		buf[256];
@@ -390,11 +410,19 @@ read_session(int procno, int pid, bool active, int64 now_ms)
 		rows[procno].cancel_open = false;
 		rows[procno].warned_spell = 0;
 		rows[procno].idle_bytes = 0;
+		rows[procno].steps_spell = 0;
 	}
 	rows[procno].pid = pid;
 	rows[procno].bytes = bytes;
 	if (!active)
 		rows[procno].idle_bytes = bytes;
+	if (!active || rows[procno].steps_spell != spell)
+	{
+		pgb_mem_steps_reset(&rows[procno].steps);
+		rows[procno].steps_spell = active ? spell : 0;
+	}
+	if (active)
+		pgb_mem_steps_note(&rows[procno].steps, bytes, now_ms);
 	rows[procno].read_ms = now_ms;
 	rows[procno].read_active = active;
 	pg_atomic_write_u32(&pgb_mem->procs[procno].pid, (uint32) pid);
@@ -459,6 +487,12 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	bool		budgets = false;
 	bool		view_due;
 	bool		budget_due;
+	bool		watch_only;
+	bool		guard_on;
+	bool		chosen = false;
+	uint64		watch_bytes;
+	uint64		returning;
+	int			watched = 0;
 	bool		dry_run;
 	uint64		floor_now = 0;
 	int			n = 0;
@@ -473,7 +507,11 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		rows = MemoryContextAllocZero(TopMemoryContext, sizeof(MemRow) * snap->nrows);
 		nrows = snap->nrows;
 	}
-	if (read_use(&use))
+	if (rate_ms > 0 && snap->now_ms >= rate_ms &&
+		snap->now_ms - rate_ms < pgb_mem_use_gap_ms(rate_use, limit_bytes,
+													 pgb_memory_guard))
+		use = rate_use;			/* far under the mark: the last reading */
+	else if (read_use(&use))
 	{
 		pg_atomic_write_u64(&pgb_mem->use, use);
 		if (rate_ms > 0 && snap->now_ms > rate_ms)
@@ -504,7 +542,11 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	}
 	view_due = snap->now_ms - last_view_ms >= PGB_MEM_VIEW_MS;
 	budget_due = budgets && snap->now_ms - last_budget_ms >= PGB_MEM_BUDGET_MS;
-	if (level == PGB_MEM_CALM && !view_due && !budget_due)
+	guard_on = pgb_memory_guard > 0 && limit_bytes > 0;
+	watch_bytes = limit_bytes / PGB_MEM_WATCH_SHARE;
+	/* nothing else due: the watched sessions alone, if any ran */
+	watch_only = level == PGB_MEM_CALM && !view_due && !budget_due;
+	if (watch_only && !(guard_on && nwatched > 0 && snap->running > 0))
 		return;
 
 	/*
@@ -540,8 +582,18 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		/* at a budget's turn alone, only the classes with a budget */
 		due = level != PGB_MEM_CALM ||
 			(budget_due && (class_limit[r->entry] > 0 || session_limit[r->entry] > 0));
-		if (rows[i].pid != r->pid)
-			fresh = read_session(i, r->pid, active, snap->now_ms);
+		if (watch_only)
+		{
+			/* one holding much that ran: its steps */
+			if (rows[i].pid == r->pid && active &&
+				rows[i].bytes >= watch_bytes && r->ran_ms > rows[i].read_ms)
+				(void) read_session(i, r->pid, active, r->state_since_ms,
+									snap->now_ms);
+			fresh = rows[i].pid == r->pid;
+		}
+		else if (rows[i].pid != r->pid)
+			fresh = read_session(i, r->pid, active, r->state_since_ms,
+								 snap->now_ms);
 		else if ((active && due) ||
 				 (rows[i].read_active &&
 				  (!active || r->ran_ms > rows[i].read_ms ||
@@ -549,7 +601,8 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 				 (view_due && (r->ran_ms > rows[i].read_ms ||
 							   snap->now_ms - rows[i].read_ms >= PGB_MEM_IDLE_MS)))
 			/* a reading that fails keeps the last one: it is still there */
-			fresh = read_session(i, r->pid, active, snap->now_ms) ||
+			fresh = read_session(i, r->pid, active, r->state_since_ms,
+								 snap->now_ms) ||
 				rows[i].pid == r->pid;
 		else
 			fresh = true;
@@ -572,12 +625,17 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		sess[n].bytes = rows[i].bytes;
 		/* never seen idle: as much as the least idle session holds */
 		sess[n].idle_bytes = rows[i].idle_bytes > 0 ? rows[i].idle_bytes : idle_floor;
+		sess[n].next_step = active && rows[i].steps_spell == r->state_since_ms ?
+			pgb_mem_steps_next(&rows[i].steps) : 0;
+		if (active && rows[i].bytes >= watch_bytes)
+			watched++;
 		if (rows[i].idle_bytes > 0 &&
 			(floor_now == 0 || rows[i].idle_bytes < floor_now))
 			floor_now = rows[i].idle_bytes;
 		procnos[n] = i;
 		n++;
 	}
+	nwatched = watched;
 	if (floor_now > 0)
 		idle_floor = floor_now;
 	if (view_due)
@@ -585,8 +643,11 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	if (budget_due)
 		last_budget_ms = snap->now_ms;
 
+	/* the budgets at their turn (or the guard's), not at a watch's */
 	nv = pgb_mem_budget_victims(sess, n, class_limit, session_limit, sums,
 								PGB_MAX_SHARED_CLASSES, victims, lengthof(victims));
+	if (watch_only)
+		nv = 0;
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
 		pg_atomic_write_u64(&pgb_mem->entry_bytes[e], sums[e]);
@@ -630,10 +691,10 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			   dry_run, c->warn);
 	}
 
+	returning = pgb_mem_returning(sess, n);
 	if (level != PGB_MEM_CALM)
 	{
 		/* past the mark even once what is on the way back is back, or early */
-		uint64		returning = pgb_mem_returning(sess, n);
 		int			v;
 
 		level = pgb_mem_decide(use, returning, use_rate, limit_bytes,
@@ -677,6 +738,41 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			cancel(snap, s, procnos[v], message, reason,
 				   level == PGB_MEM_LAST_RESORT, dry_run,
 				   c != NULL && c->warn && level != PGB_MEM_LAST_RESORT);
+			chosen = true;
+		}
+	}
+
+	/* a query growing by doublings, before a step it could not stop in */
+	if (!chosen && guard_on)
+	{
+		int			v = pgb_mem_step_victim(sess, n, use, returning,
+											limit_bytes, pgb_memory_guard);
+
+		if (v >= 0)
+		{
+			const PgbMemSession *s = &sess[v];
+			const PgbClass *c = classes[s->entry];
+			const char *name = c ? c->name : "(removed)";
+			char		message[PGB_REASON_LEN];
+			char		reason[PGB_REASON_LEN];
+			uint64		mark;
+			uint64		last;
+			uint64		now = use > returning ? use - returning : 0;
+
+			pgb_mem_marks(limit_bytes, pgb_memory_guard, &mark, &last);
+			/* the mark it would pass: the guard's, or the last resort's */
+			if (now + s->next_step < last)
+				last = mark;
+			/* both within PGB_REASON_LEN */
+			snprintf(message, sizeof(message),
+					 "pg_budget: query of class \"%s\" cancelled: it grows by doublings; its next, %.0f MB, would take the server past %.0f MB",
+					 name, mb(s->next_step), mb(last));
+			snprintf(reason, sizeof(reason),
+					 "memory: the session held %.0f MB, growing by doublings; its next, %.0f MB, with the server at %.0f of %.0f MB, would pass %.0f MB",
+					 mb(s->bytes), mb(s->next_step), mb(now),
+					 mb(limit_bytes), mb(last));
+			cancel(snap, s, procnos[v], message, reason, s->exempt, dry_run,
+				   c != NULL && c->warn);
 		}
 	}
 }

@@ -115,6 +115,9 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	uint32		full;
 	uint32		admission;
 	bool		slow_now;
+	bool		share_pressure;
+	bool		any_slowish = false;
+	bool		floored;
 
 	plan->dry_run = p->shedding == PGB_SHEDDING_DRY_RUN;
 	plan->max_actions = p->max_actions;
@@ -127,6 +130,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 											 table->nclasses, &plan->calm);
 	/* the share of sessions waiting on WAL has no faster reading */
 	slow_now = (plan->pressure & PGB_PRESSURE_WAL) != 0;
+	share_pressure = slow_now;
 	if (p->commit_latency_target_ms > 0)
 	{
 		bool		slow[PGB_MAX_CLASSES + 1];
@@ -139,8 +143,7 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 			plan->pressure |= PGB_PRESSURE_WAL;
 		slow_now |= commits_slow_now;
 		for (i = 0; i < table->nclasses; i++)
-			if (slowish[i])
-				plan->calm = false;
+			any_slowish |= slowish[i];
 	}
 
 	/*
@@ -157,10 +160,29 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 	if ((full & PGB_PRESSURE_WAL) != 0 &&
 		(plan->wal_victim_class >= 0 || plan->wal_spared_class >= 0))
 		plan->pressure &= ~PGB_PRESSURE_WAL;
+
+	/*
+	 * Slow commits above reach admission only through a WAL budget at its
+	 * floor: a class that never wrote more than wal_rate_floor was not
+	 * what made them slow (on a slow machine, or one whose CPU others
+	 * load, web's own commits take longer than the target with nobody
+	 * else there), and admitting fewer of it would not make them faster.
+	 * Sessions of its own waiting on WAL (the share) still count.  Nor is
+	 * calm held back by such commits.
+	 */
+	floored = pgb_plan_wal_floored(st, snap, table, p);
+	if (!share_pressure && !floored)
+		plan->pressure &= ~PGB_PRESSURE_WAL;
+	if (any_slowish && floored)
+		plan->calm = false;
 	admission = plan->pressure;
 	pgb_plan_admission_limits(plan, st, snap, table, p);
+	/* the gate's active limits take WAL pressure by the same rule */
 	plan->pressure = full;
+	if (!share_pressure && !floored)
+		plan->pressure &= ~PGB_PRESSURE_WAL;
 	pgb_plan_active_limits(plan, st, snap, table, p, dt_ms);
+	plan->pressure = full;
 	pgb_plan_let_through(plan, snap, table, class_of);
 	pgb_plan_idle_holders(plan, snap, table, class_of);
 

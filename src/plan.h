@@ -684,6 +684,16 @@ extern void pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 								const PgbPlanParams *p, double dt_ms,
 								bool slow_now);
 
+/*
+ * Is the WAL budget of some sheddable class in force at wal_rate_floor (it
+ * wrote more, was throttled, and can be throttled no further)?  Only then
+ * do slow commits above go on to admission and keep calm away (plan.c).
+ */
+extern bool pgb_plan_wal_floored(const PgbPlanState *st,
+								 const PgbSnapshot *snap,
+								 const PgbClassTable *table,
+								 const PgbPlanParams *p);
+
 /* plan_inherit.c */
 extern void pgb_plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
 								 const PgbClassTable *table,

@@ -59,8 +59,8 @@ void
 pgb_plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
 					 const PgbClassTable *table, const int *class_of)
 {
+	int			s;
 	int			l;
-	int			procno;
 
 	for (l = 0; l < snap->nlookups; l++)
 	{
@@ -73,9 +73,9 @@ pgb_plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
 
 		if (waiter->pid == 0)
 			continue;
-		for (procno = 0; procno < snap->nrows; procno++)
+		for (s = 0; s < pgb_snap_nscan(snap); s++)
 		{
-			const PgbSessionRow *r = &snap->rows[procno];
+			const PgbSessionRow *r = &snap->rows[pgb_snap_scan(snap, s)];
 
 			if (r->pid != 0 && r->borrowed_for == waiter->pid && !r->queued)
 				lent = true;
@@ -105,9 +105,9 @@ pgb_plan_let_through(PgbPlan *plan, const PgbSnapshot *snap,
 	}
 
 	if (snap->recovery_waiter != 0)
-		for (procno = 0; procno < snap->nrows; procno++)
+		for (s = 0; s < pgb_snap_nscan(snap); s++)
 		{
-			const PgbSessionRow *r = &snap->rows[procno];
+			const PgbSessionRow *r = &snap->rows[pgb_snap_scan(snap, s)];
 
 			if (r->pid == 0 || !r->queued ||
 				!add_let_through(plan, r, snap->recovery_waiter))
@@ -128,14 +128,18 @@ void
 pgb_plan_idle_holders(PgbPlan *plan, const PgbSnapshot *snap,
 					  const PgbClassTable *table, const int *class_of)
 {
+	int			s;
 	int			procno;
 
-	for (procno = 0; procno < snap->nrows; procno++)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
 	{
-		const PgbSessionRow *r = &snap->rows[procno];
+		const PgbSessionRow *r;
 		int			queued;
 		int			c;
 		PgbPlanNote *n;
+
+		procno = pgb_snap_scan(snap, s);
+		r = &snap->rows[procno];
 
 		if (r->pid == 0 || !r->holding || r->state != PGB_STATE_IDLE_IN_TX ||
 			r->entry >= PGB_MAX_SHARED_CLASSES ||

@@ -22,14 +22,17 @@
 static double
 blocked_share(const PgbSnapshot *snap, const PgbPlanParams *p, double active)
 {
+	int			s;
 	int64		action_us = (int64) p->lock_wait_threshold_ms * 1000;
 	int			blocked = 0;
-	int			i;
 
-	for (i = 0; i < snap->nrows; i++)
-		if (snap->rows[i].pid != 0 && snap->rows[i].inverted &&
-			snap->rows[i].blocked_us >= action_us)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
+	{
+		const PgbSessionRow *r = &snap->rows[pgb_snap_scan(snap, s)];
+
+		if (r->pid != 0 && r->inverted && r->blocked_us >= action_us)
 			blocked++;
+	}
 	return Min(1.0, blocked / Max(active, 1.0));
 }
 

@@ -60,6 +60,7 @@ note_blockers(PgbSnapshot *snap)
 				blocker->blocking_since_ms <= since)
 				continue;		/* seen blocking already, longer */
 			blocker->blocking_spell = blocker->state_since_ms;
+			blocker->idle_settled = false;
 			blocker->blocking_since_ms = since;
 			blocker->blocking_waiter = look->waiter;
 			blocker->blocking_waiter_pid = waiter->pid;
@@ -91,16 +92,20 @@ pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 				  const PgbClassTable *table, const int *class_of,
 				  const PgbPlanParams *p)
 {
+	int			s;
 	PgbPlanRound *idle_round = NULL;
 	PgbPlanRound *cpu_round = NULL;
 	int			i;
 
 	note_blockers(snap);
-	for (i = 0; i < snap->nrows; i++)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
 	{
-		PgbSessionRow *row = &snap->rows[i];
+		PgbSessionRow *row;
 		const PgbClass *c;
 		PgbPlanVictim *v;
+
+		i = pgb_snap_scan(snap, s);
+		row = &snap->rows[i];
 
 		if (row->blocking_spell != 0 && !still_blocks(snap, row))
 			row->blocking_spell = 0;
@@ -193,6 +198,7 @@ void
 pgb_plan_switches(PgbSwitchPlan *plan, PgbSnapshot *snap,
 				  const PgbClassTable *table, const PgbPlanParams *p)
 {
+	int			s;
 	int			class_of[PGB_MAX_SHARED_CLASSES];
 	bool		on = p->enabled && p->shedding != PGB_SHEDDING_OFF;
 	int			i;
@@ -204,9 +210,9 @@ pgb_plan_switches(PgbSwitchPlan *plan, PgbSnapshot *snap,
 		if (snap->map[i] >= 0 && snap->map[i] < PGB_MAX_SHARED_CLASSES)
 			class_of[snap->map[i]] = i;
 
-	for (i = 0; i < snap->nrows; i++)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
 	{
-		PgbSessionRow *row = &snap->rows[i];
+		PgbSessionRow *row = &snap->rows[pgb_snap_scan(snap, s)];
 		const PgbClass *c;
 		const PgbClass *to;
 		PgbSwitchMove *m;
@@ -292,6 +298,7 @@ pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move, bool ok,
 			if (!row->switched)
 				row->switch_home = row->entry;
 			row->switched = true;
+			row->idle_settled = false;
 			row->switch_cleared = false;
 			/* a chain keeps the first move's cgroup flag if this one did none */
 			row->switch_moved = moved || row->switch_moved;

@@ -223,3 +223,24 @@ pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
 	s->last_step_ms = now_ms;
 	return true;
 }
+
+bool
+pgb_plan_wal_floored(const PgbPlanState *st, const PgbSnapshot *snap,
+					 const PgbClassTable *table, const PgbPlanParams *p)
+{
+	int			i;
+
+	for (i = 0; i < table->nclasses; i++)
+	{
+		int			e = snap->map[i];
+		double		limit;
+
+		if (e < 0 || e >= PGB_MAX_SHARED_CLASSES ||
+			table->classes[i].shed == PGB_SHED_NEVER)
+			continue;
+		limit = st->entries[e].wal_aimd.limit;
+		if (limit > 0 && limit <= p->wal_rate_floor)
+			return true;
+	}
+	return false;
+}

@@ -102,7 +102,28 @@ pgb_ema_alpha(double dt_ms, double tau_ms)
 		return 1.0;
 	if (dt_ms <= 0)
 		return 0.0;
-	return 1.0 - exp(-dt_ms / tau_ms);
+
+	/*
+	 * The worker asks for the same few (dt, tau) pairs a dozen times a
+	 * tick (every signal of every class): exp() once a pair.
+	 */
+	{
+		static double memo_dt[4];
+		static double memo_tau[4];
+		static double memo_alpha[4];
+		static int	memo_next = 0;
+		int			i;
+
+		for (i = 0; i < 4; i++)
+			if (memo_dt[i] == dt_ms && memo_tau[i] == tau_ms)
+				return memo_alpha[i];
+		i = memo_next;
+		memo_next = (memo_next + 1) % 4;
+		memo_dt[i] = dt_ms;
+		memo_tau[i] = tau_ms;
+		memo_alpha[i] = 1.0 - exp(-dt_ms / tau_ms);
+		return memo_alpha[i];
+	}
 }
 
 double

@@ -65,6 +65,7 @@ cpu_ns(int pid, uint64 *ns)
 void
 pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 {
+	int			s;
 	bool		limited[PGB_MAX_SHARED_CLASSES];
 	bool		any = false;
 	int			i;
@@ -84,11 +85,15 @@ pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 		nrows = snap->nrows;
 	}
 
-	for (i = 0; i < snap->nrows; i++)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
 	{
-		PgbSessionRow *r = &snap->rows[i];
-		RunawayRow *w = &rows[i];
+		PgbSessionRow *r;
+		RunawayRow *w;
 		uint64		ns;
+
+		i = pgb_snap_scan(snap, s);
+		r = &snap->rows[i];
+		w = &rows[i];
 
 		r->stmt_cpu_ms = -1;
 		if (!any || r->pid == 0 || !r->judged || r->exempt ||

@@ -83,14 +83,20 @@ pgb_runaway_switch_init(void)
 void
 pgb_runaway_switch_sample(PgbSnapshot *snap)
 {
+	int			s;
 	int			i;
 
-	for (i = 0; i < snap->nrows && i < pgb_shared->nslots; i++)
+	for (s = 0; s < pgb_snap_nscan(snap); s++)
 	{
-		PgbSessionRow *r = &snap->rows[i];
-		PgbBackendSlot *slot = &pgb_shared->slots[i];
+		PgbSessionRow *r;
+		PgbBackendSlot *slot;
 		uint32		mark;
 
+		i = pgb_snap_scan(snap, s);
+		if (i >= pgb_shared->nslots)
+			continue;
+		r = &snap->rows[i];
+		slot = &pgb_shared->slots[i];
 		if (!r->switched || r->pid == 0 || slot->pid != r->pid)
 			continue;
 		pg_read_barrier();

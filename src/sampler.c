@@ -32,6 +32,15 @@
 #include "sampler.h"
 #include "memory.h"
 
+/* How many PGPROC slots ahead of the one read the walk prefetches. */
+#define PGB_PREFETCH_AHEAD	4
+
+#if defined(__GNUC__) || defined(__clang__)
+#define pgb_prefetch(p)	__builtin_prefetch((p), 0, 1)
+#else
+#define pgb_prefetch(p)	((void) (p))
+#endif
+
 /* A judged session's slot is read again every this many ticks. */
 #define PGB_SLOT_RECHECK	8
 
@@ -84,6 +93,8 @@ pgb_sampler_init(PgbTick *tick)
 											 sizeof(PgbSessionRow) * nprocs);
 	tick->snap.lookups = MemoryContextAllocZero(TopMemoryContext,
 												sizeof(PgbLookup) * nprocs);
+	tick->snap.busy = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nprocs);
+	tick->snap.nbusy = 0;
 	tick->procs = MemoryContextAllocZero(TopMemoryContext,
 										 sizeof(PgbProcTrack) * nprocs);
 	tick->wait_events = MemoryContextAlloc(TopMemoryContext,
@@ -129,6 +140,7 @@ pgb_sample(PgbTick *tick)
 	memset(tick->groups, 0, sizeof(tick->groups));
 	tick->nwaits = 0;
 	tick->snap.nlookups = 0;
+	tick->snap.nbusy = 0;
 	tick->snap.running = 0;
 	tick->snap.nqueued = 0;
 	tick->snap.recovery_waiter = 0;
@@ -151,13 +163,45 @@ pgb_sample(PgbTick *tick)
 		bool		superuser = false;
 		bool		walsender = false;
 
+		/*
+		 * The walk's cost is the PGPROCs' cache lines (thousands of slots,
+		 * most of them idle): ask for the ones a few slots ahead while
+		 * this one is read.
+		 */
+		if (procno + PGB_PREFETCH_AHEAD < tick->snap.nrows)
+		{
+			const PGPROC *ahead = &ProcGlobal->allProcs[procno + PGB_PREFETCH_AHEAD];
+
+			pgb_prefetch(&ahead->pid);
+			pgb_prefetch(&PGB_PROC_LXID(ahead));
+			pgb_prefetch(&ahead->wait_event_info);
+		}
 		if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
 		{
 			r->pid = 0;
+			if (pgb_row_busy(r))
+				tick->snap.busy[tick->snap.nbusy++] = procno;
 			continue;
 		}
 		event = UINT32_ACCESS_ONCE(proc->wait_event_info);
 		cat = categorize(event);
+
+		/*
+		 * The common case with thousands of sessions: one still idle
+		 * outside a transaction, as it was, with nothing on its row.  It
+		 * is counted, and neither its row nor its tracking is read further
+		 * (its slot is read again in its turn, below).
+		 */
+		if (r->idle_settled && r->pid == pid && cat == PGB_WAIT_IDLE &&
+			(procno + ticks) % PGB_SLOT_RECHECK != 0 &&
+			PGB_PROC_LXID(proc) == InvalidLocalTransactionId)
+		{
+			r->exempt = r->superuser && pgb_exempt_superusers;
+			g = &tick->groups[r->entry];
+			g->sessions++;
+			g->idle++;
+			continue;
+		}
 
 		if (r->pid != pid)
 		{
@@ -298,6 +342,12 @@ classified:
 			t->examined_wait_us = 0;
 		if (t->lock_wait_us == 0)
 			r->inverted = false;
+		r->idle_settled = false;
+		if (pgb_row_busy(r))
+			tick->snap.busy[tick->snap.nbusy++] = procno;
+		else if (state == PGB_STATE_IDLE && r->judged && !r->queued &&
+				 !r->holding && r->borrowed_for == 0)
+			r->idle_settled = true;
 
 		g = &tick->groups[r->entry];
 		g->sessions++;

@@ -31,6 +31,12 @@ typedef struct PgbSessionRow
 	int			entry;			/* class entry, or pseudo-class (>=
 								 * PGB_MAX_SHARED_CLASSES) */
 	PgbSessionState state;
+	/*
+	 * Idle outside a transaction at the last tick, with nothing on the
+	 * row: the sampler counts it and reads nothing more (sampler.c).  A
+	 * pass that puts a mark on a row (pgb_row_busy) clears it.
+	 */
+	bool		idle_settled;
 	int64		state_since_ms; /* when it entered its state */
 	int64		blocked_us;		/* time blocked on locks in this active
 								 * spell, or 0 */
@@ -138,6 +144,16 @@ typedef struct PgbSnapshot
 	/* the class table of this tick, by table index */
 	int			map[PGB_MAX_CLASSES + 1];	/* class entry, or -1 */
 	int			connected[PGB_MAX_CLASSES + 1]; /* sessions counted */
+	/*
+	 * The rows the passes after the sampler look at (pgb_snap_nscan): in
+	 * procno order, each live session that is not idle, and any row that
+	 * carries a mark from an earlier tick (pgb_row_busy).  With thousands
+	 * of idle sessions a pass walks the few that can matter, not every
+	 * PGPROC slot.  Built by the sampler each tick; NULL (every row) where
+	 * a snapshot is made by hand, as in the unit tests.
+	 */
+	int			nbusy;
+	int		   *busy;			/* room for nrows, or NULL */
 	int			nlookups;
 	PgbLookup  *lookups;		/* room for nrows */
 	bool		cpu_in_force[PGB_MAX_SHARED_CLASSES];	/* by entry: its
@@ -145,5 +161,35 @@ typedef struct PgbSnapshot
 														 * weight */
 	bool		mem_pressure;	/* the server's memory is past its mark */
 } PgbSnapshot;
+
+/*
+ * Does a pass after the sampler need this row?  A live session that is
+ * active or idle in a transaction (it may wait, block, run, hold a place
+ * at the gate); and, live or gone, one with a mark a pass clears: a
+ * switch, a boost (as holder or as waiter), an idle-blocker spell, an
+ * inversion.  A session idle outside a transaction has none of these
+ * unless a mark is left over, and nothing but the victim rounds of a
+ * class over its limit (which walk every row) acts on it.
+ */
+static inline bool
+pgb_row_busy(const PgbSessionRow *r)
+{
+	return (r->pid != 0 && r->state != PGB_STATE_IDLE) ||
+		r->switched || r->boosted || r->nboost_for > 0 ||
+		r->blocking_spell != 0 || r->inverted;
+}
+
+/* The number of rows a pass walks, and the procno of the k-th. */
+static inline int
+pgb_snap_nscan(const PgbSnapshot *snap)
+{
+	return snap->busy != NULL ? snap->nbusy : snap->nrows;
+}
+
+static inline int
+pgb_snap_scan(const PgbSnapshot *snap, int k)
+{
+	return snap->busy != NULL ? snap->busy[k] : k;
+}
 
 #endif							/* PGB_SNAPSHOT_H */

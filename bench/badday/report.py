@@ -290,6 +290,27 @@ def loadavg(out):
 	return "; ".join("%s %s" % (x[0], "/".join(x[1:])) for x in parts)
 
 
+def machine(setups):
+	"""The machine line: cores, and what a process start and a login cost
+	before each setup's run (machine.json, written by machine.py)."""
+	got = []
+	for su in setups:
+		p = os.path.join(su.dir, "machine.json")
+		if os.path.exists(p):
+			with open(p) as f:
+				got.append((su, json.load(f)))
+	if not got:
+		return "Machine: %d cores; the cost of a login not measured." % (os.cpu_count() or 0)
+	first = got[0][1]
+	starts = sorted(m["process_start_ms"][0] for _, m in got)
+	return ("Machine: %d cores; measured before each setup's run (%d of each): a process start "
+			"(fork + exec of /bin/true) %.1f-%.1f ms p50; a login (psycopg2 connect + disconnect, "
+			"straight to the server) p50 / p90 %s ms." % (
+				first["cores"], first["n"], starts[0], starts[-1],
+				", ".join("%s %.0f / %.0f" % (su.name, m["login_ms"][0], m["login_ms"][1])
+						  for su, m in got)))
+
+
 def main():
 	p = argparse.ArgumentParser()
 	p.add_argument("out")
@@ -339,6 +360,7 @@ def main():
 		""]
 	if args.pg_budget_conf and any(su.name in BUDGETED for su in setups):
 		md += ["pg_budget (setups 4, 5): %s." % args.pg_budget_conf, ""]
+	md += [machine(setups), ""]
 	md += ["## Results", ""] + table(setups, stats) + [""]
 	md += goals(setups, stats)
 	md += ["![web latency](badday-web-latency.png)", "", "![connections](badday-connections.png)", ""]
@@ -350,6 +372,7 @@ def main():
 		f.write("\n".join(md) + "\n")
 	plot_latency(setups, os.path.join(args.out, "badday-web-latency.png"))
 	plot_connections(setups, os.path.join(args.out, "badday-connections.png"))
+	print(machine(setups))
 	print("\n".join(table(setups, stats)))
 	return 0
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "snap_scan.h"
 
 #define NROWS		16
 
@@ -53,6 +54,14 @@ setup(void)
 		snap.cpu_in_force[i] = true;
 }
 
+/* One tick of the boosts, over the rows the sampler would list. */
+static void
+boosts(void)
+{
+	scan_as_sampler(&snap);
+	pgb_plan_boosts(&plan, &snap, &table);
+}
+
 static PgbSessionRow *
 row(int procno, int pid, int entry)
 {
@@ -86,7 +95,7 @@ tick(void)
 {
 	int			i;
 
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	for (i = 0; i < plan.nmoves; i++)
 		pgb_boost_done(&snap, &plan.moves[i], true);
 	snap.nlookups = 0;
@@ -111,7 +120,7 @@ test_boost_and_back(void)
 	row(1, 101, WEB);
 	row(2, 102, AI);
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "web blocked by ai: one move");
 	is_int(plan.moves[0].kind, PGB_BOOST_TO, "a boost");
 	is_int(plan.moves[0].pid, 102, "of the holder");
@@ -124,24 +133,24 @@ test_boost_and_back(void)
 	snap.nlookups = 0;
 
 	/* still waiting, no lookup this tick: nothing moves */
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "still blocking: no move");
 	/* looked up again, same blocker: nothing moves */
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "looked up again: already boosted, no move");
 	snap.nlookups = 0;
 
 	/* the waiter's wait ends (the holder committed) */
 	rows[1].blocked_us = 0;
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "the wait ended: one move");
 	is_int(plan.moves[0].kind, PGB_BOOST_BACK, "back");
 	is_int(plan.moves[0].to_entry, AI, "into ai's cgroup");
 	like(plan.moves[0].reason, "back in the cgroup of its class \"ai\"", "the reason says so");
 	pgb_boost_done(&snap, &plan.moves[0], true);
 	ok(!rows[2].boosted && rows[2].nboost_for == 0, "the row is no longer boosted");
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "then nothing");
 }
 
@@ -152,21 +161,21 @@ test_not_boosted(void)
 	row(1, 101, AI);
 	row(2, 102, WEB);
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "a higher class blocking a lower: no boost");
 
 	setup();
 	row(1, 101, WEB);
 	row(2, 102, AI)->walsender = true;
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "a walsender (with the server) is never boosted");
 
 	setup();
 	row(1, 101, WEB);
 	row(2, 102, AI)->judged = false;
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "an unjudged blocker is not boosted");
 
 	setup();
@@ -174,7 +183,7 @@ test_not_boosted(void)
 	row(2, 102, AI);
 	snap.cpu_in_force[WEB] = false;
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "the waiter's cgroup not in force: no boost");
 
 	setup();
@@ -182,14 +191,14 @@ test_not_boosted(void)
 	row(2, 102, AI);
 	snap.cpu_in_force[AI] = false;
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "the holder's cgroup not in force (it is with the server): no boost");
 
 	setup();
 	row(1, 101, WEB);
 	row(2, 102, SAME);
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "a holder with as much weight: no boost");
 }
 
@@ -204,7 +213,7 @@ test_higher_waiter(void)
 	tick();
 	ok(rows[2].boosted && rows[2].boost_entry == MID, "mid's waiter: ai's holder into mid");
 	lookup(3, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "then a web waiter: one move");
 	is_int(plan.moves[0].kind, PGB_BOOST_TO, "a boost again");
 	is_int(plan.moves[0].to_entry, WEB, "into web's cgroup");
@@ -214,10 +223,10 @@ test_higher_waiter(void)
 
 	/* web's waiter is done, mid's still waits: it stays boosted */
 	rows[3].blocked_us = 0;
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 0, "one waiter left: it stays");
 	rows[1].blocked_us = 0;
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "none left: back");
 	is_int(plan.moves[0].kind, PGB_BOOST_BACK, "back");
 
@@ -228,7 +237,7 @@ test_higher_waiter(void)
 	row(3, 103, WEB);
 	lookup(1, 1, 2, 0);
 	lookup(3, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "two waiters in one tick: one move");
 	is_int(plan.moves[0].to_entry, WEB, "into the higher's cgroup");
 	/* and the other order */
@@ -238,7 +247,7 @@ test_higher_waiter(void)
 	row(3, 103, WEB);
 	lookup(3, 1, 2, 0);
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "the other order: one move");
 	is_int(plan.moves[0].to_entry, WEB, "still the higher's");
 }
@@ -254,7 +263,7 @@ test_ends(void)
 	lookup(1, 1, 2, 0);
 	tick();
 	lookup(1, 1, 4, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 2, "the waiter blocked by another: two moves");
 	is_int(plan.moves[0].pid, 104, "the new blocker is boosted");
 	is_int(plan.moves[0].kind, PGB_BOOST_TO, "(a boost)");
@@ -268,7 +277,7 @@ test_ends(void)
 	lookup(1, 1, 2, 0);
 	tick();
 	row(1, 201, WEB)->blocked_us = 200000;
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "the waiter gone: one move");
 	is_int(plan.moves[0].kind, PGB_BOOST_BACK, "back");
 
@@ -279,7 +288,7 @@ test_ends(void)
 	lookup(1, 1, 2, 0);
 	tick();
 	rows[2].pid = 0;
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "the holder exited: one move");
 	is_int(plan.moves[0].kind, PGB_BOOST_GONE, "gone: nothing to write");
 	is_int(plan.moves[0].pid, 102, "its pid, for the event");
@@ -293,7 +302,7 @@ test_ends(void)
 	lookup(1, 1, 2, 0);
 	tick();
 	snap.cpu_in_force[WEB] = false;
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "web's weight gone: one move");
 	is_int(plan.moves[0].kind, PGB_BOOST_BACK, "back");
 	like(plan.moves[0].reason, "no longer in force", "the reason says why");
@@ -303,12 +312,12 @@ test_ends(void)
 	row(1, 101, WEB);
 	row(2, 102, AI);
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	pgb_boost_done(&snap, &plan.moves[0], false);
 	ok(!rows[2].boosted && rows[2].nboost_for == 0, "a failed boost: not boosted, no waiter kept");
 	snap.nlookups = 0;
 	lookup(1, 1, 2, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "tried again at the next lookup");
 }
 
@@ -323,7 +332,7 @@ test_chain(void)
 	lookup(1, 1, 2, 0);
 	tick();
 	lookup(2, 1, 3, 0);
-	pgb_plan_boosts(&plan, &snap, &table);
+	boosts();
 	is_int(plan.nmoves, 1, "a chain: one move");
 	is_int(plan.moves[0].pid, 103, "the holder's holder");
 	is_int(plan.moves[0].to_entry, WEB, "into the cgroup its waiter runs in");

@@ -1302,6 +1302,77 @@ test_commit_latency_short(void)
 	snap.entries[BULKW].wal_share_avg = 0;
 }
 
+/*
+ * A slow machine: web's own commits take longer than the target with
+ * nobody else writing (fsync, a CPU others load), and ai, below it, holds
+ * many sessions but writes next to nothing.  Admitting fewer ai sessions
+ * would not make web's commits faster: ai's admission and active limits
+ * stay, and a limit lowered for another reason comes back when calm.
+ */
+static void
+test_commit_latency_no_writer(void)
+{
+	double		mb = 1024.0 * 1024;
+	int64		t = NOW + 2000000;
+	int			i;
+	bool		limited = false;
+	bool		active_limited = false;
+	bool		raised = false;
+
+	setup("web(priority=100), ai(priority=10, shed=terminate, max=60)");
+	params.commit_latency_target_ms = 5;
+	params.pressure_window_ms = 2000;
+	params.aimd_interval_ms = 1000;
+	params.calm_time_ms = 5000;
+	params.wal_rate_floor = mb;
+	snap.connected[AI] = 40;
+	snap.connected[WEB] = 4;
+	for (i = 0; i < 100; i++)
+	{
+		/* web: a tenth of its commits at 120 ms, the rest at 12; ai: 20 kB/s */
+		commit_tick(2, 12.0, 0.02 * mb, t += 100);
+		limited |= plan.publish_limits[AI] != PGB_UNLIMITED;
+		active_limited |= plan.publish_active[AI] != PGB_UNLIMITED;
+	}
+	ok(plan.pressure & PGB_PRESSURE_WAL,
+	   "web's commits take 12 ms (target 5): WAL pressure, shown");
+	is_int(plan.wal_victim_class, -1, "ai writes under the floor: no WAL budget to cut");
+	ok(!pgb_plan_wal_floored(&st, &snap, &table, &params), "nor one at its floor");
+	ok(!limited, "ai's admission is never lowered for web's slow commits");
+	ok(!active_limited, "nor its active limit");
+	ok(plan.calm, "and it is calm");
+
+	/* a limit lowered for another reason (locks) comes back though web is slow */
+	st.entries[AI].aimd.limit = 10;
+	st.entries[AI].aimd.last_step_ms = t;
+	st.entries[AI].aimd.calm_since_ms = -1;
+	for (i = 0; i < 80; i++)
+	{
+		commit_tick(2, 12.0, 0.02 * mb, t += 100);
+		raised |= plan.nchanges > 0 && plan.changes[0].class_index == AI &&
+			plan.changes[0].after > 10;
+	}
+	ok(raised, "ai's limit is raised when calm, web's commits slow or not");
+
+	/* ai's WAL budget at the floor: the slow commits go on to admission */
+	st.entries[AI].aimd.limit = PGB_UNLIMITED;
+	st.entries[AI].wal_aimd.limit = mb;
+	st.entries[AI].wal_aimd.base = 8 * mb;
+	st.entries[AI].wal_aimd.mark = 2 * mb;
+	st.entries[AI].wal_aimd.last_step_ms = t;
+	limited = false;
+	for (i = 0; i < 30; i++)
+	{
+		commit_tick(2, 12.0, 0.9 * mb, t += 100);
+		/* the budget stays at its floor while web is slow */
+		st.entries[AI].wal_aimd.limit = mb;
+		limited |= plan.publish_limits[AI] != PGB_UNLIMITED;
+	}
+	ok(pgb_plan_wal_floored(&st, &snap, &table, &params), "ai's WAL budget is at its floor");
+	ok(limited, "and web's slow commits lower ai's admission");
+	ok(!plan.calm, "no calm while they are slow");
+}
+
 /* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
 static void
 test_forget_entry(void)
@@ -1343,6 +1414,7 @@ main(void)
 	test_wal_adaptive();
 	test_commit_latency();
 	test_commit_latency_short();
+	test_commit_latency_no_writer();
 	test_forget_entry();
 	return done_testing();
 }

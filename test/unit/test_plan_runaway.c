@@ -11,6 +11,7 @@
 // SOURCES: src/policy_math.c src/class_parse.c src/class_table.c src/units.c src/lexer.c src/text_util.c
 #include "plan.h"
 #include "unit.h"
+#include "snap_scan.h"
 
 #define NROWS		8
 #define WEB			0
@@ -75,6 +76,7 @@ tick(int64 now_ms)
 {
 	snap.now_ms = now_ms;
 	pgb_plan_init(&plan, rounds, 16, victims, order, 32);
+	scan_as_sampler(&snap);
 	pgb_plan_runaways(&plan, &snap, &table, class_of, &params);
 }
 
@@ -85,6 +87,7 @@ static void
 switches(int64 now_ms)
 {
 	snap.now_ms = now_ms;
+	scan_as_sampler(&snap);
 	pgb_plan_switches(&splan, &snap, &table, &params);
 }
 
@@ -387,6 +390,39 @@ main(void)
 	tick(100100);
 	ok(plan.nvictims == 1 && plan.victims[0].entry == 1 && plan.victims[0].action == PGB_ACTION_CANCEL,
 	   "past bulk's switch_time: cancelled as bulk's");
+
+	/*
+	 * The rows a pass walks (snapshot.h): live and not idle, or marked.
+	 * A session idle outside a transaction is left out unless a mark from
+	 * an earlier tick is on its row; the passes clear such marks.
+	 */
+	setup("ai(priority=10, switch_time=1s, switch_to=cancel, idle_blocker_timeout=30s)");
+	ok(!pgb_row_busy(row(0, 600, 0, PGB_STATE_IDLE, 1000)), "an idle session is not walked");
+	ok(pgb_row_busy(row(1, 601, 0, PGB_STATE_IDLE_IN_TX, 1000)), "idle in a transaction is walked");
+	ok(pgb_row_busy(row(2, 602, 0, PGB_STATE_ACTIVE, 1000)), "an active session is walked");
+	ok(!pgb_row_busy(&rows[3]), "an empty slot is not walked");
+	rows[3].switched = true;
+	ok(pgb_row_busy(&rows[3]), "a gone session still switched is walked");
+	rows[3].switched = false;
+	rows[3].boosted = true;
+	ok(pgb_row_busy(&rows[3]), "... still boosted");
+	rows[3].boosted = false;
+	rows[0].nboost_for = 1;
+	ok(pgb_row_busy(&rows[0]), "an idle session marked as boosted for a waiter is walked");
+	rows[0].nboost_for = 0;
+	rows[0].inverted = true;
+	ok(pgb_row_busy(&rows[0]), "... marked inverted");
+	rows[0].inverted = false;
+	/* an idle blocker whose transaction ended: its mark is cleared */
+	rows[0].blocking_spell = 1000;
+	rows[0].blocking_waiter = 2;
+	rows[0].blocking_waiter_pid = 602;
+	rows[2].blocked_us = 5000000;
+	tick(100000);
+	ok(rows[0].blocking_spell == 0 && plan.nvictims == 0,
+	   "an idle session's leftover idle-blocker mark is cleared, and it is not a victim");
+	scan_as_sampler(&snap);
+	is_int(snap.nbusy, 2, "then two rows of the four are walked");
 
 	return done_testing();
 }

@@ -66,5 +66,20 @@ main(void)
 {
 	test_wait_category();
 	test_ema();
+	/* the moving average's weight: the same for a pair asked again, after others */
+	{
+		double		dts[6] = {10, 10, 20, 1000, 10, 7};
+		double		taus[6] = {1000, 5000, 1000, 1000, 3000, 1000};
+		int			round;
+		int			k;
+
+		for (round = 0; round < 3; round++)
+			for (k = 0; k < 6; k++)
+				is_double(pgb_ema_alpha(dts[k], taus[k]), 1.0 - exp(-dts[k] / taus[k]), 1e-12,
+						  "pgb_ema_alpha: 1 - exp(-dt/tau), whatever was asked before");
+		is_double(pgb_ema_alpha(0, 1000), 0.0, 0, "no time: weight 0");
+		is_double(pgb_ema_alpha(10, 0), 1.0, 0, "no window: weight 1");
+	}
+
 	return done_testing();
 }
