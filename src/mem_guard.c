@@ -159,6 +159,15 @@ pgb_mem_steps_reset(PgbMemSteps *h)
 void
 pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 {
+	/*
+	 * A fall that leaves less than twice what it gave back is no
+	 * doubling's (the old array is at most half of what is held after
+	 * it): the table itself is gone, a statement ended within the same
+	 * active spell; what follows is judged afresh.
+	 */
+	if (h->base_ms != 0 && bytes < h->peak &&
+		h->peak - bytes >= PGB_MEM_MIN_FREEABLE && bytes / 2 < h->peak - bytes)
+		pgb_mem_steps_reset(h);
 	if (h->base_ms == 0 || bytes + PGB_MEM_MIN_FREEABLE <= h->last)
 	{
 		/* the first reading, or a fall: growing from here on, if at all */
@@ -188,13 +197,21 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 	{
 		uint64		back = h->peak - bytes;
 
-		/* the old array freed, the new one, twice as large, held */
-		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back)
+		/*
+		 * The old array freed, the new one, twice as large, held.  A step's
+		 * give-back is never less than half the one before (each array is
+		 * twice the last): a smaller dip (a freed chunk, pages the kernel
+		 * took back) is not one.  The next give-back counts from the top
+		 * reached after this one.
+		 */
+		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back &&
+			back >= h->gave_back / 2)
 		{
 			h->last_back = back;
 			h->trough = bytes;
 			if (back > h->gave_back)
 				h->gave_back = back;
+			h->peak = bytes;
 		}
 	}
 	h->last = bytes;
