@@ -191,6 +191,12 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 	if (h->in_step &&
 		bytes > h->step_from + 2 * h->gave_back * PGB_MEM_STEP_FACTOR)
 		h->in_step = false;
+	/* rising again after a fall: the next fall counts from the top from here */
+	if (h->falling && bytes > h->last)
+	{
+		h->peak = bytes;
+		h->falling = false;
+	}
 	if (bytes > h->peak)
 		h->peak = bytes;
 	else if (bytes < h->last)
@@ -201,9 +207,11 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 		 * The old array freed, the new one, twice as large, held.  A step's
 		 * give-back is never less than half the one before (each array is
 		 * twice the last): a smaller dip (a freed chunk, pages the kernel
-		 * took back) is not one.  The next give-back counts from the top
-		 * reached after this one.
+		 * took back) is not one.  A fall read over several readings (a
+		 * large array is unmapped a batch of pages at a time) counts whole,
+		 * from the top it started at.
 		 */
+		h->falling = true;
 		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back &&
 			back >= h->gave_back / 2)
 		{
@@ -211,7 +219,6 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 			h->trough = bytes;
 			if (back > h->gave_back)
 				h->gave_back = back;
-			h->peak = bytes;
 		}
 	}
 	h->last = bytes;

@@ -296,10 +296,24 @@ main(void)
 			ok(d.last_back == MB(35) && d.trough == MB(125) && pgb_mem_steps_next(&d) == MB(140),
 			   "dips of 0.1 and 2 MB after a 35 MB give-back: the step's estimate stands");
 
+			/* a give-back read half way through (unmapped in batches) counts whole */
+			pgb_mem_steps_reset(&d);
+			pgb_mem_steps_note(&d, MB(100), 10);
+			for (t = 20; t <= 500; t += 10)
+				pgb_mem_steps_note(&d, MB(100) + MB(t) / 10, t);
+			pgb_mem_steps_note(&d, MB(160), 510);
+			pgb_mem_steps_note(&d, MB(145), 520);
+			pgb_mem_steps_note(&d, MB(125), 530);
+			ok(d.last_back == MB(35) && d.trough == MB(125),
+			   "a give-back of 35 MB read as 15 then 20: one of 35 MB, 125 held");
+			for (t = 540; t <= 910; t += 10)
+				pgb_mem_steps_note(&d, MB(125) + MB(t - 530) / 10, t);
+			ok(pgb_mem_steps_next(&d) == MB(140), "... and its next step is 140 MB");
+
 			/* a steady grower after a doubling one, within one active spell */
-			pgb_mem_steps_note(&d, MB(20), 910);	/* the table is gone */
-			for (t = 920; t <= 3000; t += 10)
-				pgb_mem_steps_note(&d, MB(20) + MB(t - 910) / 5, t);
+			pgb_mem_steps_note(&d, MB(20), 920);	/* the table is gone */
+			for (t = 930; t <= 3000; t += 10)
+				pgb_mem_steps_note(&d, MB(20) + MB(t - 920) / 5, t);
 			ok(d.growing && d.gave_back == 0 && pgb_mem_steps_next(&d) == 0,
 			   "then a query that grows steadily: no doubling grower");
 		}
