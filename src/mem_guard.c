@@ -159,6 +159,15 @@ pgb_mem_steps_reset(PgbMemSteps *h)
 void
 pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 {
+	/*
+	 * A fall that leaves less than twice what it gave back is no
+	 * doubling's (the old array is at most half of what is held after
+	 * it): the table itself is gone, a statement ended within the same
+	 * active spell; what follows is judged afresh.
+	 */
+	if (h->base_ms != 0 && bytes < h->peak &&
+		h->peak - bytes >= PGB_MEM_MIN_FREEABLE && bytes / 2 < h->peak - bytes)
+		pgb_mem_steps_reset(h);
 	if (h->base_ms == 0 || bytes + PGB_MEM_MIN_FREEABLE <= h->last)
 	{
 		/* the first reading, or a fall: growing from here on, if at all */
@@ -182,14 +191,29 @@ pgb_mem_steps_note(PgbMemSteps *h, uint64 bytes, int64 now_ms)
 	if (h->in_step &&
 		bytes > h->step_from + 2 * h->gave_back * PGB_MEM_STEP_FACTOR)
 		h->in_step = false;
+	/* rising again after a fall: the next fall counts from the top from here */
+	if (h->falling && bytes > h->last)
+	{
+		h->peak = bytes;
+		h->falling = false;
+	}
 	if (bytes > h->peak)
 		h->peak = bytes;
 	else if (bytes < h->last)
 	{
 		uint64		back = h->peak - bytes;
 
-		/* the old array freed, the new one, twice as large, held */
-		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back)
+		/*
+		 * The old array freed, the new one, twice as large, held.  A step's
+		 * give-back is never less than half the one before (each array is
+		 * twice the last): a smaller dip (a freed chunk, pages the kernel
+		 * took back) is not one.  A fall read over several readings (a
+		 * large array is unmapped a batch of pages at a time) counts whole,
+		 * from the top it started at.
+		 */
+		h->falling = true;
+		if (back >= PGB_MEM_MIN_FREEABLE && bytes / 2 >= back &&
+			back >= h->gave_back / 2)
 		{
 			h->last_back = back;
 			h->trough = bytes;

@@ -135,7 +135,10 @@ extern int	pgb_mem_guard_victim(const PgbMemSession *s, int n, PgbMemLevel level
 /* A session's readings, as far as its steps go (one statement's). */
 typedef struct PgbMemSteps
 {
-	uint64		peak;			/* the most it held */
+	uint64		peak;			/* the most it held since it last rose
+								 * after a fall: the top a fall counts from */
+	bool		falling;		/* its last reading was lower than the one
+								 * before */
 	uint64		gave_back;		/* the largest give-back from the peak that
 								 * left twice as much held; 0: none */
 	uint64		last_back;		/* the last such give-back */

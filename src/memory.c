@@ -507,10 +507,11 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 		rows = MemoryContextAllocZero(TopMemoryContext, sizeof(MemRow) * snap->nrows);
 		nrows = snap->nrows;
 	}
-	if (rate_ms > 0 && snap->now_ms >= rate_ms &&
+	if (rate_ms > 0 && snap->now_ms >= rate_ms && nwatched == 0 &&
 		snap->now_ms - rate_ms < pgb_mem_use_gap_ms(rate_use, limit_bytes,
 													 pgb_memory_guard))
-		use = rate_use;			/* far under the mark: the last reading */
+		use = rate_use;			/* far under the mark, no doubling grower
+								 * watched: the last reading */
 	else if (read_use(&use))
 	{
 		pg_atomic_write_u64(&pgb_mem->use, use);
@@ -758,10 +759,12 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 			uint64		mark;
 			uint64		last;
 			uint64		now = use > returning ? use - returning : 0;
+			bool		past_last;
 
 			pgb_mem_marks(limit_bytes, pgb_memory_guard, &mark, &last);
 			/* the mark it would pass: the guard's, or the last resort's */
-			if (now + s->next_step < last)
+			past_last = now + s->next_step >= last;
+			if (!past_last)
 				last = mark;
 			/* both within PGB_REASON_LEN */
 			snprintf(message, sizeof(message),
@@ -771,8 +774,9 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 					 "memory: the session held %.0f MB, growing by doublings; its next, %.0f MB, with the server at %.0f of %.0f MB, would pass %.0f MB",
 					 mb(s->bytes), mb(s->next_step), mb(now),
 					 mb(limit_bytes), mb(last));
+			/* past the last resort warn mode yields, as for the marks */
 			cancel(snap, s, procnos[v], message, reason, s->exempt, dry_run,
-				   c != NULL && c->warn);
+				   c != NULL && c->warn && !past_last);
 		}
 	}
 }

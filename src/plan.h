@@ -686,7 +686,8 @@ extern void pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 
 /*
  * Is the WAL budget of some sheddable class in force at wal_rate_floor (it
- * wrote more, was throttled, and can be throttled no further)?  Only then
+ * wrote more, was throttled, and can be throttled no further), and does
+ * that class still write (at least half the floor, on average)?  Only then
  * do slow commits above go on to admission and keep calm away (plan.c).
  */
 extern bool pgb_plan_wal_floored(const PgbPlanState *st,

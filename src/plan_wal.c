@@ -239,7 +239,9 @@ pgb_plan_wal_floored(const PgbPlanState *st, const PgbSnapshot *snap,
 			table->classes[i].shed == PGB_SHED_NEVER)
 			continue;
 		limit = st->entries[e].wal_aimd.limit;
-		if (limit > 0 && limit <= p->wal_rate_floor)
+		/* and still writing: a budget left at its floor by a class that stopped is none */
+		if (limit > 0 && limit <= p->wal_rate_floor &&
+			st->entries[e].wal_rate_avg >= p->wal_rate_floor / 2)
 			return true;
 	}
 	return false;

@@ -268,9 +268,55 @@ main(void)
 		ok(h.growing && pgb_mem_steps_next(&h) == MB(140),
 		   "past half way: its next step, four times its largest give-back");
 		pgb_mem_steps_note(&h, MB(40), 2310);
-		ok(h.gave_back == MB(35), "memory given back leaving less than twice as much: not a step");
+		ok(h.gave_back == 0 && h.last_back == 0 && pgb_mem_steps_next(&h) == 0,
+		   "memory given back leaving less than twice as much: not a step; the table is gone, judged afresh");
 		pgb_mem_steps_reset(&h);
 		ok(pgb_mem_steps_next(&h) == 0 && h.gave_back == 0, "a new statement: no steps");
+
+		/* dips after a step (a freed chunk, pages taken back) are no step */
+		{
+			PgbMemSteps d;
+
+			pgb_mem_steps_reset(&d);
+			pgb_mem_steps_note(&d, MB(100), 10);
+			for (t = 20; t <= 500; t += 10)
+				pgb_mem_steps_note(&d, MB(100) + MB(t) / 10, t);
+			pgb_mem_steps_note(&d, MB(160), 510);
+			pgb_mem_steps_note(&d, MB(125), 520);
+			for (t = 530; t <= 900; t += 10)
+			{
+				uint64		b = MB(125) + MB(t - 520) / 10;
+
+				if (t == 600)
+					b -= MB(1) / 10;	/* 0.1 MB back */
+				if (t == 700)
+					b -= MB(2);		/* 2 MB back */
+				pgb_mem_steps_note(&d, b, t);
+			}
+			ok(d.last_back == MB(35) && d.trough == MB(125) && pgb_mem_steps_next(&d) == MB(140),
+			   "dips of 0.1 and 2 MB after a 35 MB give-back: the step's estimate stands");
+
+			/* a give-back read half way through (unmapped in batches) counts whole */
+			pgb_mem_steps_reset(&d);
+			pgb_mem_steps_note(&d, MB(100), 10);
+			for (t = 20; t <= 500; t += 10)
+				pgb_mem_steps_note(&d, MB(100) + MB(t) / 10, t);
+			pgb_mem_steps_note(&d, MB(160), 510);
+			pgb_mem_steps_note(&d, MB(145), 520);
+			pgb_mem_steps_note(&d, MB(125), 530);
+			ok(d.last_back == MB(35) && d.trough == MB(125),
+			   "a give-back of 35 MB read as 15 then 20: one of 35 MB, 125 held");
+			for (t = 540; t <= 910; t += 10)
+				pgb_mem_steps_note(&d, MB(125) + MB(t - 530) / 10, t);
+			ok(pgb_mem_steps_next(&d) == MB(140), "... and its next step is 140 MB");
+
+			/* a steady grower after a doubling one, within one active spell */
+			pgb_mem_steps_note(&d, MB(20), 920);	/* the table is gone */
+			for (t = 930; t <= 3000; t += 10)
+				pgb_mem_steps_note(&d, MB(20) + MB(t - 920) / 5, t);
+			ok(d.growing && d.gave_back == 0 && pgb_mem_steps_next(&d) == 0,
+			   "then a query that grows steadily: no doubling grower");
+		}
 
 		/* the slow hog of bench/memory.sh, in a 1024 MB limit */
 		cancel_ms = doubling_run(250, MB(1024), 800, 0, &step_start, &at_cancel);

@@ -1371,6 +1371,16 @@ test_commit_latency_no_writer(void)
 	ok(pgb_plan_wal_floored(&st, &snap, &table, &params), "ai's WAL budget is at its floor");
 	ok(limited, "and web's slow commits lower ai's admission");
 	ok(!plan.calm, "no calm while they are slow");
+
+	/* ai stops writing, its budget left at the floor: no longer floored */
+	for (i = 0; i < 100; i++)
+	{
+		commit_tick(2, 12.0, 0, t += 100);
+		st.entries[AI].wal_aimd.limit = mb;
+	}
+	ok(!pgb_plan_wal_floored(&st, &snap, &table, &params),
+	   "ai stopped writing: a budget left at its floor is not floored");
+	ok(plan.calm, "and web's slow commits keep calm away no more");
 }
 
 /* A recycled class entry starts afresh: no limit, averages or WAL state of the last class. */
