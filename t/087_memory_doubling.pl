@@ -20,6 +20,7 @@ use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
 use PgbSession;
+use PgbCgroup qw(read_file write_file wait_until);
 use Time::HiRes qw(time usleep);
 
 my $mcg = $ENV{PGB_TEST_MEMCG_V1};
@@ -32,38 +33,6 @@ ok(-d $mcg && -w $mcg && -f "$mcg/memory.limit_in_bytes",
 
 my $MB = 1024 * 1024;
 my $limit = 768 * $MB;
-
-sub read_file
-{
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return undef;
-	local $/;
-	my $s = <$fh>;
-	close $fh;
-	$s =~ s/\s+\z// if defined $s;
-	return $s;
-}
-
-sub write_file
-{
-	my ($path, $text) = @_;
-	open(my $fh, '>', $path) or return 0;
-	my $ok = print $fh $text;
-	return close($fh) && $ok;
-}
-
-sub wait_until
-{
-	my ($cond, $what, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	while (time < $deadline)
-	{
-		return 1 if $cond->();
-		usleep(50_000);
-	}
-	diag("timed out waiting for $what");
-	return 0;
-}
 
 # The server in a child cgroup with the limit (see t/080_memory.pl).
 my $child = "$mcg/server_$$";
