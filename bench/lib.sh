@@ -7,6 +7,11 @@
 #
 # PGB_BENCH_PORT: the first port of a run (each harness takes a few from
 # there); unset, a random one in 20000-39999.
+# PGB_BENCH_LIB: a directory; when set, pg_budget.so is built and copied
+# there instead of installed, and every cluster loads it from there
+# (dynamic_library_path), so that two trees can be measured on one machine
+# without writing the server's library directory.  The SQL scripts are the
+# installed ones.
 
 # ---- the wrapper, as root ------------------------------------------------
 
@@ -17,7 +22,15 @@ bench_prepare() {
 	PGB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	. "$PGB_TOP/scripts/common.sh"
 	pgb_install_deps "$@"
-	pgb_build_install
+	if [ -n "${PGB_BENCH_LIB:-}" ]; then
+		make -s -C "$PGB_TOP" PG_CONFIG="$PG_CONFIG" COPT='-Wall -Wextra -Werror' || exit 1
+		mkdir -p "$PGB_BENCH_LIB"
+		install -m 0755 "$PGB_TOP/pg_budget.so" "$PGB_BENCH_LIB/pg_budget.so"
+		chmod a+rx "$PGB_BENCH_LIB"
+		echo "== pg_budget.so loaded from $PGB_BENCH_LIB"
+	else
+		pgb_build_install
+	fi
 	work=$(pgb_user_copy)
 	trap 'rm -rf "$work"' EXIT
 }
@@ -28,7 +41,7 @@ bench_prepare() {
 bench_run() {
 	local name=$1
 	shift
-	pgb_as_user env "$@" bash "$work/bench/$name-run.sh" "$work/bench-run" "$work/out"
+	pgb_as_user env PGB_BENCH_LIB="${PGB_BENCH_LIB:-}" "$@" bash "$work/bench/$name-run.sh" "$work/bench-run" "$work/out"
 }
 
 # bench_report NAME [VARIABLE=VALUE...]: bench_run, its report (stdout)
@@ -97,6 +110,9 @@ max_connections = 100
 shared_buffers = 128MB
 ${3:-}
 CONF
+	if [ -n "${PGB_BENCH_LIB:-}" ]; then
+		echo "dynamic_library_path = '$PGB_BENCH_LIB:\$libdir'" >>"$1/postgresql.conf"
+	fi
 }
 
 # bench_budget_conf CLASSES: the lines that preload pg_budget with CLASSES.
