@@ -9,6 +9,9 @@
 #   bash scripts/matrix.sh [15|17|18|all]     (default: all)
 #   bash scripts/matrix.sh prepare [17|18]    only make the chroots
 #
+# PROVE_TESTS (e.g. "t/060_cpu.pl t/087_memory_doubling.pl") runs only those
+# TAP tests, in the chroots as on the host.
+#
 # (prepare 15 makes a bookworm chroot: scripts/package.sh builds and tests
 # the Debian package of 15 there, with its own PGB_CHROOT_PACKAGES.)
 #
@@ -69,7 +72,7 @@ in_chroot() {
 	shift
 	chroot "$dir" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive CI="${CI:-}" \
-		PROVE_FLAGS="${PROVE_FLAGS:-}" "$@"
+		PROVE_FLAGS="${PROVE_FLAGS:-}" PROVE_TESTS="${PROVE_TESTS:-}" "$@"
 }
 
 # Make (or reuse) the chroot of a version, with the packages of its test run.
