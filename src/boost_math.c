@@ -162,7 +162,7 @@ pgb_plan_boosts(PgbBoostPlan *plan, PgbSnapshot *snap,
 				h->boost_for[h->nboost_for] = look->waiter;
 				h->boost_for_pid[h->nboost_for] = w->pid;
 				h->nboost_for++;
-				h->idle_settled = false;
+				pgb_row_unsettle(snap, h);
 			}
 			/* where it is, or is about to go this tick */
 			m = planned(plan, h->procno);
@@ -251,7 +251,7 @@ pgb_boost_done(PgbSnapshot *snap, const PgbBoostMove *move, bool ok)
 			if (ok)
 			{
 				h->boosted = true;
-				h->idle_settled = false;
+				pgb_row_unsettle(snap, h);
 				h->boost_entry = move->to_entry;
 				h->boost_pid = move->pid;
 			}

@@ -159,7 +159,7 @@ pgb_plan_inversions(PgbPlan *plan, PgbSnapshot *snap,
 				bclass->priority >= wclass->priority)
 				continue;
 			waiter->inverted = true;
-			waiter->idle_settled = false;
+			pgb_row_unsettle(snap, waiter);
 			if (look->wait_us < action_us || p->shedding == PGB_SHEDDING_OFF)
 				continue;
 			if (snap->now_ms - blocker->action_ms < PGB_REEXAMINE_MS)

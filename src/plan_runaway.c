@@ -60,7 +60,7 @@ note_blockers(PgbSnapshot *snap)
 				blocker->blocking_since_ms <= since)
 				continue;		/* seen blocking already, longer */
 			blocker->blocking_spell = blocker->state_since_ms;
-			blocker->idle_settled = false;
+			pgb_row_unsettle(snap, blocker);
 			blocker->blocking_since_ms = since;
 			blocker->blocking_waiter = look->waiter;
 			blocker->blocking_waiter_pid = waiter->pid;
@@ -298,7 +298,7 @@ pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move, bool ok,
 			if (!row->switched)
 				row->switch_home = row->entry;
 			row->switched = true;
-			row->idle_settled = false;
+			pgb_row_unsettle(snap, row);
 			row->switch_cleared = false;
 			/* a chain keeps the first move's cgroup flag if this one did none */
 			row->switch_moved = moved || row->switch_moved;

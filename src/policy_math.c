@@ -95,6 +95,28 @@ pgb_wait_category_name(PgbWaitCategory cat)
 	return "other";
 }
 
+int
+pgb_tick_interval_ms(int sample_interval_ms, int live_sessions)
+{
+	int			stretched;
+
+	if (sample_interval_ms >= PGB_TICK_MAX_MS || live_sessions <= 0)
+		return sample_interval_ms;
+	stretched = (live_sessions + PGB_TICK_SESSIONS_PER_MS - 1) /
+		PGB_TICK_SESSIONS_PER_MS;
+	if (stretched > PGB_TICK_MAX_MS)
+		stretched = PGB_TICK_MAX_MS;
+	return stretched > sample_interval_ms ? stretched : sample_interval_ms;
+}
+
+int
+pgb_full_walk_every(int interval_ms)
+{
+	if (interval_ms <= 0 || interval_ms >= PGB_FULL_WALK_MS)
+		return 1;
+	return PGB_FULL_WALK_MS / interval_ms;
+}
+
 double
 pgb_ema_alpha(double dt_ms, double tau_ms)
 {

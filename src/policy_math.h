@@ -59,6 +59,33 @@ extern double pgb_ema(double avg, double sample, double dt_ms, double tau_ms);
 /* The weight a new sample gets after dt_ms: pgb_ema's step, for loops. */
 extern double pgb_ema_alpha(double dt_ms, double tau_ms);
 
+/*
+ * The worker's tick with thousands of sessions.  A tick reads every live
+ * process, so its cost follows the sessions: past PGB_TICK_SESSIONS_PER_MS
+ * sessions for each millisecond of pg_budget.sample_interval the tick is
+ * stretched, so that it reads about that many sessions a millisecond, and
+ * never less often than every PGB_TICK_MAX_MS (DESIGN's range, 10-100 ms).
+ * The samples a second (sessions times ticks) stay what 1000 sessions
+ * give at 10 ms; a setting above that cap is kept as it is.
+ */
+#define PGB_TICK_SESSIONS_PER_MS	100
+#define PGB_TICK_MAX_MS				100
+
+extern int	pgb_tick_interval_ms(int sample_interval_ms, int live_sessions);
+
+/*
+ * Light ticks.  A session still idle outside a transaction, with nothing on
+ * its row (idle_settled), is read on one tick in every
+ * pgb_full_walk_every(interval): every PGB_FULL_WALK_MS or so, or every
+ * tick at longer intervals.  The ticks between read only the other rows
+ * and count the settled ones as the last full walk saw them; a wait sample
+ * of a session first seen active on a full walk counts for the ticks it
+ * was not read (its expected share, whatever its statement's length).
+ */
+#define PGB_FULL_WALK_MS			50
+
+extern int	pgb_full_walk_every(int interval_ms);
+
 /* Session states as the worker sees them. */
 typedef enum PgbSessionState
 {

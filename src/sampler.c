@@ -50,6 +50,21 @@ static uint32 cache_event[CATEGORY_CACHE];
 static uint8 cache_category[CATEGORY_CACHE];
 static bool cache_valid[CATEGORY_CACHE];
 
+/*
+ * Light ticks (policy_math.h).  The rows a light tick reads: every row but
+ * those idle_settled at the last full walk, in procno order but for rows
+ * woken since (pgb_row_unsettle), appended.  The settled ones are counted
+ * as that walk saw them (settled_n, by group).  Worker-local.
+ */
+static int *watch;
+static int	nwatch;
+static bool *watched;			/* by procno: in watch */
+static bool *counted;			/* by procno: in settled_n */
+static int	settled_n[PGB_NUM_GROUPS];
+static int	since_full = -1;	/* ticks since the last full walk; -1:
+								 * none yet */
+static uint32 walks = 0;		/* full walks so far */
+
 /* Sums over the ticks of the current second, for the history. */
 static double second_sum[PGB_NUM_GROUPS][6];
 static int	second_ticks = 0;
@@ -95,12 +110,21 @@ pgb_sampler_init(PgbTick *tick)
 												sizeof(PgbLookup) * nprocs);
 	tick->snap.busy = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nprocs);
 	tick->snap.nbusy = 0;
+	tick->snap.woken = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nprocs);
+	tick->snap.nwoken = 0;
+	watch = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nprocs);
+	watched = MemoryContextAllocZero(TopMemoryContext, sizeof(bool) * nprocs);
+	counted = MemoryContextAllocZero(TopMemoryContext, sizeof(bool) * nprocs);
+	nwatch = 0;
+	since_full = -1;
 	tick->procs = MemoryContextAllocZero(TopMemoryContext,
 										 sizeof(PgbProcTrack) * nprocs);
 	tick->wait_events = MemoryContextAlloc(TopMemoryContext,
 										   sizeof(uint32) * nprocs);
 	tick->wait_groups = MemoryContextAlloc(TopMemoryContext,
 										   sizeof(int16) * nprocs);
+	tick->wait_weights = MemoryContextAlloc(TopMemoryContext,
+											sizeof(uint16) * nprocs);
 }
 
 /*
@@ -127,18 +151,273 @@ pseudo_group(int procno)
 	return PGB_GROUP_WALSENDER;
 }
 
+
+/*
+ * One row of the tick.  turn: the row's slot and a settled row are read
+ * again when (procno + turn) % PGB_SLOT_RECHECK is 0.  weight: how many
+ * ticks its wait sample stands for.
+ */
+static void
+sample_row(PgbTick *tick, int procno, uint32 turn, bool gate_waiting, int weight)
+{
+	int64		now_ms = tick->snap.now_ms;
+	PGPROC	   *proc = &ProcGlobal->allProcs[procno];
+	PgbSessionRow *r = &tick->snap.rows[procno];
+	PgbProcTrack *t = &tick->procs[procno];
+	PgbBackendSlot *slot = &pgb_shared->slots[procno];
+	PgbGroupStats *g;
+	int			pid = proc->pid;
+	uint32		event;
+	PgbWaitCategory cat;
+	PgbSessionState state;
+	bool		judged;
+	int			class_idx = 0;
+	bool		superuser = false;
+	bool		walsender = false;
+
+	if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
+	{
+		r->pid = 0;
+		if (pgb_row_busy(r))
+			tick->snap.busy[tick->snap.nbusy++] = procno;
+		return;
+	}
+	tick->nlive++;
+	event = UINT32_ACCESS_ONCE(proc->wait_event_info);
+	cat = categorize(event);
+
+	/*
+	 * The common case with thousands of sessions: one still idle
+	 * outside a transaction, as it was, with nothing on its row.  It
+	 * is counted, and neither its row nor its tracking is read further
+	 * (its slot is read again in its turn, below).
+	 */
+	if (r->idle_settled && r->pid == pid && cat == PGB_WAIT_IDLE &&
+		(procno + turn) % PGB_SLOT_RECHECK != 0 &&
+		PGB_PROC_LXID(proc) == InvalidLocalTransactionId)
+	{
+		r->exempt = r->superuser && pgb_exempt_superusers;
+		g = &tick->groups[r->entry];
+		g->sessions++;
+		g->idle++;
+		return;
+	}
+
+	if (r->pid != pid)
+	{
+		memset(r, 0, sizeof(PgbSessionRow));
+		memset(t, 0, sizeof(PgbProcTrack));
+		r->procno = procno;
+		r->pid = pid;
+		r->state_since_ms = now_ms;
+		r->state = PGB_STATE_ACTIVE;
+		r->may_signal = true;
+	}
+	/*
+	 * Lock-free read of a slot (shmem.h): the pid is published last
+	 * and cleared first, so fields read between two equal reads of
+	 * the pid belong to that session.  What the sampler takes from a
+	 * slot (class entry, superuser, walsender) is written once, at
+	 * admission, and stays for the session's life (shmem.h); the slot
+	 * is cleared only as its session exits.  So a session judged
+	 * already is looked at again only every PGB_SLOT_RECHECK ticks,
+	 * one row in that many each tick, and the tick does not read every
+	 * slot of thousands of sessions.  Whether a superuser is exempt
+	 * follows pg_budget.exempt_superusers, which a reload changes: it
+	 * is worked out again every tick.  (An exiting session whose slot
+	 * is already cleared stays in its class until its PGPROC goes, a
+	 * few ticks at most: whatever the worker does to a session is
+	 * checked against the slot under the lock first, act.h.)
+	 */
+	if (r->judged && (procno + turn) % PGB_SLOT_RECHECK != 0)
+	{
+		r->exempt = r->superuser && pgb_exempt_superusers;
+		goto classified;
+	}
+	judged = false;
+	if (slot->pid == pid)
+	{
+		pg_read_barrier();
+		class_idx = slot->class_idx;
+		superuser = slot->superuser;
+		walsender = slot->walsender;
+		pg_read_barrier();
+		judged = slot->pid == pid;
+	}
+	if (judged)
+	{
+		/* a switched statement counts as its switch's class (snapshot.h) */
+		r->entry = r->switched ? r->entry : class_idx;
+		r->judged = true;
+		r->superuser = superuser;
+		r->exempt = superuser && pgb_exempt_superusers;
+		/* the worker never sheds a walsender (a replica's stream is nobody's work to shed) */
+		r->walsender = walsender;
+	}
+	else
+	{
+		r->entry = pseudo_group(procno);
+		r->judged = false;
+		r->superuser = false;
+		r->exempt = true;
+		r->walsender = false;
+	}
+classified:
+
+	/* idle in a transaction: waiting for the client inside one */
+	if (cat == PGB_WAIT_IDLE)
+		state = PGB_PROC_LXID(proc) != InvalidLocalTransactionId ?
+			PGB_STATE_IDLE_IN_TX : PGB_STATE_IDLE;
+	else
+		state = PGB_STATE_ACTIVE;
+	if (state != r->state)
+	{
+		r->state = state;
+		r->state_since_ms = now_ms;
+		if (state == PGB_STATE_ACTIVE)
+			r->cancelled = false;
+		t->blocked_since_ms = 0;
+	}
+	t->category = cat;
+	/*
+	 * The gate's slots are read without its lock: a hint (gate.h).
+	 * While nobody waits at the gate (no class has anyone queued or
+	 * WAL-throttled), no slot is queued, and a loan or a held place
+	 * matters to no waiter (plan_inherit.c): the slots are not read.
+	 */
+	r->queued = false;
+	r->borrowed_for = 0;
+	r->holding = false;
+	if (r->judged && gate_waiting)
+		pgb_gate_read_hints(procno, &r->queued, &r->borrowed_for, &r->holding);
+	if (r->queued)
+		tick->snap.nqueued++;
+	r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
+	if (r->running)
+	{
+		r->ran_ms = now_ms;
+		tick->snap.running++;
+		if (r->entry < PGB_MAX_SHARED_CLASSES)
+			tick->snap.entries[r->entry].running++;
+	}
+
+	t->lock_wait_us = 0;
+	if (cat == PGB_WAIT_LOCK)
+	{
+		TimestampTz since = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+
+		if (since != 0 && tick->now > since)
+			t->lock_wait_us = tick->now - since;
+		else
+		{
+			/*
+			 * The startup process of a hot standby sets no waitStart:
+			 * its wait is timed from the tick that first saw it.
+			 */
+			if (t->lock_seen_ms == 0)
+				t->lock_seen_ms = now_ms;
+			t->lock_wait_us = Max(1, (now_ms - t->lock_seen_ms) * 1000);
+		}
+		/* only the startup process waits on a lock outside the backends */
+		if (procno >= MaxBackends && RecoveryInProgress())
+			tick->snap.recovery_waiter = pid;
+	}
+	else
+		t->lock_seen_ms = 0;
+	/*
+	 * A statement can be blocked by one session after another (the
+	 * first is shed, the next grabs the row first): what the waiter
+	 * suffers is the time since its first lock wait while active.
+	 */
+	r->blocked_us = 0;
+	if (t->lock_wait_us > 0)
+	{
+		if (t->blocked_since_ms == 0)
+			t->blocked_since_ms = now_ms - t->lock_wait_us / 1000;
+		r->blocked_us = Max(t->lock_wait_us,
+							(now_ms - t->blocked_since_ms) * 1000);
+	}
+	/* a new wait (or none): forget how far the last one had got */
+	if (r->blocked_us < t->examined_wait_us)
+		t->examined_wait_us = 0;
+	if (t->lock_wait_us == 0)
+		r->inverted = false;
+	r->idle_settled = false;
+	if (pgb_row_busy(r))
+		tick->snap.busy[tick->snap.nbusy++] = procno;
+	else if (state == PGB_STATE_IDLE && r->judged && !r->queued &&
+			 !r->holding && r->borrowed_for == 0)
+		r->idle_settled = true;
+
+	g = &tick->groups[r->entry];
+	g->sessions++;
+	switch (state)
+	{
+		case PGB_STATE_IDLE:
+			g->idle++;
+			return;
+		case PGB_STATE_IDLE_IN_TX:
+			g->idle_in_tx++;
+			return;
+		case PGB_STATE_ACTIVE:
+			g->active++;
+			if (r->queued)
+				g->queued++;
+			break;
+	}
+	if (cat == PGB_WAIT_WAL)
+		g->wal_waiting++;
+	else if (cat == PGB_WAIT_LOCK)
+		g->lock_waiting++;
+	tick->wait_events[tick->nwaits] = event;
+	tick->wait_groups[tick->nwaits] = (int16) r->entry;
+	tick->wait_weights[tick->nwaits] = (uint16) weight;
+	tick->nwaits++;
+	if (weight > 1)
+	{
+		/* the ticks it was not read (policy_math.h: light ticks) */
+		tick->extra_samples[r->entry][0] += weight - 1;
+		if (cat == PGB_WAIT_WAL)
+			tick->extra_samples[r->entry][1] += weight - 1;
+		else if (cat == PGB_WAIT_LOCK)
+			tick->extra_samples[r->entry][2] += weight - 1;
+	}
+}
+
+static int
+procno_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+static inline void
+prefetch_proc(int procno)
+{
+	const PGPROC *p = &ProcGlobal->allProcs[procno];
+
+	pgb_prefetch(&p->pid);
+	pgb_prefetch(&PGB_PROC_LXID(p));
+	pgb_prefetch(&p->wait_event_info);
+}
+
 void
 pgb_sample(PgbTick *tick)
 {
 	static uint32 ticks = 0;
-	int64		now_ms = tick->snap.now_ms;
 	bool		gate_waiting = pgb_gate_any_waiting();
+	bool		full;
 	int			procno;
 	int			e;
+	int			i;
 
 	ticks++;
 	memset(tick->groups, 0, sizeof(tick->groups));
+	memset(tick->extra_samples, 0, sizeof(tick->extra_samples));
 	tick->nwaits = 0;
+	tick->nlive = 0;
 	tick->snap.nlookups = 0;
 	tick->snap.nbusy = 0;
 	tick->snap.running = 0;
@@ -147,236 +426,91 @@ pgb_sample(PgbTick *tick)
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 		tick->snap.entries[e].running = 0;
 
-	for (procno = 0; procno < tick->snap.nrows; procno++)
+	/*
+	 * Every row is read on a full walk: every pgb_full_walk_every ticks,
+	 * and each tick while the server's memory is past its mark (the guard
+	 * judges every active session then).
+	 */
+	full = since_full < 0 || tick->snap.mem_pressure ||
+		since_full + 1 >= pgb_full_walk_every(tick->interval_ms);
+
+	if (full)
 	{
-		PGPROC	   *proc = &ProcGlobal->allProcs[procno];
-		PgbSessionRow *r = &tick->snap.rows[procno];
-		PgbProcTrack *t = &tick->procs[procno];
-		PgbBackendSlot *slot = &pgb_shared->slots[procno];
-		PgbGroupStats *g;
-		int			pid = proc->pid;
-		uint32		event;
-		PgbWaitCategory cat;
-		PgbSessionState state;
-		bool		judged;
-		int			class_idx = 0;
-		bool		superuser = false;
-		bool		walsender = false;
+		/* a row not read since the last full walk stands for those ticks */
+		int			skipped = since_full < 0 ? 1 : since_full + 1;
 
-		/*
-		 * The walk's cost is the PGPROCs' cache lines (thousands of slots,
-		 * most of them idle): ask for the ones a few slots ahead while
-		 * this one is read.
-		 */
-		if (procno + PGB_PREFETCH_AHEAD < tick->snap.nrows)
+		walks++;
+		for (procno = 0; procno < tick->snap.nrows; procno++)
 		{
-			const PGPROC *ahead = &ProcGlobal->allProcs[procno + PGB_PREFETCH_AHEAD];
+			PgbSessionRow *r = &tick->snap.rows[procno];
 
-			pgb_prefetch(&ahead->pid);
-			pgb_prefetch(&PGB_PROC_LXID(ahead));
-			pgb_prefetch(&ahead->wait_event_info);
+			/*
+			 * The walk's cost is the PGPROCs' cache lines (thousands of
+			 * slots, most of them idle): ask for the ones a few slots
+			 * ahead while this one is read.
+			 */
+			if (procno + PGB_PREFETCH_AHEAD < tick->snap.nrows)
+				prefetch_proc(procno + PGB_PREFETCH_AHEAD);
+			sample_row(tick, procno, walks, gate_waiting,
+					   watched[procno] ? 1 : skipped);
+			counted[procno] = r->pid != 0 && r->idle_settled;
+			watched[procno] = !counted[procno] && (r->pid != 0 || pgb_row_busy(r));
 		}
-		if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
+		nwatch = 0;
+		memset(settled_n, 0, sizeof(settled_n));
+		for (procno = 0; procno < tick->snap.nrows; procno++)
 		{
-			r->pid = 0;
-			if (pgb_row_busy(r))
-				tick->snap.busy[tick->snap.nbusy++] = procno;
-			continue;
+			if (watched[procno])
+				watch[nwatch++] = procno;
+			else if (counted[procno])
+				settled_n[tick->snap.rows[procno].entry]++;
 		}
-		event = UINT32_ACCESS_ONCE(proc->wait_event_info);
-		cat = categorize(event);
+		since_full = 0;
+		tick->snap.nwoken = 0;
+		return;
+	}
 
-		/*
-		 * The common case with thousands of sessions: one still idle
-		 * outside a transaction, as it was, with nothing on its row.  It
-		 * is counted, and neither its row nor its tracking is read further
-		 * (its slot is read again in its turn, below).
-		 */
-		if (r->idle_settled && r->pid == pid && cat == PGB_WAIT_IDLE &&
-			(procno + ticks) % PGB_SLOT_RECHECK != 0 &&
-			PGB_PROC_LXID(proc) == InvalidLocalTransactionId)
-		{
-			r->exempt = r->superuser && pgb_exempt_superusers;
-			g = &tick->groups[r->entry];
-			g->sessions++;
-			g->idle++;
-			continue;
-		}
+	since_full++;
 
-		if (r->pid != pid)
+	/* rows a pass put a mark on since: read from now on */
+	if (tick->snap.nwoken > 0)
+	{
+		for (i = 0; i < tick->snap.nwoken; i++)
 		{
-			memset(r, 0, sizeof(PgbSessionRow));
-			memset(t, 0, sizeof(PgbProcTrack));
-			r->procno = procno;
-			r->pid = pid;
-			r->state_since_ms = now_ms;
-			r->state = PGB_STATE_ACTIVE;
-			r->may_signal = true;
-		}
-		/*
-		 * Lock-free read of a slot (shmem.h): the pid is published last
-		 * and cleared first, so fields read between two equal reads of
-		 * the pid belong to that session.  What the sampler takes from a
-		 * slot (class entry, superuser, walsender) is written once, at
-		 * admission, and stays for the session's life (shmem.h); the slot
-		 * is cleared only as its session exits.  So a session judged
-		 * already is looked at again only every PGB_SLOT_RECHECK ticks,
-		 * one row in that many each tick, and the tick does not read every
-		 * slot of thousands of sessions.  Whether a superuser is exempt
-		 * follows pg_budget.exempt_superusers, which a reload changes: it
-		 * is worked out again every tick.  (An exiting session whose slot
-		 * is already cleared stays in its class until its PGPROC goes, a
-		 * few ticks at most: whatever the worker does to a session is
-		 * checked against the slot under the lock first, act.h.)
-		 */
-		if (r->judged && (procno + ticks) % PGB_SLOT_RECHECK != 0)
-		{
-			r->exempt = r->superuser && pgb_exempt_superusers;
-			goto classified;
-		}
-		judged = false;
-		if (slot->pid == pid)
-		{
-			pg_read_barrier();
-			class_idx = slot->class_idx;
-			superuser = slot->superuser;
-			walsender = slot->walsender;
-			pg_read_barrier();
-			judged = slot->pid == pid;
-		}
-		if (judged)
-		{
-			/* a switched statement counts as its switch's class (snapshot.h) */
-			r->entry = r->switched ? r->entry : class_idx;
-			r->judged = true;
-			r->superuser = superuser;
-			r->exempt = superuser && pgb_exempt_superusers;
-			/* the worker never sheds a walsender (a replica's stream is nobody's work to shed) */
-			r->walsender = walsender;
-		}
-		else
-		{
-			r->entry = pseudo_group(procno);
-			r->judged = false;
-			r->superuser = false;
-			r->exempt = true;
-			r->walsender = false;
-		}
-classified:
+			int			w = tick->snap.woken[i];
 
-		/* idle in a transaction: waiting for the client inside one */
-		if (cat == PGB_WAIT_IDLE)
-			state = PGB_PROC_LXID(proc) != InvalidLocalTransactionId ?
-				PGB_STATE_IDLE_IN_TX : PGB_STATE_IDLE;
-		else
-			state = PGB_STATE_ACTIVE;
-		if (state != r->state)
-		{
-			r->state = state;
-			r->state_since_ms = now_ms;
-			if (state == PGB_STATE_ACTIVE)
-				r->cancelled = false;
-			t->blocked_since_ms = 0;
-		}
-		t->category = cat;
-		/*
-		 * The gate's slots are read without its lock: a hint (gate.h).
-		 * While nobody waits at the gate (no class has anyone queued or
-		 * WAL-throttled), no slot is queued, and a loan or a held place
-		 * matters to no waiter (plan_inherit.c): the slots are not read.
-		 */
-		r->queued = false;
-		r->borrowed_for = 0;
-		r->holding = false;
-		if (r->judged && gate_waiting)
-			pgb_gate_read_hints(procno, &r->queued, &r->borrowed_for, &r->holding);
-		if (r->queued)
-			tick->snap.nqueued++;
-		r->running = state == PGB_STATE_ACTIVE && cat == PGB_WAIT_RUNNING;
-		if (r->running)
-		{
-			r->ran_ms = now_ms;
-			tick->snap.running++;
-			if (r->entry < PGB_MAX_SHARED_CLASSES)
-				tick->snap.entries[r->entry].running++;
-		}
-
-		t->lock_wait_us = 0;
-		if (cat == PGB_WAIT_LOCK)
-		{
-			TimestampTz since = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
-
-			if (since != 0 && tick->now > since)
-				t->lock_wait_us = tick->now - since;
-			else
+			if (watched[w])
+				continue;
+			watched[w] = true;
+			watch[nwatch++] = w;
+			if (counted[w])
 			{
-				/*
-				 * The startup process of a hot standby sets no waitStart:
-				 * its wait is timed from the tick that first saw it.
-				 */
-				if (t->lock_seen_ms == 0)
-					t->lock_seen_ms = now_ms;
-				t->lock_wait_us = Max(1, (now_ms - t->lock_seen_ms) * 1000);
+				counted[w] = false;
+				settled_n[tick->snap.rows[w].entry]--;
 			}
-			/* only the startup process waits on a lock outside the backends */
-			if (procno >= MaxBackends && RecoveryInProgress())
-				tick->snap.recovery_waiter = pid;
 		}
-		else
-			t->lock_seen_ms = 0;
-		/*
-		 * A statement can be blocked by one session after another (the
-		 * first is shed, the next grabs the row first): what the waiter
-		 * suffers is the time since its first lock wait while active.
-		 */
-		r->blocked_us = 0;
-		if (t->lock_wait_us > 0)
-		{
-			if (t->blocked_since_ms == 0)
-				t->blocked_since_ms = now_ms - t->lock_wait_us / 1000;
-			r->blocked_us = Max(t->lock_wait_us,
-								(now_ms - t->blocked_since_ms) * 1000);
-		}
-		/* a new wait (or none): forget how far the last one had got */
-		if (r->blocked_us < t->examined_wait_us)
-			t->examined_wait_us = 0;
-		if (t->lock_wait_us == 0)
-			r->inverted = false;
-		r->idle_settled = false;
-		if (pgb_row_busy(r))
-			tick->snap.busy[tick->snap.nbusy++] = procno;
-		else if (state == PGB_STATE_IDLE && r->judged && !r->queued &&
-				 !r->holding && r->borrowed_for == 0)
-			r->idle_settled = true;
+		tick->snap.nwoken = 0;
+		/* the passes walk the busy rows in procno order */
+		qsort(watch, nwatch, sizeof(int), procno_cmp);
+	}
 
-		g = &tick->groups[r->entry];
-		g->sessions++;
-		switch (state)
-		{
-			case PGB_STATE_IDLE:
-				g->idle++;
-				continue;
-			case PGB_STATE_IDLE_IN_TX:
-				g->idle_in_tx++;
-				continue;
-			case PGB_STATE_ACTIVE:
-				g->active++;
-				if (r->queued)
-					g->queued++;
-				break;
-		}
-		if (cat == PGB_WAIT_WAL)
-			g->wal_waiting++;
-		else if (cat == PGB_WAIT_LOCK)
-			g->lock_waiting++;
-		tick->wait_events[tick->nwaits] = event;
-		tick->wait_groups[tick->nwaits] = (int16) r->entry;
-		tick->nwaits++;
+	/* the settled rows, as the last full walk saw them */
+	for (e = 0; e < PGB_NUM_GROUPS; e++)
+	{
+		tick->groups[e].sessions += settled_n[e];
+		tick->groups[e].idle += settled_n[e];
+		tick->nlive += settled_n[e];
+	}
+	for (i = 0; i < nwatch; i++)
+	{
+		if (i + PGB_PREFETCH_AHEAD < nwatch)
+			prefetch_proc(watch[i + PGB_PREFETCH_AHEAD]);
+		sample_row(tick, watch[i], ticks, gate_waiting, 1);
 	}
 }
 
 static void
-count_wait(int16 group, uint32 event)
+count_wait(int16 group, uint32 event, int weight)
 {
 	uint32		h = (event * 2654435761U) ^ ((uint32) group * 40503U);
 	int			i;
@@ -387,7 +521,7 @@ count_wait(int16 group, uint32 event)
 
 		if (w->group == group && w->event == event)
 		{
-			w->count++;
+			w->count += weight;
 			return;
 		}
 		if (w->group < 0)
@@ -397,7 +531,7 @@ count_wait(int16 group, uint32 event)
 				return;
 			w->group = group;
 			w->event = event;
-			w->count = 1;
+			w->count = weight;
 			pgb_shared->nwaits++;
 			return;
 		}
@@ -498,12 +632,12 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		dst->lock_waiting = src->lock_waiting;
 		dst->active_avg = src->active_avg;
 		dst->wal_share_avg = src->wal_share_avg;
-		dst->samples += src->active;
-		dst->wal_samples += src->wal_waiting;
-		dst->lock_samples += src->lock_waiting;
+		dst->samples += src->active + tick->extra_samples[i][0];
+		dst->wal_samples += src->wal_waiting + tick->extra_samples[i][1];
+		dst->lock_samples += src->lock_waiting + tick->extra_samples[i][2];
 	}
 	for (i = 0; i < tick->nwaits; i++)
-		count_wait(tick->wait_groups[i], tick->wait_events[i]);
+		count_wait(tick->wait_groups[i], tick->wait_events[i], tick->wait_weights[i]);
 	LWLockRelease(pgb_shared->lock);
 	second_ticks++;
 

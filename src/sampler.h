@@ -40,9 +40,15 @@ typedef struct PgbTick
 	TimestampTz now;			/* wall clock: timestamps, lock waitStart */
 	PgbProcTrack *procs;		/* snap.nrows entries, indexed by procno */
 	PgbGroupStats groups[PGB_NUM_GROUPS];	/* counts of this tick */
+	int			nlive;			/* live processes seen (the tick's length
+								 * follows them: pgb_tick_interval_ms) */
+	int			interval_ms;	/* the tick's length in force (worker.c) */
 	int			nwaits;
 	uint32	   *wait_events;	/* per sampled active session */
 	int16	   *wait_groups;
+	uint16	   *wait_weights;	/* ticks each sample stands for */
+	int64		extra_samples[PGB_NUM_GROUPS][3];	/* weights past 1: active,
+													 * WAL, lock samples */
 } PgbTick;
 
 /* sampler.c */

@@ -154,6 +154,13 @@ typedef struct PgbSnapshot
 	 */
 	int			nbusy;
 	int		   *busy;			/* room for nrows, or NULL */
+	/*
+	 * Rows a pass put a mark on while they were idle_settled
+	 * (pgb_row_unsettle): the sampler's next light tick reads them again
+	 * (sampler.c).  NULL where a snapshot is made by hand.
+	 */
+	int			nwoken;
+	int		   *woken;			/* room for nrows, or NULL */
 	int			nlookups;
 	PgbLookup  *lookups;		/* room for nrows */
 	bool		cpu_in_force[PGB_MAX_SHARED_CLASSES];	/* by entry: its
@@ -177,6 +184,18 @@ pgb_row_busy(const PgbSessionRow *r)
 	return (r->pid != 0 && r->state != PGB_STATE_IDLE) ||
 		r->switched || r->boosted || r->nboost_for > 0 ||
 		r->blocking_spell != 0 || r->inverted;
+}
+
+/*
+ * A pass that puts a mark on a row clears its idle_settled, and has it
+ * read again from the next tick on, light ticks included (sampler.c).
+ */
+static inline void
+pgb_row_unsettle(PgbSnapshot *snap, PgbSessionRow *r)
+{
+	if (r->idle_settled && snap->woken != NULL)
+		snap->woken[snap->nwoken++] = (int) (r - snap->rows);
+	r->idle_settled = false;
 }
 
 /* The number of rows a pass walks, and the procno of the k-th. */

@@ -302,6 +302,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	char	   *classes_seen;
 	uint32		wait_event;
 	int64		last = 0;
+	int			interval_ms;
 	int			i;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -329,13 +330,26 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 						 pgb_sample_interval, GetConfigOption("pg_budget.shedding", false, false))));
 
 	wait_event = pgb_wait_event("PgBudgetWorkerMain");
+	interval_ms = pgb_sample_interval;
 	for (;;)
 	{
 		int64		now;
 		double		dt_ms;
+		int			next_ms;
 
+		/*
+		 * With thousands of sessions the tick is stretched so that it reads
+		 * about as many sessions a second as 1000 do at 10 ms (policy_math.h).
+		 */
+		next_ms = pgb_tick_interval_ms(pgb_sample_interval, tick.nlive);
+		if (next_ms != interval_ms)
+			ereport(DEBUG1,
+					(errmsg_internal("pg_budget worker: sampling every %d ms (%d live processes)",
+									 next_ms, tick.nlive)));
+		interval_ms = next_ms;
+		tick.interval_ms = interval_ms;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pgb_sample_interval, wait_event);
+						 interval_ms, wait_event);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 

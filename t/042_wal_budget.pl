@@ -210,7 +210,9 @@ sub put_slow_in_debt
 	my $before = status('slow', 'wal_throttles');
 	my $t0 = time;
 	sess_query($x, 'VACUUM big', 10);
-	cmp_ok(time - $t0, '<', 1.5, 'VACUUM of a class in WAL debt is not throttled');
+	# the debt is about 8 s of the budget; a VACUUM of the table itself
+	# takes well over a second on a loaded machine: half the debt's wait
+	cmp_ok(time - $t0, '<', 4, 'VACUUM of a class in WAL debt is not throttled');
 	is(status('slow', 'wal_throttles'), $before, 'no throttle counted');
 	# a replication=database session's SQL is throttled like its class's
 	put_slow_in_debt();

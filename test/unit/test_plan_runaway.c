@@ -424,5 +424,26 @@ main(void)
 	scan_as_sampler(&snap);
 	is_int(snap.nbusy, 2, "then two rows of the four are walked");
 
+	/* a mark on a settled row: read again from the next tick, light ones too */
+	{
+		int			woken[NROWS];
+
+		setup("ai(priority=10)");
+		snap.woken = woken;
+		rows[3].idle_settled = true;
+		pgb_row_unsettle(&snap, &rows[3]);
+		ok(!rows[3].idle_settled, "pgb_row_unsettle: the row is no longer settled");
+		is_int(snap.nwoken, 1, "pgb_row_unsettle: it is listed for the next tick");
+		is_int(woken[0], 3, "pgb_row_unsettle: by its procno");
+		pgb_row_unsettle(&snap, &rows[3]);
+		pgb_row_unsettle(&snap, &rows[4]);
+		is_int(snap.nwoken, 1, "pgb_row_unsettle: a row not settled is not listed again");
+		snap.woken = NULL;
+		rows[5].idle_settled = true;
+		pgb_row_unsettle(&snap, &rows[5]);
+		ok(!rows[5].idle_settled && snap.nwoken == 1,
+		   "pgb_row_unsettle: a snapshot without a list only clears the flag");
+	}
+
 	return done_testing();
 }

@@ -81,5 +81,27 @@ main(void)
 		is_double(pgb_ema_alpha(10, 0), 1.0, 0, "no window: weight 1");
 	}
 
+	/* the tick with thousands of sessions */
+	is_int(pgb_tick_interval_ms(10, 0), 10, "no session: the setting");
+	is_int(pgb_tick_interval_ms(10, 100), 10, "100 sessions: the setting");
+	is_int(pgb_tick_interval_ms(10, 1000), 10, "1000 sessions: still the setting");
+	is_int(pgb_tick_interval_ms(10, 1001), 11, "1001 sessions: 11 ms");
+	is_int(pgb_tick_interval_ms(10, 2000), 20, "2000 sessions: 20 ms");
+	is_int(pgb_tick_interval_ms(10, 5000), 50, "5000 sessions: 50 ms");
+	is_int(pgb_tick_interval_ms(10, 20000), 100, "20000 sessions: at most 100 ms");
+	is_int(pgb_tick_interval_ms(30, 2000), 30, "a longer setting is kept");
+	is_int(pgb_tick_interval_ms(1, 50), 1, "a shorter setting with few sessions is kept");
+	is_int(pgb_tick_interval_ms(1, 500), 5, "a shorter setting is stretched by the sessions too");
+	is_int(pgb_tick_interval_ms(500, 20000), 500, "a setting past the cap is kept");
+
+	/* light ticks: settled sessions read every 50 ms or so */
+	is_int(pgb_full_walk_every(10), 5, "10 ms: every fifth tick reads every session");
+	is_int(pgb_full_walk_every(20), 2, "20 ms: every second tick");
+	is_int(pgb_full_walk_every(11), 4, "11 ms: every fourth (44 ms)");
+	is_int(pgb_full_walk_every(1), 50, "1 ms: every fiftieth");
+	is_int(pgb_full_walk_every(50), 1, "50 ms: every tick");
+	is_int(pgb_full_walk_every(100), 1, "100 ms: every tick");
+	is_int(pgb_full_walk_every(0), 1, "no interval: every tick");
+
 	return done_testing();
 }
