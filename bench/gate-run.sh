@@ -11,6 +11,7 @@ budget_port=$((base + 1))
 bouncer_port=$((base + 2))
 static_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, queue_timeout=60s)"
 adaptive_classes="web(priority=100), ai(priority=10, shed=cancel, queue_timeout=60s)"
+shed_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, shed=cancel, queue_timeout=60s)"
 
 make_cluster() {
 	bench_cluster "$1" "$2" "$3"
@@ -24,7 +25,8 @@ SQL
 }
 
 make_cluster stock "$stock_port" ""
-make_cluster budget "$budget_port" "$(bench_budget_conf "$static_classes")"
+make_cluster budget "$budget_port" "$(bench_budget_conf "$static_classes")
+${BUDGET_CONF:-}"
 bench_class_roles "$budget_port" web=web ai=ai
 
 cat >"$dir/web.sql" <<'SQL'
@@ -61,6 +63,7 @@ setup_name() {
 		3) echo "3. pg_budget ai(active=$AI_ACTIVE)" ;;
 		4) echo "4. pg_budget adaptive (no active)" ;;
 		5) echo "5. PgBouncer in front of pg_budget ai(active=$AI_ACTIVE)" ;;
+		6) echo "6. pg_budget ai(active=$AI_ACTIVE), shedding on" ;;
 	esac
 }
 
@@ -75,6 +78,7 @@ run_setup() {
 		3) pgport=$budget_port; set_classes "$static_classes"; ai_port=$budget_port ;;
 		4) pgport=$budget_port; set_classes "$adaptive_classes"; ai_port=$budget_port ;;
 		5) pgport=$budget_port; set_classes "$static_classes"; start_bouncer "$budget_port" ""; ai_port=$bouncer_port ;;
+		6) pgport=$budget_port; set_classes "$shed_classes"; ai_port=$budget_port ;;
 	esac
 	if [ "$pgport" = "$budget_port" ]; then
 		bench_sql "$budget_port" "SELECT pg_budget_reset()" >/dev/null
@@ -96,6 +100,11 @@ run_setup() {
 		read -r waits wait_ms < <(bench_psql "$budget_port" -F ' ' \
 			-c "SELECT queue_waits, round(queue_wait_ms::numeric / greatest(queue_waits, 1), 1) FROM pg_budget_status WHERE class = 'ai'")
 		bench_sql "$budget_port" "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'ai' ORDER BY at" >"$run/events.txt" 2>&1 || true
+		if [ -n "${GATE_DIAG:-}" ]; then
+			cp "$run/events.txt" "$GATE_DIAG/events-$s-$r.txt"
+			bench_sql "$budget_port" "SELECT * FROM pg_budget_history WHERE class = 'ai' ORDER BY 1" >"$GATE_DIAG/history-$s-$r.txt" 2>&1 || true
+			bench_sql "$budget_port" "SELECT * FROM pg_budget_status WHERE class = 'ai'" >"$GATE_DIAG/status-$s-$r.txt" 2>&1 || true
+		fi
 	fi
 	wait "$ai_job" || true
 	if [ "$s" = 2 ] || [ "$s" = 5 ]; then stop_bouncer; fi
@@ -120,7 +129,7 @@ verdict() { bench_verdict "$@"; }
 	echo "Web: $WEB_CLIENTS kept connections, $WEB_RATE one-row reads a second in all (pgbench --rate; the latency of each read from pgbench's log, its schedule lag left out)."
 	echo "AI: $AI_CLIENTS kept connections running \`SELECT count(*) FROM generate_series(1, $AI_ROWS)\` in a loop."
 	echo "Each run: ai alone ${WARM_SECONDS} s, web and ai ${RUN_SECONDS} s (busy), ai alone ${SETTLE_SECONDS} s to settle, then ai alone ${RUN_SECONDS} s (quiet)."
-	echo "Medians of $ROUNDS rounds, the setups taking turns. pg_budget classes: static \`$static_classes\`, adaptive \`$adaptive_classes\` (defaults otherwise)."
+	echo "Medians of $ROUNDS rounds, the setups taking turns. pg_budget classes: static \`$static_classes\`, adaptive \`$adaptive_classes\`, static with shedding on \`$shed_classes\` (defaults otherwise${BUDGET_CONF:+; and \`$BUDGET_CONF\`})."
 	echo
 	echo "| setup | web p50 ms | web p99 ms | ai stmt/s, web busy | ai stmt/s, web quiet | ai queue waits | mean queue wait ms |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -134,6 +143,8 @@ verdict() { bench_verdict "$@"; }
 	echo "|---|---:|---|"
 	x=$(ratio "$(med 3 4)" "$(med 2 4)"); echo "| static web p99 <= 1.2x PgBouncer's | $x | $(verdict "$x" "<=" 1.2) |"
 	x=$(ratio "$(med 3 5)" "$(med 2 5)"); echo "| static ai >= 0.9x PgBouncer's | $x | $(verdict "$x" ">=" 0.9) |"
+	x=$(ratio "$(med 6 5)" "$(med 2 5)"); echo "| static, shedding on: ai >= 0.95x PgBouncer's | $x | $(verdict "$x" ">=" 0.95) |"
+	x=$(ratio "$(med 6 4)" "$(med 2 4)"); echo "| static, shedding on: web p99 <= 1.2x PgBouncer's | $x | $(verdict "$x" "<=" 1.2) |"
 	x=$(ratio "$(med 3 4)" "$(med 1 4)"); echo "| static web p99 <= 0.5x stock's | $x | $(verdict "$x" "<=" 0.5) |"
 	x=$(ratio "$(med 4 4)" "$(med 1 4)"); echo "| adaptive web p99 <= 0.5x stock's | $x | $(verdict "$x" "<=" 0.5) |"
 	x=$(ratio "$(med 4 5)" "$(med 3 5)"); echo "| adaptive ai (web busy) >= 0.7x static's | $x | $(verdict "$x" ">=" 0.7) |"

@@ -9,7 +9,8 @@
 #   ai user with max_user_connections = AI_ACTIVE (the anchor);  3 pg_budget
 #   ai(active=AI_ACTIVE);  4 pg_budget adaptive (no active configured: the
 #   worker's CPU pressure);  5 PgBouncer (default pool) in front of pg_budget
-#   ai(active=AI_ACTIVE).
+#   ai(active=AI_ACTIVE);  6 pg_budget ai(active=AI_ACTIVE, shed=cancel):
+#   the static limit with the worker's shedding on.
 #
 # Each run: ai starts; after WARM_SECONDS web runs for RUN_SECONDS (busy
 # phase); web stops; after SETTLE_SECONDS ai alone is measured for
@@ -23,8 +24,10 @@
 # Environment (defaults): ROUNDS (3), RUN_SECONDS (20), WARM_SECONDS (5),
 # SETTLE_SECONDS (8), WEB_CLIENTS (4), WEB_RATE (400), AI_CLIENTS (30),
 # AI_ROWS (200000: the statement counts that many generate_series rows),
-# AI_ACTIVE (2), SETUPS (1 2 3 4 5), RESULTS (bench/results, or
-# bench/out/gate-smoke with SMOKE=1).
+# AI_ACTIVE (2), SETUPS (1 2 3 4 5 6), GATE_DIAG (a directory the run
+# user may write: each pg_budget run's ai events, history and status),
+# BUDGET_CONF (more postgresql.conf lines for the pg_budget cluster),
+# RESULTS (bench/results, or bench/out/gate-smoke with SMOKE=1).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_prepare pgbouncer
@@ -38,5 +41,6 @@ bench_run gate ROUNDS="${ROUNDS:-3}" RUN_SECONDS="${RUN_SECONDS:-20}" \
 	WARM_SECONDS="${WARM_SECONDS:-5}" SETTLE_SECONDS="${SETTLE_SECONDS:-8}" \
 	WEB_CLIENTS="${WEB_CLIENTS:-4}" WEB_RATE="${WEB_RATE:-400}" \
 	AI_CLIENTS="${AI_CLIENTS:-30}" AI_ROWS="${AI_ROWS:-200000}" \
-	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5}"
+	AI_ACTIVE="${AI_ACTIVE:-2}" SETUPS="${SETUPS:-1 2 3 4 5 6}" \
+	GATE_DIAG="${GATE_DIAG:-}" BUDGET_CONF="${BUDGET_CONF:-}"
 bench_publish gate

@@ -617,6 +617,13 @@ extern bool pgb_aimd_step(PgbAimdState *st, const PgbAimdParams *p,
 /* The lowest active limit the worker may set: the floor, at least 1. */
 extern int	pgb_active_floor(const PgbClass *c);
 
+/*
+ * The same under the pressure in force (PGB_PRESSURE_*): under CPU
+ * pressure alone, not below a static active up to ncores.
+ */
+extern int	pgb_active_floor_under(const PgbClass *c, uint32 pressure,
+								   int ncores);
+
 /* plan_wal.c: the adaptive WAL budget */
 
 /* A budget that was never lowered. */

@@ -25,6 +25,29 @@ pgb_active_floor(const PgbClass *c)
 }
 
 /*
+ * The floor of the active limit under the pressure in force.  Under CPU
+ * pressure alone, a static active=N that fits the cores is not cut: at
+ * most one of the class's transactions a core can not by itself make
+ * CPU pressure (the threshold is sessions on CPU per core, 1.5 by
+ * default), and the operator chose N as a pool's size; cutting it below
+ * gave the class half of what PgBouncer with the same pool gives it, for
+ * a web p99 no better than PgBouncer's (doc/gate.md).  A larger static active
+ * is cut down to the cores, no lower (floor permitting), and a class
+ * without one as before.  WAL and memory pressure cut to the floor:
+ * what they lower is not the CPU.
+ */
+int
+pgb_active_floor_under(const PgbClass *c, uint32 pressure, int ncores)
+{
+	int			f = pgb_active_floor(c);
+
+	if (c->active != PGB_UNLIMITED && (pressure & PGB_PRESSURE_CPU) != 0 &&
+		(pressure & ~PGB_PRESSURE_CPU) == 0)
+		f = Max(f, Min(c->active, Max(ncores, 1)));
+	return f;
+}
+
+/*
  * The gate's active limits: under CPU or WAL pressure, while a higher
  * class needs the CPU, the lowest sheddable class admits fewer
  * transactions (AIMD, never below its floor); when calm, or when nobody
@@ -37,6 +60,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 {
 	PgbAimdParams params;
 	bool		gives[PGB_MAX_CLASSES + 1];
+	int			limits[PGB_MAX_CLASSES + 1];
 	double		use[PGB_MAX_CLASSES + 1];
 	int			in_progress[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
@@ -58,8 +82,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 		 * progress at that instant, and must not drop to its floor.
 		 */
 		in_progress[i] = e >= 0 ? (int) ceil(st->entries[e].in_progress_avg) : 0;
-		gives[i] = pgb_above_floor(limit, in_progress[i],
-								   pgb_active_floor(&table->classes[i]));
+		limits[i] = limit;
 		use[i] = in_progress[i];
 		demand[i] = e >= 0 && st->entries[e].running_avg >= PGB_CPU_DEMAND_MIN;
 		rate[i] = e >= 0 ? st->entries[e].run_delay.rate : 0;
@@ -105,6 +128,12 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 		else if (!rd_calm)
 			plan->gate_calm = false;
 	}
+	/* room above the floor, under the pressure now known (run delay too) */
+	for (i = 0; i < table->nclasses; i++)
+		gives[i] = pgb_above_floor(limits[i], in_progress[i],
+								   pgb_active_floor_under(&table->classes[i],
+														  plan->gate_pressure,
+														  snap->ncores));
 	/*
 	 * Memory past its mark threatens every class: the lowest sheddable
 	 * class gives way whoever else runs.
@@ -152,7 +181,9 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 		if (c->shed == PGB_SHED_NEVER || p->shedding == PGB_SHEDDING_OFF)
 			a->limit = PGB_UNLIMITED;
 		else if (pgb_aimd_step(a, &params, i == plan->active_victim_class, calm,
-							   in_progress[i], c->active, pgb_active_floor(c),
+							   in_progress[i], c->active,
+							   pgb_active_floor_under(c, plan->gate_pressure,
+													  snap->ncores),
 							   ceiling, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{

@@ -690,6 +690,79 @@ test_gate_adaptive_average(void)
 }
 
 /*
+ * A static active that fits the cores is a pool's size: CPU pressure does
+ * not cut it (ai at 2 beside 2 web sessions on 2 cores is 2 sessions a core, CPU
+ * pressure, and was cut to 1: half of what PgBouncer with a pool of 2
+ * gives it).  A larger static active is cut to the cores, no lower; WAL
+ * and memory pressure cut to the floor; a class without one as before.
+ */
+static void
+test_gate_static_active(void)
+{
+	int64		t = NOW;
+	int			i;
+	bool		cut = false;
+
+	setup("web(priority=100), ai(priority=10, active=2, shed=cancel)");
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	for (i = 0; i < 60; i++)
+	{
+		gate_tick(2, 2, 2, t += 100);
+		cut |= plan.publish_active[AI] != PGB_UNLIMITED;
+	}
+	ok(plan.gate_pressure & PGB_PRESSURE_CPU, "2 web and ai(active=2) on 2 cores: CPU pressure");
+	ok(!cut, "a static active=2 on 2 cores is never cut under CPU pressure");
+	is_int(plan.active_victim_class, -1, "... ai does not give way");
+
+	/* a class without a static active beside it gives way instead */
+	setup("web(priority=100), ai(priority=10, active=2, shed=cancel), bulk(priority=20, shed=cancel)");
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	snap.map[BULK] = BULK;
+	for (i = 0; i < 60; i++)
+	{
+		snap.entries[BULK].in_progress = 4;
+		gate_tick(2, 2, 2, t += 100);
+	}
+	is_int(plan.publish_active[AI], PGB_UNLIMITED, "ai(active=2) keeps its 2");
+	is_int(plan.publish_active[BULK], 1, "bulk (no static active) is cut to its floor");
+
+	/* a static active above the cores: cut to the cores, no lower */
+	setup("web(priority=100), ai(priority=10, active=8, shed=cancel)");
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	for (i = 0; i < 60; i++)
+	{
+		int			lim = plan.publish_active[AI] == PGB_UNLIMITED ? 8 : plan.publish_active[AI];
+
+		gate_tick(1, lim, lim, t += 100);
+	}
+	is_int(plan.publish_active[AI], 2, "ai(active=8) on 2 cores: cut to 2, not 1");
+
+	/* memory pressure still cuts it to the floor */
+	setup("web(priority=100), ai(priority=10, active=2, shed=cancel)");
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	snap.mem_pressure = true;
+	for (i = 0; i < 60; i++)
+		gate_tick(2, 2, 2, t += 100);
+	is_int(plan.publish_active[AI], 1, "memory pressure: ai(active=2) cut to its floor, 1");
+	snap.mem_pressure = false;
+
+	/* the floor itself */
+	setup("web(priority=100), ai(priority=10, active=2, shed=cancel), big(priority=5, active=8, floor=3, shed=cancel), none(priority=1, shed=cancel)");
+	is_int(pgb_active_floor_under(&table.classes[1], PGB_PRESSURE_CPU, 2), 2, "active=2, CPU, 2 cores: 2");
+	is_int(pgb_active_floor_under(&table.classes[1], PGB_PRESSURE_CPU, 64), 2, "active=2, CPU, 64 cores: 2");
+	is_int(pgb_active_floor_under(&table.classes[1], PGB_PRESSURE_CPU | PGB_PRESSURE_WAL, 2), 1,
+		   "active=2, CPU and WAL: the floor, 1");
+	is_int(pgb_active_floor_under(&table.classes[1], PGB_PRESSURE_MEMORY, 2), 1, "active=2, memory: 1");
+	is_int(pgb_active_floor_under(&table.classes[2], PGB_PRESSURE_CPU, 2), 3, "active=8, floor=3, 2 cores: the floor, 3");
+	is_int(pgb_active_floor_under(&table.classes[2], PGB_PRESSURE_CPU, 4), 4, "active=8, floor=3, 4 cores: 4");
+	is_int(pgb_active_floor_under(&table.classes[3], PGB_PRESSURE_CPU, 2), 1, "no static active: the floor, 1");
+}
+
+/*
  * With every class's CPU weight in force, run delay is the CPU signal and
  * sessions on CPU per core are not: web's sessions wait for a CPU longer
  * than run_delay_target while few sessions are on CPU per core (the
@@ -1417,6 +1490,7 @@ main(void)
 	test_pause();
 	test_gate_adaptive();
 	test_gate_adaptive_average();
+	test_gate_static_active();
 	test_gate_run_delay();
 	test_let_through();
 	test_let_through_bounded();
