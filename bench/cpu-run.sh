@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # See cpu.sh.  Runs as an unprivileged user with the PostgreSQL binaries
 # in PATH.  $1: a directory for the clusters; $2: the output directory.
-# CPU_CGROUP: a cgroup v1 cpu directory this user owns, or empty (no
-# weights setups).
+# LAYOUT 2: CPU_CGROUP, a cgroup v1 cpu directory this user owns, where
+# each cluster and the clients get a cgroup of their own.  LAYOUT 1:
+# CPU_DIR, the third cluster's pg_budget.cgroup as doc/cpu.md's set-up
+# makes it, the rest of the run where it was started (the root cgroup).
+# Neither: no weights setups.
 set -eu
 . "$(dirname "$0")/lib.sh"
 bench_init "$1"
@@ -13,7 +16,9 @@ budget_port=$((base + 1))
 weights_port=$((base + 2))
 bouncer_port=$((base + 3))
 cg=${CPU_CGROUP:-}
+cpu_dir=${CPU_DIR:-}
 name=cpu
+[ "${LAYOUT:-2}" = 1 ] && name=cpu-root
 [ "$MODE" = write ] && name=cpu-write
 
 gate_classes="web(priority=100), ai(priority=10, active=$AI_ACTIVE, queue_timeout=60s)"
@@ -21,19 +26,29 @@ plain_classes="web(priority=100), ai(priority=10)"
 weight_classes="web(priority=100, cpu=100), ai(priority=10, cpu=1)"
 both_classes="web(priority=100, cpu=100), ai(priority=10, cpu=1, active=$AI_ACTIVE, queue_timeout=60s)"
 
-# the weights setups need the cgroup; without it they are left out
-if [ -z "$cg" ]; then
+# the weights setups need a cgroup; without one they are left out
+if [ -z "$cg" ] && [ -z "$cpu_dir" ]; then
 	kept="" skipped=""
 	for s in $SETUPS; do
-		case "$s" in 5 | 6) skipped="$skipped $s" ;; *) kept="$kept $s" ;; esac
+		case "$s" in 5 | 6 | 8) skipped="$skipped $s" ;; *) kept="$kept $s" ;; esac
 	done
 	if [ -n "$skipped" ]; then
 		say "skipping setups$skipped (CPU weights): ${CPU_CGROUP_NOTE:-no cgroup}"
 	fi
 	SETUPS=${kept# }
 fi
+# setup 8 (layout 1): the weights with pg_budget.cgroup at cpu.shares 1024
+# x the CPUs (one busy process on each CPU) instead of the set-up's
+if [ -z "$cpu_dir" ]; then
+	kept=""
+	for s in $SETUPS; do [ "$s" = 8 ] || kept="$kept $s"; done
+	SETUPS=${kept# }
+fi
+set_up_shares=""
+[ -n "$cpu_dir" ] && set_up_shares=$(cat "$cpu_dir/cpu.shares")
+dir_shares() { [ -z "$cpu_dir" ] || echo "$1" >"$cpu_dir/cpu.shares"; }
 weights_needed=0
-for s in $SETUPS; do case "$s" in 5 | 6) weights_needed=1 ;; esac; done
+for s in $SETUPS; do case "$s" in 5 | 6 | 8) weights_needed=1 ;; esac; done
 
 # Each cluster in a cgroup of its own, the clients (this script and what it
 # starts: pgbench, pgbouncer, psql) in another, siblings of equal weight.
@@ -69,9 +84,11 @@ make_cluster budget "$budget_port" budget "$(bench_budget_conf "$plain_classes")
 $sample_conf"
 bench_class_roles "$budget_port" web=web ai=ai
 if [ "$weights_needed" = 1 ]; then
-	# the postmaster moves itself into $cg/weights/pg_budget.server
+	# the postmaster moves itself into $budget_dir/pg_budget.server
+	budget_dir=$cg/weights
+	[ -n "$cpu_dir" ] && budget_dir=$cpu_dir
 	make_cluster weights "$weights_port" weights "$(bench_budget_conf "$weight_classes")
-pg_budget.cgroup = '$cg/weights'
+pg_budget.cgroup = '$budget_dir'
 $sample_conf"
 	bench_class_roles "$weights_port" web=web ai=ai
 fi
@@ -123,13 +140,33 @@ setup_name() {
 		3) echo "3. PgBouncer, max_user_connections=$AI_ACTIVE for ai" ;;
 		4) echo "4. pg_budget ai(active=$AI_ACTIVE)" ;;
 		5) echo "5. pg_budget web(cpu=100), ai(cpu=1)" ;;
+		8) echo "8. weights, pg_budget.cgroup at cpu.shares $((1024 * $(nproc)))" ;;
 		6) echo "6. weights and gate: ai(cpu=1, active=$AI_ACTIVE)" ;;
 		7) echo "7. pg_budget classes, no weights" ;;
 	esac
 }
 
+# client_delay PORT JOB: the run delay (ns, second field of
+# /proc/<pid>/schedstat, all its threads) of web's pgbench on PORT while JOB
+# runs, as last read (every 0.2 s: the last moments are not in it)
+client_delay() {
+	local pid="" d=0 t x
+	while kill -0 "$2" 2>/dev/null; do
+		[ -n "$pid" ] || pid=$(pgrep -u "$(id -u)" -f "^pgbench -n .* -p $1 -U web " | head -1)
+		if [ -n "$pid" ]; then
+			x=0
+			for t in /proc/"$pid"/task/*/schedstat; do
+				x=$((x + $(awk '{ print $2 }' "$t" 2>/dev/null || echo 0)))
+			done
+			[ "$x" -gt "$d" ] && d=$x
+		fi
+		sleep 0.2
+	done
+	echo "$d"
+}
+
 # one run of one setup: prints "web_p50 web_p99 web_tx_s ai_stmt_s
-# web_delay_us ai_in_cgroup web_lwlock web_active boosts"
+# web_delay_us ai_in_cgroup web_lwlock web_active boosts client_delay_us"
 run_setup() {
 	local s=$1 r=$2 port ai_port classes="" run=$dir/run-$1-$2
 	rm -rf "$run"
@@ -139,8 +176,9 @@ run_setup() {
 		3) port=$stock_port; start_bouncer ;;
 		4) port=$budget_port; classes=$gate_classes ;;
 		7) port=$budget_port; classes=$plain_classes ;;
-		5) port=$weights_port; classes=$weight_classes ;;
-		6) port=$weights_port; classes=$both_classes ;;
+		5) port=$weights_port; classes=$weight_classes; dir_shares "$set_up_shares" ;;
+		8) port=$weights_port; classes=$weight_classes; dir_shares $((1024 * $(nproc))) ;;
+		6) port=$weights_port; classes=$both_classes; dir_shares "$set_up_shares" ;;
 	esac
 	ai_port=$port
 	[ "$s" = 3 ] && ai_port=$bouncer_port
@@ -164,7 +202,10 @@ run_setup() {
 		fi
 	fi
 	t_web0=$(date +%s.%N)
-	bench_pgbench_logged "$run" web "$port" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql"
+	bench_pgbench_logged "$run" web "$port" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql" &
+	local web_job=$! cdelay
+	cdelay=$(client_delay "$port" "$web_job")
+	wait "$web_job"
 	t_web1=$(date +%s.%N)
 	local delay="-" lw="-" act="-" boosts="-"
 	if [ -n "$classes" ]; then
@@ -188,10 +229,13 @@ run_setup() {
 	[ "$s" != 1 ] && ai_s=$(bench_log_rate "$run/ai" "$t_web0" "$t_web1" "%.2f")
 	# web's run delay per read, in us
 	[ "$delay" != "-" ] && delay=$(awk -v d="$delay" -v n="$web_n" 'BEGIN { printf "%.1f", n ? d * 1000 / n : 0 }')
-	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $web_tx $ai_s $delay $placed $lw $act $boosts"
+	cdelay=$(awk -v d="$cdelay" -v n="$web_n" 'BEGIN { printf "%.1f", n ? d / 1000 / n : 0 }')
+	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $web_tx $ai_s $delay $placed $lw $act $boosts $cdelay"
 }
 
+load0=$(cut -d" " -f1-3 /proc/loadavg)
 bench_rounds "$out/runs.txt" run_setup setup_name
+load1=$(cut -d" " -f1-3 /proc/loadavg)
 med() { bench_med "$out/runs.txt" "$@"; }	# median of column $2 for setup $1
 ratio() { bench_ratio "$@"; }
 verdict() { bench_verdict "$@"; }
@@ -199,7 +243,7 @@ has() { case " $SETUPS " in *" $1 "*) return 0 ;; esac; return 1; }
 # web's LWLock samples per 1000 of its active samples, by run: column 10
 awk '{ l = ($9 == "-" || $10 == "-" || $10 == 0) ? "-" : sprintf("%.2f", 1000 * $9 / $10); print $0, l }' \
 	"$out/runs.txt" >"$out/runs-lw.txt"
-medl() { dash "$(bench_med "$out/runs-lw.txt" "$1" 12)"; }
+medl() { dash "$(bench_med "$out/runs-lw.txt" "$1" 13)"; }
 dash() { if [ "$1" = nan ]; then echo -; else echo "$1"; fi; }
 medt() { dash "$(med "$@")"; }	# for the table: "-" where it does not apply
 # web's LWLock samples per 1000 of its active samples, summed over SETUP's rounds
@@ -209,7 +253,11 @@ suml() { awk -v s="$1" '$1 == s && $10 != "-" { l += $9; a += $10 } END { if (a 
 	if [ "$MODE" = write ]; then
 		echo "# CPU weights by class, the burst writing what web reads (MODE=write bench/cpu.sh)"
 	else
-		echo "# CPU weights by class: web reads beside a CPU-heavy burst (bench/cpu.sh)"
+		if [ "${LAYOUT:-2}" = 1 ]; then
+			echo "# CPU weights by class: web reads beside a CPU-heavy burst, clients in the root cgroup (bench/cpu.sh, layout 1)"
+		else
+			echo "# CPU weights by class: web reads beside a CPU-heavy burst (bench/cpu.sh, layout 2)"
+		fi
 	fi
 	echo
 	echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, kernel $(uname -r); $(postgres -V); $(pgbouncer --version 2>/dev/null | head -1)."
@@ -221,21 +269,23 @@ suml() { awk -v s="$1" '$1 == s && $10 != "-" { l += $9; a += $10 } END { if (a 
 	fi
 	echo "Each run: ai alone ${WARM_SECONDS} s, then web and ai ${RUN_SECONDS} s, measured (setup 1: web alone). Medians of $ROUNDS rounds, the setups taking turns."
 	echo "pg_budget classes: gate \`$gate_classes\`, weights \`$weight_classes\`, both \`$both_classes\`, no weights \`$plain_classes\` (defaults otherwise)."
-	if [ -n "$cg" ]; then
-		echo "Cgroups (v1): each cluster in a cgroup of its own under \`$cg\` (cpu.shares 32768 against the rest of the machine), the clients (pgbench, pgbouncer) in another of equal weight; \`pg_budget.cgroup\` is the third cluster's, so with weights web is at cpu.shares 1024, ai at 10, the server's own processes at 1024."
+	if [ -n "$cpu_dir" ]; then
+		echo "Cgroups (v1), layout 1: the clients (pgbench, pgbouncer) and the first two clusters in the hierarchy's root cgroup, as a DBA's are; \`pg_budget.cgroup\` is the third cluster's, \`$cpu_dir\`, made as doc/cpu.md's set-up makes it (its cpu.shares $set_up_shares; setup 8: $((1024 * $(nproc)))), while each busy process of the root cgroup weighs 1024; in it web is at cpu.shares 1024, ai at 10, the server's own processes at 1024."
+	elif [ -n "$cg" ]; then
+		echo "Cgroups (v1), layout 2: each cluster in a cgroup of its own under \`$cg\` (cpu.shares 32768 against the rest of the machine), the clients (pgbench, pgbouncer) in another of equal weight; \`pg_budget.cgroup\` is the third cluster's, so with weights web is at cpu.shares 1024, ai at 10, the server's own processes at 1024."
 	else
 		echo "No cgroups: ${CPU_CGROUP_NOTE:-none given}."
 	fi
-	echo "Other work ran on the machine at the same time: the figures are noisy, hence medians of alternating rounds (every run is listed below)."
+	echo "Other work ran on the machine at the same time (load average $load0 at the start, $load1 at the end): the figures are noisy, hence medians of alternating rounds (every run is listed below)."
 	echo
-	echo "| setup | web p50 ms | web p99 ms | web reads/s | ai stmt/s | web run delay µs/read | ai sessions in ai's cgroup | web LWLock samples | web active samples | LWLock per 1000 | cpu boost events |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| setup | web p50 ms | web p99 ms | web reads/s | ai stmt/s | web run delay µs/read | web client run delay µs/read | ai sessions in ai's cgroup | web LWLock samples | web active samples | LWLock per 1000 | cpu boost events |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in $SETUPS; do
 		placed=$(awk -v s="$s" '$1 == s { p = $8 } END { print (p == "" ? "-" : p) }' "$out/runs.txt")
-		echo "| $(setup_name "$s") | $(medt "$s" 3) | $(medt "$s" 4) | $(medt "$s" 5) | $(medt "$s" 6) | $(medt "$s" 7) | $placed | $(medt "$s" 9) | $(medt "$s" 10) | $(medl "$s") | $(medt "$s" 11) |"
+		echo "| $(setup_name "$s") | $(medt "$s" 3) | $(medt "$s" 4) | $(medt "$s" 5) | $(medt "$s" 6) | $(medt "$s" 7) | $(medt "$s" 12) | $placed | $(medt "$s" 9) | $(medt "$s" 10) | $(medl "$s") | $(medt "$s" 11) |"
 	done
 	echo
-	echo "(ai sessions in ai's cgroup: the last round's count at the start of web's window. Run delay and samples: pg_budget's, so only for its setups; sampled every $sample_every by the worker, which runs with the server's own processes: beside 30 ai sessions of the same weight it gets fewer turns than in pg_budget.server at weight 1024 against ai's 10, so compare samples per 1000 active, not counts.)"
+	echo "(ai sessions in ai's cgroup: the last round's count at the start of web's window. Web client run delay: the second field of web's pgbench's /proc/<pid>/schedstat, read every 0.2 s. Run delay and samples: pg_budget's, so only for its setups; sampled every $sample_every by the worker, which runs with the server's own processes: beside 30 ai sessions of the same weight it gets fewer turns than in pg_budget.server at weight 1024 against ai's 10, so compare samples per 1000 active, not counts.)"
 	if [ "$MODE" = write ]; then
 		echo
 		echo "LWLock wait samples by class and event, summed over the rounds (pg_budget_wait_stats; (system): auxiliary processes such as the WAL writer):"
@@ -266,13 +316,17 @@ suml() { awk -v s="$1" '$1 == s && $10 != "-" { l += $9; a += $10 } END { if (a 
 			has 4 && { x=$(ratio "$(med 5 4)" "$(med 4 4)"); echo "| web p99 with weights <= 0.5x the gate's | $x | $(verdict "$x" "<=" 0.5) |"; }
 			x=$(ratio "$(med 5 6)" "$(med 2 6)"); echo "| ai throughput with weights >= 0.95x stock's | $x | $(verdict "$x" ">=" 0.95) |"
 			has 6 && { x=$(ratio "$(med 6 4)" "$(med 1 4)"); echo "| web p99 with weights and gate / calm (no goal) | $x | - |"; }
+			if has 8; then
+				has 3 && { x=$(ratio "$(med 8 4)" "$(med 3 4)"); echo "| web p99 with weights, pg_budget.cgroup at 1024 x CPUs, / PgBouncer's (no goal) | $x | - |"; }
+				x=$(ratio "$(med 8 6)" "$(med 2 6)"); echo "| ai throughput with weights, pg_budget.cgroup at 1024 x CPUs, / stock's (no goal) | $x | - |"
+			fi
 			x=$(ratio "$(med 2 4)" "$(med 1 4)"); echo "| web p99 stock / calm (no goal) | $x | - |"
 		fi
 	else
 		echo "| the goals compare the weights setup (5), which did not run | - | n/a |"
 	fi
 	echo
-	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, web reads/s, ai stmt/s, web run delay us/read, ai in ai's cgroup, web LWLock samples, web active samples, cpu boost events"
+	bench_every_run "$out/runs.txt" "setup, round, web p50, web p99, web reads/s, ai stmt/s, web run delay us/read, ai in ai's cgroup, web LWLock samples, web active samples, cpu boost events, web client run delay us/read"
 } >"$out/$name.md"
 
 # the plot: web p99 and ai throughput (MODE=write: web's LWLock samples) by setup
