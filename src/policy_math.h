@@ -59,6 +59,17 @@ extern double pgb_ema(double avg, double sample, double dt_ms, double tau_ms);
 /* The weight a new sample gets after dt_ms: pgb_ema's step, for loops. */
 extern double pgb_ema_alpha(double dt_ms, double tau_ms);
 
+/*
+ * One step of pgb_ema with its weight already known: a loop over every
+ * class entry takes pgb_ema_alpha once per tick instead of once per entry
+ * and average (the worker's tick, every 10 ms).  pgb_ema is this step.
+ */
+static inline double
+pgb_ema_step(double avg, double sample, double alpha)
+{
+	return avg + alpha * (sample - avg);
+}
+
 /* Session states as the worker sees them. */
 typedef enum PgbSessionState
 {
