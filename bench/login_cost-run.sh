@@ -6,15 +6,24 @@ set -eu
 PAIRS=${PAIRS:-15}
 RUN_SECONDS=${RUN_SECONDS:-10}
 CLIENTS=${CLIENTS:-4}
+# SELECT_ONLY=1: pgbench -S on pgbench -i's tables (scale 1), as a new user
+# tries it, instead of SELECT 1
+SELECT_ONLY=${SELECT_ONLY:-0}
+# CLASSES: the class table of the pg_budget server (default: five classes)
+CLASSES=${CLASSES:-'web(max=80, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'}
 bench_init "$1"
 
 make_cluster() {
 	bench_cluster "$1" "$2" "$3"
 	bench_sql "$2" "CREATE ROLE app LOGIN"
+	if [ "$SELECT_ONLY" = 1 ]; then
+		pgbench -i -s 1 -q -h "$dir" -p "$2" -U postgres postgres >/dev/null 2>&1
+		bench_sql "$2" "GRANT SELECT ON ALL TABLES IN SCHEMA public TO app" >/dev/null
+	fi
 }
 
 budget_conf="shared_preload_libraries = 'pg_budget'
-pg_budget.classes = 'web(max=80, reserve=20, priority=100), admin(max=5, reserve=5, priority=1000), maint(max=10, priority=50), ai(max=60, priority=10, rate=1000/s, shed=terminate), bulk(max=20, priority=0, shed=terminate)'
+pg_budget.classes = '$CLASSES'
 ${PGB_EXTRA_CONF:-}"
 # RULES=N (1..10): pg_budget against pg_budget with the first N of these
 # rules, none of which matches pgbench's logins (a member_of rule, the
@@ -38,21 +47,57 @@ else
 fi
 bench_class_roles $((base + 1)) app=web
 echo 'SELECT 1;' >"$dir/select1.sql"
+script=(-f "$dir/select1.sql")
+[ "$SELECT_ONLY" = 1 ] && script=(-S)
 
-rate() { bench_tps "$1" app -C -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" -f "$dir/select1.sql"; }
+# cputime PORT: user and system CPU ms of the postmaster and its children
+# that have exited (every backend of a run, once reaped): /proc's utime,
+# stime, cutime and cstime, in clock ticks
+cputime() {
+	local pm stat
+	pm=$(head -1 "$(bench_sql "$1" "SHOW data_directory")/postmaster.pid")
+	stat=$(cat "/proc/$pm/stat")
+	stat=${stat##*) }
+	set -- $stat
+	echo $(( (${12} + ${14}) * 1000 / $(getconf CLK_TCK) )) $(( (${13} + ${15}) * 1000 / $(getconf CLK_TCK) ))
+}
+
+# rate PORT: one run's logins a second; its server's CPU per login (user,
+# system, ms) appended to $dir/cpu.PORT
+rate() {
+	local out t n u0 s0 u1 s1
+	read -r u0 s0 <<<"$(cputime "$1")"
+	out=$(pgbench -n -C -c "$CLIENTS" -j 2 -T "$RUN_SECONDS" "${script[@]}" -h "$dir" -p "$1" -U app postgres 2>&1) ||
+		{ echo "$out" >&2; return 1; }
+	sleep 0.2	# the last backends reaped
+	read -r u1 s1 <<<"$(cputime "$1")"
+	t=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+	n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+	[ -n "$t" ] && [ -n "$n" ] && [ "$n" -gt 0 ] || { echo "$out" >&2; return 1; }
+	awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v n="$n" 'BEGIN { printf "%.3f %.3f\n", u / n, s / n }' >>"$dir/cpu.$1"
+	echo "$t"
+}
 
 # warm both up, then measure in alternating order
 rate "$base" >/dev/null
 rate $((base + 1)) >/dev/null
 bench_sql $((base + 1)) "SELECT pg_budget_reset()" >/dev/null
 [ "$RULES" -gt 0 ] && bench_sql "$base" "SELECT pg_budget_reset()" >/dev/null
+# the worker's CPU time over the pairs (schedstat: ns on CPU)
+worker_ns() { local p; p=$(bench_worker_pid "$1") && awk '{ print $1 }' "/proc/$p/schedstat"; }
+: >"$dir/cpu.$base"
+: >"$dir/cpu.$((base + 1))"
+w0=$(worker_ns $((base + 1)))
+t0=$(date +%s.%N)
 bench_pairs "$PAIRS" "$dir/pairs" "rate $base" "rate $((base + 1))"
+w1=$(worker_ns $((base + 1)))
+t1=$(date +%s.%N)
 
 awk "$BENCH_AWK"'
 	{ s[NR] = $1; b[NR] = $2; r[NR] = $2 / $1 }
 	END {
 		n = NR
-		printf "## Login rate: pgbench -C, %d clients, %d alternating pairs of %ds runs\n\n", '"$CLIENTS"', n, '"$RUN_SECONDS"'
+		printf "## Login rate: pgbench -C%s, %d clients, %d alternating pairs of %ds runs\n\n", ('"$SELECT_ONLY"' == 1 ? " -S" : ""), '"$CLIENTS"', n, '"$RUN_SECONDS"'
 		if ('"$RULES"' > 0) printf "pg_budget.rules of the second: `%s`\n\n", "'"${rules:-}"'"
 		print "| pair | " A " logins/s | " B " logins/s | ratio |"
 		print "|---|---|---|---|"
@@ -60,6 +105,23 @@ awk "$BENCH_AWK"'
 		ms = median(s, n); mb = median(b, n); mr = median(r, n)
 		printf "\nmedian: " A " %.1f logins/s, " B " %.1f logins/s, **median ratio %.3f**\n\n", ms, mb, mr
 	}' A="$a_name" B="$b_name" "$dir/pairs"
+
+# CPU per login: less noisy than the rate on a shared machine, it says
+# whether a login costs more work or only waits longer
+paste -d ' ' "$dir/cpu.$base" "$dir/cpu.$((base + 1))" | awk "$BENCH_AWK"'
+	{ au[NR] = $1; as[NR] = $2; bu[NR] = $3; bs[NR] = $4; r[NR] = ($3 + $4) / ($1 + $2) }
+	END {
+		n = NR
+		print "## Server CPU per login (postmaster and its backends, /proc utime+stime of exited children)\n"
+		print "| | user ms/login | system ms/login |"
+		print "|---|---|---|"
+		printf "| " A " | %.3f | %.3f |\n", median(au, n), median(as, n)
+		printf "| " B " | %.3f | %.3f |\n", median(bu, n), median(bs, n)
+		printf "\nmedians of %d runs each; **median ratio of CPU per login %.3f** (" B " / " A ")\n\n", n, median(r, n)
+	}' A="$a_name" B="$b_name"
+awk -v w0="$w0" -v w1="$w1" -v t0="$t0" -v t1="$t1" 'BEGIN {
+	printf "## The pg_budget worker of the second server\n\nCPU %.2f ms a second over the pairs (schedstat)\n\n", (w1 - w0) / 1e6 / (t1 - t0)
+}'
 
 # histogram PORT LABEL: the time judging each login, from inside
 histogram() {

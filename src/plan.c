@@ -58,7 +58,8 @@ pgb_plan_init(PgbPlan *plan, PgbPlanRound *rounds, int max_rounds,
 {
 	int			i;
 
-	memset(plan, 0, sizeof(PgbPlan));
+	/* everything but the arrays of entries at its end (plan.h) */
+	memset(plan, 0, offsetof(PgbPlan, changes));
 	plan->victim_class = -1;
 	plan->rounds = rounds;
 	plan->max_rounds = max_rounds;

@@ -286,8 +286,7 @@ typedef struct PgbPlan
 	/* by table index: the limit to publish (enforced), the one to shed to */
 	int			publish_limits[PGB_MAX_CLASSES + 1];
 	int			shed_limits[PGB_MAX_CLASSES + 1];
-	int			nchanges;
-	PgbLimitChange changes[2 * (PGB_MAX_CLASSES + 1)];
+	int			nchanges;		/* changes[0 .. nchanges) */
 	/* the transaction gate: pressure on it, and its limits by table index */
 	uint32		gate_pressure;	/* PGB_PRESSURE_CPU, _WAL and _MEMORY */
 	bool		gate_calm;
@@ -301,11 +300,9 @@ typedef struct PgbPlan
 	int			wal_spared_class;
 	double		publish_wal[PGB_MAX_CLASSES + 1];	/* bytes/s, 0: none */
 	/* idle place holders with others queued: events */
-	int			nnotes;
-	PgbPlanNote notes[PGB_MAX_NOTES];
+	int			nnotes;			/* notes[0 .. nnotes) */
 	/* queued sessions that block others: let through the gate at once */
-	int			nlet;
-	PgbLetThrough let[PGB_MAX_LET_THROUGH];
+	int			nlet;			/* let[0 .. nlet) */
 	int			nrounds;
 	int			max_rounds;
 	PgbPlanRound *rounds;		/* the caller's memory */
@@ -313,7 +310,26 @@ typedef struct PgbPlan
 	int			max_victims;
 	PgbPlanVictim *victims;		/* the caller's memory */
 	PgbVictim  *order;			/* max_victims, to order a class's sessions */
+
+	/*
+	 * Last, and not cleared by pgb_plan_init: 27 kB the worker would
+	 * otherwise write every tick (every 10 ms) for the few entries it
+	 * fills.  An entry is cleared when it is taken (pgb_plan_new_change).
+	 */
+	PgbLimitChange changes[2 * (PGB_MAX_CLASSES + 1)];
+	PgbPlanNote notes[PGB_MAX_NOTES];
+	PgbLetThrough let[PGB_MAX_LET_THROUGH];
 } PgbPlan;
+
+/* The next limit change of the plan, cleared; the caller checks room. */
+static inline PgbLimitChange *
+pgb_plan_new_change(PgbPlan *plan)
+{
+	PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+
+	memset(ch, 0, sizeof(*ch));
+	return ch;
+}
 
 /* plan.c: the plan and its state, the tick, what the limits share */
 

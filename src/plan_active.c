@@ -187,7 +187,7 @@ pgb_plan_active_limits(PgbPlan *plan, PgbPlanState *st,
 							   ceiling, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{
-			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+			PgbLimitChange *ch = pgb_plan_new_change(plan);
 			bool		up = a->limit == PGB_UNLIMITED ||
 				(before != PGB_UNLIMITED && a->limit > before);
 

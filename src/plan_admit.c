@@ -62,7 +62,7 @@ pgb_plan_admission_limits(PgbPlan *plan, PgbPlanState *st,
 							   snap->usable, snap->now_ms) &&
 				 plan->nchanges <= PGB_MAX_CLASSES)
 		{
-			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+			PgbLimitChange *ch = pgb_plan_new_change(plan);
 
 			ch->class_index = i;
 			ch->before = before;

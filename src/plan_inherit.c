@@ -33,6 +33,7 @@ add_let_through(PgbPlan *plan, const PgbSessionRow *row, int waiter_pid)
 	if (in_let_through(plan, row->procno) || plan->nlet >= PGB_MAX_LET_THROUGH)
 		return false;
 	lt = &plan->let[plan->nlet++];
+	memset(lt, 0, sizeof(*lt));
 	lt->procno = row->procno;
 	lt->pid = row->pid;
 	lt->entry = row->entry;
@@ -151,6 +152,7 @@ pgb_plan_idle_holders(PgbPlan *plan, const PgbSnapshot *snap,
 			continue;
 		c = class_of[r->entry];
 		n = &plan->notes[plan->nnotes++];
+		memset(n, 0, sizeof(*n));
 		n->procno = procno;
 		n->pid = r->pid;
 		n->entry = r->entry;

@@ -51,6 +51,9 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 	double		active_now = 0;
 	int			total = 0;
 	int			usable = snap->usable;
+	double		per_s;
+	double		a_window;
+	double		a_short;
 	int			i;
 
 	for (i = 0; i < nclasses; i++)
@@ -72,7 +75,13 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 								 blocked_share(snap, p, active_now),
 								 dt_ms, p->pressure_window_ms);
 
-	/* the commit latency of each entry: its writing commits this tick */
+	/*
+	 * The commit latency of each entry: its writing commits this tick.  The
+	 * two weights are the same for every entry: taken once (policy_math.h).
+	 */
+	per_s = dt_ms > 0 ? 1000.0 / dt_ms : 0;
+	a_window = pgb_ema_alpha(dt_ms, p->pressure_window_ms);
+	a_short = pgb_ema_alpha(dt_ms, Max(p->aimd_interval_ms / 4, 1));
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 	{
 		const PgbEntrySample *g = &snap->entries[i];
@@ -81,8 +90,6 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		uint64		us = 0;
 		uint64		slow = 0;
 		uint64		tail = 0;
-		double		per_s = dt_ms > 0 ? 1000.0 / dt_ms : 0;
-		double		short_ms = Max(p->aimd_interval_ms / 4, 1);
 
 		if (st->commits_primed && g->commits >= pe->commits_prev &&
 			g->commit_us >= pe->commit_us_prev &&
@@ -98,21 +105,19 @@ pgb_plan_judge_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 		pe->commit_us_prev = g->commit_us;
 		pe->commits_slow_prev = g->commits_slow;
 		pe->commits_tail_prev = g->commits_tail;
-		pe->commit_rate_avg = pgb_ema(pe->commit_rate_avg, n * per_s,
-									  dt_ms, p->pressure_window_ms);
-		pe->commit_rate_now = pgb_ema(pe->commit_rate_now, n * per_s,
-									  dt_ms, short_ms);
-		pe->commit_slow_rate_avg = pgb_ema(pe->commit_slow_rate_avg, slow * per_s,
-										   dt_ms, p->pressure_window_ms);
-		pe->commit_slow_rate_now = pgb_ema(pe->commit_slow_rate_now, slow * per_s,
-										   dt_ms, short_ms);
-		pe->commit_tail_rate_avg = pgb_ema(pe->commit_tail_rate_avg, tail * per_s,
-										   dt_ms, p->pressure_window_ms);
-		pe->commit_tail_rate_now = pgb_ema(pe->commit_tail_rate_now, tail * per_s,
-										   dt_ms, short_ms);
+		pe->commit_rate_avg = pgb_ema_step(pe->commit_rate_avg, n * per_s, a_window);
+		pe->commit_rate_now = pgb_ema_step(pe->commit_rate_now, n * per_s, a_short);
+		pe->commit_slow_rate_avg = pgb_ema_step(pe->commit_slow_rate_avg, slow * per_s,
+												a_window);
+		pe->commit_slow_rate_now = pgb_ema_step(pe->commit_slow_rate_now, slow * per_s,
+												a_short);
+		pe->commit_tail_rate_avg = pgb_ema_step(pe->commit_tail_rate_avg, tail * per_s,
+												a_window);
+		pe->commit_tail_rate_now = pgb_ema_step(pe->commit_tail_rate_now, tail * per_s,
+												a_short);
 		if (n > 0)
-			pe->commit_ms_avg = pgb_ema(pe->commit_ms_avg, us / 1000.0 / n,
-										dt_ms, p->pressure_window_ms);
+			pe->commit_ms_avg = pgb_ema_step(pe->commit_ms_avg, us / 1000.0 / n,
+											 a_window);
 	}
 	st->commits_primed = true;
 
@@ -244,9 +249,10 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 	uint32		bits = 0;
 	double		per_core = (double) snap->running / Max(snap->ncores, 1);
 	bool		weighted = pgb_all_weighted(snap);
+	double		alpha = pgb_ema_alpha(dt_ms, p->pressure_window_ms);
 	int			e;
 
-	st->cpu_avg = pgb_ema(st->cpu_avg, per_core, dt_ms, p->pressure_window_ms);
+	st->cpu_avg = pgb_ema_step(st->cpu_avg, per_core, alpha);
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{
 		const PgbEntrySample *g = &snap->entries[e];
@@ -254,10 +260,9 @@ pgb_plan_gate_pressure(PgbPlanState *st, const PgbSnapshot *snap,
 
 		(void) pgb_run_delay_step(&pe->run_delay, g->run_delay_ms,
 								  g->run_delay_at_ms, g->run_delay_sessions);
-		pe->running_avg = pgb_ema(pe->running_avg, g->running,
-								  dt_ms, p->pressure_window_ms);
-		pe->in_progress_avg = pgb_ema(pe->in_progress_avg, g->in_progress,
-									  dt_ms, p->pressure_window_ms);
+		pe->running_avg = pgb_ema_step(pe->running_avg, g->running, alpha);
+		pe->in_progress_avg = pgb_ema_step(pe->in_progress_avg, g->in_progress,
+										   alpha);
 	}
 	if (!weighted && st->cpu_avg >= p->cpu_pressure_threshold)
 		bits |= PGB_PRESSURE_CPU;

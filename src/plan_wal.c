@@ -40,6 +40,7 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 	bool		gives[PGB_MAX_CLASSES + 1];
 	bool		demand[PGB_MAX_CLASSES + 1];
 	bool		pressure = (plan->pressure & PGB_PRESSURE_WAL) != 0;
+	double		alpha = pgb_ema_alpha(dt_ms, p->pressure_window_ms);
 	int			e,
 				i;
 
@@ -54,16 +55,14 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 		if (st->wal_primed && now >= pe->wal_prev && dt_ms > 0)
 			rate = (double) (now - pe->wal_prev) * 1000.0 / dt_ms;
 		pe->wal_prev = now;
-		pe->wal_rate_avg = pgb_ema(pe->wal_rate_avg, rate, dt_ms,
-								   p->pressure_window_ms);
+		pe->wal_rate_avg = pgb_ema_step(pe->wal_rate_avg, rate, alpha);
 		/* transactions a second, for the WAL a transaction writes */
 		now = snap->entries[e].transactions;
 		rate = 0;
 		if (st->wal_primed && now >= pe->xact_prev && dt_ms > 0)
 			rate = (double) (now - pe->xact_prev) * 1000.0 / dt_ms;
 		pe->xact_prev = now;
-		pe->xact_rate_avg = pgb_ema(pe->xact_rate_avg, rate, dt_ms,
-									p->pressure_window_ms);
+		pe->xact_rate_avg = pgb_ema_step(pe->xact_rate_avg, rate, alpha);
 	}
 	st->wal_primed = true;
 	for (i = 0; i < table->nclasses; i++)
@@ -115,7 +114,7 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 								   rate_avg[i], &wp, snap->now_ms) &&
 				 plan->nchanges < (int) lengthof(plan->changes))
 		{
-			PgbLimitChange *ch = &plan->changes[plan->nchanges++];
+			PgbLimitChange *ch = pgb_plan_new_change(plan);
 			double		after = budget->limit;
 			bool		up = after <= 0 || (before > 0 && after > before);
 

@@ -151,5 +151,5 @@ pgb_ema_alpha(double dt_ms, double tau_ms)
 double
 pgb_ema(double avg, double sample, double dt_ms, double tau_ms)
 {
-	return avg + pgb_ema_alpha(dt_ms, tau_ms) * (sample - avg);
+	return pgb_ema_step(avg, sample, pgb_ema_alpha(dt_ms, tau_ms));
 }

@@ -86,6 +86,17 @@ extern int	pgb_tick_interval_ms(int sample_interval_ms, int live_sessions);
 
 extern int	pgb_full_walk_every(int interval_ms);
 
+/*
+ * One step of pgb_ema with its weight already known: a loop over every
+ * class entry takes pgb_ema_alpha once per tick instead of once per entry
+ * and average (the worker's tick, every 10 ms).  pgb_ema is this step.
+ */
+static inline double
+pgb_ema_step(double avg, double sample, double alpha)
+{
+	return avg + alpha * (sample - avg);
+}
+
 /* Session states as the worker sees them. */
 typedef enum PgbSessionState
 {

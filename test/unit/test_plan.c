@@ -347,6 +347,38 @@ test_inversions(void)
 		   "the blockers already signalled answer for the limit round: no other signal");
 }
 
+/*
+ * pgb_plan_init leaves the plan's arrays of entries alone (27 kB a tick
+ * the worker need not write), so an entry is cleared when it is taken:
+ * a change of the admission limit, which sets neither, is neither an
+ * active limit's nor a WAL budget's, whatever the memory held before.
+ */
+static void
+test_plan_init_cost(void)
+{
+	over_limit_setup("web(priority=100), ai(priority=10, shed=terminate, floor=2)");
+	memset(&plan, 0x01, sizeof(plan));	/* a bool of 1, an int of 0x01010101 */
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	is_int(plan.nchanges, 0, "init: no change");
+	is_int(plan.nlet, 0, "init: nobody let through");
+	is_int(plan.nnotes, 0, "init: no note");
+	is_int(plan.victim_class, -1, "init: no victim class");
+	is_int(plan.changes[0].before, 0x01010101, "init does not write the changes");
+	is_int(plan.let[PGB_MAX_LET_THROUGH - 1].pid, 0x01010101,
+		   "init does not write the let-through list");
+	st.entries[AI].aimd.limit = PGB_UNLIMITED;
+	st.entries[AI].aimd.last_step_ms = 0;
+	pgb_plan_decide(&plan, &st, &snap, &table, &params, 10);
+	is_int(plan.nchanges, 1, "one limit change over old memory");
+	ok(!plan.changes[0].active, "the admission change is not an active limit's");
+	ok(!plan.changes[0].wal, "the admission change is not a WAL budget's");
+	is_int(plan.changes[0].after, 5, "halved, as over clean memory");
+	is_str(plan.changes[0].reason, "connections pressure: limit lowered to 5", "the reason");
+	/* the next plan starts empty again */
+	pgb_plan_init(&plan, rounds, 64, victims, order, 256);
+	is_int(plan.nchanges, 0, "the next tick's plan has no change");
+}
+
 static void
 test_aimd(void)
 {
@@ -1486,6 +1518,7 @@ main(void)
 	test_carry_out();
 	test_inversions();
 	test_aimd();
+	test_plan_init_cost();
 	test_pressure();
 	test_pause();
 	test_gate_adaptive();

@@ -53,6 +53,11 @@ test_ema(void)
 	is_double(pgb_ema(0.5, 1, 0, 1000), 0.5, 1e-12, "no time, no move");
 	is_double(pgb_ema(0.2, 0.9, 100000, 1000), 0.9, 1e-12, "a long gap takes the sample");
 	is_double(pgb_ema(0.2, 0.9, 10, 0), 0.9, 1e-12, "tau 0 takes the sample");
+	/* the worker's loops take the weight once a tick: the same number */
+	ok(pgb_ema_step(0.2, 0.9, pgb_ema_alpha(10, 2000)) == pgb_ema(0.2, 0.9, 10, 2000),
+	   "pgb_ema_step with pgb_ema_alpha's weight is pgb_ema, to the bit");
+	ok(pgb_ema_step(7.5, 0, pgb_ema_alpha(10, 250)) == pgb_ema(7.5, 0, 10, 250),
+	   "pgb_ema_step decays as pgb_ema does, to the bit");
 	for (i = 0; i < 200; i++)
 		avg = pgb_ema(avg, 1.0, 10, 1000);
 	ok(avg > 0.86 && avg < 0.87, "200 ticks of 10 ms at tau 1 s: 1 - e^-2");
