@@ -137,9 +137,10 @@ typedef struct PgbRunDelayTrack
  * budget), nor below the floor.  Halving while a higher class's commits
  * stay slow took a bulk class to the floor within seconds wherever they
  * were slow for some other reason too (a CPU others load, the page cache
- * its own earlier writes left dirty): 0.08x-0.18x of its stock
- * transactions in bench/wal.sh's sweep, with web's commit p99 no better
- * than at the budget's first cut.  Below the share the law does not go:
+ * its own earlier writes left dirty): 0.12x-0.24x of its stock
+ * transactions in bench/wal.sh's sweep (issue 28), four set-ups of eight
+ * under 0.2x, on a loaded machine whose calm web commits already passed
+ * the target.  Below the share the law does not go:
  * a knee lower than that (web's commits slow whenever the class writes
  * a third of its rate) holds web's commits less, and the budget sits at
  * the share (doc/wal-budget.md).
