@@ -248,8 +248,6 @@ test_wal_aimd_model(void)
 
 	for (i = 0; i < 3; i++)
 	{
-		double		mean,
-					over;
 		char		msg[160];
 
 		simulate_aimd(knees[i], &mean, &over);
