@@ -34,6 +34,8 @@ CREATE TABLE acct(id int PRIMARY KEY, v bigint) WITH (fillfactor = 50);
 INSERT INTO acct SELECT g, 0 FROM generate_series(1, 1000) g;
 CREATE UNLOGGED TABLE dummy(x int);
 CREATE TABLE load(x text);
+-- rows past the TOAST threshold stored as written, not compressed
+ALTER TABLE load ALTER x SET STORAGE EXTERNAL;
 GRANT ALL ON acct, load TO web, bulk;
 SQL
 }
@@ -46,14 +48,19 @@ cat >"$dir/web.sql" <<'SQL'
 \set id random(1, 1000)
 UPDATE acct SET v = v + 1 WHERE id = :id;
 SQL
-cat >"$dir/bulk.sql" <<SQL
-INSERT INTO load SELECT repeat('x', 1000) FROM generate_series(1, $BULK_ROWS);
+# bulk's transaction: BULK_ROWS rows of BULK_ROW_BYTES bytes
+bulk_script() {
+	cat >"$dir/bulk.sql" <<SQL
+INSERT INTO load SELECT repeat('x', ${BULK_ROW_BYTES:-1000}) FROM generate_series(1, $BULK_ROWS);
 SQL
+}
+bulk_script
 
 psql_at() { bench_sql "$@"; }
 
 setup_name() {
 	case "$1" in
+		0) echo "0. stock PostgreSQL, web alone (calm)" ;;
 		1) echo "1. stock PostgreSQL" ;;
 		2) echo "2. stock, bulk at synchronous_commit = off" ;;
 		3) echo "3. pg_budget bulk(wal=$WAL_BUDGET)" ;;
@@ -61,12 +68,14 @@ setup_name() {
 	esac
 }
 
-# one run: prints "web_p50 web_p99 bulk_wal_mb_s bulk_rows_s counted_pct"
+# one run: prints "web_p50 web_p99 bulk_wal_mb_s bulk_rows_s counted_pct
+# cancelled_pct bulk_xacts_s lowest_budget_mb_s"; setup 0 is web alone
 run_setup() {
-	local s=$1 r=$2 port run=$dir/run-$1-$2
+	local s=$1 r=$2 port run=$dir/run-${RUN_TAG:-}$1-$2
 	rm -rf "$run"
 	mkdir -p "$run/web" "$run/bulk"
 	case "$s" in
+		0) port=$stock_port ;;
 		1) port=$stock_port; psql_at "$port" "ALTER ROLE bulk RESET synchronous_commit" ;;
 		2) port=$stock_port; psql_at "$port" "ALTER ROLE bulk SET synchronous_commit = off" ;;
 		3) port=$budget_port; psql_at "$port" "ALTER SYSTEM SET pg_budget.classes = '$static_classes'" ;;
@@ -83,19 +92,23 @@ run_setup() {
 	psql_at "$port" "SELECT pg_stat_reset_shared('wal')" >/dev/null
 	[ "$port" = "$budget_port" ] && psql_at "$port" "SELECT pg_budget_reset()" >/dev/null
 	local total=$((WARM_SECONDS + RUN_SECONDS + 2)) t_web0 t_web1
-	bench_pgbench_logged "$run" bulk "$port" bulk -c "$BULK_CLIENTS" -j 2 -T "$total" -f "$dir/bulk.sql" &
-	local bulk_job=$!
-	sleep "$WARM_SECONDS"
+	local bulk_job="" t_run0
+	t_run0=$(date +%s.%N)
+	if [ "$s" != 0 ]; then
+		bench_pgbench_logged "$run" bulk "$port" bulk -c "$BULK_CLIENTS" -j 2 -T "$total" -f "$dir/bulk.sql" &
+		bulk_job=$!
+		sleep "$WARM_SECONDS"
+	fi
 	t_web0=$(date +%s.%N)
 	bench_pgbench_logged "$run" web "$port" web -c "$WEB_CLIENTS" -j 1 -T "$RUN_SECONDS" -R "$WEB_RATE" -f "$dir/web.sql"
 	t_web1=$(date +%s.%N)
-	wait "$bulk_job" || true
+	[ -n "$bulk_job" ] && { wait "$bulk_job" || true; }
 	local counted="-"
 	if [ "$port" = "$budget_port" ]; then
 		psql_at "$port" "SELECT pg_stat_force_next_flush()" >/dev/null 2>&1 || true
 		sleep 0.5
 		counted=$(psql_at "$port" "SELECT round(100.0 * (SELECT sum(wal_bytes) FROM pg_budget_wal) / nullif((SELECT wal_bytes FROM pg_stat_wal), 0), 1)")
-		psql_at "$port" "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'bulk' ORDER BY at" >"$run/events.txt" 2>&1 || true
+		psql_at "$port" "SELECT at, action, signal, reason FROM pg_budget_events WHERE class = 'bulk' AND at >= to_timestamp($t_run0) ORDER BY at" >"$run/events.txt" 2>&1 || true
 	fi
 	if [ "$s" = 3 ]; then
 		# bulk's WAL in each whole second of the measured window (the frame
@@ -121,8 +134,20 @@ run_setup() {
 			-v n="$(cat "$run"/bulk/pgbench_log.* | wc -l)" \
 			'BEGIN { if (n + s == 0) { print "0.0"; exit } printf "%.1f", 100 * s / (n + s) }')
 	fi
-	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $wal_s $rows_s $counted $cancelled"
+	# the lowest WAL budget the worker set bulk in this run (MB/s)
+	local lowest="-"
+	if [ "$port" = "$budget_port" ]; then
+		lowest=$(sed -n 's/.*WAL budget lowered to \([0-9.]*\) MB\/s.*/\1/p' "$run/events.txt" |
+			sort -g | head -1)
+		lowest=${lowest:-none}
+	fi
+	echo "$(bench_pct "$run/web.lat" 50) $(bench_pct "$run/web.lat" 99) $wal_s $rows_s $counted $cancelled $txs $lowest"
 }
+
+if [ -n "${SWEEP:-}" ]; then
+	. "$(dirname "$0")/wal-sweep.sh"
+	exit 0
+fi
 
 : >"$out/wal_per_second.txt"
 bench_rounds "$out/runs.txt" run_setup setup_name

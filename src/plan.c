@@ -178,8 +178,17 @@ pgb_plan_decide(PgbPlan *plan, PgbPlanState *st, PgbSnapshot *snap,
 		plan->calm = false;
 	admission = plan->pressure;
 	pgb_plan_admission_limits(plan, st, snap, table, p);
-	/* the gate's active limits take WAL pressure by the same rule */
+	/*
+	 * The gate's active limits take WAL pressure by the same rules: not
+	 * while a WAL budget can act (halving the class's transactions in
+	 * progress beside its budget throttled it twice for one pressure:
+	 * bench/wal.sh's sweep saw a bulk class at an active limit of 1 under
+	 * its budget), and slow commits only through a budget at its floor.
+	 */
 	plan->pressure = full;
+	if ((full & PGB_PRESSURE_WAL) != 0 &&
+		(plan->wal_victim_class >= 0 || plan->wal_spared_class >= 0))
+		plan->pressure &= ~PGB_PRESSURE_WAL;
 	if (!share_pressure && !floored)
 		plan->pressure &= ~PGB_PRESSURE_WAL;
 	pgb_plan_active_limits(plan, st, snap, table, p, dt_ms);

@@ -111,7 +111,8 @@ typedef struct PgbRunDelayTrack
  * a second where the sustained one takes several.
  *
  * A cut halves (decrease) the budget in force, or what the class writes
- * when it has none, and marks the rate it cut from: after a run of cuts,
+ * when it has none, never below the class's fair share of that first rate
+ * (PGB_WAL_FAIR_SHARE, below), and marks the rate it cut from: after a run of cuts,
  * the lowest rate still seen slow.  The first cut after a raise comes
  * step_ms / 4 after the last step, since web feels every second of a slow
  * commit; further cuts in a row only while commits are still slow now:
@@ -129,6 +130,22 @@ typedef struct PgbRunDelayTrack
  * lowered) is reached and the budget is lifted.
  */
 #define PGB_WAL_MARK_SHARE		0.9
+
+/*
+ * The class's fair share: cuts never take a budget below this share of
+ * its base (the rate the class had when first lowered, or its configured
+ * budget), nor below the floor.  Halving while a higher class's commits
+ * stay slow took a bulk class to the floor within seconds wherever they
+ * were slow for some other reason too (a CPU others load, the page cache
+ * its own earlier writes left dirty): 0.12x-0.24x of its stock
+ * transactions in bench/wal.sh's sweep (issue 28), four set-ups of eight
+ * under 0.2x, on a loaded machine whose calm web commits already passed
+ * the target.  Below the share the law does not go:
+ * a knee lower than that (web's commits slow whenever the class writes
+ * a third of its rate) holds web's commits less, and the budget sits at
+ * the share (doc/wal-budget.md).
+ */
+#define PGB_WAL_FAIR_SHARE		0.3
 
 typedef struct PgbWalAimd
 {
@@ -644,6 +661,12 @@ extern int	pgb_active_floor_under(const PgbClass *c, uint32 pressure,
 
 /* A budget that was never lowered. */
 extern void pgb_wal_aimd_reset(PgbWalAimd *s);
+
+/*
+ * The lowest a cut takes a budget whose base is base: PGB_WAL_FAIR_SHARE
+ * of it, at least the floor.
+ */
+extern double pgb_wal_fair_floor(double base, const PgbWalAimdParams *p);
 
 /*
  * One step at now_ms: pressure (this class gives way), slow_now (commits

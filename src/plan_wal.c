@@ -151,6 +151,15 @@ pgb_wal_aimd_reset(PgbWalAimd *s)
 	s->probes = 0;
 }
 
+double
+pgb_wal_fair_floor(double base, const PgbWalAimdParams *p)
+{
+	double		fair = PGB_WAL_FAIR_SHARE * base;
+
+	/* a NaN base is no share: the floor */
+	return fair > p->floor_rate ? fair : p->floor_rate;
+}
+
 bool
 pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
 				  double rate_avg, const PgbWalAimdParams *p, int64 now_ms)
@@ -158,6 +167,7 @@ pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
 	double		next;
 	double		ceiling;
 	double		share;
+	double		fair;
 
 	if (!calm)
 		s->calm_since_ms = -1;
@@ -179,8 +189,10 @@ pgb_wal_aimd_step(PgbWalAimd *s, bool pressure, bool slow_now, bool calm,
 		if (p->configured > 0 && !(from <= p->configured))
 			from = p->configured;
 		next = from * p->decrease;
-		if (!(next >= p->floor_rate))
-			next = p->floor_rate;
+		/* never below the class's fair share of its base, nor the floor */
+		fair = pgb_wal_fair_floor(s->limit > 0 ? s->base : from, p);
+		if (!(next >= fair))
+			next = fair;
 		if (s->limit > 0 && next >= s->limit)
 			return false;
 		if (s->limit <= 0)

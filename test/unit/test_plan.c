@@ -1246,6 +1246,47 @@ slow_bursts(int ticks, int every, double ms, int64 *t)
 #define WEB_SLOW_SHARE \
 	pgb_plan_commit_share(st.entries[WEB].commit_slow_rate_avg, st.entries[WEB].commit_rate_avg)
 
+/*
+ * Sessions waiting on WAL (the share) while bulk writes more than the
+ * floor: its WAL budget answers, and neither its admission nor the gate's
+ * active limit is lowered beside it (one pressure, one throttle).
+ */
+static void
+test_wal_share_one_throttle(void)
+{
+	double		mb = 1024.0 * 1024;
+	int64		t = NOW;
+	int			i;
+	bool		active_limited = false;
+	bool		limited = false;
+
+	setup("web(priority=100), bulkw(priority=0, shed=cancel, max=8)");
+	params.commit_latency_target_ms = 5;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.wal_rate_floor = mb;
+	snap.connected[BULKW] = 8;
+	/* bulk writes 40 MB/s, web commits fast */
+	for (i = 0; i < 10; i++)
+		commit_tick(5, 0.2, 40 * mb, t += 100);
+	/* then half of the active sessions wait on WAL: share pressure */
+	snap.entries[BULKW].wal_share_avg = 0.5;
+	/* web on CPU, bulk's four transactions in progress */
+	snap.entries[WEB].running = 1;
+	snap.entries[BULKW].in_progress = 4;
+	snap.entries[WEB].wal_share_avg = 0.5;
+	for (i = 0; i < 60; i++)
+	{
+		commit_tick(5, 12.0, 40 * mb, t += 100);
+		active_limited |= plan.publish_active[BULKW] != PGB_UNLIMITED;
+		limited |= plan.publish_limits[BULKW] != PGB_UNLIMITED;
+	}
+	is_int(plan.wal_victim_class, BULKW, "share pressure, bulk writes 40 MB/s: its WAL budget gives way");
+	ok(plan.publish_wal[BULKW] > 0, "bulk has a WAL budget");
+	ok(!limited, "its admission is not lowered beside it");
+	ok(!active_limited, "nor the gate's active limit");
+}
+
 /* WAL pressure judged by web's commit latency, answered by the WAL budget. */
 static void
 test_commit_latency(void)
@@ -1268,28 +1309,32 @@ test_commit_latency(void)
 
 	/* web commits fast, its tail under the target: no WAL pressure */
 	for (i = 0; i < 20; i++)
-		commit_tick(10, 0.2, 40 * mb, t += 100);
+		commit_tick(10, 0.2, 3 * mb, t += 100);
 	ok(!(plan.pressure & PGB_PRESSURE_WAL), "web commits in 0.2 ms, a tenth in 2: no WAL pressure");
 	is_double(st.entries[WEB].commit_ms_avg, 0.2, 0.05, "web's mean commit latency is 0.2 ms");
 
 	/* a tenth of web's commits over the target, the mean under it */
 	for (i = 0; i < 30; i++)
-		commit_tick(10, 0.4, 40 * mb, t += 100);
+		commit_tick(10, 0.4, 3 * mb, t += 100);
 	ok(st.entries[WEB].commit_ms_avg < 3, "the mean stays under the target");
 	ok(plan.pressure & PGB_PRESSURE_WAL,
 	   "a tenth of web's commits take 4 ms (target 3): WAL pressure, judged by the tail");
 
-	/* web's commits slow down: bulk's WAL budget shrinks, bulk is not shed */
+	/*
+	 * web's commits slow down: bulk's WAL budget shrinks, bulk is not shed;
+	 * bulk writes 3 MB/s by then, so that its fair share (0.9 MB/s) is
+	 * under the floor and the budget can reach the floor
+	 */
 	for (i = 0; i < 30; i++)
 	{
-		commit_tick(5, 12.0, 40 * mb, t += 100);
+		commit_tick(5, 12.0, 3 * mb, t += 100);
 		if (plan.nrounds > 0)
 			shed_for_wal = true;
 	}
 	ok(plan.pressure & PGB_PRESSURE_WAL,
 	   "web commits in 12 ms (target 3): WAL pressure, though the share reads calm");
 	is_int(plan.wal_victim_class, BULKW, "bulk's WAL budget gives way");
-	ok(plan.publish_wal[BULKW] > 0 && plan.publish_wal[BULKW] < 40 * mb,
+	ok(plan.publish_wal[BULKW] > 0 && plan.publish_wal[BULKW] < 3 * mb,
 	   "bulk gets a WAL budget below what it writes");
 	is_int(plan.publish_limits[BULKW], PGB_UNLIMITED,
 		   "while throttling can act, bulk is admitted as before");
@@ -1462,7 +1507,7 @@ test_commit_latency_no_writer(void)
 	/* ai's WAL budget at the floor: the slow commits go on to admission */
 	st.entries[AI].aimd.limit = PGB_UNLIMITED;
 	st.entries[AI].wal_aimd.limit = mb;
-	st.entries[AI].wal_aimd.base = 8 * mb;
+	st.entries[AI].wal_aimd.base = 3 * mb;
 	st.entries[AI].wal_aimd.mark = 2 * mb;
 	st.entries[AI].wal_aimd.last_step_ms = t;
 	limited = false;
@@ -1530,6 +1575,7 @@ main(void)
 	test_idle_holders();
 	test_wal_adaptive();
 	test_commit_latency();
+	test_wal_share_one_throttle();
 	test_commit_latency_short();
 	test_commit_latency_no_writer();
 	test_forget_entry();
