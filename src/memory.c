@@ -532,6 +532,15 @@ pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 	if (level == PGB_MEM_CALM &&
 		pgb_mem_decide(use, 0, use_rate, limit_bytes, pgb_memory_guard) == PGB_MEM_EARLY)
 		level = PGB_MEM_EARLY;
+	/*
+	 * The guard judges rows a full walk read: on a light tick (sampler.c) a
+	 * settled session that has since started a query still reads idle.
+	 * Past the mark, the next tick reads every row, and the guard judges
+	 * then: one tick later at the first crossing.
+	 */
+	snap->mem_full_walk = level != PGB_MEM_CALM;
+	if (level != PGB_MEM_CALM && !snap->full_walk)
+		return;
 
 	for (e = 0; e < PGB_MAX_SHARED_CLASSES; e++)
 	{

@@ -668,6 +668,9 @@ extern void pgb_wal_aimd_reset(PgbWalAimd *s);
  */
 extern double pgb_wal_fair_floor(double base, const PgbWalAimdParams *p);
 
+/* Is a lowered budget at its fair share (or the floor): no cut takes more? */
+extern bool pgb_wal_at_fair_floor(const PgbWalAimd *s, double floor_rate);
+
 /*
  * One step at now_ms: pressure (this class gives way), slow_now (commits
  * above it are slow right now), calm (no WAL pressure, or nobody above it

@@ -71,12 +71,32 @@ pgb_plan_wal_limits(PgbPlan *plan, PgbPlanState *st,
 		rate_avg[i] = e >= 0 ? st->entries[e].wal_rate_avg : 0;
 		/* more than the floor to give (a NaN rate is not known to be less) */
 		gives[i] = !(rate_avg[i] <= p->wal_rate_floor);
+
 		/* a class that commits is there, however short its transactions */
 		demand[i] = e >= 0 && (snap->entries[e].active_avg >= PGB_CPU_DEMAND_MIN ||
 							   st->entries[e].commit_rate_avg >= PGB_COMMITS_MIN_RATE);
 	}
-	plan->wal_victim_class = (pressure && p->shedding != PGB_SHEDDING_OFF) ?
-		pgb_class_to_give_way(table, gives, rate_avg, demand) : -1;
+	plan->wal_victim_class = -1;
+	if (pressure && p->shedding != PGB_SHEDDING_OFF)
+	{
+		bool		more[PGB_MAX_CLASSES + 1];
+
+		/*
+		 * A budget already cut to its fair share (or the floor) gives no
+		 * more: the next writer up gives way first.  With none, the class
+		 * at its share stays the one (its floor's rules, plan.c).
+		 */
+		for (i = 0; i < table->nclasses; i++)
+		{
+			e = snap->map[i];
+			more[i] = gives[i] &&
+				!(e >= 0 && pgb_wal_at_fair_floor(&st->entries[e].wal_aimd,
+												  p->wal_rate_floor));
+		}
+		plan->wal_victim_class = pgb_class_to_give_way(table, more, rate_avg, demand);
+		if (plan->wal_victim_class < 0)
+			plan->wal_victim_class = pgb_class_to_give_way(table, gives, rate_avg, demand);
+	}
 	plan->wal_spared_class = -1;
 	if (pressure && p->shedding != PGB_SHEDDING_OFF && plan->wal_victim_class < 0)
 	{
@@ -158,6 +178,18 @@ pgb_wal_fair_floor(double base, const PgbWalAimdParams *p)
 
 	/* a NaN base is no share: the floor */
 	return fair > p->floor_rate ? fair : p->floor_rate;
+}
+
+bool
+pgb_wal_at_fair_floor(const PgbWalAimd *s, double floor_rate)
+{
+	double		fair = PGB_WAL_FAIR_SHARE * s->base;
+
+	if (!(s->limit > 0) || !(s->base > 0))
+		return false;
+	if (!(fair > floor_rate))
+		fair = floor_rate;
+	return s->limit <= fair * 1.001;
 }
 
 bool

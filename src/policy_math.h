@@ -80,7 +80,8 @@ extern int	pgb_tick_interval_ms(int sample_interval_ms, int live_sessions);
  * tick at longer intervals.  The ticks between read only the other rows
  * and count the settled ones as the last full walk saw them; a wait sample
  * of a session first seen active on a full walk counts for the ticks it
- * was not read (its expected share, whatever its statement's length).
+ * was not read: the expected count of a statement shorter than a tick,
+ * about half the skipped ticks more for a longer one.
  */
 #define PGB_FULL_WALK_MS			50
 

@@ -60,6 +60,7 @@ static int *watch;
 static int	nwatch;
 static bool *watched;			/* by procno: in watch */
 static bool *counted;			/* by procno: in settled_n */
+static int *counted_entry;		/* by procno: under which group */
 static int	settled_n[PGB_NUM_GROUPS];
 static int	since_full = -1;	/* ticks since the last full walk; -1:
 								 * none yet */
@@ -115,6 +116,7 @@ pgb_sampler_init(PgbTick *tick)
 	watch = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nprocs);
 	watched = MemoryContextAllocZero(TopMemoryContext, sizeof(bool) * nprocs);
 	counted = MemoryContextAllocZero(TopMemoryContext, sizeof(bool) * nprocs);
+	counted_entry = MemoryContextAllocZero(TopMemoryContext, sizeof(int) * nprocs);
 	nwatch = 0;
 	since_full = -1;
 	tick->procs = MemoryContextAllocZero(TopMemoryContext,
@@ -428,11 +430,13 @@ pgb_sample(PgbTick *tick)
 
 	/*
 	 * Every row is read on a full walk: every pgb_full_walk_every ticks,
-	 * and each tick while the server's memory is past its mark (the guard
-	 * judges every active session then).
+	 * and each tick while the server's memory is past its mark or on
+	 * course to it (the guard judges every active session then, and only
+	 * on a full walk: memory.c).
 	 */
-	full = since_full < 0 || tick->snap.mem_pressure ||
+	full = since_full < 0 || tick->snap.mem_full_walk ||
 		since_full + 1 >= pgb_full_walk_every(tick->interval_ms);
+	tick->snap.full_walk = full;
 
 	if (full)
 	{
@@ -454,7 +458,8 @@ pgb_sample(PgbTick *tick)
 			sample_row(tick, procno, walks, gate_waiting,
 					   watched[procno] ? 1 : skipped);
 			counted[procno] = r->pid != 0 && r->idle_settled;
-			watched[procno] = !counted[procno] && (r->pid != 0 || pgb_row_busy(r));
+			/* an empty slot too: a session that connects there is seen at once */
+			watched[procno] = !counted[procno];
 		}
 		nwatch = 0;
 		memset(settled_n, 0, sizeof(settled_n));
@@ -463,7 +468,10 @@ pgb_sample(PgbTick *tick)
 			if (watched[procno])
 				watch[nwatch++] = procno;
 			else if (counted[procno])
-				settled_n[tick->snap.rows[procno].entry]++;
+			{
+				counted_entry[procno] = tick->snap.rows[procno].entry;
+				settled_n[counted_entry[procno]]++;
+			}
 		}
 		since_full = 0;
 		tick->snap.nwoken = 0;
@@ -486,7 +494,7 @@ pgb_sample(PgbTick *tick)
 			if (counted[w])
 			{
 				counted[w] = false;
-				settled_n[tick->snap.rows[w].entry]--;
+				settled_n[counted_entry[w]]--;
 			}
 		}
 		tick->snap.nwoken = 0;

@@ -167,6 +167,9 @@ typedef struct PgbSnapshot
 														 * cgroup has its
 														 * weight */
 	bool		mem_pressure;	/* the server's memory is past its mark */
+	bool		mem_full_walk;	/* past it or on course to it: the next
+								 * ticks read every row (memory.c) */
+	bool		full_walk;		/* this tick read every row (sampler.c) */
 } PgbSnapshot;
 
 /*

@@ -1287,6 +1287,47 @@ test_wal_share_one_throttle(void)
 	ok(!active_limited, "nor the gate's active limit");
 }
 
+/*
+ * Web's commits stay slow while bulk writes 40 MB/s and mid 20 MB/s: bulk's
+ * budget is cut to its fair share (12 MB/s) and no lower; then mid, the
+ * next writer up, gives way, not bulk again and again.
+ */
+static void
+test_wal_fair_share_next_writer(void)
+{
+	double		mb = 1024.0 * 1024;
+	int64		t = NOW;
+	int			i;
+	int			mid = 2;
+	bool		mid_victim = false;
+
+	setup("web(priority=100), bulkw(priority=0, shed=cancel), mid(priority=5, shed=cancel)");
+	params.commit_latency_target_ms = 5;
+	params.pressure_window_ms = 500;
+	params.aimd_interval_ms = 200;
+	params.wal_rate_floor = mb;
+	snap.entries[mid].active_avg = 4;
+	snap.entries[BULKW].wal_share_avg = 0.1;
+	snap.entries[WEB].wal_share_avg = 0.1;
+	for (i = 0; i < 10; i++)
+	{
+		snap.entries[mid].wal_bytes += (uint64) (20 * mb / 10);
+		commit_tick(5, 0.2, 40 * mb, t += 100);
+	}
+	for (i = 0; i < 400; i++)
+	{
+		snap.entries[mid].wal_bytes += (uint64) (20 * mb / 10);
+		commit_tick(5, 30.0, 40 * mb, t += 100);
+		mid_victim |= plan.wal_victim_class == mid;
+	}
+	is_double(st.entries[BULKW].wal_aimd.limit, 0.3 * st.entries[BULKW].wal_aimd.base,
+			  0.01 * mb, "bulk's budget stops at its fair share");
+	ok(pgb_wal_at_fair_floor(&st.entries[BULKW].wal_aimd, params.wal_rate_floor),
+	   "pgb_wal_at_fair_floor: bulk is there");
+	ok(mid_victim, "then mid, the next writer, gives way");
+	ok(st.entries[mid].wal_aimd.limit > 0, "mid has a WAL budget");
+}
+
 /* WAL pressure judged by web's commit latency, answered by the WAL budget. */
 static void
 test_commit_latency(void)
@@ -1576,6 +1617,7 @@ main(void)
 	test_wal_adaptive();
 	test_commit_latency();
 	test_wal_share_one_throttle();
+	test_wal_fair_share_next_writer();
 	test_commit_latency_short();
 	test_commit_latency_no_writer();
 	test_forget_entry();
