@@ -86,16 +86,7 @@ if [ ! -f "$h/cpu.shares" ]; then
 elif ! pgb_root; then
 	cpu_cgroup_note="not root: no cgroup under $h"
 fi
-cpu_cgroup_down() {
-	local d
-	for d in "$cpu_cgroup" "$cpu_dir"; do
-		[ -n "$d" ] && [ -d "$d" ] || continue
-		# children first; a directory still holding a process stays and says so
-		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
-		rmdir "$d" || echo "== could not remove $d (a process is still in it?)" >&2
-	done
-	return 0
-}
+cpu_cgroup_down() { pgb_cgroup_remove "$cpu_cgroup" "$cpu_dir"; }
 trap 'cpu_cgroup_down; rm -rf "$work"' EXIT
 [ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: the CPU-weight setups (5, 6, 8) are skipped" >&2
 

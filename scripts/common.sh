@@ -118,15 +118,21 @@ pgb_cpucg_up() {
 	echo "== cgroup for t/060_cpu.pl: $PGB_TEST_CGROUP_V1"
 }
 
-pgb_cgroup_down() {
+# pgb_cgroup_remove DIR...: remove cgroup directories (empty names and
+# missing directories are skipped), children first; a directory still
+# holding a process stays and says so.
+pgb_cgroup_remove() {
 	local d
-	for d in "${PGB_TEST_CGROUP_V1:-}" "${PGB_TEST_MEMCG_V1:-}"; do
+	for d in "$@"; do
 		[ -n "$d" ] && [ -d "$d" ] || continue
-		# children first; a directory still holding a process stays and says so
 		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
 		rmdir "$d" || echo "== could not remove $d (a process is still in it?)" >&2
 	done
 	return 0
+}
+
+pgb_cgroup_down() {
+	pgb_cgroup_remove "${PGB_TEST_CGROUP_V1:-}" "${PGB_TEST_MEMCG_V1:-}"
 }
 
 # For t/080_memory.pl: a directory of cgroup v1's memory hierarchy that the

@@ -35,24 +35,7 @@ CREATE TABLE queue(id int PRIMARY KEY, taken_by text);
 INSERT INTO queue SELECT g, NULL FROM generate_series(1, 10) g;
 CREATE TABLE sink(v text);
 GRANT ALL ON queue, sink TO PUBLIC;
--- the backend's own CPU time in seconds (utime + stime, 100 ticks a second)
-CREATE FUNCTION cpu_secs() RETURNS float8 LANGUAGE sql SECURITY DEFINER AS
-  $$ SELECT ((f[12])::bigint + (f[13])::bigint) / 100.0
-     FROM string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f $$;
--- spins until the statement has used secs of CPU (not of the clock: on a
--- busy machine the clock runs far ahead of a session's CPU time)
-CREATE FUNCTION spin(secs float8) RETURNS bigint LANGUAGE plpgsql AS
-  $$ DECLARE n bigint := 0; c0 float8 := cpu_secs(); t timestamptz := clock_timestamp();
-     BEGIN
-       LOOP
-         n := n + 1;
-         IF n % 20000 = 0 THEN
-           EXIT WHEN cpu_secs() - c0 >= secs OR clock_timestamp() > t + interval '25 s';
-         END IF;
-       END LOOP;
-       RETURN n;
-     END $$;
-});
+} . pgb_spin_sql());
 my $su = $node->safe_psql('postgres', 'SELECT current_user');
 my $ctl = control_session($su);
 

@@ -41,7 +41,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Utils qw(slurp_file);
 
-our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql poll_is start_fails);
+our @EXPORT = qw(pgb_node pgb_setup pgb_roles_sql pgb_spin_sql poll_is start_fails);
 
 # quick_worker => 1: the worker's pressure and AIMD at a pace a test can
 # wait for
@@ -78,6 +78,34 @@ sub pgb_roles_sql
 }
 
 # On a running node: the extension, the roles and sql, in one psql.
+# pgb_spin_sql: SQL for spin(secs), a statement that uses secs of the
+# backend's own CPU time (not of the clock: on a busy machine the clock runs
+# far ahead of a session's CPU time), and cpu_secs(), that CPU time.  For
+# the node's sql => ..., run by a superuser (cpu_secs reads /proc/self/stat
+# as its owner).
+sub pgb_spin_sql
+{
+	return q{
+-- the backend's own CPU time in seconds (utime + stime, 100 ticks a second)
+CREATE FUNCTION cpu_secs() RETURNS float8 LANGUAGE sql SECURITY DEFINER AS
+  $$ SELECT ((f[12])::bigint + (f[13])::bigint) / 100.0
+     FROM string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f $$;
+-- spins until the statement has used secs of CPU (not of the clock: on a
+-- busy machine the clock runs far ahead of a session's CPU time)
+CREATE FUNCTION spin(secs float8) RETURNS bigint LANGUAGE plpgsql AS
+  $$ DECLARE n bigint := 0; c0 float8 := cpu_secs(); t timestamptz := clock_timestamp();
+     BEGIN
+       LOOP
+         n := n + 1;
+         IF n % 20000 = 0 THEN
+           EXIT WHEN cpu_secs() - c0 >= secs OR clock_timestamp() > t + interval '25 s';
+         END IF;
+       END LOOP;
+       RETURN n;
+     END $$;
+};
+}
+
 sub pgb_setup
 {
 	my ($node, %opt) = @_;
