@@ -119,12 +119,13 @@ prepare() {
 }
 
 run_version() {
-	local ver=$1 suite dir start rc
+	local ver=$1 suite dir start rc summary=""
 	start=$(date +%s)
 	if [ "$ver" = 15 ]; then
 		echo "== [15] on the host"
 		PGB_PG_VERSION=15 bash "$PGB_TOP/scripts/test.sh"
 		rc=$?
+		summary=$PGB_TOP/test-summary.txt
 	else
 		suite=$(suite_of "$ver") || return 1
 		dir=$CHROOTS/$suite
@@ -142,9 +143,18 @@ run_version() {
 			FUZZ_SECONDS="${FUZZ_SECONDS_CHROOT:-10}" \
 			bash /pg_budget-src/scripts/test.sh
 		rc=$?
+		summary=$dir/pg_budget-src/test-summary.txt
 		mounts_down "$dir"
 	fi
 	RESULTS+=("PostgreSQL $ver: $([ $rc = 0 ] && echo passed || echo FAILED) ($(( $(date +%s) - start )) s)")
+	if [ $rc != 0 ]; then
+		FAILURES+=("== what failed on PostgreSQL $ver")
+		if [ -s "$summary" ]; then
+			while IFS= read -r line; do FAILURES+=("   $line"); done <"$summary"
+		else
+			FAILURES+=("   (no summary: the run stopped before its tests; see above)")
+		fi
+	fi
 	return $rc
 }
 
@@ -152,6 +162,7 @@ run_version() {
 [ "${PGB_MATRIX_LIB:-}" = 1 ] && return 0
 
 RESULTS=()
+FAILURES=()
 case "${1:-all}" in
 	prepare)
 		shift
@@ -171,4 +182,5 @@ for v in $versions; do
 done
 echo "== version matrix"
 for r in "${RESULTS[@]}"; do echo "   $r"; done
+for r in "${FAILURES[@]}"; do echo "$r"; done
 exit $status

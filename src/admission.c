@@ -70,6 +70,7 @@ release_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 		pg_atomic_init_u32(&slot->shed_pending, 0);
 		pg_atomic_init_u32(&slot->cpu_boost, 0);
 		pg_atomic_init_u32(&slot->switched_to, 0);
+		pg_atomic_init_u32(&slot->statements, 0);
 	}
 	LWLockRelease(pgb_shared->lock);
 	my_class_entry = -1;
@@ -309,6 +310,7 @@ admit_login(void)
 			pg_atomic_write_u32(&slot->shed_pending, 0);
 			pg_atomic_write_u32(&slot->cpu_boost, 0);
 			pg_atomic_write_u32(&slot->switched_to, 0);
+			pg_atomic_write_u32(&slot->statements, 0);
 			pg_write_barrier();
 			slot->pid = MyProcPid;
 		}

@@ -4,8 +4,11 @@
  *	  The CPU time of each statement of a class with switch_time: the
  *	  session's time on CPU (/proc/<pid>/schedstat, nanoseconds; stat's
  *	  clock ticks where schedstat is missing) now, less what it was when
- *	  the worker first saw the statement.  A statement that waits on a
- *	  lock, sleeps or reads from its client gains nothing.  Read every
+ *	  the worker first saw the statement.  A new statement is a new
+ *	  active spell, or a new count of the slot's executor statements
+ *	  (shmem.h): a statement sent at once after another, with no idle
+ *	  spell the worker saw between, starts from zero too.  A statement
+ *	  that waits on a lock, sleeps or reads from its client gains nothing.  Read every
  *	  PGB_RUNAWAY_READ_MS for the active sessions of those classes only,
  *	  under no lock.
  *
@@ -20,12 +23,14 @@
 #include "cgroup_fs.h"
 #include "cgroup_math.h"
 #include "runaway.h"
+#include "shmem.h"
 
 /* The worker's readings, by procno. */
 typedef struct RunawayRow
 {
 	int			pid;
 	int64		spell;			/* the active spell (its start) read in */
+	uint32		statements;		/* the slot's statements counter then */
 	uint64		base_ns;		/* its CPU time when first seen in it */
 	uint64		last_ns;		/* at the last reading */
 	int64		read_ms;		/* when */
@@ -90,6 +95,8 @@ pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 		PgbSessionRow *r;
 		RunawayRow *w;
 		uint64		ns;
+		uint32		statements = 0;
+		PgbBackendSlot *slot;
 
 		i = pgb_snap_scan(snap, s);
 		r = &snap->rows[i];
@@ -101,13 +108,27 @@ pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 			r->entry < 0 || r->entry >= PGB_MAX_SHARED_CLASSES ||
 			!limited[r->entry])
 			continue;
-		if (w->pid != r->pid || w->spell != r->state_since_ms)
+		/* the slot's counter, read without the lock: the pid around it */
+		if (i < pgb_shared->nslots)
+		{
+			slot = &pgb_shared->slots[i];
+			if (slot->pid != r->pid)
+				continue;
+			pg_read_barrier();
+			statements = pg_atomic_read_u32(&slot->statements);
+			pg_read_barrier();
+			if (slot->pid != r->pid)
+				continue;
+		}
+		if (w->pid != r->pid || w->spell != r->state_since_ms ||
+			w->statements != statements)
 		{
 			/* a new statement: its baseline */
 			if (!cpu_ns(r->pid, &ns))
 				continue;
 			w->pid = r->pid;
 			w->spell = r->state_since_ms;
+			w->statements = statements;
 			w->base_ns = w->last_ns = ns;
 			w->read_ms = snap->now_ms;
 		}

@@ -46,7 +46,10 @@ static TimestampTz statement_seen = 0;
  * lock: only the pid check needs one, and this is its own pid) when a
  * statement starts; the worker sees the mark gone and moves the pid back
  * (pgb_runaway_switch_sample).  A utility statement (COMMIT) does not
- * pass here: it keeps a mark until the worker ends it.
+ * pass here: it keeps a mark until the worker ends it.  The slot's
+ * statements counter moves on too: the worker counts a statement's CPU
+ * from its start (runaway.c), not from the spell's, so that a statement
+ * sent at once after a heavy one does not inherit its CPU time.
  */
 static void
 switch_ExecutorStart(QueryDesc *queryDesc, int eflags)
@@ -58,9 +61,14 @@ switch_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		PgbBackendSlot *slot = pgb_admitted ? pgb_my_slot() : NULL;
 
 		statement_seen = ts;
-		if (slot != NULL && slot->pid == MyProcPid &&
-			pg_atomic_read_u32(&slot->switched_to) != 0)
-			pg_atomic_write_u32(&slot->switched_to, 0);
+		if (slot != NULL && slot->pid == MyProcPid)
+		{
+			/* one writer, its own slot: no lock, no read-modify-write */
+			pg_atomic_write_u32(&slot->statements,
+								pg_atomic_read_u32(&slot->statements) + 1);
+			if (pg_atomic_read_u32(&slot->switched_to) != 0)
+				pg_atomic_write_u32(&slot->switched_to, 0);
+		}
 	}
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);

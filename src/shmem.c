@@ -122,6 +122,7 @@ pgb_shmem_startup(void)
 			pg_atomic_init_u32(&pgb_shared->slots[i].shed_pending, 0);
 			pg_atomic_init_u32(&pgb_shared->slots[i].cpu_boost, 0);
 			pg_atomic_init_u32(&pgb_shared->slots[i].switched_to, 0);
+			pg_atomic_init_u32(&pgb_shared->slots[i].statements, 0);
 		}
 		for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)
 		{

@@ -207,6 +207,26 @@ ok(!$seen_switched, 'a statement that sleeps 1.5 s stays in ai\'s cgroup and is 
 is(events_since($since, $pid), '', 'no runaway event for it');
 
 #
+# a statement sent at once after a switched one (no idle spell the worker
+# could see between them) starts from zero CPU: it is not switched on the
+# first one's CPU time
+#
+$since = ctl('SELECT clock_timestamp()');
+sess_send($ai, "SELECT spin_switched(0.2) || '-at-once';\nSELECT pg_sleep(1.5);\n\\echo at-once-done");
+ok(sess_wait($ai, qr/^bulk-at-once$/m, 60), 'the first statement is switched to bulk and ends');
+my $first_done = ctl('SELECT clock_timestamp()');
+ok(sess_wait($ai, qr/at-once-done/, 60), 'the statement sent at once after it ends');
+$ev = events_since($since, $pid);
+my @switches = $ev =~ /^ai\|switch\|/mg;
+is(scalar(@switches), 1, 'one switch in all: the first statement\'s, none for the sleep after it')
+  or diag("events:\n$ev");
+is(ctl(qq{SELECT count(*) FROM pg_budget_events WHERE at > '$first_done'
+	AND signal = 'runaway' AND pid = $pid AND action = 'switch'}), '0',
+	'no switch event after the first statement ended');
+ok(wait_for(sub { proc_cgroup($pid) =~ m{/ai$} }, 'back in ai after both'),
+	'the session is back in ai\'s cgroup');
+
+#
 # a CPU boost wins over a switch: a switched statement that holds a row a
 # web session waits for runs in web's cgroup; when the statement ends it
 # is no longer switched but still boosted (its transaction holds the row),
