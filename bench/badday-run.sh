@@ -170,7 +170,7 @@ $preload"
 			psql_as "$pgport" postgres -c "ALTER ROLE $r CONNECTION LIMIT $ROLE_LIMIT"
 		done ;;
 	pg_budget|pgbouncer+pg_budget)
-		psql_as "$pgport" bench -c "CREATE EXTENSION pg_budget"
+		psql_as "$pgport" bench -c "$(bench_create_extension)"
 		psql_as "$pgport" postgres -c "ALTER ROLE web SET pg_budget.class = 'web'"
 		for r in $(ai_roles); do
 			psql_as "$pgport" postgres -c "ALTER ROLE $r SET pg_budget.class = 'ai'"

@@ -22,7 +22,7 @@ bench_start "$dir/data" "$dir/server.log"
 
 q() { psql -XAtq -h "$dir" -p "$port" "$@"; }
 q -U postgres -d postgres <<SQL
-CREATE EXTENSION pg_budget;
+$(bench_create_extension)
 CREATE ROLE w LOGIN;
 CREATE ROLE a LOGIN;
 ALTER ROLE w SET pg_budget.class = 'web';

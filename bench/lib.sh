@@ -11,7 +11,10 @@
 # there instead of installed, and every cluster loads it from there
 # (dynamic_library_path), so that two trees can be measured on one machine
 # without writing the server's library directory.  The SQL scripts are the
-# installed ones.
+# installed ones; their functions name '$libdir/pg_budget', which a backend
+# would load as a second copy of the library, the installed build, beside
+# the preloaded one (with another build's shared-memory layout: wrong rows,
+# or a crash): bench_create_extension points them at the same file.
 
 # ---- the wrapper, as root ------------------------------------------------
 
@@ -148,10 +151,19 @@ bench_psql() {
 # bench_sql PORT QUERY: its rows, as postgres.
 bench_sql() { bench_psql "$1" -c "$2"; }
 
+# bench_create_extension: the SQL that creates the extension; with
+# PGB_BENCH_LIB, its functions then load the preloaded file (see above).
+bench_create_extension() {
+	echo "CREATE EXTENSION pg_budget;"
+	if [ -n "${PGB_BENCH_LIB:-}" ]; then
+		echo "UPDATE pg_catalog.pg_proc SET probin = '$PGB_BENCH_LIB/pg_budget' WHERE probin = '\$libdir/pg_budget';"
+	fi
+}
+
 # bench_class_roles PORT ROLE=CLASS...: CREATE EXTENSION pg_budget and put
 # each role in its class.
 bench_class_roles() {
-	local port=$1 rc args=(-c "CREATE EXTENSION pg_budget")
+	local port=$1 rc args=(-c "$(bench_create_extension)")
 	shift
 	for rc in "$@"; do
 		args+=(-c "ALTER ROLE ${rc%%=*} SET pg_budget.class = '${rc#*=}'")
