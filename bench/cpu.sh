@@ -87,7 +87,7 @@ elif ! pgb_root; then
 	cpu_cgroup_note="not root: no cgroup under $h"
 fi
 cpu_cgroup_down() { pgb_cgroup_remove "$cpu_cgroup" "$cpu_dir"; }
-trap 'cpu_cgroup_down; rm -rf "$work"' EXIT
+trap 'bench_work_down; cpu_cgroup_down' EXIT
 [ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: the CPU-weight setups (5, 6, 8) are skipped" >&2
 
 # Layout 1: the directory as doc/cpu.md's "Setting up cgroup v1" makes it

@@ -35,7 +35,24 @@ bench_prepare() {
 		pgb_build_install
 	fi
 	work=$(pgb_user_copy)
-	trap 'rm -rf "$work"' EXIT
+	trap bench_work_down EXIT
+	trap 'exit 1' INT TERM
+}
+
+# bench_work_down: at exit, stop whatever server or pgbouncer of the run is
+# still up (the run's own clean-up may not have had its turn: a TERM to the
+# whole process group reaches both shells at once), then remove $work.  A
+# data directory removed under a running postmaster would leave it running.
+bench_work_down() {
+	local f
+	[ -n "${work:-}" ] && [ -d "$work" ] || return 0
+	for f in $(find "$work" -maxdepth 5 -name pgbouncer.pid 2>/dev/null); do
+		kill "$(head -1 "$f")" 2>/dev/null || true
+	done
+	for f in $(find "$work" -maxdepth 5 -name postmaster.pid 2>/dev/null); do
+		pgb_as_user pg_ctl -D "$(dirname "$f")" -m immediate -w stop >/dev/null 2>&1 || true
+	done
+	rm -rf "$work"
 }
 
 # bench_run NAME [VARIABLE=VALUE...]: bench/NAME-run.sh as the unprivileged

@@ -84,7 +84,7 @@ keep_raw() {
 	[ -n "${RAW:-}" ] && [ -d "$work/bench-run" ] || return 0
 	mkdir -p "$RAW" && cp -a "$work/bench-run/." "$work/out/." "$RAW/" && echo "== raw data in $RAW" >&2
 }
-trap 'keep_raw; mem_cgroup_down; rm -rf "$work"' EXIT
+trap 'keep_raw; bench_work_down; mem_cgroup_down' EXIT
 
 if [ -z "$mem_cgroup" ]; then
 	echo "== $note: the memory bench needs it, nothing measured" >&2

@@ -69,7 +69,7 @@ cpu_cgroup_down() {
 	find "$cpu_cgroup" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
 	rmdir "$cpu_cgroup" || echo "== could not remove $cpu_cgroup (a process is still in it?)" >&2
 }
-trap 'cpu_cgroup_down; rm -rf "$work"' EXIT
+trap 'bench_work_down; cpu_cgroup_down' EXIT
 [ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: pg_budget runs without CPU weights" >&2
 
 bench_run scale SESSIONS="${SESSIONS:-100 500 1000 2000 3000}" ACTIVE_SHARE="${ACTIVE_SHARE:-25}" \
