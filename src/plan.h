@@ -510,6 +510,8 @@ typedef struct PgbSwitchMove
 	bool		cgroup;			/* TO: move it into to_entry's cgroup (its
 								 * weight is in force); BACK: it was moved */
 	int64		cpu_ms;			/* TO: its statement's CPU time */
+	uint32		statements;		/* TO: the statement judged (the slot's
+								 * statements counter): no mark if it ended */
 	char		reason[PGB_REASON_LEN];
 } PgbSwitchMove;
 

@@ -191,6 +191,7 @@ add_switch(PgbSwitchPlan *plan, PgbSwitchKind kind, const PgbSessionRow *row,
 	m->from_entry = row->entry;
 	m->to_entry = to_entry;
 	m->boosted = row->boosted;
+	m->statements = row->statements;
 	return m;
 }
 
@@ -260,7 +261,8 @@ judge:
 		to = &table->classes[t];
 		if (p->shedding == PGB_SHEDDING_DRY_RUN || c->warn)
 		{
-			if (row->switch_noted == row->state_since_ms)
+			if (row->switch_noted == row->state_since_ms &&
+				row->switch_noted_stmt == row->statements)
 				continue;		/* noted once a statement */
 			m = add_switch(plan, PGB_SWITCH_MOVE_WOULD, row, to_entry);
 			if (m != NULL)
@@ -314,6 +316,7 @@ pgb_switch_done(PgbSnapshot *snap, const PgbSwitchMove *move, bool ok,
 			break;
 		case PGB_SWITCH_MOVE_WOULD:
 			row->switch_noted = row->state_since_ms;
+			row->switch_noted_stmt = row->statements;
 			break;
 	}
 }

@@ -5,9 +5,10 @@
  *	  session's time on CPU (/proc/<pid>/schedstat, nanoseconds; stat's
  *	  clock ticks where schedstat is missing) now, less what it was when
  *	  the worker first saw the statement.  A new statement is a new
- *	  active spell, or a new count of the slot's executor statements
- *	  (shmem.h): a statement sent at once after another, with no idle
- *	  spell the worker saw between, starts from zero too.  A statement
+ *	  active spell, or a new count of the slot's statements (shmem.h:
+ *	  its backend counts each new statement start as its parse analysis
+ *	  or its executor begins): a statement sent at once after another,
+ *	  with no idle spell the worker saw between, starts from zero too.  A statement
  *	  that waits on a lock, sleeps or reads from its client gains nothing.  Read every
  *	  PGB_RUNAWAY_READ_MS for the active sessions of those classes only,
  *	  under no lock.
@@ -120,6 +121,14 @@ pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 			if (slot->pid != r->pid)
 				continue;
 		}
+		/*
+		 * A statement sent at once after another, in a spell already seen:
+		 * a cancel of the one before does not cover it (snapshot.h).
+		 */
+		if (w->pid == r->pid && w->spell == r->state_since_ms &&
+			w->statements != statements)
+			r->cancelled = false;
+		r->statements = statements;
 		if (w->pid != r->pid || w->spell != r->state_since_ms ||
 			w->statements != statements)
 		{

@@ -8,9 +8,10 @@
  *	  that checks the pid, and moves the pid into the class's cgroup with
  *	  the CPU boosts' move (cgroup_boost.c); the end of its statement
  *	  undoes both.  Each is a LOG line and an event.  The backend's
- *	  part: it clears its own mark as its next statement starts
- *	  (ExecutorStart), so that the next statement is its own class's
- *	  even when the worker did not see it idle in between.
+ *	  part: it counts its statements and clears its own mark as its next
+ *	  statement starts (parse analysis or ExecutorStart), so that the
+ *	  next statement is its own class's, and its CPU its own, even when
+ *	  the worker did not see it idle in between.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +20,7 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "parser/analyze.h"
 
 #include "cgroup.h"
 #include "cgroup_math.h"
@@ -30,6 +32,7 @@
 #include "warn.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
 /* the start of the top-level statement seen at the last ExecutorStart */
 static TimestampTz statement_seen = 0;
@@ -37,39 +40,54 @@ static TimestampTz statement_seen = 0;
 /*
  * A switch lasts until the statement ends.  The worker sees a statement
  * end as the end of an active spell, which it misses when the client
- * sends the next statement at once; the backend knows better: an
- * ExecutorStart under a new top-level statement (its start timestamp
- * moved) is a new statement, and a mark still on is cleared.  A mark set
- * while this statement runs (after its first ExecutorStart) stays for it:
- * nested executors have the same statement start.  One timestamp compare
- * per ExecutorStart, and an atomic read and write of its own slot (no
- * lock: only the pid check needs one, and this is its own pid) when a
- * statement starts; the worker sees the mark gone and moves the pid back
- * (pgb_runaway_switch_sample).  A utility statement (COMMIT) does not
- * pass here: it keeps a mark until the worker ends it.  The slot's
- * statements counter moves on too: the worker counts a statement's CPU
- * from its start (runaway.c), not from the spell's, so that a statement
- * sent at once after a heavy one does not inherit its CPU time.
+ * sends the next statement at once; the backend knows better: a parse
+ * analysis or an ExecutorStart under a new top-level statement (its start
+ * timestamp moved: each query message) is a new statement.  Its backend
+ * then counts it in its slot's statements (the worker counts a
+ * statement's CPU from there, runaway.c, so that a statement sent at once
+ * after a heavy one does not inherit its CPU time) and clears a mark still
+ * on.  Parse analysis comes before planning, so a statement's planning is
+ * its own; a prepared statement's execution has no parse analysis, and
+ * its ExecutorStart counts it.  A mark set while this statement runs
+ * stays for it: nested statements have the same statement start.  One
+ * timestamp compare per call; when a statement starts, an atomic add and
+ * read on its own slot (no lock: only the pid check needs one, and this is
+ * its own pid).  The add is a full barrier: the worker, setting a mark,
+ * writes it and then reads the counter (mark_slot), and one of the two
+ * sees the other's write, so a mark meant for the statement before never
+ * stays on this one.  The worker sees the mark gone and moves the pid
+ * back (pgb_runaway_switch_sample).
  */
+static void
+statement_start(void)
+{
+	TimestampTz ts = GetCurrentStatementStartTimestamp();
+	PgbBackendSlot *slot;
+
+	if (ts == statement_seen)
+		return;
+	statement_seen = ts;
+	slot = pgb_admitted ? pgb_my_slot() : NULL;
+	if (slot == NULL || slot->pid != MyProcPid)
+		return;
+	(void) pg_atomic_fetch_add_u32(&slot->statements, 1);
+	if (pg_atomic_read_u32(&slot->switched_to) != 0)
+		pg_atomic_write_u32(&slot->switched_to, 0);
+}
+
+static void
+switch_post_parse_analyze(ParseState *pstate, Query *query,
+						  JumbleState *jstate)
+{
+	statement_start();
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+}
+
 static void
 switch_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	TimestampTz ts = GetCurrentStatementStartTimestamp();
-
-	if (ts != statement_seen)
-	{
-		PgbBackendSlot *slot = pgb_admitted ? pgb_my_slot() : NULL;
-
-		statement_seen = ts;
-		if (slot != NULL && slot->pid == MyProcPid)
-		{
-			/* one writer, its own slot: no lock, no read-modify-write */
-			pg_atomic_write_u32(&slot->statements,
-								pg_atomic_read_u32(&slot->statements) + 1);
-			if (pg_atomic_read_u32(&slot->switched_to) != 0)
-				pg_atomic_write_u32(&slot->switched_to, 0);
-		}
-	}
+	statement_start();
 	if (prev_ExecutorStart_hook)
 		prev_ExecutorStart_hook(queryDesc, eflags);
 	else
@@ -81,6 +99,8 @@ pgb_runaway_switch_init(void)
 {
 	prev_ExecutorStart_hook = ExecutorStart_hook;
 	ExecutorStart_hook = switch_ExecutorStart;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = switch_post_parse_analyze;
 }
 
 /*
@@ -118,10 +138,14 @@ pgb_runaway_switch_sample(PgbSnapshot *snap)
 /*
  * Set slot procno's switched_to to value if it is still pid's; false if
  * the session is gone.  One shared hold: the pid can not be reused while
- * it is held (a slot is cleared under the exclusive lock).
+ * it is held (a slot is cleared under the exclusive lock).  A mark (value
+ * not 0) is for one statement, the one whose count is statements: if its
+ * backend has counted another since, the mark is taken back and false
+ * returned (statement_start above: the write, a full barrier, then the
+ * read, on both sides).
  */
 static bool
-mark_slot(int procno, int pid, uint32 value)
+mark_slot(int procno, int pid, uint32 value, uint32 statements)
 {
 	PgbBackendSlot *slot = &pgb_shared->slots[procno];
 	bool		ok;
@@ -129,7 +153,22 @@ mark_slot(int procno, int pid, uint32 value)
 	LWLockAcquire(pgb_shared->lock, LW_SHARED);
 	ok = slot->pid == pid;
 	if (ok)
+	{
 		pg_atomic_write_u32(&slot->switched_to, value);
+		if (value != 0)
+		{
+			pg_memory_barrier();
+			if (pg_atomic_read_u32(&slot->statements) != statements)
+			{
+				uint32		expected = value;
+
+				/* its backend may have cleared it already */
+				(void) pg_atomic_compare_exchange_u32(&slot->switched_to,
+													  &expected, 0);
+				ok = false;
+			}
+		}
+	}
 	LWLockRelease(pgb_shared->lock);
 	return ok;
 }
@@ -184,7 +223,8 @@ pgb_runaway_switch(PgbSwitchPlan *plan, PgbSnapshot *snap)
 				continue;
 
 			case PGB_SWITCH_MOVE_TO:
-				ok = mark_slot(m->procno, m->pid, (uint32) m->to_entry + 1);
+				ok = mark_slot(m->procno, m->pid, (uint32) m->to_entry + 1,
+							   m->statements);
 				if (ok && m->boosted)
 					cgroup_note = "; stays in its CPU boost's cgroup";
 				else if (ok && !m->cgroup)
@@ -208,7 +248,7 @@ pgb_runaway_switch(PgbSwitchPlan *plan, PgbSnapshot *snap)
 				continue;
 
 			case PGB_SWITCH_MOVE_BACK:
-				ok = mark_slot(m->procno, m->pid, 0);
+				ok = mark_slot(m->procno, m->pid, 0, 0);
 				if (ok && m->cgroup && !m->boosted)
 				{
 					/* as a boost's end: its class's cgroup, else the server's */
@@ -255,7 +295,7 @@ pgb_runaway_unswitch_all(void)
 
 		if (pid == 0 || pg_atomic_read_u32(&slot->switched_to) == 0)
 			continue;
-		if (!mark_slot(i, pid, 0))
+		if (!mark_slot(i, pid, 0, 0))
 			continue;
 		if (pgb_cgroup_configured() && pg_atomic_read_u32(&slot->cpu_boost) == 0 &&
 			!pgb_cgroup_move_slot(i, pid, entry, -1, &gone, err, sizeof(err)) &&

@@ -69,10 +69,13 @@
  *	 checked around it) and by the signaller (act.c, under the lock it
  *	 holds anyway); the views read it under the shared lock.
  *	 pgb_slot_entry() is the class a slot counts as.
- * - A slot's statements counter is written by its backend only, with no
- *	 lock (its own slot, an atomic write), as each executor statement
- *	 starts; zeroed with the slot at admission and release.  The worker
- *	 reads it without the lock, the pid checked around it (runaway.c).
+ * - A slot's statements counter is added to by its backend only, with no
+ *	 lock (its own slot, an atomic add: a full barrier), as each statement
+ *	 starts (runaway_switch.c); zeroed with the slot at admission and
+ *	 release.  The worker reads it without the lock, the pid checked
+ *	 around it (runaway.c), and after setting a switched_to mark, which it
+ *	 takes back (compare-and-exchange) if the statement it was meant for
+ *	 is no longer the one counted (runaway_switch.c's mark_slot).
  * - A class entry's warned[] counters are atomics, added to under no lock
  *	 (or under whatever lock the counting code holds) by logins, the gate
  *	 and the worker, zeroed by reset, and initialised with the entry.
@@ -218,9 +221,9 @@ typedef struct PgbBackendSlot
 	pg_atomic_uint32 switched_to;	/* class entry + 1 its running statement
 									 * was switched to (switch_to=CLASS)
 									 * and counts as until it ends, 0: none */
-	pg_atomic_uint32 statements;	/* executor statements its backend
-									 * started (runaway.c: a statement's
-									 * CPU is counted from its start) */
+	pg_atomic_uint32 statements;	/* statements its backend started
+									 * (runaway.c: a statement's CPU is
+									 * counted from its start) */
 } PgbBackendSlot;
 
 /*

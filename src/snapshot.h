@@ -79,6 +79,9 @@ typedef struct PgbSessionRow
 	int			switch_home;	/* its own class entry */
 	int64		switch_spell;	/* the active spell (its start) it was
 								 * switched in */
+	uint32		statements;		/* its slot's statements counter, as the
+								 * runaway reading last saw it (runaway.c) */
+	uint32		switch_noted_stmt;	/* and the statement of switch_noted */
 	int64		switch_noted;	/* dry run: the spell a would-be switch was
 								 * noted in */
 	/* idle blockers (plan_runaway.c, from this and earlier lookups) */

@@ -95,6 +95,14 @@ $since = ctl('SELECT clock_timestamp()');
 is($err, '', 'a statement that sleeps past switch_time of wall time is not cancelled');
 is(events_since($since, 'runaway'), '', 'no runaway event for it');
 
+# two statements past switch_time sent at once (no idle spell the worker
+# could see between them): a cancel of the first does not cover the second
+$since = ctl('SELECT clock_timestamp()');
+sess_send($ai, "SELECT spin(30) > 0 AS first;\nSELECT spin(30) > 0 AS second;\n\\echo two-done");
+ok(sess_wait($ai, qr/two-done/, 90), 'two runaways sent at once both end');
+my @cancels = events_since($since, 'runaway') =~ /^ai\|$ai->{pid}\|cancel\|/mg;
+is(scalar(@cancels), 2, 'both are cancelled, the second as the first');
+
 # a superuser of the class is never cancelled for it
 my $suai = verbose_session('suai');
 ($out, $err) = sess_query_err($suai, 'SELECT spin(2) > 0');

@@ -274,8 +274,10 @@ main(void)
 	switches(100000);
 	is_int(splan.nmoves, 0, "299 ms of 300, a statement not read, an exempt superuser: no switch");
 	rows[0].stmt_cpu_ms = 300;
+	rows[0].statements = 7;
 	switches(100100);
 	is_int(splan.nmoves, 1, "300 ms of CPU: a switch");
+	is_int((int) splan.moves[0].statements, 7, "... of the statement judged (its slot marked only while it runs)");
 	is_int(splan.moves[0].kind, PGB_SWITCH_MOVE_TO, "... to a class");
 	is_int(splan.moves[0].pid, 400, "... of the runaway");
 	is_int(splan.moves[0].to_entry, 2, "... to bulk's entry");
@@ -359,6 +361,14 @@ main(void)
 	ok(!rows[0].switched && rows[0].entry == AI, "... that changes nothing");
 	switches(103300);
 	is_int(splan.nmoves, 0, "... noted once a statement");
+	/* a statement sent at once after it: the same spell, its own note */
+	rows[0].statements++;
+	switches(103400);
+	ok(splan.nmoves == 1 && splan.moves[0].kind == PGB_SWITCH_MOVE_WOULD,
+	   "... and noted again for the next statement of the same spell");
+	pgb_switch_done(&snap, &splan.moves[0], true, false);
+	switches(103450);
+	is_int(splan.nmoves, 0, "... once");
 
 	/* a class in warn mode: noted, as a dry run, and marked as a warning */
 	params.shedding = PGB_SHEDDING_ON;
