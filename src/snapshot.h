@@ -46,7 +46,9 @@ typedef struct PgbSessionRow
 	bool		superuser;		/* a judged session of a superuser */
 	bool		walsender;		/* never shed by the worker */
 	bool		may_signal;		/* pause: the caller may signal it */
-	bool		cancelled;		/* cancelled during this active spell */
+	bool		cancelled;		/* cancelled during this active spell (for
+								 * a class with switch_time: this
+								 * statement, runaway.c) */
 	bool		inverted;		/* its blockers include a lower class */
 	bool		queued;			/* waiting at the transaction gate */
 	int			borrowed_for;	/* let through for this waiter's pid, or 0 */

@@ -100,8 +100,13 @@ is(events_since($since, 'runaway'), '', 'no runaway event for it');
 $since = ctl('SELECT clock_timestamp()');
 sess_send($ai, "SELECT spin(30) > 0 AS first;\nSELECT spin(30) > 0 AS second;\n\\echo two-done");
 ok(sess_wait($ai, qr/two-done/, 90), 'two runaways sent at once both end');
-my @cancels = events_since($since, 'runaway') =~ /^ai\|$ai->{pid}\|cancel\|/mg;
-is(scalar(@cancels), 2, 'both are cancelled, the second as the first');
+# (the worker records an event just after its signal: wait for it)
+my $two = sub {
+	my @c = events_since($since, 'runaway') =~ /^ai\|$ai->{pid}\|cancel\|/mg;
+	return scalar(@c);
+};
+poll_until(sub { $two->() >= 2 });
+is($two->(), 2, 'both are cancelled, the second as the first');
 
 # a superuser of the class is never cancelled for it
 my $suai = verbose_session('suai');
