@@ -64,11 +64,7 @@ else
 	echo 32768 >"$cpu_cgroup/cpu.shares"
 	chown -R "$RUN_USER" "$cpu_cgroup"
 fi
-cpu_cgroup_down() {
-	[ -n "$cpu_cgroup" ] && [ -d "$cpu_cgroup" ] || return 0
-	find "$cpu_cgroup" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
-	rmdir "$cpu_cgroup" || echo "== could not remove $cpu_cgroup (a process is still in it?)" >&2
-}
+cpu_cgroup_down() { pgb_cgroup_remove "$cpu_cgroup"; }
 trap 'bench_work_down; cpu_cgroup_down' EXIT
 [ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: pg_budget runs without CPU weights" >&2
 

@@ -8,10 +8,10 @@
  *	  active spell, or a new count of the slot's statements (shmem.h:
  *	  its backend counts each new statement start as its parse analysis
  *	  or its executor begins): a statement sent at once after another,
- *	  with no idle spell the worker saw between, starts from zero too.  A statement
- *	  that waits on a lock, sleeps or reads from its client gains nothing.  Read every
- *	  PGB_RUNAWAY_READ_MS for the active sessions of those classes only,
- *	  under no lock.
+ *	  with no idle spell the worker saw between, starts from zero too.
+ *	  A statement that waits on a lock, sleeps or reads from its client
+ *	  gains nothing.  Read every PGB_RUNAWAY_READ_MS for the active
+ *	  sessions of those classes only, under no lock.
  *
  *-------------------------------------------------------------------------
  */
@@ -98,6 +98,7 @@ pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 		uint64		ns;
 		uint32		statements = 0;
 		PgbBackendSlot *slot;
+		bool		same_spell;
 
 		i = pgb_snap_scan(snap, s);
 		r = &snap->rows[i];
@@ -121,17 +122,17 @@ pgb_runaway_sample(PgbSnapshot *snap, const PgbClassTable *table)
 			if (slot->pid != r->pid)
 				continue;
 		}
-		/*
-		 * A statement sent at once after another, in a spell already seen:
-		 * a cancel of the one before does not cover it (snapshot.h).
-		 */
-		if (w->pid == r->pid && w->spell == r->state_since_ms &&
-			w->statements != statements)
-			r->cancelled = false;
+		same_spell = w->pid == r->pid && w->spell == r->state_since_ms;
 		r->statements = statements;
-		if (w->pid != r->pid || w->spell != r->state_since_ms ||
-			w->statements != statements)
+		if (!same_spell || w->statements != statements)
 		{
+			/*
+			 * A statement sent at once after another, in a spell already
+			 * seen: a cancel of the one before does not cover it
+			 * (snapshot.h).
+			 */
+			if (same_spell)
+				r->cancelled = false;
 			/* a new statement: its baseline */
 			if (!cpu_ns(r->pid, &ns))
 				continue;

@@ -34,7 +34,7 @@
 static ExecutorStart_hook_type prev_ExecutorStart_hook = NULL;
 static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 
-/* the start of the top-level statement seen at the last ExecutorStart */
+/* the start of the top-level statement counted last (statement_start) */
 static TimestampTz statement_seen = 0;
 
 /*
