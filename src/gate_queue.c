@@ -161,6 +161,10 @@ pgb_gate_wait_for_turn(const PgbClass *c, int entry, int procno, int limit,
 	(void) pgb_gate_grant_locked(entry, limit);
 	LWLockRelease(pgb_gate->lock);
 
+	/* still queued: a worker stretched by calm looks now (shmem.h) */
+	if (*((volatile PgbGateState *) &slot->state) != PGB_GATE_GRANTED)
+		pgb_wake_worker();
+
 	pgb_gate_run_wait(queue_wait_run, &w);
 
 	/* granted: the granter counted us in in_progress */

@@ -472,6 +472,21 @@ cancel(const PgbSnapshot *snap, const PgbMemSession *s, int procno,
 	}
 }
 
+int
+pgb_memory_quiet_ms(int64 now_ms)
+{
+	int64		due;
+
+	if (source == MEM_NONE || pgb_mem == NULL ||
+		!(pgb_memory_guard > 0) || limit_bytes == 0)
+		return -1;
+	if (nwatched > 0 || rate_ms == 0)
+		return 0;
+	/* pgb_memory_tick reads the use again once this gap has passed */
+	due = rate_ms + pgb_mem_use_gap_ms(rate_use, limit_bytes, pgb_memory_guard);
+	return due > now_ms ? (int) Min(due - now_ms, PG_INT32_MAX) : 0;
+}
+
 void
 pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table)
 {

@@ -34,6 +34,14 @@ extern void pgb_memory_reload(bool at_start);
 /* The worker, each tick: read the use, and the sessions when needed; act. */
 extern void pgb_memory_tick(PgbSnapshot *snap, const PgbClassTable *table);
 
+/*
+ * The worker, after its tick: how long the guard can go without a tick (ms)
+ * before its next reading of the server's memory is due; 0: every tick (a
+ * growing session watched, or the use near its mark); -1: no bound (no
+ * guard).  The calm tick is never longer (policy_math.h).
+ */
+extern int	pgb_memory_quiet_ms(int64 now_ms);
+
 /* Readers (lock-free hints): a class entry's sessions, one session. */
 extern uint64 pgb_memory_entry_bytes(int entry);
 

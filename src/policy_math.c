@@ -109,6 +109,38 @@ pgb_tick_interval_ms(int sample_interval_ms, int live_sessions)
 	return stretched > sample_interval_ms ? stretched : sample_interval_ms;
 }
 
+bool
+pgb_tick_calm(const PgbCalmSigns *s)
+{
+	return s->queued == 0 && s->waiting == 0 && s->marked == 0 &&
+		s->pressure == 0 && s->plan_calm && s->planned == 0 &&
+		s->quiet_ms != 0;
+}
+
+int
+pgb_calm_interval_ms(int base_ms, int last_ms, bool calm, int quiet_ms)
+{
+	int			next;
+
+	if (!calm || base_ms >= PGB_CALM_TICK_MS)
+		return base_ms;
+	/* doubled from the last, or from the tick in force after a busy one */
+	next = 2 * Max(last_ms, base_ms);
+	if (next > PGB_CALM_TICK_MS)
+		next = PGB_CALM_TICK_MS;
+	if (quiet_ms >= 0 && next > quiet_ms)
+		next = quiet_ms;
+	return Max(next, base_ms);
+}
+
+int
+pgb_calm_weight(int interval_ms, int base_ms)
+{
+	if (base_ms <= 0 || interval_ms <= base_ms)
+		return 1;
+	return (interval_ms + base_ms / 2) / base_ms;
+}
+
 int
 pgb_full_walk_every(int interval_ms)
 {

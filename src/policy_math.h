@@ -74,6 +74,39 @@ extern double pgb_ema_alpha(double dt_ms, double tau_ms);
 extern int	pgb_tick_interval_ms(int sample_interval_ms, int live_sessions);
 
 /*
+ * The calm tick.  A tick that saw nothing the worker answers (no session
+ * queued at the gate, none waiting on a lock or the WAL, no mark of a pass
+ * on a row, no statement of a class with switch_time to time, no pressure
+ * and nothing planned) is calm, and after each calm tick the next comes
+ * twice as late, up to PGB_CALM_TICK_MS (DESIGN's range, 10-100 ms), never
+ * later than the memory guard's next reading is due (quiet_ms; -1: no
+ * bound).  The first tick that is not calm brings back the tick in force
+ * (pg_budget.sample_interval, or the stretched one).  So a calm server
+ * pays one wake-up in ten for the worker, and a server with anything to
+ * watch pays the full rate.  A calm tick's samples count for the ticks it
+ * stands for (pgb_calm_weight), so that the wait statistics and the
+ * history keep their expected counts.
+ */
+#define PGB_CALM_TICK_MS			100
+
+typedef struct PgbCalmSigns
+{
+	int			queued;			/* sessions waiting at the gate */
+	int			waiting;		/* on a lock or the WAL, and lock lookups */
+	int			marked;			/* rows with a pass's mark, statements timed */
+	uint32		pressure;		/* PGB_PRESSURE_* of admission and the gate */
+	bool		plan_calm;		/* the plan's own calm (no signal, CPU low) */
+	int			planned;		/* rounds, victims, let-throughs, notes and
+								 * limit changes this tick */
+	int			quiet_ms;		/* the memory guard's next reading is due in
+								 * (ms); -1: no bound */
+} PgbCalmSigns;
+
+extern bool pgb_tick_calm(const PgbCalmSigns *s);
+extern int	pgb_calm_interval_ms(int base_ms, int last_ms, bool calm, int quiet_ms);
+extern int	pgb_calm_weight(int interval_ms, int base_ms);
+
+/*
  * Light ticks.  A session still idle outside a transaction, with nothing on
  * its row (idle_settled), is read on one tick in every
  * pgb_full_walk_every(interval): every PGB_FULL_WALK_MS or so, or every

@@ -58,6 +58,23 @@ static TimestampTz statement_seen = 0;
  * stays on this one.  The worker sees the mark gone and moves the pid
  * back (pgb_runaway_switch_sample).
  */
+/* Has this session's class a switch_time (the table in force)? */
+static bool
+class_timed(const PgbBackendSlot *slot)
+{
+	const PgbClassTable *table = pgb_current_table(NULL);
+	int			e = slot->class_idx;
+	char		name[NAMEDATALEN];
+	int			i;
+
+	if (e < 0 || e >= PGB_MAX_SHARED_CLASSES)
+		return false;
+	/* the entry's name is fixed while a session of it lives (shmem.h) */
+	strlcpy(name, pgb_shared->classes[e].name, sizeof(name));
+	i = pgb_find_class(table, name);
+	return i >= 0 && table->classes[i].switch_time > 0;
+}
+
 static void
 statement_start(void)
 {
@@ -73,6 +90,16 @@ statement_start(void)
 	(void) pg_atomic_fetch_add_u32(&slot->statements, 1);
 	if (pg_atomic_read_u32(&slot->switched_to) != 0)
 		pg_atomic_write_u32(&slot->switched_to, 0);
+
+	/*
+	 * A worker whose tick calm stretched would first see this statement up
+	 * to 100 ms late, and its CPU time until then would be missed: a
+	 * statement of a class with switch_time wakes it (shmem.h:
+	 * worker_calm).  It then times the statement, which keeps it from calm
+	 * until the statement ends.  One atomic read otherwise.
+	 */
+	if (pg_atomic_read_u32(&pgb_shared->worker_calm) != 0 && class_timed(slot))
+		pgb_wake_worker();
 }
 
 static void

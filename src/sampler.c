@@ -157,7 +157,8 @@ pseudo_group(int procno)
 /*
  * One row of the tick.  turn: the row's slot and a settled row are read
  * again when (procno + turn) % PGB_SLOT_RECHECK is 0.  weight: how many
- * ticks its wait sample stands for.
+ * ticks its wait sample stands for, each a calm tick's sample_weight
+ * (policy_math.h: the calm tick).
  */
 static void
 sample_row(PgbTick *tick, int procno, uint32 turn, bool gate_waiting, int weight)
@@ -177,6 +178,7 @@ sample_row(PgbTick *tick, int procno, uint32 turn, bool gate_waiting, int weight
 	bool		superuser = false;
 	bool		walsender = false;
 
+	weight *= Max(1, tick->sample_weight);
 	if (pid == 0 || pid == MyProcPid || !PGB_PROC_IS_LIVE(proc))
 	{
 		r->pid = 0;
@@ -589,6 +591,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 {
 	double		(*avg)[2] = group_avg;
 	double		alpha = pgb_ema_alpha(dt_ms, pgb_pressure_window);
+	int			w = Max(1, tick->sample_weight);
 	int			i;
 
 	for (i = 0; i < PGB_NUM_GROUPS; i++)
@@ -604,10 +607,11 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 		g->active_avg = avg[i][0];
 		g->wal_share_avg = avg[i][1];
 
-		second_sum[i][0] += g->sessions;
-		second_sum[i][1] += g->active;
-		second_sum[i][2] += g->wal_waiting;
-		second_sum[i][3] += g->lock_waiting;
+		/* a calm tick stands for the ticks it is long (sample_weight) */
+		second_sum[i][0] += w * g->sessions;
+		second_sum[i][1] += w * g->active;
+		second_sum[i][2] += w * g->wal_waiting;
+		second_sum[i][3] += w * g->lock_waiting;
 		if (i < PGB_MAX_SHARED_CLASSES)
 		{
 			PgbGateCounters gc;
@@ -621,8 +625,8 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 			tick->snap.entries[i].commit_us = gc.commit_us;
 			tick->snap.entries[i].commits_slow = gc.commits_slow;
 			tick->snap.entries[i].commits_tail = gc.commits_tail;
-			second_sum[i][4] += tick->snap.entries[i].in_progress;
-			second_sum[i][5] += tick->snap.entries[i].queued;
+			second_sum[i][4] += w * tick->snap.entries[i].in_progress;
+			second_sum[i][5] += w * tick->snap.entries[i].queued;
 		}
 	}
 
@@ -647,7 +651,7 @@ pgb_publish_sample(PgbTick *tick, double dt_ms)
 	for (i = 0; i < tick->nwaits; i++)
 		count_wait(tick->wait_groups[i], tick->wait_events[i], tick->wait_weights[i]);
 	LWLockRelease(pgb_shared->lock);
-	second_ticks++;
+	second_ticks += w;
 
 	/* what the plan judges pressure from */
 	for (i = 0; i < PGB_MAX_SHARED_CLASSES; i++)

@@ -43,6 +43,8 @@ typedef struct PgbTick
 	int			nlive;			/* live processes seen (the tick's length
 								 * follows them: pgb_tick_interval_ms) */
 	int			interval_ms;	/* the tick's length in force (worker.c) */
+	int			sample_weight;	/* the ticks in force it stands for: more
+								 * than 1 after a calm stretch (worker.c) */
 	int			nwaits;
 	uint32	   *wait_events;	/* per sampled active session */
 	int16	   *wait_groups;

@@ -20,6 +20,8 @@
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 
 #include "compat.h"
@@ -115,6 +117,7 @@ pgb_shmem_startup(void)
 		pgb_shared->rings_lock = &(GetNamedLWLockTranche("pg_budget"))[1].lock;
 		pgb_shared->nslots = pgb_num_slots();
 		pgb_shared->reset_at = GetCurrentTimestamp();
+		pg_atomic_init_u32(&pgb_shared->worker_calm, 0);
 		for (i = 0; i < PGB_HIST_BUCKETS; i++)
 			pg_atomic_init_u64(&pgb_shared->hist[i], 0);
 		for (i = 0; i < pgb_shared->nslots; i++)
@@ -305,4 +308,20 @@ pgb_hist_record(pg_atomic_uint64 *hist, instr_time start)
 	else
 		bucket = (int) (ns / PGB_HIST_BUCKET_NS);
 	pg_atomic_fetch_add_u64(&hist[bucket], 1);
+}
+
+/*
+ * Have the worker look now if its tick is stretched by calm (shmem.h:
+ * worker_calm): a SetLatch, no lock.
+ */
+void
+pgb_wake_worker(void)
+{
+	uint32		calm;
+
+	if (pgb_shared == NULL)
+		return;
+	calm = pg_atomic_read_u32(&pgb_shared->worker_calm);
+	if (calm != 0 && calm <= (uint32) ProcGlobal->allProcCount)
+		SetLatch(&ProcGlobal->allProcs[calm - 1].procLatch);
 }

@@ -76,6 +76,13 @@
  *	 around it (runaway.c), and after setting a switched_to mark, which it
  *	 takes back (compare-and-exchange) if the statement it was meant for
  *	 is no longer the one counted (runaway_switch.c's mark_slot).
+ * - worker_calm: 0 while the worker ticks at the tick in force, else its
+ *	 procno + 1 while its tick is stretched by calm (worker.c, policy_math.h:
+ *	 the calm tick).  An atomic written by the worker only, under no lock;
+ *	 read under no lock by a backend that wants the worker to look now
+ *	 (pgb_wake_worker: a transaction queued at the gate).  A stale read
+ *	 costs one calm tick of delay (at most PGB_CALM_TICK_MS) or a needless
+ *	 SetLatch, nothing else.
  * - A class entry's warned[] counters are atomics, added to under no lock
  *	 (or under whatever lock the counting code holds) by logins, the gate
  *	 and the worker, zeroed by reset, and initialised with the entry.
@@ -280,6 +287,8 @@ typedef struct PgbShared
 	int			total_connected;	/* sum of classes[].connected */
 	TimestampTz reset_at;
 	uint32		pressure;		/* PGB_PRESSURE_* in force now */
+	pg_atomic_uint32 worker_calm;	/* 0, or the worker's procno + 1 while
+									 * its tick is stretched (above) */
 	PgbClassState classes[PGB_MAX_SHARED_CLASSES];
 	PgbGroupStats groups[PGB_NUM_GROUPS];
 	PgbWaitStat waits[PGB_WAIT_STATS_SIZE];
@@ -361,5 +370,6 @@ extern int	pgb_class_entry(const char *name, bool create);
 extern void pgb_map_classes(const PgbClassTable *table, int *map, bool create);
 extern PgbBackendSlot *pgb_my_slot(void);
 extern void pgb_hist_record(pg_atomic_uint64 *hist, instr_time start);
+extern void pgb_wake_worker(void);
 
 #endif							/* PGB_SHMEM_H */

@@ -211,7 +211,42 @@ release_unheld(const PgbSnapshot *snap, const PgbClassTable *table)
 	}
 }
 
-static void
+/*
+ * Was this tick calm (policy_math.h: the calm tick)?  What it saw and what
+ * its plan decided: nothing queued, waiting, marked, timed, pressed or
+ * planned, and the memory guard's next reading not due at once.
+ */
+static bool
+tick_calm(const PgbTick *tick, const PgbPlan *plan)
+{
+	const PgbSnapshot *snap = &tick->snap;
+	PgbCalmSigns s;
+	int			k;
+	int			i;
+
+	memset(&s, 0, sizeof(s));
+	s.queued = snap->nqueued;
+	s.waiting = snap->nlookups;
+	for (i = 0; i < PGB_NUM_GROUPS; i++)
+		s.waiting += tick->groups[i].wal_waiting + tick->groups[i].lock_waiting;
+	for (k = 0; k < pgb_snap_nscan(snap); k++)
+	{
+		const PgbSessionRow *r = &snap->rows[pgb_snap_scan(snap, k)];
+
+		if (r->switched || r->boosted || r->nboost_for > 0 ||
+			r->blocking_spell != 0 || r->inverted || r->stmt_cpu_ms >= 0)
+			s.marked++;
+	}
+	s.pressure = plan->pressure | plan->gate_pressure;
+	s.plan_calm = plan->calm;
+	s.planned = plan->nrounds + plan->nvictims + plan->nlet + plan->nnotes +
+		plan->nchanges;
+	s.quiet_ms = pgb_memory_quiet_ms(snap->now_ms);
+	return pgb_tick_calm(&s);
+}
+
+/* One tick; returns whether it was calm. */
+static bool
 worker_tick(PgbTick *tick, double dt_ms)
 {
 	const PgbClassTable *table = pgb_current_table(NULL);
@@ -292,6 +327,7 @@ worker_tick(PgbTick *tick, double dt_ms)
 		pgb_plan_boosts(&boosts, snap, table);
 		pgb_cgroup_boost(&boosts, snap);
 	}
+	return tick_calm(tick, &plan);
 }
 
 void
@@ -303,6 +339,8 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	uint32		wait_event;
 	int64		last = 0;
 	int			interval_ms;
+	int			base_ms;
+	bool		calm = false;
 	int			i;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -330,22 +368,43 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 						 pgb_sample_interval, GetConfigOption("pg_budget.shedding", false, false))));
 
 	wait_event = pgb_wait_event("PgBudgetWorkerMain");
-	interval_ms = pgb_sample_interval;
+	interval_ms = base_ms = pgb_sample_interval;
+	pg_atomic_write_u32(&pgb_shared->worker_calm, 0);
 	for (;;)
 	{
 		int64		now;
 		double		dt_ms;
+		int			next_base;
 		int			next_ms;
 
 		/*
 		 * With thousands of sessions the tick is stretched so that it reads
 		 * about as many sessions a second as 1000 do at 10 ms (policy_math.h).
 		 */
-		next_ms = pgb_tick_interval_ms(pgb_sample_interval, tick.nlive);
-		if (next_ms != interval_ms)
+		next_base = pgb_tick_interval_ms(pgb_sample_interval, tick.nlive);
+		if (next_base != base_ms)
 			ereport(DEBUG1,
 					(errmsg_internal("pg_budget worker: sampling every %d ms (%d live processes)",
-									 next_ms, tick.nlive)));
+									 next_base, tick.nlive)));
+		base_ms = next_base;
+
+		/*
+		 * After a calm tick the next comes later, up to 100 ms; the first
+		 * tick that is not calm brings back the tick in force
+		 * (policy_math.h: the calm tick).  A backend that queues at the
+		 * gate wakes the worker meanwhile (pgb_wake_worker).
+		 */
+		next_ms = pgb_calm_interval_ms(base_ms, interval_ms, calm,
+									   calm ? pgb_memory_quiet_ms(pgb_monotonic_ms()) : 0);
+		if ((next_ms > base_ms) != (interval_ms > base_ms))
+		{
+			pg_atomic_write_u32(&pgb_shared->worker_calm,
+								next_ms > base_ms ? (uint32) PGB_PROCNO(MyProc) + 1 : 0);
+			ereport(DEBUG2,
+					(errmsg_internal("pg_budget worker: %s",
+									 next_ms > base_ms ? "calm, the tick stretched" :
+									 "not calm, back to the tick in force")));
+		}
 		interval_ms = next_ms;
 		tick.interval_ms = interval_ms;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -377,12 +436,15 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 		now = pgb_monotonic_ms();
 		dt_ms = last == 0 ? pgb_sample_interval : (double) (now - last);
 		last = now;
+		/* a stretched tick's samples stand for the time it covered */
+		tick.sample_weight = interval_ms > base_ms ?
+			pgb_calm_weight((int) Min(dt_ms, 10.0 * PGB_CALM_TICK_MS), base_ms) : 1;
 
 		MemoryContextReset(tick_context);
 		{
 			MemoryContext old = MemoryContextSwitchTo(tick_context);
 
-			worker_tick(&tick, dt_ms);
+			calm = worker_tick(&tick, dt_ms);
 			MemoryContextSwitchTo(old);
 		}
 	}

@@ -99,6 +99,65 @@ main(void)
 	is_int(pgb_tick_interval_ms(1, 500), 5, "a shorter setting is stretched by the sessions too");
 	is_int(pgb_tick_interval_ms(500, 20000), 500, "a setting past the cap is kept");
 
+	/* the calm tick: what calm is */
+	{
+		PgbCalmSigns calm = {0, 0, 0, 0, true, 0, -1};
+		PgbCalmSigns s;
+
+		ok(pgb_tick_calm(&calm), "nothing seen, no memory bound: calm");
+		s = calm;
+		s.queued = 1;
+		ok(!pgb_tick_calm(&s), "a session queued at the gate: not calm");
+		s = calm;
+		s.waiting = 1;
+		ok(!pgb_tick_calm(&s), "a lock or WAL wait: not calm");
+		s = calm;
+		s.marked = 1;
+		ok(!pgb_tick_calm(&s), "a boost, switch, inversion or timed statement: not calm");
+		s = calm;
+		s.pressure = PGB_PRESSURE_CPU;
+		ok(!pgb_tick_calm(&s), "pressure: not calm");
+		s = calm;
+		s.plan_calm = false;
+		ok(!pgb_tick_calm(&s), "the plan not calm (CPU past half its threshold): not calm");
+		s = calm;
+		s.planned = 1;
+		ok(!pgb_tick_calm(&s), "a round, victim or limit change planned: not calm");
+		s = calm;
+		s.quiet_ms = 0;
+		ok(!pgb_tick_calm(&s), "the memory guard reads every tick: not calm");
+		s = calm;
+		s.quiet_ms = 40;
+		ok(pgb_tick_calm(&s), "the memory guard's next reading 40 ms away: calm");
+	}
+
+	/* the calm tick: how long it grows */
+	is_int(pgb_calm_interval_ms(10, 10, false, -1), 10, "not calm: the tick in force");
+	is_int(pgb_calm_interval_ms(10, 100, false, -1), 10, "not calm after a calm stretch: back at once");
+	is_int(pgb_calm_interval_ms(10, 10, true, -1), 20, "calm: twice as late");
+	is_int(pgb_calm_interval_ms(10, 20, true, -1), 40, "calm again: 40 ms");
+	is_int(pgb_calm_interval_ms(10, 80, true, -1), 100, "at most 100 ms");
+	is_int(pgb_calm_interval_ms(10, 100, true, -1), 100, "and stays there");
+	is_int(pgb_calm_interval_ms(10, 80, true, 35), 35, "never past the memory guard's next reading");
+	is_int(pgb_calm_interval_ms(10, 80, true, 3), 10, "nor below the tick in force");
+	is_int(pgb_calm_interval_ms(30, 30, true, -1), 60, "a longer setting grows too");
+	is_int(pgb_calm_interval_ms(100, 100, true, -1), 100, "a setting of 100 ms: unchanged");
+	is_int(pgb_calm_interval_ms(500, 500, true, -1), 500, "a setting past 100 ms: unchanged");
+	is_int(pgb_calm_interval_ms(20, 10, true, -1), 40, "a stretched tick is the base");
+	{
+		int			ms = 10;
+		int			n;
+
+		for (n = 0; n < 4; n++)
+			ms = pgb_calm_interval_ms(10, ms, true, -1);
+		is_int(ms, 100, "four calm ticks from 10 ms: 100 ms (10, 20, 40, 80, 100)");
+	}
+	is_int(pgb_calm_weight(10, 10), 1, "a tick at the base: weight 1");
+	is_int(pgb_calm_weight(100, 10), 10, "a 100 ms calm tick stands for ten");
+	is_int(pgb_calm_weight(35, 10), 4, "35 ms: rounded, 4");
+	is_int(pgb_calm_weight(5, 10), 1, "never below 1");
+	is_int(pgb_calm_weight(100, 0), 1, "no base: 1");
+
 	/* light ticks: settled sessions read every 50 ms or so */
 	is_int(pgb_full_walk_every(10), 5, "10 ms: every fifth tick reads every session");
 	is_int(pgb_full_walk_every(20), 2, "20 ms: every second tick");
