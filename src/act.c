@@ -122,8 +122,11 @@ pgb_act_init(void)
 /*
  * Signal one backend: SIGINT cancels its query, SIGTERM ends its session.
  * Returns false if the slot no longer belongs to pid, the session is no
- * longer of class entry expected_class (-1: any), or it is an exempt
- * superuser.  The check, the reason for the victim and the kill() are done
+ * longer of class entry expected_class (-1: any), its statement is no
+ * longer the one judged (statement, its slot's statements counter; -1:
+ * any; the backend counts without the lock, so a statement that starts
+ * between this check and the kill() is still hit: a window of
+ * microseconds, not of a tick), or it is an exempt superuser.  The check, the reason for the victim and the kill() are done
  * under one exclusive hold of the lock, so the pid can not have been
  * reused in between: a slot is cleared under that lock before its process
  * is gone.  Then the action is logged.  With warn (its class is in warn
@@ -131,7 +134,8 @@ pgb_act_init(void)
  * recorded, as a warning, after the same checks.
  */
 static bool
-signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
+signal_backend(int procno, int pid, int64 statement, int expected_class,
+			   PgbShedAction action,
 			   bool dry_run, const char *signal, const char *reason,
 			   PgbShedKind kind, const char *message, bool even_exempt,
 			   bool warn, PgbWarnReason warn_reason)
@@ -146,6 +150,8 @@ signal_backend(int procno, int pid, int expected_class, PgbShedAction action,
 
 	LWLockAcquire(pgb_shared->lock, LW_EXCLUSIVE);
 	if (slot->pid != pid ||
+		(statement >= 0 &&
+		 pg_atomic_read_u32(&slot->statements) != (uint32) statement) ||
 		(expected_class >= 0 && slot->class_idx != expected_class &&
 		 pgb_slot_entry(slot) != expected_class) ||
 		(slot->superuser && pgb_exempt_superusers && !even_exempt))
@@ -232,7 +238,7 @@ pgb_act_cancel_for_memory(int procno, int pid, bool dry_run, bool warn,
 						  bool even_exempt, const char *message,
 						  const char *reason)
 {
-	return signal_backend(procno, pid, -1, PGB_ACTION_CANCEL, dry_run,
+	return signal_backend(procno, pid, -1, -1, PGB_ACTION_CANCEL, dry_run,
 						  "memory", reason, PGB_SHED_KIND_MEMORY, message,
 						  even_exempt, warn, PGB_WARN_MEMORY);
 }
@@ -268,7 +274,8 @@ signal_victim(const PgbPlan *plan, const PgbPlanRound *round,
 	/* pg_budget_pause is the operator's own act: never a warning */
 	warn = round->kind != PGB_ROUND_PAUSE && warn_entry != NULL && v->entry >= 0 &&
 		v->entry < PGB_MAX_SHARED_CLASSES && warn_entry[v->entry];
-	if (!signal_backend(v->procno, v->pid, v->entry, v->action, plan->dry_run,
+	if (!signal_backend(v->procno, v->pid, v->statement, v->entry, v->action,
+						plan->dry_run,
 						pgb_round_signal(round->kind), v->reason, kind,
 						v->message[0] != '\0' ? v->message : NULL, false,
 						warn, round_warn_reason(round->kind)))

@@ -234,6 +234,8 @@ typedef struct PgbPlanVictim
 	int			pid;
 	int			entry;			/* class entry it must still be of */
 	int			waiter_entry;	/* lock rounds: the waiter's, for statistics */
+	int64		statement;		/* runaway cancels: the statement judged (its
+								 * slot's statements counter); -1: any */
 	PgbShedAction action;
 	bool		settled;		/* counts for its round, no signal: it was
 								 * signalled less than PGB_SETTLING_MS ago */

@@ -99,6 +99,7 @@ pgb_plan_add_victim(PgbPlan *plan, PgbPlanRound *r, const PgbSessionRow *row,
 	v->pid = row->pid;
 	v->entry = row->entry;
 	v->waiter_entry = -1;
+	v->statement = -1;
 	v->action = action;
 	r->nvictims++;
 	return v;

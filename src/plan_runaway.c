@@ -155,6 +155,8 @@ pgb_plan_runaways(PgbPlan *plan, PgbSnapshot *snap,
 			v = pgb_plan_add_victim(plan, cpu_round, row, PGB_ACTION_CANCEL);
 			if (v == NULL)
 				break;
+			/* the cancel is for this statement, not the session's next */
+			v->statement = row->statements;
 			snprintf(v->reason, sizeof(v->reason),
 					 "the statement used %.2f s of CPU, past switch_time=%.2f s of class \"%s\" (switch_to=cancel)",
 					 row->stmt_cpu_ms / 1000.0, c->switch_time / 1000.0, c->name);

@@ -174,10 +174,13 @@ main(void)
 	tick(100000);
 	is_int(plan.nvictims, 0, "a statement under its switch_time is left alone");
 	rows[0].stmt_cpu_ms = 2000;
+	rows[0].statements = 41;
 	tick(100000);
 	is_int(plan.nvictims, 1, "at its switch_time of CPU it is a victim");
 	is_int(plan.victims[0].pid, 100, "... the ai statement");
 	is_int(plan.victims[0].action, PGB_ACTION_CANCEL, "... cancelled");
+	is_int((int) plan.victims[0].statement, 41,
+		   "... that statement, not the session's next (act.c checks it before the signal)");
 	is_int(plan.rounds[0].kind, PGB_ROUND_RUNAWAY, "... in a runaway round");
 	is_str(plan.victims[0].message, "pg_budget: statement of class \"ai\" cancelled: it used more than switch_time (2.00 s) of CPU",
 		   "the client's message names the class and the limit");
