@@ -37,6 +37,25 @@ static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 /* the start of the top-level statement counted last (statement_start) */
 static TimestampTz statement_seen = 0;
 
+/* Has this session's class a switch_time (the table in force)? */
+static bool
+class_timed(const PgbBackendSlot *slot)
+{
+	const PgbClassTable *table = pgb_current_table(NULL);
+	int			e = slot->class_idx;
+	char		name[NAMEDATALEN];
+	int			i;
+
+	/* an exempt superuser's statements are never timed (runaway.c) */
+	if (e < 0 || e >= PGB_MAX_SHARED_CLASSES ||
+		(slot->superuser && pgb_exempt_superusers))
+		return false;
+	/* the entry's name is fixed while a session of it lives (shmem.h) */
+	strlcpy(name, pgb_shared->classes[e].name, sizeof(name));
+	i = pgb_find_class(table, name);
+	return i >= 0 && table->classes[i].switch_time > 0;
+}
+
 /*
  * A switch lasts until the statement ends.  The worker sees a statement
  * end as the end of an active spell, which it misses when the client
@@ -58,23 +77,6 @@ static TimestampTz statement_seen = 0;
  * stays on this one.  The worker sees the mark gone and moves the pid
  * back (pgb_runaway_switch_sample).
  */
-/* Has this session's class a switch_time (the table in force)? */
-static bool
-class_timed(const PgbBackendSlot *slot)
-{
-	const PgbClassTable *table = pgb_current_table(NULL);
-	int			e = slot->class_idx;
-	char		name[NAMEDATALEN];
-	int			i;
-
-	if (e < 0 || e >= PGB_MAX_SHARED_CLASSES)
-		return false;
-	/* the entry's name is fixed while a session of it lives (shmem.h) */
-	strlcpy(name, pgb_shared->classes[e].name, sizeof(name));
-	i = pgb_find_class(table, name);
-	return i >= 0 && table->classes[i].switch_time > 0;
-}
-
 static void
 statement_start(void)
 {

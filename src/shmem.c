@@ -312,7 +312,8 @@ pgb_hist_record(pg_atomic_uint64 *hist, instr_time start)
 
 /*
  * Have the worker look now if its tick is stretched by calm (shmem.h:
- * worker_calm): a SetLatch, no lock.
+ * worker_calm): the first caller takes the armed wake (an exchange) and
+ * sets the worker's latch; no lock.
  */
 void
 pgb_wake_worker(void)
@@ -321,7 +322,10 @@ pgb_wake_worker(void)
 
 	if (pgb_shared == NULL)
 		return;
-	calm = pg_atomic_read_u32(&pgb_shared->worker_calm);
+	/* a read first: no atomic exchange on every call while not armed */
+	if (pg_atomic_read_u32(&pgb_shared->worker_calm) == 0)
+		return;
+	calm = pg_atomic_exchange_u32(&pgb_shared->worker_calm, 0);
 	if (calm != 0 && calm <= (uint32) ProcGlobal->allProcCount)
 		SetLatch(&ProcGlobal->allProcs[calm - 1].procLatch);
 }

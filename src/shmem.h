@@ -76,13 +76,16 @@
  *	 around it (runaway.c), and after setting a switched_to mark, which it
  *	 takes back (compare-and-exchange) if the statement it was meant for
  *	 is no longer the one counted (runaway_switch.c's mark_slot).
- * - worker_calm: 0 while the worker ticks at the tick in force, else its
- *	 procno + 1 while its tick is stretched by calm (worker.c, policy_math.h:
- *	 the calm tick).  An atomic written by the worker only, under no lock;
- *	 read under no lock by a backend that wants the worker to look now
- *	 (pgb_wake_worker: a transaction queued at the gate).  A stale read
- *	 costs one calm tick of delay (at most PGB_CALM_TICK_MS) or a needless
- *	 SetLatch, nothing else.
+ * - worker_calm: a one-shot wake, armed while the worker's tick is
+ *	 stretched by calm (worker.c, policy_math.h: the calm tick): its procno
+ *	 + 1, else 0.  An atomic, under no lock.  The worker writes it before
+ *	 each sleep (armed before a stretched one, 0 before another, 0 at
+ *	 exit); a backend that wants the worker to look now (pgb_wake_worker:
+ *	 a transaction queued at the gate, a statement of a class with
+ *	 switch_time) reads it, and if armed takes it with an exchange to 0 and
+ *	 sets that latch: one wake a stretched sleep, whoever asks.  A stale
+ *	 read costs one calm tick of delay (at most PGB_CALM_TICK_MS) or a
+ *	 needless SetLatch, nothing else.
  * - A class entry's warned[] counters are atomics, added to under no lock
  *	 (or under whatever lock the counting code holds) by logins, the gate
  *	 and the worker, zeroed by reset, and initialised with the entry.

@@ -225,7 +225,8 @@ tick_calm(const PgbTick *tick, const PgbPlan *plan)
 	int			i;
 
 	memset(&s, 0, sizeof(s));
-	s.queued = snap->nqueued;
+	/* a session that just queued may be on a row this tick did not read */
+	s.queued = snap->nqueued + (pgb_gate_any_waiting() ? 1 : 0);
 	s.waiting = snap->nlookups;
 	for (i = 0; i < PGB_NUM_GROUPS; i++)
 		s.waiting += tick->groups[i].wal_waiting + tick->groups[i].lock_waiting;
@@ -238,7 +239,8 @@ tick_calm(const PgbTick *tick, const PgbPlan *plan)
 			s.marked++;
 	}
 	s.pressure = plan->pressure | plan->gate_pressure;
-	s.plan_calm = plan->calm;
+	/* calm for admission and for the gate (CPU demand, run delay) */
+	s.plan_calm = plan->calm && plan->gate_calm;
 	s.planned = plan->nrounds + plan->nvictims + plan->nlet + plan->nnotes +
 		plan->nchanges;
 	s.quiet_ms = pgb_memory_quiet_ms(snap->now_ms);
@@ -330,6 +332,13 @@ worker_tick(PgbTick *tick, double dt_ms)
 	return tick_calm(tick, &plan);
 }
 
+/* At exit: no backend wakes a PGPROC that is no longer the worker's. */
+static void
+worker_calm_off(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	pg_atomic_write_u32(&pgb_shared->worker_calm, 0);
+}
+
 void
 pgb_worker_main(Datum main_arg pg_attribute_unused())
 {
@@ -341,6 +350,10 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	int			interval_ms;
 	int			base_ms;
 	bool		calm = false;
+	bool		stretched;
+	bool		published = false;
+	bool		woken = false;
+	int			rc;
 	int			i;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -370,6 +383,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 	wait_event = pgb_wait_event("PgBudgetWorkerMain");
 	interval_ms = base_ms = pgb_sample_interval;
 	pg_atomic_write_u32(&pgb_shared->worker_calm, 0);
+	before_shmem_exit(worker_calm_off, (Datum) 0);
 	for (;;)
 	{
 		int64		now;
@@ -394,21 +408,34 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 		 * (policy_math.h: the calm tick).  A backend that queues at the
 		 * gate wakes the worker meanwhile (pgb_wake_worker).
 		 */
-		next_ms = pgb_calm_interval_ms(base_ms, interval_ms, calm,
-									   calm ? pgb_memory_quiet_ms(pgb_monotonic_ms()) : 0);
-		if ((next_ms > base_ms) != (interval_ms > base_ms))
+		if (woken)
+			next_ms = base_ms;	/* woken: the next at the tick in force */
+		else
+			next_ms = pgb_calm_interval_ms(base_ms, interval_ms, calm,
+										   calm ? pgb_memory_quiet_ms(pgb_monotonic_ms()) : 0);
+
+		/*
+		 * Before each stretched sleep, the backends' one-shot wake is armed
+		 * again: the first that takes it wakes the worker, the rest read 0
+		 * (shmem.h: worker_calm).  So wake-ups never come faster than the
+		 * tick in force.
+		 */
+		stretched = next_ms > base_ms;
+		pg_atomic_write_u32(&pgb_shared->worker_calm,
+							stretched ? (uint32) PGB_PROCNO(MyProc) + 1 : 0);
+		if (stretched != published)
 		{
-			pg_atomic_write_u32(&pgb_shared->worker_calm,
-								next_ms > base_ms ? (uint32) PGB_PROCNO(MyProc) + 1 : 0);
 			ereport(DEBUG2,
 					(errmsg_internal("pg_budget worker: %s",
-									 next_ms > base_ms ? "calm, the tick stretched" :
+									 stretched ? "calm, the tick stretched" :
 									 "not calm, back to the tick in force")));
+			published = stretched;
 		}
 		interval_ms = next_ms;
 		tick.interval_ms = interval_ms;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 interval_ms, wait_event);
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   interval_ms, wait_event);
+		woken = stretched && (rc & WL_LATCH_SET) != 0 && (rc & WL_TIMEOUT) == 0;
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
