@@ -75,9 +75,10 @@ extern int	pgb_tick_interval_ms(int sample_interval_ms, int live_sessions);
 
 /*
  * The calm tick.  A tick that saw nothing the worker answers (no session
- * queued at the gate, none waiting on a lock or the WAL, no mark of a pass
+ * waiting at the gate, none waiting on a lock or the WAL, no mark of a pass
  * on a row, no statement of a class with switch_time to time, no pressure
- * and nothing planned) is calm, and after each calm tick the next comes
+ * for admission or the gate, the plan calm for both, and nothing planned)
+ * is calm, and after each calm tick the next comes
  * twice as late, up to PGB_CALM_TICK_MS (DESIGN's range, 10-100 ms), never
  * later than the memory guard's next reading is due (quiet_ms; -1: no
  * bound).  The first tick that is not calm brings back the tick in force
@@ -95,7 +96,8 @@ typedef struct PgbCalmSigns
 	int			waiting;		/* on a lock or the WAL, and lock lookups */
 	int			marked;			/* rows with a pass's mark, statements timed */
 	uint32		pressure;		/* PGB_PRESSURE_* of admission and the gate */
-	bool		plan_calm;		/* the plan's own calm (no signal, CPU low) */
+	bool		plan_calm;		/* the plan's calm, admission's and the
+								 * gate's (no signal, CPU low) */
 	int			planned;		/* rounds, victims, let-throughs, notes and
 								 * limit changes this tick */
 	int			quiet_ms;		/* the memory guard's next reading is due in
