@@ -97,8 +97,10 @@ statement_start(void)
 	 * A worker whose tick calm stretched would first see this statement up
 	 * to 100 ms late, and its CPU time until then would be missed: a
 	 * statement of a class with switch_time wakes it (shmem.h:
-	 * worker_calm).  It then times the statement, which keeps it from calm
-	 * until the statement ends.  One atomic read otherwise.
+	 * worker_calm), which then sees it as the tick in force would (a
+	 * settled session's row is read on the next full walk, up to 50 ms:
+	 * worker.md), times it, and stays from calm until it ends.  One atomic
+	 * read when the wake is not armed; when it is, a class lookup by name.
 	 */
 	if (pg_atomic_read_u32(&pgb_shared->worker_calm) != 0 && class_timed(slot))
 		pgb_wake_worker();
