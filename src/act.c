@@ -126,10 +126,10 @@ pgb_act_init(void)
  * longer the one judged (statement, its slot's statements counter; -1:
  * any; the backend counts without the lock, so a statement that starts
  * between this check and the kill() is still hit: a window of
- * microseconds, not of a tick), or it is an exempt superuser.  The check, the reason for the victim and the kill() are done
- * under one exclusive hold of the lock, so the pid can not have been
- * reused in between: a slot is cleared under that lock before its process
- * is gone.  Then the action is logged.  With warn (its class is in warn
+ * microseconds, not of a tick), or it is an exempt superuser.  The check,
+ * the reason for the victim and the kill() are done under one exclusive
+ * hold of the lock, so the pid can not have been reused in between: a slot
+ * is cleared under that lock before its process is gone.  Then the action is logged.  With warn (its class is in warn
  * mode), nothing is sent: the action is counted as warn_reason and
  * recorded, as a warning, after the same checks.
  */

@@ -187,11 +187,16 @@ typedef struct PgbSnapshot
  * class over its limit (which walk every row) acts on it.
  */
 static inline bool
+pgb_row_marked(const PgbSessionRow *r)
+{
+	return r->switched || r->boosted || r->nboost_for > 0 ||
+		r->blocking_spell != 0 || r->inverted;
+}
+
+static inline bool
 pgb_row_busy(const PgbSessionRow *r)
 {
-	return (r->pid != 0 && r->state != PGB_STATE_IDLE) ||
-		r->switched || r->boosted || r->nboost_for > 0 ||
-		r->blocking_spell != 0 || r->inverted;
+	return (r->pid != 0 && r->state != PGB_STATE_IDLE) || pgb_row_marked(r);
 }
 
 /*

@@ -234,8 +234,7 @@ tick_calm(const PgbTick *tick, const PgbPlan *plan)
 	{
 		const PgbSessionRow *r = &snap->rows[pgb_snap_scan(snap, k)];
 
-		if (r->switched || r->boosted || r->nboost_for > 0 ||
-			r->blocking_spell != 0 || r->inverted || r->stmt_cpu_ms >= 0)
+		if (pgb_row_marked(r) || r->stmt_cpu_ms >= 0)
 			s.marked++;
 	}
 	s.pressure = plan->pressure | plan->gate_pressure;
@@ -405,8 +404,8 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 		/*
 		 * After a calm tick the next comes later, up to 100 ms; the first
 		 * tick that is not calm brings back the tick in force
-		 * (policy_math.h: the calm tick).  A backend that queues at the
-		 * gate wakes the worker meanwhile (pgb_wake_worker).
+		 * (policy_math.h: the calm tick).  A transaction queued at the gate
+		 * or a timed statement wakes the worker meanwhile (pgb_wake_worker).
 		 */
 		if (woken)
 			next_ms = base_ms;	/* woken: the next at the tick in force */
@@ -464,7 +463,7 @@ pgb_worker_main(Datum main_arg pg_attribute_unused())
 		dt_ms = last == 0 ? pgb_sample_interval : (double) (now - last);
 		last = now;
 		/* a stretched tick's samples stand for the time it covered */
-		tick.sample_weight = interval_ms > base_ms ?
+		tick.sample_weight = stretched ?
 			pgb_calm_weight((int) Min(dt_ms, 10.0 * PGB_CALM_TICK_MS), base_ms) : 1;
 
 		MemoryContextReset(tick_context);
