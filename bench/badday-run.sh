@@ -130,6 +130,10 @@ SQL
 	psql_as "$port" bench -F, -c "SELECT extract(epoch FROM at), class, connected, active, lock_waiting,
 		admitted, rejected, shed, admission_limit FROM pg_budget_history
 		WHERE class IN ('web', 'ai') ORDER BY at" >"$raw/history.csv" 2>/dev/null || true
+	# the gate and the CPU by class and pseudo-class, a row a second (diagnostics only)
+	psql_as "$port" bench -F, -c "SELECT extract(epoch FROM at), class, active, in_progress,
+		queued, active_limit, cpu_ms, run_delay_ms FROM pg_budget_history
+		ORDER BY at" >"$raw/history-gate.csv" 2>/dev/null || true
 	psql_as "$port" bench -F'|' -c "SELECT extract(epoch FROM at), class, pid, action, signal, reason
 		FROM pg_budget_events WHERE action <> 'reject' ORDER BY at" >"$raw/events.csv" 2>/dev/null || true
 }

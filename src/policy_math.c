@@ -50,6 +50,14 @@ pgb_pressure_names(uint32 bits)
 	return out;
 }
 
+bool
+pgb_counts_on_cpu(bool judged, bool walsender, uint32 statements, bool client)
+{
+	if (judged)
+		return walsender || statements != 0;
+	return !client;
+}
+
 PgbWaitCategory
 pgb_wait_category(const char *type, const char *name)
 {

@@ -51,6 +51,17 @@ extern PgbWaitCategory pgb_wait_category(const char *type, const char *name);
 extern const char *pgb_wait_category_name(PgbWaitCategory cat);
 
 /*
+ * Does a process on CPU (active, no wait event) count in the CPU signal?
+ * judged: its session's slot was read (its class known); statements: the
+ * slot's statements counter; client: a client backend's process (not
+ * autovacuum, a background worker or the system's).  A client still
+ * logging in, before its slot or its first statement, does not count; a
+ * walsender and every other kind of process do.
+ */
+extern bool pgb_counts_on_cpu(bool judged, bool walsender, uint32 statements,
+							  bool client);
+
+/*
  * Exponential moving average with time constant tau_ms: after tau_ms of a
  * constant input the average has moved 63% of the way to it.
  */

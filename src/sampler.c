@@ -300,9 +300,26 @@ classified:
 	if (r->running)
 	{
 		r->ran_ms = now_ms;
-		tick->snap.running++;
-		if (r->entry < PGB_MAX_SHARED_CLASSES)
-			tick->snap.entries[r->entry].running++;
+		/*
+		 * The CPU signal (sessions on CPU per core) counts work: a client
+		 * backend still logging in, before its slot or before its first
+		 * statement (the slot's statements counter, runaway_switch.c), is
+		 * not counted.  A login storm is admission's to answer (caps,
+		 * rates); counted here it held a lower class's transactions at
+		 * their floor for the whole of a slow machine's bad day, where a
+		 * login takes tens of milliseconds and web's own logins alone kept
+		 * two sessions a core "on CPU" (bench/results/badday-slow.md).
+		 * Autovacuum, background workers and the system's processes count
+		 * as before, and so does a walsender (pgb_counts_on_cpu).
+		 */
+		if (pgb_counts_on_cpu(r->judged, r->walsender,
+							  r->judged ? pg_atomic_read_u32(&slot->statements) : 0,
+							  r->entry == PGB_GROUP_UNJUDGED))
+		{
+			tick->snap.running++;
+			if (r->entry < PGB_MAX_SHARED_CLASSES)
+				tick->snap.entries[r->entry].running++;
+		}
 	}
 
 	t->lock_wait_us = 0;

@@ -118,7 +118,8 @@ typedef struct PgbEntrySample
 	int			active;
 	double		active_avg;		/* moving averages, as published */
 	double		wal_share_avg;
-	int			running;		/* sessions on CPU this tick */
+	int			running;		/* sessions on CPU this tick, past their
+								 * login (sampler.c) */
 	int			in_progress;	/* transactions past the gate */
 	int			queued;			/* transactions waiting at the gate */
 	uint64		wal_bytes;		/* WAL written since reset (a counter) */
@@ -139,7 +140,8 @@ typedef struct PgbSnapshot
 	int64		now_ms;			/* monotonic clock: every *_ms above */
 	int			usable;			/* max_connections - superuser reserve */
 	int			ncores;			/* CPUs online */
-	int			running;		/* processes on CPU this tick, any kind */
+	int			running;		/* processes on CPU this tick, any kind
+								 * but a client still logging in */
 	int			nqueued;		/* sessions waiting at the gate */
 	int			recovery_waiter;	/* pid of the startup process of a hot
 									 * standby while it waits for a lock, or 0 */

@@ -66,10 +66,27 @@ test_ema(void)
 	ok(avg > 0.7, "a short dip does not erase a sustained signal");
 }
 
+/* What the CPU signal counts: not a client still logging in (sampler.c) */
+static void
+test_counts_on_cpu(void)
+{
+	ok(!pgb_counts_on_cpu(false, false, 0, true),
+	   "a client backend before its slot (logging in): not counted");
+	ok(!pgb_counts_on_cpu(true, false, 0, true),
+	   "a session with its slot, before its first statement: not counted");
+	ok(pgb_counts_on_cpu(true, false, 1, true),
+	   "a session running a statement: counted");
+	ok(pgb_counts_on_cpu(true, true, 0, true),
+	   "a walsender (no statements): counted");
+	ok(pgb_counts_on_cpu(false, false, 0, false),
+	   "autovacuum, a background worker, the system's processes: counted");
+}
+
 int
 main(void)
 {
 	test_wait_category();
+	test_counts_on_cpu();
 	test_ema();
 	/* the moving average's weight: the same for a pair asked again, after others */
 	{
