@@ -129,9 +129,10 @@ pgb_act_init(void)
  * microseconds, not of a tick), or it is an exempt superuser.  The check,
  * the reason for the victim and the kill() are done under one exclusive
  * hold of the lock, so the pid can not have been reused in between: a slot
- * is cleared under that lock before its process is gone.  Then the action is logged.  With warn (its class is in warn
- * mode), nothing is sent: the action is counted as warn_reason and
- * recorded, as a warning, after the same checks.
+ * is cleared under that lock before its process is gone.  Then the action
+ * is logged.  With warn (its class is in warn mode), nothing is sent: the
+ * action is counted as warn_reason and recorded, as a warning, after the
+ * same checks.
  */
 static bool
 signal_backend(int procno, int pid, int64 statement, int expected_class,
