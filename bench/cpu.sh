@@ -16,9 +16,10 @@
 #   pg_budget ai(active=AI_ACTIVE);  5 pg_budget web(cpu=100), ai(cpu=1);
 #   6 weights and the gate: ai(cpu=1, active=AI_ACTIVE);  7 pg_budget
 #   classes without weights or gate (MODE=write's reference);  8 (layout 1
-#   only) 5 with pg_budget.cgroup at cpu.shares 1024 x the CPUs.
+#   only) 5 with pg_budget.cgroup at cpu.shares 1024 x the CPUs;  9
+#   pg_budget web(cpu=100), ai(cpu=idle) (cpu.idle = 1 on ai's cgroup).
 #
-# MODE=read (setups 1-6, and 8 in layout 1) reports medians over the
+# MODE=read (setups 1-6 and 9, and 8 in layout 1) reports medians over the
 # rounds of web p50/p99, ai statements a second, web's run delay and its
 # client's, with the goals (web p99 with
 # weights <= 1.3x calm and <= 0.5x PgBouncer's and the gate's; ai with
@@ -88,7 +89,7 @@ elif ! pgb_root; then
 fi
 cpu_cgroup_down() { pgb_cgroup_remove "$cpu_cgroup" "$cpu_dir"; }
 trap 'bench_work_down; cpu_cgroup_down' EXIT
-[ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: the CPU-weight setups (5, 6, 8) are skipped" >&2
+[ -n "$cpu_cgroup_note" ] && echo "== $cpu_cgroup_note: the CPU-weight setups (5, 6, 8, 9) are skipped" >&2
 
 # Layout 1: the directory as doc/cpu.md's "Setting up cgroup v1" makes it
 # (mkdir, chown -R to the server's user), directly under the hierarchy's
@@ -117,8 +118,8 @@ done
 for run in $runs; do
 	mode=${run%:*} layout=${run#*:}
 	case "$mode:$layout" in
-		read:1) name=cpu-root; setups=${SETUPS:-1 2 3 4 5 6 8} ;;
-		read:2) name=cpu; setups=${SETUPS:-1 2 3 4 5 6} ;;
+		read:1) name=cpu-root; setups=${SETUPS:-1 2 3 4 5 6 8 9} ;;
+		read:2) name=cpu; setups=${SETUPS:-1 2 3 4 5 6 9} ;;
 		write:2) name=cpu-write; setups=${SETUPS:-1 2 7 5} ;;
 		*) echo "LAYOUTS: 1 or 2, not $layout" >&2; exit 1 ;;
 	esac

@@ -78,6 +78,34 @@ rate() {
 	echo "$t"
 }
 
+# TOGETHER=1: each pair's two runs at the same time, CLIENTS clients
+# each, instead of one after the other.  The two servers then share each
+# moment of a noisy machine (its load, its frequency, the other jobs'
+# bursts), which alternating runs only average out over many pairs; the
+# two compete for the CPUs on equal terms, so what one's login costs more
+# the other gets.  The one started first changes from pair to pair.
+TOGETHER=${TOGETHER:-0}
+together_pairs() {
+	local i ja jb
+	: >"$dir/pairs"
+	for i in $(seq "$PAIRS"); do
+		if [ $((i % 2)) = 1 ]; then
+			rate "$base" >"$dir/rate.a" &
+			ja=$!
+			rate $((base + 1)) >"$dir/rate.b" &
+			jb=$!
+		else
+			rate $((base + 1)) >"$dir/rate.b" &
+			jb=$!
+			rate "$base" >"$dir/rate.a" &
+			ja=$!
+		fi
+		wait "$ja"
+		wait "$jb"
+		echo "$(cat "$dir/rate.a") $(cat "$dir/rate.b")" >>"$dir/pairs"
+	done
+}
+
 # warm both up, then measure in alternating order
 rate "$base" >/dev/null
 rate $((base + 1)) >/dev/null
@@ -89,7 +117,11 @@ worker_ns() { local p; p=$(bench_worker_pid "$1") && awk '{ print $1 }' "/proc/$
 : >"$dir/cpu.$((base + 1))"
 w0=$(worker_ns $((base + 1)))
 t0=$(date +%s.%N)
-bench_pairs "$PAIRS" "$dir/pairs" "rate $base" "rate $((base + 1))"
+if [ "$TOGETHER" = 1 ]; then
+	together_pairs
+else
+	bench_pairs "$PAIRS" "$dir/pairs" "rate $base" "rate $((base + 1))"
+fi
 w1=$(worker_ns $((base + 1)))
 t1=$(date +%s.%N)
 
@@ -97,7 +129,10 @@ awk "$BENCH_AWK"'
 	{ s[NR] = $1; b[NR] = $2; r[NR] = $2 / $1 }
 	END {
 		n = NR
-		printf "## Login rate: pgbench -C%s, %d clients, %d alternating pairs of %ds runs\n\n", ('"$SELECT_ONLY"' == 1 ? " -S" : ""), '"$CLIENTS"', n, '"$RUN_SECONDS"'
+		if ('"$TOGETHER"' == 1)
+			printf "## Login rate: pgbench -C%s, %d clients against each server, %d pairs of %ds runs side by side\n\n", ('"$SELECT_ONLY"' == 1 ? " -S" : ""), '"$CLIENTS"', n, '"$RUN_SECONDS"'
+		else
+			printf "## Login rate: pgbench -C%s, %d clients, %d alternating pairs of %ds runs\n\n", ('"$SELECT_ONLY"' == 1 ? " -S" : ""), '"$CLIENTS"', n, '"$RUN_SECONDS"'
 		if ('"$RULES"' > 0) printf "pg_budget.rules of the second: `%s`\n\n", "'"${rules:-}"'"
 		print "| pair | " A " logins/s | " B " logins/s | ratio |"
 		print "|---|---|---|---|"

@@ -10,6 +10,8 @@
 #   SELECT_ONLY=1 CLASSES='web(max=80), admin(max=5, reserve=5)' CLIENTS=2 \
 #       bash bench/login_cost.sh     # pgbench -C -S, a small class table
 #
+#   TOGETHER=1 CLIENTS=1 ... bash bench/login_cost.sh   # each pair's runs at the same time
+#
 # Besides the rate, each run's server CPU per login (user and system, from
 # the postmaster's exited children) and the worker's CPU a second.
 #
@@ -19,4 +21,4 @@ set -euo pipefail
 bench_prepare
 bench_report login_cost PAIRS="${PAIRS:-15}" RUN_SECONDS="${RUN_SECONDS:-10}" \
 	CLIENTS="${CLIENTS:-4}" PGB_EXTRA_CONF="${PGB_EXTRA_CONF:-}" \
-	SELECT_ONLY="${SELECT_ONLY:-0}" ${CLASSES:+CLASSES="$CLASSES"}
+	SELECT_ONLY="${SELECT_ONLY:-0}" TOGETHER="${TOGETHER:-0}" ${CLASSES:+CLASSES="$CLASSES"}
