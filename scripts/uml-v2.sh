@@ -7,7 +7,8 @@
 # root (hostfs), it runs the TAP tests of the cgroups (t/060-062 and
 # t/085_memory_v2.pl) with pg_budget.cgroup at a service's cgroup
 # delegated to postgres as systemd's Delegate=yes does
-# (scripts/uml-init.sh, pid 1 of that machine, says how).
+# (scripts/uml-init.sh, pid 1 of that machine, says how).  On a CPU with
+# AMX, where that kernel cannot run processes, forky's (below).
 #
 #   bash scripts/uml-v2.sh              the tests; exits with their status
 #   PGB_UML_TESTS='t/060_cpu.pl' bash scripts/uml-v2.sh     some of them
@@ -54,6 +55,40 @@ step "kernel $KERNEL ($("$KERNEL" --version 2>/dev/null | head -1))"
 
 PGB_CHROOT_PACKAGES=$UML_PACKAGES prepare 15 || { mounts_down "$ROOT"; exit 1; }
 
+# The kernel runs as "${KRUN[@]}" "$KERNEL" ...: the host's, unless it
+# cannot run a process on this host's CPU.  Linux's user-mode port up to
+# 6.12 sizes the register state it hands ptrace for its processes without
+# the larger XSAVE area of CPUs with AMX (Intel Sapphire Rapids on): each
+# process's first switch fails ("userspace - ptrace set fp regs failed,
+# errno = 14") and init is killed at once.  A boot of init=/bin/true tells;
+# then the kernel of a newer Debian's user-mode-linux (forky's, from the
+# chroot of 18, which matrix.sh makes anyway) boots instead, run inside that
+# chroot, with $ROOT bound at the same path there.
+KRUN=()
+KROOT=""
+kernel_down() {
+	[ -n "$KROOT" ] || return 0
+	mountpoint -q "$KROOT$ROOT" && umount -l "$KROOT$ROOT"
+	mounts_down "$KROOT"
+}
+trap kernel_down EXIT
+timeout -k 10 120 "$KERNEL" mem=256M rootfstype=hostfs rootflags="$ROOT" rw init=/bin/true \
+	con=null ssl=null con0=null,fd:1 umid="pgb-uml-probe-$$" </dev/null >"$BASE/uml-probe.log" 2>&1
+if grep -q "ptrace set fp regs failed" "$BASE/uml-probe.log"; then
+	step "$KERNEL cannot run processes on this CPU (its XSAVE area: $(grep -m1 -o 'amx_tile' /proc/cpuinfo || echo 'larger than it knows')); the kernel of forky's user-mode-linux instead"
+	PGB_CHROOT_PACKAGES=user-mode-linux prepare 18 || exit 1
+	KROOT=$BASE/$(suite_of 18)
+	mkdir -p "$KROOT$ROOT"
+	# private: what is mounted in $ROOT later (and unmounted before each
+	# boot) is not to appear there
+	mountpoint -q "$KROOT$ROOT" || { mount --bind "$ROOT" "$KROOT$ROOT" && mount --make-private "$KROOT$ROOT"; }
+	KERNEL=$(in_chroot "$KROOT" dpkg -L user-mode-linux | grep -E '/bin/(linux\.uml|vmlinux)$' | head -1)
+	KRUN=(chroot "$KROOT")
+	[ -n "$KERNEL" ] && "${KRUN[@]}" test -x "$KERNEL" ||
+		{ echo "uml-v2.sh: no kernel binary in $KROOT's user-mode-linux" >&2; exit 1; }
+	step "kernel $KROOT$KERNEL ($(in_chroot "$KROOT" dpkg-query -W -f='${Version}' user-mode-linux))"
+fi
+
 step "building pg_budget in $ROOT"
 rm -rf "$ROOT/pg_budget-src"
 mkdir -p "$ROOT/pg_budget-src"
@@ -87,7 +122,7 @@ else
 	# con0: no input (CI has no stdin), output to the log; the other consoles
 	# and serial lines off.  The memory file goes to the host's /dev/shm.
 	boot_start=$(date +%s)
-	timeout -k 30 "$TIMEOUT" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
+	timeout -k 30 "$TIMEOUT" "${KRUN[@]}" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
 		init=/pg_budget-src/scripts/uml-init.sh con=null ssl=null con0=null,fd:1 \
 		umid="pgb-uml-$$" </dev/null >"$BASE/uml-console.log" 2>&1
 	krc=$?
@@ -209,7 +244,7 @@ mounts_down "$ROOT"
 
 step "booting the kernel with systemd as init (console in $BASE/uml-systemd-console.log)"
 boot_start=$(date +%s)
-timeout -k 30 "${PGB_UML_SYSTEMD_TIMEOUT:-600}" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
+timeout -k 30 "${PGB_UML_SYSTEMD_TIMEOUT:-600}" "${KRUN[@]}" "$KERNEL" mem="$MEM" rootfstype=hostfs rootflags="$ROOT" rw \
 	init=/lib/systemd/systemd con=null ssl=null con0=null,fd:1 \
 	umid="pgb-uml-sd-$$" </dev/null >"$BASE/uml-systemd-console.log" 2>&1
 krc=$?
