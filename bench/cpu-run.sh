@@ -205,7 +205,7 @@ run_setup() {
 		fi
 		bench_sql "$port" "SELECT pg_budget_reset()" >/dev/null
 	fi
-	local total=$((WARM_SECONDS + RUN_SECONDS + 2)) t_web0 t_web1 ai_job="" placed="-"
+	local total=$((WARM_SECONDS + RUN_SECONDS + 2)) t_web0 t_web1 ai_job="" placed="-" placed_pid=""
 	if [ "$s" != 1 ]; then
 		bench_pgbench_logged "$run" ai "$ai_port" ai -c "$AI_CLIENTS" -j 2 -T "$total" $ai_opts -f "$dir/ai.sql" &
 		ai_job=$!
@@ -213,8 +213,9 @@ run_setup() {
 		if [ "$port" = "$weights_port" ]; then
 			# ai's sessions, and how many of them the kernel has in ai's
 			# cgroup: read beside web's run, not before it, so that a slow
-			# answer (seen once at 22 s) cannot shorten the window measured
-			placed_job $port >"$run/placed" &
+			# answer (seen at up to 22 s) cannot shorten the window measured
+			placed_job "$port" >"$run/placed" &
+			placed_pid=$!
 		fi
 	fi
 	t_web0=$(date +%s.%N)
@@ -237,6 +238,7 @@ run_setup() {
 		bench_psql "$port" -F ' ' -c "SELECT class, cpu_weight, cpu_ms, run_delay_ms, queue_waits FROM pg_budget_status" >"$run/status.txt" 2>&1 || true
 	fi
 	[ -n "$ai_job" ] && { wait "$ai_job" || true; }
+	[ -n "$placed_pid" ] && { wait "$placed_pid" || true; }
 	if [ -s "$run/placed" ]; then
 		local ms
 		read -r placed ms <"$run/placed"
