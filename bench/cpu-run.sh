@@ -269,6 +269,15 @@ awk '{ l = ($9 == "-" || $10 == "-" || $10 == 0) ? "-" : sprintf("%.2f", 1000 * 
 medl() { dash "$(bench_med "$out/runs-lw.txt" "$1" 13)"; }
 dash() { if [ "$1" = nan ]; then echo -; else echo "$1"; fi; }
 medt() { dash "$(med "$@")"; }	# for the table: "-" where it does not apply
+# read_goals SETUP WHAT: MODE=read's goals for a weights setup against calm,
+# PgBouncer, the gate and stock
+read_goals() {
+	local x
+	x=$(ratio "$(med "$1" 4)" "$(med 1 4)"); echo "| web p99 with $2 <= 1.3x calm | $x | $(verdict "$x" "<=" 1.3) |"
+	has 3 && { x=$(ratio "$(med "$1" 4)" "$(med 3 4)"); echo "| web p99 with $2 <= 0.5x PgBouncer's | $x | $(verdict "$x" "<=" 0.5) |"; }
+	has 4 && { x=$(ratio "$(med "$1" 4)" "$(med 4 4)"); echo "| web p99 with $2 <= 0.5x the gate's | $x | $(verdict "$x" "<=" 0.5) |"; }
+	x=$(ratio "$(med "$1" 6)" "$(med 2 6)"); echo "| ai throughput with $2 >= 0.95x stock's | $x | $(verdict "$x" ">=" 0.95) |"
+}
 # web's LWLock samples per 1000 of its active samples, summed over SETUP's rounds
 suml() { awk -v s="$1" '$1 == s && $10 != "-" { l += $9; a += $10 } END { if (a == 0) print "nan"; else printf "%.2f", 1000 * l / a }' "$out/runs.txt"; }
 
@@ -334,22 +343,14 @@ suml() { awk -v s="$1" '$1 == s && $10 != "-" { l += $9; a += $10 } END { if (a 
 			fi
 			x=$(ratio "$(med 5 6)" "$(med 2 6)"); echo "| ai throughput with weights / stock (no goal) | $x | - |"
 		else
-			x=$(ratio "$(med 5 4)" "$(med 1 4)"); echo "| web p99 with weights <= 1.3x calm | $x | $(verdict "$x" "<=" 1.3) |"
-			has 3 && { x=$(ratio "$(med 5 4)" "$(med 3 4)"); echo "| web p99 with weights <= 0.5x PgBouncer's | $x | $(verdict "$x" "<=" 0.5) |"; }
-			has 4 && { x=$(ratio "$(med 5 4)" "$(med 4 4)"); echo "| web p99 with weights <= 0.5x the gate's | $x | $(verdict "$x" "<=" 0.5) |"; }
-			x=$(ratio "$(med 5 6)" "$(med 2 6)"); echo "| ai throughput with weights >= 0.95x stock's | $x | $(verdict "$x" ">=" 0.95) |"
+			read_goals 5 weights
 			has 6 && { x=$(ratio "$(med 6 4)" "$(med 1 4)"); echo "| web p99 with weights and gate / calm (no goal) | $x | - |"; }
 			if has 8; then
 				has 3 && { x=$(ratio "$(med 8 4)" "$(med 3 4)"); echo "| web p99 with weights, pg_budget.cgroup at 1024 x CPUs, / PgBouncer's (no goal) | $x | - |"; }
 				x=$(ratio "$(med 8 6)" "$(med 2 6)"); echo "| ai throughput with weights, pg_budget.cgroup at 1024 x CPUs, / stock's (no goal) | $x | - |"
 			fi
-			if has 9; then
-				# the same goals, for ai at the kernel's idle weight (cpu=idle)
-				x=$(ratio "$(med 9 4)" "$(med 1 4)"); echo "| web p99 with ai(cpu=idle) <= 1.3x calm | $x | $(verdict "$x" "<=" 1.3) |"
-				has 3 && { x=$(ratio "$(med 9 4)" "$(med 3 4)"); echo "| web p99 with ai(cpu=idle) <= 0.5x PgBouncer's | $x | $(verdict "$x" "<=" 0.5) |"; }
-				has 4 && { x=$(ratio "$(med 9 4)" "$(med 4 4)"); echo "| web p99 with ai(cpu=idle) <= 0.5x the gate's | $x | $(verdict "$x" "<=" 0.5) |"; }
-				x=$(ratio "$(med 9 6)" "$(med 2 6)"); echo "| ai throughput with ai(cpu=idle) >= 0.95x stock's | $x | $(verdict "$x" ">=" 0.95) |"
-			fi
+			# the same goals, for ai at the kernel's idle weight (cpu=idle)
+			has 9 && read_goals 9 "ai(cpu=idle)"
 			x=$(ratio "$(med 2 4)" "$(med 1 4)"); echo "| web p99 stock / calm (no goal) | $x | - |"
 		fi
 	else

@@ -86,23 +86,18 @@ rate() {
 # the other gets.  The one started first changes from pair to pair.
 TOGETHER=${TOGETHER:-0}
 together_pairs() {
-	local i ja jb
+	local i p ports pids
 	: >"$dir/pairs"
 	for i in $(seq "$PAIRS"); do
-		if [ $((i % 2)) = 1 ]; then
-			rate "$base" >"$dir/rate.a" &
-			ja=$!
-			rate $((base + 1)) >"$dir/rate.b" &
-			jb=$!
-		else
-			rate $((base + 1)) >"$dir/rate.b" &
-			jb=$!
-			rate "$base" >"$dir/rate.a" &
-			ja=$!
-		fi
-		wait "$ja"
-		wait "$jb"
-		echo "$(cat "$dir/rate.a") $(cat "$dir/rate.b")" >>"$dir/pairs"
+		ports="$base $((base + 1))"
+		[ $((i % 2)) = 1 ] || ports="$((base + 1)) $base"
+		pids=""
+		for p in $ports; do
+			rate "$p" >"$dir/rate.$p" &
+			pids="$pids $!"
+		done
+		for p in $pids; do wait "$p"; done
+		echo "$(cat "$dir/rate.$base") $(cat "$dir/rate.$((base + 1))")" >>"$dir/pairs"
 	done
 }
 

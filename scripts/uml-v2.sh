@@ -49,11 +49,30 @@ if ! dpkg-query -W -f='${Status}' user-mode-linux 2>/dev/null | grep -q "ok inst
 		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends user-mode-linux >/dev/null; } ||
 		{ echo "uml-v2.sh: could not install user-mode-linux" >&2; exit 1; }
 fi
-KERNEL=$(dpkg -L user-mode-linux | grep -E '/bin/(linux\.uml|vmlinux)$' | head -1)
+# uml_kernel [CHROOT-COMMAND...]: the kernel binary of user-mode-linux
+uml_kernel() { "$@" dpkg -L user-mode-linux | grep -E '/bin/(linux\.uml|vmlinux)$' | head -1; }
+KERNEL=$(uml_kernel)
 [ -x "$KERNEL" ] || { echo "uml-v2.sh: no kernel binary in user-mode-linux" >&2; exit 1; }
 step "kernel $KERNEL ($("$KERNEL" --version 2>/dev/null | head -1))"
 
 PGB_CHROOT_PACKAGES=$UML_PACKAGES prepare 15 || { mounts_down "$ROOT"; exit 1; }
+
+step "building pg_budget in $ROOT"
+rm -rf "$ROOT/pg_budget-src"
+mkdir -p "$ROOT/pg_budget-src"
+(cd "$PGB_TOP" && tar --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+	--exclude=tmp_check --exclude=tmp_regress --exclude=results --exclude=demo-output \
+	--exclude='test/unit/build*' --exclude=test/fuzz/build -cf - .) | tar -xf - -C "$ROOT/pg_budget-src"
+# no JIT bitcode: the tests do not need it, and clang is not in the chroot
+if ! in_chroot "$ROOT" sh -c "make -s -j\$(nproc) -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no COPT='-Wall -Wextra -Werror' &&
+	make -s -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no install" >"$BASE/uml-build.log" 2>&1; then
+	tail -30 "$BASE/uml-build.log"
+	echo "uml-v2.sh: the build failed, see $BASE/uml-build.log" >&2
+	mounts_down "$ROOT"
+	exit 1
+fi
+# hostfs shows the host's files: nothing of the host may be mounted there
+mounts_down "$ROOT"
 
 # The kernel runs as "${KRUN[@]}" "$KERNEL" ...: the host's, unless it
 # cannot run a process on this host's CPU.  Linux's user-mode port up to
@@ -82,29 +101,12 @@ if grep -q "ptrace set fp regs failed" "$BASE/uml-probe.log"; then
 	# private: what is mounted in $ROOT later (and unmounted before each
 	# boot) is not to appear there
 	mountpoint -q "$KROOT$ROOT" || { mount --bind "$ROOT" "$KROOT$ROOT" && mount --make-private "$KROOT$ROOT"; }
-	KERNEL=$(in_chroot "$KROOT" dpkg -L user-mode-linux | grep -E '/bin/(linux\.uml|vmlinux)$' | head -1)
+	KERNEL=$(uml_kernel in_chroot "$KROOT")
 	KRUN=(chroot "$KROOT")
 	[ -n "$KERNEL" ] && "${KRUN[@]}" test -x "$KERNEL" ||
 		{ echo "uml-v2.sh: no kernel binary in $KROOT's user-mode-linux" >&2; exit 1; }
 	step "kernel $KROOT$KERNEL ($(in_chroot "$KROOT" dpkg-query -W -f='${Version}' user-mode-linux))"
 fi
-
-step "building pg_budget in $ROOT"
-rm -rf "$ROOT/pg_budget-src"
-mkdir -p "$ROOT/pg_budget-src"
-(cd "$PGB_TOP" && tar --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-	--exclude=tmp_check --exclude=tmp_regress --exclude=results --exclude=demo-output \
-	--exclude='test/unit/build*' --exclude=test/fuzz/build -cf - .) | tar -xf - -C "$ROOT/pg_budget-src"
-# no JIT bitcode: the tests do not need it, and clang is not in the chroot
-if ! in_chroot "$ROOT" sh -c "make -s -j\$(nproc) -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no COPT='-Wall -Wextra -Werror' &&
-	make -s -C /pg_budget-src PG_CONFIG=$PG_CONFIG with_llvm=no install" >"$BASE/uml-build.log" 2>&1; then
-	tail -30 "$BASE/uml-build.log"
-	echo "uml-v2.sh: the build failed, see $BASE/uml-build.log" >&2
-	mounts_down "$ROOT"
-	exit 1
-fi
-# hostfs shows the host's files: nothing of the host may be mounted there
-mounts_down "$ROOT"
 install -m 755 "$PGB_TOP/scripts/uml-init.sh" "$ROOT/pg_budget-src/scripts/uml-init.sh"
 
 tests=${PGB_UML_TESTS:-t/060_cpu.pl t/061_cpu_boost.pl t/062_cpu_run_delay.pl t/085_memory_v2.pl}
