@@ -150,7 +150,9 @@ hold_and_compute($hold);
 ok(wait_for(sub { holder_computes() }, 'holder on CPU'),
 	'the ai holder computes again');
 sess_send($wsess, "UPDATE t SET v = v + 10 WHERE id = 1;\n\\echo web-done-2");
-ok(wait_for(sub { in_cgroup("$cg/web", $hold->{pid}) }, 'boosted again'),
+# the move comes before its event: the worker is stopped only once both
+# are in, so that the count below does not lose the event of this boost
+ok(wait_for(sub { in_cgroup("$cg/web", $hold->{pid}) && ctl("SELECT count(*) FROM pg_budget_events WHERE action = 'cpu boost' AND pid = $hold->{pid} AND reason LIKE 'runs in%'") eq '2' }, 'boosted again'),
 	'a second wait: the holder is in web again');
 my $worker = ctl("SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_budget worker'");
 kill 'TERM', $worker;
